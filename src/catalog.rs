@@ -1,0 +1,783 @@
+//! The field catalog: every sign-in field a rule may name, with its type,
+//! its enum values and the Log Analytics names that are accepted as aliases.
+//!
+//! Takes a field name as a rule writer spells it (`status.errorCode`,
+//! `ResultType`, `LocationDetails.countryOrRegion`) and gives a [`FieldPath`]
+//! of canonical Graph beta names plus the [`Field`] it ends on. Ingest uses the
+//! same tables to rename the keys of every export shape to canonical names, so
+//! a rule and a record always meet in one vocabulary.
+//!
+//! Names the catalog does not know are reachable through the escape hatch
+//! `raw.NAME` (see [`RAW_PREFIX`]): the key is looked up in the record as it
+//! is, ignoring letter case, and its value has no declared type.
+
+use std::fmt;
+
+/// Prefix of the escape hatch that reaches record keys the catalog lacks.
+pub const RAW_PREFIX: &str = "raw.";
+
+/// The type of a field's value (of each element, for a list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// An instant, normalized by ingest to `YYYY-MM-DDTHH:MM:SS.fffffffZ`.
+    DateTime,
+    /// A JSON object with the given fields.
+    Object(&'static [Field]),
+    /// No declared type: numbers, strings, booleans or objects, as they come.
+    Dynamic,
+}
+
+impl Kind {
+    /// A short lowercase name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Integer => "integer",
+            Kind::Number => "number",
+            Kind::Boolean => "boolean",
+            Kind::DateTime => "date-time",
+            Kind::Object(_) => "object",
+            Kind::Dynamic => "dynamic",
+        }
+    }
+}
+
+/// One field of the canonical sign-in record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Canonical Graph beta name (camelCase).
+    pub name: &'static str,
+    /// Type of the value, or of each element when `list` is set.
+    pub kind: Kind,
+    /// Whether the value is a list of `kind`.
+    pub list: bool,
+    /// Known enum values (compared case-insensitively); empty when free text.
+    /// Enums are open: new values appear, so an unlisted value in a record is
+    /// kept as it is.
+    pub values: &'static [&'static str],
+    /// Integer codes some exports write instead of the enum names.
+    pub codes: &'static [(i64, &'static str)],
+    /// Other names for this field, as Log Analytics spells them.
+    pub aliases: &'static [&'static str],
+    /// One line for `tollgate schema`.
+    pub doc: &'static str,
+}
+
+impl Field {
+    const fn new(name: &'static str, kind: Kind, doc: &'static str) -> Field {
+        Field {
+            name,
+            kind,
+            list: false,
+            values: &[],
+            codes: &[],
+            aliases: &[],
+            doc,
+        }
+    }
+    const fn list(mut self) -> Field {
+        self.list = true;
+        self
+    }
+    const fn values(mut self, values: &'static [&'static str]) -> Field {
+        self.values = values;
+        self
+    }
+    const fn codes(mut self, codes: &'static [(i64, &'static str)]) -> Field {
+        self.codes = codes;
+        self
+    }
+    const fn aliases(mut self, aliases: &'static [&'static str]) -> Field {
+        self.aliases = aliases;
+        self
+    }
+
+    /// The fields of an object (or of each object of a list), if any.
+    pub fn children(&self) -> &'static [Field] {
+        match self.kind {
+            Kind::Object(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    /// A type description for messages: `string`, `list of string`, ...
+    pub fn type_name(&self) -> String {
+        let base = if self.values.is_empty() {
+            self.kind.name()
+        } else {
+            "enum"
+        };
+        if self.list {
+            format!("list of {base}")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// The canonical spelling of an enum value, matched case-insensitively.
+    pub fn enum_value(&self, value: &str) -> Option<&'static str> {
+        self.values
+            .iter()
+            .copied()
+            .find(|v| v.eq_ignore_ascii_case(value))
+    }
+
+    /// The enum name an integer code stands for.
+    pub fn code_name(&self, code: i64) -> Option<&'static str> {
+        self.codes
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, name)| *name)
+    }
+}
+
+use Kind::{Boolean, DateTime, Dynamic, Integer, Number, Object};
+
+const fn f(name: &'static str, kind: Kind, doc: &'static str) -> Field {
+    Field::new(name, kind, doc)
+}
+const fn s(name: &'static str, doc: &'static str) -> Field {
+    Field::new(name, Kind::String, doc)
+}
+
+const RISK_LEVELS: &[&str] = &[
+    "none",
+    "low",
+    "medium",
+    "high",
+    "hidden",
+    "unknownFutureValue",
+];
+const CA_RESULTS: &[&str] = &[
+    "success",
+    "failure",
+    "notApplied",
+    "notEnabled",
+    "unknown",
+    "unknownFutureValue",
+    "reportOnlySuccess",
+    "reportOnlyFailure",
+    "reportOnlyNotApplied",
+    "reportOnlyInterrupted",
+];
+
+const STATUS: &[Field] = &[
+    f(
+        "errorCode",
+        Integer,
+        "0 for success, else the Entra error code",
+    )
+    .aliases(&["ResultType"]),
+    s("failureReason", "why the sign-in failed").aliases(&["ResultDescription"]),
+    s("additionalDetails", "extra detail on the result"),
+];
+
+const GEO: &[Field] = &[
+    f("latitude", Number, "latitude in degrees"),
+    f("longitude", Number, "longitude in degrees"),
+    f("altitude", Number, "altitude"),
+];
+
+const LOCATION: &[Field] = &[
+    s("city", "city of the sign-in"),
+    s("state", "state or province of the sign-in"),
+    s("countryOrRegion", "two-letter country or region code").aliases(&["Location"]),
+    f("geoCoordinates", Object(GEO), "coordinates of the sign-in"),
+];
+
+const DEVICE: &[Field] = &[
+    s("deviceId", "Entra device id"),
+    s("displayName", "device name"),
+    s("operatingSystem", "operating system"),
+    s("browser", "browser and version"),
+    f("isCompliant", Boolean, "device is compliant"),
+    f("isManaged", Boolean, "device is managed"),
+    s(
+        "trustType",
+        "how the device is joined (Azure AD joined, registered, ...)",
+    ),
+];
+
+const CA_POLICY: &[Field] = &[
+    s("id", "policy id"),
+    s("displayName", "policy name"),
+    s("enforcedGrantControls", "grant controls enforced").list(),
+    s("enforcedSessionControls", "session controls enforced").list(),
+    s("result", "outcome of the policy for this sign-in").values(CA_RESULTS),
+    f(
+        "conditionsSatisfied",
+        Dynamic,
+        "conditions met: enum-flag names in Graph, an integer bitmask in exports",
+    ),
+    f(
+        "conditionsNotSatisfied",
+        Dynamic,
+        "conditions not met: enum-flag names in Graph, an integer bitmask in exports",
+    ),
+];
+
+const AUTH_DETAIL: &[Field] = &[
+    s("authenticationMethod", "method used in this step"),
+    s("authenticationMethodDetail", "detail of the method"),
+    f(
+        "authenticationStepDateTime",
+        DateTime,
+        "when the step happened",
+    ),
+    s(
+        "authenticationStepRequirement",
+        "what the step was required for",
+    ),
+    s("authenticationStepResultDetail", "result of the step"),
+    f("succeeded", Boolean, "the step succeeded"),
+];
+
+const NETWORK_LOCATION: &[Field] = &[
+    s("networkType", "kind of network").values(&[
+        "intranet",
+        "extranet",
+        "namedNetwork",
+        "trusted",
+        "trustedNamedLocation",
+        "unknownFutureValue",
+    ]),
+    s("networkNames", "names of the network").list(),
+];
+
+const SESSION_LIFETIME: &[Field] = &[
+    s("detail", "policy detail"),
+    s("expirationRequirement", "what made the session expire"),
+];
+
+const AUTH_REQ_POLICY: &[Field] = &[
+    s("detail", "policy detail"),
+    s("requirementProvider", "what required the authentication"),
+];
+
+const KEY_VALUE: &[Field] = &[s("key", "name"), s("value", "value")];
+
+const CA_AUDIENCE: &[Field] = &[
+    s(
+        "applicationId",
+        "application that Conditional Access evaluated",
+    ),
+    s("audienceReasons", "why it was in the audience"),
+];
+
+/// The canonical sign-in record: Graph beta `signIn` names.
+pub const SIGN_IN: &[Field] = &[
+    s("id", "sign-in id (request id)").aliases(&["Id"]),
+    f("createdDateTime", DateTime, "when the sign-in happened"),
+    s("userDisplayName", "user's display name"),
+    s(
+        "userPrincipalName",
+        "user's principal name (lower case; guests look like `x_domain#EXT#@tenant`)",
+    ),
+    s("userId", "user's object id"),
+    s("userType", "member or guest").values(&["member", "guest", "unknownFutureValue"]),
+    s("appDisplayName", "application signed in to"),
+    s("appId", "application (client) id"),
+    s("ipAddress", "client IP address").aliases(&["IPAddress"]),
+    s(
+        "clientAppUsed",
+        "client app (Browser, Exchange ActiveSync, IMAP4, ...)",
+    ),
+    s(
+        "correlationId",
+        "id that ties the requests of one sign-in flow",
+    ),
+    s(
+        "conditionalAccessStatus",
+        "whether Conditional Access applied",
+    )
+    .values(&["success", "failure", "notApplied", "unknownFutureValue"])
+    .codes(&[
+        (0, "success"),
+        (1, "failure"),
+        (2, "notApplied"),
+        (3, "unknownFutureValue"),
+    ]),
+    f("isInteractive", Boolean, "the sign-in was interactive"),
+    s("resourceDisplayName", "resource the token is for"),
+    s("resourceId", "app id of the resource").aliases(&["ResourceIdentity"]),
+    s("resourceTenantId", "tenant of the resource"),
+    s("homeTenantId", "user's home tenant"),
+    s("homeTenantName", "user's home tenant name"),
+    s("crossTenantAccessType", "kind of cross-tenant access").values(&[
+        "none",
+        "b2bCollaboration",
+        "b2bDirectConnect",
+        "microsoftSupport",
+        "serviceProvider",
+        "passthrough",
+        "unknownFutureValue",
+    ]),
+    f(
+        "isTenantRestricted",
+        Boolean,
+        "tenant restrictions applied to the sign-in",
+    ),
+    s(
+        "authenticationRequirement",
+        "strongest authentication required",
+    )
+    .values(&[
+        "singleFactorAuthentication",
+        "multiFactorAuthentication",
+        "unknownFutureValue",
+    ]),
+    s("authenticationProtocol", "protocol of the sign-in").values(&[
+        "none",
+        "oAuth2",
+        "ropc",
+        "wsFederation",
+        "saml20",
+        "deviceCode",
+        "authenticationTransfer",
+        "nativeAuth",
+        "unknownFutureValue",
+    ]),
+    s("incomingTokenType", "token presented to sign in").values(&[
+        "none",
+        "primaryRefreshToken",
+        "saml11",
+        "saml20",
+        "unknownFutureValue",
+        "remoteDesktopToken",
+        "refreshToken",
+    ]),
+    s("tokenIssuerType", "who issued the token").values(&[
+        "AzureAD",
+        "ADFederationServices",
+        "UnknownFutureValue",
+        "AzureADBackupAuth",
+        "ADFederationServicesMFAAdapter",
+        "NPSExtension",
+    ]),
+    s(
+        "tokenIssuerName",
+        "name of the token issuer (the federation server)",
+    ),
+    s(
+        "uniqueTokenIdentifier",
+        "id of the issued token; Graph activity's SignInActivityId",
+    ),
+    s("sessionId", "session id"),
+    s(
+        "originalRequestId",
+        "request id of the first request of the flow",
+    ),
+    s("userAgent", "client user agent"),
+    s("clientCredentialType", "credential a client presented").values(&[
+        "none",
+        "clientSecret",
+        "clientAssertion",
+        "federatedIdentityCredential",
+        "managedIdentity",
+        "certificate",
+        "unknownFutureValue",
+    ]),
+    s("servicePrincipalId", "service principal id"),
+    s("servicePrincipalName", "service principal name"),
+    s("signInIdentifier", "identifier the user typed"),
+    s("signInIdentifierType", "kind of identifier the user typed"),
+    s("riskDetail", "why the risk state is what it is"),
+    s("riskLevelAggregated", "aggregated risk level").values(RISK_LEVELS),
+    s("riskLevelDuringSignIn", "risk level during the sign-in").values(RISK_LEVELS),
+    s("riskState", "risk state").values(&[
+        "none",
+        "confirmedSafe",
+        "remediated",
+        "dismissed",
+        "atRisk",
+        "confirmedCompromised",
+        "unknownFutureValue",
+    ]),
+    f(
+        "autonomousSystemNumber",
+        Integer,
+        "autonomous system of the IP",
+    ),
+    f("processingTimeInMilliseconds", Integer, "processing time"),
+    f("flaggedForReview", Boolean, "an admin flagged the sign-in"),
+    f(
+        "isThroughGlobalSecureAccess",
+        Boolean,
+        "came through Global Secure Access",
+    ),
+    s("globalSecureAccessIpAddress", "Global Secure Access IP"),
+    s(
+        "ipAddressFromResourceProvider",
+        "IP as seen by the resource provider",
+    ),
+    s(
+        "federatedCredentialId",
+        "federated identity credential used",
+    ),
+    s("azureResourceId", "managed identity's Azure resource id"),
+    s("signInEventTypes", "kinds of the sign-in event")
+        .list()
+        .values(&[
+            "interactiveUser",
+            "nonInteractiveUser",
+            "servicePrincipal",
+            "managedIdentity",
+            "unknownFutureValue",
+        ]),
+    s("riskEventTypes_v2", "risk detections").list(),
+    s("authenticationMethodsUsed", "authentication methods used").list(),
+    f("status", Object(STATUS), "result of the sign-in"),
+    f("location", Object(LOCATION), "where the sign-in came from").aliases(&["LocationDetails"]),
+    f("deviceDetail", Object(DEVICE), "the device signed in from"),
+    f(
+        "appliedConditionalAccessPolicies",
+        Object(CA_POLICY),
+        "Conditional Access policies evaluated",
+    )
+    .list()
+    .aliases(&["ConditionalAccessPolicies"]),
+    f(
+        "authenticationDetails",
+        Object(AUTH_DETAIL),
+        "steps of the authentication",
+    )
+    .list(),
+    f(
+        "networkLocationDetails",
+        Object(NETWORK_LOCATION),
+        "networks the sign-in came from",
+    )
+    .list(),
+    f(
+        "sessionLifetimePolicies",
+        Object(SESSION_LIFETIME),
+        "session lifetime policies applied",
+    )
+    .list(),
+    f(
+        "authenticationRequirementPolicies",
+        Object(AUTH_REQ_POLICY),
+        "what required the authentication",
+    )
+    .list(),
+    f(
+        "authenticationProcessingDetails",
+        Object(KEY_VALUE),
+        "processing details (legacy TLS, CAE, ...)",
+    )
+    .list(),
+    f(
+        "conditionalAccessAudiences",
+        Object(CA_AUDIENCE),
+        "applications Conditional Access evaluated",
+    )
+    .list(),
+];
+
+/// A resolved path into the canonical record: canonical names, one per level.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    segments: Box<[Box<str>]>,
+    raw: bool,
+}
+
+impl FieldPath {
+    /// A path of canonical names (or, with `raw`, of record keys matched
+    /// without regard to case).
+    pub fn new<S: Into<Box<str>>>(segments: impl IntoIterator<Item = S>, raw: bool) -> FieldPath {
+        FieldPath {
+            segments: segments.into_iter().map(Into::into).collect(),
+            raw,
+        }
+    }
+
+    /// The names along the path.
+    pub fn segments(&self) -> &[Box<str>] {
+        &self.segments
+    }
+
+    /// Whether this path reaches uncatalogued keys (`raw.NAME`).
+    pub fn is_raw(&self) -> bool {
+        self.raw
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.raw {
+            f.write_str(RAW_PREFIX)?;
+        }
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(seg)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a name resolves to.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Where the value lives in the canonical record.
+    pub path: FieldPath,
+    /// The field the path ends on; `None` for `raw.` paths.
+    pub field: Option<&'static Field>,
+}
+
+impl Resolved {
+    /// The kind of the value, [`Kind::Dynamic`] for `raw.` paths.
+    pub fn kind(&self) -> Kind {
+        self.field.map_or(Kind::Dynamic, |f| f.kind)
+    }
+}
+
+/// Why a name did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    /// The segment that was not found (the whole name for a failed alias).
+    pub segment: String,
+    /// Byte offset of that segment in the name as written.
+    pub offset: usize,
+    /// The closest known name, if one is close enough.
+    pub suggestion: Option<String>,
+}
+
+/// Finds `name` among `fields`: canonical name or alias, exactly, then
+/// ignoring case (Log Analytics writes `UserPrincipalName`).
+pub fn find_field(fields: &'static [Field], name: &str) -> Option<&'static Field> {
+    fields
+        .iter()
+        .find(|f| f.name == name || f.aliases.contains(&name))
+        .or_else(|| {
+            fields.iter().find(|f| {
+                f.name.eq_ignore_ascii_case(name)
+                    || f.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            })
+        })
+}
+
+/// Resolves a dotted name as written in a rule to a canonical path.
+///
+/// Each segment is looked up among the fields of the level above; an alias
+/// may stand for a nested field (`ResultType` is `status.errorCode`,
+/// `Location` is `location.countryOrRegion`).
+pub fn resolve(name: &str) -> Result<Resolved, UnknownField> {
+    resolve_in(SIGN_IN, name)
+}
+
+/// [`resolve`] below the given fields (used for names inside `any:` / `all:`
+/// / `none:` over a list of objects).
+pub fn resolve_in(root: &'static [Field], name: &str) -> Result<Resolved, UnknownField> {
+    if let Some(rest) = name.strip_prefix(RAW_PREFIX) {
+        if rest.is_empty() || rest.split('.').any(str::is_empty) {
+            return Err(UnknownField {
+                segment: name.to_string(),
+                offset: 0,
+                suggestion: None,
+            });
+        }
+        return Ok(Resolved {
+            path: FieldPath::new(rest.split('.'), true),
+            field: None,
+        });
+    }
+    let mut fields = root;
+    let mut segments: Vec<&'static str> = Vec::new();
+    let mut field: Option<&'static Field> = None;
+    let mut offset = 0;
+    for seg in name.split('.') {
+        let Some(found) = find_nested(fields, seg, &mut segments) else {
+            return Err(UnknownField {
+                segment: seg.to_string(),
+                offset,
+                suggestion: suggest(fields, seg),
+            });
+        };
+        field = Some(found);
+        fields = found.children();
+        offset += seg.len() + 1;
+    }
+    match field {
+        Some(field) => Ok(Resolved {
+            path: FieldPath::new(segments, false),
+            field: Some(field),
+        }),
+        None => Err(UnknownField {
+            segment: name.to_string(),
+            offset: 0,
+            suggestion: None,
+        }),
+    }
+}
+
+/// Looks a segment up at one level, following aliases that stand for a
+/// nested field (`Location` is `location.countryOrRegion`). Exact spellings
+/// win over matches that ignore case, so `Location` is the country and
+/// `location` the object. Pushes the canonical names walked onto `path`.
+fn find_nested(
+    fields: &'static [Field],
+    seg: &str,
+    path: &mut Vec<&'static str>,
+) -> Option<&'static Field> {
+    let exact = |name: &str| name == seg;
+    let any_case = |name: &str| name.eq_ignore_ascii_case(seg);
+    for same in [&exact as &dyn Fn(&str) -> bool, &any_case] {
+        if let Some(found) = fields
+            .iter()
+            .find(|f| same(f.name) || f.aliases.iter().any(|a| same(a)))
+        {
+            path.push(found.name);
+            return Some(found);
+        }
+        for parent in fields.iter().filter(|f| !f.list) {
+            if let Some(child) = parent
+                .children()
+                .iter()
+                .find(|c| c.aliases.iter().any(|a| same(a)))
+            {
+                path.push(parent.name);
+                path.push(child.name);
+                return Some(child);
+            }
+        }
+    }
+    None
+}
+
+/// The closest name (canonical or alias) to `name` among `fields`, if it is
+/// close enough to be a likely typo.
+pub fn suggest(fields: &'static [Field], name: &str) -> Option<String> {
+    let nested_aliases = fields
+        .iter()
+        .filter(|f| !f.list)
+        .flat_map(|f| f.children().iter().flat_map(|c| c.aliases.iter().copied()));
+    let candidates = fields
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+        .chain(nested_aliases);
+    closest(name, candidates)
+}
+
+/// The candidate nearest to `word` by normalized Damerau-Levenshtein
+/// similarity, ignoring case, if similar enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::normalized_damerau_levenshtein(&lower, &c.to_lowercase()),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+/// Every field, depth first, with its dotted canonical path.
+pub fn walk() -> Vec<(String, &'static Field)> {
+    fn go(prefix: &str, fields: &'static [Field], out: &mut Vec<(String, &'static Field)>) {
+        for field in fields {
+            let path = if prefix.is_empty() {
+                field.name.to_string()
+            } else {
+                format!("{prefix}.{}", field.name)
+            };
+            out.push((path.clone(), field));
+            go(&path, field.children(), out);
+        }
+    }
+    let mut out = Vec::new();
+    go("", SIGN_IN, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(name: &str) -> String {
+        resolve(name)
+            .map(|r| r.path.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn canonical_names_resolve_to_themselves() {
+        assert_eq!(path("status.errorCode"), "status.errorCode");
+        assert_eq!(path("location.countryOrRegion"), "location.countryOrRegion");
+        assert_eq!(
+            path("appliedConditionalAccessPolicies.result"),
+            "appliedConditionalAccessPolicies.result"
+        );
+    }
+
+    #[test]
+    fn log_analytics_names_are_aliases() {
+        assert_eq!(path("ResultType"), "status.errorCode");
+        assert_eq!(path("Location"), "location.countryOrRegion");
+        assert_eq!(
+            path("LocationDetails.countryOrRegion"),
+            "location.countryOrRegion"
+        );
+        assert_eq!(path("ConditionalAccessStatus"), "conditionalAccessStatus");
+        assert_eq!(path("IPAddress"), "ipAddress");
+        assert_eq!(
+            path("ConditionalAccessPolicies"),
+            "appliedConditionalAccessPolicies"
+        );
+        assert_eq!(path("Status.errorCode"), "status.errorCode");
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion_at_the_failing_segment() {
+        let err = resolve("location.contryOrRegion").err();
+        assert_eq!(
+            err,
+            Some(UnknownField {
+                segment: "contryOrRegion".into(),
+                offset: 9,
+                suggestion: Some("countryOrRegion".into()),
+            })
+        );
+        let err = resolve("riskStat").err().and_then(|e| e.suggestion);
+        assert_eq!(err.as_deref(), Some("riskState"));
+        assert!(
+            resolve("completelyUnrelatedThing")
+                .err()
+                .is_some_and(|e| e.suggestion.is_none())
+        );
+    }
+
+    #[test]
+    fn raw_prefix_reaches_uncatalogued_keys() {
+        let r = resolve("raw.tokenProtectionStatusDetails.signInSessionStatus").ok();
+        assert!(
+            r.as_ref()
+                .is_some_and(|r| r.path.is_raw() && r.field.is_none())
+        );
+        assert!(resolve("raw.").is_err());
+        assert!(resolve("raw.a..b").is_err());
+    }
+
+    #[test]
+    fn enum_values_and_codes() {
+        let ca = find_field(SIGN_IN, "conditionalAccessStatus");
+        assert_eq!(
+            ca.and_then(|f| f.enum_value("NOTAPPLIED")),
+            Some("notApplied")
+        );
+        assert_eq!(ca.and_then(|f| f.code_name(2)), Some("notApplied"));
+    }
+}

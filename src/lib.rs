@@ -1,0 +1,7 @@
+//! tollgate: policy as code for Microsoft Entra ID sign-in logs.
+
+pub mod catalog;
+pub mod finding;
+pub mod ingest;
+pub mod record;
+pub mod report;

@@ -1,0 +1,271 @@
+//! The canonical sign-in record that rules are evaluated against, whatever
+//! shape it was read from, and where it was read from.
+//!
+//! Ingest builds a [`Record`] whose keys are the catalog's canonical names
+//! and whose values carry the catalog's types; eval reads it through
+//! [`Record::visit`]. Nothing here knows a log shape or a rule.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::catalog::FieldPath;
+
+/// Which log a record belongs to, from its source (diagnostic category, Log
+/// Analytics table) or, failing that, from the record itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogCategory {
+    /// Interactive user sign-ins (`SigninLogs`).
+    Interactive,
+    /// Non-interactive user sign-ins (`AADNonInteractiveUserSignInLogs`).
+    NonInteractive,
+    /// Service principal sign-ins (`AADServicePrincipalSignInLogs`).
+    ServicePrincipal,
+    /// Managed identity sign-ins (`AADManagedIdentitySignInLogs`).
+    ManagedIdentity,
+    /// Microsoft Graph activity (`MicrosoftGraphActivityLogs`).
+    GraphActivity,
+    /// Any other category, kept under the name the source gave it
+    /// (`ADFSSignInLogs`, `MicrosoftServicePrincipalSignInLogs`, ...).
+    Other(Box<str>),
+}
+
+impl LogCategory {
+    /// The four sign-in logs a rule covers when it names no `logs`.
+    pub const SIGN_INS: [LogCategory; 4] = [
+        LogCategory::Interactive,
+        LogCategory::NonInteractive,
+        LogCategory::ServicePrincipal,
+        LogCategory::ManagedIdentity,
+    ];
+
+    /// The names a rule's `logs:` accepts.
+    pub const RULE_NAMES: [&'static str; 4] = [
+        "interactive",
+        "nonInteractive",
+        "servicePrincipal",
+        "managedIdentity",
+    ];
+
+    /// The name used in rules and reports.
+    pub fn name(&self) -> &str {
+        match self {
+            LogCategory::Interactive => "interactive",
+            LogCategory::NonInteractive => "nonInteractive",
+            LogCategory::ServicePrincipal => "servicePrincipal",
+            LogCategory::ManagedIdentity => "managedIdentity",
+            LogCategory::GraphActivity => "graphActivity",
+            LogCategory::Other(name) => name,
+        }
+    }
+
+    /// A category as a rule's `logs:` names it (exact spelling).
+    pub fn from_rule_name(name: &str) -> Option<LogCategory> {
+        Self::SIGN_INS.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The category of a diagnostic-settings `category` or a Log Analytics
+    /// `Type` / `Category` value, ignoring case.
+    pub fn from_source(name: &str) -> LogCategory {
+        const KNOWN: &[(&str, LogCategory)] = &[
+            ("SignInLogs", LogCategory::Interactive),
+            ("SigninLogs", LogCategory::Interactive),
+            ("NonInteractiveUserSignInLogs", LogCategory::NonInteractive),
+            (
+                "AADNonInteractiveUserSignInLogs",
+                LogCategory::NonInteractive,
+            ),
+            ("ServicePrincipalSignInLogs", LogCategory::ServicePrincipal),
+            (
+                "AADServicePrincipalSignInLogs",
+                LogCategory::ServicePrincipal,
+            ),
+            ("ManagedIdentitySignInLogs", LogCategory::ManagedIdentity),
+            ("AADManagedIdentitySignInLogs", LogCategory::ManagedIdentity),
+            ("MicrosoftGraphActivityLogs", LogCategory::GraphActivity),
+        ];
+        KNOWN
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or_else(|| LogCategory::Other(name.into()), |(_, c)| c.clone())
+    }
+}
+
+impl fmt::Display for LogCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for LogCategory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Where a record was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Location {
+    /// The file as given on the command line (or `-` for standard input).
+    pub path: Arc<str>,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// 0-based index of the record in its file.
+    pub record: u64,
+}
+
+/// One sign-in in the canonical view: catalog names, catalog types.
+///
+/// Keys the catalog does not know are kept under the name the source gave
+/// them, for rules that reach them with `raw.NAME`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The fields, keyed by canonical name.
+    pub fields: Map<String, Value>,
+    /// The log the record belongs to.
+    pub category: LogCategory,
+}
+
+impl Record {
+    /// The value at a canonical path, if it is present and not null, and no
+    /// list lies on the way.
+    pub fn get(&self, path: &FieldPath) -> Option<&Value> {
+        let mut segments = path.segments().iter();
+        let first = segments.next()?;
+        let mut value = lookup(&self.fields, first, path.is_raw())?;
+        for seg in segments {
+            value = match value {
+                Value::Object(map) => lookup(map, seg, path.is_raw())?,
+                _ => return None,
+            };
+        }
+        (!value.is_null()).then_some(value)
+    }
+
+    /// Calls `f` on each value found at `path`, stopping at the first call
+    /// that returns `true`; returns whether one did.
+    ///
+    /// Lists on the way are walked element by element, so
+    /// `appliedConditionalAccessPolicies.result` visits the result of every
+    /// policy, and a list at the end visits each element. Absent and null
+    /// values are not visited.
+    pub fn visit(&self, path: &FieldPath, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+        match path.segments().split_first() {
+            Some((first, rest)) => match lookup(&self.fields, first, path.is_raw()) {
+                Some(value) => visit_value(value, rest, path.is_raw(), f),
+                None => false,
+            },
+            None => false,
+        }
+    }
+}
+
+/// Calls `f` on each value below `value` along `rest` (see [`Record::visit`]).
+pub fn visit_value(
+    value: &Value,
+    rest: &[Box<str>],
+    raw: bool,
+    f: &mut dyn FnMut(&Value) -> bool,
+) -> bool {
+    match (value, rest.split_first()) {
+        (Value::Null, _) => false,
+        (Value::Array(items), _) => items.iter().any(|item| visit_value(item, rest, raw, f)),
+        (_, None) => f(value),
+        (Value::Object(map), Some((seg, rest))) => match lookup(map, seg, raw) {
+            Some(v) => visit_value(v, rest, raw, f),
+            None => false,
+        },
+        (_, Some(_)) => false,
+    }
+}
+
+fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
+    match map.get(key) {
+        Some(v) => Some(v),
+        None if any_case => map
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(v: Value) -> Record {
+        match v {
+            Value::Object(fields) => Record {
+                fields,
+                category: LogCategory::Interactive,
+            },
+            _ => Record {
+                fields: Map::new(),
+                category: LogCategory::Interactive,
+            },
+        }
+    }
+
+    fn values(r: &Record, path: &FieldPath) -> Vec<Value> {
+        let mut out = Vec::new();
+        r.visit(path, &mut |v| {
+            out.push(v.clone());
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn visit_walks_lists_on_the_way() {
+        let r = record(
+            json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}, {}]}),
+        );
+        let p = FieldPath::new(["appliedConditionalAccessPolicies", "result"], false);
+        assert_eq!(values(&r, &p), vec![json!("success"), json!("failure")]);
+        assert_eq!(r.get(&p), None);
+    }
+
+    #[test]
+    fn null_and_absent_are_not_visited() {
+        let r = record(json!({"a": null, "b": {"c": null}}));
+        assert!(values(&r, &FieldPath::new(["a"], false)).is_empty());
+        assert!(values(&r, &FieldPath::new(["b", "c"], false)).is_empty());
+        assert!(values(&r, &FieldPath::new(["zz"], false)).is_empty());
+    }
+
+    #[test]
+    fn raw_paths_ignore_case() {
+        let r = record(json!({"TokenProtectionStatusDetails": {"signInSessionStatus": "unbound"}}));
+        let p = FieldPath::new(
+            ["tokenProtectionStatusDetails", "SIGNINSESSIONSTATUS"],
+            true,
+        );
+        assert_eq!(r.get(&p), Some(&json!("unbound")));
+        let strict = FieldPath::new(["tokenProtectionStatusDetails"], false);
+        assert_eq!(r.get(&strict), None);
+    }
+
+    #[test]
+    fn categories_from_sources() {
+        assert_eq!(
+            LogCategory::from_source("SigninLogs"),
+            LogCategory::Interactive
+        );
+        assert_eq!(
+            LogCategory::from_source("signinlogs"),
+            LogCategory::Interactive
+        );
+        assert_eq!(
+            LogCategory::from_source("AADNonInteractiveUserSignInLogs"),
+            LogCategory::NonInteractive
+        );
+        assert_eq!(
+            LogCategory::from_source("ADFSSignInLogs"),
+            LogCategory::Other("ADFSSignInLogs".into())
+        );
+    }
+}
