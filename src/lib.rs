@@ -5,3 +5,5 @@ pub mod finding;
 pub mod ingest;
 pub mod record;
 pub mod report;
+pub mod diag;
+pub mod syntax;

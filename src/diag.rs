@@ -1,0 +1,423 @@
+//! Authoring diagnostics: plain data (file, byte span, code, message, label,
+//! help) collected from every stage that reads rules, rendered for people
+//! with miette, as plain text for logs, or as JSON for editors.
+//!
+//! Operational errors (a log that cannot be opened) and findings are not
+//! diagnostics; they have their own types.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Index of a source file in [`Sources`].
+pub type SourceId = usize;
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// The file.
+    pub source: SourceId,
+    /// Byte range in its text.
+    pub range: Range<usize>,
+}
+
+impl Span {
+    /// A span of `range` in `source`.
+    pub fn new(source: SourceId, range: Range<usize>) -> Span {
+        Span { source, range }
+    }
+}
+
+/// The rule files of a run, by [`SourceId`].
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+/// One source file: its name as shown to users and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path as given (or `builtin:rules/...`).
+    pub name: String,
+    /// The whole text.
+    pub text: Arc<str>,
+}
+
+impl Sources {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceId {
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        });
+        self.files.len() - 1
+    }
+
+    /// A file by id.
+    pub fn get(&self, id: SourceId) -> Option<&SourceFile> {
+        self.files.get(id)
+    }
+
+    /// The file's name, or `?` for an unknown id.
+    pub fn name(&self, id: SourceId) -> &str {
+        self.get(id).map_or("?", |f| f.name.as_str())
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
+        let Some(file) = self.get(id) else {
+            return (0, 0);
+        };
+        let text = &file.text;
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, col)
+    }
+}
+
+/// Whether a diagnostic stops the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Worth fixing; never fails `validate` unless `--deny-warnings`.
+    Warning,
+    /// The rule cannot run.
+    Error,
+}
+
+/// A label on a span other than the main one (the first definition of a
+/// duplicate id, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// Where.
+    pub span: Span,
+    /// What is there.
+    pub label: String,
+}
+
+/// One authoring mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// Stable code such as `tollgate::unknown-field`.
+    pub code: &'static str,
+    /// Lowercase, no final period, user input in backticks.
+    pub message: String,
+    /// The offending key or value.
+    pub span: Span,
+    /// Short text under the span.
+    pub label: String,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Other places that explain it.
+    pub related: Vec<Related>,
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    /// Sets the label under the span.
+    pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = label.into();
+        self
+    }
+
+    /// Sets the help line.
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the help line to `did you mean X?` when there is a suggestion.
+    pub fn suggest(self, suggestion: Option<impl AsRef<str>>) -> Diagnostic {
+        match suggestion {
+            Some(s) => self.help(format!("did you mean `{}`?", s.as_ref())),
+            None => self,
+        }
+    }
+
+    /// Adds a related span.
+    pub fn related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.related.push(Related {
+            span,
+            label: label.into(),
+        });
+        self
+    }
+}
+
+/// How diagnostics are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// miette's graphical report with source snippets.
+    Human {
+        /// Colour (only on a terminal, and not with `NO_COLOR`).
+        color: bool,
+        /// Width to wrap at.
+        width: usize,
+    },
+    /// `file:line:col: level[code]: message`, then indented label and help.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Sorts diagnostics by file, then position, then message, so output is
+/// stable and reads top to bottom.
+pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
+    diagnostics.sort_by(|a, b| {
+        (sources.name(a.span.source), a.span.range.start, &a.message).cmp(&(
+            sources.name(b.span.source),
+            b.span.range.start,
+            &b.message,
+        ))
+    });
+}
+
+/// Renders diagnostics in the given format.
+pub fn render(diagnostics: &[Diagnostic], sources: &Sources, format: ErrorFormat) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        match format {
+            ErrorFormat::Human { color, width } => render_human(&mut out, d, sources, color, width),
+            ErrorFormat::Plain => render_plain(&mut out, d, sources),
+            ErrorFormat::Json => {
+                let json = to_json(d, sources);
+                out.push_str(&serde_json::to_string(&json).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+    }
+}
+
+fn render_plain(out: &mut String, d: &Diagnostic, sources: &Sources) {
+    let (line, col) = sources.line_col(d.span.source, d.span.range.start);
+    let _ = writeln!(
+        out,
+        "{}:{line}:{col}: {}[{}]: {}",
+        sources.name(d.span.source),
+        level_name(d.level),
+        d.code,
+        d.message
+    );
+    if !d.label.is_empty() {
+        let _ = writeln!(out, "    {}", d.label);
+    }
+    for r in &d.related {
+        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
+        let _ = writeln!(
+            out,
+            "    {}:{line}:{col}: {}",
+            sources.name(r.span.source),
+            r.label
+        );
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(out, "    help: {help}");
+    }
+}
+
+#[derive(Serialize)]
+struct JsonPos {
+    file: String,
+    line: usize,
+    column: usize,
+    #[serde(rename = "endLine")]
+    end_line: usize,
+    #[serde(rename = "endColumn")]
+    end_column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonRelated {
+    #[serde(flatten)]
+    pos: JsonPos,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic {
+    level: Level,
+    code: &'static str,
+    message: String,
+    #[serde(flatten)]
+    pos: JsonPos,
+    label: String,
+    help: Option<String>,
+    related: Vec<JsonRelated>,
+}
+
+fn pos(span: &Span, sources: &Sources) -> JsonPos {
+    let (line, column) = sources.line_col(span.source, span.range.start);
+    let (end_line, end_column) = sources.line_col(span.source, span.range.end);
+    JsonPos {
+        file: sources.name(span.source).to_string(),
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+fn to_json(d: &Diagnostic, sources: &Sources) -> JsonDiagnostic {
+    JsonDiagnostic {
+        level: d.level,
+        code: d.code,
+        message: d.message.clone(),
+        pos: pos(&d.span, sources),
+        label: d.label.clone(),
+        help: d.help.clone(),
+        related: d
+            .related
+            .iter()
+            .map(|r| JsonRelated {
+                pos: pos(&r.span, sources),
+                label: r.label.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn render_human(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool, width: usize) {
+    use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Severity};
+    let Some(file) = sources.get(d.span.source) else {
+        render_plain(out, d, sources);
+        return;
+    };
+    let label = (!d.label.is_empty()).then(|| d.label.clone());
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        label,
+        clamp(&d.span.range, &file.text),
+    )];
+    // miette shows one source per report: related spans in the same file are
+    // labels; those in other files are written as plain lines after it.
+    let mut elsewhere = Vec::new();
+    for r in &d.related {
+        if r.span.source == d.span.source {
+            labels.push(LabeledSpan::new_with_span(
+                Some(r.label.clone()),
+                clamp(&r.span.range, &file.text),
+            ));
+        } else {
+            elsewhere.push(r);
+        }
+    }
+    let mut diagnostic = MietteDiagnostic::new(d.message.clone())
+        .with_code(d.code)
+        .with_severity(match d.level {
+            Level::Error => Severity::Error,
+            Level::Warning => Severity::Warning,
+        })
+        .with_labels(labels);
+    if let Some(help) = &d.help {
+        diagnostic = diagnostic.with_help(help.clone());
+    }
+    let report = miette::Report::new(diagnostic)
+        .with_source_code(NamedSource::new(file.name.clone(), file.text.clone()));
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width);
+    let mut rendered = String::new();
+    if handler
+        .render_report(&mut rendered, report.as_ref())
+        .is_err()
+    {
+        render_plain(out, d, sources);
+        return;
+    }
+    out.push_str(&rendered);
+    for r in elsewhere {
+        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
+        let _ = writeln!(
+            out,
+            "  also: {}:{line}:{col}: {}",
+            sources.name(r.span.source),
+            r.label
+        );
+    }
+    out.push('\n');
+}
+
+/// Keeps a span inside the text and on character boundaries, so a renderer
+/// never slices in the middle of a character.
+fn clamp(range: &Range<usize>, text: &str) -> (usize, usize) {
+    let mut start = range.start.min(text.len());
+    while start > 0 && !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = range.end.clamp(start, text.len());
+    while end < text.len() && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    (start, end - start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_rendering_names_file_line_column_code_and_help() {
+        let mut sources = Sources::default();
+        let id = sources.add("rules/a.yaml", "id: x\nserverity: high\n");
+        let d = Diagnostic::error("tollgate::unknown-key", Span::new(id, 6..15), "unknown key `serverity`")
+            .label("not a rule key")
+            .suggest(Some("severity"));
+        let text = render(&[d], &sources, ErrorFormat::Plain);
+        assert_eq!(
+            text,
+            "rules/a.yaml:2:1: error[tollgate::unknown-key]: unknown key `serverity`\n    not a rule key\n    help: did you mean `severity`?\n"
+        );
+    }
+
+    #[test]
+    fn json_rendering_is_one_object_per_line() {
+        let mut sources = Sources::default();
+        let id = sources.add("r.yaml", "a: b\n");
+        let d = Diagnostic::warning("tollgate::x", Span::new(id, 3..4), "m");
+        let text = render(&[d.clone(), d], &sources, ErrorFormat::Json);
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            assert_eq!(v["level"], "warning");
+            assert_eq!(v["line"], 1);
+            assert_eq!(v["column"], 4);
+        }
+        assert_eq!(text.lines().count(), 2);
+    }
+}
