@@ -526,7 +526,7 @@ impl fmt::Display for FieldPath {
 }
 
 /// What a name resolves to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     /// Where the value lives in the canonical record.
     pub path: FieldPath,

@@ -396,9 +396,13 @@ mod tests {
     fn plain_rendering_names_file_line_column_code_and_help() {
         let mut sources = Sources::default();
         let id = sources.add("rules/a.yaml", "id: x\nserverity: high\n");
-        let d = Diagnostic::error("tollgate::unknown-key", Span::new(id, 6..15), "unknown key `serverity`")
-            .label("not a rule key")
-            .suggest(Some("severity"));
+        let d = Diagnostic::error(
+            "tollgate::unknown-key",
+            Span::new(id, 6..15),
+            "unknown key `serverity`",
+        )
+        .label("not a rule key")
+        .suggest(Some("severity"));
         let text = render(&[d], &sources, ErrorFormat::Plain);
         assert_eq!(
             text,

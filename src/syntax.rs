@@ -194,7 +194,7 @@ pub fn parse(source: SourceId, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
         }
         match parse_document(source, chunk, range.start) {
             Ok(root) => docs.push(Document { root }),
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     (docs, diags)
@@ -216,7 +216,9 @@ fn split_documents(text: &str) -> Vec<Range<usize>> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
-        let marker = |m: &str| bare == m || bare.starts_with(&format!("{m} ")) || bare.starts_with(&format!("{m}\t"));
+        let marker = |m: &str| {
+            bare == m || bare.starts_with(&format!("{m} ")) || bare.starts_with(&format!("{m}\t"))
+        };
         if marker("---") && offset > start {
             ranges.push(start..offset);
             start = offset;
@@ -295,41 +297,46 @@ fn closing_quote(line: &str, quote: u8) -> usize {
     line.len()
 }
 
-fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Diagnostic> {
+fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Box<Diagnostic>> {
     let offsets = Offsets {
         chunk,
         base,
         ascii: chunk.is_ascii(),
     };
     if let Some(at) = too_deep(chunk) {
-        return Err(Diagnostic::error(
-            "tollgate::too-deep",
-            Span::new(source, base + at..base + at + 1),
-            format!("nesting is deeper than {MAX_DEPTH} levels"),
-        )
-        .label("too deep")
-        .help("no rule needs this much nesting; flatten the condition"));
+        return Err(Box::new(
+            Diagnostic::error(
+                "tollgate::too-deep",
+                Span::new(source, base + at..base + at + 1),
+                format!("nesting is deeper than {MAX_DEPTH} levels"),
+            )
+            .label("too deep")
+            .help("no rule needs this much nesting; flatten the condition"),
+        ));
     }
     let options = LoaderOptions::default()
         .error_on_duplicate_keys(true)
         .prevent_coercion(true);
     // marked-yaml asserts on states it believes unreachable; a rule file is
     // untrusted, so a panic in it becomes a diagnostic instead of a crash.
-    let parsed = std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, chunk, options));
+    let parsed =
+        std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, chunk, options));
     let parsed = match parsed {
         Ok(result) => result,
         Err(_) => {
-            return Err(Diagnostic::error(
-                "tollgate::yaml-syntax",
-                Span::new(source, base..base),
-                "the YAML parser failed on this document",
-            )
-            .help("check the document for unusual YAML constructs"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "tollgate::yaml-syntax",
+                    Span::new(source, base..base),
+                    "the YAML parser failed on this document",
+                )
+                .help("check the document for unusual YAML constructs"),
+            ));
         }
     };
     match parsed {
         Ok(node) => Ok(convert(source, &node, &offsets)),
-        Err(e) => Err(load_error(source, &e, &offsets)),
+        Err(e) => Err(Box::new(load_error(source, &e, &offsets))),
     }
 }
 
@@ -428,9 +435,13 @@ fn load_error(source: SourceId, e: &LoadError, offsets: &Offsets<'_>) -> Diagnos
     };
     match e {
         LoadError::TopLevelMustBeMapping(m) | LoadError::TopLevelMustBeSequence(m) => {
-            Diagnostic::error("tollgate::rule-not-mapping", at(m), "a rule must be a YAML mapping")
-                .label("expected `key: value` lines here")
-                .help("start the rule with `id: ...`, `title: ...`, `severity: ...`, `match: ...`")
+            Diagnostic::error(
+                "tollgate::rule-not-mapping",
+                at(m),
+                "a rule must be a YAML mapping",
+            )
+            .label("expected `key: value` lines here")
+            .help("start the rule with `id: ...`, `title: ...`, `severity: ...`, `match: ...`")
         }
         LoadError::UnexpectedAnchor(m) => Diagnostic::error(
             "tollgate::yaml-anchor",
@@ -445,11 +456,13 @@ fn load_error(source: SourceId, e: &LoadError, offsets: &Offsets<'_>) -> Diagnos
             "mapping keys must be plain names",
         )
         .label("a list or mapping used as a key"),
-        LoadError::UnexpectedTag(m) => {
-            Diagnostic::error("tollgate::yaml-tag", at(m), "YAML tags are not allowed in rules")
-                .label("tag")
-                .help("remove the `!tag`; values are typed by the field they are compared with")
-        }
+        LoadError::UnexpectedTag(m) => Diagnostic::error(
+            "tollgate::yaml-tag",
+            at(m),
+            "YAML tags are not allowed in rules",
+        )
+        .label("tag")
+        .help("remove the `!tag`; values are typed by the field they are compared with"),
         LoadError::ScanError(m, scan) => Diagnostic::error(
             "tollgate::yaml-syntax",
             at(m),
@@ -557,7 +570,9 @@ mod tests {
         let text = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         let (_, diags) = parse(0, &text);
         assert_eq!(diags[0].code, "tollgate::too-deep");
-        let block: String = (0..1_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let block: String = (0..1_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
         let (_, diags) = parse(0, &block);
         assert_eq!(diags[0].code, "tollgate::too-deep");
     }

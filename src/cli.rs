@@ -1,0 +1,733 @@
+//! The command line: parses arguments with clap, runs the library, and maps
+//! outcomes to exit codes (0 clean, 1 findings or failed tests, 2 usage,
+//! rule or input errors). The only module that knows clap or exit codes.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::catalog;
+use crate::diag::{self, ErrorFormat, Level};
+use crate::engine::{Loader, Rejected, RuleSet};
+use crate::finding::{FileCounts, Problem, Severity, Summary};
+use crate::ingest::{self, Input, Item};
+use crate::report::{self, Format, RunInfo};
+
+/// Exit code: ran, nothing at or above `--fail-on`.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: findings at or above `--fail-on`, or a failed rule test.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage error, rule error, or unreadable input.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Policy as code for Microsoft Entra ID sign-in logs.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct RuleArgs {
+    /// Rule file or directory (its .yaml/.yml files); repeatable. Without
+    /// it, the built-in pack runs.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Set a rule parameter: NAME=VALUE (lists: comma-separated; repeating
+    /// the flag appends).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ErrorFormatArg {
+    Human,
+    Plain,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TestFormat {
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate rules over sign-in logs and report findings.
+    Check {
+        /// Log files or directories (walked in sorted order); `-` reads
+        /// standard input.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Write the report to a file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Lowest severity that makes the exit code 1, or `never`.
+        #[arg(long, value_name = "SEVERITY|never", default_value = "info", value_parser = parse_fail_on)]
+        fail_on: Option<Severity>,
+        /// Exit 2 when any record cannot be read.
+        #[arg(long)]
+        strict: bool,
+        /// Print nothing on standard error but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// How to show rule errors.
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormatArg,
+    },
+    /// Check rule files and report every mistake, without reading logs.
+    Validate {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// How to show diagnostics.
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormatArg,
+        /// Fail (exit 2) on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Run the `tests:` cases embedded in the rules.
+    Test {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TestFormat,
+        /// How to show rule errors.
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormatArg,
+    },
+    /// List the rules.
+    Rules {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+        /// How to show rule errors.
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormatArg,
+    },
+    /// Show how one rule evaluates one record, condition by condition.
+    Explain {
+        /// The rule's id.
+        #[arg(long)]
+        rule: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// The log file holding the record, optionally with the line where
+        /// the record starts (FILE:LINE); without a line, the first record.
+        #[arg(value_name = "RECORD_FILE[:LINE]")]
+        record: String,
+        /// How to show rule errors.
+        #[arg(long, value_enum, default_value = "human")]
+        error_format: ErrorFormatArg,
+    },
+    /// Print the field catalog rules are written against.
+    Schema {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: SchemaFormat,
+    },
+}
+
+fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {
+    if text == "never" {
+        return Ok(None);
+    }
+    text.parse::<Severity>()
+        .map(Some)
+        .map_err(|e| format!("{e}, or never"))
+}
+
+/// Runs the command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Check {
+            paths,
+            rules,
+            format,
+            output,
+            fail_on,
+            strict,
+            quiet,
+            error_format,
+        } => check(CheckArgs {
+            paths,
+            rules,
+            format,
+            output,
+            fail_on,
+            strict,
+            quiet,
+            error_format,
+        }),
+        Command::Validate {
+            rules,
+            error_format,
+            deny_warnings,
+        } => validate(&rules, error_format, deny_warnings),
+        Command::Test {
+            rules,
+            format: TestFormat::Text,
+            error_format,
+        } => test(&rules, error_format),
+        Command::Rules {
+            rules,
+            format,
+            error_format,
+        } => list_rules(&rules, format, error_format),
+        Command::Explain {
+            rule,
+            rules,
+            record,
+            error_format,
+        } => explain(&rule, &rules, &record, error_format),
+        Command::Schema { format } => schema(format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// An operational error, for people.
+type CliResult = Result<u8, String>;
+
+fn error_format(arg: ErrorFormatArg) -> ErrorFormat {
+    match arg {
+        ErrorFormatArg::Human => ErrorFormat::Human {
+            color: color_on(&io::stderr()),
+            width: 100,
+        },
+        ErrorFormatArg::Plain => ErrorFormat::Plain,
+        ErrorFormatArg::Json => ErrorFormat::Json,
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+fn color_on(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Loads the rules, printing diagnostics; `Err(code)` when they cannot run.
+fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<RuleSet, u8> {
+    let mut loader = Loader::new();
+    for (name, value) in &args.params {
+        loader.param(name, value);
+    }
+    if args.rules.is_empty() {
+        loader.add_builtin();
+    }
+    for path in &args.rules {
+        if let Err(e) = loader.add_path(path) {
+            eprintln!("error: cannot read rules at {}: {e}", path.display());
+            return Err(EXIT_ERROR);
+        }
+    }
+    match loader.load() {
+        Ok(rules) => {
+            if show_warnings && !rules.warnings().is_empty() {
+                eprint!(
+                    "{}",
+                    diag::render(rules.warnings(), rules.sources(), error_format(format))
+                );
+            }
+            Ok(rules)
+        }
+        Err(Rejected {
+            diagnostics,
+            sources,
+        }) => {
+            eprint!(
+                "{}",
+                diag::render(&diagnostics, &sources, error_format(format))
+            );
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.level == Level::Error)
+                .count();
+            let files: std::collections::BTreeSet<_> = diagnostics
+                .iter()
+                .filter(|d| d.level == Level::Error)
+                .map(|d| d.span.source)
+                .collect();
+            eprintln!(
+                "error: {errors} {} in {} rule {}; no log was read",
+                plural(errors, "mistake", "mistakes"),
+                files.len(),
+                plural(files.len(), "file", "files")
+            );
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+struct CheckArgs {
+    paths: Vec<PathBuf>,
+    rules: RuleArgs,
+    format: CheckFormat,
+    output: Option<PathBuf>,
+    fail_on: Option<Severity>,
+    strict: bool,
+    quiet: bool,
+    error_format: ErrorFormatArg,
+}
+
+fn check(args: CheckArgs) -> CliResult {
+    let rules = match load(&args.rules, args.error_format, !args.quiet) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let (inputs, passed_over) = ingest::discover(&args.paths);
+    let (missing, skipped): (Vec<Problem>, Vec<Problem>) = passed_over.into_iter().partition(|p| {
+        args.paths
+            .iter()
+            .any(|given| given.as_os_str() == p.path.as_ref())
+    });
+    if let Some(first) = missing.first() {
+        return Err(format!("cannot read {}: {}", first.path, first.reason));
+    }
+    let format = match args.format {
+        CheckFormat::Text => Format::Text,
+        CheckFormat::Json => Format::Json,
+        CheckFormat::Jsonl => Format::Jsonl,
+        CheckFormat::Sarif => Format::Sarif,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 16,
+            File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    let color = args.output.is_none() && color_on(&io::stdout());
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let run = RunInfo {
+        rules: rules.infos(),
+        command_line,
+        color,
+    };
+    let mut emitter = report::emitter(format);
+    let write_err = |e: io::Error| format!("cannot write the report: {e}");
+    emitter.begin(&mut out, &run).map_err(write_err)?;
+    let mut summary = Summary {
+        rules: rules.infos().len() as u64,
+        skipped,
+        ..Summary::default()
+    };
+    let mut unreadable_path = false;
+    for input in &inputs {
+        let (display, reader) = match input {
+            Input::Stdin => {
+                let display: Arc<str> = "-".into();
+                (
+                    display.clone(),
+                    Ok(ingest::from_reader(display, Box::new(io::stdin()))),
+                )
+            }
+            Input::File(path) => {
+                let display: Arc<str> = path.display().to_string().into();
+                (display.clone(), ingest::open(path, display))
+            }
+        };
+        let mut counts = FileCounts {
+            path: display.to_string(),
+            ..FileCounts::default()
+        };
+        let mut reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                unreadable_path = true;
+                let problem = Problem {
+                    path: display.clone(),
+                    line: 0,
+                    record: None,
+                    reason: format!("cannot open: {e}"),
+                };
+                if !args.quiet {
+                    eprintln!("error: {}: {}", problem.path, problem.reason);
+                }
+                summary.keep_problem(problem);
+                summary.files.push(counts);
+                continue;
+            }
+        };
+        let mut failed: Option<io::Error> = None;
+        for item in reader.by_ref() {
+            counts.records += 1;
+            match item {
+                Item::Record(record, location) => {
+                    counts.evaluated += 1;
+                    if !rules.targets(&record.category) {
+                        counts.untargeted += 1;
+                        continue;
+                    }
+                    rules.evaluate(&record, &location, &mut |finding| {
+                        counts.findings += 1;
+                        summary.count_finding(&finding);
+                        if let Err(e) = emitter.finding(&mut out, &finding) {
+                            failed.get_or_insert(e);
+                        }
+                    });
+                }
+                Item::Unreadable(problem) => {
+                    counts.unreadable += 1;
+                    if !args.quiet {
+                        eprintln!(
+                            "warning: {}:{}: unreadable record: {}",
+                            problem.path, problem.line, problem.reason
+                        );
+                    }
+                    summary.keep_problem(problem);
+                }
+            }
+            if let Some(e) = failed.take() {
+                return Err(write_err(e));
+            }
+        }
+        counts.format = reader.format();
+        summary.totals.add(&FileCounts {
+            findings: 0,
+            ..counts.clone()
+        });
+        summary.files.push(counts);
+    }
+    emitter.finish(&mut out, &summary).map_err(write_err)?;
+    out.flush().map_err(write_err)?;
+    if unreadable_path || (args.strict && summary.totals.unreadable > 0) {
+        return Ok(EXIT_ERROR);
+    }
+    let failing = match (args.fail_on, summary.max_severity()) {
+        (Some(threshold), Some(max)) => max >= threshold,
+        _ => false,
+    };
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
+    let rules = match load(args, format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let warnings = rules.warnings().len();
+    let files: std::collections::BTreeSet<&str> =
+        rules.infos().iter().map(|r| r.source.as_str()).collect();
+    if format != ErrorFormatArg::Json {
+        eprintln!(
+            "{} {} in {} {}: ok{}",
+            rules.infos().len(),
+            plural(rules.infos().len(), "rule", "rules"),
+            files.len(),
+            plural(files.len(), "file", "files"),
+            if warnings > 0 {
+                format!(", {warnings} {}", plural(warnings, "warning", "warnings"))
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if deny_warnings && warnings > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+fn test(args: &RuleArgs, format: ErrorFormatArg) -> CliResult {
+    let rules = match load(args, format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let outcomes = rules.run_tests();
+    let mut out = io::stdout().lock();
+    let write_err = |e: io::Error| format!("cannot write: {e}");
+    let mut failed = 0;
+    for o in &outcomes {
+        let status = if o.passed() { "PASS" } else { "FAIL" };
+        writeln!(
+            out,
+            "{status}  {}  {}  ({}:{})",
+            o.rule_id, o.name, o.source, o.line
+        )
+        .map_err(write_err)?;
+        if !o.passed() {
+            failed += 1;
+            let want = if o.expect_match { "match" } else { "no match" };
+            let got = if o.matched { "a match" } else { "no match" };
+            match &o.note {
+                Some(note) => writeln!(out, "      {note}").map_err(write_err)?,
+                None => writeln!(out, "      expected {want}, got {got}:").map_err(write_err)?,
+            }
+            for line in o.trace.lines() {
+                writeln!(out, "      {line}").map_err(write_err)?;
+            }
+        }
+    }
+    let without: Vec<&str> = rules
+        .infos()
+        .iter()
+        .filter(|r| !outcomes.iter().any(|o| o.rule_id == r.id.as_ref()))
+        .map(|r| r.id.as_ref())
+        .collect();
+    if !without.is_empty() {
+        writeln!(
+            out,
+            "note: {} {} no tests: {}",
+            without.len(),
+            plural(without.len(), "rule has", "rules have"),
+            without.join(", ")
+        )
+        .map_err(write_err)?;
+    }
+    writeln!(out, "{} passed, {failed} failed", outcomes.len() - failed).map_err(write_err)?;
+    Ok(if failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg) -> CliResult {
+    let rules = match load(args, error_format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let mut out = io::stdout().lock();
+    let text = match format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(rules.infos()).map_err(|e| e.to_string())? + "\n"
+        }
+        ListFormat::Text => {
+            let width = rules.infos().iter().map(|r| r.id.len()).max().unwrap_or(0);
+            rules
+                .infos()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:width$}  {:8}  {}  [{}]\n",
+                        r.id,
+                        r.severity.name(),
+                        r.title,
+                        r.logs.join(", ")
+                    )
+                })
+                .collect()
+        }
+        ListFormat::Markdown => rules_markdown(&rules),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}
+
+/// A reference page of the rules, in Markdown.
+pub fn rules_markdown(rules: &RuleSet) -> String {
+    let mut md = String::from("# Rules\n\n| id | title | severity | logs |\n|---|---|---|---|\n");
+    for r in rules.infos() {
+        md.push_str(&format!(
+            "| [{}](#{}) | {} | {} | {} |\n",
+            r.id,
+            r.id.to_lowercase(),
+            r.title,
+            r.severity,
+            r.logs.join(", ")
+        ));
+    }
+    for r in rules.infos() {
+        md.push_str(&format!(
+            "\n## {}\n\n**{}** · severity `{}` · logs: {}\n\n",
+            r.id,
+            r.title,
+            r.severity,
+            r.logs.join(", ")
+        ));
+        if !r.description.trim().is_empty() {
+            md.push_str(r.description.trim());
+            md.push_str("\n\n");
+        }
+        if !r.tags.is_empty() {
+            md.push_str(&format!("Tags: {}\n\n", r.tags.join(", ")));
+        }
+        for reference in &r.references {
+            md.push_str(&format!("- <{reference}>\n"));
+        }
+        if !r.references.is_empty() {
+            md.push('\n');
+        }
+    }
+    md
+}
+
+fn explain(
+    rule_id: &str,
+    args: &RuleArgs,
+    target: &str,
+    error_format: ErrorFormatArg,
+) -> CliResult {
+    let rules = match load(args, error_format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let (path, line) = split_line(target);
+    let display: Arc<str> = path.display().to_string().into();
+    let reader =
+        ingest::open(&path, display).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut chosen = None;
+    for item in reader {
+        match item {
+            Item::Record(record, location) if line.is_none_or(|l| location.line == l) => {
+                chosen = Some((record, location));
+                break;
+            }
+            Item::Unreadable(p) if line.is_none_or(|l| p.line == l) => {
+                return Err(format!(
+                    "{}:{}: the record cannot be read: {}",
+                    p.path, p.line, p.reason
+                ));
+            }
+            _ => {}
+        }
+    }
+    let Some((record, location)) = chosen else {
+        return Err(match line {
+            Some(l) => format!("no record starts at line {l} of {}", path.display()),
+            None => format!("{} holds no record", path.display()),
+        });
+    };
+    let Some((rule, trace)) = rules.explain(rule_id, &record) else {
+        let ids: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
+        return Err(match catalog::closest(rule_id, ids) {
+            Some(near) => format!("no rule has id `{rule_id}`; did you mean `{near}`?"),
+            None => format!("no rule has id `{rule_id}`"),
+        });
+    };
+    let mut out = io::stdout().lock();
+    let in_logs = rule.logs.contains(&record.category);
+    let verdict = if in_logs && trace.outcome {
+        "matches"
+    } else {
+        "does not match"
+    };
+    let text = format!(
+        "{} {} the record at {}:{} (record {}, {} log)\n{}{}",
+        rule.info.id,
+        verdict,
+        location.path,
+        location.line,
+        location.record,
+        record.category,
+        if in_logs {
+            String::new()
+        } else {
+            format!(
+                "the rule reads only {} records, so it is not evaluated on this one; its conditions would give:\n",
+                rule.logs
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        crate::eval::render_trace(&trace, &rule.conds)
+    );
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(if in_logs && trace.outcome {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Splits `FILE:LINE`; a path with no numeric suffix is taken whole.
+fn split_line(target: &str) -> (PathBuf, Option<u64>) {
+    if let Some((file, line)) = target.rsplit_once(':')
+        && let Ok(n) = line.parse::<u64>()
+        && !Path::new(target).exists()
+    {
+        return (PathBuf::from(file), Some(n));
+    }
+    (PathBuf::from(target), None)
+}
+
+fn schema(format: SchemaFormat) -> CliResult {
+    let fields = catalog::walk();
+    let mut out = io::stdout().lock();
+    let text = match format {
+        SchemaFormat::Json => {
+            let items: Vec<serde_json::Value> = fields
+                .iter()
+                .map(|(path, f)| {
+                    serde_json::json!({
+                        "field": path,
+                        "type": f.type_name(),
+                        "values": f.values,
+                        "aliases": f.aliases,
+                        "description": f.doc,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&items).map_err(|e| e.to_string())? + "\n"
+        }
+        SchemaFormat::Text => {
+            let mut text = String::new();
+            for (path, f) in &fields {
+                text.push_str(&format!("{path:48} {:16} {}\n", f.type_name(), f.doc));
+                if !f.values.is_empty() {
+                    text.push_str(&format!("{:48} values: {}\n", "", f.values.join(", ")));
+                }
+                if !f.aliases.is_empty() {
+                    text.push_str(&format!("{:48} aliases: {}\n", "", f.aliases.join(", ")));
+                }
+            }
+            text.push_str(&format!(
+                "\nFields the catalog lacks are reached as `{}NAME` (record keys, any letter case, untyped).\n",
+                catalog::RAW_PREFIX
+            ));
+            text
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}

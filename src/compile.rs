@@ -1,0 +1,637 @@
+//! Compile: checked rules → matcher programs.
+//!
+//! Takes [`CheckedRule`]s and gives [`CompiledRule`]s whose conditions are a
+//! tree of [`Node`]s over resolved field paths: regexes built once (with a
+//! size limit), constant strings case-folded once, numbers and date-times
+//! parsed once, IP ranges parsed once, and alternatives on one field merged
+//! into one set. The program keeps no spans; each test carries a [`CondId`]
+//! into a side table of [`CondInfo`] for evidence and traces.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use crate::catalog::FieldPath;
+use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Quantifier, TestCase};
+use crate::diag::Span;
+use crate::finding::RuleInfo;
+use crate::record::LogCategory;
+
+/// Largest compiled regex, in bytes (the `regex` crate's own measure).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Index of a condition in its rule's [`CondInfo`] table.
+pub type CondId = usize;
+
+/// What a condition was, for evidence and traces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CondInfo {
+    /// The condition as a person reads it: `status.errorCode eq 0`.
+    pub text: String,
+    /// The field path, relative to the list element inside `any`/`all`/`none`.
+    pub field: String,
+    /// The operator (or quantifier) name.
+    pub op: &'static str,
+    /// The constant(s) compared against.
+    pub expected: Value,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// Every child holds.
+    All(Box<[Node]>),
+    /// Some child holds.
+    Any(Box<[Node]>),
+    /// The child does not hold.
+    Not(Box<Node>),
+    /// A test on the values at a path.
+    Test(Box<Test>),
+    /// A condition over the elements of a list.
+    Quant {
+        /// any, all or none.
+        quantifier: Quantifier,
+        /// The list.
+        path: FieldPath,
+        /// The condition on each element.
+        inner: Box<Node>,
+        /// Its entry in the rule's condition table.
+        id: CondId,
+    },
+}
+
+/// A test on the values found at one path: it holds when some value passes.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// Where the values are.
+    pub path: FieldPath,
+    /// What a value must be.
+    pub matcher: Matcher,
+    /// Its entry in the rule's condition table.
+    pub id: CondId,
+}
+
+/// What a value must be.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Present (`true`) or absent (`false`); decided by the path, not a value.
+    Exists(bool),
+    /// Equals one of the set.
+    In(ValueSet),
+    /// Is present and equals none of the set.
+    NotIn(ValueSet),
+    /// Text that the regex matches (`contains`, `startsWith`, `endsWith`,
+    /// `matches`, all as one regex of alternatives).
+    Regex(Regex),
+    /// A number compared with a constant.
+    Num(Cmp, f64),
+    /// A normalized date-time compared with a constant (the normal form
+    /// orders like the instants).
+    Time(Cmp, Box<str>),
+    /// An IP address inside one of the ranges.
+    Cidr(Box<[IpNet]>),
+}
+
+/// Order comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+}
+
+impl Cmp {
+    fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Cmp::Gt => ord == Greater,
+            Cmp::Gte => ord != Less,
+            Cmp::Lt => ord == Less,
+            Cmp::Lte => ord != Greater,
+        }
+    }
+}
+
+/// A set of constants to compare a value with: strings (case-folded unless
+/// case-sensitive), numbers and booleans. A constant is entered in every
+/// form a record may hold it in (`0` as the number and the text `"0"`), so a
+/// record value is looked up without being converted.
+#[derive(Debug, Clone, Default)]
+pub struct ValueSet {
+    strings: HashSet<Box<str>>,
+    numbers: Vec<f64>,
+    bools: [bool; 2],
+    case_sensitive: bool,
+}
+
+impl ValueSet {
+    fn new(values: &[Const], case_sensitive: bool) -> ValueSet {
+        let mut set = ValueSet {
+            case_sensitive,
+            ..ValueSet::default()
+        };
+        for v in values {
+            set.insert(v);
+        }
+        set
+    }
+
+    fn insert(&mut self, v: &Const) {
+        match v {
+            Const::Str(s) => {
+                if let Ok(n) = s.trim().parse::<f64>() {
+                    self.numbers.push(n);
+                }
+                match s.to_ascii_lowercase().as_str() {
+                    "true" => self.bools[1] = true,
+                    "false" => self.bools[0] = true,
+                    _ => {}
+                }
+                let folded = fold(s, self.case_sensitive).into_owned();
+                self.strings.insert(folded.into());
+            }
+            Const::Int(i) => {
+                self.numbers.push(*i as f64);
+                self.strings.insert(i.to_string().into());
+            }
+            Const::Num(n) => {
+                self.numbers.push(*n);
+                self.strings.insert(n.to_string().into());
+            }
+            Const::Bool(b) => {
+                self.bools[usize::from(*b)] = true;
+                self.strings.insert(b.to_string().into());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &ValueSet) {
+        self.strings.extend(other.strings.iter().cloned());
+        self.numbers.extend_from_slice(&other.numbers);
+        self.bools[0] |= other.bools[0];
+        self.bools[1] |= other.bools[1];
+    }
+
+    /// Whether a record value is in the set.
+    pub fn contains(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
+            Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
+            Value::Bool(b) => self.bools[usize::from(*b)],
+            _ => false,
+        }
+    }
+}
+
+/// Lower-cases text for case-insensitive comparison, borrowing when it is
+/// already lower case (the common case for enum values).
+pub fn fold(s: &str, case_sensitive: bool) -> Cow<'_, str> {
+    if case_sensitive {
+        return Cow::Borrowed(s);
+    }
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+impl Matcher {
+    /// Whether one value passes. (`Exists` is decided by the caller.)
+    pub fn test(&self, v: &Value) -> bool {
+        match self {
+            Matcher::Exists(_) => true,
+            Matcher::In(set) => set.contains(v),
+            Matcher::NotIn(set) => !set.contains(v),
+            Matcher::Regex(re) => match v {
+                Value::String(s) => re.is_match(s),
+                Value::Number(n) => re.is_match(&n.to_string()),
+                Value::Bool(b) => re.is_match(if *b { "true" } else { "false" }),
+                _ => false,
+            },
+            Matcher::Num(cmp, c) => {
+                number(v).is_some_and(|n| n.partial_cmp(c).is_some_and(|o| cmp.holds(o)))
+            }
+            Matcher::Time(cmp, c) => match v {
+                Value::String(s) => cmp.holds(s.as_str().cmp(c)),
+                _ => false,
+            },
+            Matcher::Cidr(nets) => match v {
+                Value::String(s) => s
+                    .trim()
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+                _ => false,
+            },
+        }
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Builds a rule pattern with the size limit; the error text is for a label.
+pub fn build_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(!case_sensitive)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => {
+                format!("the pattern compiles to more than {limit} bytes")
+            }
+            other => other
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid pattern")
+                .trim()
+                .to_string(),
+        })
+}
+
+/// Reads an IP range (`10.0.0.0/8`, `2001:db8::/32`) or a single address.
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Ok(net);
+    }
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Ok(IpNet::from(ip)),
+        Err(_) if text.contains('/') => Err("not a valid address and prefix length".into()),
+        Err(_) => Err("not a valid IP address".into()),
+    }
+}
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// What reports show about it.
+    pub info: RuleInfo,
+    /// The logs it reads.
+    pub logs: Vec<LogCategory>,
+    /// Its condition.
+    pub root: Node,
+    /// Its conditions, by [`CondId`].
+    pub conds: Vec<CondInfo>,
+    /// Its message template.
+    pub message: Vec<Piece>,
+    /// Its test cases.
+    pub tests: Vec<TestCase>,
+}
+
+/// Compiles a checked rule. Patterns were validated by check, so a failure
+/// here is a pattern over a limit found only when the whole set is built;
+/// it is returned as a label for the pattern's span.
+pub fn compile(rule: CheckedRule) -> Result<CompiledRule, (Span, String)> {
+    let mut conds = Vec::new();
+    let root = lower(&rule.cond, &mut conds)?;
+    Ok(CompiledRule {
+        info: rule.info,
+        logs: rule.logs,
+        root: optimize(root, &mut conds),
+        conds,
+        message: rule.message,
+        tests: rule.tests,
+    })
+}
+
+fn describe_values(values: &[Const]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Const::Str(s) => s.clone(),
+            other => other.to_json().to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", parts.join(", ")),
+    }
+}
+
+fn expected_json(values: &[Const]) -> Value {
+    match values {
+        [one] => one.to_json(),
+        _ => Value::Array(values.iter().map(Const::to_json).collect()),
+    }
+}
+
+fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, (Span, String)> {
+    Ok(match cond {
+        Cond::All(children) => Node::All(
+            children
+                .iter()
+                .map(|c| lower(c, conds))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Any(children) => Node::Any(
+            children
+                .iter()
+                .map(|c| lower(c, conds))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Not(child) => Node::Not(Box::new(lower(child, conds)?)),
+        Cond::Pred(pred) => Node::Test(Box::new(lower_pred(pred, conds)?)),
+        Cond::Quant {
+            quantifier,
+            field,
+            inner,
+            span,
+        } => {
+            let inner = lower(inner, conds)?;
+            let id = conds.len();
+            conds.push(CondInfo {
+                text: format!("{} {} {{...}}", field.path, quantifier.name()),
+                field: field.path.to_string(),
+                op: quantifier.name(),
+                expected: Value::Null,
+                span: span.clone(),
+            });
+            Node::Quant {
+                quantifier: *quantifier,
+                path: field.path.clone(),
+                inner: Box::new(inner),
+                id,
+            }
+        }
+    })
+}
+
+fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, String)> {
+    let strings = || {
+        pred.values.iter().filter_map(|v| match v {
+            Const::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    };
+    let literal_regex = |prefix: &str, suffix: &str| {
+        let alternatives: Vec<String> = strings().map(regex::escape).collect();
+        let pattern = format!("{prefix}(?:{}){suffix}", alternatives.join("|"));
+        build_regex(&pattern, pred.case_sensitive).map_err(|e| (pred.span.clone(), e))
+    };
+    let first_num = pred.values.iter().find_map(|v| match v {
+        Const::Num(n) => Some(*n),
+        Const::Int(i) => Some(*i as f64),
+        _ => None,
+    });
+    let cmp = match pred.op {
+        Op::Gt => Some(Cmp::Gt),
+        Op::Gte => Some(Cmp::Gte),
+        Op::Lt => Some(Cmp::Lt),
+        Op::Lte => Some(Cmp::Lte),
+        _ => None,
+    };
+    let matcher = match pred.op {
+        Op::Exists => Matcher::Exists(pred.values.contains(&Const::Bool(true))),
+        Op::Eq | Op::In => Matcher::In(ValueSet::new(&pred.values, pred.case_sensitive)),
+        Op::Ne | Op::NotIn => Matcher::NotIn(ValueSet::new(&pred.values, pred.case_sensitive)),
+        Op::Contains => Matcher::Regex(literal_regex("", "")?),
+        Op::StartsWith => Matcher::Regex(literal_regex(r"\A", "")?),
+        Op::EndsWith => Matcher::Regex(literal_regex("", r"\z")?),
+        Op::Matches => {
+            let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
+            Matcher::Regex(
+                build_regex(&patterns.join("|"), pred.case_sensitive)
+                    .map_err(|e| (pred.span.clone(), e))?,
+            )
+        }
+        Op::Cidr => Matcher::Cidr(strings().filter_map(|s| parse_net(s).ok()).collect()),
+        Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+            let cmp = cmp.unwrap_or(Cmp::Gt);
+            match (first_num, strings().next()) {
+                (Some(n), _) => Matcher::Num(cmp, n),
+                (None, Some(t)) => Matcher::Time(cmp, t.into()),
+                (None, None) => return Err((pred.span.clone(), "no value to compare with".into())),
+            }
+        }
+    };
+    let id = conds.len();
+    conds.push(CondInfo {
+        text: format!(
+            "{} {} {}",
+            display_path(&pred.field.path),
+            pred.op.name(),
+            describe_values(&pred.values)
+        ),
+        field: display_path(&pred.field.path),
+        op: pred.op.name(),
+        expected: expected_json(&pred.values),
+        span: pred.span.clone(),
+    });
+    Ok(Test {
+        path: pred.field.path.clone(),
+        matcher,
+        id,
+    })
+}
+
+/// A path for people; the element itself inside a quantifier over scalars.
+fn display_path(path: &FieldPath) -> String {
+    if path.segments().is_empty() {
+        "element".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+/// Rewrites the tree into an equivalent, cheaper one: flattens nested
+/// `all`/`any`, and merges equality tests on one field inside an `any` into
+/// one set lookup.
+fn optimize(node: Node, conds: &mut Vec<CondInfo>) -> Node {
+    match node {
+        Node::All(children) => {
+            let mut flat = Vec::new();
+            for child in children.into_vec() {
+                match optimize(child, conds) {
+                    Node::All(grand) => flat.extend(grand.into_vec()),
+                    other => flat.push(other),
+                }
+            }
+            single_or(flat, Node::All)
+        }
+        Node::Any(children) => {
+            let mut flat: Vec<Node> = Vec::new();
+            for child in children.into_vec() {
+                match optimize(child, conds) {
+                    Node::Any(grand) => flat.extend(grand.into_vec()),
+                    other => flat.push(other),
+                }
+            }
+            single_or(merge_sets(flat, conds), Node::Any)
+        }
+        Node::Not(child) => Node::Not(Box::new(optimize(*child, conds))),
+        Node::Quant {
+            quantifier,
+            path,
+            inner,
+            id,
+        } => Node::Quant {
+            quantifier,
+            path,
+            inner: Box::new(optimize(*inner, conds)),
+            id,
+        },
+        test @ Node::Test(_) => test,
+    }
+}
+
+fn single_or(mut nodes: Vec<Node>, wrap: fn(Box<[Node]>) -> Node) -> Node {
+    if nodes.len() == 1
+        && let Some(only) = nodes.pop()
+    {
+        return only;
+    }
+    wrap(nodes.into_boxed_slice())
+}
+
+/// Merges `in` tests on the same path (and case rule) among alternatives.
+fn merge_sets(nodes: Vec<Node>, conds: &mut Vec<CondInfo>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::new();
+    for node in nodes {
+        let merged = match (&node, out.iter_mut().find_map(|n| mergeable_with(n, &node))) {
+            (Node::Test(new), Some(existing)) => {
+                if let (Matcher::In(into), Matcher::In(from)) =
+                    (&mut existing.matcher, &new.matcher)
+                {
+                    into.merge(from);
+                }
+                let (a, b) = (conds.get(existing.id).cloned(), conds.get(new.id).cloned());
+                if let (Some(a), Some(b)) = (a, b) {
+                    let expected = flatten_expected(&a.expected, &b.expected);
+                    let id = conds.len();
+                    conds.push(CondInfo {
+                        text: format!("{} in {}", a.field, describe_json(&expected)),
+                        field: a.field,
+                        op: "in",
+                        expected,
+                        span: a.span,
+                    });
+                    existing.id = id;
+                }
+                true
+            }
+            _ => false,
+        };
+        if !merged {
+            out.push(node);
+        }
+    }
+    out
+}
+
+fn mergeable_with<'a>(existing: &'a mut Node, new: &Node) -> Option<&'a mut Test> {
+    match (existing, new) {
+        (Node::Test(a), Node::Test(b)) => match (&a.matcher, &b.matcher) {
+            (Matcher::In(x), Matcher::In(y))
+                if a.path == b.path && x.case_sensitive == y.case_sensitive =>
+            {
+                Some(a)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn flatten_expected(a: &Value, b: &Value) -> Value {
+    let mut items = Vec::new();
+    for v in [a, b] {
+        match v {
+            Value::Array(xs) => items.extend(xs.iter().cloned()),
+            other => items.push(other.clone()),
+        }
+    }
+    Value::Array(items)
+}
+
+fn describe_json(v: &Value) -> String {
+    match v {
+        Value::Array(xs) => {
+            let parts: Vec<String> = xs
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn value_sets_match_every_form_of_a_constant() {
+        let set = ValueSet::new(&[Const::Int(0), Const::Str("NotApplied".into())], false);
+        assert!(set.contains(&json!(0)));
+        assert!(set.contains(&json!("0")));
+        assert!(set.contains(&json!("notapplied")));
+        assert!(!set.contains(&json!(1)));
+        assert!(!set.contains(&json!(null)));
+        let cs = ValueSet::new(&[Const::Str("NotApplied".into())], true);
+        assert!(!cs.contains(&json!("notapplied")));
+        assert!(cs.contains(&json!("NotApplied")));
+    }
+
+    #[test]
+    fn unicode_text_folds_too() {
+        let set = ValueSet::new(&[Const::Str("ZÜRICH".into())], false);
+        assert!(set.contains(&json!("zürich")));
+    }
+
+    #[test]
+    fn regexes_over_the_limit_are_refused() {
+        let err = build_regex("(?:a{1000}){1000}", false).err();
+        assert!(err.is_some_and(|e| e.contains("more than")));
+        assert!(build_regex("(", false).is_err());
+    }
+
+    #[test]
+    fn ranges_and_single_addresses_parse() {
+        assert!(parse_net("10.0.0.0/8").is_ok());
+        assert!(parse_net("2001:db8::/32").is_ok());
+        assert!(parse_net("192.0.2.1").is_ok());
+        assert!(parse_net("10.0.0.0/33").is_err());
+        assert!(parse_net("nope").is_err());
+    }
+
+    #[test]
+    fn cidr_and_comparisons() {
+        let m =
+            Matcher::Cidr(vec![parse_net("10.0.0.0/8").unwrap_or_else(|_| unreachable!())].into());
+        assert!(m.test(&json!("10.1.2.3")));
+        assert!(!m.test(&json!("11.1.2.3")));
+        assert!(!m.test(&json!("not an ip")));
+        assert!(Matcher::Num(Cmp::Gte, 5.0).test(&json!(5)));
+        assert!(Matcher::Num(Cmp::Gt, 5.0).test(&json!("6")));
+        assert!(!Matcher::Num(Cmp::Lt, 5.0).test(&json!(5)));
+        let t = Matcher::Time(Cmp::Lt, "2025-01-01T00:00:00.0000000Z".into());
+        assert!(t.test(&json!("2024-12-31T23:59:59.9999999Z")));
+        assert!(!t.test(&json!("2025-01-01T00:00:00.0000000Z")));
+    }
+}

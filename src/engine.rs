@@ -1,0 +1,417 @@
+//! The engine: loads rule files through syntax → check → compile into a
+//! [`RuleSet`], evaluates canonical records against it into [`Finding`]s,
+//! and runs the rules' own tests.
+//!
+//! This is the library's front door; the command line is a thin shell over
+//! it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::check::{self, ParamValues, Piece};
+use crate::compile::{self, CompiledRule};
+use crate::diag::{Diagnostic, Level, Sources, Span};
+use crate::eval::{self, Scope, Trace};
+use crate::finding::{Finding, RuleInfo, SignIn};
+use crate::record::{Location, LogCategory, Record};
+use crate::syntax::{self, Document};
+
+/// The built-in rule pack: (path under the crate, text), compiled in.
+pub const BUILTIN_RULES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Gathers rule files and parameter values, then checks and compiles them
+/// all at once.
+#[derive(Debug, Default)]
+pub struct Loader {
+    sources: Sources,
+    docs: Vec<(usize, Document)>,
+    diags: Vec<Diagnostic>,
+    params: ParamValues,
+}
+
+/// Rules that could not be loaded: every diagnostic, with the sources to
+/// render them against.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Errors and warnings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The rule files.
+    pub sources: Sources,
+}
+
+impl Loader {
+    /// An empty loader.
+    pub fn new() -> Loader {
+        Loader::default()
+    }
+
+    /// Sets a parameter for every rule that declares it; repeated calls for
+    /// one name append (list parameters also split on commas).
+    pub fn param(&mut self, name: &str, value: &str) -> &mut Loader {
+        self.params
+            .entry(name.to_string())
+            .or_default()
+            .push(value.to_string());
+        self
+    }
+
+    /// Adds the rule text of one file.
+    pub fn add_source(&mut self, name: &str, text: &str) -> &mut Loader {
+        let id = self.sources.add(name, text);
+        let (docs, mut diags) = syntax::parse(id, text);
+        self.docs.extend(docs.into_iter().map(|d| (id, d)));
+        self.diags.append(&mut diags);
+        self
+    }
+
+    /// Adds the built-in pack.
+    pub fn add_builtin(&mut self) -> &mut Loader {
+        for (path, text) in BUILTIN_RULES {
+            self.add_source(&format!("builtin:{path}"), text);
+        }
+        self
+    }
+
+    /// Adds a rule file, or every `.yaml` / `.yml` file below a directory in
+    /// sorted order. Files that are not UTF-8 become diagnostics; a path
+    /// that cannot be read is an error.
+    pub fn add_path(&mut self, path: &Path) -> std::io::Result<&mut Loader> {
+        let meta = std::fs::metadata(path)?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            for entry in walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
+                let entry = entry.map_err(std::io::Error::other)?;
+                let name = entry.file_name().to_string_lossy();
+                let is_rule = name.ends_with(".yaml") || name.ends_with(".yml");
+                if entry.file_type().is_file() && is_rule && !name.starts_with('.') {
+                    files.push(entry.into_path());
+                }
+            }
+            for file in files {
+                self.add_file(&file)?;
+            }
+        } else {
+            self.add_file(path)?;
+        }
+        Ok(self)
+    }
+
+    fn add_file(&mut self, path: &Path) -> std::io::Result<()> {
+        let name = path.display().to_string();
+        let len = std::fs::metadata(path)?.len();
+        if len > syntax::MAX_FILE_BYTES as u64 {
+            let id = self.sources.add(name, "");
+            self.diags.push(
+                Diagnostic::error(
+                    "tollgate::file-too-large",
+                    Span::new(id, 0..0),
+                    format!(
+                        "rule file is {len} bytes, more than the {} MiB limit",
+                        syntax::MAX_FILE_BYTES >> 20
+                    ),
+                )
+                .help("split the rules into several files"),
+            );
+            return Ok(());
+        }
+        let bytes = std::fs::read(path)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                self.add_source(&name, &text);
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = self.sources.add(name, text);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tollgate::not-utf8",
+                        Span::new(id, at..at + 1),
+                        "rule file is not valid UTF-8",
+                    )
+                    .label("invalid byte")
+                    .help("save the file as UTF-8"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks and compiles everything added. Any error rejects the whole
+    /// set (no rule is dropped silently); warnings travel with the rules.
+    pub fn load(self) -> Result<RuleSet, Rejected> {
+        let Loader {
+            sources,
+            docs,
+            mut diags,
+            params,
+        } = self;
+        let (checked, mut check_diags) = check::check(&docs, &sources, &params);
+        diags.append(&mut check_diags);
+        let mut rules = Vec::new();
+        for rule in checked {
+            match compile::compile(rule) {
+                Ok(r) => rules.push(r),
+                Err((span, label)) => diags.push(
+                    Diagnostic::error(
+                        "tollgate::regex-too-large",
+                        span,
+                        "condition cannot be compiled",
+                    )
+                    .label(label)
+                    .help("simplify the pattern or split the alternatives"),
+                ),
+            }
+        }
+        crate::diag::sort(&mut diags, &sources);
+        if diags.iter().any(|d| d.level == Level::Error) {
+            return Err(Rejected {
+                diagnostics: diags,
+                sources,
+            });
+        }
+        let infos = rules.iter().map(|r| r.info.clone()).collect();
+        Ok(RuleSet {
+            rules,
+            infos,
+            sources,
+            warnings: diags,
+        })
+    }
+}
+
+/// Compiled rules, ready to evaluate records.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    infos: Vec<RuleInfo>,
+    sources: Sources,
+    warnings: Vec<Diagnostic>,
+}
+
+/// The outcome of one `tests:` case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestOutcome {
+    /// The rule.
+    pub rule_id: String,
+    /// The rule's file.
+    pub source: String,
+    /// The case's name.
+    pub name: String,
+    /// 1-based line of the case.
+    pub line: u64,
+    /// Whether the case expected a match.
+    pub expect_match: bool,
+    /// Whether the rule matched.
+    pub matched: bool,
+    /// The evaluation trace, for people.
+    pub trace: String,
+    /// Why the rule could not be evaluated as written, if so.
+    pub note: Option<String>,
+}
+
+impl TestOutcome {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.note.is_none() && self.matched == self.expect_match
+    }
+}
+
+impl RuleSet {
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// What reports show about each rule, in load order.
+    pub fn infos(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// The rule files.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Warnings found while loading.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Whether any rule reads records of this category.
+    pub fn targets(&self, category: &LogCategory) -> bool {
+        self.rules.iter().any(|r| r.logs.contains(category))
+    }
+
+    /// Evaluates every rule that reads the record's log, calling `emit` for
+    /// each match, in rule order.
+    pub fn evaluate(&self, record: &Record, location: &Location, emit: &mut dyn FnMut(Finding)) {
+        let scope = Scope::Fields(&record.fields);
+        for rule in &self.rules {
+            if rule.logs.contains(&record.category) && eval::matches(&rule.root, scope) {
+                emit(finding(rule, record, location));
+            }
+        }
+    }
+
+    /// The trace of one rule on one record, or `None` for an unknown id.
+    pub fn explain(&self, rule_id: &str, record: &Record) -> Option<(&CompiledRule, Trace)> {
+        let rule = self.rules.iter().find(|r| r.info.id.as_ref() == rule_id)?;
+        Some((
+            rule,
+            eval::explain(&rule.root, Scope::Fields(&record.fields)),
+        ))
+    }
+
+    /// Runs every rule's `tests:` cases.
+    pub fn run_tests(&self) -> Vec<TestOutcome> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            for case in &rule.tests {
+                let line = self
+                    .sources
+                    .line_col(case.span.source, case.span.range.start)
+                    .0 as u64;
+                let base = TestOutcome {
+                    rule_id: rule.info.id.to_string(),
+                    source: rule.info.source.clone(),
+                    name: case.name.clone(),
+                    line,
+                    expect_match: case.expect_match,
+                    matched: false,
+                    trace: String::new(),
+                    note: None,
+                };
+                let record = match crate::ingest::normalize(case.record.clone()) {
+                    Ok(mut r) => {
+                        if let Some(log) = &case.log {
+                            r.category = log.clone();
+                        }
+                        r
+                    }
+                    Err(e) => {
+                        out.push(TestOutcome {
+                            note: Some(format!("the test record cannot be read: {e}")),
+                            ..base
+                        });
+                        continue;
+                    }
+                };
+                let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
+                let in_logs = rule.logs.contains(&record.category);
+                let mut text = eval::render_trace(&trace, &rule.conds);
+                if !in_logs {
+                    let logs: Vec<&str> = rule.logs.iter().map(LogCategory::name).collect();
+                    text = format!(
+                        "the record is from the {} log, which the rule does not read (logs: {}); add `log:` to the case to set it\n{text}",
+                        record.category,
+                        logs.join(", ")
+                    );
+                }
+                out.push(TestOutcome {
+                    matched: in_logs && trace.outcome,
+                    trace: text,
+                    ..base
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Builds the finding for a rule that matched a record.
+fn finding(rule: &CompiledRule, record: &Record, location: &Location) -> Finding {
+    let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
+    let text = |name: &str| match record.fields.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    Finding {
+        rule_id: rule.info.id.clone(),
+        title: rule.info.title.clone(),
+        severity: rule.info.severity,
+        message: render_message(&rule.message, record),
+        location: location.clone(),
+        category: record.category.name().to_string(),
+        sign_in: SignIn {
+            id: text("id"),
+            created_date_time: text("createdDateTime"),
+            user_principal_name: text("userPrincipalName"),
+            ip_address: text("ipAddress"),
+            app_display_name: text("appDisplayName"),
+            correlation_id: text("correlationId"),
+        },
+        evidence: eval::evidence(&trace, &rule.conds),
+        fingerprint: fingerprint(&rule.info.id, record),
+    }
+}
+
+/// Fills a message template from a record; an absent field renders as `-`.
+pub fn render_message(pieces: &[Piece], record: &Record) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Field(field) => {
+                let mut parts: Vec<String> = Vec::new();
+                record.visit(&field.path, &mut |v| {
+                    parts.push(match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                    false
+                });
+                parts.retain(|p| !p.is_empty());
+                if parts.is_empty() {
+                    out.push('-');
+                } else {
+                    out.push_str(&parts.join(", "));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A fingerprint that depends only on the rule and the sign-in, never on
+/// where or how the record was written: the sign-in id and log when the
+/// record has an id, else the whole canonical record (keys sorted).
+pub fn fingerprint(rule_id: &str, record: &Record) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule_id.as_bytes());
+    hasher.update([0]);
+    match record
+        .fields
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(id) => {
+            hasher.update(b"id\0");
+            hasher.update(id.as_bytes());
+            hasher.update([0]);
+            hasher.update(record.category.name().as_bytes());
+        }
+        None => {
+            hasher.update(b"record\0");
+            hasher.update(
+                serde_json::to_string(&record.fields)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+        }
+    }
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(32);
+    for byte in digest.iter().take(16) {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}

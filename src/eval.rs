@@ -1,0 +1,415 @@
+//! Eval: compiled conditions × canonical records → outcomes, traces and
+//! evidence.
+//!
+//! Two walks over the same program: [`matches`] short-circuits and builds
+//! nothing (the hot path); [`explain`] evaluates every node and records what
+//! each saw, for evidence, `tollgate explain` and failing rule tests. They
+//! must agree on every outcome; a test runs both on every built-in rule.
+
+use serde_json::{Map, Value};
+
+use crate::check::Quantifier;
+use crate::compile::{CondId, CondInfo, Matcher, Node};
+use crate::finding::Evidence;
+use crate::record::visit_value;
+
+/// What a condition is evaluated against: a record's fields, or one element
+/// of a list inside `any`/`all`/`none`.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Top-level fields of a record (or of an object element).
+    Fields(&'a Map<String, Value>),
+    /// A value (a scalar list element).
+    Value(&'a Value),
+}
+
+impl<'a> Scope<'a> {
+    fn visit(self, path: &crate::catalog::FieldPath, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+        match self {
+            Scope::Fields(map) => match path.segments().split_first() {
+                Some((first, rest)) => lookup(map, first, path.is_raw())
+                    .is_some_and(|v| visit_value(v, rest, path.is_raw(), f)),
+                None => false,
+            },
+            Scope::Value(v) => visit_value(v, path.segments(), path.is_raw(), f),
+        }
+    }
+
+    /// The list at `path` (a single object counts as a one-element list);
+    /// `None` when absent.
+    fn list(self, path: &crate::catalog::FieldPath) -> Option<Vec<&'a Value>> {
+        let mut current: &'a Value;
+        let mut segments = path.segments().iter();
+        match self {
+            Scope::Fields(map) => {
+                let first = segments.next()?;
+                current = lookup(map, first, path.is_raw())?;
+            }
+            Scope::Value(v) => current = v,
+        }
+        for seg in segments {
+            current = match current {
+                Value::Object(m) => lookup(m, seg, path.is_raw())?,
+                _ => return None,
+            };
+        }
+        match current {
+            Value::Null => None,
+            Value::Array(items) => Some(items.iter().collect()),
+            other => Some(vec![other]),
+        }
+    }
+}
+
+fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
+    map.get(key).or_else(|| {
+        any_case
+            .then(|| {
+                map.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .flatten()
+    })
+}
+
+fn element_scope(v: &Value) -> Scope<'_> {
+    match v {
+        Value::Object(map) => Scope::Fields(map),
+        other => Scope::Value(other),
+    }
+}
+
+/// Whether the condition holds; short-circuits, allocates nothing.
+pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
+    match node {
+        Node::All(children) => children.iter().all(|c| matches(c, scope)),
+        Node::Any(children) => children.iter().any(|c| matches(c, scope)),
+        Node::Not(child) => !matches(child, scope),
+        Node::Test(test) => match test.matcher {
+            Matcher::Exists(want) => scope.visit(&test.path, &mut |_| true) == want,
+            ref m => scope.visit(&test.path, &mut |v| m.test(v)),
+        },
+        Node::Quant {
+            quantifier,
+            path,
+            inner,
+            ..
+        } => match scope.list(path) {
+            None => false,
+            Some(items) => {
+                let mut each = items.iter().map(|v| matches(inner, element_scope(v)));
+                match quantifier {
+                    Quantifier::Any => each.any(|b| b),
+                    Quantifier::All => each.all(|b| b),
+                    Quantifier::None => !each.any(|b| b),
+                }
+            }
+        },
+    }
+}
+
+/// Most values a trace keeps per condition.
+const MAX_SEEN: usize = 20;
+
+/// The outcome of every node of a condition, with the values each test saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Whether this node held.
+    pub outcome: bool,
+    /// What the node is.
+    pub kind: TraceKind,
+    /// The children's traces (for a quantifier: one per element, in order).
+    pub children: Vec<Trace>,
+}
+
+/// What a traced node is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TraceKind {
+    /// `all`.
+    All,
+    /// `any`.
+    Any,
+    /// `not`.
+    Not,
+    /// A field test with the values found (empty when absent).
+    Test {
+        /// The condition.
+        id: CondId,
+        /// Values found at the path.
+        seen: Vec<Value>,
+    },
+    /// A quantifier with the number of elements (`None` when absent).
+    Quant {
+        /// The condition.
+        id: CondId,
+        /// How many elements the list had.
+        elements: Option<usize>,
+    },
+}
+
+/// Evaluates every node, recording outcomes and values seen.
+pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
+    match node {
+        Node::All(children) => {
+            let children: Vec<Trace> = children.iter().map(|c| explain(c, scope)).collect();
+            Trace {
+                outcome: children.iter().all(|c| c.outcome),
+                kind: TraceKind::All,
+                children,
+            }
+        }
+        Node::Any(children) => {
+            let children: Vec<Trace> = children.iter().map(|c| explain(c, scope)).collect();
+            Trace {
+                outcome: children.iter().any(|c| c.outcome),
+                kind: TraceKind::Any,
+                children,
+            }
+        }
+        Node::Not(child) => {
+            let child = explain(child, scope);
+            Trace {
+                outcome: !child.outcome,
+                kind: TraceKind::Not,
+                children: vec![child],
+            }
+        }
+        Node::Test(test) => {
+            let mut seen = Vec::new();
+            let mut any = false;
+            scope.visit(&test.path, &mut |v| {
+                if seen.len() < MAX_SEEN {
+                    seen.push(v.clone());
+                }
+                any |= test.matcher.test(v);
+                false
+            });
+            let outcome = match test.matcher {
+                Matcher::Exists(want) => seen.is_empty() != want,
+                _ => any,
+            };
+            Trace {
+                outcome,
+                kind: TraceKind::Test { id: test.id, seen },
+                children: Vec::new(),
+            }
+        }
+        Node::Quant {
+            quantifier,
+            path,
+            inner,
+            id,
+        } => {
+            let items = scope.list(path);
+            let children: Vec<Trace> = items
+                .iter()
+                .flatten()
+                .map(|v| explain(inner, element_scope(v)))
+                .collect();
+            let outcome = match (&items, quantifier) {
+                (None, _) => false,
+                (Some(_), Quantifier::Any) => children.iter().any(|c| c.outcome),
+                (Some(_), Quantifier::All) => children.iter().all(|c| c.outcome),
+                (Some(_), Quantifier::None) => !children.iter().any(|c| c.outcome),
+            };
+            Trace {
+                outcome,
+                kind: TraceKind::Quant {
+                    id: *id,
+                    elements: items.map(|i| i.len()),
+                },
+                children,
+            }
+        }
+    }
+}
+
+/// The conditions that decided a trace's outcome, with the values seen:
+/// for a true `all`, every child; for a true `any`, the children that held;
+/// for a false `all`, those that failed; under `not`, the child's deciders.
+pub fn evidence(trace: &Trace, conds: &[CondInfo]) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    collect(trace, conds, "", &mut out);
+    out
+}
+
+fn collect(trace: &Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Evidence>) {
+    match &trace.kind {
+        TraceKind::All | TraceKind::Any => {
+            let all = matches!(trace.kind, TraceKind::All);
+            // The children whose outcome equals the node's decided it, except
+            // for a false `any` and a true `all`, where all of them did.
+            let deciding = trace
+                .children
+                .iter()
+                .filter(|c| (all == trace.outcome) || c.outcome == trace.outcome);
+            for child in deciding {
+                collect(child, conds, prefix, out);
+            }
+        }
+        TraceKind::Not => {
+            for child in &trace.children {
+                collect(child, conds, prefix, out);
+            }
+        }
+        TraceKind::Test { id, seen } => {
+            if let Some(info) = conds.get(*id) {
+                out.push(item(
+                    info,
+                    prefix,
+                    &info.field,
+                    seen_value(seen),
+                    trace.outcome,
+                ));
+            }
+        }
+        TraceKind::Quant { id, elements } => {
+            let Some(info) = conds.get(*id) else {
+                return;
+            };
+            // One element decided an `any` that held, or an `all`/`none`
+            // that failed: show that element's conditions.
+            let want = match (trace.outcome, info.op) {
+                (true, "any") | (false, "none") => Some(true),
+                (false, "all") => Some(false),
+                _ => None,
+            };
+            let single = want.and_then(|w| {
+                trace
+                    .children
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.outcome == w)
+            });
+            match single {
+                Some((i, child)) => {
+                    let inner_prefix = format!("{prefix}{}[{i}].", info.field);
+                    collect(child, conds, &inner_prefix, out);
+                }
+                None => {
+                    let actual = elements.map_or(Value::Null, |n| Value::from(n as u64));
+                    out.push(item(info, prefix, &info.field, actual, trace.outcome));
+                }
+            }
+        }
+    }
+}
+
+fn seen_value(seen: &[Value]) -> Value {
+    match seen {
+        [] => Value::Null,
+        [one] => one.clone(),
+        many => Value::Array(many.to_vec()),
+    }
+}
+
+fn item(info: &CondInfo, prefix: &str, field: &str, actual: Value, outcome: bool) -> Evidence {
+    let field = if field == "element" && !prefix.is_empty() {
+        prefix.trim_end_matches('.').to_string()
+    } else {
+        format!("{prefix}{field}")
+    };
+    let condition = match info.text.strip_prefix(info.field.as_str()) {
+        Some(rest) => format!("{field}{rest}"),
+        None => info.text.clone(),
+    };
+    Evidence {
+        condition,
+        field,
+        operator: info.op.to_string(),
+        expected: info.expected.clone(),
+        actual,
+        outcome,
+    }
+}
+
+/// Writes a trace as an indented tree, one node a line, for people.
+pub fn render_trace(trace: &Trace, conds: &[CondInfo]) -> String {
+    let mut out = String::new();
+    render_node(trace, conds, 0, "", &mut out);
+    out
+}
+
+fn render_node(trace: &Trace, conds: &[CondInfo], depth: usize, label: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    let mark = if trace.outcome { "✓" } else { "✗" };
+    let pad = "  ".repeat(depth);
+    let _ = match &trace.kind {
+        TraceKind::All => writeln!(out, "{pad}{mark} {label}all"),
+        TraceKind::Any => writeln!(out, "{pad}{mark} {label}any"),
+        TraceKind::Not => writeln!(out, "{pad}{mark} {label}not"),
+        TraceKind::Test { id, seen } => {
+            let text = conds.get(*id).map_or("?", |c| c.text.as_str());
+            writeln!(out, "{pad}{mark} {label}{text}  (saw {})", show_seen(seen))
+        }
+        TraceKind::Quant { id, elements } => {
+            let text = conds.get(*id).map_or("?", |c| c.text.as_str());
+            match elements {
+                Some(n) => writeln!(out, "{pad}{mark} {label}{text}  ({n} elements)"),
+                None => writeln!(out, "{pad}{mark} {label}{text}  (saw absent)"),
+            }
+        }
+    };
+    let quant = matches!(trace.kind, TraceKind::Quant { .. });
+    for (i, child) in trace.children.iter().enumerate() {
+        let label = if quant {
+            format!("[{i}] ")
+        } else {
+            String::new()
+        };
+        render_node(child, conds, depth + 1, &label, out);
+    }
+}
+
+/// The values a test saw, for people: `absent`, a value, or a list.
+pub fn show_seen(seen: &[Value]) -> String {
+    match seen {
+        [] => "absent".to_string(),
+        [one] => one.to_string(),
+        many => Value::Array(many.to_vec()).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::FieldPath;
+    use crate::compile::{Test, ValueSet};
+    use serde_json::json;
+
+    fn fields(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn exists_false_holds_for_absent_null_and_empty_lists() {
+        let t = Node::Test(Box::new(Test {
+            path: FieldPath::new(["a"], false),
+            matcher: Matcher::Exists(false),
+            id: 0,
+        }));
+        for record in [json!({}), json!({"a": null}), json!({"a": []})] {
+            let f = fields(record);
+            assert!(matches(&t, Scope::Fields(&f)));
+            assert!(explain(&t, Scope::Fields(&f)).outcome);
+        }
+        let f = fields(json!({"a": 0}));
+        assert!(!matches(&t, Scope::Fields(&f)));
+    }
+
+    #[test]
+    fn not_in_is_false_on_absent_fields() {
+        let t = Node::Test(Box::new(Test {
+            path: FieldPath::new(["a"], false),
+            matcher: Matcher::NotIn(ValueSet::default()),
+            id: 0,
+        }));
+        let f = fields(json!({}));
+        assert!(!matches(&t, Scope::Fields(&f)));
+        assert!(matches(&Node::Not(Box::new(t)), Scope::Fields(&f)));
+    }
+}
