@@ -19,6 +19,7 @@
 )]
 
 mod json;
+mod text;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -29,6 +30,7 @@ use serde::Serialize;
 use crate::finding::{Finding, RuleInfo, Summary};
 
 pub use json::{JsonEmitter, JsonlEmitter};
+pub use text::TextEmitter;
 
 /// The tool's name as reports give it.
 pub const TOOL_NAME: &str = "tollgate";
@@ -107,10 +109,11 @@ pub trait Emitter {
 /// The emitter for a format.
 pub fn emitter(format: Format) -> Box<dyn Emitter> {
     match format {
+        Format::Text => Box::new(TextEmitter::new()),
         Format::Json => Box::new(JsonEmitter::new()),
         Format::Jsonl => Box::new(JsonlEmitter::new()),
         // Not written yet.
-        Format::Text | Format::Sarif => unimplemented!(),
+        Format::Sarif => unimplemented!(),
     }
 }
 
