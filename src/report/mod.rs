@@ -19,6 +19,7 @@
 )]
 
 mod json;
+mod sarif;
 mod text;
 
 use std::fmt;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use crate::finding::{Finding, RuleInfo, Summary};
 
 pub use json::{JsonEmitter, JsonlEmitter};
+pub use sarif::SarifEmitter;
 pub use text::TextEmitter;
 
 /// The tool's name as reports give it.
@@ -107,13 +109,15 @@ pub trait Emitter {
 }
 
 /// The emitter for a format.
+///
+/// The SARIF emitter makes log paths relative to the current directory, read
+/// when `begin` is called; [`SarifEmitter::with_base`] fixes another.
 pub fn emitter(format: Format) -> Box<dyn Emitter> {
     match format {
         Format::Text => Box::new(TextEmitter::new()),
         Format::Json => Box::new(JsonEmitter::new()),
         Format::Jsonl => Box::new(JsonlEmitter::new()),
-        // Not written yet.
-        Format::Sarif => unimplemented!(),
+        Format::Sarif => Box::new(SarifEmitter::new()),
     }
 }
 
@@ -154,6 +158,15 @@ fn to_buf_open<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T, more: &[u8])
         buf.extend_from_slice(more);
     }
     Ok(())
+}
+
+/// The members of a serialized non-empty object, without its braces: the
+/// way to add them to an object that is still open.
+fn object_members(buf: &[u8]) -> io::Result<&[u8]> {
+    buf.strip_prefix(b"{")
+        .and_then(|b| b.strip_suffix(b"}"))
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| io::Error::other("report tail did not serialize as an object"))
 }
 
 /// Where a streamed JSON array is: emitters open it in `begin`, add items in
@@ -474,9 +487,11 @@ mod tests {
     fn out_of_order_calls_are_errors_not_broken_output() {
         let summary = testdata::summary(&[]);
         let finding = testdata::findings().remove(0);
-        let mut e = emitter(Format::Json);
-        let mut out = Vec::new();
-        assert!(e.finding(&mut out, &finding).is_err());
-        assert!(e.finish(&mut out, &summary).is_err());
+        for format in [Format::Json, Format::Sarif] {
+            let mut e = emitter(format);
+            let mut out = Vec::new();
+            assert!(e.finding(&mut out, &finding).is_err(), "{format}");
+            assert!(e.finish(&mut out, &summary).is_err(), "{format}");
+        }
     }
 }
