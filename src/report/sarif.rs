@@ -1,0 +1,928 @@
+//! The `sarif` format: SARIF 2.1.0 as GitHub code scanning accepts it.
+//!
+//! Takes the run's rules, the findings and the summary; gives one log with
+//! one run. `begin` writes the tool with every rule (id, name, descriptions,
+//! help, default level, tags and `security-severity`), each finding becomes
+//! a result as it comes (rule id and index, level, message, the log file and
+//! line, the sign-in as a logical location, the fingerprint, the evidence),
+//! and `finish` writes the invocation, with each unreadable record or file as
+//! a warning and each skipped file as a note, and the run's counts as
+//! properties.
+//!
+//! Log paths become URI references relative to a base directory (the current
+//! one unless [`SarifEmitter::with_base`] says otherwise) under the base id
+//! `%SRCROOT%` when they are inside it, absolute `file:` URIs when not, and
+//! `stdin` for standard input.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{
+    Emitter, INFORMATION_URI, RunInfo, Stream, TOOL_NAME, TOOL_VERSION, object_members, to_buf,
+    to_buf_open,
+};
+use crate::finding::{Evidence, Finding, Problem, RuleInfo, Severity, SignIn, Summary};
+
+/// Where the SARIF 2.1.0 schema is published for editors and validators.
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The base id relative artifact URIs are resolved against.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// Writes the `sarif` format.
+#[derive(Debug, Default)]
+pub struct SarifEmitter {
+    /// The directory log paths are made relative to; `None` until `begin`
+    /// reads the current directory (and after, if it could not).
+    base: Option<PathBuf>,
+    /// Each rule id's index in `RunInfo::rules`.
+    rule_index: HashMap<Arc<str>, usize>,
+    command_line: String,
+    results: Stream,
+    buf: Vec<u8>,
+}
+
+impl SarifEmitter {
+    /// An emitter that makes log paths relative to the current directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An emitter that makes log paths relative to `base`.
+    pub fn with_base(base: impl Into<PathBuf>) -> Self {
+        Self {
+            base: Some(normalize(&base.into())),
+            ..Self::default()
+        }
+    }
+
+    fn artifact(&self, path: &str) -> ArtifactLocation {
+        artifact_location(path, self.base.as_deref())
+    }
+}
+
+impl Emitter for SarifEmitter {
+    fn begin(&mut self, out: &mut dyn Write, run: &RunInfo<'_>) -> io::Result<()> {
+        self.results.open()?;
+        if self.base.is_none() {
+            // Without a current directory, paths stay as they were given.
+            self.base = std::env::current_dir().ok().map(|d| normalize(&d));
+        }
+        self.command_line = run.command_line.clone();
+        self.rule_index.clear();
+        for (i, rule) in run.rules.iter().enumerate() {
+            // A duplicate id keeps the first rule's index, as the first
+            // descriptor is the one a viewer finds by id.
+            self.rule_index.entry(rule.id.clone()).or_insert(i);
+        }
+
+        let mut head = Vec::new();
+        to_buf_open(
+            &mut head,
+            &LogHead {
+                schema: SCHEMA_URI,
+                version: "2.1.0",
+            },
+            br#","runs":["#,
+        )?;
+        to_buf_open(
+            &mut self.buf,
+            &RunHead {
+                tool: Tool {
+                    driver: Driver {
+                        name: TOOL_NAME,
+                        version: TOOL_VERSION,
+                        semantic_version: TOOL_VERSION,
+                        information_uri: INFORMATION_URI,
+                        rules: run.rules.iter().map(descriptor).collect(),
+                    },
+                },
+                original_uri_base_ids: self.base.as_deref().map(|base| BaseIds {
+                    srcroot: BaseUri {
+                        uri: directory_uri(base),
+                    },
+                }),
+            },
+            br#","results":["#,
+        )?;
+        head.extend_from_slice(&self.buf);
+        out.write_all(&head)
+    }
+
+    fn finding(&mut self, out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
+        let Some(&rule_index) = self.rule_index.get(&*finding.rule_id) else {
+            // A result whose rule is not in the driver is rejected by code
+            // scanning: refuse to write a log it would throw away.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "finding for rule `{}`, which is not among the run's rules",
+                    finding.rule_id
+                ),
+            ));
+        };
+        let sep = self.results.next_item()?;
+        let result = SarifResult {
+            rule_id: &finding.rule_id,
+            rule_index,
+            level: level(finding.severity),
+            message: Message {
+                text: first_nonempty(&[&finding.message, &finding.title, &finding.rule_id]),
+            },
+            locations: [ResultLocation {
+                physical_location: PhysicalLocation {
+                    artifact_location: self.artifact(&finding.location.path),
+                    // SARIF lines start at 1; a record always has a line, so
+                    // 0 could only come from a bug upstream.
+                    region: Some(Region {
+                        start_line: finding.location.line.max(1),
+                    }),
+                },
+                logical_locations: logical_locations(&finding.sign_in),
+            }],
+            partial_fingerprints: Fingerprints {
+                v1: &finding.fingerprint,
+            },
+            properties: ResultProperties {
+                severity: finding.severity,
+                category: &finding.category,
+                record: finding.location.record,
+                sign_in: &finding.sign_in,
+                evidence: &finding.evidence,
+            },
+        };
+        to_buf(&mut self.buf, &result)?;
+        self.buf.splice(0..0, sep.iter().copied());
+        out.write_all(&self.buf)
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+        let sep = self.results.close()?;
+        let notifications = summary
+            .problems
+            .iter()
+            .map(|p| self.notification("warning", p))
+            .chain(summary.skipped.iter().map(|p| self.notification("note", p)))
+            .collect();
+        let tail = RunTail {
+            invocations: [Invocation {
+                execution_successful: true,
+                command_line: &self.command_line,
+                tool_execution_notifications: notifications,
+            }],
+            properties: RunProperties {
+                summary: Counts {
+                    records: summary.totals.records,
+                    evaluated: summary.totals.evaluated,
+                    unreadable: summary.totals.unreadable,
+                    untargeted: summary.totals.untargeted,
+                    findings: summary.totals.findings,
+                    files: summary.files.len(),
+                    skipped: summary.skipped.len(),
+                    rules: summary.rules,
+                    by_severity: &summary.by_severity,
+                    by_rule: &summary.by_rule,
+                },
+            },
+        };
+        to_buf(&mut self.buf, &tail)?;
+        // The tail's members go on the run object, which is still open.
+        let members = object_members(&self.buf)?;
+        let mut end = Vec::with_capacity(members.len() + 8);
+        end.extend_from_slice(sep);
+        end.extend_from_slice(b"],");
+        end.extend_from_slice(members);
+        end.extend_from_slice(b"}]}\n");
+        out.write_all(&end)?;
+        out.flush()
+    }
+}
+
+impl SarifEmitter {
+    fn notification<'a>(&self, level: &'static str, p: &'a Problem) -> Notification<'a> {
+        Notification {
+            level,
+            message: Message {
+                text: first_nonempty(&[&p.reason]),
+            },
+            locations: [NotificationLocation {
+                physical_location: PhysicalLocation {
+                    artifact_location: self.artifact(&p.path),
+                    // Line 0 means the whole file: no region.
+                    region: (p.line > 0).then_some(Region { start_line: p.line }),
+                },
+            }],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LogHead {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunHead {
+    tool: Tool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_uri_base_ids: Option<BaseIds>,
+}
+
+#[derive(Serialize)]
+struct BaseIds {
+    #[serde(rename = "%SRCROOT%")]
+    srcroot: BaseUri,
+}
+
+#[derive(Serialize)]
+struct BaseUri {
+    uri: String,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<ReportingDescriptor>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor {
+    id: String,
+    name: String,
+    short_description: Text,
+    full_description: Text,
+    help: Help,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<String>,
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    level: &'static str,
+    message: Message<'a>,
+    locations: [ResultLocation<'a>; 1],
+    partial_fingerprints: Fingerprints<'a>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultLocation<'a> {
+    physical_location: PhysicalLocation,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    name: &'a str,
+    kind: &'static str,
+    fully_qualified_name: String,
+}
+
+#[derive(Serialize)]
+struct Fingerprints<'a> {
+    // The version in the key changes if the way fingerprints are computed
+    // does, so code scanning does not match old alerts with new ones.
+    #[serde(rename = "tollgate/v1")]
+    v1: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    severity: Severity,
+    category: &'a str,
+    record: u64,
+    sign_in: &'a SignIn,
+    evidence: &'a [Evidence],
+}
+
+#[derive(Serialize)]
+struct RunTail<'a> {
+    invocations: [Invocation<'a>; 1],
+    properties: RunProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    execution_successful: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    command_line: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_execution_notifications: Vec<Notification<'a>>,
+}
+
+#[derive(Serialize)]
+struct Notification<'a> {
+    level: &'static str,
+    message: Message<'a>,
+    locations: [NotificationLocation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationLocation {
+    physical_location: PhysicalLocation,
+}
+
+#[derive(Serialize)]
+struct RunProperties<'a> {
+    summary: Counts<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Counts<'a> {
+    records: u64,
+    evaluated: u64,
+    unreadable: u64,
+    untargeted: u64,
+    findings: u64,
+    files: usize,
+    skipped: usize,
+    rules: u64,
+    by_severity: &'a std::collections::BTreeMap<Severity, u64>,
+    by_rule: &'a std::collections::BTreeMap<String, u64>,
+}
+
+/// The SARIF level of a severity: code scanning shows `error` results as
+/// failures, so only high and critical are errors.
+fn level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// The score code scanning sorts and labels security alerts by (critical
+/// above 9, high 7 to 8.9, medium 4 to 6.9, low below 4), as a string.
+fn security_severity(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+        Severity::Info => "0.5",
+    }
+}
+
+fn first_nonempty<'a>(candidates: &[&'a str]) -> &'a str {
+    candidates
+        .iter()
+        .copied()
+        .find(|s| !s.trim().is_empty())
+        .unwrap_or("-")
+}
+
+fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
+    let title = first_nonempty(&[&rule.title, &rule.id]);
+    let description = rule.description.trim();
+    let body = first_nonempty(&[description, title]);
+    let mut text = body.to_string();
+    let mut markdown = body.to_string();
+    if !rule.references.is_empty() {
+        text.push_str("\n\nReferences:\n");
+        markdown.push_str("\n\n**References**\n\n");
+        for r in &rule.references {
+            text.push_str(&format!("- {r}\n"));
+            if is_plain_url(r) {
+                markdown.push_str(&format!("- <{r}>\n"));
+            } else {
+                markdown.push_str(&format!("- {r}\n"));
+            }
+        }
+    }
+    let mut tags = rule.tags.clone();
+    // Code scanning reads `security-severity` only on rules tagged
+    // `security`; every tollgate rule is one.
+    if !tags.iter().any(|t| t == "security") {
+        tags.push("security".into());
+    }
+    ReportingDescriptor {
+        id: rule.id.to_string(),
+        name: pascal_case(title).unwrap_or_else(|| rule.id.to_string()),
+        short_description: Text {
+            text: title.to_string(),
+        },
+        full_description: Text {
+            text: first_paragraph(description).unwrap_or_else(|| title.to_string()),
+        },
+        help: Help { text, markdown },
+        default_configuration: Configuration {
+            level: level(rule.severity),
+        },
+        properties: RuleProperties {
+            tags,
+            security_severity: security_severity(rule.severity),
+        },
+    }
+}
+
+/// Whether `s` can go in a markdown autolink as it is.
+fn is_plain_url(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+}
+
+/// `Interactive sign-in succeeded` → `InteractiveSignInSucceeded`; `None`
+/// when the title has no letter or digit.
+fn pascal_case(title: &str) -> Option<String> {
+    let mut name = String::new();
+    for word in title.split(|c: char| !c.is_alphanumeric()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            name.extend(first.to_uppercase());
+            name.push_str(chars.as_str());
+        }
+    }
+    (!name.is_empty()).then_some(name)
+}
+
+/// The first paragraph of a markdown description, its lines joined.
+fn first_paragraph(description: &str) -> Option<String> {
+    let lines: Vec<&str> = description
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+/// The sign-in as code scanning's logical location: its Graph resource.
+fn logical_locations(sign_in: &SignIn) -> Vec<LogicalLocation<'_>> {
+    match sign_in.id.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => vec![LogicalLocation {
+            name: id,
+            kind: "object",
+            fully_qualified_name: format!("auditLogs/signIns/{id}"),
+        }],
+        None => Vec::new(),
+    }
+}
+
+/// Where a log path points, as SARIF wants it.
+fn artifact_location(path: &str, base: Option<&Path>) -> ArtifactLocation {
+    if path == "-" {
+        return ArtifactLocation {
+            uri: "stdin".into(),
+            uri_base_id: None,
+        };
+    }
+    let given = Path::new(path);
+    let full = match base {
+        Some(base) if given.is_relative() => normalize(&base.join(given)),
+        _ => normalize(given),
+    };
+    if let Some(rest) = base.and_then(|b| full.strip_prefix(b).ok())
+        && rest.components().next().is_some()
+    {
+        return ArtifactLocation {
+            uri: relative_uri(rest),
+            uri_base_id: Some(SRCROOT),
+        };
+    }
+    ArtifactLocation {
+        uri: if full.is_absolute() {
+            file_uri(&full)
+        } else {
+            relative_uri(&full)
+        },
+        uri_base_id: None,
+    }
+}
+
+/// Resolves `.` and `..` without touching the file system: the file may be
+/// gone by now, and a symlinked path should be shown as the user gave it.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `..` above the root is the root.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A relative path as a URI reference: segments percent-encoded, `/`
+/// between them whatever the platform.
+fn relative_uri(path: &Path) -> String {
+    let segments: Vec<String> = path
+        .components()
+        .map(|c| match c {
+            Component::ParentDir => "..".to_string(),
+            c => encode_segment(c.as_os_str().as_encoded_bytes()),
+        })
+        .collect();
+    segments.join("/")
+}
+
+/// An absolute path as a `file:` URI (`file:///C:/...` for a Windows drive).
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for c in path.components() {
+        match c {
+            Component::Prefix(p) => {
+                uri.push('/');
+                uri.push_str(&p.as_os_str().to_string_lossy().replace('\\', "/"));
+            }
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir => uri.push_str("/.."),
+            Component::Normal(s) => {
+                uri.push('/');
+                uri.push_str(&encode_segment(s.as_encoded_bytes()));
+            }
+        }
+    }
+    if uri == "file://" {
+        uri.push('/');
+    }
+    uri
+}
+
+/// A directory's `file:` URI, ending in `/` as SARIF wants of a base.
+fn directory_uri(dir: &Path) -> String {
+    let mut uri = file_uri(dir);
+    if !uri.ends_with('/') {
+        uri.push('/');
+    }
+    uri
+}
+
+/// Percent-encodes one path segment (RFC 3986 `segment`), leaving only
+/// unreserved characters and the sub-delimiters that are safe in a path.
+/// `:` is encoded too, so a first segment cannot read as a scheme.
+fn encode_segment(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+            | b'@' => out.push(char::from(b)),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::report::testdata;
+
+    /// The checker beside the project, in the `shared/` directory next to
+    /// the crate.
+    const CHECKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools/sarif-check");
+
+    const BASE: &str = "/work/repo";
+
+    fn render(with_findings: bool) -> String {
+        testdata::render(&mut SarifEmitter::with_base(BASE), false, with_findings)
+    }
+
+    /// Runs the code-scanning checker on `sarif`; fails the test, saying
+    /// why, when the checker or what it needs is missing.
+    fn check(sarif: &str) {
+        assert!(
+            Path::new(CHECKER).is_file(),
+            "SARIF checker not found at {CHECKER}: these tests need the shared/ directory beside the crate"
+        );
+        let deps = Command::new("python3")
+            .args(["-c", "import jsonschema"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run python3 for the SARIF checker: {e}"));
+        assert!(
+            deps.status.success(),
+            "the SARIF checker needs Python's jsonschema (pip install jsonschema): {}",
+            String::from_utf8_lossy(&deps.stderr)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.sarif");
+        std::fs::write(&file, sarif).unwrap();
+        let run = Command::new("python3")
+            .arg(CHECKER)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "sarif-check rejected the output:\n{}{}\n{sarif}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+
+    #[test]
+    fn sarif_passes_the_code_scanning_checker() {
+        check(&render(true));
+    }
+
+    #[test]
+    fn sarif_without_findings_is_valid_with_empty_results() {
+        let text = render(false);
+        check(&text);
+        let log: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(log["runs"][0]["results"], json!([]));
+    }
+
+    #[test]
+    fn sarif_with_hostile_strings_stays_valid() {
+        let rules = testdata::rules();
+        let findings = vec![testdata::hostile_finding()];
+        let summary = testdata::summary(&findings);
+        let text = testdata::render_with(
+            &mut SarifEmitter::with_base(BASE),
+            &testdata::run(&rules, false),
+            &findings,
+            &summary,
+        );
+        check(&text);
+        let log: Value = serde_json::from_str(&text).unwrap();
+        let result = &log["runs"][0]["results"][0];
+        assert_eq!(result["message"]["text"], testdata::HOSTILE);
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "logs/we%22ird%0Aname.jsonl"
+        );
+    }
+
+    #[test]
+    fn sarif_results_point_at_their_rules_and_lines() {
+        let log: Value = serde_json::from_str(&render(true)).unwrap();
+        assert_eq!(log["$schema"], SCHEMA_URI);
+        assert_eq!(log["version"], "2.1.0");
+        let run = &log["runs"][0];
+        let driver = &run["tool"]["driver"];
+        assert_eq!(driver["name"], "tollgate");
+        assert_eq!(driver["informationUri"], INFORMATION_URI);
+        let rules = driver["rules"].as_array().unwrap();
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        for r in results {
+            let index = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[index]["id"], r["ruleId"]);
+        }
+        assert_eq!(results[1]["ruleIndex"], 1);
+        assert_eq!(results[1]["level"], "error");
+
+        let first = &results[0];
+        assert_eq!(first["level"], "warning");
+        let loc = &first["locations"][0];
+        assert_eq!(
+            loc["physicalLocation"],
+            json!({
+                "artifactLocation": {"uri": "examples/logs/graph.jsonl", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 3}
+            })
+        );
+        assert_eq!(
+            loc["logicalLocations"][0],
+            json!({
+                "name": "66ea54eb-6301-4ee5-be62-ff5a759b8100",
+                "kind": "object",
+                "fullyQualifiedName": "auditLogs/signIns/66ea54eb-6301-4ee5-be62-ff5a759b8100"
+            })
+        );
+        assert_eq!(
+            first["partialFingerprints"],
+            json!({"tollgate/v1": "3f1c2a9d8e7b6a50"})
+        );
+        assert_eq!(first["properties"]["record"], 2);
+        assert_eq!(first["properties"]["category"], "interactive");
+        assert_eq!(
+            first["properties"]["signIn"]["userPrincipalName"],
+            "alice@contoso.com"
+        );
+        assert_eq!(first["properties"]["evidence"][2]["outcome"], false);
+        assert_eq!(
+            results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "exports/sign%20ins%20%231.json"
+        );
+        // Standard input, and no sign-in id: no logical location.
+        assert_eq!(
+            results[2]["locations"][0],
+            json!({"physicalLocation": {"artifactLocation": {"uri": "stdin"}, "region": {"startLine": 1}}})
+        );
+        assert_eq!(
+            run["originalUriBaseIds"],
+            json!({"%SRCROOT%": {"uri": "file:///work/repo/"}})
+        );
+    }
+
+    #[test]
+    fn sarif_rules_carry_what_code_scanning_shows() {
+        let log: Value = serde_json::from_str(&render(false)).unwrap();
+        let rules = &log["runs"][0]["tool"]["driver"]["rules"];
+        assert_eq!(
+            rules[0],
+            json!({
+                "id": "TG-CA-001",
+                "name": "InteractiveSignInSucceededWithoutConditionalAccess",
+                "shortDescription": {"text": "Interactive sign-in succeeded without Conditional Access"},
+                "fullDescription": {"text": "A user signed in interactively and no Conditional Access policy applied."},
+                "help": {
+                    "text": "A user signed in interactively and no Conditional Access\npolicy applied.\n\nCheck the policies that should cover this app.\n\nReferences:\n- https://learn.microsoft.com/entra/identity/monitoring-health/concept-interactive-sign-ins\n",
+                    "markdown": "A user signed in interactively and no Conditional Access\npolicy applied.\n\nCheck the policies that should cover this app.\n\n**References**\n\n- <https://learn.microsoft.com/entra/identity/monitoring-health/concept-interactive-sign-ins>\n"
+                },
+                "defaultConfiguration": {"level": "warning"},
+                "properties": {"tags": ["conditional-access", "security"], "security-severity": "5.5"}
+            })
+        );
+        // No description: the title stands in.
+        assert_eq!(
+            rules[1]["fullDescription"]["text"],
+            "High-risk sign-in succeeded"
+        );
+        assert_eq!(rules[1]["help"]["text"], "High-risk sign-in succeeded");
+        assert_eq!(rules[1]["properties"]["security-severity"], "8.0");
+        assert_eq!(rules[1]["defaultConfiguration"]["level"], "error");
+    }
+
+    #[test]
+    fn sarif_invocation_lists_problems_and_skipped_files() {
+        let log: Value = serde_json::from_str(&render(true)).unwrap();
+        let run = &log["runs"][0];
+        let inv = &run["invocations"][0];
+        assert_eq!(inv["executionSuccessful"], true);
+        assert_eq!(inv["commandLine"], "tollgate check --format x \"logs dir\"");
+        assert_eq!(
+            inv["toolExecutionNotifications"],
+            json!([
+                {
+                    "level": "warning",
+                    "message": {"text": "expected `,` or `}` at column 18"},
+                    "locations": [{"physicalLocation": {
+                        "artifactLocation": {"uri": "examples/logs/graph.jsonl", "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": 7}
+                    }}]
+                },
+                {
+                    "level": "note",
+                    "message": {"text": "not a log file"},
+                    "locations": [{"physicalLocation": {
+                        "artifactLocation": {"uri": "examples/logs/README.md", "uriBaseId": "%SRCROOT%"}
+                    }}]
+                }
+            ])
+        );
+        let counts = &run["properties"]["summary"];
+        assert_eq!(counts["records"], 6);
+        assert_eq!(counts["evaluated"], 5);
+        assert_eq!(counts["unreadable"], 1);
+        assert_eq!(counts["findings"], 3);
+        assert_eq!(counts["files"], 3);
+    }
+
+    #[test]
+    fn a_finding_of_an_unknown_rule_is_an_error() {
+        let rules = testdata::rules();
+        let mut e = SarifEmitter::with_base(BASE);
+        let mut out = Vec::new();
+        e.begin(&mut out, &testdata::run(&rules, false)).unwrap();
+        let mut f = testdata::findings().remove(0);
+        f.rule_id = "TG-NOPE".into();
+        let err = e.finding(&mut out, &f).unwrap_err();
+        assert!(err.to_string().contains("TG-NOPE"));
+    }
+
+    #[test]
+    fn paths_become_uri_references() {
+        let base = Some(Path::new("/work/repo"));
+        let uri = |p: &str| artifact_location(p, base);
+        let rel = |u: &str| ArtifactLocation {
+            uri: u.into(),
+            uri_base_id: Some(SRCROOT),
+        };
+        let abs = |u: &str| ArtifactLocation {
+            uri: u.into(),
+            uri_base_id: None,
+        };
+        assert_eq!(uri("logs/a.jsonl"), rel("logs/a.jsonl"));
+        assert_eq!(uri("./logs/../logs/a.jsonl"), rel("logs/a.jsonl"));
+        assert_eq!(uri("/work/repo/logs/a b.json"), rel("logs/a%20b.json"));
+        assert_eq!(uri("c:x.json"), rel("c%3Ax.json"));
+        assert_eq!(uri("日志/é.json"), rel("%E6%97%A5%E5%BF%97/%C3%A9.json"));
+        assert_eq!(uri("../other/a.json"), abs("file:///work/other/a.json"));
+        assert_eq!(uri("/var/log/x?y#z"), abs("file:///var/log/x%3Fy%23z"));
+        assert_eq!(uri("-"), abs("stdin"));
+        // Without a base, relative paths stay relative.
+        assert_eq!(artifact_location("../a/./b.json", None), abs("../a/b.json"));
+    }
+
+    #[test]
+    fn names_and_paragraphs() {
+        assert_eq!(
+            pascal_case("Interactive sign-in succeeded without Conditional Access").as_deref(),
+            Some("InteractiveSignInSucceededWithoutConditionalAccess")
+        );
+        assert_eq!(pascal_case(" -- "), None);
+        assert_eq!(
+            first_paragraph("\n  One\n  two.\n\nThree.").as_deref(),
+            Some("One two.")
+        );
+        assert_eq!(first_paragraph("  \n"), None);
+    }
+}

@@ -1,0 +1,342 @@
+//! The `text` format: findings for people reading a terminal or a CI log.
+//!
+//! Takes each finding and gives a block: severity and rule, where the
+//! record is, the message, and the conditions that decided the match with
+//! the values seen. `finish` gives the accounting: findings by severity,
+//! records read, evaluated and unreadable, files and rules, then each
+//! unreadable record or file and each skipped file.
+//!
+//! Log values are untrusted and a terminal obeys escape sequences, so every
+//! string from a log or a rule is written with control and bidirectional
+//! formatting characters made visible. Colour (ANSI escapes) only when
+//! [`RunInfo::color`] says so.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::{Emitter, RunInfo};
+use crate::finding::{Evidence, Finding, MAX_PROBLEMS_KEPT, Problem, Severity, Summary};
+
+/// Longest rendering of a value seen, in characters, before it is cut: the
+/// whole value is in the machine formats.
+const MAX_VALUE_CHARS: usize = 100;
+
+/// Width of the severity column: the longest name, `critical`.
+const SEVERITY_WIDTH: usize = 8;
+
+/// Width of the label column of the summary.
+const LABEL_WIDTH: usize = 10;
+
+/// Writes the `text` format.
+#[derive(Debug, Default)]
+pub struct TextEmitter {
+    color: bool,
+    buf: String,
+}
+
+impl TextEmitter {
+    /// An emitter for one run.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Emitter for TextEmitter {
+    fn begin(&mut self, _out: &mut dyn Write, run: &RunInfo<'_>) -> io::Result<()> {
+        self.color = run.color;
+        Ok(())
+    }
+
+    fn finding(&mut self, out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
+        self.buf.clear();
+        let style = Style(self.color);
+        render_finding(&mut self.buf, style, finding).map_err(io::Error::other)?;
+        out.write_all(self.buf.as_bytes())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+        self.buf.clear();
+        let style = Style(self.color);
+        render_summary(&mut self.buf, style, summary).map_err(io::Error::other)?;
+        out.write_all(self.buf.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// ANSI styling, or none.
+#[derive(Debug, Clone, Copy)]
+struct Style(bool);
+
+impl Style {
+    const RESET: &'static str = "\x1b[0m";
+    const BOLD: &'static str = "\x1b[1m";
+    const DIM: &'static str = "\x1b[2m";
+
+    fn severity(sev: Severity) -> &'static str {
+        match sev {
+            Severity::Critical => "\x1b[1;35m",
+            Severity::High => "\x1b[1;31m",
+            Severity::Medium => "\x1b[33m",
+            Severity::Low => "\x1b[36m",
+            Severity::Info => "\x1b[34m",
+        }
+    }
+
+    /// Writes `text` in `code`, or plain when colour is off.
+    fn paint(self, out: &mut String, code: &str, text: impl fmt::Display) -> fmt::Result {
+        if self.0 {
+            write!(out, "{code}{text}{}", Self::RESET)
+        } else {
+            write!(out, "{text}")
+        }
+    }
+}
+
+/// A string from a log or a rule, with control characters (which could
+/// move the cursor, recolour or clear a terminal, or fake extra lines) and
+/// bidirectional overrides (which could reorder what is shown) escaped.
+struct Clean<'a>(&'a str);
+
+impl fmt::Display for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() || is_bidi_control(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// How a location's file is shown: standard input has no name.
+fn display_path(path: &str) -> &str {
+    if path == "-" { "<stdin>" } else { path }
+}
+
+fn render_finding(out: &mut String, style: Style, f: &Finding) -> fmt::Result {
+    let sev = f.severity.name();
+    style.paint(out, Style::severity(f.severity), sev)?;
+    let pad = SEVERITY_WIDTH.saturating_sub(sev.len()) + 2;
+    write!(out, "{:pad$}", "")?;
+    style.paint(out, Style::BOLD, Clean(&f.rule_id))?;
+    writeln!(out, "  {}", Clean(&f.title))?;
+
+    out.push_str("  ");
+    style.paint(
+        out,
+        Style::DIM,
+        format_args!(
+            "at {}:{} (record {})",
+            Clean(display_path(&f.location.path)),
+            f.location.line,
+            f.location.record
+        ),
+    )?;
+    out.push('\n');
+
+    writeln!(out, "  {}", Clean(&f.message))?;
+
+    for (i, e) in f.evidence.iter().enumerate() {
+        // "because" for the first condition, "and" right-aligned under it
+        // for the others, so the conditions line up.
+        let lead = if i == 0 { "because" } else { "    and" };
+        write!(out, "  {lead} ")?;
+        render_evidence(out, e)?;
+        out.push('\n');
+    }
+    out.push('\n');
+    Ok(())
+}
+
+fn render_evidence(out: &mut String, e: &Evidence) -> fmt::Result {
+    if !e.outcome {
+        out.push_str("not ");
+    }
+    write!(out, "{} (saw ", Clean(&e.condition))?;
+    render_value(out, &e.actual)?;
+    out.push(')');
+    Ok(())
+}
+
+/// A value seen, as JSON (strings quoted, so `"0"` and `0` differ), or
+/// `absent` for a field the record did not have.
+fn render_value(out: &mut String, value: &Value) -> fmt::Result {
+    if value.is_null() {
+        out.push_str("absent");
+        return Ok(());
+    }
+    let json = value.to_string();
+    let mut chars = json.char_indices();
+    match chars.nth(MAX_VALUE_CHARS) {
+        Some((cut, _)) => write!(out, "{}…", Clean(json.get(..cut).unwrap_or_default())),
+        None => write!(out, "{}", Clean(&json)),
+    }
+}
+
+fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
+    let total = s.totals.findings;
+    if total == 0 {
+        out.push_str("no findings\n");
+    } else {
+        write!(
+            out,
+            "{total} finding{}: ",
+            if total == 1 { "" } else { "s" }
+        )?;
+        // Most serious first: that is what a reader acts on.
+        let counts = Severity::ALL
+            .iter()
+            .rev()
+            .filter_map(|sev| Some((*sev, *s.by_severity.get(sev).filter(|n| **n > 0)?)));
+        for (i, (sev, n)) in counts.enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write!(out, "{n} ")?;
+            style.paint(out, Style::severity(sev), sev.name())?;
+        }
+        out.push('\n');
+    }
+
+    let t = &s.totals;
+    write!(
+        out,
+        "{:LABEL_WIDTH$}{} read: {} evaluated",
+        "records", t.records, t.evaluated
+    )?;
+    if t.untargeted > 0 {
+        write!(out, " ({} in logs no rule reads)", t.untargeted)?;
+    }
+    writeln!(out, ", {} unreadable", t.unreadable)?;
+
+    write!(out, "{:LABEL_WIDTH$}{} read", "files", s.files.len())?;
+    if !s.skipped.is_empty() {
+        write!(out, ", {} skipped", s.skipped.len())?;
+    }
+    out.push('\n');
+    writeln!(out, "{:LABEL_WIDTH$}{}", "rules", s.rules)?;
+
+    if !s.problems.is_empty() {
+        style.paint(out, Style::BOLD, "problems")?;
+        if s.problems.len() >= MAX_PROBLEMS_KEPT {
+            write!(out, " (the first {MAX_PROBLEMS_KEPT})")?;
+        }
+        out.push('\n');
+        for p in &s.problems {
+            render_problem(out, style, p)?;
+        }
+    }
+    if !s.skipped.is_empty() {
+        style.paint(out, Style::BOLD, "skipped")?;
+        out.push('\n');
+        for p in &s.skipped {
+            render_problem(out, style, p)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path:line: reason`, or `path: reason` for a whole file.
+fn render_problem(out: &mut String, style: Style, p: &Problem) -> fmt::Result {
+    out.push_str("  ");
+    let path = Clean(display_path(&p.path));
+    if p.line > 0 {
+        style.paint(out, Style::DIM, format_args!("{path}:{}:", p.line))?;
+    } else {
+        style.paint(out, Style::DIM, format_args!("{path}:"))?;
+    }
+    writeln!(out, " {}", Clean(&p.reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+
+    const EXPECTED: &str = r#"medium    TG-CA-001  Interactive sign-in succeeded without Conditional Access
+  at examples/logs/graph.jsonl:3 (record 2)
+  alice@contoso.com signed in to Azure Portal from 203.0.113.7 (US) and no Conditional Access policy applied
+  because isInteractive eq true (saw true)
+      and conditionalAccessStatus eq notApplied (saw "notApplied")
+      and not crossTenantAccessType in [passthrough, b2bCollaboration] (saw absent)
+
+high      TG-RISK-002  High-risk sign-in succeeded
+  at exports/sign ins #1.json:12 (record 0)
+  bob@contoso.com signed in at high risk
+  because riskLevelDuringSignIn eq high (saw "high")
+
+medium    TG-CA-001  Interactive sign-in succeeded without Conditional Access
+  at <stdin>:1 (record 0)
+  carol@contoso.com signed in to Azure Portal from - (-) and no Conditional Access policy applied
+  because isInteractive eq true (saw true)
+      and conditionalAccessStatus eq notApplied (saw "notApplied")
+      and not crossTenantAccessType in [passthrough, b2bCollaboration] (saw absent)
+
+3 findings: 1 high, 2 medium
+records   6 read: 5 evaluated (1 in logs no rule reads), 1 unreadable
+files     3 read, 1 skipped
+rules     2
+problems
+  examples/logs/graph.jsonl:7: expected `,` or `}` at column 18
+skipped
+  examples/logs/README.md: not a log file
+"#;
+
+    #[test]
+    fn text_without_colour() {
+        let text = testdata::render(&mut TextEmitter::new(), false, true);
+        assert!(!text.contains('\x1b'));
+        assert_eq!(text, EXPECTED, "\n{text}");
+    }
+
+    #[test]
+    fn text_says_plainly_when_nothing_was_found() {
+        let text = testdata::render(&mut TextEmitter::new(), false, false);
+        assert!(text.starts_with("no findings\nrecords   6 read"), "{text}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let text = testdata::render(&mut TextEmitter::new(), true, true);
+        assert!(text.starts_with("\x1b[33mmedium\x1b[0m    \x1b[1mTG-CA-001\x1b[0m  "));
+        assert!(text.contains("\x1b[2mat examples/logs/graph.jsonl:3 (record 2)\x1b[0m"));
+        assert!(text.contains("1 \x1b[1;31mhigh\x1b[0m, 2 \x1b[33mmedium\x1b[0m"));
+        // Stripping the escapes gives the plain output back.
+        let plain = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+        assert_eq!(plain.replace_all(&text, ""), EXPECTED);
+    }
+
+    #[test]
+    fn log_values_cannot_drive_the_terminal() {
+        // Why: a sign-in's user name or app name is attacker-controlled, and
+        // raw escapes or newlines in it could forge or hide output.
+        let f = testdata::hostile_finding();
+        let mut out = String::new();
+        render_finding(&mut out, Style(false), &f).unwrap();
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+        assert!(!out.contains('\u{202e}'));
+        assert!(out.contains("newline\\nreturn\\r tab\\t nul\\u{0} esc\\u{1b}[31m"));
+        assert!(out.contains("é 日本 🚀"));
+        assert!(out.contains("at logs/we\"ird\\nname.jsonl:3"));
+        // The block keeps its shape: the five lines and the blank one.
+        assert_eq!(out.lines().count(), 7, "{out}");
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        let mut out = String::new();
+        render_value(&mut out, &Value::String("é".repeat(300))).unwrap();
+        assert_eq!(out.chars().count(), MAX_VALUE_CHARS + 1);
+        assert!(out.starts_with("\"é") && out.ends_with('…'));
+    }
+}
