@@ -1,0 +1,268 @@
+//! The command line as users run it: exit codes, formats, bad input.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tollgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tollgate")
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn check_on_the_examples_finds_and_exits_1() {
+    let o = tollgate(&["check", "examples/"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    for rule in ["TG-CA-001", "TG-XT-001", "TG-AUTH-001", "TG-FED-001", "TG-LEG-001"] {
+        assert!(out.contains(rule), "{rule} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "never"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "critical"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "high"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "urgent"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn no_findings_exits_0() {
+    let o = with_stdin(&["check", "-"], br#"{"status": {"errorCode": 0}, "isInteractive": true, "conditionalAccessStatus": "success"}"#);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn standard_input_is_read_with_dash() {
+    let o = with_stdin(
+        &["check", "-", "--format", "json"],
+        b"{\"isInteractive\": true, \"conditionalAccessStatus\": \"notApplied\", \"status\": {\"errorCode\": 0}}\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["ruleId"], "TG-CA-001");
+    assert_eq!(v["findings"][0]["location"]["path"], "-");
+}
+
+#[test]
+fn json_summary_reconciles_with_a_broken_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &log,
+        "{\"isInteractive\": true, \"conditionalAccessStatus\": \"notApplied\", \"status\": {\"errorCode\": 0}}\n{\"broken\": \n{\"status\": {\"errorCode\": 1}}\n",
+    )
+    .expect("write");
+    let o = tollgate(&["check", log.to_str().unwrap_or_default(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(":2:"), "the bad line is named: {}", stderr(&o));
+    let s = &json(&o)["summary"];
+    assert_eq!(s["records"], 3);
+    assert_eq!(s["evaluated"], 2);
+    assert_eq!(s["unreadable"], 1);
+    assert_eq!(s["problems"][0]["line"], 2);
+    // --strict turns the unreadable record into exit 2.
+    let o = tollgate(&["check", log.to_str().unwrap_or_default(), "--strict", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn jsonl_is_one_finding_per_line() {
+    let o = tollgate(&["check", "examples/logs/graph-signins.jsonl", "--format", "jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(lines.len() >= 5);
+    for l in &lines {
+        assert!(l["ruleId"].is_string());
+        assert!(l["location"]["line"].as_u64().is_some_and(|n| n >= 1));
+        assert!(l["fingerprint"].is_string());
+        assert!(l["evidence"].is_array());
+    }
+}
+
+#[test]
+fn sarif_passes_the_code_scanning_checker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.sarif");
+    let o = tollgate(&["check", "examples/", "--format", "sarif", "--output", out.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let checker = root().join("../shared/tools/sarif-check");
+    let check = Command::new("python3").arg(&checker).arg(&out).output().expect("python3 runs sarif-check");
+    assert!(check.status.success(), "sarif-check failed:\n{}{}", stdout(&check), stderr(&check));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("json");
+    let results = v["runs"][0]["results"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(results >= 5);
+}
+
+#[test]
+fn text_output_explains_each_finding() {
+    let o = tollgate(&["check", "examples/logs/graph-page.json"]);
+    let out = stdout(&o);
+    assert!(out.contains("alice@contoso.com signed in to Azure Portal from 203.0.113.11 (US)"), "{out}");
+    assert!(out.contains("examples/logs/graph-page.json:"), "{out}");
+    assert!(out.contains("conditionalAccessStatus eq notApplied"), "{out}");
+}
+
+#[test]
+fn broken_rules_are_all_reported_and_no_log_is_read() {
+    let o = tollgate(&["check", "examples/", "--rules", "tests/fixtures/broken", "--error-format", "plain"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).is_empty(), "no report is written");
+    let err = stderr(&o);
+    for needle in [
+        "unknown rule key `serverity`",
+        "did you mean `severity`?",
+        "unknown field `contryOrRegion`",
+        "did you mean `notApplied`?",
+        "unknown operator `containz`",
+        "no log was read",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+}
+
+#[test]
+fn validate_passes_on_the_builtin_pack_and_fails_on_broken_rules() {
+    let o = tollgate(&["validate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tollgate(&["validate", "--rules", "tests/fixtures/broken", "--error-format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let first = stderr(&o).lines().next().map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).unwrap_or_default();
+    assert!(first.is_some_and(|d| d["line"].as_u64().is_some() && d["code"].is_string()));
+}
+
+#[test]
+fn test_runs_the_builtin_rule_tests() {
+    let o = tollgate(&["test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{out}");
+}
+
+#[test]
+fn a_failing_rule_test_exits_1_and_shows_the_trace() {
+    let o = tollgate(&["test", "--rules", "tests/fixtures/failing-test.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(out.contains("✗ status.errorCode eq 0  (saw 50126)"), "{out}");
+}
+
+#[test]
+fn missing_paths_and_usage_errors_exit_2() {
+    assert_eq!(tollgate(&["check", "does/not/exist.json"]).status.code(), Some(2));
+    assert_eq!(tollgate(&["check"]).status.code(), Some(2));
+    assert_eq!(tollgate(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(tollgate(&["check", "examples/", "--format", "xml"]).status.code(), Some(2));
+}
+
+#[test]
+fn an_empty_directory_is_no_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = tollgate(&["check", dir.path().to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn params_reach_rules_from_the_command_line() {
+    let record = br#"{"crossTenantAccessType": "passthrough", "isTenantRestricted": false, "resourceTenantId": "t-2"}"#;
+    let o = with_stdin(&["check", "-", "--format", "jsonl"], record);
+    assert_eq!(o.status.code(), Some(0));
+    let o = with_stdin(&["check", "-", "--format", "jsonl", "--param", "restricted_tenants=t-1,t-2"], record);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("TG-XT-001"));
+}
+
+#[test]
+fn rules_and_schema_list_what_there_is() {
+    let o = tollgate(&["rules", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(json(&o).as_array().is_some_and(|r| r.len() >= 5));
+    let o = tollgate(&["schema"]);
+    let out = stdout(&o);
+    assert!(out.contains("status.errorCode") && out.contains("ResultType"), "{out}");
+}
+
+#[test]
+fn explain_shows_the_condition_that_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("one.jsonl");
+    std::fs::write(
+        &log,
+        "{\"isInteractive\": true}\n{\"isInteractive\": true, \"conditionalAccessStatus\": \"notApplied\", \"status\": {\"errorCode\": 50126}}\n",
+    )
+    .expect("write");
+    let target = format!("{}:2", log.display());
+    let o = tollgate(&["explain", "--rule", "TG-CA-001", &target]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("does not match"), "{out}");
+    assert!(out.contains("✗ status.errorCode eq 0  (saw 50126)"), "{out}");
+    assert!(out.contains("✓ conditionalAccessStatus eq notApplied"), "{out}");
+}
+
+#[test]
+fn garbage_input_never_panics() {
+    let inputs: [&[u8]; 6] = [b"", b"\x00\x01\x02\xff\xfe", b"[[[[[[", b"{\"a\":", b"\xef\xbb\xbf\r\n\r\n", b"null\n42\n\"x\"\n"];
+    for input in inputs {
+        let o = with_stdin(&["check", "-", "--format", "json"], input);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}: {}", input, stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        let v = json(&o);
+        let s = &v["summary"];
+        assert_eq!(s["records"], s["evaluated"].as_u64().unwrap_or(0) + s["unreadable"].as_u64().unwrap_or(0));
+    }
+}
+
+#[test]
+fn reading_a_directory_skips_non_logs_visibly() {
+    let o = tollgate(&["check", "examples/", "--format", "json"]);
+    let v = json(&o);
+    let skipped = v["summary"]["skipped"].as_array().cloned().unwrap_or_default();
+    assert!(skipped.iter().any(|s| s["path"].as_str().is_some_and(|p| p.ends_with("library.rs"))), "{skipped:?}");
+    assert_eq!(v["summary"]["unreadable"], 0);
+}
+
