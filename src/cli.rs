@@ -77,6 +77,7 @@ enum ListFormat {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum TestFormat {
     Text,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -208,9 +209,9 @@ pub fn run(cli: Cli) -> u8 {
         } => validate(&rules, error_format, deny_warnings),
         Command::Test {
             rules,
-            format: TestFormat::Text,
+            format,
             error_format,
-        } => test(&rules, error_format),
+        } => test(&rules, format, error_format),
         Command::Rules {
             rules,
             format,
@@ -441,6 +442,22 @@ fn check(args: CheckArgs) -> CliResult {
     }
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
+    if !args.quiet && (args.output.is_some() || !matches!(format, Format::Text)) {
+        // The report went to a file or a machine format: say in one line
+        // what happened, for the person watching the terminal.
+        let t = &summary.totals;
+        eprintln!(
+            "{} {} in {} {} ({} evaluated, {} unreadable) from {} {}",
+            t.findings,
+            plural(t.findings as usize, "finding", "findings"),
+            t.records,
+            plural(t.records as usize, "record", "records"),
+            t.evaluated,
+            t.unreadable,
+            summary.files.len(),
+            plural(summary.files.len(), "file", "files"),
+        );
+    }
     if unreadable_path || (args.strict && summary.totals.unreadable > 0) {
         return Ok(EXIT_ERROR);
     }
@@ -480,14 +497,19 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
     })
 }
 
-fn test(args: &RuleArgs, format: ErrorFormatArg) -> CliResult {
-    let rules = match load(args, format, true) {
+fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {
+    let rules = match load(args, error_format, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
     let outcomes = rules.run_tests();
     let mut out = io::stdout().lock();
     let write_err = |e: io::Error| format!("cannot write: {e}");
+    if let TestFormat::Junit = format {
+        report::write_junit(&mut out, &outcomes).map_err(write_err)?;
+        let failed = outcomes.iter().any(|o| !o.passed());
+        return Ok(if failed { EXIT_FINDINGS } else { EXIT_OK });
+    }
     let mut failed = 0;
     for o in &outcomes {
         let status = if o.passed() { "PASS" } else { "FAIL" };

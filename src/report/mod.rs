@@ -19,6 +19,7 @@
 )]
 
 mod json;
+mod junit;
 mod sarif;
 mod text;
 
@@ -31,6 +32,7 @@ use serde::Serialize;
 use crate::finding::{Finding, RuleInfo, Summary};
 
 pub use json::{JsonEmitter, JsonlEmitter};
+pub use junit::write_junit;
 pub use sarif::SarifEmitter;
 pub use text::TextEmitter;
 
