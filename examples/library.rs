@@ -8,11 +8,17 @@ use tollgate::engine::Loader;
 use tollgate::ingest::{self, Item};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "examples/logs/graph-page.json".into()));
+    let path = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "examples/logs/graph-page.json".into()),
+    );
 
     // The built-in pack plus a rule of our own, with a parameter set.
     let mut loader = Loader::new();
-    loader.add_builtin().param("restricted_tenants", "11111111-2222-3333-4444-555555555555");
+    loader
+        .add_builtin()
+        .param("restricted_tenants", "11111111-2222-3333-4444-555555555555");
     loader.add_source(
         "inline.yaml",
         "id: EX-001\ntitle: Sign-in from outside the US\nseverity: low\nmatch:\n  not: { location.countryOrRegion: US }\n",
@@ -20,7 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rules = match loader.load() {
         Ok(rules) => rules,
         Err(rejected) => {
-            let text = tollgate::diag::render(&rejected.diagnostics, &rejected.sources, tollgate::diag::ErrorFormat::Plain);
+            let text = tollgate::diag::render(
+                &rejected.diagnostics,
+                &rejected.sources,
+                tollgate::diag::ErrorFormat::Plain,
+            );
             return Err(text.into());
         }
     };
@@ -28,9 +38,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for item in ingest::open(&path, path.display().to_string().into())? {
         match item {
             Item::Record(record, location) => rules.evaluate(&record, &location, &mut |finding| {
-                println!("{}:{} {} {}", location.path, location.line, finding.rule_id, finding.message);
+                println!(
+                    "{}:{} {} {}",
+                    location.path, location.line, finding.rule_id, finding.message
+                );
             }),
-            Item::Unreadable(problem) => eprintln!("{}:{}: {}", problem.path, problem.line, problem.reason),
+            Item::Unreadable(problem) => {
+                eprintln!("{}:{}: {}", problem.path, problem.line, problem.reason)
+            }
         }
     }
     Ok(())

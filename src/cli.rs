@@ -168,6 +168,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: SchemaFormat,
+        /// Print the JSON Schema of rule files (for editors) instead.
+        #[arg(long)]
+        rules_json_schema: bool,
     },
 }
 
@@ -223,7 +226,18 @@ pub fn run(cli: Cli) -> u8 {
             record,
             error_format,
         } => explain(&rule, &rules, &record, error_format),
-        Command::Schema { format } => schema(format),
+        Command::Schema {
+            rules_json_schema: true,
+            ..
+        } => {
+            let text = serde_json::to_string_pretty(&crate::schema::rule_schema())
+                .map_err(|e| e.to_string());
+            text.and_then(|t| {
+                writeln!(io::stdout().lock(), "{t}").map_err(|e| e.to_string())?;
+                Ok(EXIT_OK)
+            })
+        }
+        Command::Schema { format, .. } => schema(format),
     };
     match result {
         Ok(code) => code,

@@ -60,5 +60,6 @@ pub mod finding;
 pub mod ingest;
 pub mod record;
 pub mod report;
+pub mod schema;
 pub mod syntax;
 pub mod time;

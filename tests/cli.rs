@@ -49,20 +49,46 @@ fn check_on_the_examples_finds_and_exits_1() {
     let o = tollgate(&["check", "examples/"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
-    for rule in ["TG-CA-001", "TG-XT-001", "TG-AUTH-001", "TG-FED-001", "TG-LEG-001"] {
+    for rule in [
+        "TG-CA-001",
+        "TG-XT-001",
+        "TG-AUTH-001",
+        "TG-FED-001",
+        "TG-LEG-001",
+    ] {
         assert!(out.contains(rule), "{rule} missing from:\n{out}");
     }
 }
 
 #[test]
 fn fail_on_sets_the_threshold() {
-    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "never"]);
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-page.json",
+        "--fail-on",
+        "never",
+    ]);
     assert_eq!(o.status.code(), Some(0));
-    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "critical"]);
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-page.json",
+        "--fail-on",
+        "critical",
+    ]);
     assert_eq!(o.status.code(), Some(0));
-    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "high"]);
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-page.json",
+        "--fail-on",
+        "high",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    let o = tollgate(&["check", "examples/logs/graph-page.json", "--fail-on", "urgent"]);
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-page.json",
+        "--fail-on",
+        "urgent",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -93,22 +119,41 @@ fn json_summary_reconciles_with_a_broken_record() {
         "{\"isInteractive\": true, \"conditionalAccessStatus\": \"notApplied\", \"status\": {\"errorCode\": 0}}\n{\"broken\": \n{\"status\": {\"errorCode\": 1}}\n",
     )
     .expect("write");
-    let o = tollgate(&["check", log.to_str().unwrap_or_default(), "--format", "json"]);
+    let o = tollgate(&[
+        "check",
+        log.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains(":2:"), "the bad line is named: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains(":2:"),
+        "the bad line is named: {}",
+        stderr(&o)
+    );
     let s = &json(&o)["summary"];
     assert_eq!(s["records"], 3);
     assert_eq!(s["evaluated"], 2);
     assert_eq!(s["unreadable"], 1);
     assert_eq!(s["problems"][0]["line"], 2);
     // --strict turns the unreadable record into exit 2.
-    let o = tollgate(&["check", log.to_str().unwrap_or_default(), "--strict", "--quiet"]);
+    let o = tollgate(&[
+        "check",
+        log.to_str().unwrap_or_default(),
+        "--strict",
+        "--quiet",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn jsonl_is_one_finding_per_line() {
-    let o = tollgate(&["check", "examples/logs/graph-signins.jsonl", "--format", "jsonl"]);
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-signins.jsonl",
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
@@ -127,13 +172,33 @@ fn jsonl_is_one_finding_per_line() {
 fn sarif_passes_the_code_scanning_checker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out.sarif");
-    let o = tollgate(&["check", "examples/", "--format", "sarif", "--output", out.to_str().unwrap_or_default()]);
+    let o = tollgate(&[
+        "check",
+        "examples/",
+        "--format",
+        "sarif",
+        "--output",
+        out.to_str().unwrap_or_default(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let checker = root().join("../shared/tools/sarif-check");
-    let check = Command::new("python3").arg(&checker).arg(&out).output().expect("python3 runs sarif-check");
-    assert!(check.status.success(), "sarif-check failed:\n{}{}", stdout(&check), stderr(&check));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("json");
-    let results = v["runs"][0]["results"].as_array().map(Vec::len).unwrap_or(0);
+    let check = Command::new("python3")
+        .arg(&checker)
+        .arg(&out)
+        .output()
+        .expect("python3 runs sarif-check");
+    assert!(
+        check.status.success(),
+        "sarif-check failed:\n{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("json");
+    let results = v["runs"][0]["results"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
     assert!(results >= 5);
 }
 
@@ -141,14 +206,27 @@ fn sarif_passes_the_code_scanning_checker() {
 fn text_output_explains_each_finding() {
     let o = tollgate(&["check", "examples/logs/graph-page.json"]);
     let out = stdout(&o);
-    assert!(out.contains("alice@contoso.com signed in to Azure Portal from 203.0.113.11 (US)"), "{out}");
+    assert!(
+        out.contains("alice@contoso.com signed in to Azure Portal from 203.0.113.11 (US)"),
+        "{out}"
+    );
     assert!(out.contains("examples/logs/graph-page.json:"), "{out}");
-    assert!(out.contains("conditionalAccessStatus eq notApplied"), "{out}");
+    assert!(
+        out.contains("conditionalAccessStatus eq notApplied"),
+        "{out}"
+    );
 }
 
 #[test]
 fn broken_rules_are_all_reported_and_no_log_is_read() {
-    let o = tollgate(&["check", "examples/", "--rules", "tests/fixtures/broken", "--error-format", "plain"]);
+    let o = tollgate(&[
+        "check",
+        "examples/",
+        "--rules",
+        "tests/fixtures/broken",
+        "--error-format",
+        "plain",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).is_empty(), "no report is written");
     let err = stderr(&o);
@@ -168,9 +246,19 @@ fn broken_rules_are_all_reported_and_no_log_is_read() {
 fn validate_passes_on_the_builtin_pack_and_fails_on_broken_rules() {
     let o = tollgate(&["validate"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = tollgate(&["validate", "--rules", "tests/fixtures/broken", "--error-format", "json"]);
+    let o = tollgate(&[
+        "validate",
+        "--rules",
+        "tests/fixtures/broken",
+        "--error-format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    let first = stderr(&o).lines().next().map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).unwrap_or_default();
+    let first = stderr(&o)
+        .lines()
+        .next()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .unwrap_or_default();
     assert!(first.is_some_and(|d| d["line"].as_u64().is_some() && d["code"].is_string()));
 }
 
@@ -179,7 +267,12 @@ fn test_runs_the_builtin_rule_tests() {
     let o = tollgate(&["test"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let out = stdout(&o);
-    assert!(out.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" passed, 0 failed")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -188,15 +281,26 @@ fn a_failing_rule_test_exits_1_and_shows_the_trace() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("FAIL"), "{out}");
-    assert!(out.contains("✗ status.errorCode eq 0  (saw 50126)"), "{out}");
+    assert!(
+        out.contains("✗ status.errorCode eq 0  (saw 50126)"),
+        "{out}"
+    );
 }
 
 #[test]
 fn missing_paths_and_usage_errors_exit_2() {
-    assert_eq!(tollgate(&["check", "does/not/exist.json"]).status.code(), Some(2));
+    assert_eq!(
+        tollgate(&["check", "does/not/exist.json"]).status.code(),
+        Some(2)
+    );
     assert_eq!(tollgate(&["check"]).status.code(), Some(2));
     assert_eq!(tollgate(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(tollgate(&["check", "examples/", "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(
+        tollgate(&["check", "examples/", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -211,7 +315,17 @@ fn params_reach_rules_from_the_command_line() {
     let record = br#"{"crossTenantAccessType": "passthrough", "isTenantRestricted": false, "resourceTenantId": "t-2"}"#;
     let o = with_stdin(&["check", "-", "--format", "jsonl"], record);
     assert_eq!(o.status.code(), Some(0));
-    let o = with_stdin(&["check", "-", "--format", "jsonl", "--param", "restricted_tenants=t-1,t-2"], record);
+    let o = with_stdin(
+        &[
+            "check",
+            "-",
+            "--format",
+            "jsonl",
+            "--param",
+            "restricted_tenants=t-1,t-2",
+        ],
+        record,
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("TG-XT-001"));
 }
@@ -223,7 +337,10 @@ fn rules_and_schema_list_what_there_is() {
     assert!(json(&o).as_array().is_some_and(|r| r.len() >= 5));
     let o = tollgate(&["schema"]);
     let out = stdout(&o);
-    assert!(out.contains("status.errorCode") && out.contains("ResultType"), "{out}");
+    assert!(
+        out.contains("status.errorCode") && out.contains("ResultType"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -240,20 +357,41 @@ fn explain_shows_the_condition_that_failed() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("does not match"), "{out}");
-    assert!(out.contains("✗ status.errorCode eq 0  (saw 50126)"), "{out}");
-    assert!(out.contains("✓ conditionalAccessStatus eq notApplied"), "{out}");
+    assert!(
+        out.contains("✗ status.errorCode eq 0  (saw 50126)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ conditionalAccessStatus eq notApplied"),
+        "{out}"
+    );
 }
 
 #[test]
 fn garbage_input_never_panics() {
-    let inputs: [&[u8]; 6] = [b"", b"\x00\x01\x02\xff\xfe", b"[[[[[[", b"{\"a\":", b"\xef\xbb\xbf\r\n\r\n", b"null\n42\n\"x\"\n"];
+    let inputs: [&[u8]; 6] = [
+        b"",
+        b"\x00\x01\x02\xff\xfe",
+        b"[[[[[[",
+        b"{\"a\":",
+        b"\xef\xbb\xbf\r\n\r\n",
+        b"null\n42\n\"x\"\n",
+    ];
     for input in inputs {
         let o = with_stdin(&["check", "-", "--format", "json"], input);
-        assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}: {}", input, stderr(&o));
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{:?}: {}",
+            input,
+            stderr(&o)
+        );
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
         let v = json(&o);
         let s = &v["summary"];
-        assert_eq!(s["records"], s["evaluated"].as_u64().unwrap_or(0) + s["unreadable"].as_u64().unwrap_or(0));
+        assert_eq!(
+            s["records"],
+            s["evaluated"].as_u64().unwrap_or(0) + s["unreadable"].as_u64().unwrap_or(0)
+        );
     }
 }
 
@@ -261,8 +399,15 @@ fn garbage_input_never_panics() {
 fn reading_a_directory_skips_non_logs_visibly() {
     let o = tollgate(&["check", "examples/", "--format", "json"]);
     let v = json(&o);
-    let skipped = v["summary"]["skipped"].as_array().cloned().unwrap_or_default();
-    assert!(skipped.iter().any(|s| s["path"].as_str().is_some_and(|p| p.ends_with("library.rs"))), "{skipped:?}");
+    let skipped = v["summary"]["skipped"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        skipped.iter().any(|s| s["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("library.rs"))),
+        "{skipped:?}"
+    );
     assert_eq!(v["summary"]["unreadable"], 0);
 }
-

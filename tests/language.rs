@@ -21,7 +21,11 @@ fn rules_with(yaml: &str, params: &[(&str, &str)]) -> RuleSet {
         Ok(set) => set,
         Err(rejected) => panic!(
             "rules rejected:\n{}",
-            tollgate::diag::render(&rejected.diagnostics, &rejected.sources, tollgate::diag::ErrorFormat::Plain)
+            tollgate::diag::render(
+                &rejected.diagnostics,
+                &rejected.sources,
+                tollgate::diag::ErrorFormat::Plain
+            )
         ),
     }
 }
@@ -51,40 +55,91 @@ fn hits(condition: &str, record: Value) -> bool {
 
 #[test]
 fn eq_scalar_shorthand_and_numbers_from_strings() {
-    assert!(hits("status.errorCode: 0", json!({"status": {"errorCode": 0}})));
-    assert!(!hits("status.errorCode: 0", json!({"status": {"errorCode": 50126}})));
-    assert!(hits("status.errorCode: { eq: \"50126\" }", json!({"status": {"errorCode": 50126}})));
+    assert!(hits(
+        "status.errorCode: 0",
+        json!({"status": {"errorCode": 0}})
+    ));
+    assert!(!hits(
+        "status.errorCode: 0",
+        json!({"status": {"errorCode": 50126}})
+    ));
+    assert!(hits(
+        "status.errorCode: { eq: \"50126\" }",
+        json!({"status": {"errorCode": 50126}})
+    ));
 }
 
 #[test]
 fn ne_is_false_on_absent_fields() {
-    assert!(hits("clientAppUsed: { ne: Browser }", json!({"clientAppUsed": "IMAP4"})));
-    assert!(!hits("clientAppUsed: { ne: Browser }", json!({"clientAppUsed": "browser"})));
+    assert!(hits(
+        "clientAppUsed: { ne: Browser }",
+        json!({"clientAppUsed": "IMAP4"})
+    ));
+    assert!(!hits(
+        "clientAppUsed: { ne: Browser }",
+        json!({"clientAppUsed": "browser"})
+    ));
     assert!(!hits("clientAppUsed: { ne: Browser }", json!({})));
 }
 
 #[test]
 fn in_and_list_shorthand() {
-    assert!(hits("clientAppUsed: [IMAP4, POP3]", json!({"clientAppUsed": "POP3"})));
-    assert!(hits("clientAppUsed: { in: [IMAP4, POP3] }", json!({"clientAppUsed": "imap4"})));
-    assert!(!hits("clientAppUsed: [IMAP4, POP3]", json!({"clientAppUsed": "Browser"})));
+    assert!(hits(
+        "clientAppUsed: [IMAP4, POP3]",
+        json!({"clientAppUsed": "POP3"})
+    ));
+    assert!(hits(
+        "clientAppUsed: { in: [IMAP4, POP3] }",
+        json!({"clientAppUsed": "imap4"})
+    ));
+    assert!(!hits(
+        "clientAppUsed: [IMAP4, POP3]",
+        json!({"clientAppUsed": "Browser"})
+    ));
 }
 
 #[test]
 fn not_in_excludes_and_needs_a_value() {
-    assert!(hits("location.countryOrRegion: { notIn: [US, GB] }", json!({"location": {"countryOrRegion": "FR"}})));
-    assert!(!hits("location.countryOrRegion: { notIn: [US, GB] }", json!({"location": {"countryOrRegion": "gb"}})));
-    assert!(!hits("location.countryOrRegion: { notIn: [US, GB] }", json!({})));
+    assert!(hits(
+        "location.countryOrRegion: { notIn: [US, GB] }",
+        json!({"location": {"countryOrRegion": "FR"}})
+    ));
+    assert!(!hits(
+        "location.countryOrRegion: { notIn: [US, GB] }",
+        json!({"location": {"countryOrRegion": "gb"}})
+    ));
+    assert!(!hits(
+        "location.countryOrRegion: { notIn: [US, GB] }",
+        json!({})
+    ));
 }
 
 #[test]
 fn contains_starts_and_ends_with_ignore_case() {
-    assert!(hits("userAgent: { contains: python }", json!({"userAgent": "Python-urllib/3.9"})));
-    assert!(!hits("userAgent: { contains: python }", json!({"userAgent": "Mozilla/5.0"})));
-    assert!(hits("userPrincipalName: { startsWith: ADM- }", json!({"userPrincipalName": "adm-bob@contoso.com"})));
-    assert!(!hits("userPrincipalName: { startsWith: adm- }", json!({"userPrincipalName": "bob-adm-@contoso.com"})));
-    assert!(hits("userPrincipalName: { endsWith: \"#EXT#@contoso.onmicrosoft.com\" }", json!({"userPrincipalName": "x_y.com#ext#@contoso.onmicrosoft.com"})));
-    assert!(!hits("userPrincipalName: { endsWith: \"@contoso.com\" }", json!({"userPrincipalName": "a@contoso.com.evil"})));
+    assert!(hits(
+        "userAgent: { contains: python }",
+        json!({"userAgent": "Python-urllib/3.9"})
+    ));
+    assert!(!hits(
+        "userAgent: { contains: python }",
+        json!({"userAgent": "Mozilla/5.0"})
+    ));
+    assert!(hits(
+        "userPrincipalName: { startsWith: ADM- }",
+        json!({"userPrincipalName": "adm-bob@contoso.com"})
+    ));
+    assert!(!hits(
+        "userPrincipalName: { startsWith: adm- }",
+        json!({"userPrincipalName": "bob-adm-@contoso.com"})
+    ));
+    assert!(hits(
+        "userPrincipalName: { endsWith: \"#EXT#@contoso.onmicrosoft.com\" }",
+        json!({"userPrincipalName": "x_y.com#ext#@contoso.onmicrosoft.com"})
+    ));
+    assert!(!hits(
+        "userPrincipalName: { endsWith: \"@contoso.com\" }",
+        json!({"userPrincipalName": "a@contoso.com.evil"})
+    ));
 }
 
 #[test]
@@ -96,31 +151,73 @@ fn case_sensitive_modifier() {
 
 #[test]
 fn matches_is_a_regex() {
-    assert!(hits("userAgent: { matches: \"^curl/\\\\d+\" }", json!({"userAgent": "curl/8.1"})));
-    assert!(!hits("userAgent: { matches: \"^curl/\\\\d+\" }", json!({"userAgent": "xcurl/8"})));
+    assert!(hits(
+        "userAgent: { matches: \"^curl/\\\\d+\" }",
+        json!({"userAgent": "curl/8.1"})
+    ));
+    assert!(!hits(
+        "userAgent: { matches: \"^curl/\\\\d+\" }",
+        json!({"userAgent": "xcurl/8"})
+    ));
 }
 
 #[test]
 fn exists_true_and_false() {
-    assert!(hits("tokenIssuerName: { exists: true }", json!({"tokenIssuerName": "sts"})));
+    assert!(hits(
+        "tokenIssuerName: { exists: true }",
+        json!({"tokenIssuerName": "sts"})
+    ));
     assert!(!hits("tokenIssuerName: { exists: true }", json!({})));
     assert!(hits("tokenIssuerName: { exists: false }", json!({})));
-    assert!(hits("tokenIssuerName: { exists: false }", json!({"tokenIssuerName": null})));
-    assert!(!hits("tokenIssuerName: { exists: false }", json!({"tokenIssuerName": "sts"})));
+    assert!(hits(
+        "tokenIssuerName: { exists: false }",
+        json!({"tokenIssuerName": null})
+    ));
+    assert!(!hits(
+        "tokenIssuerName: { exists: false }",
+        json!({"tokenIssuerName": "sts"})
+    ));
 }
 
 #[test]
 fn order_comparisons_on_numbers_and_times() {
-    assert!(hits("processingTimeInMilliseconds: { gt: 100 }", json!({"processingTimeInMilliseconds": 101})));
-    assert!(!hits("processingTimeInMilliseconds: { gt: 100 }", json!({"processingTimeInMilliseconds": 100})));
-    assert!(hits("processingTimeInMilliseconds: { gte: 100 }", json!({"processingTimeInMilliseconds": "100"})));
-    assert!(hits("processingTimeInMilliseconds: { lt: 100 }", json!({"processingTimeInMilliseconds": 99})));
-    assert!(!hits("processingTimeInMilliseconds: { lte: 100 }", json!({"processingTimeInMilliseconds": 101})));
-    assert!(!hits("processingTimeInMilliseconds: { lt: 100 }", json!({})));
+    assert!(hits(
+        "processingTimeInMilliseconds: { gt: 100 }",
+        json!({"processingTimeInMilliseconds": 101})
+    ));
+    assert!(!hits(
+        "processingTimeInMilliseconds: { gt: 100 }",
+        json!({"processingTimeInMilliseconds": 100})
+    ));
+    assert!(hits(
+        "processingTimeInMilliseconds: { gte: 100 }",
+        json!({"processingTimeInMilliseconds": "100"})
+    ));
+    assert!(hits(
+        "processingTimeInMilliseconds: { lt: 100 }",
+        json!({"processingTimeInMilliseconds": 99})
+    ));
+    assert!(!hits(
+        "processingTimeInMilliseconds: { lte: 100 }",
+        json!({"processingTimeInMilliseconds": 101})
+    ));
+    assert!(!hits(
+        "processingTimeInMilliseconds: { lt: 100 }",
+        json!({})
+    ));
     let after = "createdDateTime: { gte: \"2025-01-01\" }";
-    assert!(hits(after, json!({"createdDateTime": "2025-01-01T00:00:00Z"})));
-    assert!(hits(after, json!({"createdDateTime": "2025-01-01T01:00:00+01:00"})));
-    assert!(!hits(after, json!({"createdDateTime": "2024-12-31T23:59:59.9Z"})));
+    assert!(hits(
+        after,
+        json!({"createdDateTime": "2025-01-01T00:00:00Z"})
+    ));
+    assert!(hits(
+        after,
+        json!({"createdDateTime": "2025-01-01T01:00:00+01:00"})
+    ));
+    assert!(!hits(
+        after,
+        json!({"createdDateTime": "2024-12-31T23:59:59.9Z"})
+    ));
 }
 
 #[test]
@@ -137,7 +234,8 @@ fn cidr_ranges_v4_and_v6() {
 #[test]
 fn quantifiers_over_lists_of_objects() {
     let any = "appliedConditionalAccessPolicies: { any: { result: failure } }";
-    let failed = json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]});
+    let failed =
+        json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]});
     let passed = json!({"appliedConditionalAccessPolicies": [{"result": "success"}]});
     assert!(hits(any, failed.clone()));
     assert!(!hits(any, passed.clone()));
@@ -152,22 +250,42 @@ fn quantifiers_over_lists_of_objects() {
     assert!(!hits(none, json!({})));
     // Empty lists: nothing satisfies `any`, everything vacuously `all`/`none`.
     assert!(!hits(any, json!({"appliedConditionalAccessPolicies": []})));
-    assert!(hits("appliedConditionalAccessPolicies: { none: { result: failure } }", json!({"appliedConditionalAccessPolicies": []})));
+    assert!(hits(
+        "appliedConditionalAccessPolicies: { none: { result: failure } }",
+        json!({"appliedConditionalAccessPolicies": []})
+    ));
 }
 
 #[test]
 fn scalar_operators_on_lists_match_any_element() {
-    assert!(hits("signInEventTypes: nonInteractiveUser", json!({"signInEventTypes": ["interactiveUser", "nonInteractiveUser"]})));
-    assert!(!hits("signInEventTypes: servicePrincipal", json!({"signInEventTypes": ["interactiveUser"]})));
-    assert!(hits("appliedConditionalAccessPolicies.result: failure", json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]})));
-    assert!(hits("signInEventTypes: { all: { ne: servicePrincipal } }", json!({"signInEventTypes": ["interactiveUser"]})));
+    assert!(hits(
+        "signInEventTypes: nonInteractiveUser",
+        json!({"signInEventTypes": ["interactiveUser", "nonInteractiveUser"]})
+    ));
+    assert!(!hits(
+        "signInEventTypes: servicePrincipal",
+        json!({"signInEventTypes": ["interactiveUser"]})
+    ));
+    assert!(hits(
+        "appliedConditionalAccessPolicies.result: failure",
+        json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]})
+    ));
+    assert!(hits(
+        "signInEventTypes: { all: { ne: servicePrincipal } }",
+        json!({"signInEventTypes": ["interactiveUser"]})
+    ));
 }
 
 #[test]
 fn not_of_an_absent_field_is_true() {
-    let set = rules("id: T-1\ntitle: t\nseverity: low\nmatch:\n  not:\n    crossTenantAccessType: passthrough\n");
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch:\n  not:\n    crossTenantAccessType: passthrough\n",
+    );
     assert_eq!(findings(&set, json!({})).len(), 1);
-    assert_eq!(findings(&set, json!({"crossTenantAccessType": "passthrough"})).len(), 0);
+    assert_eq!(
+        findings(&set, json!({"crossTenantAccessType": "passthrough"})).len(),
+        0
+    );
 }
 
 #[test]
@@ -175,9 +293,30 @@ fn any_all_not_nest() {
     let set = rules(
         "id: T-1\ntitle: t\nseverity: low\nmatch:\n  any:\n    - all:\n        - clientAppUsed: IMAP4\n        - status.errorCode: 0\n    - not:\n        any:\n          - isInteractive: true\n          - isInteractive: false\n",
     );
-    assert_eq!(findings(&set, json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "isInteractive": true})).len(), 1);
-    assert_eq!(findings(&set, json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 1}, "isInteractive": true})).len(), 0);
-    assert_eq!(findings(&set, json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 1}})).len(), 1);
+    assert_eq!(
+        findings(
+            &set,
+            json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "isInteractive": true})
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        findings(
+            &set,
+            json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 1}, "isInteractive": true})
+        )
+        .len(),
+        0
+    );
+    assert_eq!(
+        findings(
+            &set,
+            json!({"clientAppUsed": "IMAP4", "status": {"errorCode": 1}})
+        )
+        .len(),
+        1
+    );
 }
 
 #[test]
@@ -187,18 +326,36 @@ fn log_analytics_aliases_resolve_to_canonical_fields() {
         "Status.errorCode: 50126",
         "status.errorCode: 50126",
     ] {
-        assert!(hits(condition, json!({"status": {"errorCode": 50126}})), "{condition}");
+        assert!(
+            hits(condition, json!({"status": {"errorCode": 50126}})),
+            "{condition}"
+        );
     }
-    assert!(hits("LocationDetails.countryOrRegion: FR", json!({"location": {"countryOrRegion": "FR"}})));
-    assert!(hits("Location: FR", json!({"location": {"countryOrRegion": "FR"}})));
-    assert!(hits("IPAddress: { cidr: 10.0.0.0/8 }", json!({"ipAddress": "10.0.0.1"})));
-    assert!(hits("ConditionalAccessPolicies: { any: { result: failure } }", json!({"appliedConditionalAccessPolicies": [{"result": "failure"}]})));
+    assert!(hits(
+        "LocationDetails.countryOrRegion: FR",
+        json!({"location": {"countryOrRegion": "FR"}})
+    ));
+    assert!(hits(
+        "Location: FR",
+        json!({"location": {"countryOrRegion": "FR"}})
+    ));
+    assert!(hits(
+        "IPAddress: { cidr: 10.0.0.0/8 }",
+        json!({"ipAddress": "10.0.0.1"})
+    ));
+    assert!(hits(
+        "ConditionalAccessPolicies: { any: { result: failure } }",
+        json!({"appliedConditionalAccessPolicies": [{"result": "failure"}]})
+    ));
 }
 
 #[test]
 fn raw_escape_hatch_reaches_uncatalogued_keys() {
     assert!(hits("raw.rngcStatus: 0", json!({"rngcStatus": 0})));
-    assert!(hits("raw.tokenProtectionStatusDetails.signInSessionStatus: unbound", json!({"tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"}})));
+    assert!(hits(
+        "raw.tokenProtectionStatusDetails.signInSessionStatus: unbound",
+        json!({"tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"}})
+    ));
     assert!(!hits("raw.rngcStatus: 1", json!({"rngcStatus": 0})));
 }
 
@@ -209,28 +366,47 @@ fn params_from_defaults_and_from_the_command_line() {
     assert_eq!(findings(&rules(yaml), fr.clone()).len(), 1);
     let set = rules_with(yaml, &[("trusted", "FR,DE")]);
     assert_eq!(findings(&set, fr).len(), 0);
-    assert_eq!(findings(&set, json!({"location": {"countryOrRegion": "US"}})).len(), 1);
+    assert_eq!(
+        findings(&set, json!({"location": {"countryOrRegion": "US"}})).len(),
+        1
+    );
     // Repeating the flag appends.
     let set = rules_with(yaml, &[("trusted", "FR"), ("trusted", "US")]);
-    assert_eq!(findings(&set, json!({"location": {"countryOrRegion": "US"}})).len(), 0);
+    assert_eq!(
+        findings(&set, json!({"location": {"countryOrRegion": "US"}})).len(),
+        0
+    );
 }
 
 #[test]
 fn dollar_dollar_is_a_literal_dollar() {
-    assert!(hits("userPrincipalName: { startsWith: \"$$svc\" }", json!({"userPrincipalName": "$svc-backup@contoso.com"})));
+    assert!(hits(
+        "userPrincipalName: { startsWith: \"$$svc\" }",
+        json!({"userPrincipalName": "$svc-backup@contoso.com"})
+    ));
 }
 
 #[test]
 fn message_templates_fill_fields_and_dash_for_absent() {
-    let set = rules("id: T-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\nmessage: \"{userPrincipalName} from {ipAddress} in {location.countryOrRegion} {{literal}}\"\n");
-    let f = findings(&set, json!({"status": {"errorCode": 0}, "userPrincipalName": "a@b.c", "location": {"countryOrRegion": "US"}}));
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\nmessage: \"{userPrincipalName} from {ipAddress} in {location.countryOrRegion} {{literal}}\"\n",
+    );
+    let f = findings(
+        &set,
+        json!({"status": {"errorCode": 0}, "userPrincipalName": "a@b.c", "location": {"countryOrRegion": "US"}}),
+    );
     assert_eq!(f[0].message, "a@b.c from - in US {literal}");
 }
 
 #[test]
 fn evidence_names_the_deciding_conditions_and_values() {
-    let set = rules("id: T-1\ntitle: t\nseverity: low\nmatch:\n  all:\n    - status.errorCode: 0\n    - isInteractive: true\n  not:\n    crossTenantAccessType: passthrough\n");
-    let f = findings(&set, json!({"status": {"errorCode": 0}, "isInteractive": true}));
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch:\n  all:\n    - status.errorCode: 0\n    - isInteractive: true\n  not:\n    crossTenantAccessType: passthrough\n",
+    );
+    let f = findings(
+        &set,
+        json!({"status": {"errorCode": 0}, "isInteractive": true}),
+    );
     let evidence: Vec<(String, Value, bool)> = f[0]
         .evidence
         .iter()
@@ -241,7 +417,11 @@ fn evidence_names_the_deciding_conditions_and_values() {
         vec![
             ("status.errorCode eq 0".to_string(), json!(0), true),
             ("isInteractive eq true".to_string(), json!(true), true),
-            ("crossTenantAccessType eq passthrough".to_string(), Value::Null, false),
+            (
+                "crossTenantAccessType eq passthrough".to_string(),
+                Value::Null,
+                false
+            ),
         ]
     );
 }
@@ -249,22 +429,46 @@ fn evidence_names_the_deciding_conditions_and_values() {
 #[test]
 fn quantifier_evidence_points_at_the_element() {
     let set = cond("appliedConditionalAccessPolicies: { any: { result: failure } }");
-    let f = findings(&set, json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]}));
-    assert_eq!(f[0].evidence[0].field, "appliedConditionalAccessPolicies[1].result");
+    let f = findings(
+        &set,
+        json!({"appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}]}),
+    );
+    assert_eq!(
+        f[0].evidence[0].field,
+        "appliedConditionalAccessPolicies[1].result"
+    );
     assert_eq!(f[0].evidence[0].actual, json!("failure"));
 }
 
 #[test]
 fn logs_restrict_rules_to_their_categories() {
-    let set = rules("id: T-1\ntitle: t\nseverity: low\nlogs: [nonInteractive]\nmatch: { status.errorCode: 0 }\n");
-    assert_eq!(findings(&set, json!({"status": {"errorCode": 0}, "isInteractive": true})).len(), 0);
-    assert_eq!(findings(&set, json!({"status": {"errorCode": 0}, "isInteractive": false})).len(), 1);
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nlogs: [nonInteractive]\nmatch: { status.errorCode: 0 }\n",
+    );
+    assert_eq!(
+        findings(
+            &set,
+            json!({"status": {"errorCode": 0}, "isInteractive": true})
+        )
+        .len(),
+        0
+    );
+    assert_eq!(
+        findings(
+            &set,
+            json!({"status": {"errorCode": 0}, "isInteractive": false})
+        )
+        .len(),
+        1
+    );
     assert_eq!(findings(&set, json!({"status": {"errorCode": 0}, "signInEventTypes": ["nonInteractiveUser"], "isInteractive": true})).len(), 1);
 }
 
 #[test]
 fn fingerprints_are_stable_and_depend_on_rule_and_sign_in() {
-    let set = rules("id: T-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\n---\nid: T-2\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\n");
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\n---\nid: T-2\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\n",
+    );
     let a = findings(&set, json!({"id": "x", "status": {"errorCode": 0}}));
     let b = findings(&set, json!({"status": {"errorCode": 0}, "id": "x"}));
     let c = findings(&set, json!({"id": "y", "status": {"errorCode": 0}}));

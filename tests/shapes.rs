@@ -21,7 +21,14 @@ fn load(paths: &[&str], builtin: bool) -> RuleSet {
         loader.add_path(&root().join(p)).expect("rule path");
     }
     loader.load().unwrap_or_else(|r| {
-        panic!("{}", tollgate::diag::render(&r.diagnostics, &r.sources, tollgate::diag::ErrorFormat::Plain))
+        panic!(
+            "{}",
+            tollgate::diag::render(
+                &r.diagnostics,
+                &r.sources,
+                tollgate::diag::ErrorFormat::Plain
+            )
+        )
     })
 }
 
@@ -69,7 +76,11 @@ fn the_product_example_rule_finds_the_same_sign_ins_in_every_shape() {
     assert!(!expected.is_empty());
     // Both spellings of the rule find the same sign-ins.
     let ids = |rule: &str| -> Vec<Option<String>> {
-        expected.iter().filter(|f| f.0 == rule).map(|f| f.1.clone()).collect()
+        expected
+            .iter()
+            .filter(|f| f.0 == rule)
+            .map(|f| f.1.clone())
+            .collect()
     };
     assert_eq!(ids("TG-CA-001"), ids("TG-CA-001-LA"));
     for shape in &SHAPES[1..] {
@@ -86,7 +97,11 @@ fn the_builtin_pack_finds_the_same_sign_ins_in_every_shape() {
     }
     // Every built-in rule fires on the examples.
     for rule in set.infos() {
-        assert!(expected.iter().any(|f| f.0 == rule.id.as_ref()), "{} never fires on the examples", rule.id);
+        assert!(
+            expected.iter().any(|f| f.0 == rule.id.as_ref()),
+            "{} never fires on the examples",
+            rule.id
+        );
     }
 }
 
@@ -103,15 +118,29 @@ fn every_real_log_analytics_record_is_read_with_typed_fields() {
         assert_eq!(location.line, i as u64 + 1);
         assert_eq!(record.category, tollgate::record::LogCategory::Interactive);
         assert!(record.fields["status"]["errorCode"].is_i64(), "record {i}");
-        assert!(record.fields["location"]["countryOrRegion"].is_string(), "record {i}");
-        assert!(record.fields["appliedConditionalAccessPolicies"].is_array(), "record {i}");
-        assert!(record.fields["authenticationDetails"].is_array(), "record {i}");
+        assert!(
+            record.fields["location"]["countryOrRegion"].is_string(),
+            "record {i}"
+        );
+        assert!(
+            record.fields["appliedConditionalAccessPolicies"].is_array(),
+            "record {i}"
+        );
+        assert!(
+            record.fields["authenticationDetails"].is_array(),
+            "record {i}"
+        );
         assert!(record.fields["isInteractive"].is_boolean(), "record {i}");
     }
     let first = &records[0].0.fields;
     assert_eq!(first["status"]["errorCode"], 0);
     assert_eq!(first["location"]["countryOrRegion"], "US");
-    assert_eq!(first["appliedConditionalAccessPolicies"].as_array().map(Vec::len), Some(15));
+    assert_eq!(
+        first["appliedConditionalAccessPolicies"]
+            .as_array()
+            .map(Vec::len),
+        Some(15)
+    );
     assert_eq!(first["conditionalAccessStatus"], "notApplied");
     assert_eq!(first["createdDateTime"], "2020-05-20T18:19:04.0000000Z");
     assert_eq!(first["processingTimeInMilliseconds"], 366);
@@ -123,11 +152,22 @@ fn the_real_diagnostic_record_is_read_with_typed_fields() {
     assert_eq!(records.len(), 1);
     let (record, location) = &records[0];
     assert_eq!((location.line, location.record), (1, 0));
-    assert_eq!(record.category, tollgate::record::LogCategory::NonInteractive);
+    assert_eq!(
+        record.category,
+        tollgate::record::LogCategory::NonInteractive
+    );
     let f = &record.fields;
     assert_eq!(f["status"]["errorCode"], 50097);
-    assert_eq!(f["appliedConditionalAccessPolicies"].as_array().map(Vec::len), Some(30));
-    assert_eq!(f["appliedConditionalAccessPolicies"][1]["conditionsSatisfied"], 1035);
+    assert_eq!(
+        f["appliedConditionalAccessPolicies"]
+            .as_array()
+            .map(Vec::len),
+        Some(30)
+    );
+    assert_eq!(
+        f["appliedConditionalAccessPolicies"][1]["conditionsSatisfied"],
+        1035
+    );
     assert_eq!(f["createdDateTime"], "2025-02-01T16:26:24.6955459Z");
     assert_eq!(f["resourceId"], "00000003-0000-0000-c000-000000000000");
     assert_eq!(f["location"]["countryOrRegion"], "CN");
@@ -137,7 +177,10 @@ fn the_real_diagnostic_record_is_read_with_typed_fields() {
 #[test]
 fn the_builtin_pack_evaluates_every_real_record() {
     let set = load(&[], true);
-    for name in ["la_signinlogs_msticpy_aad_logons.jsonl", "diag_noninteractive_real_pseudonymized_1rec.json"] {
+    for name in [
+        "la_signinlogs_msticpy_aad_logons.jsonl",
+        "diag_noninteractive_real_pseudonymized_1rec.json",
+    ] {
         for (record, location) in read(&real(name)) {
             // The fast path and the explaining path agree on every rule.
             for rule in set.rules() {
@@ -145,7 +188,9 @@ fn the_builtin_pack_evaluates_every_real_record() {
                 assert_eq!(
                     tollgate::eval::matches(&rule.root, scope),
                     tollgate::eval::explain(&rule.root, scope).outcome,
-                    "{} on {name}:{}", rule.info.id, location.line
+                    "{} on {name}:{}",
+                    rule.info.id,
+                    location.line
                 );
             }
         }

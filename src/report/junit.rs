@@ -45,7 +45,11 @@ pub fn write_junit(out: &mut dyn Write, outcomes: &[TestOutcome]) -> io::Result<
                 Some(note) => note.clone(),
                 None => format!(
                     "expected {}, got {}",
-                    if o.expect_match { "a match" } else { "no match" },
+                    if o.expect_match {
+                        "a match"
+                    } else {
+                        "no match"
+                    },
                     if o.matched { "a match" } else { "no match" }
                 ),
             };
@@ -103,7 +107,10 @@ mod tests {
     #[test]
     fn junit_has_a_suite_per_file_and_the_trace_in_failures() {
         let mut buf = Vec::new();
-        let written = write_junit(&mut buf, &[outcome("ok <1>", true), outcome("bad \"2\"\u{1}", false)]);
+        let written = write_junit(
+            &mut buf,
+            &[outcome("ok <1>", true), outcome("bad \"2\"\u{1}", false)],
+        );
         assert!(written.is_ok());
         let xml = String::from_utf8(buf).unwrap_or_default();
         assert!(xml.contains(r#"<testsuites name="tollgate" tests="2" failures="1" errors="0">"#));

@@ -1,0 +1,180 @@
+//! A JSON Schema of rule files, built from the catalog and the rule keys,
+//! for editors: with the YAML language server, rule writers get completion
+//! of keys, field names, operators and enum values as they type.
+//!
+//! The schema is a help for typing, not the judge: `tollgate validate` is
+//! stricter (types per field, params, regexes, ranges) and has the spans.
+
+use serde_json::{Value, json};
+
+use crate::catalog;
+use crate::check::{Op, RULE_KEYS};
+use crate::record::LogCategory;
+
+/// The schema's `$id`.
+pub const SCHEMA_ID: &str = "https://github.com/tollgate-rules/tollgate/schemas/rule.schema.json";
+
+/// The JSON Schema (draft 2020-12) of one rule document.
+pub fn rule_schema() -> Value {
+    let fields: Vec<String> = catalog::walk()
+        .into_iter()
+        .map(|(path, _)| path)
+        .chain(aliases())
+        .collect();
+    let operators: serde_json::Map<String, Value> = Op::ALL
+        .iter()
+        .map(|(name, op)| {
+            let schema = match op {
+                Op::Exists => json!({ "type": "boolean" }),
+                Op::In | Op::NotIn | Op::Cidr | Op::Contains | Op::StartsWith | Op::EndsWith => {
+                    json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "type": "array", "items": { "$ref": "#/$defs/scalar" } }] })
+                }
+                _ => json!({ "$ref": "#/$defs/scalar" }),
+            };
+            (name.to_string(), schema)
+        })
+        .chain([
+            ("caseSensitive".to_string(), json!({ "type": "boolean" })),
+            ("any".to_string(), json!({ "$ref": "#/$defs/elementCondition" })),
+            ("all".to_string(), json!({ "$ref": "#/$defs/elementCondition" })),
+            ("none".to_string(), json!({ "$ref": "#/$defs/elementCondition" })),
+        ])
+        .collect();
+    let severities = ["info", "low", "medium", "high", "critical"];
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "tollgate rule",
+        "description": "A tollgate rule over Microsoft Entra ID sign-in logs. `tollgate validate` checks more than this schema can.",
+        "type": "object",
+        "required": ["id", "title", "severity", "match"],
+        "additionalProperties": false,
+        "propertyNames": { "enum": RULE_KEYS },
+        "properties": {
+            "id": { "type": "string", "pattern": "^[A-Za-z0-9._-]+$", "description": "Unique, stable rule id such as TG-CA-001." },
+            "title": { "type": "string", "description": "What the rule finds, in one line." },
+            "severity": { "enum": severities },
+            "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES }, "description": "Logs the rule reads (default: all four sign-in logs)." },
+            "description": { "type": "string", "description": "Markdown for the person who gets the finding." },
+            "references": { "type": "array", "items": { "type": "string" } },
+            "tags": { "type": "array", "items": { "type": "string" } },
+            "params": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["type"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "type": { "enum": ["string", "int", "integer", "number", "bool", "boolean", "list"] },
+                        "default": {},
+                        "description": { "type": "string" }
+                    }
+                }
+            },
+            "match": { "$ref": "#/$defs/condition" },
+            "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent." },
+            "tests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["expect", "record"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "name": { "type": "string" },
+                        "expect": { "enum": ["match", "no-match"] },
+                        "log": { "enum": LogCategory::RULE_NAMES },
+                        "record": { "type": "object" }
+                    }
+                }
+            }
+        },
+        "$defs": {
+            "scalar": { "type": ["string", "number", "boolean"] },
+            "value": {
+                "anyOf": [
+                    { "$ref": "#/$defs/scalar" },
+                    { "type": "array", "items": { "$ref": "#/$defs/scalar" } },
+                    { "$ref": "#/$defs/operators" }
+                ]
+            },
+            "operators": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": false,
+                "properties": operators
+            },
+            "condition": {
+                "type": "object",
+                "propertyNames": {
+                    "anyOf": [
+                        { "enum": ["all", "any", "not"] },
+                        { "enum": fields },
+                        { "pattern": "^raw\\." }
+                    ]
+                },
+                "properties": {
+                    "all": { "type": "array", "items": { "$ref": "#/$defs/condition" } },
+                    "any": { "type": "array", "items": { "$ref": "#/$defs/condition" } },
+                    "not": { "$ref": "#/$defs/condition" }
+                },
+                "additionalProperties": { "$ref": "#/$defs/value" }
+            },
+            "elementCondition": {
+                "anyOf": [
+                    { "type": "object", "additionalProperties": { "$ref": "#/$defs/value" } },
+                    { "$ref": "#/$defs/value" }
+                ]
+            }
+        }
+    })
+}
+
+/// The other spellings rules accept: Log Analytics names (a top-level name
+/// with its first letter upper-cased, and the explicit aliases) followed by
+/// the rest of the path, and aliases that stand for a nested field alone
+/// (`ResultType`, `Location`).
+fn aliases() -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, field) in catalog::walk() {
+        let (head, rest) = path
+            .split_once('.')
+            .map_or((path.as_str(), ""), |(h, r)| (h, r));
+        let dotted = |name: &str| {
+            if rest.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}.{rest}")
+            }
+        };
+        let mut upper = head.to_string();
+        if let Some(first) = upper.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        out.push(dotted(&upper));
+        if let Some(top) = catalog::find_field(catalog::SIGN_IN, head) {
+            out.extend(top.aliases.iter().map(|a| dotted(a)));
+        }
+        if path.contains('.') {
+            out.extend(field.aliases.iter().map(|a| a.to_string()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_schema_file_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/rule.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        let current = serde_json::to_string_pretty(&rule_schema()).unwrap_or_default() + "\n";
+        assert!(
+            committed == current,
+            "schemas/rule.schema.json is stale: run `cargo run -- schema --rules-json-schema > schemas/rule.schema.json`"
+        );
+    }
+}
