@@ -1,0 +1,607 @@
+//! Normalization: takes one record object as read, in any of the record
+//! shapes, and gives the canonical [`Record`]: catalog names, catalog types,
+//! and the log category.
+//!
+//! One mechanism serves every shape: each input key is looked up in the
+//! catalog ([`crate::catalog`]) by canonical name or Log Analytics alias,
+//! exactly first, then ignoring letter case, and the value is coerced to the
+//! catalog type. Objects the catalog describes are normalized the same way,
+//! level by level. The shapes only differ in where the fields sit:
+//! - **diagnostic settings**: a `properties` object (any case) next to a
+//!   `category` or `operationName` key; the fields come from `properties`,
+//!   and the envelope only fills in what `properties` lacks;
+//! - **Log Analytics**: PascalCase columns; the `ResourceId` column (an Azure
+//!   resource path) stays out of the canonical `resourceId`;
+//! - **Graph** `signIn`: camelCase keys, and anything else.
+//!
+//! Nothing is dropped: keys the catalog does not know, and values that cannot
+//! be coerced, are kept as they came. The only keys left out are envelope
+//! keys that `properties` repeats, and envelope keys spelled exactly like a
+//! canonical field that `properties` lacks (such as the envelope's
+//! `resourceId`), which would otherwise pass for that field.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use serde_json::{Map, Number, Value};
+
+use crate::catalog::{Field, Kind, SIGN_IN, find_field};
+use crate::record::{LogCategory, Record};
+
+/// The shape a record was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordShape {
+    /// Graph `signIn` (camelCase), also the shape of rule test records.
+    Graph,
+    /// Azure Monitor diagnostic-settings record.
+    Diagnostic,
+    /// Log Analytics row (PascalCase columns).
+    LogAnalytics,
+}
+
+impl RecordShape {
+    /// The name used in [`crate::ingest::Reader::format`].
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RecordShape::Graph => "graph",
+            RecordShape::Diagnostic => "diagnostic",
+            RecordShape::LogAnalytics => "log-analytics",
+        }
+    }
+}
+
+/// Columns that tell a Log Analytics row apart (exact spelling).
+const LA_MARKERS: &[&str] = &["Type", "TenantId", "TimeGenerated", "SourceSystem"];
+
+/// The Log Analytics column that holds the Azure resource path, not the
+/// Graph `resourceId` (that one is `ResourceIdentity`).
+const LA_RESOURCE_PATH: &str = "ResourceId";
+
+/// Normalizes a record object, detecting its shape.
+pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
+    let shape = detect(&input);
+    let (fields, source) = match shape {
+        RecordShape::Diagnostic => diagnostic(input),
+        RecordShape::LogAnalytics => {
+            let source = ["Type", "Category"]
+                .iter()
+                .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
+                .map(str::to_string);
+            (object(SIGN_IN, input, Some(LA_RESOURCE_PATH)), source)
+        }
+        RecordShape::Graph => (object(SIGN_IN, input, None), None),
+    };
+    let category = match source {
+        Some(name) if !name.trim().is_empty() => LogCategory::from_source(name.trim()),
+        _ => derive_category(&fields),
+    };
+    (Record { fields, category }, shape)
+}
+
+fn detect(input: &Map<String, Value>) -> RecordShape {
+    let has_properties = input
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v));
+    let has_source = ["category", "operationName"]
+        .iter()
+        .any(|name| input.keys().any(|k| k.eq_ignore_ascii_case(name)));
+    if has_properties && has_source {
+        return RecordShape::Diagnostic;
+    }
+    let upper = input
+        .keys()
+        .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
+        .count();
+    if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > input.len() {
+        RecordShape::LogAnalytics
+    } else {
+        RecordShape::Graph
+    }
+}
+
+/// Whether a value can be the `properties` of a diagnostic record: an
+/// object, or JSON text holding one, as some pipelines write it.
+fn is_properties(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::String(text) => {
+            matches!(
+                serde_json::from_str::<Value>(text.trim()),
+                Ok(Value::Object(_))
+            )
+        }
+        _ => false,
+    }
+}
+
+/// The object of a value accepted by [`is_properties`].
+fn into_properties(value: Value) -> Option<Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn get_any_case<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A diagnostic-settings record: canonical fields from `properties`, and
+/// the envelope's `resultType`, `resultDescription`, `callerIpAddress`,
+/// `correlationId` and `location` (a country) filling in what `properties`
+/// lacks. Gives the fields and the `category`.
+fn diagnostic(mut input: Map<String, Value>) -> (Map<String, Value>, Option<String>) {
+    let key = input
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v))
+        .map(|(k, _)| k.clone());
+    let properties = key
+        .and_then(|k| input.remove(&k))
+        .and_then(into_properties)
+        .unwrap_or_default();
+    let inner_keys: Vec<String> = properties.keys().cloned().collect();
+    let mut out = object(SIGN_IN, properties, None);
+    let source = get_any_case(&input, "category")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    for (key, value) in input {
+        let value = match envelope_target(&key, &value) {
+            Some(target) => match fill(&mut out, target, value) {
+                Ok(()) => continue,
+                Err(value) => value,
+            },
+            None => value,
+        };
+        let repeated = inner_keys.iter().any(|k| k.eq_ignore_ascii_case(&key));
+        let canonical = SIGN_IN.iter().any(|f| f.name == key);
+        if !repeated && !canonical {
+            out.entry(key).or_insert(value);
+        }
+    }
+    (out, source)
+}
+
+/// Where an envelope key of a diagnostic record goes in the canonical
+/// record, if anywhere.
+fn envelope_target(key: &str, value: &Value) -> Option<Target> {
+    let nested = |parent: &str, child: &str| {
+        let parent = find_field(SIGN_IN, parent)?;
+        let child = parent.children().iter().find(|c| c.name == child)?;
+        Some(Target::Nested(parent, child))
+    };
+    let direct = |name: &str| SIGN_IN.iter().find(|f| f.name == name).map(Target::Direct);
+    match key.to_ascii_lowercase().as_str() {
+        "resulttype" => nested("status", "errorCode"),
+        "resultdescription" => nested("status", "failureReason"),
+        "calleripaddress" => direct("ipAddress"),
+        "correlationid" => direct("correlationId"),
+        "location" if value.is_string() => nested("location", "countryOrRegion"),
+        _ => None,
+    }
+}
+
+/// Where an input key lands in the canonical record.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// A field at this level.
+    Direct(&'static Field),
+    /// A field of an object at this level, named by a flat alias
+    /// (`Location` is `location.countryOrRegion`).
+    Nested(&'static Field, &'static Field),
+}
+
+/// Finds the field an input key stands for, with a rank: lower ranks win
+/// when several keys land on one field. Exact spellings come before
+/// matches that ignore case, so `Location` is the country and `location`
+/// the object, as in [`crate::catalog::resolve`].
+fn lookup(fields: &'static [Field], key: &str) -> Option<(Target, u8)> {
+    let nested_alias = |same: &dyn Fn(&str) -> bool| {
+        fields.iter().filter(|f| !f.list).find_map(|parent| {
+            parent
+                .children()
+                .iter()
+                .find(|c| c.aliases.iter().any(|a| same(a)))
+                .map(|child| Target::Nested(parent, child))
+        })
+    };
+    let exact = |name: &str| name == key;
+    let any_case = |name: &str| name.eq_ignore_ascii_case(key);
+    if let Some(f) = fields.iter().find(|f| exact(f.name)) {
+        return Some((Target::Direct(f), 0));
+    }
+    if let Some(f) = fields.iter().find(|f| f.aliases.iter().any(|a| exact(a))) {
+        return Some((Target::Direct(f), 1));
+    }
+    if let Some(t) = nested_alias(&exact) {
+        return Some((t, 2));
+    }
+    if let Some(f) = fields.iter().find(|f| any_case(f.name)) {
+        return Some((Target::Direct(f), 3));
+    }
+    if let Some(f) = fields
+        .iter()
+        .find(|f| f.aliases.iter().any(|a| any_case(a)))
+    {
+        return Some((Target::Direct(f), 4));
+    }
+    nested_alias(&any_case).map(|t| (t, 5))
+}
+
+/// Normalizes one object level against `fields`. `excluded` names a key
+/// (matched ignoring case, unless spelled exactly like its field) that is
+/// kept as it is instead of being mapped.
+///
+/// When several keys land on one field, a non-null value beats a null and
+/// then the lower [`lookup`] rank wins; the others are kept under their own
+/// names. Flat aliases into an object (`Location`, `ResultType`) only fill
+/// in what the object itself lacks.
+fn object(
+    fields: &'static [Field],
+    input: Map<String, Value>,
+    excluded: Option<&str>,
+) -> Map<String, Value> {
+    let mut direct = Vec::new();
+    let mut nested = Vec::new();
+    let mut extra = Vec::new();
+    for (key, value) in input {
+        let skip = excluded.is_some_and(|x| x.eq_ignore_ascii_case(&key))
+            && !fields.iter().any(|f| f.name == key);
+        match lookup(fields, &key) {
+            Some((Target::Direct(field), rank)) if !skip => {
+                direct.push((value.is_null(), rank, field, key, value));
+            }
+            Some((target @ Target::Nested(..), rank)) if !skip => {
+                nested.push((rank, target, key, value));
+            }
+            _ => extra.push((key, value)),
+        }
+    }
+    direct.sort_by_key(|(null, rank, ..)| (*null, *rank));
+    nested.sort_by_key(|(rank, ..)| *rank);
+    let mut out = Map::new();
+    for (_, _, field, key, value) in direct {
+        if out.contains_key(field.name) {
+            extra.push((key, value));
+        } else {
+            out.insert(field.name.to_string(), coerce(field, value));
+        }
+    }
+    for (_, target, key, value) in nested {
+        if let Err(value) = fill(&mut out, target, value) {
+            extra.push((key, value));
+        }
+    }
+    for (key, value) in extra {
+        // Only a null that lost to a value can meet its own field's name
+        // here; dropping it loses nothing.
+        out.entry(key).or_insert(value);
+    }
+    out
+}
+
+/// Puts `value` at `target` if nothing is there yet; gives it back
+/// otherwise, and for null or blank values, which carry nothing to fill.
+fn fill(out: &mut Map<String, Value>, target: Target, value: Value) -> Result<(), Value> {
+    if is_blank(&value) {
+        return Err(value);
+    }
+    match target {
+        Target::Direct(field) => {
+            if out.get(field.name).is_some_and(|v| !v.is_null()) {
+                return Err(value);
+            }
+            out.insert(field.name.to_string(), coerce(field, value));
+            Ok(())
+        }
+        Target::Nested(parent, child) => {
+            let slot = out
+                .entry(parent.name)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if slot.is_null() {
+                *slot = Value::Object(Map::new());
+            }
+            match slot {
+                Value::Object(map) if map.get(child.name).is_none_or(Value::is_null) => {
+                    map.insert(child.name.to_string(), coerce(child, value));
+                    Ok(())
+                }
+                _ => Err(value),
+            }
+        }
+    }
+}
+
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Coerces a value to its field's type; what cannot be coerced is kept.
+fn coerce(field: &'static Field, value: Value) -> Value {
+    if value.is_null() {
+        Value::Null
+    } else if field.list {
+        coerce_list(field, value)
+    } else {
+        coerce_one(field, value)
+    }
+}
+
+fn coerce_list(field: &'static Field, value: Value) -> Value {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::String(text) => match list_from_text(field, &text) {
+            Some(items) => items,
+            None => return Value::String(text),
+        },
+        // A single object or value where a list is expected.
+        other => vec![other],
+    };
+    Value::Array(
+        items
+            .into_iter()
+            .map(|v| if v.is_null() { v } else { coerce_one(field, v) })
+            .collect(),
+    )
+}
+
+/// A list held in a string: JSON text (Log Analytics string columns), empty
+/// for none, or, for lists of strings, comma-separated values.
+fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    if text.starts_with(['[', '{']) {
+        return match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => Some(items),
+            Ok(object @ Value::Object(_)) => Some(vec![object]),
+            _ => None,
+        };
+    }
+    match field.kind {
+        Kind::Object(_) | Kind::Dynamic => None,
+        _ => Some(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+    }
+}
+
+fn coerce_one(field: &'static Field, value: Value) -> Value {
+    match field.kind {
+        Kind::Object(children) => match value {
+            Value::Object(map) => Value::Object(object(children, map, None)),
+            Value::String(text) => object_from_text(children, text),
+            other => other,
+        },
+        Kind::Integer => to_integer(value),
+        Kind::Number => to_number(value),
+        Kind::Boolean => to_boolean(value),
+        Kind::DateTime => to_date_time(value),
+        Kind::String => to_text(field, value),
+        Kind::Dynamic => value,
+    }
+}
+
+/// An object held in a string (Log Analytics dynamic columns written as
+/// text). Empty text is no value; text that is not a JSON object is kept.
+fn object_from_text(children: &'static [Field], text: String) -> Value {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Value::Null;
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(Value::Object(map)) => Value::Object(object(children, map, None)),
+        _ => Value::String(text),
+    }
+}
+
+/// For the scalar kinds, an empty string is no value.
+fn blank_to_null(value: Value) -> Result<Value, Value> {
+    match &value {
+        Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+        _ => Err(value),
+    }
+}
+
+fn to_integer(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .and_then(whole)
+            .map_or(Value::Number(n), Value::from),
+        Value::String(text) => parse_integer(text.trim()).map_or(Value::String(text), Value::from),
+        other => other,
+    }
+}
+
+/// A float that holds a whole number, as an integer.
+fn whole(f: f64) -> Option<i64> {
+    // Past 2^53 a float no longer holds every integer: leave those alone.
+    (f.is_finite() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+}
+
+fn parse_integer(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(whole))
+}
+
+fn to_number(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::String(text) => {
+            let t = text.trim();
+            if let Ok(i) = t.parse::<i64>() {
+                Value::from(i)
+            } else {
+                t.parse::<f64>()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map_or(Value::String(text), Value::Number)
+            }
+        }
+        other => other,
+    }
+}
+
+fn to_boolean(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(1) => Value::Bool(true),
+            Some(0) => Value::Bool(false),
+            _ => Value::Number(n),
+        },
+        Value::String(text) => {
+            let t = text.trim();
+            if t.eq_ignore_ascii_case("true") || t == "1" {
+                Value::Bool(true)
+            } else if t.eq_ignore_ascii_case("false") || t == "0" {
+                Value::Bool(false)
+            } else {
+                Value::String(text)
+            }
+        }
+        other => other,
+    }
+}
+
+fn to_date_time(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::String(text) => parse_date_time(&text).map_or(Value::String(text), Value::String),
+        other => other,
+    }
+}
+
+/// A string for a string field: an integer code of an enum becomes its
+/// name (`conditionalAccessStatus: 2` is `notApplied`); numbers and
+/// booleans become their JSON text; other values are kept.
+fn to_text(field: &Field, value: Value) -> Value {
+    if !field.codes.is_empty() {
+        let code = match &value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        if let Some(name) = code.and_then(|c| field.code_name(c)) {
+            return Value::String(name.to_string());
+        }
+    }
+    match value {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        other => other,
+    }
+}
+
+/// Parses an instant and writes it as `YYYY-MM-DDTHH:MM:SS.fffffffZ` (UTC,
+/// 7 fractional digits, as Entra writes them), so that lexical order is
+/// chronological.
+///
+/// Accepts ISO 8601 / RFC 3339 with `Z` or an offset and 0 to 9 fractional
+/// digits; the same without a zone designator, taken as UTC; and the
+/// portal's US-locale CSV form `4/28/2021, 2:08:45.221 PM` (UTC). Digits
+/// past the seventh are truncated. Years outside 0000–9999 are left alone.
+pub(crate) fn parse_date_time(text: &str) -> Option<String> {
+    let text = text.trim();
+    let instant = text
+        .parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
+            text.parse::<DateTime>()
+                .ok()
+                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        })
+        .or_else(|| {
+            ["%m/%d/%Y, %I:%M:%S%.f %p", "%m/%d/%Y %I:%M:%S%.f %p"]
+                .iter()
+                .find_map(|format| DateTime::strptime(format, text).ok())
+                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        })?;
+    let dt = TimeZone::UTC.to_datetime(instant);
+    if !(0..=9999).contains(&dt.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 100
+    ))
+}
+
+/// The log category of a record that does not name its source:
+/// 1. the first element of `signInEventTypes` that names a sign-in log
+///    (`interactiveUser`, `nonInteractiveUser`, `servicePrincipal`,
+///    `managedIdentity`); it comes before `isInteractive` because some
+///    non-interactive sign-ins (FIDO2 keys among them) are marked
+///    interactive;
+/// 2. `isInteractive`: true is interactive, false non-interactive;
+/// 3. a non-empty `servicePrincipalId` with neither `userId` nor
+///    `userPrincipalName`: service principal;
+/// 4. otherwise interactive, as Graph's `/auditLogs/signIns` lists
+///    interactive sign-ins by default.
+pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
+    if let Some(Value::Array(types)) = fields.get("signInEventTypes") {
+        let named = types.iter().filter_map(Value::as_str).find_map(|t| {
+            [
+                ("interactiveUser", LogCategory::Interactive),
+                ("nonInteractiveUser", LogCategory::NonInteractive),
+                ("servicePrincipal", LogCategory::ServicePrincipal),
+                ("managedIdentity", LogCategory::ManagedIdentity),
+            ]
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(t.trim()))
+            .map(|(_, category)| category)
+        });
+        if let Some(category) = named {
+            return category;
+        }
+    }
+    if let Some(Value::Bool(interactive)) = fields.get("isInteractive") {
+        return if *interactive {
+            LogCategory::Interactive
+        } else {
+            LogCategory::NonInteractive
+        };
+    }
+    let present = |name: &str| fields.get(name).is_some_and(|v| !is_blank(v));
+    if present("servicePrincipalId") && !present("userId") && !present("userPrincipalName") {
+        return LogCategory::ServicePrincipal;
+    }
+    LogCategory::Interactive
+}
