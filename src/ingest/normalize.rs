@@ -605,3 +605,354 @@ pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
     }
     LogCategory::Interactive
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn norm(v: Value) -> (Record, RecordShape) {
+        match v {
+            Value::Object(map) => normalize_object(map),
+            _ => normalize_object(Map::new()),
+        }
+    }
+
+    fn fields(v: Value) -> Value {
+        Value::Object(norm(v).0.fields)
+    }
+
+    #[test]
+    fn small_graph_test_records_work() {
+        let (r, shape) = norm(json!({"isInteractive": true, "status": {"errorCode": 0}}));
+        assert_eq!(shape, RecordShape::Graph);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({"isInteractive": true, "status": {"errorCode": 0}})
+        );
+        assert_eq!(r.category, LogCategory::Interactive);
+    }
+
+    #[test]
+    fn keys_match_in_any_case_and_unknown_keys_are_kept() {
+        let f = fields(json!({
+            "USERPRINCIPALNAME": "a@b.c",
+            "Status": {"ErrorCode": "50126", "somethingNew": 1},
+            "tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "userPrincipalName": "a@b.c",
+                "status": {"errorCode": 50126, "somethingNew": 1},
+                "tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"},
+            })
+        );
+    }
+
+    #[test]
+    fn log_analytics_columns_map_through_aliases() {
+        let (r, shape) = norm(json!({
+            "TimeGenerated": "2021-04-28T14:09:00Z",
+            "Type": "AADNonInteractiveUserSignInLogs",
+            "ResultType": "0",
+            "ResultDescription": "",
+            "IPAddress": "10.0.0.1",
+            "UserPrincipalName": "a@b.c",
+            "Location": "GB",
+            "LocationDetails": "{\"city\":\"London\",\"geoCoordinates\":{\"latitude\":\"51.5\"}}",
+            "ConditionalAccessPolicies": "[{\"result\":\"success\",\"conditionsSatisfied\":3}]",
+            "ConditionalAccessStatus": 2,
+            "ResourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "ResourceIdentity": "00000003-0000-0000-c000-000000000000",
+            "AuthenticationDetails": "",
+            "Status": "",
+        }));
+        assert_eq!(shape, RecordShape::LogAnalytics);
+        assert_eq!(r.category, LogCategory::NonInteractive);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({
+                "TimeGenerated": "2021-04-28T14:09:00Z",
+                "Type": "AADNonInteractiveUserSignInLogs",
+                "ResultDescription": "",
+                "status": {"errorCode": 0},
+                "ipAddress": "10.0.0.1",
+                "userPrincipalName": "a@b.c",
+                "location": {"city": "London", "countryOrRegion": "GB", "geoCoordinates": {"latitude": 51.5}},
+                "appliedConditionalAccessPolicies": [{"result": "success", "conditionsSatisfied": 3}],
+                "conditionalAccessStatus": "notApplied",
+                "ResourceId": "/tenants/t/providers/Microsoft.aadiam",
+                "resourceId": "00000003-0000-0000-c000-000000000000",
+                "authenticationDetails": [],
+            })
+        );
+    }
+
+    #[test]
+    fn explicit_objects_win_over_flat_aliases() {
+        let f = fields(json!({
+            "Type": "SigninLogs",
+            "ResultType": "50126",
+            "Status": {"errorCode": 0},
+            "Location": "US",
+            "LocationDetails": {"countryOrRegion": "FR"},
+        }));
+        assert_eq!(f.get("status"), Some(&json!({"errorCode": 0})));
+        assert_eq!(f.get("location"), Some(&json!({"countryOrRegion": "FR"})));
+        // The losers are kept under their own names.
+        assert_eq!(f.get("ResultType"), Some(&json!("50126")));
+        assert_eq!(f.get("Location"), Some(&json!("US")));
+    }
+
+    #[test]
+    fn exact_names_win_over_other_spellings() {
+        let f = fields(json!({"ipAddress": "1.1.1.1", "IPADDRESS": "2.2.2.2"}));
+        assert_eq!(f, json!({"ipAddress": "1.1.1.1", "IPADDRESS": "2.2.2.2"}));
+        let f = fields(json!({"ipAddress": null, "IPAddress": "2.2.2.2"}));
+        assert_eq!(f, json!({"ipAddress": "2.2.2.2"}));
+    }
+
+    #[test]
+    fn diagnostic_envelope_only_fills_in() {
+        let (r, shape) = norm(json!({
+            "time": "2025-01-01T00:00:00Z",
+            "resourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "operationName": "Sign-in activity",
+            "category": "ServicePrincipalSignInLogs",
+            "resultType": "7000215",
+            "resultDescription": "Invalid client secret",
+            "callerIpAddress": "10.1.1.1",
+            "correlationId": "outer",
+            "location": "DE",
+            "Level": "4",
+            "Properties": {"correlationId": "inner", "status": {"additionalDetails": "x"}},
+        }));
+        assert_eq!(shape, RecordShape::Diagnostic);
+        assert_eq!(r.category, LogCategory::ServicePrincipal);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({
+                "time": "2025-01-01T00:00:00Z",
+                "operationName": "Sign-in activity",
+                "category": "ServicePrincipalSignInLogs",
+                "Level": "4",
+                "correlationId": "inner",
+                "ipAddress": "10.1.1.1",
+                "location": {"countryOrRegion": "DE"},
+                "status": {
+                    "errorCode": 7000215,
+                    "failureReason": "Invalid client secret",
+                    "additionalDetails": "x"
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn diagnostic_properties_win_and_envelope_keys_stay_apart() {
+        let f = fields(json!({
+            "category": "SignInLogs",
+            "resourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "resultType": "0",
+            "tenantId": "outer",
+            "properties": {"resourceId": "r", "status": {"errorCode": 50097}, "tenantId": "inner"},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "category": "SignInLogs",
+                "resourceId": "r",
+                "resultType": "0",
+                "tenantId": "inner",
+                "status": {"errorCode": 50097},
+            })
+        );
+    }
+
+    #[test]
+    fn integers_numbers_and_booleans_from_text() {
+        let f = fields(json!({
+            "processingTimeInMilliseconds": " 366 ",
+            "autonomousSystemNumber": 4134.0,
+            "location": {"geoCoordinates": {"latitude": "-33.86", "longitude": 151, "altitude": "high"}},
+            "isInteractive": "True",
+            "isTenantRestricted": "FALSE",
+            "flaggedForReview": 0,
+            "isThroughGlobalSecureAccess": "maybe",
+            "deviceDetail": {"isCompliant": "true", "isManaged": 1},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "processingTimeInMilliseconds": 366,
+                "autonomousSystemNumber": 4134,
+                "location": {"geoCoordinates": {"latitude": -33.86, "longitude": 151, "altitude": "high"}},
+                "isInteractive": true,
+                "isTenantRestricted": false,
+                "flaggedForReview": false,
+                "isThroughGlobalSecureAccess": "maybe",
+                "deviceDetail": {"isCompliant": true, "isManaged": true},
+            })
+        );
+    }
+
+    #[test]
+    fn empty_text_is_no_value_for_typed_fields() {
+        let f = fields(json!({
+            "processingTimeInMilliseconds": "",
+            "isInteractive": " ",
+            "createdDateTime": "",
+            "status": "",
+            "userDisplayName": "",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "processingTimeInMilliseconds": null,
+                "isInteractive": null,
+                "createdDateTime": null,
+                "status": null,
+                "userDisplayName": "",
+            })
+        );
+    }
+
+    #[test]
+    fn date_times_become_one_sortable_form() {
+        let cases = [
+            (
+                "2025-02-01T16:26:24.6955459+00:00",
+                "2025-02-01T16:26:24.6955459Z",
+            ),
+            ("2025-02-01T16:26:24Z", "2025-02-01T16:26:24.0000000Z"),
+            (
+                "2025-02-01T18:26:24.123456789+02:00",
+                "2025-02-01T16:26:24.1234567Z",
+            ),
+            ("2021-04-28T14:08:45.221", "2021-04-28T14:08:45.2210000Z"),
+            ("4/28/2021, 2:08:45.221 PM", "2021-04-28T14:08:45.2210000Z"),
+            ("12/1/2021, 12:00:01 AM", "2021-12-01T00:00:01.0000000Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_date_time(input).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(parse_date_time("yesterday"), None);
+        let f = fields(json!({"createdDateTime": "not a date"}));
+        assert_eq!(f, json!({"createdDateTime": "not a date"}));
+    }
+
+    #[test]
+    fn enum_codes_become_names() {
+        for code in [json!(2), json!("2")] {
+            let f = fields(json!({"conditionalAccessStatus": code}));
+            assert_eq!(f, json!({"conditionalAccessStatus": "notApplied"}));
+        }
+        let f = fields(json!({"conditionalAccessStatus": "NOTAPPLIED", "riskState": 7}));
+        assert_eq!(
+            f,
+            json!({"conditionalAccessStatus": "NOTAPPLIED", "riskState": "7"})
+        );
+    }
+
+    #[test]
+    fn string_lists_from_text() {
+        let f = fields(json!({
+            "signInEventTypes": "[\"interactiveUser\"]",
+            "riskEventTypes_v2": "",
+            "authenticationMethodsUsed": "Password, Text message ,",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "signInEventTypes": ["interactiveUser"],
+                "riskEventTypes_v2": [],
+                "authenticationMethodsUsed": ["Password", "Text message"],
+            })
+        );
+    }
+
+    #[test]
+    fn lists_of_objects_from_text_or_a_single_object() {
+        let f = fields(json!({
+            "authenticationDetails": "[\r\n  {\r\n    \"succeeded\": \"true\",\r\n    \"authenticationStepDateTime\": \"2020-05-20T14:55:25.9803507+00:00\"\r\n  }\r\n]",
+            "networkLocationDetails": {"networkType": "namedNetwork", "networkNames": "a,b"},
+            "sessionLifetimePolicies": "not json",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "authenticationDetails": [{
+                    "succeeded": true,
+                    "authenticationStepDateTime": "2020-05-20T14:55:25.9803507Z"
+                }],
+                "networkLocationDetails": [{"networkType": "namedNetwork", "networkNames": ["a", "b"]}],
+                "sessionLifetimePolicies": "not json",
+            })
+        );
+    }
+
+    #[test]
+    fn dynamic_fields_are_left_as_they_are() {
+        let f = fields(json!({
+            "appliedConditionalAccessPolicies": [
+                {"conditionsSatisfied": 1035, "conditionsNotSatisfied": "application,users"}
+            ]
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "appliedConditionalAccessPolicies": [
+                    {"conditionsSatisfied": 1035, "conditionsNotSatisfied": "application,users"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn category_from_the_record_itself() {
+        let cat = |v: Value| norm(v).0.category;
+        // Event types come before isInteractive (FIDO2 sign-ins marked
+        // interactive are non-interactive).
+        assert_eq!(
+            cat(json!({"signInEventTypes": ["nonInteractiveUser"], "isInteractive": true})),
+            LogCategory::NonInteractive
+        );
+        assert_eq!(
+            cat(json!({"signInEventTypes": ["unknownFutureValue", "managedIdentity"]})),
+            LogCategory::ManagedIdentity
+        );
+        assert_eq!(
+            cat(json!({"isInteractive": "false"})),
+            LogCategory::NonInteractive
+        );
+        assert_eq!(
+            cat(json!({"servicePrincipalId": "sp", "userId": ""})),
+            LogCategory::ServicePrincipal
+        );
+        assert_eq!(
+            cat(json!({"servicePrincipalId": "sp", "userId": "u"})),
+            LogCategory::Interactive
+        );
+        assert_eq!(cat(json!({})), LogCategory::Interactive);
+        // A source category wins, and unknown ones are kept by name.
+        assert_eq!(
+            cat(json!({"category": "ADFSSignInLogs", "properties": {"isInteractive": true}})),
+            LogCategory::Other("ADFSSignInLogs".into())
+        );
+        assert_eq!(
+            cat(json!({"Category": "SignInLogs", "IsInteractive": false})),
+            LogCategory::Interactive
+        );
+    }
+
+    #[test]
+    fn properties_held_as_text_are_read() {
+        let (r, shape) = norm(json!({
+            "category": "SignInLogs",
+            "properties": "{\"id\": \"x\", \"status\": {\"errorCode\": \"0\"}}",
+        }));
+        assert_eq!(shape, RecordShape::Diagnostic);
+        assert_eq!(r.fields.get("status"), Some(&json!({"errorCode": 0})));
+    }
+}
