@@ -99,3 +99,97 @@ fn problem(path: &Path, reason: String) -> Problem {
         reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(inputs: &[Input], root: &Path) -> Vec<String> {
+        inputs
+            .iter()
+            .map(|i| match i {
+                Input::Stdin => "-".to_string(),
+                Input::File(p) => p
+                    .strip_prefix(root)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn directories_are_walked_in_order_and_non_logs_reported() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let root = dir.path();
+        for name in [
+            "b.jsonl",
+            "a.json",
+            "sub/c.ndjson.gz",
+            "sub/d.LOG",
+            "e.txt",
+            "f.gz",
+            "notes.rs",
+            "README",
+            ".hidden.json",
+            ".git/x.json",
+        ] {
+            let path = root.join(name);
+            if let Some(parent) = path.parent() {
+                assert!(std::fs::create_dir_all(parent).is_ok());
+            }
+            assert!(std::fs::write(&path, b"{}").is_ok());
+        }
+        let (inputs, skipped) = discover(&[root.to_path_buf()]);
+        assert_eq!(
+            names(&inputs, root),
+            [
+                "a.json",
+                "b.jsonl",
+                "e.txt",
+                "f.gz",
+                "sub/c.ndjson.gz",
+                "sub/d.LOG"
+            ]
+        );
+        let reasons: Vec<String> = skipped.iter().map(|p| p.reason.clone()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "not a log file (no extension)",
+                "not a log file (extension .rs)"
+            ]
+        );
+        assert!(skipped.iter().all(|p| p.line == 0 && p.record.is_none()));
+    }
+
+    #[test]
+    fn files_are_taken_as_given_and_dash_is_stdin() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let file = dir.path().join("export.csv.bin");
+        assert!(std::fs::write(&file, b"{}").is_ok());
+        let missing = dir.path().join("missing.json");
+        let (inputs, skipped) = discover(&[PathBuf::from("-"), file.clone(), missing]);
+        assert_eq!(inputs, [Input::Stdin, Input::File(file)]);
+        let reasons: Vec<&str> = skipped.iter().map(|p| p.reason.as_str()).collect();
+        assert_eq!(reasons, ["no such file or directory"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_link_loops_end() {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let sub = dir.path().join("sub");
+        assert!(std::fs::create_dir(&sub).is_ok());
+        assert!(std::fs::write(sub.join("a.json"), b"{}").is_ok());
+        assert!(std::os::unix::fs::symlink(dir.path(), sub.join("loop")).is_ok());
+        let (inputs, skipped) = discover(&[dir.path().to_path_buf()]);
+        assert_eq!(names(&inputs, dir.path()), ["sub/a.json"]);
+        assert!(
+            skipped
+                .iter()
+                .any(|p| p.reason.starts_with("symbolic link loop")),
+            "{skipped:?}"
+        );
+    }
+}
