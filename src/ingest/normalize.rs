@@ -21,6 +21,9 @@
 //! `resourceId`), which would otherwise pass for that field.
 
 use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Number, Value};
@@ -67,9 +70,9 @@ pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShap
                 .iter()
                 .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
                 .map(str::to_string);
-            (object(SIGN_IN, input, Some(LA_RESOURCE_PATH)), source)
+            (object(&ROOT, input, Some(LA_RESOURCE_PATH)), source)
         }
-        RecordShape::Graph => (object(SIGN_IN, input, None), None),
+        RecordShape::Graph => (object(&ROOT, input, None), None),
     };
     let category = match source {
         Some(name) if !name.trim().is_empty() => LogCategory::from_source(name.trim()),
@@ -148,20 +151,20 @@ fn diagnostic(mut input: Map<String, Value>) -> (Map<String, Value>, Option<Stri
         .and_then(into_properties)
         .unwrap_or_default();
     let inner_keys: Vec<String> = properties.keys().cloned().collect();
-    let mut out = object(SIGN_IN, properties, None);
+    let mut out = object(&ROOT, properties, None);
     let source = get_any_case(&input, "category")
         .and_then(Value::as_str)
         .map(str::to_string);
     for (key, value) in input {
         let value = match envelope_target(&key, &value) {
-            Some(target) => match fill(&mut out, target, value) {
+            Some(target) => match fill(&ROOT, &mut out, target, value) {
                 Ok(()) => continue,
                 Err(value) => value,
             },
             None => value,
         };
         let repeated = inner_keys.iter().any(|k| k.eq_ignore_ascii_case(&key));
-        let canonical = SIGN_IN.iter().any(|f| f.name == key);
+        let canonical = matches!(ROOT.exact.get(key.as_str()), Some((Target::Direct(_), 0)));
         if !repeated && !canonical {
             out.entry(key).or_insert(value);
         }
@@ -198,63 +201,105 @@ enum Target {
     Nested(&'static Field, &'static Field),
 }
 
-/// Finds the field an input key stands for, with a rank: lower ranks win
-/// when several keys land on one field. Exact spellings come before
-/// matches that ignore case, so `Location` is the country and `location`
-/// the object, as in [`crate::catalog::resolve`].
-fn lookup(fields: &'static [Field], key: &str) -> Option<(Target, u8)> {
-    let nested_alias = |same: &dyn Fn(&str) -> bool| {
-        fields.iter().filter(|f| !f.list).find_map(|parent| {
-            parent
-                .children()
-                .iter()
-                .find(|c| c.aliases.iter().any(|a| same(a)))
-                .map(|child| Target::Nested(parent, child))
-        })
-    };
-    let exact = |name: &str| name == key;
-    let any_case = |name: &str| name.eq_ignore_ascii_case(key);
-    if let Some(f) = fields.iter().find(|f| exact(f.name)) {
-        return Some((Target::Direct(f), 0));
-    }
-    if let Some(f) = fields.iter().find(|f| f.aliases.iter().any(|a| exact(a))) {
-        return Some((Target::Direct(f), 1));
-    }
-    if let Some(t) = nested_alias(&exact) {
-        return Some((t, 2));
-    }
-    if let Some(f) = fields.iter().find(|f| any_case(f.name)) {
-        return Some((Target::Direct(f), 3));
-    }
-    if let Some(f) = fields
-        .iter()
-        .find(|f| f.aliases.iter().any(|a| any_case(a)))
-    {
-        return Some((Target::Direct(f), 4));
-    }
-    nested_alias(&any_case).map(|t| (t, 5))
+/// The catalog fields of one object level, indexed by the keys that
+/// stand for them, with the levels of its object fields below.
+///
+/// Each key gets a rank: lower ranks win when several keys land on one
+/// field. Exact spellings (name 0, alias 1, flat alias into an object 2)
+/// come before matches that ignore case (3, 4, 5), so `Location` is the
+/// country and `location` the object, as in [`crate::catalog::resolve`];
+/// within a rank the catalog's order decides.
+struct Level {
+    fields: &'static [Field],
+    exact: HashMap<&'static str, (Target, u8)>,
+    folded: HashMap<String, (Target, u8)>,
+    children: HashMap<&'static str, Level>,
 }
 
-/// Normalizes one object level against `fields`. `excluded` names a key
+/// The top level of the canonical record, indexed once.
+static ROOT: LazyLock<Level> = LazyLock::new(|| Level::new(SIGN_IN));
+
+impl Level {
+    fn new(fields: &'static [Field]) -> Level {
+        let names = fields.iter().map(|f| (f.name, Target::Direct(f))).collect();
+        let aliases = fields
+            .iter()
+            .flat_map(|f| f.aliases.iter().map(move |a| (*a, Target::Direct(f))))
+            .collect();
+        let nested = fields
+            .iter()
+            .filter(|f| !f.list)
+            .flat_map(|parent| {
+                parent.children().iter().flat_map(move |child| {
+                    child
+                        .aliases
+                        .iter()
+                        .map(move |a| (*a, Target::Nested(parent, child)))
+                })
+            })
+            .collect();
+        let mut exact = HashMap::new();
+        let mut folded = HashMap::new();
+        let groups: [Vec<(&'static str, Target)>; 3] = [names, aliases, nested];
+        for (rank, group) in (0u8..).zip(groups) {
+            for (name, target) in group {
+                exact.entry(name).or_insert((target, rank));
+                folded
+                    .entry(name.to_ascii_lowercase())
+                    .or_insert((target, rank + 3));
+            }
+        }
+        let children = fields
+            .iter()
+            .filter(|f| !f.children().is_empty())
+            .map(|f| (f.name, Level::new(f.children())))
+            .collect();
+        Level {
+            fields,
+            exact,
+            folded,
+            children,
+        }
+    }
+
+    /// The field an input key stands for, with its rank.
+    fn lookup(&self, key: &str) -> Option<(Target, u8)> {
+        self.exact
+            .get(key)
+            .or_else(|| self.folded.get(&key.to_ascii_lowercase()))
+            .copied()
+    }
+
+    /// The level below an object field of this level.
+    fn child(&self, field: &Field) -> Option<&Level> {
+        self.children.get(field.name)
+    }
+
+    /// The level below the field a target lands on.
+    fn target_child(&self, target: Target) -> Option<&Level> {
+        match target {
+            Target::Direct(field) => self.child(field),
+            Target::Nested(parent, child) => self.child(parent).and_then(|l| l.child(child)),
+        }
+    }
+}
+
+/// Normalizes one object level against `level`. `excluded` names a key
 /// (matched ignoring case, unless spelled exactly like its field) that is
 /// kept as it is instead of being mapped.
 ///
 /// When several keys land on one field, a non-null value beats a null and
-/// then the lower [`lookup`] rank wins; the others are kept under their own
+/// then the lower rank ([`Level`]) wins; the others are kept under their own
 /// names. Flat aliases into an object (`Location`, `ResultType`) only fill
 /// in what the object itself lacks.
-fn object(
-    fields: &'static [Field],
-    input: Map<String, Value>,
-    excluded: Option<&str>,
-) -> Map<String, Value> {
+fn object(level: &Level, input: Map<String, Value>, excluded: Option<&str>) -> Map<String, Value> {
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
     for (key, value) in input {
         let skip = excluded.is_some_and(|x| x.eq_ignore_ascii_case(&key))
-            && !fields.iter().any(|f| f.name == key);
-        match lookup(fields, &key) {
+            && !level.fields.iter().any(|f| f.name == key);
+        match level.lookup(&key) {
             Some((Target::Direct(field), rank)) if !skip => {
                 direct.push((value.is_null(), rank, field, key, value));
             }
@@ -271,11 +316,14 @@ fn object(
         if out.contains_key(field.name) {
             extra.push((key, value));
         } else {
-            out.insert(field.name.to_string(), coerce(field, value));
+            out.insert(
+                field.name.to_string(),
+                coerce(field, level.child(field), value),
+            );
         }
     }
     for (_, target, key, value) in nested {
-        if let Err(value) = fill(&mut out, target, value) {
+        if let Err(value) = fill(level, &mut out, target, value) {
             extra.push((key, value));
         }
     }
@@ -289,16 +337,22 @@ fn object(
 
 /// Puts `value` at `target` if nothing is there yet; gives it back
 /// otherwise, and for null or blank values, which carry nothing to fill.
-fn fill(out: &mut Map<String, Value>, target: Target, value: Value) -> Result<(), Value> {
+fn fill(
+    level: &Level,
+    out: &mut Map<String, Value>,
+    target: Target,
+    value: Value,
+) -> Result<(), Value> {
     if is_blank(&value) {
         return Err(value);
     }
+    let below = level.target_child(target);
     match target {
         Target::Direct(field) => {
             if out.get(field.name).is_some_and(|v| !v.is_null()) {
                 return Err(value);
             }
-            out.insert(field.name.to_string(), coerce(field, value));
+            out.insert(field.name.to_string(), coerce(field, below, value));
             Ok(())
         }
         Target::Nested(parent, child) => {
@@ -310,7 +364,7 @@ fn fill(out: &mut Map<String, Value>, target: Target, value: Value) -> Result<()
             }
             match slot {
                 Value::Object(map) if map.get(child.name).is_none_or(Value::is_null) => {
-                    map.insert(child.name.to_string(), coerce(child, value));
+                    map.insert(child.name.to_string(), coerce(child, below, value));
                     Ok(())
                 }
                 _ => Err(value),
@@ -328,17 +382,18 @@ fn is_blank(value: &Value) -> bool {
 }
 
 /// Coerces a value to its field's type; what cannot be coerced is kept.
-fn coerce(field: &'static Field, value: Value) -> Value {
+/// `below` is the level of an object field's own fields.
+fn coerce(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
     if value.is_null() {
         Value::Null
     } else if field.list {
-        coerce_list(field, value)
+        coerce_list(field, below, value)
     } else {
-        coerce_one(field, value)
+        coerce_one(field, below, value)
     }
 }
 
-fn coerce_list(field: &'static Field, value: Value) -> Value {
+fn coerce_list(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
     let items = match value {
         Value::Array(items) => items,
         Value::String(text) => match list_from_text(field, &text) {
@@ -351,7 +406,13 @@ fn coerce_list(field: &'static Field, value: Value) -> Value {
     Value::Array(
         items
             .into_iter()
-            .map(|v| if v.is_null() { v } else { coerce_one(field, v) })
+            .map(|v| {
+                if v.is_null() {
+                    v
+                } else {
+                    coerce_one(field, below, v)
+                }
+            })
             .collect(),
     )
 }
@@ -382,31 +443,33 @@ fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
     }
 }
 
-fn coerce_one(field: &'static Field, value: Value) -> Value {
-    match field.kind {
-        Kind::Object(children) => match value {
-            Value::Object(map) => Value::Object(object(children, map, None)),
-            Value::String(text) => object_from_text(children, text),
+fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
+    match (field.kind, below) {
+        (Kind::Object(_), Some(level)) => match value {
+            Value::Object(map) => Value::Object(object(level, map, None)),
+            Value::String(text) => object_from_text(level, text),
             other => other,
         },
-        Kind::Integer => to_integer(value),
-        Kind::Number => to_number(value),
-        Kind::Boolean => to_boolean(value),
-        Kind::DateTime => to_date_time(value),
-        Kind::String => to_text(field, value),
-        Kind::Dynamic => value,
+        // Every object field has its level; without one, keep the value.
+        (Kind::Object(_), None) => value,
+        (Kind::Integer, _) => to_integer(value),
+        (Kind::Number, _) => to_number(value),
+        (Kind::Boolean, _) => to_boolean(value),
+        (Kind::DateTime, _) => to_date_time(value),
+        (Kind::String, _) => to_text(field, value),
+        (Kind::Dynamic, _) => value,
     }
 }
 
 /// An object held in a string (Log Analytics dynamic columns written as
 /// text). Empty text is no value; text that is not a JSON object is kept.
-fn object_from_text(children: &'static [Field], text: String) -> Value {
+fn object_from_text(level: &Level, text: String) -> Value {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Value::Null;
     }
     match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => Value::Object(object(children, map, None)),
+        Ok(Value::Object(map)) => Value::Object(object(level, map, None)),
         _ => Value::String(text),
     }
 }
