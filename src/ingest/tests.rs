@@ -1,5 +1,5 @@
 //! Reader tests: layouts, exact lines and indexes, recovery from bad input,
-//! gzip, and the real exports under `/work/shared/data/real` when present.
+//! gzip, the real exports in `tests/fixtures/ingest`, and arbitrary bytes.
 
 use std::io::{Cursor, Write};
 use std::path::Path;
@@ -467,16 +467,13 @@ fn layouts_are_remembered_in_order() {
 
 // The real exports: every record read, nothing unreadable.
 
-const REAL: &str = "/work/shared/data/real";
+const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ingest");
 
 fn read_real(name: &str) -> Option<Vec<Item>> {
     let path = Path::new(REAL).join(name);
-    if !path.exists() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    let reader = open(&path, name.into()).ok()?;
-    Some(read_all(reader).0)
+    let reader = open(&path, name.into());
+    assert!(reader.is_ok(), "cannot open {}", path.display());
+    Some(read_all(reader.ok()?).0)
 }
 
 fn unreadable(items: &[Item]) -> Vec<&Problem> {
@@ -709,7 +706,9 @@ fn mutated_real_records_are_read_without_panic() {
         "la_signinlogs_msticpy_aad_logons.jsonl",
         "diag_noninteractive_real_pseudonymized_1rec.json",
     ] {
-        if let Ok(text) = std::fs::read(Path::new(REAL).join(name)) {
+        let text = std::fs::read(Path::new(REAL).join(name));
+        assert!(text.is_ok(), "cannot read {name}");
+        if let Ok(text) = text {
             // A few records' worth keeps the test fast.
             let cut = text
                 .iter()
