@@ -456,7 +456,16 @@ pub(crate) struct Framer {
     finished: bool,
     /// Line where the record being scanned starts, for read errors.
     current: Option<u64>,
+    /// Bytes read again so far, and the furthest offset read: replays stop
+    /// when they would pass [`REPLAY_SLACK`] plus the bytes read once, so
+    /// input built to be replayed over and over is still read in linear
+    /// time.
+    replayed: u64,
+    furthest: u64,
 }
+
+/// Bytes that may be read again beyond as many as were read once.
+const REPLAY_SLACK: u64 = 1 << 20;
 
 impl Framer {
     /// A framer over `inner`; records over `limit` bytes are reported
@@ -483,6 +492,8 @@ impl Framer {
             started: false,
             finished: false,
             current: None,
+            replayed: 0,
+            furthest: 0,
         }
     }
 
@@ -500,9 +511,14 @@ impl Framer {
                 Err(e) => {
                     self.finished = true;
                     let line = self.current.take().unwrap_or(self.pos.line);
+                    let what = if self.pos.offset == 0 {
+                        "cannot read the input"
+                    } else {
+                        "cannot read the rest of the input"
+                    };
                     return Some(Frame::Bad {
                         line,
-                        reason: format!("cannot read the rest of the input: {e}"),
+                        reason: format!("{what}: {}", lowercase_first(&e.to_string())),
                     });
                 }
             }
@@ -759,14 +775,20 @@ impl Framer {
                 Err(_) => {}
             }
         }
-        if top && let Some(p) = replay_point(&self.buf, start.col) {
+        self.furthest = self.furthest.max(self.pos.offset);
+        let replay = replay_point(&self.buf, start.col).filter(|&p| {
+            let cost = self.buf.len().saturating_sub(p) as u64;
+            self.replayed + cost <= self.furthest + REPLAY_SLACK
+        });
+        if top && let Some(p) = replay {
+            let tail = self.buf.get(p..).unwrap_or_default();
+            self.replayed += tail.len() as u64;
             let head = self.buf.get(..p).unwrap_or_default();
             let line = start.line + count_lines(head);
             let reason = match serde_json::from_slice::<Value>(head) {
                 Err(e) if e.classify() != Category::Eof => json_error(&e, start),
                 _ => format!("record is not closed before the next record starts on line {line}"),
             };
-            let tail = self.buf.get(p..).unwrap_or_default();
             self.src.push_back(tail);
             self.pos = Pos {
                 offset: start.offset + p as u64,
@@ -1026,6 +1048,17 @@ fn show(b: u8) -> String {
         format!("`{}`", char::from(b))
     } else {
         format!("byte 0x{b:02x}")
+    }
+}
+
+/// System messages start with a capital (`Is a directory`); reasons do not.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_string(),
     }
 }
 

@@ -272,6 +272,19 @@ fn invalid_element_with_balanced_brackets_is_skipped_alone() {
 }
 
 #[test]
+fn lines_that_never_close_are_not_replayed_forever() {
+    // Each line opens a value the next line fills: every failed record
+    // could be replayed from its second line. The replay budget keeps this
+    // linear; what is not replayed is reported with the truncated record.
+    let text = "{\"a\":\n".repeat(50_000);
+    let started = std::time::Instant::now();
+    let (items, _) = read(text.as_bytes());
+    assert!(started.elapsed().as_secs() < 10);
+    assert!(!items.is_empty() && items.len() < 100, "{}", items.len());
+    assert!(items.iter().all(|i| matches!(i, Item::Unreadable(_))));
+}
+
+#[test]
 fn records_must_be_objects() {
     let (items, _) =
         read(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n");
@@ -418,9 +431,24 @@ fn corrupt_gzip_stops_the_file_with_a_problem() {
         mid.iter_mut().for_each(|b| *b ^= 0x5a);
     }
     let (items, _) = read(&data);
+    assert_eq!(
+        outline(&items),
+        ["1:0 ! cannot read the input: corrupt deflate stream"]
+    );
+    // Damage further in: what came before is read, then the file stops.
+    let text: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("{{\"id\":\"{i}\"}}\n").into_bytes())
+        .collect();
+    let mut data = gzip(&text);
+    let len = data.len();
+    if let Some(tail) = data.get_mut(len / 2..len - 8) {
+        tail.iter_mut().for_each(|b| *b ^= 0x5a);
+    }
+    let (items, _) = read(&data);
+    assert!(matches!(items.first(), Some(Item::Record(..))));
     let last = outline(&items).pop().unwrap_or_default();
     assert!(
-        last.contains("! cannot read the rest of the input"),
+        last.contains("! cannot read the rest of the input: "),
         "{last}"
     );
 }
@@ -442,6 +470,16 @@ fn open_reads_files_and_gzip_whatever_the_name() {
         }
     }
     assert!(open(&dir.path().join("missing.json"), "m".into()).is_err());
+    // A directory opens on some systems but cannot be read.
+    if let Ok(reader) = open(dir.path(), "d".into()) {
+        let (items, _) = read_all(reader);
+        let out = outline(&items);
+        assert!(
+            out.iter()
+                .all(|s| s.starts_with("1:0 ! cannot read the input: is a directory")),
+            "{out:?}"
+        );
+    }
 }
 
 #[test]
