@@ -1,10 +1,21 @@
-//! Ingest: detects the shape of each log file and of each record in it,
-//! streams records in constant memory, and normalizes each to the canonical
-//! [`Record`] with its [`Location`].
+//! Ingest: takes log files (or any byte stream), detects the layout of each
+//! file and the shape of each record in it, streams records in constant
+//! memory, and gives each as a canonical [`Record`] with its [`Location`], or
+//! as a [`Problem`] saying why it could not be read.
 //!
-//! (Interface placeholder: the readers land in the following commits.)
+//! - [`frame`] splits bytes into records (JSON lines, JSON arrays, Graph
+//!   pages, Event Hub batches; gzip is undone first) and recovers from bad
+//!   input;
+//! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
+//!   Analytics) to catalog names and types;
+//! - [`discover`] expands the paths given on the command line.
 
-use std::io::{self, Read};
+mod discover;
+mod frame;
+mod normalize;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,6 +23,16 @@ use serde_json::Value;
 
 use crate::finding::Problem;
 use crate::record::{Location, Record};
+
+pub use discover::discover;
+
+#[cfg(test)]
+use frame::Shape;
+use frame::{Frame, Framer};
+use normalize::RecordShape;
+
+/// Read buffer size: large reads keep system calls rare on big files.
+const BUFFER: usize = 256 * 1024;
 
 /// One thing read from a log: a record or a record that could not be read.
 #[derive(Debug)]
@@ -31,43 +52,141 @@ pub enum Input {
     File(PathBuf),
 }
 
-/// Streams the records of one input.
+/// Streams the records of one input, in order.
+///
+/// Every item carries the 0-based index of the record in the input; indexes
+/// run from 0 without gaps over records and unreadable records alike, so
+/// the count of items is the count of records seen.
 pub struct Reader {
-    _private: (),
+    display: Arc<str>,
+    framer: Framer,
+    next_index: u64,
+    record_shapes: Vec<RecordShape>,
 }
 
 impl Reader {
-    /// The shape(s) detected so far, such as `jsonl` or `graph-page`.
+    fn new(display: Arc<str>, inner: Box<dyn BufRead + Send>, limit: usize) -> Reader {
+        Reader {
+            display,
+            framer: Framer::new(inner, limit),
+            next_index: 0,
+            record_shapes: Vec::new(),
+        }
+    }
+
+    /// The shape(s) detected so far: the file layout, `jsonl`,
+    /// `json-array`, `graph-page` or `event-hub`, then the record shapes in
+    /// parentheses, `graph`, `diagnostic` or `log-analytics`; several of a
+    /// kind are joined with `+`, in order of first appearance. Examples:
+    /// `jsonl (log-analytics)`, `event-hub (diagnostic)`,
+    /// `jsonl+json-array (graph)`. A file with no record at all is `empty`;
+    /// one where nothing could be recognized is `unknown`.
     pub fn format(&self) -> String {
-        String::new()
+        let layouts: Vec<&str> = self.framer.shapes().iter().map(|s| s.name()).collect();
+        let records: Vec<&str> = self.record_shapes.iter().map(|s| s.name()).collect();
+        match (layouts.is_empty(), records.is_empty()) {
+            (true, _) if self.next_index == 0 => "empty".to_string(),
+            (true, _) => "unknown".to_string(),
+            (false, true) => layouts.join("+"),
+            (false, false) => format!("{} ({})", layouts.join("+"), records.join("+")),
+        }
+    }
+
+    /// The layouts seen so far.
+    #[cfg(test)]
+    fn layouts(&self) -> &[Shape] {
+        self.framer.shapes()
     }
 }
 
 impl Iterator for Reader {
     type Item = Item;
+
     fn next(&mut self) -> Option<Item> {
-        None
+        let frame = self.framer.next_frame()?;
+        let index = self.next_index;
+        self.next_index += 1;
+        let problem = |line, reason| {
+            Item::Unreadable(Problem {
+                path: self.display.clone(),
+                line,
+                record: Some(index),
+                reason,
+            })
+        };
+        Some(match frame {
+            Frame::Object { fields, line } => {
+                let (record, shape) = normalize::normalize_object(fields);
+                if !self.record_shapes.contains(&shape) {
+                    self.record_shapes.push(shape);
+                }
+                Item::Record(
+                    Box::new(record),
+                    Location {
+                        path: self.display.clone(),
+                        line,
+                        record: index,
+                    },
+                )
+            }
+            Frame::Bad { line, reason } => problem(line, reason),
+        })
     }
 }
 
-/// Opens a file (gzip-compressed or not) for reading; `display` is the path
-/// as reports should show it.
-pub fn open(_path: &Path, _display: Arc<str>) -> io::Result<Reader> {
-    Err(io::Error::other("not implemented"))
+/// Opens a file (gzip-compressed or not, told by its first bytes, not its
+/// name) for reading; `display` is the path as reports should show it.
+pub fn open(path: &Path, display: Arc<str>) -> io::Result<Reader> {
+    let file = File::open(path)?;
+    Ok(buffered(
+        display,
+        BufReader::with_capacity(BUFFER, file),
+        frame::DEFAULT_LIMIT,
+    ))
 }
 
-/// Reads records from any byte stream (standard input, a test buffer).
-pub fn from_reader(_display: Arc<str>, _reader: Box<dyn Read + Send>) -> Reader {
-    Reader { _private: () }
+/// Reads records from any byte stream (standard input, a test buffer),
+/// gzip-compressed or not.
+pub fn from_reader(display: Arc<str>, reader: Box<dyn Read + Send>) -> Reader {
+    buffered(
+        display,
+        BufReader::with_capacity(BUFFER, reader),
+        frame::DEFAULT_LIMIT,
+    )
+}
+
+/// A reader over a buffered stream, undoing gzip (magic bytes `1f 8b`);
+/// concatenated gzip members are read one after another.
+fn buffered<R: BufRead + Send + 'static>(display: Arc<str>, mut inner: R, limit: usize) -> Reader {
+    // An error here comes back on the first read and is reported there.
+    let gzip = inner
+        .fill_buf()
+        .is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
+    let source: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            BUFFER,
+            flate2::bufread::MultiGzDecoder::new(inner),
+        ))
+    } else {
+        Box::new(inner)
+    };
+    Reader::new(display, source, limit)
 }
 
 /// Normalizes one record object, in any shape, to the canonical view.
-pub fn normalize(_value: Value) -> Result<Record, String> {
-    Err("not implemented".into())
+///
+/// Also used on rule test records, which are small partial records in
+/// Graph vocabulary: `{"isInteractive": true, "status": {"errorCode": 0}}`.
+/// Fails only when the value is not a JSON object.
+pub fn normalize(value: Value) -> Result<Record, String> {
+    match value {
+        Value::Object(fields) => Ok(normalize::normalize_object(fields).0),
+        other => Err(format!(
+            "record is not a JSON object but {}",
+            frame::value_kind(&other)
+        )),
+    }
 }
 
-/// Expands paths into inputs: files as given, directories walked in sorted
-/// order. Returns the inputs and the files passed over, with why.
-pub fn discover(_paths: &[PathBuf]) -> (Vec<Input>, Vec<Problem>) {
-    (Vec::new(), Vec::new())
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1021 @@
+//! Normalization: takes one record object as read, in any of the record
+//! shapes, and gives the canonical [`Record`]: catalog names, catalog types,
+//! and the log category.
+//!
+//! One mechanism serves every shape: each input key is looked up in the
+//! catalog ([`crate::catalog`]) by canonical name or Log Analytics alias,
+//! exactly first, then ignoring letter case, and the value is coerced to the
+//! catalog type. Objects the catalog describes are normalized the same way,
+//! level by level. The shapes only differ in where the fields sit:
+//! - **diagnostic settings**: a `properties` object (any case) next to a
+//!   `category` or `operationName` key; the fields come from `properties`,
+//!   and the envelope only fills in what `properties` lacks;
+//! - **Log Analytics**: PascalCase columns; the `ResourceId` column (an Azure
+//!   resource path) stays out of the canonical `resourceId`;
+//! - **Graph** `signIn`: camelCase keys, and anything else.
+//!
+//! Nothing is dropped: keys the catalog does not know, and values that cannot
+//! be coerced, are kept as they came. The only keys left out are envelope
+//! keys that `properties` repeats, and envelope keys spelled exactly like a
+//! canonical field that `properties` lacks (such as the envelope's
+//! `resourceId`), which would otherwise pass for that field.
+
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use serde_json::{Map, Number, Value};
+
+use crate::catalog::{Field, Kind, SIGN_IN, find_field};
+use crate::record::{LogCategory, Record};
+
+/// The shape a record was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordShape {
+    /// Graph `signIn` (camelCase), also the shape of rule test records.
+    Graph,
+    /// Azure Monitor diagnostic-settings record.
+    Diagnostic,
+    /// Log Analytics row (PascalCase columns).
+    LogAnalytics,
+}
+
+impl RecordShape {
+    /// The name used in [`crate::ingest::Reader::format`].
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RecordShape::Graph => "graph",
+            RecordShape::Diagnostic => "diagnostic",
+            RecordShape::LogAnalytics => "log-analytics",
+        }
+    }
+}
+
+/// Columns that tell a Log Analytics row apart (exact spelling).
+const LA_MARKERS: &[&str] = &["Type", "TenantId", "TimeGenerated", "SourceSystem"];
+
+/// The Log Analytics column that holds the Azure resource path, not the
+/// Graph `resourceId` (that one is `ResourceIdentity`).
+const LA_RESOURCE_PATH: &str = "ResourceId";
+
+/// Normalizes a record object, detecting its shape.
+pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
+    let shape = detect(&input);
+    let (fields, source) = match shape {
+        RecordShape::Diagnostic => diagnostic(input),
+        RecordShape::LogAnalytics => {
+            let source = ["Type", "Category"]
+                .iter()
+                .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
+                .map(str::to_string);
+            (object(&ROOT, input, Some(LA_RESOURCE_PATH)), source)
+        }
+        RecordShape::Graph => (object(&ROOT, input, None), None),
+    };
+    let category = match source {
+        Some(name) if !name.trim().is_empty() => LogCategory::from_source(name.trim()),
+        _ => derive_category(&fields),
+    };
+    (Record { fields, category }, shape)
+}
+
+fn detect(input: &Map<String, Value>) -> RecordShape {
+    let has_properties = input
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v));
+    let has_source = ["category", "operationName"]
+        .iter()
+        .any(|name| input.keys().any(|k| k.eq_ignore_ascii_case(name)));
+    if has_properties && has_source {
+        return RecordShape::Diagnostic;
+    }
+    let upper = input
+        .keys()
+        .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
+        .count();
+    if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > input.len() {
+        RecordShape::LogAnalytics
+    } else {
+        RecordShape::Graph
+    }
+}
+
+/// Whether a value can be the `properties` of a diagnostic record: an
+/// object, or JSON text holding one, as some pipelines write it.
+fn is_properties(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => true,
+        Value::String(text) => {
+            matches!(
+                serde_json::from_str::<Value>(text.trim()),
+                Ok(Value::Object(_))
+            )
+        }
+        _ => false,
+    }
+}
+
+/// The object of a value accepted by [`is_properties`].
+fn into_properties(value: Value) -> Option<Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn get_any_case<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A diagnostic-settings record: canonical fields from `properties`, and
+/// the envelope's `resultType`, `resultDescription`, `callerIpAddress`,
+/// `correlationId` and `location` (a country) filling in what `properties`
+/// lacks. Gives the fields and the `category`.
+fn diagnostic(mut input: Map<String, Value>) -> (Map<String, Value>, Option<String>) {
+    let key = input
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v))
+        .map(|(k, _)| k.clone());
+    let properties = key
+        .and_then(|k| input.remove(&k))
+        .and_then(into_properties)
+        .unwrap_or_default();
+    let inner_keys: Vec<String> = properties.keys().cloned().collect();
+    let mut out = object(&ROOT, properties, None);
+    let source = get_any_case(&input, "category")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    for (key, value) in input {
+        let value = match envelope_target(&key, &value) {
+            Some(target) => match fill(&ROOT, &mut out, target, value) {
+                Ok(()) => continue,
+                Err(value) => value,
+            },
+            None => value,
+        };
+        let repeated = inner_keys.iter().any(|k| k.eq_ignore_ascii_case(&key));
+        let canonical = matches!(ROOT.exact.get(key.as_str()), Some((Target::Direct(_), 0)));
+        if !repeated && !canonical {
+            out.entry(key).or_insert(value);
+        }
+    }
+    (out, source)
+}
+
+/// Where an envelope key of a diagnostic record goes in the canonical
+/// record, if anywhere.
+fn envelope_target(key: &str, value: &Value) -> Option<Target> {
+    let nested = |parent: &str, child: &str| {
+        let parent = find_field(SIGN_IN, parent)?;
+        let child = parent.children().iter().find(|c| c.name == child)?;
+        Some(Target::Nested(parent, child))
+    };
+    let direct = |name: &str| SIGN_IN.iter().find(|f| f.name == name).map(Target::Direct);
+    match key.to_ascii_lowercase().as_str() {
+        "resulttype" => nested("status", "errorCode"),
+        "resultdescription" => nested("status", "failureReason"),
+        "calleripaddress" => direct("ipAddress"),
+        "correlationid" => direct("correlationId"),
+        "location" if value.is_string() => nested("location", "countryOrRegion"),
+        _ => None,
+    }
+}
+
+/// Where an input key lands in the canonical record.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// A field at this level.
+    Direct(&'static Field),
+    /// A field of an object at this level, named by a flat alias
+    /// (`Location` is `location.countryOrRegion`).
+    Nested(&'static Field, &'static Field),
+}
+
+/// The catalog fields of one object level, indexed by the keys that
+/// stand for them, with the levels of its object fields below.
+///
+/// Each key gets a rank: lower ranks win when several keys land on one
+/// field. Exact spellings (name 0, alias 1, flat alias into an object 2)
+/// come before matches that ignore case (3, 4, 5), so `Location` is the
+/// country and `location` the object, as in [`crate::catalog::resolve`];
+/// within a rank the catalog's order decides.
+struct Level {
+    fields: &'static [Field],
+    exact: HashMap<&'static str, (Target, u8)>,
+    folded: HashMap<String, (Target, u8)>,
+    children: HashMap<&'static str, Level>,
+}
+
+/// The top level of the canonical record, indexed once.
+static ROOT: LazyLock<Level> = LazyLock::new(|| Level::new(SIGN_IN));
+
+impl Level {
+    fn new(fields: &'static [Field]) -> Level {
+        let names = fields.iter().map(|f| (f.name, Target::Direct(f))).collect();
+        let aliases = fields
+            .iter()
+            .flat_map(|f| f.aliases.iter().map(move |a| (*a, Target::Direct(f))))
+            .collect();
+        let nested = fields
+            .iter()
+            .filter(|f| !f.list)
+            .flat_map(|parent| {
+                parent.children().iter().flat_map(move |child| {
+                    child
+                        .aliases
+                        .iter()
+                        .map(move |a| (*a, Target::Nested(parent, child)))
+                })
+            })
+            .collect();
+        let mut exact = HashMap::new();
+        let mut folded = HashMap::new();
+        let groups: [Vec<(&'static str, Target)>; 3] = [names, aliases, nested];
+        for (rank, group) in (0u8..).zip(groups) {
+            for (name, target) in group {
+                exact.entry(name).or_insert((target, rank));
+                folded
+                    .entry(name.to_ascii_lowercase())
+                    .or_insert((target, rank + 3));
+            }
+        }
+        let children = fields
+            .iter()
+            .filter(|f| !f.children().is_empty())
+            .map(|f| (f.name, Level::new(f.children())))
+            .collect();
+        Level {
+            fields,
+            exact,
+            folded,
+            children,
+        }
+    }
+
+    /// The field an input key stands for, with its rank.
+    fn lookup(&self, key: &str) -> Option<(Target, u8)> {
+        self.exact
+            .get(key)
+            .or_else(|| self.folded.get(&key.to_ascii_lowercase()))
+            .copied()
+    }
+
+    /// The level below an object field of this level.
+    fn child(&self, field: &Field) -> Option<&Level> {
+        self.children.get(field.name)
+    }
+
+    /// The level below the field a target lands on.
+    fn target_child(&self, target: Target) -> Option<&Level> {
+        match target {
+            Target::Direct(field) => self.child(field),
+            Target::Nested(parent, child) => self.child(parent).and_then(|l| l.child(child)),
+        }
+    }
+}
+
+/// Normalizes one object level against `level`. `excluded` names a key
+/// (matched ignoring case, unless spelled exactly like its field) that is
+/// kept as it is instead of being mapped.
+///
+/// When several keys land on one field, a non-null value beats a null and
+/// then the lower rank ([`Level`]) wins; the others are kept under their own
+/// names. Flat aliases into an object (`Location`, `ResultType`) only fill
+/// in what the object itself lacks.
+fn object(level: &Level, input: Map<String, Value>, excluded: Option<&str>) -> Map<String, Value> {
+    let mut direct = Vec::new();
+    let mut nested = Vec::new();
+    let mut extra = Vec::new();
+    for (key, value) in input {
+        let skip = excluded.is_some_and(|x| x.eq_ignore_ascii_case(&key))
+            && !level.fields.iter().any(|f| f.name == key);
+        match level.lookup(&key) {
+            Some((Target::Direct(field), rank)) if !skip => {
+                direct.push((value.is_null(), rank, field, key, value));
+            }
+            Some((target @ Target::Nested(..), rank)) if !skip => {
+                nested.push((rank, target, key, value));
+            }
+            _ => extra.push((key, value)),
+        }
+    }
+    direct.sort_by_key(|(null, rank, ..)| (*null, *rank));
+    nested.sort_by_key(|(rank, ..)| *rank);
+    let mut out = Map::new();
+    for (_, _, field, key, value) in direct {
+        if out.contains_key(field.name) {
+            extra.push((key, value));
+        } else {
+            out.insert(
+                field.name.to_string(),
+                coerce(field, level.child(field), value),
+            );
+        }
+    }
+    for (_, target, key, value) in nested {
+        if let Err(value) = fill(level, &mut out, target, value) {
+            extra.push((key, value));
+        }
+    }
+    for (key, value) in extra {
+        // Only a null that lost to a value can meet its own field's name
+        // here; dropping it loses nothing.
+        out.entry(key).or_insert(value);
+    }
+    out
+}
+
+/// Puts `value` at `target` if nothing is there yet; gives it back
+/// otherwise, and for null or blank values, which carry nothing to fill.
+fn fill(
+    level: &Level,
+    out: &mut Map<String, Value>,
+    target: Target,
+    value: Value,
+) -> Result<(), Value> {
+    if is_blank(&value) {
+        return Err(value);
+    }
+    let below = level.target_child(target);
+    match target {
+        Target::Direct(field) => {
+            if out.get(field.name).is_some_and(|v| !v.is_null()) {
+                return Err(value);
+            }
+            out.insert(field.name.to_string(), coerce(field, below, value));
+            Ok(())
+        }
+        Target::Nested(parent, child) => {
+            let slot = out
+                .entry(parent.name)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if slot.is_null() {
+                *slot = Value::Object(Map::new());
+            }
+            match slot {
+                Value::Object(map) if map.get(child.name).is_none_or(Value::is_null) => {
+                    map.insert(child.name.to_string(), coerce(child, below, value));
+                    Ok(())
+                }
+                _ => Err(value),
+            }
+        }
+    }
+}
+
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Coerces a value to its field's type; what cannot be coerced is kept.
+/// `below` is the level of an object field's own fields.
+fn coerce(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
+    if value.is_null() {
+        Value::Null
+    } else if field.list {
+        coerce_list(field, below, value)
+    } else {
+        coerce_one(field, below, value)
+    }
+}
+
+fn coerce_list(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::String(text) => match list_from_text(field, &text) {
+            Some(items) => items,
+            None => return Value::String(text),
+        },
+        // A single object or value where a list is expected.
+        other => vec![other],
+    };
+    Value::Array(
+        items
+            .into_iter()
+            .map(|v| {
+                if v.is_null() {
+                    v
+                } else {
+                    coerce_one(field, below, v)
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A list held in a string: JSON text (Log Analytics string columns), empty
+/// for none, or, for lists of strings, comma-separated values.
+fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    if text.starts_with(['[', '{']) {
+        return match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => Some(items),
+            Ok(object @ Value::Object(_)) => Some(vec![object]),
+            _ => None,
+        };
+    }
+    match field.kind {
+        Kind::Object(_) | Kind::Dynamic => None,
+        _ => Some(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+    }
+}
+
+fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
+    match (field.kind, below) {
+        (Kind::Object(_), Some(level)) => match value {
+            Value::Object(map) => Value::Object(object(level, map, None)),
+            Value::String(text) => object_from_text(level, text),
+            other => other,
+        },
+        // Every object field has its level; without one, keep the value.
+        (Kind::Object(_), None) => value,
+        (Kind::Integer, _) => to_integer(value),
+        (Kind::Number, _) => to_number(value),
+        (Kind::Boolean, _) => to_boolean(value),
+        (Kind::DateTime, _) => to_date_time(value),
+        (Kind::String, _) => to_text(field, value),
+        (Kind::Dynamic, _) => value,
+    }
+}
+
+/// An object held in a string (Log Analytics dynamic columns written as
+/// text). Empty text is no value; text that is not a JSON object is kept.
+fn object_from_text(level: &Level, text: String) -> Value {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Value::Null;
+    }
+    match serde_json::from_str::<Value>(trimmed) {
+        Ok(Value::Object(map)) => Value::Object(object(level, map, None)),
+        _ => Value::String(text),
+    }
+}
+
+/// For the scalar kinds, an empty string is no value.
+fn blank_to_null(value: Value) -> Result<Value, Value> {
+    match &value {
+        Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+        _ => Err(value),
+    }
+}
+
+fn to_integer(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .and_then(whole)
+            .map_or(Value::Number(n), Value::from),
+        Value::String(text) => parse_integer(text.trim()).map_or(Value::String(text), Value::from),
+        other => other,
+    }
+}
+
+/// A float that holds a whole number, as an integer.
+fn whole(f: f64) -> Option<i64> {
+    // Past 2^53 a float no longer holds every integer: leave those alone.
+    (f.is_finite() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+}
+
+fn parse_integer(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(whole))
+}
+
+fn to_number(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::String(text) => {
+            let t = text.trim();
+            if let Ok(i) = t.parse::<i64>() {
+                Value::from(i)
+            } else {
+                t.parse::<f64>()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map_or(Value::String(text), Value::Number)
+            }
+        }
+        other => other,
+    }
+}
+
+fn to_boolean(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(1) => Value::Bool(true),
+            Some(0) => Value::Bool(false),
+            _ => Value::Number(n),
+        },
+        Value::String(text) => {
+            let t = text.trim();
+            if t.eq_ignore_ascii_case("true") || t == "1" {
+                Value::Bool(true)
+            } else if t.eq_ignore_ascii_case("false") || t == "0" {
+                Value::Bool(false)
+            } else {
+                Value::String(text)
+            }
+        }
+        other => other,
+    }
+}
+
+fn to_date_time(value: Value) -> Value {
+    let value = match blank_to_null(value) {
+        Ok(null) => return null,
+        Err(value) => value,
+    };
+    match value {
+        Value::String(text) => parse_date_time(&text).map_or(Value::String(text), Value::String),
+        other => other,
+    }
+}
+
+/// A string for a string field: an integer code of an enum becomes its
+/// name (`conditionalAccessStatus: 2` is `notApplied`); numbers and
+/// booleans become their JSON text; other values are kept.
+fn to_text(field: &Field, value: Value) -> Value {
+    if !field.codes.is_empty() {
+        let code = match &value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        if let Some(name) = code.and_then(|c| field.code_name(c)) {
+            return Value::String(name.to_string());
+        }
+    }
+    match value {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        other => other,
+    }
+}
+
+/// Parses an instant and writes it as `YYYY-MM-DDTHH:MM:SS.fffffffZ` (UTC,
+/// 7 fractional digits, as Entra writes them), so that lexical order is
+/// chronological.
+///
+/// Accepts ISO 8601 / RFC 3339 with `Z` or an offset and 0 to 9 fractional
+/// digits; the same without a zone designator, taken as UTC; and the
+/// portal's US-locale CSV form `4/28/2021, 2:08:45.221 PM` (UTC). Digits
+/// past the seventh are truncated. Years outside 0000–9999 are left alone.
+pub(crate) fn parse_date_time(text: &str) -> Option<String> {
+    let text = text.trim();
+    let instant = text
+        .parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
+            text.parse::<DateTime>()
+                .ok()
+                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        })
+        .or_else(|| {
+            ["%m/%d/%Y, %I:%M:%S%.f %p", "%m/%d/%Y %I:%M:%S%.f %p"]
+                .iter()
+                .find_map(|format| DateTime::strptime(format, text).ok())
+                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        })?;
+    let dt = TimeZone::UTC.to_datetime(instant);
+    if !(0..=9999).contains(&dt.year()) {
+        return None;
+    }
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 100
+    ))
+}
+
+/// The log category of a record that does not name its source:
+/// 1. the first element of `signInEventTypes` that names a sign-in log
+///    (`interactiveUser`, `nonInteractiveUser`, `servicePrincipal`,
+///    `managedIdentity`); it comes before `isInteractive` because some
+///    non-interactive sign-ins (FIDO2 keys among them) are marked
+///    interactive;
+/// 2. `isInteractive`: true is interactive, false non-interactive;
+/// 3. a non-empty `servicePrincipalId` with neither `userId` nor
+///    `userPrincipalName`: service principal;
+/// 4. otherwise interactive, as Graph's `/auditLogs/signIns` lists
+///    interactive sign-ins by default.
+pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
+    if let Some(Value::Array(types)) = fields.get("signInEventTypes") {
+        let named = types.iter().filter_map(Value::as_str).find_map(|t| {
+            [
+                ("interactiveUser", LogCategory::Interactive),
+                ("nonInteractiveUser", LogCategory::NonInteractive),
+                ("servicePrincipal", LogCategory::ServicePrincipal),
+                ("managedIdentity", LogCategory::ManagedIdentity),
+            ]
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(t.trim()))
+            .map(|(_, category)| category)
+        });
+        if let Some(category) = named {
+            return category;
+        }
+    }
+    if let Some(Value::Bool(interactive)) = fields.get("isInteractive") {
+        return if *interactive {
+            LogCategory::Interactive
+        } else {
+            LogCategory::NonInteractive
+        };
+    }
+    let present = |name: &str| fields.get(name).is_some_and(|v| !is_blank(v));
+    if present("servicePrincipalId") && !present("userId") && !present("userPrincipalName") {
+        return LogCategory::ServicePrincipal;
+    }
+    LogCategory::Interactive
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn norm(v: Value) -> (Record, RecordShape) {
+        match v {
+            Value::Object(map) => normalize_object(map),
+            _ => normalize_object(Map::new()),
+        }
+    }
+
+    fn fields(v: Value) -> Value {
+        Value::Object(norm(v).0.fields)
+    }
+
+    #[test]
+    fn small_graph_test_records_work() {
+        let (r, shape) = norm(json!({"isInteractive": true, "status": {"errorCode": 0}}));
+        assert_eq!(shape, RecordShape::Graph);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({"isInteractive": true, "status": {"errorCode": 0}})
+        );
+        assert_eq!(r.category, LogCategory::Interactive);
+    }
+
+    #[test]
+    fn keys_match_in_any_case_and_unknown_keys_are_kept() {
+        let f = fields(json!({
+            "USERPRINCIPALNAME": "a@b.c",
+            "Status": {"ErrorCode": "50126", "somethingNew": 1},
+            "tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "userPrincipalName": "a@b.c",
+                "status": {"errorCode": 50126, "somethingNew": 1},
+                "tokenProtectionStatusDetails": {"signInSessionStatus": "unbound"},
+            })
+        );
+    }
+
+    #[test]
+    fn log_analytics_columns_map_through_aliases() {
+        let (r, shape) = norm(json!({
+            "TimeGenerated": "2021-04-28T14:09:00Z",
+            "Type": "AADNonInteractiveUserSignInLogs",
+            "ResultType": "0",
+            "ResultDescription": "",
+            "IPAddress": "10.0.0.1",
+            "UserPrincipalName": "a@b.c",
+            "Location": "GB",
+            "LocationDetails": "{\"city\":\"London\",\"geoCoordinates\":{\"latitude\":\"51.5\"}}",
+            "ConditionalAccessPolicies": "[{\"result\":\"success\",\"conditionsSatisfied\":3}]",
+            "ConditionalAccessStatus": 2,
+            "ResourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "ResourceIdentity": "00000003-0000-0000-c000-000000000000",
+            "AuthenticationDetails": "",
+            "Status": "",
+        }));
+        assert_eq!(shape, RecordShape::LogAnalytics);
+        assert_eq!(r.category, LogCategory::NonInteractive);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({
+                "TimeGenerated": "2021-04-28T14:09:00Z",
+                "Type": "AADNonInteractiveUserSignInLogs",
+                "ResultDescription": "",
+                "status": {"errorCode": 0},
+                "ipAddress": "10.0.0.1",
+                "userPrincipalName": "a@b.c",
+                "location": {"city": "London", "countryOrRegion": "GB", "geoCoordinates": {"latitude": 51.5}},
+                "appliedConditionalAccessPolicies": [{"result": "success", "conditionsSatisfied": 3}],
+                "conditionalAccessStatus": "notApplied",
+                "ResourceId": "/tenants/t/providers/Microsoft.aadiam",
+                "resourceId": "00000003-0000-0000-c000-000000000000",
+                "authenticationDetails": [],
+            })
+        );
+    }
+
+    #[test]
+    fn explicit_objects_win_over_flat_aliases() {
+        let f = fields(json!({
+            "Type": "SigninLogs",
+            "ResultType": "50126",
+            "Status": {"errorCode": 0},
+            "Location": "US",
+            "LocationDetails": {"countryOrRegion": "FR"},
+        }));
+        assert_eq!(f.get("status"), Some(&json!({"errorCode": 0})));
+        assert_eq!(f.get("location"), Some(&json!({"countryOrRegion": "FR"})));
+        // The losers are kept under their own names.
+        assert_eq!(f.get("ResultType"), Some(&json!("50126")));
+        assert_eq!(f.get("Location"), Some(&json!("US")));
+    }
+
+    #[test]
+    fn exact_names_win_over_other_spellings() {
+        let f = fields(json!({"ipAddress": "1.1.1.1", "IPADDRESS": "2.2.2.2"}));
+        assert_eq!(f, json!({"ipAddress": "1.1.1.1", "IPADDRESS": "2.2.2.2"}));
+        let f = fields(json!({"ipAddress": null, "IPAddress": "2.2.2.2"}));
+        assert_eq!(f, json!({"ipAddress": "2.2.2.2"}));
+    }
+
+    #[test]
+    fn diagnostic_envelope_only_fills_in() {
+        let (r, shape) = norm(json!({
+            "time": "2025-01-01T00:00:00Z",
+            "resourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "operationName": "Sign-in activity",
+            "category": "ServicePrincipalSignInLogs",
+            "resultType": "7000215",
+            "resultDescription": "Invalid client secret",
+            "callerIpAddress": "10.1.1.1",
+            "correlationId": "outer",
+            "location": "DE",
+            "Level": "4",
+            "Properties": {"correlationId": "inner", "status": {"additionalDetails": "x"}},
+        }));
+        assert_eq!(shape, RecordShape::Diagnostic);
+        assert_eq!(r.category, LogCategory::ServicePrincipal);
+        assert_eq!(
+            Value::Object(r.fields),
+            json!({
+                "time": "2025-01-01T00:00:00Z",
+                "operationName": "Sign-in activity",
+                "category": "ServicePrincipalSignInLogs",
+                "Level": "4",
+                "correlationId": "inner",
+                "ipAddress": "10.1.1.1",
+                "location": {"countryOrRegion": "DE"},
+                "status": {
+                    "errorCode": 7000215,
+                    "failureReason": "Invalid client secret",
+                    "additionalDetails": "x"
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn diagnostic_properties_win_and_envelope_keys_stay_apart() {
+        let f = fields(json!({
+            "category": "SignInLogs",
+            "resourceId": "/tenants/t/providers/Microsoft.aadiam",
+            "resultType": "0",
+            "tenantId": "outer",
+            "properties": {"resourceId": "r", "status": {"errorCode": 50097}, "tenantId": "inner"},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "category": "SignInLogs",
+                "resourceId": "r",
+                "resultType": "0",
+                "tenantId": "inner",
+                "status": {"errorCode": 50097},
+            })
+        );
+    }
+
+    #[test]
+    fn integers_numbers_and_booleans_from_text() {
+        let f = fields(json!({
+            "processingTimeInMilliseconds": " 366 ",
+            "autonomousSystemNumber": 4134.0,
+            "location": {"geoCoordinates": {"latitude": "-33.86", "longitude": 151, "altitude": "high"}},
+            "isInteractive": "True",
+            "isTenantRestricted": "FALSE",
+            "flaggedForReview": 0,
+            "isThroughGlobalSecureAccess": "maybe",
+            "deviceDetail": {"isCompliant": "true", "isManaged": 1},
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "processingTimeInMilliseconds": 366,
+                "autonomousSystemNumber": 4134,
+                "location": {"geoCoordinates": {"latitude": -33.86, "longitude": 151, "altitude": "high"}},
+                "isInteractive": true,
+                "isTenantRestricted": false,
+                "flaggedForReview": false,
+                "isThroughGlobalSecureAccess": "maybe",
+                "deviceDetail": {"isCompliant": true, "isManaged": true},
+            })
+        );
+    }
+
+    #[test]
+    fn empty_text_is_no_value_for_typed_fields() {
+        let f = fields(json!({
+            "processingTimeInMilliseconds": "",
+            "isInteractive": " ",
+            "createdDateTime": "",
+            "status": "",
+            "userDisplayName": "",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "processingTimeInMilliseconds": null,
+                "isInteractive": null,
+                "createdDateTime": null,
+                "status": null,
+                "userDisplayName": "",
+            })
+        );
+    }
+
+    #[test]
+    fn date_times_become_one_sortable_form() {
+        let cases = [
+            (
+                "2025-02-01T16:26:24.6955459+00:00",
+                "2025-02-01T16:26:24.6955459Z",
+            ),
+            ("2025-02-01T16:26:24Z", "2025-02-01T16:26:24.0000000Z"),
+            (
+                "2025-02-01T18:26:24.123456789+02:00",
+                "2025-02-01T16:26:24.1234567Z",
+            ),
+            ("2021-04-28T14:08:45.221", "2021-04-28T14:08:45.2210000Z"),
+            ("4/28/2021, 2:08:45.221 PM", "2021-04-28T14:08:45.2210000Z"),
+            ("12/1/2021, 12:00:01 AM", "2021-12-01T00:00:01.0000000Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_date_time(input).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(parse_date_time("yesterday"), None);
+        let f = fields(json!({"createdDateTime": "not a date"}));
+        assert_eq!(f, json!({"createdDateTime": "not a date"}));
+    }
+
+    #[test]
+    fn enum_codes_become_names() {
+        for code in [json!(2), json!("2")] {
+            let f = fields(json!({"conditionalAccessStatus": code}));
+            assert_eq!(f, json!({"conditionalAccessStatus": "notApplied"}));
+        }
+        let f = fields(json!({"conditionalAccessStatus": "NOTAPPLIED", "riskState": 7}));
+        assert_eq!(
+            f,
+            json!({"conditionalAccessStatus": "NOTAPPLIED", "riskState": "7"})
+        );
+    }
+
+    #[test]
+    fn string_lists_from_text() {
+        let f = fields(json!({
+            "signInEventTypes": "[\"interactiveUser\"]",
+            "riskEventTypes_v2": "",
+            "authenticationMethodsUsed": "Password, Text message ,",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "signInEventTypes": ["interactiveUser"],
+                "riskEventTypes_v2": [],
+                "authenticationMethodsUsed": ["Password", "Text message"],
+            })
+        );
+    }
+
+    #[test]
+    fn lists_of_objects_from_text_or_a_single_object() {
+        let f = fields(json!({
+            "authenticationDetails": "[\r\n  {\r\n    \"succeeded\": \"true\",\r\n    \"authenticationStepDateTime\": \"2020-05-20T14:55:25.9803507+00:00\"\r\n  }\r\n]",
+            "networkLocationDetails": {"networkType": "namedNetwork", "networkNames": "a,b"},
+            "sessionLifetimePolicies": "not json",
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "authenticationDetails": [{
+                    "succeeded": true,
+                    "authenticationStepDateTime": "2020-05-20T14:55:25.9803507Z"
+                }],
+                "networkLocationDetails": [{"networkType": "namedNetwork", "networkNames": ["a", "b"]}],
+                "sessionLifetimePolicies": "not json",
+            })
+        );
+    }
+
+    #[test]
+    fn dynamic_fields_are_left_as_they_are() {
+        let f = fields(json!({
+            "appliedConditionalAccessPolicies": [
+                {"conditionsSatisfied": 1035, "conditionsNotSatisfied": "application,users"}
+            ]
+        }));
+        assert_eq!(
+            f,
+            json!({
+                "appliedConditionalAccessPolicies": [
+                    {"conditionsSatisfied": 1035, "conditionsNotSatisfied": "application,users"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn category_from_the_record_itself() {
+        let cat = |v: Value| norm(v).0.category;
+        // Event types come before isInteractive (FIDO2 sign-ins marked
+        // interactive are non-interactive).
+        assert_eq!(
+            cat(json!({"signInEventTypes": ["nonInteractiveUser"], "isInteractive": true})),
+            LogCategory::NonInteractive
+        );
+        assert_eq!(
+            cat(json!({"signInEventTypes": ["unknownFutureValue", "managedIdentity"]})),
+            LogCategory::ManagedIdentity
+        );
+        assert_eq!(
+            cat(json!({"isInteractive": "false"})),
+            LogCategory::NonInteractive
+        );
+        assert_eq!(
+            cat(json!({"servicePrincipalId": "sp", "userId": ""})),
+            LogCategory::ServicePrincipal
+        );
+        assert_eq!(
+            cat(json!({"servicePrincipalId": "sp", "userId": "u"})),
+            LogCategory::Interactive
+        );
+        assert_eq!(cat(json!({})), LogCategory::Interactive);
+        // A source category wins, and unknown ones are kept by name.
+        assert_eq!(
+            cat(json!({"category": "ADFSSignInLogs", "properties": {"isInteractive": true}})),
+            LogCategory::Other("ADFSSignInLogs".into())
+        );
+        assert_eq!(
+            cat(json!({"Category": "SignInLogs", "IsInteractive": false})),
+            LogCategory::Interactive
+        );
+    }
+
+    #[test]
+    fn properties_held_as_text_are_read() {
+        let (r, shape) = norm(json!({
+            "category": "SignInLogs",
+            "properties": "{\"id\": \"x\", \"status\": {\"errorCode\": \"0\"}}",
+        }));
+        assert_eq!(shape, RecordShape::Diagnostic);
+        assert_eq!(r.fields.get("status"), Some(&json!({"errorCode": 0})));
+    }
+}

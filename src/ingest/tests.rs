@@ -1,0 +1,795 @@
+//! Reader tests: layouts, exact lines and indexes, recovery from bad input,
+//! gzip, the real exports in `tests/fixtures/ingest`, and arbitrary bytes.
+
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::record::LogCategory;
+
+fn reader(bytes: &[u8], limit: usize) -> Reader {
+    buffered("test".into(), Cursor::new(bytes.to_vec()), limit)
+}
+
+/// Reads everything, checking that indexes run from 0 without gaps.
+fn read_all(mut reader: Reader) -> (Vec<Item>, String) {
+    let mut items = Vec::new();
+    for item in reader.by_ref() {
+        let index = match &item {
+            Item::Record(_, loc) => Some(loc.record),
+            Item::Unreadable(p) => p.record,
+        };
+        assert_eq!(index, Some(items.len() as u64), "indexes must not skip");
+        items.push(item);
+    }
+    let format = reader.format();
+    (items, format)
+}
+
+fn read(bytes: &[u8]) -> (Vec<Item>, String) {
+    read_all(reader(bytes, frame::DEFAULT_LIMIT))
+}
+
+/// One line per item: `line:index id` for records, `line:index ! reason`
+/// for unreadable ones.
+fn outline(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .map(|item| match item {
+            Item::Record(r, loc) => {
+                let id = r.fields.get("id").and_then(Value::as_str).unwrap_or("-");
+                format!("{}:{} {id}", loc.line, loc.record)
+            }
+            Item::Unreadable(p) => {
+                format!("{}:{} ! {}", p.line, p.record.unwrap_or(99), p.reason)
+            }
+        })
+        .collect()
+}
+
+fn records(items: &[Item]) -> Vec<&Record> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(r, _) => Some(r.as_ref()),
+            Item::Unreadable(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn json_lines_with_blank_lines() {
+    let (items, format) = read(b"{\"id\":\"a\"}\n{\"id\":\"b\"}\n\n   \n{\"id\":\"c\"}");
+    assert_eq!(outline(&items), ["1:0 a", "2:1 b", "5:2 c"]);
+    assert_eq!(format, "jsonl (graph)");
+}
+
+#[test]
+fn pretty_printed_array() {
+    let text = "[\n  {\n    \"id\": \"a\",\n    \"status\": {\"errorCode\": 0}\n  },\n  {\n    \"id\": \"b\"\n  }\n]\n";
+    let (items, format) = read(text.as_bytes());
+    assert_eq!(outline(&items), ["2:0 a", "6:1 b"]);
+    assert_eq!(format, "json-array (graph)");
+}
+
+#[test]
+fn one_line_array() {
+    let (items, _) = read(br#"[{"id":"a"},{"id":"b"}, {"id":"c"}]"#);
+    assert_eq!(outline(&items), ["1:0 a", "1:1 b", "1:2 c"]);
+}
+
+#[test]
+fn graph_page_with_context_before_value() {
+    let text = r#"{
+  "@odata.context": "https://graph.microsoft.com/beta/$metadata#auditLogs/signIns",
+  "value": [
+    {
+      "id": "a",
+      "createdDateTime": "2024-01-01T00:00:00Z"
+    },
+    { "id": "b" }
+  ],
+  "@odata.nextLink": "https://graph.microsoft.com/beta/auditLogs/signIns?$skiptoken=x"
+}
+"#;
+    let (items, format) = read(text.as_bytes());
+    assert_eq!(outline(&items), ["4:0 a", "8:1 b"]);
+    assert_eq!(format, "graph-page (graph)");
+    let rec = records(&items);
+    assert_eq!(
+        rec.first().and_then(|r| r.fields.get("createdDateTime")),
+        Some(&json!("2024-01-01T00:00:00.0000000Z"))
+    );
+}
+
+#[test]
+fn container_key_in_any_case_and_several_pages() {
+    let text = "{\"Value\": [{\"id\":\"a\"}]}\n{\"VALUE\": [{\"id\":\"b\"}], \"@odata.nextLink\": \"x\"}\n";
+    let (items, format) = read(text.as_bytes());
+    assert_eq!(outline(&items), ["1:0 a", "2:1 b"]);
+    assert_eq!(format, "graph-page (graph)");
+}
+
+#[test]
+fn value_that_is_not_an_array_is_a_plain_record() {
+    let (items, format) = read(b"{\"id\":\"a\",\"value\":5}\n{\"records\":\"x\",\"id\":\"b\"}\n");
+    assert_eq!(outline(&items), ["1:0 a", "2:1 b"]);
+    assert_eq!(format, "jsonl (graph)");
+}
+
+#[test]
+fn event_hub_batch_of_diagnostic_records() {
+    let text = r#"{"records": [
+{"time": "2025-01-01T00:00:00Z", "category": "SignInLogs", "operationName": "Sign-in activity", "properties": {"id": "a"}},
+{"time": "2025-01-01T00:00:01Z", "category": "NonInteractiveUserSignInLogs", "properties": {"id": "b"}}
+]}"#;
+    let (items, format) = read(text.as_bytes());
+    assert_eq!(outline(&items), ["2:0 a", "3:1 b"]);
+    assert_eq!(format, "event-hub (diagnostic)");
+    let cats: Vec<_> = records(&items).iter().map(|r| r.category.clone()).collect();
+    assert_eq!(
+        cats,
+        [LogCategory::Interactive, LogCategory::NonInteractive]
+    );
+}
+
+#[test]
+fn pretty_printed_objects_one_after_another() {
+    let text = "{\n  \"id\": \"a\"\n}\n{\n  \"id\": \"b\",\n  \"x\": [\n    {\"y\": 1}\n  ]\n}\n";
+    let (items, format) = read(text.as_bytes());
+    assert_eq!(outline(&items), ["1:0 a", "4:1 b"]);
+    assert_eq!(format, "jsonl (graph)");
+}
+
+#[test]
+fn mixed_layouts_are_all_named() {
+    let (items, format) = read(b"{\"id\":\"a\"}\n[{\"id\":\"b\"}]\n{\"value\":[{\"id\":\"c\"}]}\n");
+    assert_eq!(outline(&items), ["1:0 a", "2:1 b", "3:2 c"]);
+    assert_eq!(format, "jsonl+json-array+graph-page (graph)");
+}
+
+#[test]
+fn bom_and_crlf() {
+    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\"}\r\n\r\n{\"id\":\"b\"}\r\n");
+    assert_eq!(outline(&items), ["1:0 a", "3:1 b"]);
+    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\" \"x\":1}\r\n{\"id\":\"b\"}\r\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! invalid JSON at column 11: expected `,` or `}`",
+            "2:1 b"
+        ]
+    );
+}
+
+#[test]
+fn syntax_error_points_at_the_column() {
+    let (items, _) = read(b"{\"a\": 1 \"b\": 2}\n{\"id\":\"b\"}\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! invalid JSON at column 9: expected `,` or `}`",
+            "2:1 b"
+        ]
+    );
+}
+
+#[test]
+fn error_on_a_later_line_of_a_pretty_record() {
+    let (items, _) = read(b"{\n  \"a\": 1,\n  \"b\": tru\n}\n{\"id\":\"b\"}\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! invalid JSON at the end of line 3: expected ident",
+            "5:1 b"
+        ]
+    );
+}
+
+#[test]
+fn broken_line_in_the_middle_of_json_lines() {
+    // Cut after a complete value: the next line starts a record.
+    let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":1\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
+    let (items, _) = read(text);
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "2:1 ! record is not closed before the next record starts on line 3",
+            "3:2 c",
+            "4:3 d"
+        ]
+    );
+    // Cut inside a string.
+    let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"abc\n{\"id\":\"c\"}\n";
+    let (items, _) = read(text);
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "2:1 ! the line ends inside a string (cut line?)",
+            "3:2 c"
+        ]
+    );
+    // Cut where a value was due: the next line is taken as that value at
+    // first, then scanned again as a record of its own.
+    let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":[1,\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
+    let (items, _) = read(text);
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "2:1 ! record is not closed before the next record starts on line 3",
+            "3:2 c",
+            "4:3 d"
+        ]
+    );
+}
+
+#[test]
+fn a_cut_line_inside_a_pretty_record_skips_to_the_next_record() {
+    let text = "{\n  \"a\": \"x\n  y\",\n  \"b\": {\n  }\n}\n{\"id\":\"c\"}\n";
+    let (items, _) = read(text.as_bytes());
+    let out = outline(&items);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(
+        out.first().map(String::as_str),
+        Some("1:0 ! line 2 ends inside a string (cut line?)")
+    );
+    assert_eq!(out.get(1).map(String::as_str), Some("7:1 c"));
+}
+
+#[test]
+fn broken_element_in_a_pretty_array_resyncs_inside_the_array() {
+    let text = "[\n  {\n    \"id\": \"a\",\n    \"x\": \"cut\n  },\n  {\n    \"id\": \"b\",\n    \"n\": {\n      \"k\": 1\n    }\n  }\n]\n{\"id\":\"c\"}\n";
+    let (items, format) = read(text.as_bytes());
+    let out = outline(&items);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(
+        out.first().map(String::as_str),
+        Some("2:0 ! line 4 ends inside a string (cut line?)")
+    );
+    assert_eq!(
+        out.get(1..),
+        Some(&["6:1 b".to_string(), "13:2 c".to_string()][..])
+    );
+    assert_eq!(format, "json-array+jsonl (graph)");
+}
+
+#[test]
+fn invalid_element_with_balanced_brackets_is_skipped_alone() {
+    let (items, _) = read(b"[{\"id\":\"a\"}, {\"id\": x}, {\"id\":\"c\"}]");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "1:1 ! invalid JSON at column 21: expected value",
+            "1:2 c"
+        ]
+    );
+}
+
+#[test]
+fn lines_that_never_close_are_not_replayed_forever() {
+    // Each line opens a value the next line fills: every failed record
+    // could be replayed from its second line. The replay budget keeps this
+    // linear; what is not replayed is reported with the truncated record.
+    let text = "{\"a\":\n".repeat(50_000);
+    let started = std::time::Instant::now();
+    let (items, _) = read(text.as_bytes());
+    assert!(started.elapsed().as_secs() < 10);
+    assert!(!items.is_empty() && items.len() < 100, "{}", items.len());
+    assert!(items.iter().all(|i| matches!(i, Item::Unreadable(_))));
+}
+
+#[test]
+fn records_must_be_objects() {
+    let (items, _) =
+        read(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! record is not a JSON object but a string",
+            "2:1 ! record is not a JSON object but a number",
+            "3:2 a",
+            "4:3 ! record is not a JSON object but a number",
+            "4:4 ! record is not a JSON object but a string",
+            "4:5 b",
+            "4:6 ! record is not a JSON object but an array",
+            "4:7 ! record is not a JSON object but null",
+        ]
+    );
+}
+
+#[test]
+fn truncated_file() {
+    let (items, _) = read(b"{\"id\":\"a\"}\n{\"id\":\"b\",\"status\":{\"errorCode\":");
+    assert_eq!(
+        outline(&items),
+        ["1:0 a", "2:1 ! file ends inside a record (truncated?)"]
+    );
+    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"},\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "2:1 ! file ends inside the array of records (truncated?)"
+        ]
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_string() {
+    let (items, _) = read(b"{\"id\":\"a\"}\n{\"id\":\"b\xff\xfe\"}\n{\"id\":\"c\"}\n");
+    let out = outline(&items);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(
+        out.get(1)
+            .is_some_and(|s| s.starts_with("2:1 ! invalid JSON at column"))
+    );
+    assert_eq!(out.get(2).map(String::as_str), Some("3:2 c"));
+}
+
+#[test]
+fn binary_junk_is_one_problem_per_region() {
+    let (items, format) =
+        read(b"\x00\x01\x02garbage\n\x00\x00\n\xff\xfe\n{\"id\":\"a\"}\nnot json\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! not JSON (binary data?) (lines 1 to 3 skipped)",
+            "4:1 a",
+            "5:2 ! not JSON at column 2: expected ident",
+        ]
+    );
+    assert_eq!(format, "jsonl (graph)");
+    let (items, format) = read(b"\x00\x00\x00\x00");
+    assert_eq!(outline(&items), ["1:0 ! not JSON (binary data?)"]);
+    assert_eq!(format, "unknown");
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let depth = 10_000;
+    let mut text = Vec::new();
+    for _ in 0..depth {
+        text.extend_from_slice(b"{\"a\":");
+    }
+    text.push(b'1');
+    text.extend(std::iter::repeat_n(b'}', depth));
+    text.extend_from_slice(b"\n");
+    text.extend(std::iter::repeat_n(b'[', depth));
+    text.extend(std::iter::repeat_n(b']', depth));
+    text.extend_from_slice(b"\n{\"id\":\"ok\"}\n");
+    let (items, _) = read(&text);
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 ! record is nested too deeply (more than 128 levels)",
+            "2:1 ! record is nested too deeply (more than 128 levels)",
+            "3:2 ok"
+        ]
+    );
+}
+
+#[test]
+fn empty_input() {
+    let (items, format) = read(b"");
+    assert!(items.is_empty());
+    assert_eq!(format, "empty");
+    let (items, format) = read(b"\xEF\xBB\xBF\r\n  \n");
+    assert!(items.is_empty());
+    assert_eq!(format, "empty");
+}
+
+#[test]
+fn records_over_the_limit_are_reported_not_buffered() {
+    let big = format!("{{\"id\":\"big\",\"pad\":\"{}\"}}", "x".repeat(1000));
+    let text = format!("{{\"id\":\"a\"}}\n{big}\n{{\"id\":\"b\"}}\n[{big}, {{\"id\":\"c\"}}]\n");
+    let (items, _) = read_all(reader(text.as_bytes(), 200));
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "2:1 ! record is larger than 200 bytes",
+            "3:2 b",
+            "4:3 ! record is larger than 200 bytes",
+            "4:4 c"
+        ]
+    );
+    // A long line of junk is not buffered either.
+    let junk = format!("{}\n{{\"id\":\"d\"}}\n", "z".repeat(1000));
+    let (items, _) = read_all(reader(junk.as_bytes(), 200));
+    assert_eq!(
+        outline(&items),
+        ["1:0 ! not JSON: a line longer than 200 bytes", "2:1 d"]
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    assert!(enc.write_all(bytes).is_ok());
+    enc.finish().unwrap_or_default()
+}
+
+#[test]
+fn gzip_is_detected_by_magic_bytes() {
+    let mut data = gzip(b"{\"id\":\"a\"}\n");
+    data.extend(gzip(b"{\"id\":\"b\"}\n"));
+    let (items, format) = read_all(from_reader("x.json".into(), Box::new(Cursor::new(data))));
+    assert_eq!(outline(&items), ["1:0 a", "2:1 b"]);
+    assert_eq!(format, "jsonl (graph)");
+}
+
+#[test]
+fn corrupt_gzip_stops_the_file_with_a_problem() {
+    let mut data = gzip(&b"{\"id\":\"a\"}\n".repeat(1000));
+    let len = data.len();
+    if let Some(mid) = data.get_mut(20..len - 8) {
+        mid.iter_mut().for_each(|b| *b ^= 0x5a);
+    }
+    let (items, _) = read(&data);
+    assert_eq!(
+        outline(&items),
+        ["1:0 ! cannot read the input: corrupt deflate stream"]
+    );
+    // Damage further in: what came before is read, then the file stops.
+    let text: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("{{\"id\":\"{i}\"}}\n").into_bytes())
+        .collect();
+    let mut data = gzip(&text);
+    let len = data.len();
+    if let Some(tail) = data.get_mut(len / 2..len - 8) {
+        tail.iter_mut().for_each(|b| *b ^= 0x5a);
+    }
+    let (items, _) = read(&data);
+    assert!(matches!(items.first(), Some(Item::Record(..))));
+    let last = outline(&items).pop().unwrap_or_default();
+    assert!(
+        last.contains("! cannot read the rest of the input: "),
+        "{last}"
+    );
+}
+
+#[test]
+fn open_reads_files_and_gzip_whatever_the_name() {
+    let dir = tempfile::tempdir().ok();
+    let Some(dir) = dir else { return };
+    let plain = dir.path().join("a.log.gz");
+    let zipped = dir.path().join("b.json");
+    assert!(std::fs::write(&plain, b"{\"id\":\"a\"}\n").is_ok());
+    assert!(std::fs::write(&zipped, gzip(b"{\"id\":\"b\"}\n")).is_ok());
+    for (path, want) in [(&plain, "1:0 a"), (&zipped, "1:0 b")] {
+        let reader = open(path, "p".into());
+        assert!(reader.is_ok());
+        if let Ok(reader) = reader {
+            let (items, _) = read_all(reader);
+            assert_eq!(outline(&items), [want]);
+        }
+    }
+    assert!(open(&dir.path().join("missing.json"), "m".into()).is_err());
+    // A directory opens on some systems but cannot be read.
+    if let Ok(reader) = open(dir.path(), "d".into()) {
+        let (items, _) = read_all(reader);
+        let out = outline(&items);
+        assert!(
+            out.iter()
+                .all(|s| s.starts_with("1:0 ! cannot read the input: is a directory")),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn envelope_damage_is_reported_and_reading_goes_on() {
+    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"}], oops}\n{\"id\":\"b\"}\n");
+    assert_eq!(
+        outline(&items),
+        [
+            "1:0 a",
+            "1:1 ! unexpected `o` in the object around the records",
+            "2:2 b"
+        ]
+    );
+}
+
+#[test]
+fn layouts_are_remembered_in_order() {
+    let r = reader(b"[{}]\n{\"records\":[{}]}\n", 1000);
+    let mut r = r;
+    for _ in r.by_ref() {}
+    assert_eq!(r.layouts(), [Shape::JsonArray, Shape::EventHub]);
+}
+
+// The real exports: every record read, nothing unreadable.
+
+const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ingest");
+
+fn read_real(name: &str) -> Option<Vec<Item>> {
+    let path = Path::new(REAL).join(name);
+    let reader = open(&path, name.into());
+    assert!(reader.is_ok(), "cannot open {}", path.display());
+    Some(read_all(reader.ok()?).0)
+}
+
+fn unreadable(items: &[Item]) -> Vec<&Problem> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Unreadable(p) => Some(p),
+            Item::Record(..) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn real_log_analytics_rows() {
+    let Some(items) = read_real("la_signinlogs_msticpy_aad_logons.jsonl") else {
+        return;
+    };
+    assert!(unreadable(&items).is_empty(), "{:?}", unreadable(&items));
+    let recs = records(&items);
+    assert_eq!(recs.len(), 86);
+    let lines: Vec<u64> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(_, loc) => Some(loc.line),
+            Item::Unreadable(_) => None,
+        })
+        .collect();
+    assert_eq!(lines, (1..=86).collect::<Vec<u64>>());
+    for r in &recs {
+        assert_eq!(r.category, LogCategory::Interactive);
+        assert!(
+            r.fields
+                .get("status")
+                .and_then(|s| s.get("errorCode"))
+                .is_some_and(Value::is_i64)
+        );
+        assert!(
+            r.fields
+                .get("authenticationDetails")
+                .is_some_and(Value::is_array)
+        );
+        assert!(
+            r.fields
+                .get("createdDateTime")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.len() == 28 && t.ends_with('Z'))
+        );
+        // The resource path column stays apart from the Graph resourceId.
+        assert!(
+            r.fields
+                .get("ResourceId")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.starts_with("/tenants/"))
+        );
+        assert!(
+            r.fields
+                .get("resourceId")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.starts_with('/'))
+        );
+    }
+    let Some(first) = recs.first() else { return };
+    let f = &first.fields;
+    assert_eq!(f.get("status"), Some(&json!({"errorCode": 0})));
+    assert_eq!(
+        f.get("location").and_then(|l| l.get("countryOrRegion")),
+        Some(&json!("US"))
+    );
+    assert_eq!(
+        f.get("appliedConditionalAccessPolicies")
+            .and_then(Value::as_array)
+            .map(Vec::len),
+        Some(12)
+    );
+    assert_eq!(f.get("authenticationDetails"), Some(&json!([])));
+    assert_eq!(f.get("processingTimeInMilliseconds"), Some(&json!(366)));
+    assert_eq!(f.get("isInteractive"), Some(&json!(true)));
+    assert_eq!(f.get("ipAddress"), Some(&json!("24.13.212.221")));
+    assert_eq!(
+        f.get("userPrincipalName"),
+        Some(&json!("ctfuser3@seccxp.ninja"))
+    );
+    assert_eq!(
+        f.get("createdDateTime"),
+        Some(&json!("2020-05-20T18:19:04.0000000Z"))
+    );
+    assert_eq!(
+        f.get("resourceId"),
+        Some(&json!("797f4846-ba00-4fd7-ba43-dac1f8f63013"))
+    );
+    assert_eq!(f.get("riskEventTypes_v2"), Some(&json!([])));
+    assert_eq!(f.get("authenticationMethodsUsed"), Some(&json!([])));
+    // Columns the catalog lacks are kept under their own names.
+    assert_eq!(f.get("Type"), Some(&json!("SigninLogs")));
+    assert_eq!(f.get("Level"), Some(&json!("4")));
+    assert_eq!(f.get("Latitude"), Some(&json!(42.9971809387207)));
+    // Some rows hold their authentication steps as JSON text.
+    let steps = recs
+        .iter()
+        .filter_map(|r| {
+            r.fields
+                .get("authenticationDetails")
+                .and_then(Value::as_array)
+        })
+        .find(|a| !a.is_empty());
+    let step = steps.and_then(|s| s.first());
+    assert!(
+        step.and_then(|s| s.get("succeeded"))
+            .is_some_and(Value::is_boolean)
+    );
+    assert!(
+        step.and_then(|s| s.get("authenticationStepDateTime"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.len() == 28 && t.ends_with('Z'))
+    );
+}
+
+#[test]
+fn real_diagnostic_record() {
+    let Some(items) = read_real("diag_noninteractive_real_pseudonymized_1rec.json") else {
+        return;
+    };
+    assert!(unreadable(&items).is_empty(), "{:?}", unreadable(&items));
+    let recs = records(&items);
+    assert_eq!(recs.len(), 1);
+    let Some(r) = recs.first() else { return };
+    assert_eq!(r.category, LogCategory::NonInteractive);
+    let f = &r.fields;
+    assert_eq!(
+        f.get("status").and_then(|s| s.get("errorCode")),
+        Some(&json!(50097))
+    );
+    assert_eq!(
+        f.get("createdDateTime"),
+        Some(&json!("2025-02-01T16:26:24.6955459Z"))
+    );
+    assert_eq!(
+        f.get("resourceId"),
+        Some(&json!("00000003-0000-0000-c000-000000000000"))
+    );
+    let policies = f
+        .get("appliedConditionalAccessPolicies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(policies.len(), 30);
+    assert!(
+        policies
+            .iter()
+            .all(|p| p.get("conditionsSatisfied").is_some_and(Value::is_i64))
+    );
+    assert_eq!(
+        f.get("location").and_then(|l| l.get("countryOrRegion")),
+        Some(&json!("CN"))
+    );
+    assert_eq!(f.get("autonomousSystemNumber"), Some(&json!(4134)));
+    // Envelope keys stay as extras; the ones properties repeats give way.
+    assert_eq!(f.get("Level"), Some(&json!(4)));
+    assert_eq!(f.get("operationName"), Some(&json!("Sign-in activity")));
+    assert_eq!(
+        f.get("category"),
+        Some(&json!("NonInteractiveUserSignInLogs"))
+    );
+    assert_eq!(
+        f.get("tenantId"),
+        Some(&json!("a2164b8e-d052-4f10-8352-fa46f761a964"))
+    );
+    assert_eq!(f.get("resultType"), Some(&json!("50097")));
+    assert!(f.get("properties").is_none());
+    // Keys the catalog lacks are kept.
+    assert_eq!(
+        f.get("tokenProtectionStatusDetails")
+            .and_then(|t| t.get("signInSessionStatusCode")),
+        Some(&json!(1004))
+    );
+}
+
+// Robustness: arbitrary bytes never panic, always end, and account for
+// every record.
+
+/// A small deterministic pseudo-random generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Reads `bytes` and checks the accounting; gives the item count.
+fn check_reads(bytes: &[u8], limit: usize) -> usize {
+    let (items, _) = read_all(reader(bytes, limit));
+    // A record or problem per item, never more items than bytes can hold.
+    assert!(items.len() <= bytes.len() + 1);
+    items.len()
+}
+
+#[test]
+fn arbitrary_bytes_are_read_without_panic() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    const ALPHABET: &[u8] = b"{}[]\":,\\ \n\r\tabtrufalsen0123456789-.eE\x00\xff\xef\xbb\xbf";
+    for round in 0..600 {
+        let len = rng.below(300);
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                if round % 3 == 0 {
+                    rng.next() as u8
+                } else {
+                    ALPHABET
+                        .get(rng.below(ALPHABET.len()))
+                        .copied()
+                        .unwrap_or(b'{')
+                }
+            })
+            .collect();
+        check_reads(&bytes, if round % 2 == 0 { 64 } else { 1 << 20 });
+    }
+}
+
+#[test]
+fn mutated_real_records_are_read_without_panic() {
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for name in [
+        "la_signinlogs_msticpy_aad_logons.jsonl",
+        "diag_noninteractive_real_pseudonymized_1rec.json",
+    ] {
+        let text = std::fs::read(Path::new(REAL).join(name));
+        assert!(text.is_ok(), "cannot read {name}");
+        if let Ok(text) = text {
+            // A few records' worth keeps the test fast.
+            let cut = text
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(3)
+                .map_or(text.len(), |(i, _)| i + 1);
+            seeds.push(text.get(..cut).unwrap_or_default().to_vec());
+        }
+    }
+    seeds.push(
+        br#"{"value":[{"id":"a","status":{"errorCode":0}},{"id":"b"}],"@odata.nextLink":"x"}"#
+            .to_vec(),
+    );
+    seeds.push(b"[\n  {\n    \"id\": \"a\"\n  },\n  {\n    \"id\": \"b\"\n  }\n]\n".to_vec());
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    const NOISE: &[u8] = b"{}[]\":,\\\n\x00";
+    for round in 0..150 {
+        let Some(seed) = seeds.get(round % seeds.len()) else {
+            continue;
+        };
+        let mut bytes = seed.clone();
+        for _ in 0..1 + rng.below(8) {
+            let at = rng.below(bytes.len());
+            match rng.below(4) {
+                0 => {
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'{');
+                    }
+                }
+                1 => {
+                    if at < bytes.len() {
+                        bytes.remove(at);
+                    }
+                }
+                2 => bytes.insert(
+                    at.min(bytes.len()),
+                    NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"'),
+                ),
+                _ => bytes.truncate(at),
+            }
+        }
+        let limit = if round % 4 == 0 { 4096 } else { 1 << 20 };
+        check_reads(&bytes, limit);
+    }
+}
