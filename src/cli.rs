@@ -104,7 +104,7 @@ enum Command {
         output: Option<PathBuf>,
         /// Lowest severity that makes the exit code 1, or `never`.
         #[arg(long, value_name = "SEVERITY|never", default_value = "info", value_parser = parse_fail_on)]
-        fail_on: Option<Severity>,
+        fail_on: FailOn,
         /// Exit 2 when any record cannot be read.
         #[arg(long)]
         strict: bool,
@@ -174,12 +174,16 @@ enum Command {
     },
 }
 
-fn parse_fail_on(text: &str) -> Result<Option<Severity>, String> {
+/// The `--fail-on` threshold: a severity, or `never` (`None`).
+#[derive(Debug, Clone, Copy)]
+struct FailOn(Option<Severity>);
+
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     if text == "never" {
-        return Ok(None);
+        return Ok(FailOn(None));
     }
     text.parse::<Severity>()
-        .map(Some)
+        .map(|s| FailOn(Some(s)))
         .map_err(|e| format!("{e}, or never"))
 }
 
@@ -329,7 +333,7 @@ struct CheckArgs {
     rules: RuleArgs,
     format: CheckFormat,
     output: Option<PathBuf>,
-    fail_on: Option<Severity>,
+    fail_on: FailOn,
     strict: bool,
     quiet: bool,
     error_format: ErrorFormatArg,
@@ -475,7 +479,7 @@ fn check(args: CheckArgs) -> CliResult {
     if unreadable_path || (args.strict && summary.totals.unreadable > 0) {
         return Ok(EXIT_ERROR);
     }
-    let failing = match (args.fail_on, summary.max_severity()) {
+    let failing = match (args.fail_on.0, summary.max_severity()) {
         (Some(threshold), Some(max)) => max >= threshold,
         _ => false,
     };

@@ -207,7 +207,7 @@ fn text_output_explains_each_finding() {
     let o = tollgate(&["check", "examples/logs/graph-page.json"]);
     let out = stdout(&o);
     assert!(
-        out.contains("alice@contoso.com signed in to Azure Portal from 203.0.113.11 (US)"),
+        out.contains("alice@contoso.com signed in to Azure Portal from 203.0.113.11 (FR)"),
         "{out}"
     );
     assert!(out.contains("examples/logs/graph-page.json:"), "{out}");

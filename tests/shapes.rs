@@ -139,7 +139,7 @@ fn every_real_log_analytics_record_is_read_with_typed_fields() {
         first["appliedConditionalAccessPolicies"]
             .as_array()
             .map(Vec::len),
-        Some(15)
+        Some(12)
     );
     assert_eq!(first["conditionalAccessStatus"], "notApplied");
     assert_eq!(first["createdDateTime"], "2020-05-20T18:19:04.0000000Z");
