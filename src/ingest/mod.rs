@@ -3,7 +3,7 @@
 //! memory, and gives each as a canonical [`Record`] with its [`Location`], or
 //! as a [`Problem`] saying why it could not be read.
 //!
-//! - [`frame`] splits bytes into records (JSON lines, JSON arrays, Graph
+//! - `frame` splits bytes into records (JSON lines, JSON arrays, Graph
 //!   pages, Event Hub batches; gzip is undone first) and recovers from bad
 //!   input;
 //! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
