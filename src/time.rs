@@ -8,14 +8,17 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
 /// Reads a date-time in any supported form and writes it in the normal form;
-/// `None` when the text is not a date-time.
+/// `None` when the text is not a date-time, or its year is outside
+/// 0000–9999 (where the normal form would no longer sort like the instants).
 ///
 /// Accepted: RFC 3339 / ISO 8601 with `Z` or an offset and 0 to 9 fractional
 /// digits; the same without a zone (read as UTC, as Log Analytics means it);
 /// a bare date (midnight UTC); and the portal's US-locale export form
 /// `4/28/2021, 2:08:45.221 PM` (UTC).
 pub fn normalize(text: &str) -> Option<String> {
-    parse(text).map(format)
+    parse(text)
+        .filter(|ts| (0..=9999).contains(&ts.to_zoned_datetime(TimeZone::UTC).year()))
+        .map(format)
 }
 
 /// Reads a date-time in any supported form (see [`normalize`]).

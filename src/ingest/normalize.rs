@@ -20,12 +20,9 @@
 //! canonical field that `properties` lacks (such as the envelope's
 //! `resourceId`), which would otherwise pass for that field.
 
-use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
 use serde_json::{Map, Number, Value};
 
 use crate::catalog::{Field, Kind, SIGN_IN, find_field};
@@ -561,7 +558,9 @@ fn to_date_time(value: Value) -> Value {
         Err(value) => value,
     };
     match value {
-        Value::String(text) => parse_date_time(&text).map_or(Value::String(text), Value::String),
+        Value::String(text) => {
+            crate::time::normalize(&text).map_or(Value::String(text), Value::String)
+        }
         other => other,
     }
 }
@@ -585,46 +584,6 @@ fn to_text(field: &Field, value: Value) -> Value {
         Value::Bool(b) => Value::String(b.to_string()),
         other => other,
     }
-}
-
-/// Parses an instant and writes it as `YYYY-MM-DDTHH:MM:SS.fffffffZ` (UTC,
-/// 7 fractional digits, as Entra writes them), so that lexical order is
-/// chronological.
-///
-/// Accepts ISO 8601 / RFC 3339 with `Z` or an offset and 0 to 9 fractional
-/// digits; the same without a zone designator, taken as UTC; and the
-/// portal's US-locale CSV form `4/28/2021, 2:08:45.221 PM` (UTC). Digits
-/// past the seventh are truncated. Years outside 0000–9999 are left alone.
-pub(crate) fn parse_date_time(text: &str) -> Option<String> {
-    let text = text.trim();
-    let instant = text
-        .parse::<Timestamp>()
-        .ok()
-        .or_else(|| {
-            text.parse::<DateTime>()
-                .ok()
-                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
-        })
-        .or_else(|| {
-            ["%m/%d/%Y, %I:%M:%S%.f %p", "%m/%d/%Y %I:%M:%S%.f %p"]
-                .iter()
-                .find_map(|format| DateTime::strptime(format, text).ok())
-                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
-        })?;
-    let dt = TimeZone::UTC.to_datetime(instant);
-    if !(0..=9999).contains(&dt.year()) {
-        return None;
-    }
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.subsec_nanosecond() / 100
-    ))
 }
 
 /// The log category of a record that does not name its source:
@@ -898,9 +857,13 @@ mod tests {
             ("12/1/2021, 12:00:01 AM", "2021-12-01T00:00:01.0000000Z"),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_date_time(input).as_deref(), Some(want), "{input}");
+            assert_eq!(
+                crate::time::normalize(input).as_deref(),
+                Some(want),
+                "{input}"
+            );
         }
-        assert_eq!(parse_date_time("yesterday"), None);
+        assert_eq!(crate::time::normalize("yesterday"), None);
         let f = fields(json!({"createdDateTime": "not a date"}));
         assert_eq!(f, json!({"createdDateTime": "not a date"}));
     }
