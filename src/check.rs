@@ -145,6 +145,10 @@ impl Const {
         match self {
             Const::Str(s) => serde_json::Value::from(s.as_str()),
             Const::Int(i) => serde_json::Value::from(*i),
+            // A whole number reads as one: `gt 100`, not `gt 100.0`.
+            Const::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                serde_json::Value::from(*n as i64)
+            }
             Const::Num(n) => serde_json::Value::from(*n),
             Const::Bool(b) => serde_json::Value::from(*b),
         }
@@ -435,7 +439,7 @@ impl RuleCx<'_> {
             self.declare_params(n);
         }
         let cond = match find(entries, "match") {
-            Some(n) => self.condition(n, SIGN_IN, 0),
+            Some(n) => self.condition(n, SIGN_IN, 0).inspect(|c| self.lint(c)),
             None => {
                 missing(self, "match", "{ field: value }");
                 None
@@ -646,9 +650,18 @@ impl RuleCx<'_> {
                 Diagnostic::error(
                     "tollgate::bad-param",
                     n.span.clone(),
-                    format!("default of param `{name}` is {what}, not a {ty}"),
+                    format!(
+                        "default of param `{name}` is {what}, not {}",
+                        with_article(ty)
+                    ),
                 )
-                .label(format!("expected a {ty}")),
+                .label(format!("expected {}", with_article(ty)))
+                .help(match ty {
+                    "list" => "write the default as a list, such as `[US, GB]`".to_string(),
+                    other => {
+                        format!("write a default of type {other}, or change the param's `type`")
+                    }
+                }),
             );
             None
         };
@@ -720,9 +733,13 @@ impl RuleCx<'_> {
                 Diagnostic::error(
                     "tollgate::bad-param",
                     at.clone(),
-                    format!("value `{text}` given for param `{name}` is not a {ty}"),
+                    format!(
+                        "value `{text}` given for param `{name}` is not {}",
+                        with_article(ty)
+                    ),
                 )
-                .label(format!("declared as {ty} here")),
+                .label(format!("declared as {ty} here"))
+                .help(format!("pass a {ty} value: `--param {name}=...`")),
             );
         }
         lit.map(ParamValue::One)
@@ -1199,16 +1216,22 @@ impl RuleCx<'_> {
                 if let Const::Str(p) = c
                     && let Err(e) = crate::compile::build_regex(p, case_sensitive)
                 {
-                    self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-regex",
-                            item.span.clone(),
-                            "invalid regular expression",
+                    let (code, message) = if e.too_large {
+                        (
+                            "tollgate::regex-too-large",
+                            "regular expression is too large",
                         )
-                        .label(e)
-                        .help(
-                            "regexes use Rust `regex` syntax; escape special characters with `\\`",
-                        ),
+                    } else {
+                        ("tollgate::bad-regex", "invalid regular expression")
+                    };
+                    self.err(
+                        Diagnostic::error(code, item.span.clone(), message)
+                            .label(e.message)
+                            .help(if e.too_large {
+                                "patterns from rule files are limited in size; simplify the pattern or split it"
+                            } else {
+                                "regexes use Rust `regex` syntax; escape special characters with `\\`"
+                            }),
                     );
                     failed = true;
                 }
@@ -1536,6 +1559,101 @@ impl RuleCx<'_> {
         }
     }
 
+    /// Warns about test-record keys that look like misspelt catalog fields
+    /// (keys far from any field may be uncatalogued ones, for `raw.` rules).
+    fn record_keys(&mut self, record: &Node, fields: &'static [Field]) {
+        let Some(entries) = record.map() else {
+            return;
+        };
+        for (key, value) in entries {
+            let name = key.text().unwrap_or_default();
+            if fields == SIGN_IN && name.eq_ignore_ascii_case("properties") {
+                // A diagnostic-settings record: its fields are in `properties`.
+                self.record_keys(value, SIGN_IN);
+                continue;
+            }
+            match catalog::resolve_in(fields, name) {
+                Ok(resolved) => {
+                    let children = resolved.field.map_or(&[][..], Field::children);
+                    if children.is_empty() {
+                        continue;
+                    }
+                    match &value.kind {
+                        NodeKind::Map(_) => self.record_keys(value, children),
+                        NodeKind::Seq(items) => {
+                            items.iter().for_each(|i| self.record_keys(i, children))
+                        }
+                        NodeKind::Scalar(_) => {}
+                    }
+                }
+                Err(e) => {
+                    if let Some(near) = e.suggestion.filter(|s| s != name) {
+                        self.diags.push(
+                            Diagnostic::warning(
+                                "tollgate::unknown-record-field",
+                                key.span.clone(),
+                                format!("test record field `{name}` is not a sign-in field"),
+                            )
+                            .label("not in the sign-in catalog")
+                            .help(format!(
+                                "did you mean `{near}`? (a key the catalog does not know is kept, for `raw.` rules)"
+                            )),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Warns about conditions that can never hold, or always hold.
+    fn lint(&mut self, cond: &Cond) {
+        self.lint_at(cond, true);
+    }
+
+    /// `analyze` is false for an `all` directly inside another, whose
+    /// conjuncts the outer one already compared.
+    fn lint_at(&mut self, cond: &Cond, analyze: bool) {
+        match cond {
+            Cond::All(children) if !analyze => children.iter().for_each(|c| self.lint_at(c, false)),
+            Cond::All(children) => {
+                let mut conjuncts = Vec::new();
+                flatten(cond, &mut conjuncts);
+                for (i, a) in conjuncts.iter().enumerate() {
+                    for b in conjuncts.iter().skip(i + 1) {
+                        if let Some(why) = contradiction(a, b) {
+                            let (first, second) = (span_of(a), span_of(b));
+                            self.diags.push(
+                                Diagnostic::warning("tollgate::never-true", second, "this condition can never be true")
+                                    .label(why)
+                                    .related(first, "conflicts with this condition")
+                                    .help("the rule can never match; check the values, or use `any:` for alternatives"),
+                            );
+                        }
+                    }
+                }
+                children.iter().for_each(|c| self.lint_at(c, false));
+            }
+            Cond::Any(children) => {
+                for (i, a) in children.iter().enumerate() {
+                    for b in children.iter().skip(i + 1) {
+                        if negation_of(a, b) {
+                            self.diags.push(
+                                Diagnostic::warning("tollgate::always-true", span_of(b), "these alternatives are always true")
+                                    .label("the negation of an earlier alternative")
+                                    .related(span_of(a), "this alternative")
+                                    .help("one of a condition and its `not` always holds; remove one of them"),
+                            );
+                        }
+                    }
+                }
+                children.iter().for_each(|c| self.lint(c));
+            }
+            Cond::Not(child) => self.lint(child),
+            Cond::Quant { inner, .. } => self.lint(inner),
+            Cond::Pred(_) => {}
+        }
+    }
+
     fn tests(&mut self, n: &Node) -> Vec<TestCase> {
         let Some(items) = n.seq() else {
             self.err(
@@ -1614,7 +1732,10 @@ impl RuleCx<'_> {
                 logs.into_iter().next()
             });
             let record = match find(entries, "record") {
-                Some(r) if r.map().is_some() => Some(r.to_json()),
+                Some(r) if r.map().is_some() => {
+                    self.record_keys(r, SIGN_IN);
+                    Some(r.to_json())
+                }
                 Some(r) => {
                     self.err(
                         Diagnostic::error(
@@ -1643,17 +1764,28 @@ impl RuleCx<'_> {
                 }
             };
             if let (Some(expect_match), Some(record)) = (expect, record) {
+                // Point at the case's first key (usually `name`), not its
+                // whole extent.
+                let span = entries
+                    .first()
+                    .map_or_else(|| item.span.clone(), |(k, _)| k.span.clone());
                 cases.push(TestCase {
                     name,
                     expect_match,
                     record,
                     log,
-                    span: item.span.clone(),
+                    span,
                 });
             }
         }
         cases
     }
+}
+
+/// `an int`, `a list`, ...
+fn with_article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
 }
 
 fn lit_describe(lit: &Lit) -> String {
@@ -1663,5 +1795,134 @@ fn lit_describe(lit: &Lit) -> String {
         Lit::Int(i) => format!("the number `{i}`"),
         Lit::Float(f) => format!("the number `{f}`"),
         Lit::Str(s) => format!("the text `{s}`"),
+    }
+}
+
+/// The conjuncts of nested `all`s.
+fn flatten<'a>(cond: &'a Cond, out: &mut Vec<&'a Cond>) {
+    match cond {
+        Cond::All(children) => children.iter().for_each(|c| flatten(c, out)),
+        other => out.push(other),
+    }
+}
+
+fn span_of(cond: &Cond) -> Span {
+    match cond {
+        Cond::Pred(p) => p.span.clone(),
+        Cond::Quant { span, .. } => span.clone(),
+        Cond::Not(child) => span_of(child),
+        Cond::All(children) | Cond::Any(children) => {
+            children.first().map_or(Span::new(0, 0..0), span_of)
+        }
+    }
+}
+
+/// The same condition, wherever it was written.
+fn same(a: &Cond, b: &Cond) -> bool {
+    match (a, b) {
+        (Cond::Pred(x), Cond::Pred(y)) => {
+            x.field == y.field
+                && x.op == y.op
+                && x.values == y.values
+                && x.case_sensitive == y.case_sensitive
+        }
+        (Cond::Not(x), Cond::Not(y)) => same(x, y),
+        (Cond::All(xs), Cond::All(ys)) | (Cond::Any(xs), Cond::Any(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same(x, y))
+        }
+        (
+            Cond::Quant {
+                quantifier: q1,
+                field: f1,
+                inner: i1,
+                ..
+            },
+            Cond::Quant {
+                quantifier: q2,
+                field: f2,
+                inner: i2,
+                ..
+            },
+        ) => q1 == q2 && f1 == f2 && same(i1, i2),
+        _ => false,
+    }
+}
+
+fn negation_of(a: &Cond, b: &Cond) -> bool {
+    matches!(b, Cond::Not(inner) if same(a, inner))
+        || matches!(a, Cond::Not(inner) if same(inner, b))
+}
+
+/// Whether a path holds at most one value: every field on it is catalogued
+/// and none is a list.
+fn single_valued(field: &Resolved) -> bool {
+    if field.path.is_raw() || field.path.segments().is_empty() {
+        return false;
+    }
+    let mut fields = SIGN_IN;
+    for seg in field.path.segments() {
+        match catalog::find_field(fields, seg) {
+            Some(f) if !f.list => fields = f.children(),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Why two conjuncts cannot both hold, if they cannot.
+fn contradiction(a: &Cond, b: &Cond) -> Option<String> {
+    if negation_of(a, b) {
+        return Some("it is the negation of another condition of the same `all`".into());
+    }
+    let (Cond::Pred(x), Cond::Pred(y)) = (a, b) else {
+        return None;
+    };
+    if x.field != y.field || !single_valued(&x.field) {
+        return None;
+    }
+    let field = x.field.path.to_string();
+    let key = |c: &Const, case_sensitive: bool| match c {
+        Const::Str(s) if !case_sensitive => Const::Str(s.to_lowercase()),
+        Const::Int(i) => Const::Num(*i as f64),
+        other => other.clone(),
+    };
+    let set =
+        |p: &Pred| -> Vec<Const> { p.values.iter().map(|c| key(c, p.case_sensitive)).collect() };
+    let positive = |p: &Pred| matches!(p.op, Op::Eq | Op::In);
+    let negative = |p: &Pred| matches!(p.op, Op::Ne | Op::NotIn);
+    let bound = |p: &Pred| match (p.op, p.values.first()) {
+        (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(Const::Num(n))) => Some((p.op, *n)),
+        _ => None,
+    };
+    match (x, y) {
+        (x, y) if positive(x) && positive(y) => {
+            let (sx, sy) = (set(x), set(y));
+            (!sx.iter().any(|v| sy.contains(v))).then(|| format!("`{field}` cannot equal both"))
+        }
+        (x, y) if (positive(x) && negative(y)) || (negative(x) && positive(y)) => {
+            let (pos, neg) = if positive(x) { (x, y) } else { (y, x) };
+            let (sp, sn) = (set(pos), set(neg));
+            sp.iter()
+                .all(|v| sn.contains(v))
+                .then(|| format!("every value `{field}` may equal is excluded"))
+        }
+        (x, y) if x.op == Op::Exists || y.op == Op::Exists => {
+            let absent = |p: &Pred| p.op == Op::Exists && p.values.contains(&Const::Bool(false));
+            let present =
+                |p: &Pred| !(p.op == Op::Exists && p.values.contains(&Const::Bool(false)));
+            ((absent(x) && present(y)) || (absent(y) && present(x)))
+                .then(|| format!("`{field}` cannot be absent and tested at once"))
+        }
+        _ => {
+            let (bx, by) = (bound(x)?, bound(y)?);
+            let lower_upper = |l: (Op, f64), u: (Op, f64)| {
+                let strict = matches!(l.0, Op::Gt) || matches!(u.0, Op::Lt);
+                matches!(l.0, Op::Gt | Op::Gte)
+                    && matches!(u.0, Op::Lt | Op::Lte)
+                    && (l.1 > u.1 || (strict && l.1 >= u.1))
+            };
+            (lower_upper(bx, by) || lower_upper(by, bx))
+                .then(|| format!("no value of `{field}` is in both ranges"))
+        }
     }
 }

@@ -271,8 +271,9 @@ fn color_on(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Loads the rules, printing diagnostics; `Err(code)` when they cannot run.
-fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<RuleSet, u8> {
+/// A loader with the rule paths and params of the command line; the
+/// built-in pack when no `--rules` is given.
+fn loader(args: &RuleArgs) -> Result<Loader, u8> {
     let mut loader = Loader::new();
     for (name, value) in &args.params {
         loader.param(name, value);
@@ -286,7 +287,12 @@ fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<
             return Err(EXIT_ERROR);
         }
     }
-    match loader.load() {
+    Ok(loader)
+}
+
+/// Loads the rules, printing diagnostics; `Err(code)` when they cannot run.
+fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<RuleSet, u8> {
+    match loader(args)?.load() {
         Ok(rules) => {
             if show_warnings && !rules.warnings().is_empty() {
                 eprint!(
@@ -296,31 +302,39 @@ fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<
             }
             Ok(rules)
         }
-        Err(Rejected {
-            diagnostics,
-            sources,
-        }) => {
-            eprint!(
-                "{}",
-                diag::render(&diagnostics, &sources, error_format(format))
-            );
-            let errors = diagnostics
-                .iter()
-                .filter(|d| d.level == Level::Error)
-                .count();
-            let files: std::collections::BTreeSet<_> = diagnostics
-                .iter()
-                .filter(|d| d.level == Level::Error)
-                .map(|d| d.span.source)
-                .collect();
-            eprintln!(
-                "error: {errors} {} in {} rule {}; no log was read",
-                plural(errors, "mistake", "mistakes"),
-                files.len(),
-                plural(files.len(), "file", "files")
-            );
+        Err(rejected) => {
+            report_mistakes(&rejected, format, "no log was read");
             Err(EXIT_ERROR)
         }
+    }
+}
+
+/// Prints diagnostics and a closing count of errors.
+fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, consequence: &str) {
+    let Rejected {
+        diagnostics,
+        sources,
+    } = rejected;
+    eprint!(
+        "{}",
+        diag::render(diagnostics, sources, error_format(format))
+    );
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let files: std::collections::BTreeSet<_> = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| d.span.source)
+        .collect();
+    if errors > 0 && format != ErrorFormatArg::Json {
+        eprintln!(
+            "error: {errors} {} in {} rule {}; {consequence}",
+            plural(errors, "mistake", "mistakes"),
+            files.len(),
+            plural(files.len(), "file", "files")
+        );
     }
 }
 
@@ -352,6 +366,16 @@ fn check(args: CheckArgs) -> CliResult {
     });
     if let Some(first) = missing.first() {
         return Err(format!("cannot read {}: {}", first.path, first.reason));
+    }
+    if inputs.is_empty() && !args.quiet {
+        eprintln!(
+            "warning: no log files found in {} (read: .json, .jsonl, .ndjson, .log, .txt, .gz)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let format = match args.format {
         CheckFormat::Text => Format::Text,
@@ -487,20 +511,23 @@ fn check(args: CheckArgs) -> CliResult {
 }
 
 fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
-    let rules = match load(args, format, true) {
-        Ok(r) => r,
+    let loader = match loader(args) {
+        Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let warnings = rules.warnings().len();
-    let files: std::collections::BTreeSet<&str> =
-        rules.infos().iter().map(|r| r.source.as_str()).collect();
-    if format != ErrorFormatArg::Json {
+    let rejected = loader.validate();
+    let errors = rejected
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let warnings = rejected.diagnostics.len() - errors;
+    report_mistakes(&rejected, format, "fix them before the rules can run");
+    if errors == 0 && format != ErrorFormatArg::Json {
+        let files = rejected.sources.len();
         eprintln!(
-            "{} {} in {} {}: ok{}",
-            rules.infos().len(),
-            plural(rules.infos().len(), "rule", "rules"),
-            files.len(),
-            plural(files.len(), "file", "files"),
+            "{files} rule {}: ok{}",
+            plural(files, "file", "files"),
             if warnings > 0 {
                 format!(", {warnings} {}", plural(warnings, "warning", "warnings"))
             } else {
@@ -508,7 +535,7 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
             }
         );
     }
-    Ok(if deny_warnings && warnings > 0 {
+    Ok(if errors > 0 || (deny_warnings && warnings > 0) {
         EXIT_ERROR
     } else {
         EXIT_OK

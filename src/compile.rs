@@ -250,24 +250,37 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Builds a rule pattern with the size limit; the error text is for a label.
-pub fn build_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, String> {
+/// Why a rule pattern was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexError {
+    /// The pattern compiles to more than [`REGEX_SIZE_LIMIT`].
+    pub too_large: bool,
+    /// What is wrong, for a label under the pattern.
+    pub message: String,
+}
+
+/// Builds a rule pattern with the size limit.
+pub fn build_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, RegexError> {
     RegexBuilder::new(pattern)
         .case_insensitive(!case_sensitive)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => {
-                format!("the pattern compiles to more than {limit} bytes")
-            }
-            other => other
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid pattern")
-                .trim()
-                .to_string(),
+            regex::Error::CompiledTooBig(limit) => RegexError {
+                too_large: true,
+                message: format!("the pattern compiles to more than {limit} bytes"),
+            },
+            other => RegexError {
+                too_large: false,
+                message: other
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid pattern")
+                    .trim()
+                    .to_string(),
+            },
         })
 }
 
@@ -389,7 +402,7 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, Str
     let literal_regex = |prefix: &str, suffix: &str| {
         let alternatives: Vec<String> = strings().map(regex::escape).collect();
         let pattern = format!("{prefix}(?:{}){suffix}", alternatives.join("|"));
-        build_regex(&pattern, pred.case_sensitive).map_err(|e| (pred.span.clone(), e))
+        build_regex(&pattern, pred.case_sensitive).map_err(|e| (pred.span.clone(), e.message))
     };
     let first_num = pred.values.iter().find_map(|v| match v {
         Const::Num(n) => Some(*n),
@@ -414,7 +427,7 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, Str
             let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
             Matcher::Regex(
                 build_regex(&patterns.join("|"), pred.case_sensitive)
-                    .map_err(|e| (pred.span.clone(), e))?,
+                    .map_err(|e| (pred.span.clone(), e.message))?,
             )
         }
         Op::Cidr => Matcher::Cidr(strings().filter_map(|s| parse_net(s).ok()).collect()),
@@ -607,7 +620,7 @@ mod tests {
     #[test]
     fn regexes_over_the_limit_are_refused() {
         let err = build_regex("(?:a{1000}){1000}", false).err();
-        assert!(err.is_some_and(|e| e.contains("more than")));
+        assert!(err.is_some_and(|e| e.too_large && e.message.contains("more than")));
         assert!(build_regex("(", false).is_err());
     }
 

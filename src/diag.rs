@@ -55,6 +55,16 @@ impl Sources {
         self.files.len() - 1
     }
 
+    /// How many files there are.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// A file by id.
     pub fn get(&self, id: SourceId) -> Option<&SourceFile> {
         self.files.get(id)

@@ -146,6 +146,34 @@ impl Loader {
     /// Checks and compiles everything added. Any error rejects the whole
     /// set (no rule is dropped silently); warnings travel with the rules.
     pub fn load(self) -> Result<RuleSet, Rejected> {
+        let (rules, diagnostics) = self.build();
+        if diagnostics.iter().any(|d| d.level == Level::Error) {
+            return Err(Rejected {
+                diagnostics,
+                sources: rules.sources,
+            });
+        }
+        Ok(RuleSet {
+            warnings: diagnostics,
+            ..rules
+        })
+    }
+
+    /// Every mistake at once, for `validate`: the diagnostics of checking
+    /// and compiling, plus the failing `tests:` cases of every rule that
+    /// compiled, whether or not other rules have errors.
+    pub fn validate(self) -> Rejected {
+        let (rules, mut diagnostics) = self.build();
+        diagnostics.extend(rules.test_diagnostics());
+        crate::diag::sort(&mut diagnostics, &rules.sources);
+        Rejected {
+            diagnostics,
+            sources: rules.sources,
+        }
+    }
+
+    /// The rules that check and compile, and every diagnostic, sorted.
+    fn build(self) -> (RuleSet, Vec<Diagnostic>) {
         let Loader {
             sources,
             docs,
@@ -170,19 +198,14 @@ impl Loader {
             }
         }
         crate::diag::sort(&mut diags, &sources);
-        if diags.iter().any(|d| d.level == Level::Error) {
-            return Err(Rejected {
-                diagnostics: diags,
-                sources,
-            });
-        }
         let infos = rules.iter().map(|r| r.info.clone()).collect();
-        Ok(RuleSet {
+        let set = RuleSet {
             rules,
             infos,
             sources,
-            warnings: diags,
-        })
+            warnings: Vec::new(),
+        };
+        (set, diags)
     }
 }
 
@@ -214,6 +237,8 @@ pub struct TestOutcome {
     pub trace: String,
     /// Why the rule could not be evaluated as written, if so.
     pub note: Option<String>,
+    /// Where the case is written.
+    pub span: Span,
 }
 
 impl TestOutcome {
@@ -269,6 +294,38 @@ impl RuleSet {
         ))
     }
 
+    /// The failing `tests:` cases as diagnostics, each at its case with the
+    /// evaluation trace, so `validate` reports them with the other mistakes.
+    pub fn test_diagnostics(&self) -> Vec<Diagnostic> {
+        self.run_tests()
+            .into_iter()
+            .filter(|o| !o.passed())
+            .map(|o| {
+                let want = if o.expect_match {
+                    "a match"
+                } else {
+                    "no match"
+                };
+                let got = if o.matched { "a match" } else { "no match" };
+                let message = match &o.note {
+                    Some(note) => {
+                        format!("test `{}` of `{}` cannot run: {note}", o.name, o.rule_id)
+                    }
+                    None => format!(
+                        "test `{}` of `{}` expects {want} but gets {got}",
+                        o.name, o.rule_id
+                    ),
+                };
+                Diagnostic::error("tollgate::test-failed", o.span.clone(), message)
+                    .label("this case")
+                    .help(format!(
+                        "the conditions evaluate as:\n{}",
+                        o.trace.trim_end()
+                    ))
+            })
+            .collect()
+    }
+
     /// Runs every rule's `tests:` cases.
     pub fn run_tests(&self) -> Vec<TestOutcome> {
         let mut out = Vec::new();
@@ -287,6 +344,7 @@ impl RuleSet {
                     matched: false,
                     trace: String::new(),
                     note: None,
+                    span: case.span.clone(),
                 };
                 let record = match crate::ingest::normalize(case.record.clone()) {
                     Ok(mut r) => {

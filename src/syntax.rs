@@ -455,7 +455,8 @@ fn load_error(source: SourceId, e: &LoadError, offsets: &Offsets<'_>) -> Diagnos
             at(m),
             "mapping keys must be plain names",
         )
-        .label("a list or mapping used as a key"),
+        .label("a list or mapping used as a key")
+        .help("write keys as plain names such as `clientAppUsed`"),
         LoadError::UnexpectedTag(m) => Diagnostic::error(
             "tollgate::yaml-tag",
             at(m),
@@ -468,7 +469,8 @@ fn load_error(source: SourceId, e: &LoadError, offsets: &Offsets<'_>) -> Diagnos
             at(m),
             format!("invalid YAML: {}", scan.info()),
         )
-        .label("here"),
+        .label("here")
+        .help("check the quotes, brackets and indentation around this point"),
         LoadError::DuplicateKey(inner) => {
             let key = inner.key.as_str();
             let span = offsets.scalar_span(source, inner.key.span().start(), key);

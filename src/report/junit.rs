@@ -101,6 +101,7 @@ mod tests {
             matched,
             trace: "✗ status.errorCode eq 0  (saw 50126)\n".into(),
             note: None,
+            span: crate::diag::Span::new(0, 0..0),
         }
     }
 
