@@ -10,11 +10,13 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::catalog;
-use crate::diag::{self, ErrorFormat, Level};
+use crate::config::{self, Config};
+use crate::diag::{self, Diagnostic, ErrorFormat, Level, Sources};
 use crate::engine::{Loader, Rejected, RuleSet};
-use crate::finding::{FileCounts, Problem, Severity, Summary};
+use crate::finding::{AcceptedByException, FileCounts, Problem, Severity, Summary};
 use crate::ingest::{self, Input, Item};
 use crate::report::{self, Format, RunInfo};
+use crate::triage::{self, Baseline, BaselineEntry, Triage, Verdict};
 
 /// Exit code: ran, nothing at or above `--fail-on`.
 pub const EXIT_OK: u8 = 0;
@@ -41,6 +43,10 @@ struct RuleArgs {
     /// the flag appends).
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     params: Vec<(String, String)>,
+    /// Project config file (default: tollgate.yaml in the working
+    /// directory, if there is one). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -58,6 +64,7 @@ enum CheckFormat {
     Json,
     Jsonl,
     Sarif,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,15 +103,31 @@ enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         rules: RuleArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
+        /// Output format [default: text, or the config's `format`].
+        #[arg(long, value_enum)]
+        format: Option<CheckFormat>,
         /// Write the report to a file instead of standard output.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Lowest severity that makes the exit code 1, or `never`.
-        #[arg(long, value_name = "SEVERITY|never", default_value = "info", value_parser = parse_fail_on)]
-        fail_on: FailOn,
+        /// Lowest severity that makes the exit code 1, or `never`
+        /// [default: info, or the config's `failOn`].
+        #[arg(long, value_name = "SEVERITY|never", value_parser = parse_fail_on)]
+        fail_on: Option<FailOn>,
+        /// Report only findings whose fingerprint is not in this baseline
+        /// [default: the config's `baseline`].
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Write the fingerprints of this run's findings as a baseline.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
+        /// SARIF: make log paths relative to this directory (the
+        /// repository root) [default: the working directory].
+        #[arg(long, value_name = "DIR")]
+        sarif_root: Option<PathBuf>,
+        /// SARIF: `automationDetails.id`, to upload several analyses for one
+        /// repository (such as `tollgate/prod/`).
+        #[arg(long, value_name = "ID")]
+        sarif_category: Option<String>,
         /// Exit 2 when any record cannot be read.
         #[arg(long)]
         strict: bool,
@@ -196,6 +219,10 @@ pub fn run(cli: Cli) -> u8 {
             format,
             output,
             fail_on,
+            baseline,
+            write_baseline,
+            sarif_root,
+            sarif_category,
             strict,
             quiet,
             error_format,
@@ -205,6 +232,10 @@ pub fn run(cli: Cli) -> u8 {
             format,
             output,
             fail_on,
+            baseline,
+            write_baseline,
+            sarif_root,
+            sarif_category,
             strict,
             quiet,
             error_format,
@@ -271,17 +302,108 @@ fn color_on(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// A loader with the rule paths and params of the command line; the
-/// built-in pack when no `--rules` is given.
-fn loader(args: &RuleArgs) -> Result<Loader, u8> {
+/// The project config in force: its settings and its text, for messages.
+#[derive(Debug, Default)]
+struct Project {
+    config: Config,
+    sources: Sources,
+}
+
+impl Project {
+    /// Reads `--config FILE`, or `tollgate.yaml` in the working directory
+    /// when there is one; prints its mistakes.
+    fn find(args: &RuleArgs, format: ErrorFormatArg) -> Result<Project, u8> {
+        let path = match &args.config {
+            Some(p) => p.clone(),
+            None if Path::new(config::FILE_NAME).is_file() => PathBuf::from(config::FILE_NAME),
+            None => return Ok(Project::default()),
+        };
+        let mut sources = Sources::default();
+        let (config, diagnostics) = match config::load(&path, &mut sources) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                eprintln!("error: cannot read config {}: {e}", path.display());
+                return Err(EXIT_ERROR);
+            }
+        };
+        if !diagnostics.is_empty() {
+            let rejected = Rejected {
+                diagnostics,
+                sources,
+            };
+            report_mistakes(&rejected, format, "fix the config first");
+            if rejected.diagnostics.iter().any(|d| d.level == Level::Error) {
+                return Err(EXIT_ERROR);
+            }
+            return Ok(Project {
+                config,
+                sources: rejected.sources,
+            });
+        }
+        Ok(Project { config, sources })
+    }
+
+    /// Warns about config rule ids that name no rule.
+    fn warn_unknown_ids(&self, rules: &RuleSet, format: ErrorFormatArg) {
+        let known: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
+        let spans = self
+            .config
+            .disable
+            .iter()
+            .map(|(id, span)| (id, span))
+            .chain(self.config.severity.iter().map(|(id, _, span)| (id, span)));
+        let warnings: Vec<Diagnostic> = spans
+            .filter(|(id, _)| rules.unknown_ids().contains(id))
+            .map(|(id, span)| {
+                Diagnostic::warning(
+                    "tollgate::config",
+                    span.clone(),
+                    format!("no rule has id `{id}`"),
+                )
+                .label("unknown rule id")
+                .suggest(catalog::closest(id, known.iter().copied()))
+            })
+            .collect();
+        if !warnings.is_empty() {
+            eprint!(
+                "{}",
+                diag::render(&warnings, &self.sources, error_format(format))
+            );
+        }
+    }
+}
+
+/// A loader with the rule paths and params of the command line, falling
+/// back to the config's; the built-in pack when neither names rules.
+fn loader(args: &RuleArgs, project: &Project) -> Result<Loader, u8> {
     let mut loader = Loader::new();
+    let config = &project.config;
+    for (name, values) in &config.params {
+        // A flag for the same param replaces the config's value.
+        if !args.params.iter().any(|(n, _)| n == name) {
+            for value in values {
+                loader.param(name, value);
+            }
+        }
+    }
     for (name, value) in &args.params {
         loader.param(name, value);
     }
-    if args.rules.is_empty() {
+    for (id, _) in &config.disable {
+        loader.disable(id);
+    }
+    for (id, severity, _) in &config.severity {
+        loader.severity(id, *severity);
+    }
+    let paths = if args.rules.is_empty() {
+        &config.rules
+    } else {
+        &args.rules
+    };
+    if paths.is_empty() {
         loader.add_builtin();
     }
-    for path in &args.rules {
+    for path in paths {
         if let Err(e) = loader.add_path(path) {
             eprintln!("error: cannot read rules at {}: {e}", path.display());
             return Err(EXIT_ERROR);
@@ -291,8 +413,13 @@ fn loader(args: &RuleArgs) -> Result<Loader, u8> {
 }
 
 /// Loads the rules, printing diagnostics; `Err(code)` when they cannot run.
-fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<RuleSet, u8> {
-    match loader(args)?.load() {
+fn load(
+    args: &RuleArgs,
+    format: ErrorFormatArg,
+    show_warnings: bool,
+) -> Result<(RuleSet, Project), u8> {
+    let project = Project::find(args, format)?;
+    match loader(args, &project)?.load() {
         Ok(rules) => {
             if show_warnings && !rules.warnings().is_empty() {
                 eprint!(
@@ -300,7 +427,10 @@ fn load(args: &RuleArgs, format: ErrorFormatArg, show_warnings: bool) -> Result<
                     diag::render(rules.warnings(), rules.sources(), error_format(format))
                 );
             }
-            Ok(rules)
+            if show_warnings {
+                project.warn_unknown_ids(&rules, format);
+            }
+            Ok((rules, project))
         }
         Err(rejected) => {
             report_mistakes(&rejected, format, "no log was read");
@@ -345,19 +475,24 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 struct CheckArgs {
     paths: Vec<PathBuf>,
     rules: RuleArgs,
-    format: CheckFormat,
+    format: Option<CheckFormat>,
     output: Option<PathBuf>,
-    fail_on: FailOn,
+    fail_on: Option<FailOn>,
+    baseline: Option<PathBuf>,
+    write_baseline: Option<PathBuf>,
+    sarif_root: Option<PathBuf>,
+    sarif_category: Option<String>,
     strict: bool,
     quiet: bool,
     error_format: ErrorFormatArg,
 }
 
 fn check(args: CheckArgs) -> CliResult {
-    let rules = match load(&args.rules, args.error_format, !args.quiet) {
+    let (rules, project) = match load(&args.rules, args.error_format, !args.quiet) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    let config = &project.config;
     let (inputs, passed_over) = ingest::discover(&args.paths);
     let (missing, skipped): (Vec<Problem>, Vec<Problem>) = passed_over.into_iter().partition(|p| {
         args.paths
@@ -378,11 +513,36 @@ fn check(args: CheckArgs) -> CliResult {
         );
     }
     let format = match args.format {
-        CheckFormat::Text => Format::Text,
-        CheckFormat::Json => Format::Json,
-        CheckFormat::Jsonl => Format::Jsonl,
-        CheckFormat::Sarif => Format::Sarif,
+        Some(CheckFormat::Text) => Format::Text,
+        Some(CheckFormat::Json) => Format::Json,
+        Some(CheckFormat::Jsonl) => Format::Jsonl,
+        Some(CheckFormat::Sarif) => Format::Sarif,
+        Some(CheckFormat::Github) => Format::Github,
+        None => match &config.format {
+            Some(name) => name.parse::<Format>()?,
+            None => Format::Text,
+        },
     };
+    let fail_on = args
+        .fail_on
+        .map(|f| f.0)
+        .or(config.fail_on)
+        .unwrap_or(Some(Severity::Info));
+    let baseline = match args.baseline.as_ref().or(config.baseline.as_ref()) {
+        Some(path) => Some(Baseline::read(path)?),
+        None => None,
+    };
+    let (mut triage, expired) = Triage::new(baseline, &config.exceptions, &triage::today());
+    if !args.quiet {
+        for e in &expired {
+            eprintln!(
+                "warning: the exception for {} ({}) expired on {}; its findings are reported again",
+                e.rule,
+                e.reason,
+                e.expires.as_deref().unwrap_or("?")
+            );
+        }
+    }
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::with_capacity(
             1 << 16,
@@ -397,7 +557,24 @@ fn check(args: CheckArgs) -> CliResult {
         command_line,
         color,
     };
-    let mut emitter = report::emitter(format);
+    let mut emitter: Box<dyn report::Emitter> = match format {
+        Format::Sarif => {
+            let mut sarif = match &args.sarif_root {
+                Some(root) => report::SarifEmitter::with_base(
+                    std::path::absolute(root).map_err(|e| e.to_string())?,
+                ),
+                None => report::SarifEmitter::new(),
+            };
+            if let Some(category) = &args.sarif_category {
+                sarif = sarif.with_category(category);
+            }
+            if triage.has_baseline() {
+                sarif = sarif.with_baseline_state();
+            }
+            Box::new(sarif)
+        }
+        other => report::emitter(other),
+    };
     let write_err = |e: io::Error| format!("cannot write the report: {e}");
     emitter.begin(&mut out, &run).map_err(write_err)?;
     let mut summary = Summary {
@@ -405,6 +582,7 @@ fn check(args: CheckArgs) -> CliResult {
         skipped,
         ..Summary::default()
     };
+    let mut to_baseline: Vec<BaselineEntry> = Vec::new();
     let mut unreadable_path = false;
     for input in &inputs {
         let (display, reader) = match input {
@@ -453,10 +631,25 @@ fn check(args: CheckArgs) -> CliResult {
                         continue;
                     }
                     rules.evaluate(&record, &location, &mut |finding| {
-                        counts.findings += 1;
-                        summary.count_finding(&finding);
-                        if let Err(e) = emitter.finding(&mut out, &finding) {
-                            failed.get_or_insert(e);
+                        let verdict = triage.classify(&finding);
+                        if args.write_baseline.is_some() && !matches!(verdict, Verdict::Excepted(_))
+                        {
+                            to_baseline.push(BaselineEntry {
+                                fingerprint: finding.fingerprint.clone(),
+                                rule_id: finding.rule_id.to_string(),
+                                sign_in_id: finding.sign_in.id.clone(),
+                            });
+                        }
+                        match verdict {
+                            Verdict::New => {
+                                counts.findings += 1;
+                                summary.count_finding(&finding);
+                                if let Err(e) = emitter.finding(&mut out, &finding) {
+                                    failed.get_or_insert(e);
+                                }
+                            }
+                            Verdict::Baselined => summary.accepted.baseline += 1,
+                            Verdict::Excepted(_) => {}
                         }
                     });
                 }
@@ -482,14 +675,50 @@ fn check(args: CheckArgs) -> CliResult {
         });
         summary.files.push(counts);
     }
+    summary.accepted.exceptions = triage
+        .excepted
+        .iter()
+        .filter_map(|(i, n)| {
+            let e = triage.exceptions().get(*i)?;
+            Some(AcceptedByException {
+                rule_id: e.rule.clone(),
+                reason: e.reason.clone(),
+                expires: e.expires.clone(),
+                findings: *n,
+            })
+        })
+        .collect();
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
+    if let Some(path) = &args.write_baseline {
+        Baseline::write(path, &to_baseline)?;
+        if !args.quiet {
+            eprintln!(
+                "wrote {} fingerprints to {}",
+                to_baseline.len(),
+                path.display()
+            );
+        }
+    }
+    if format == Format::Github
+        && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
+    {
+        let markdown = report::markdown_summary(rules.infos(), &summary);
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!("warning: cannot write the step summary: {e}");
+        }
+    }
     if !args.quiet && (args.output.is_some() || !matches!(format, Format::Text)) {
         // The report went to a file or a machine format: say in one line
         // what happened, for the person watching the terminal.
         let t = &summary.totals;
         eprintln!(
-            "{} {} in {} {} ({} evaluated, {} unreadable) from {} {}",
+            "{} {} in {} {} ({} evaluated, {} unreadable) from {} {}{}",
             t.findings,
             plural(t.findings as usize, "finding", "findings"),
             t.records,
@@ -498,12 +727,16 @@ fn check(args: CheckArgs) -> CliResult {
             t.unreadable,
             summary.files.len(),
             plural(summary.files.len(), "file", "files"),
+            match summary.accepted.total() {
+                0 => String::new(),
+                n => format!("; {n} accepted and not reported"),
+            }
         );
     }
     if unreadable_path || (args.strict && summary.totals.unreadable > 0) {
         return Ok(EXIT_ERROR);
     }
-    let failing = match (args.fail_on.0, summary.max_severity()) {
+    let failing = match (fail_on, summary.max_severity()) {
         (Some(threshold), Some(max)) => max >= threshold,
         _ => false,
     };
@@ -511,7 +744,7 @@ fn check(args: CheckArgs) -> CliResult {
 }
 
 fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
-    let loader = match loader(args) {
+    let loader = match Project::find(args, format).and_then(|project| loader(args, &project)) {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
@@ -543,7 +776,7 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
 }
 
 fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {
-    let rules = match load(args, error_format, true) {
+    let (rules, _) = match load(args, error_format, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -598,7 +831,7 @@ fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> Cl
 }
 
 fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg) -> CliResult {
-    let rules = match load(args, error_format, true) {
+    let (rules, _) = match load(args, error_format, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -673,7 +906,7 @@ fn explain(
     target: &str,
     error_format: ErrorFormatArg,
 ) -> CliResult {
-    let rules = match load(args, error_format, true) {
+    let (rules, _) = match load(args, error_format, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };

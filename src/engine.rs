@@ -15,7 +15,7 @@ use crate::check::{self, ParamValues, Piece};
 use crate::compile::{self, CompiledRule};
 use crate::diag::{Diagnostic, Level, Sources, Span};
 use crate::eval::{self, Scope, Trace};
-use crate::finding::{Finding, RuleInfo, SignIn};
+use crate::finding::{Finding, RuleInfo, Severity, SignIn};
 use crate::record::{Location, LogCategory, Record};
 use crate::syntax::{self, Document};
 
@@ -30,6 +30,8 @@ pub struct Loader {
     docs: Vec<(usize, Document)>,
     diags: Vec<Diagnostic>,
     params: ParamValues,
+    disabled: Vec<String>,
+    severities: Vec<(String, Severity)>,
 }
 
 /// Rules that could not be loaded: every diagnostic, with the sources to
@@ -55,6 +57,18 @@ impl Loader {
             .entry(name.to_string())
             .or_default()
             .push(value.to_string());
+        self
+    }
+
+    /// Turns a rule off: it is checked but does not run.
+    pub fn disable(&mut self, id: &str) -> &mut Loader {
+        self.disabled.push(id.to_string());
+        self
+    }
+
+    /// Overrides a rule's severity.
+    pub fn severity(&mut self, id: &str, severity: Severity) -> &mut Loader {
+        self.severities.push((id.to_string(), severity));
         self
     }
 
@@ -179,11 +193,30 @@ impl Loader {
             docs,
             mut diags,
             params,
+            disabled,
+            severities,
         } = self;
         let (checked, mut check_diags) = check::check(&docs, &sources, &params);
         diags.append(&mut check_diags);
+        let ids: Vec<&str> = checked.iter().map(|r| r.info.id.as_ref()).collect();
+        let unknown_ids = disabled
+            .iter()
+            .chain(severities.iter().map(|(id, _)| id))
+            .filter(|id| !ids.contains(&id.as_str()))
+            .cloned()
+            .collect();
         let mut rules = Vec::new();
-        for rule in checked {
+        for mut rule in checked {
+            if disabled.iter().any(|d| d == rule.info.id.as_ref()) {
+                continue;
+            }
+            if let Some((_, sev)) = severities
+                .iter()
+                .rev()
+                .find(|(id, _)| id == rule.info.id.as_ref())
+            {
+                rule.info.severity = *sev;
+            }
             match compile::compile(rule) {
                 Ok(r) => rules.push(r),
                 Err((span, label)) => diags.push(
@@ -204,6 +237,7 @@ impl Loader {
             infos,
             sources,
             warnings: Vec::new(),
+            unknown_ids,
         };
         (set, diags)
     }
@@ -216,6 +250,7 @@ pub struct RuleSet {
     infos: Vec<RuleInfo>,
     sources: Sources,
     warnings: Vec<Diagnostic>,
+    unknown_ids: Vec<String>,
 }
 
 /// The outcome of one `tests:` case.
@@ -262,6 +297,12 @@ impl RuleSet {
     /// The rule files.
     pub fn sources(&self) -> &Sources {
         &self.sources
+    }
+
+    /// Ids given to [`Loader::disable`] or [`Loader::severity`] that name
+    /// no rule (likely typos in a config file).
+    pub fn unknown_ids(&self) -> &[String] {
+        &self.unknown_ids
     }
 
     /// Warnings found while loading.

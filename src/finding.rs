@@ -175,9 +175,12 @@ pub struct Problem {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileCounts {
-    /// The file.
+    /// The file (empty in totals).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub path: String,
-    /// The shape(s) detected, such as `jsonl` or `graph-page`.
+    /// The shape(s) detected, such as `jsonl` or `graph-page` (empty in
+    /// totals).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub format: String,
     /// Records seen: `evaluated + unreadable`.
     pub records: u64,
@@ -224,6 +227,40 @@ pub struct Summary {
     pub skipped: Vec<Problem>,
     /// Unreadable records and files (the first [`MAX_PROBLEMS_KEPT`]).
     pub problems: Vec<Problem>,
+    /// Findings accepted by a baseline or an exception: not reported, but
+    /// counted here.
+    pub accepted: Accepted,
+}
+
+/// Findings not reported because they were accepted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// Findings whose fingerprint is in the baseline.
+    pub baseline: u64,
+    /// Findings covered by each config exception that applied.
+    pub exceptions: Vec<AcceptedByException>,
+}
+
+/// The findings one config exception accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedByException {
+    /// The rule.
+    pub rule_id: String,
+    /// The exception's reason.
+    pub reason: String,
+    /// Its expiry date, if any.
+    pub expires: Option<String>,
+    /// How many findings it accepted.
+    pub findings: u64,
+}
+
+impl Accepted {
+    /// Every accepted finding.
+    pub fn total(&self) -> u64 {
+        self.baseline + self.exceptions.iter().map(|e| e.findings).sum::<u64>()
+    }
 }
 
 impl Summary {

@@ -18,6 +18,7 @@
     )
 )]
 
+mod github;
 mod json;
 mod junit;
 mod sarif;
@@ -31,6 +32,7 @@ use serde::Serialize;
 
 use crate::finding::{Finding, RuleInfo, Summary};
 
+pub use github::{GithubEmitter, markdown_summary};
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
 pub use sarif::SarifEmitter;
@@ -56,11 +58,19 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for code scanning.
     Sarif,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 impl Format {
     /// Every format, in the order help texts list them.
-    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Jsonl, Format::Sarif];
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Jsonl,
+        Format::Sarif,
+        Format::Github,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -69,6 +79,7 @@ impl Format {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
             Format::Sarif => "sarif",
+            Format::Github => "github",
         }
     }
 }
@@ -85,7 +96,9 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == s)
-            .ok_or_else(|| format!("`{s}` is not an output format (text, json, jsonl, sarif)"))
+            .ok_or_else(|| {
+                format!("`{s}` is not an output format (text, json, jsonl, sarif, github)")
+            })
     }
 }
 
@@ -120,6 +133,7 @@ pub fn emitter(format: Format) -> Box<dyn Emitter> {
         Format::Json => Box::new(JsonEmitter::new()),
         Format::Jsonl => Box::new(JsonlEmitter::new()),
         Format::Sarif => Box::new(SarifEmitter::new()),
+        Format::Github => Box::new(GithubEmitter::new()),
     }
 }
 
@@ -421,6 +435,7 @@ mod testdata {
                 reason: "not a log file".into(),
             }],
             problems: vec![],
+            accepted: Default::default(),
         };
         for f in findings {
             s.count_finding(f);

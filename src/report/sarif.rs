@@ -14,7 +14,7 @@
 //! `%SRCROOT%` when they are inside it, absolute `file:` URIs when not, and
 //! `stdin` for standard input.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SRCROOT: &str = "%SRCROOT%";
 
 /// Writes the `sarif` format.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SarifEmitter {
     /// The directory log paths are made relative to; `None` until `begin`
     /// reads the current directory (and after, if it could not).
@@ -44,6 +44,63 @@ pub struct SarifEmitter {
     command_line: String,
     results: Stream,
     buf: Vec<u8>,
+    /// `automationDetails.id`, when set.
+    category: Option<String>,
+    /// Mark results `baselineState: new` (a baseline filtered the others).
+    baseline_state: bool,
+    /// The results kept so far, serialized; at most `max_results`, the
+    /// least severe and latest dropped first.
+    kept: BinaryHeap<Kept>,
+    /// Findings seen.
+    seen: u64,
+    max_results: usize,
+    max_gzip_bytes: usize,
+}
+
+impl Default for SarifEmitter {
+    fn default() -> Self {
+        SarifEmitter {
+            base: None,
+            rule_index: HashMap::new(),
+            command_line: String::new(),
+            results: Stream::default(),
+            buf: Vec::new(),
+            category: None,
+            baseline_state: false,
+            kept: BinaryHeap::new(),
+            seen: 0,
+            max_results: MAX_RESULTS,
+            max_gzip_bytes: MAX_GZIP_BYTES,
+        }
+    }
+}
+
+/// Most results GitHub code scanning accepts in one run.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// Largest gzip-compressed upload GitHub code scanning accepts, less room
+/// for the rules and the run's other members.
+pub const MAX_GZIP_BYTES: usize = 9 << 20;
+
+/// A serialized result, ordered so that the greatest is the one to drop
+/// first: the least severe, then the latest.
+#[derive(Debug, PartialEq, Eq)]
+struct Kept {
+    severity: std::cmp::Reverse<crate::finding::Severity>,
+    seq: u64,
+    json: Vec<u8>,
+}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.severity, self.seq).cmp(&(other.severity, other.seq))
+    }
 }
 
 impl SarifEmitter {
@@ -58,6 +115,28 @@ impl SarifEmitter {
             base: Some(normalize(&base.into())),
             ..Self::default()
         }
+    }
+
+    /// Sets `automationDetails.id`, which tells several analyses of one
+    /// repository apart (such as `tollgate/prod/`).
+    pub fn with_category(mut self, id: &str) -> Self {
+        self.category = Some(id.to_string());
+        self
+    }
+
+    /// Marks every result `baselineState: new`: a baseline already removed
+    /// the unchanged ones.
+    pub fn with_baseline_state(mut self) -> Self {
+        self.baseline_state = true;
+        self
+    }
+
+    /// Sets the limits (GitHub's by default): most results, and most
+    /// gzip-compressed bytes of results.
+    pub fn with_limits(mut self, max_results: usize, max_gzip_bytes: usize) -> Self {
+        self.max_results = max_results;
+        self.max_gzip_bytes = max_gzip_bytes;
+        self
     }
 
     fn artifact(&self, path: &str) -> ArtifactLocation {
@@ -106,6 +185,7 @@ impl Emitter for SarifEmitter {
                         uri: directory_uri(base),
                     },
                 }),
+                automation_details: self.category.clone().map(|id| AutomationDetails { id }),
             },
             br#","results":["#,
         )?;
@@ -125,11 +205,11 @@ impl Emitter for SarifEmitter {
                 ),
             ));
         };
-        let sep = self.results.next_item()?;
         let result = SarifResult {
             rule_id: &finding.rule_id,
             rule_index,
             level: level(finding.severity),
+            baseline_state: self.baseline_state.then_some("new"),
             message: Message {
                 text: first_nonempty(&[&finding.message, &finding.title, &finding.rule_id]),
             },
@@ -156,16 +236,67 @@ impl Emitter for SarifEmitter {
             },
         };
         to_buf(&mut self.buf, &result)?;
-        self.buf.splice(0..0, sep.iter().copied());
-        out.write_all(&self.buf)
+        // Code scanning takes at most so many results: keep the most
+        // severe (the earliest among equals) and write them at the end.
+        self.kept.push(Kept {
+            severity: std::cmp::Reverse(finding.severity),
+            seq: self.seen,
+            json: std::mem::take(&mut self.buf),
+        });
+        self.seen += 1;
+        if self.kept.len() > self.max_results {
+            self.kept.pop();
+        }
+        let _ = out;
+        Ok(())
     }
 
     fn finish(&mut self, out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+        // The most severe first, until the compressed size would pass the
+        // limit; then back in input order.
+        let mut kept: Vec<Kept> = std::mem::take(&mut self.kept).into_sorted_vec();
+        let mut gzip =
+            flate2::write::GzEncoder::new(CountingSink(0), flate2::Compression::default());
+        let mut fit = 0;
+        for k in &kept {
+            gzip.write_all(&k.json)?;
+            gzip.flush()?;
+            if gzip.get_ref().0 > self.max_gzip_bytes {
+                break;
+            }
+            fit += 1;
+        }
+        kept.truncate(fit);
+        kept.sort_by_key(|k| k.seq);
+        for k in &kept {
+            let sep = self.results.next_item()?;
+            out.write_all(sep)?;
+            out.write_all(&k.json)?;
+        }
+        let cut = (kept.len() as u64) < self.seen;
         let sep = self.results.close()?;
-        let notifications = summary
-            .problems
+        let cut_text = cut.then(|| {
+            format!(
+                "{} of {} results kept to fit GitHub code scanning's limits ({} results, {} MiB gzipped): the most severe, and the earliest among equals",
+                kept.len(),
+                self.seen,
+                self.max_results,
+                self.max_gzip_bytes >> 20
+            )
+        });
+        let notifications = cut_text
             .iter()
-            .map(|p| self.notification("warning", p))
+            .map(|text| Notification {
+                level: "warning",
+                message: Message { text },
+                locations: Vec::new(),
+            })
+            .chain(
+                summary
+                    .problems
+                    .iter()
+                    .map(|p| self.notification("warning", p)),
+            )
             .chain(summary.skipped.iter().map(|p| self.notification("note", p)))
             .collect();
         let tail = RunTail {
@@ -209,7 +340,7 @@ impl SarifEmitter {
             message: Message {
                 text: first_nonempty(&[&p.reason]),
             },
-            locations: [NotificationLocation {
+            locations: vec![NotificationLocation {
                 physical_location: PhysicalLocation {
                     artifact_location: self.artifact(&p.path),
                     // Line 0 means the whole file: no region.
@@ -233,6 +364,13 @@ struct RunHead {
     tool: Tool,
     #[serde(skip_serializing_if = "Option::is_none")]
     original_uri_base_ids: Option<BaseIds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automation_details: Option<AutomationDetails>,
+}
+
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
 }
 
 #[derive(Serialize)]
@@ -302,6 +440,8 @@ struct SarifResult<'a> {
     rule_id: &'a str,
     rule_index: usize,
     level: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
     message: Message<'a>,
     locations: [ResultLocation<'a>; 1],
     partial_fingerprints: Fingerprints<'a>,
@@ -389,7 +529,8 @@ struct Invocation<'a> {
 struct Notification<'a> {
     level: &'static str,
     message: Message<'a>,
-    locations: [NotificationLocation; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<NotificationLocation>,
 }
 
 #[derive(Serialize)]
@@ -533,6 +674,23 @@ fn logical_locations(sign_in: &SignIn) -> Vec<LogicalLocation<'_>> {
         }],
         None => Vec::new(),
     }
+}
+
+/// A log path as a plain relative path under `base` (the working
+/// directory) when it lies inside it, with `/` separators; else as given.
+/// GitHub annotations want this form.
+pub(crate) fn path_under(path: &str, base: &Path) -> String {
+    let given = Path::new(path);
+    let full = normalize(&base.join(given));
+    let shown = match full.strip_prefix(base) {
+        Ok(rest) if rest.components().next().is_some() => rest.to_path_buf(),
+        _ => normalize(given),
+    };
+    shown
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Where a log path points, as SARIF wants it.
@@ -924,5 +1082,19 @@ mod tests {
             Some("One two.")
         );
         assert_eq!(first_paragraph("  \n"), None);
+    }
+}
+
+/// A writer that only counts the bytes written to it.
+#[derive(Debug)]
+struct CountingSink(usize);
+
+impl Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -207,6 +207,27 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
         }
         out.push('\n');
     }
+    if s.accepted.total() > 0 {
+        write!(
+            out,
+            "{:LABEL_WIDTH$}{} not reported:",
+            "accepted",
+            s.accepted.total()
+        )?;
+        if s.accepted.baseline > 0 {
+            write!(out, " {} in the baseline", s.accepted.baseline)?;
+        }
+        for e in &s.accepted.exceptions {
+            write!(
+                out,
+                "; {} {} by exception ({})",
+                e.findings,
+                e.rule_id,
+                Clean(&e.reason)
+            )?;
+        }
+        out.push('\n');
+    }
 
     let t = &s.totals;
     write!(

@@ -1,0 +1,410 @@
+//! The project config file, `tollgate.yaml`: rule paths, params, disabled
+//! rules, severity overrides, default output format and threshold, the
+//! baseline path and per-rule exceptions.
+//!
+//! Takes the file's text and gives a [`Config`] or diagnostics with spans,
+//! like rule files (an unknown key is a mistake, with a suggestion).
+//!
+//! ```yaml
+//! rules: [rules/]                 # rule files or directories (default: the built-in pack)
+//! params:
+//!   trusted_countries: [US, GB]
+//! disable: [TG-FED-001]
+//! severity: { TG-LEG-001: critical }
+//! format: sarif
+//! failOn: high
+//! baseline: .tollgate/baseline.json
+//! exceptions:
+//!   - rule: TG-CA-001
+//!     users: [breakglass@contoso.com]
+//!     reason: break-glass account, monitored elsewhere
+//!     expires: 2026-12-31
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog;
+use crate::diag::{Diagnostic, SourceId, Sources, Span};
+use crate::finding::Severity;
+use crate::syntax::{self, Node, NodeKind};
+
+/// The config file looked for in the working directory.
+pub const FILE_NAME: &str = "tollgate.yaml";
+
+/// The keys a config may have.
+pub const KEYS: &[&str] = &[
+    "rules",
+    "params",
+    "disable",
+    "severity",
+    "format",
+    "failOn",
+    "baseline",
+    "exceptions",
+];
+
+/// A project config. Paths are resolved against the config file's folder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// Rule files or directories; empty means the built-in pack.
+    pub rules: Vec<PathBuf>,
+    /// Parameter values by name (each value one element of a list param).
+    pub params: Vec<(String, Vec<String>)>,
+    /// Rule ids not to run.
+    pub disable: Vec<(String, Span)>,
+    /// Severity overrides by rule id.
+    pub severity: Vec<(String, Severity, Span)>,
+    /// Default output format name.
+    pub format: Option<String>,
+    /// Default `--fail-on`: a severity, or `None` inside for `never`.
+    pub fail_on: Option<Option<Severity>>,
+    /// Baseline of accepted findings.
+    pub baseline: Option<PathBuf>,
+    /// Accepted findings, by rule.
+    pub exceptions: Vec<Exception>,
+}
+
+/// Findings of one rule that are accepted: for the listed sign-ins, users or
+/// apps, with a reason and an optional expiry date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exception {
+    /// The rule.
+    pub rule: String,
+    /// Sign-in ids.
+    pub sign_ins: Vec<String>,
+    /// User principal names (compared ignoring case).
+    pub users: Vec<String>,
+    /// Application display names or ids (compared ignoring case).
+    pub apps: Vec<String>,
+    /// Why the findings are accepted.
+    pub reason: String,
+    /// Last day (UTC, `YYYY-MM-DD`) the exception holds; after it, the
+    /// findings count again.
+    pub expires: Option<String>,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Reads a config file into `sources` and parses it.
+pub fn load(
+    path: &Path,
+    sources: &mut Sources,
+) -> Result<(Config, Vec<Diagnostic>), std::io::Error> {
+    let text = std::fs::read_to_string(path)?;
+    let id = sources.add(path.display().to_string(), text.as_str());
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(parse(id, &text, &base))
+}
+
+/// Parses config text; `base` is the folder relative paths start from.
+pub fn parse(source: SourceId, text: &str, base: &Path) -> (Config, Vec<Diagnostic>) {
+    let (docs, mut diags) = syntax::parse(source, text);
+    let mut config = Config::default();
+    let Some(doc) = docs.first() else {
+        return (config, diags);
+    };
+    if let Some(extra) = docs.get(1) {
+        diags.push(
+            Diagnostic::error(
+                "tollgate::config",
+                extra.root.span.clone(),
+                "a config file holds one YAML document",
+            )
+            .label("second document")
+            .help("merge the documents into one"),
+        );
+    }
+    let Some(entries) = doc.root.map() else {
+        return (config, diags);
+    };
+    let mut cx = Cx { diags: &mut diags };
+    for (key, value) in entries {
+        let name = key.text().unwrap_or_default();
+        match name {
+            "rules" => {
+                config.rules = cx
+                    .strings(value, "rules")
+                    .into_iter()
+                    .map(|(s, _)| base.join(s))
+                    .collect()
+            }
+            "params" => config.params = cx.params(value),
+            "disable" => config.disable = cx.strings(value, "disable"),
+            "severity" => config.severity = cx.severities(value),
+            "format" => {
+                config.format = cx.choice(
+                    value,
+                    "format",
+                    &["text", "json", "jsonl", "sarif", "github"],
+                );
+            }
+            "failOn" => {
+                config.fail_on = cx
+                    .choice(
+                        value,
+                        "failOn",
+                        &["info", "low", "medium", "high", "critical", "never"],
+                    )
+                    .map(|s| s.parse::<Severity>().ok());
+            }
+            "baseline" => config.baseline = cx.string(value, "baseline").map(|s| base.join(s)),
+            "exceptions" => config.exceptions = cx.exceptions(value),
+            other => cx.diags.push(
+                Diagnostic::error(
+                    "tollgate::config",
+                    key.span.clone(),
+                    format!("unknown config key `{other}`"),
+                )
+                .label("not a config key")
+                .help(match catalog::closest(other, KEYS.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("config keys are {}", KEYS.join(", ")),
+                }),
+            ),
+        }
+    }
+    (config, diags)
+}
+
+struct Cx<'a> {
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn wrong(&mut self, n: &Node, what: String) {
+        self.diags.push(
+            Diagnostic::error("tollgate::config", n.span.clone(), what)
+                .label(format!("this is {}", n.describe()))
+                .help("see the example config in the README"),
+        );
+    }
+
+    fn string(&mut self, n: &Node, key: &str) -> Option<String> {
+        match n.scalar() {
+            Some(s) => Some(s.text.clone()),
+            None => {
+                self.wrong(n, format!("`{key}` must be text"));
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, n: &Node, key: &str) -> Vec<(String, Span)> {
+        match &n.kind {
+            NodeKind::Scalar(s) => vec![(s.text.clone(), n.span.clone())],
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| self.string(i, key).map(|s| (s, i.span.clone())))
+                .collect(),
+            NodeKind::Map(_) => {
+                self.wrong(n, format!("`{key}` must be a list"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn choice(&mut self, n: &Node, key: &str, allowed: &[&str]) -> Option<String> {
+        let value = self.string(n, key)?;
+        if allowed.contains(&value.as_str()) {
+            return Some(value);
+        }
+        self.diags.push(
+            Diagnostic::error(
+                "tollgate::config",
+                n.span.clone(),
+                format!("`{value}` is not a valid `{key}`"),
+            )
+            .label("unknown value")
+            .help(match catalog::closest(&value, allowed.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`? values: {}", allowed.join(", ")),
+                None => format!("values: {}", allowed.join(", ")),
+            }),
+        );
+        None
+    }
+
+    fn params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+        let Some(entries) = n.map() else {
+            self.wrong(n, "`params` must be a mapping of names to values".into());
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .map(|(k, v)| {
+                let values = self
+                    .strings(v, "params")
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect();
+                (k.text().unwrap_or_default().to_string(), values)
+            })
+            .collect()
+    }
+
+    fn severities(&mut self, n: &Node) -> Vec<(String, Severity, Span)> {
+        let Some(entries) = n.map() else {
+            self.wrong(n, "`severity` must map rule ids to severities".into());
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let names = ["info", "low", "medium", "high", "critical"];
+            if let Some(s) = self.choice(v, "severity", &names)
+                && let Ok(sev) = s.parse::<Severity>()
+            {
+                out.push((
+                    k.text().unwrap_or_default().to_string(),
+                    sev,
+                    k.span.clone(),
+                ));
+            }
+        }
+        out
+    }
+
+    fn exceptions(&mut self, n: &Node) -> Vec<Exception> {
+        let Some(items) = n.seq() else {
+            self.wrong(n, "`exceptions` must be a list".into());
+            return Vec::new();
+        };
+        const KEYS: [&str; 6] = ["rule", "signIns", "users", "apps", "reason", "expires"];
+        let mut out = Vec::new();
+        for item in items {
+            let Some(entries) = item.map() else {
+                self.wrong(item, "an exception must be a mapping".into());
+                continue;
+            };
+            let mut e = Exception {
+                rule: String::new(),
+                sign_ins: Vec::new(),
+                users: Vec::new(),
+                apps: Vec::new(),
+                reason: String::new(),
+                expires: None,
+                span: item.span.clone(),
+            };
+            for (k, v) in entries {
+                let key = k.text().unwrap_or_default();
+                let list = |cx: &mut Self| cx.strings(v, key).into_iter().map(|(s, _)| s).collect();
+                match key {
+                    "rule" => e.rule = self.string(v, key).unwrap_or_default(),
+                    "signIns" => e.sign_ins = list(self),
+                    "users" => e.users = list(self),
+                    "apps" => e.apps = list(self),
+                    "reason" => e.reason = self.string(v, key).unwrap_or_default(),
+                    "expires" => {
+                        let text = self.string(v, key).unwrap_or_default();
+                        if jiff::civil::Date::strptime("%Y-%m-%d", &text).is_ok() {
+                            e.expires = Some(text);
+                        } else {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "tollgate::config",
+                                    v.span.clone(),
+                                    format!("`{text}` is not a date"),
+                                )
+                                .label("expected YYYY-MM-DD")
+                                .help(
+                                    "write the last day the exception holds, such as `2026-12-31`",
+                                ),
+                            );
+                        }
+                    }
+                    other => self.diags.push(
+                        Diagnostic::error(
+                            "tollgate::config",
+                            k.span.clone(),
+                            format!("unknown exception key `{other}`"),
+                        )
+                        .label("not an exception key")
+                        .help(match catalog::closest(other, KEYS) {
+                            Some(near) => format!("did you mean `{near}`?"),
+                            None => format!("exception keys are {}", KEYS.join(", ")),
+                        }),
+                    ),
+                }
+            }
+            let head = entries
+                .first()
+                .map_or_else(|| item.span.clone(), |(k, _)| k.span.clone());
+            if e.rule.is_empty() {
+                self.diags.push(
+                    Diagnostic::error("tollgate::config", head.clone(), "exception has no `rule`")
+                        .label("this exception")
+                        .help("name the rule whose findings it accepts: `rule: TG-CA-001`"),
+                );
+            }
+            if e.reason.trim().is_empty() {
+                self.diags.push(
+                    Diagnostic::error(
+                        "tollgate::config",
+                        head.clone(),
+                        "exception has no `reason`",
+                    )
+                    .label("this exception")
+                    .help("say why the findings are accepted, for whoever reads the config next"),
+                );
+            }
+            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() {
+                self.diags.push(
+                    Diagnostic::error("tollgate::config", head, "exception names no sign-in, user or app")
+                        .label("this exception")
+                        .help("list `signIns`, `users` or `apps`; to turn a whole rule off, use `disable`"),
+                );
+            }
+            out.push(e);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> (Config, Vec<Diagnostic>) {
+        parse(0, text, Path::new("conf"))
+    }
+
+    #[test]
+    fn a_full_config_reads() {
+        let (c, d) = parsed(
+            "rules: [rules/]\nparams:\n  trusted_countries: [US, GB]\n  limit: 5\ndisable: [TG-FED-001]\nseverity: { TG-LEG-001: critical }\nformat: sarif\nfailOn: never\nbaseline: base.json\nexceptions:\n  - rule: TG-CA-001\n    users: [a@b.c]\n    reason: break glass\n    expires: 2026-12-31\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.rules, vec![PathBuf::from("conf/rules/")]);
+        assert_eq!(
+            c.params[0],
+            ("trusted_countries".into(), vec!["US".into(), "GB".into()])
+        );
+        assert_eq!(c.params[1], ("limit".into(), vec!["5".into()]));
+        assert_eq!(c.disable[0].0, "TG-FED-001");
+        assert_eq!(c.severity[0].1, Severity::Critical);
+        assert_eq!(c.format.as_deref(), Some("sarif"));
+        assert_eq!(c.fail_on, Some(None));
+        assert_eq!(c.baseline, Some(PathBuf::from("conf/base.json")));
+        assert_eq!(c.exceptions[0].users, vec!["a@b.c".to_string()]);
+        assert_eq!(c.exceptions[0].expires.as_deref(), Some("2026-12-31"));
+    }
+
+    #[test]
+    fn unknown_keys_and_values_point_at_themselves() {
+        let text = "rulez: [x]\nfailOn: hihg\nexceptions:\n  - rule: X\n    user: [a]\n";
+        let (_, d) = parsed(text);
+        let found: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| {
+                (
+                    text.get(d.span.range.clone()).unwrap_or(""),
+                    d.help.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(found[0], ("rulez", "did you mean `rules`?"));
+        assert_eq!(found[1].0, "hihg");
+        assert!(found[1].1.starts_with("did you mean `high`?"));
+        assert_eq!(found[2], ("user", "did you mean `users`?"));
+        // The exception also lacks a reason and names nobody.
+        assert_eq!(d.len(), 5);
+    }
+}

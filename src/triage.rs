@@ -1,0 +1,255 @@
+//! Triage: which findings are new, which a baseline already accepted, and
+//! which a config exception covers. Accepted findings are counted, never
+//! dropped silently.
+//!
+//! A baseline is a JSON file of fingerprints written by
+//! `tollgate check --write-baseline FILE`; fingerprints depend only on the
+//! rule and the sign-in, so a baseline survives reformatting of the logs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Exception;
+use crate::finding::{Finding, SCHEMA_VERSION};
+
+/// Fingerprints of accepted findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    fingerprints: HashSet<String>,
+}
+
+/// One entry of a baseline file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineEntry {
+    /// The finding's fingerprint.
+    pub fingerprint: String,
+    /// Its rule, for people reading the file.
+    pub rule_id: String,
+    /// Its sign-in id, for people reading the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BaselineFile {
+    schema_version: String,
+    findings: Vec<BaselineEntry>,
+}
+
+impl Baseline {
+    /// Reads a baseline file.
+    pub fn read(path: &Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+        let file: BaselineFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a tollgate baseline: {e}", path.display()))?;
+        Ok(Baseline {
+            fingerprints: file.findings.into_iter().map(|e| e.fingerprint).collect(),
+        })
+    }
+
+    /// Writes the entries as a baseline file, sorted and without repeats.
+    pub fn write(path: &Path, entries: &[BaselineEntry]) -> Result<(), String> {
+        let mut findings = entries.to_vec();
+        findings.sort();
+        findings.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+        let file = BaselineFile {
+            schema_version: SCHEMA_VERSION.to_string(),
+            findings,
+        };
+        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))
+    }
+
+    /// Whether the baseline holds a fingerprint.
+    pub fn contains(&self, fingerprint: &str) -> bool {
+        self.fingerprints.contains(fingerprint)
+    }
+
+    /// How many fingerprints it holds.
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+}
+
+/// What to do with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Report it.
+    New,
+    /// The baseline accepted it.
+    Baselined,
+    /// The exception at this index accepted it.
+    Excepted(usize),
+}
+
+/// Decides the verdict of each finding.
+#[derive(Debug, Clone, Default)]
+pub struct Triage {
+    baseline: Option<Baseline>,
+    exceptions: Vec<Exception>,
+    /// Findings accepted per exception index.
+    pub excepted: BTreeMap<usize, u64>,
+}
+
+impl Triage {
+    /// A triage with a baseline (if any) and the exceptions in force
+    /// `today` (`YYYY-MM-DD`); expired ones are returned apart, so the
+    /// caller can say so.
+    pub fn new(
+        baseline: Option<Baseline>,
+        exceptions: &[Exception],
+        today: &str,
+    ) -> (Triage, Vec<Exception>) {
+        let (active, expired): (Vec<Exception>, Vec<Exception>) = exceptions
+            .iter()
+            .cloned()
+            .partition(|e| e.expires.as_deref().is_none_or(|day| day >= today));
+        (
+            Triage {
+                baseline,
+                exceptions: active,
+                excepted: BTreeMap::new(),
+            },
+            expired,
+        )
+    }
+
+    /// Whether a baseline is in use.
+    pub fn has_baseline(&self) -> bool {
+        self.baseline.is_some()
+    }
+
+    /// The exceptions in force.
+    pub fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
+    }
+
+    /// The verdict on a finding; counts exceptions that apply.
+    pub fn classify(&mut self, finding: &Finding) -> Verdict {
+        if let Some(i) = self.exceptions.iter().position(|e| covers(e, finding)) {
+            *self.excepted.entry(i).or_default() += 1;
+            return Verdict::Excepted(i);
+        }
+        match &self.baseline {
+            Some(b) if b.contains(&finding.fingerprint) => Verdict::Baselined,
+            _ => Verdict::New,
+        }
+    }
+}
+
+fn covers(e: &Exception, f: &Finding) -> bool {
+    if e.rule != f.rule_id.as_ref() {
+        return false;
+    }
+    let any_case = |list: &[String], value: &Option<String>| {
+        value
+            .as_deref()
+            .is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v)))
+    };
+    any_case(&e.sign_ins, &f.sign_in.id)
+        || any_case(&e.users, &f.sign_in.user_principal_name)
+        || any_case(&e.apps, &f.sign_in.app_display_name)
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m-%d")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+    use crate::finding::{Severity, SignIn};
+    use crate::record::Location;
+
+    fn finding(rule: &str, user: &str, fingerprint: &str) -> Finding {
+        Finding {
+            rule_id: rule.into(),
+            title: "t".into(),
+            severity: Severity::Low,
+            message: String::new(),
+            location: Location {
+                path: "p".into(),
+                line: 1,
+                record: 0,
+            },
+            category: "interactive".into(),
+            sign_in: SignIn {
+                user_principal_name: Some(user.into()),
+                ..SignIn::default()
+            },
+            evidence: Vec::new(),
+            fingerprint: fingerprint.into(),
+        }
+    }
+
+    fn exception(expires: Option<&str>) -> Exception {
+        Exception {
+            rule: "R-1".into(),
+            sign_ins: Vec::new(),
+            users: vec!["Break@Contoso.com".into()],
+            apps: Vec::new(),
+            reason: "break glass".into(),
+            expires: expires.map(String::from),
+            span: Span::new(0, 0..0),
+        }
+    }
+
+    #[test]
+    fn exceptions_apply_by_rule_and_identity_until_they_expire() {
+        let (mut t, expired) = Triage::new(None, &[exception(Some("2026-12-31"))], "2026-06-01");
+        assert!(expired.is_empty());
+        assert_eq!(
+            t.classify(&finding("R-1", "break@contoso.com", "f")),
+            Verdict::Excepted(0)
+        );
+        assert_eq!(
+            t.classify(&finding("R-2", "break@contoso.com", "f")),
+            Verdict::New
+        );
+        assert_eq!(
+            t.classify(&finding("R-1", "alice@contoso.com", "f")),
+            Verdict::New
+        );
+        assert_eq!(t.excepted.get(&0), Some(&1));
+        let (mut t, expired) = Triage::new(None, &[exception(Some("2026-01-31"))], "2026-06-01");
+        assert_eq!(expired.len(), 1);
+        assert_eq!(
+            t.classify(&finding("R-1", "break@contoso.com", "f")),
+            Verdict::New
+        );
+    }
+
+    #[test]
+    fn baselines_round_trip() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("b.json");
+        let entry = |fp: &str| BaselineEntry {
+            fingerprint: fp.into(),
+            rule_id: "R-1".into(),
+            sign_in_id: None,
+        };
+        assert!(Baseline::write(&path, &[entry("b"), entry("a"), entry("a")]).is_ok());
+        let b = Baseline::read(&path).unwrap_or_default();
+        assert_eq!(b.len(), 2);
+        let (mut t, _) = Triage::new(Some(b), &[], "2026-01-01");
+        assert_eq!(t.classify(&finding("R-1", "x", "a")), Verdict::Baselined);
+        assert_eq!(t.classify(&finding("R-1", "x", "c")), Verdict::New);
+        assert!(Baseline::read(&dir.path().join("missing.json")).is_err());
+    }
+}
