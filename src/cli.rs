@@ -529,6 +529,15 @@ fn check(args: CheckArgs) -> CliResult {
         .or(config.fail_on)
         .unwrap_or(Some(Severity::Info));
     let baseline = match args.baseline.as_ref().or(config.baseline.as_ref()) {
+        // Writing the first baseline while the config already names it.
+        Some(path) if !path.exists() && args.write_baseline.is_some() => None,
+        Some(path) if !path.exists() => {
+            return Err(format!(
+                "baseline {} does not exist; write it first with `tollgate check ... --write-baseline {}`",
+                path.display(),
+                path.display()
+            ));
+        }
         Some(path) => Some(Baseline::read(path)?),
         None => None,
     };
