@@ -96,48 +96,7 @@ enum SchemaFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate rules over sign-in logs and report findings.
-    Check {
-        /// Log files or directories (walked in sorted order); `-` reads
-        /// standard input.
-        #[arg(value_name = "PATH", required = true)]
-        paths: Vec<PathBuf>,
-        #[command(flatten)]
-        rules: RuleArgs,
-        /// Output format [default: text, or the config's `format`].
-        #[arg(long, value_enum)]
-        format: Option<CheckFormat>,
-        /// Write the report to a file instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Lowest severity that makes the exit code 1, or `never`
-        /// [default: info, or the config's `failOn`].
-        #[arg(long, value_name = "SEVERITY|never", value_parser = parse_fail_on)]
-        fail_on: Option<FailOn>,
-        /// Report only findings whose fingerprint is not in this baseline
-        /// [default: the config's `baseline`].
-        #[arg(long, value_name = "FILE")]
-        baseline: Option<PathBuf>,
-        /// Write the fingerprints of this run's findings as a baseline.
-        #[arg(long, value_name = "FILE")]
-        write_baseline: Option<PathBuf>,
-        /// SARIF: make log paths relative to this directory (the
-        /// repository root) [default: the working directory].
-        #[arg(long, value_name = "DIR")]
-        sarif_root: Option<PathBuf>,
-        /// SARIF: `automationDetails.id`, to upload several analyses for one
-        /// repository (such as `tollgate/prod/`).
-        #[arg(long, value_name = "ID")]
-        sarif_category: Option<String>,
-        /// Exit 2 when any record cannot be read.
-        #[arg(long)]
-        strict: bool,
-        /// Print nothing on standard error but errors.
-        #[arg(long, short)]
-        quiet: bool,
-        /// How to show rule errors.
-        #[arg(long, value_enum, default_value = "human")]
-        error_format: ErrorFormatArg,
-    },
+    Check(CheckArgs),
     /// Check rule files and report every mistake, without reading logs.
     Validate {
         #[command(flatten)]
@@ -197,6 +156,51 @@ enum Command {
     },
 }
 
+/// The flags of `check`.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Log files or directories (walked in sorted order); `-` reads
+    /// standard input.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Output format [default: text, or the config's `format`].
+    #[arg(long, value_enum)]
+    format: Option<CheckFormat>,
+    /// Write the report to a file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1, or `never`
+    /// [default: info, or the config's `failOn`].
+    #[arg(long, value_name = "SEVERITY|never", value_parser = parse_fail_on)]
+    fail_on: Option<FailOn>,
+    /// Report only findings whose fingerprint is not in this baseline
+    /// [default: the config's `baseline`].
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the fingerprints of this run's findings as a baseline.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// SARIF: make log paths relative to this directory (the
+    /// repository root) [default: the working directory].
+    #[arg(long, value_name = "DIR")]
+    sarif_root: Option<PathBuf>,
+    /// SARIF: `automationDetails.id`, to upload several analyses for one
+    /// repository (such as `tollgate/prod/`).
+    #[arg(long, value_name = "ID")]
+    sarif_category: Option<String>,
+    /// Exit 2 when any record cannot be read.
+    #[arg(long)]
+    strict: bool,
+    /// Print nothing on standard error but errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// How to show rule errors.
+    #[arg(long, value_enum, default_value = "human")]
+    error_format: ErrorFormatArg,
+}
+
 /// The `--fail-on` threshold: a severity, or `never` (`None`).
 #[derive(Debug, Clone, Copy)]
 struct FailOn(Option<Severity>);
@@ -213,33 +217,7 @@ fn parse_fail_on(text: &str) -> Result<FailOn, String> {
 /// Runs the command line and returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
-        Command::Check {
-            paths,
-            rules,
-            format,
-            output,
-            fail_on,
-            baseline,
-            write_baseline,
-            sarif_root,
-            sarif_category,
-            strict,
-            quiet,
-            error_format,
-        } => check(CheckArgs {
-            paths,
-            rules,
-            format,
-            output,
-            fail_on,
-            baseline,
-            write_baseline,
-            sarif_root,
-            sarif_category,
-            strict,
-            quiet,
-            error_format,
-        }),
+        Command::Check(args) => check(args),
         Command::Validate {
             rules,
             error_format,
@@ -470,21 +448,6 @@ fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, consequence: &st
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
-}
-
-struct CheckArgs {
-    paths: Vec<PathBuf>,
-    rules: RuleArgs,
-    format: Option<CheckFormat>,
-    output: Option<PathBuf>,
-    fail_on: Option<FailOn>,
-    baseline: Option<PathBuf>,
-    write_baseline: Option<PathBuf>,
-    sarif_root: Option<PathBuf>,
-    sarif_category: Option<String>,
-    strict: bool,
-    quiet: bool,
-    error_format: ErrorFormatArg,
 }
 
 fn check(args: CheckArgs) -> CliResult {
