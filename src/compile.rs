@@ -131,7 +131,8 @@ impl Cmp {
 pub struct ValueSet {
     strings: HashSet<Box<str>>,
     numbers: Vec<f64>,
-    bools: [bool; 2],
+    has_true: bool,
+    has_false: bool,
     case_sensitive: bool,
 }
 
@@ -154,8 +155,8 @@ impl ValueSet {
                     self.numbers.push(n);
                 }
                 match s.to_ascii_lowercase().as_str() {
-                    "true" => self.bools[1] = true,
-                    "false" => self.bools[0] = true,
+                    "true" => self.has_true = true,
+                    "false" => self.has_false = true,
                     _ => {}
                 }
                 let folded = fold(s, self.case_sensitive).into_owned();
@@ -170,7 +171,11 @@ impl ValueSet {
                 self.strings.insert(n.to_string().into());
             }
             Const::Bool(b) => {
-                self.bools[usize::from(*b)] = true;
+                if *b {
+                    self.has_true = true;
+                } else {
+                    self.has_false = true;
+                }
                 self.strings.insert(b.to_string().into());
             }
         }
@@ -179,8 +184,8 @@ impl ValueSet {
     fn merge(&mut self, other: &ValueSet) {
         self.strings.extend(other.strings.iter().cloned());
         self.numbers.extend_from_slice(&other.numbers);
-        self.bools[0] |= other.bools[0];
-        self.bools[1] |= other.bools[1];
+        self.has_true |= other.has_true;
+        self.has_false |= other.has_false;
     }
 
     /// Whether a record value is in the set.
@@ -188,7 +193,8 @@ impl ValueSet {
         match v {
             Value::String(s) => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
             Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
-            Value::Bool(b) => self.bools[usize::from(*b)],
+            Value::Bool(true) => self.has_true,
+            Value::Bool(false) => self.has_false,
             _ => false,
         }
     }

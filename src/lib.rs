@@ -49,6 +49,16 @@
 //! assert_eq!(findings[0].evidence[1].actual, serde_json::json!(0));
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod catalog;
 pub mod check;
 pub mod cli;
