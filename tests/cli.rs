@@ -411,3 +411,42 @@ fn reading_a_directory_skips_non_logs_visibly() {
     );
     assert_eq!(v["summary"]["unreadable"], 0);
 }
+
+#[test]
+fn junit_output_is_well_formed_xml_with_the_trace() {
+    let o = tollgate(&[
+        "test",
+        "--rules",
+        "tests/fixtures/failing-test.yaml",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xml = dir.path().join("junit.xml");
+    std::fs::write(&xml, &o.stdout).expect("write");
+    // Parse it as CI systems do, with a real XML parser.
+    let script = "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\nassert root.tag == 'testsuites', root.tag\nsuite = root.find('testsuite')\ncase = suite.find('testcase')\nfailure = case.find('failure')\nprint(suite.get('name'), case.get('classname'), failure.get('message'))\nprint(failure.text)\n";
+    let parsed = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&xml)
+        .output()
+        .expect("python3");
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let text = String::from_utf8_lossy(&parsed.stdout);
+    assert!(
+        text.starts_with(
+            "tests/fixtures/failing-test.yaml T-FAIL-001 expected a match, got no match"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("✗ status.errorCode eq 0  (saw 50126)"),
+        "{text}"
+    );
+}
