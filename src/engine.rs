@@ -310,6 +310,35 @@ impl RuleSet {
         &self.warnings
     }
 
+    /// The top-level fields evaluation can read: those the rules' conditions
+    /// and messages name, and those findings show. Ingest need build no
+    /// other field of a record.
+    pub fn projection(&self) -> Projection {
+        let mut projection = Projection::default();
+        let mut add = |path: &crate::catalog::FieldPath| {
+            if let Some(first) = path.segments().first() {
+                if path.is_raw() {
+                    projection.raw.insert(first.to_ascii_lowercase());
+                } else {
+                    projection.fields.insert(first.to_string());
+                }
+            }
+        };
+        for rule in &self.rules {
+            visit_paths(&rule.root, &mut add);
+            for piece in &rule.message {
+                if let Piece::Field(field) = piece {
+                    add(&field.path);
+                }
+            }
+        }
+        let identity = ["id", "signInEventTypes", "isInteractive"]
+            .into_iter()
+            .chain(IDENTITY_FIELDS);
+        projection.fields.extend(identity.map(str::to_string));
+        projection
+    }
+
     /// Whether any rule reads records of this category.
     pub fn targets(&self, category: &LogCategory) -> bool {
         self.rules.iter().any(|r| r.logs.contains(category))
@@ -424,6 +453,41 @@ impl RuleSet {
     }
 }
 
+/// The top-level fields of a record that evaluation reads (see
+/// [`RuleSet::projection`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// Canonical names.
+    pub fields: std::collections::BTreeSet<String>,
+    /// Keys reached through `raw.`, lower-cased (they match in any case).
+    pub raw: std::collections::BTreeSet<String>,
+}
+
+impl Projection {
+    /// Whether evaluation can read a canonical top-level field.
+    pub fn wants(&self, canonical: &str) -> bool {
+        self.fields.contains(canonical)
+    }
+
+    /// Whether evaluation can read an uncatalogued key.
+    pub fn wants_raw(&self, key: &str) -> bool {
+        self.raw.iter().any(|r| r.eq_ignore_ascii_case(key))
+    }
+}
+
+/// Calls `f` on every path the condition reads at its own level (paths
+/// inside a quantifier are relative to its list, which is visited).
+fn visit_paths(node: &compile::Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
+    match node {
+        compile::Node::All(children) | compile::Node::Any(children) => {
+            children.iter().for_each(|c| visit_paths(c, f));
+        }
+        compile::Node::Not(child) => visit_paths(child, f),
+        compile::Node::Test(test) => f(&test.path),
+        compile::Node::Quant { path, .. } => f(path),
+    }
+}
+
 /// Builds the finding for a rule that matched a record.
 fn finding(rule: &CompiledRule, record: &Record, location: &Location) -> Finding {
     let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
@@ -479,13 +543,33 @@ pub fn render_message(pieces: &[Piece], record: &Record) -> String {
     out
 }
 
+/// The fields that identify a sign-in when its record has no id.
+pub const IDENTITY_FIELDS: [&str; 8] = [
+    "createdDateTime",
+    "userPrincipalName",
+    "userId",
+    "ipAddress",
+    "appId",
+    "appDisplayName",
+    "correlationId",
+    "servicePrincipalId",
+];
+
 /// A fingerprint that depends only on the rule and the sign-in, never on
-/// where or how the record was written: the sign-in id and log when the
-/// record has an id, else the whole canonical record (keys sorted).
+/// where or how the record was written: the rule, the log, and the sign-in
+/// id, or when the record has none, its identity fields
+/// ([`IDENTITY_FIELDS`]).
 pub fn fingerprint(rule_id: &str, record: &Record) -> String {
     let mut hasher = Sha256::new();
     hasher.update(rule_id.as_bytes());
     hasher.update([0]);
+    hasher.update(record.category.name().as_bytes());
+    hasher.update([0]);
+    let text = |name: &str| match record.fields.get(name) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
     match record
         .fields
         .get("id")
@@ -495,16 +579,13 @@ pub fn fingerprint(rule_id: &str, record: &Record) -> String {
         Some(id) => {
             hasher.update(b"id\0");
             hasher.update(id.as_bytes());
-            hasher.update([0]);
-            hasher.update(record.category.name().as_bytes());
         }
         None => {
-            hasher.update(b"record\0");
-            hasher.update(
-                serde_json::to_string(&record.fields)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
+            hasher.update(b"identity\0");
+            for name in IDENTITY_FIELDS {
+                hasher.update(text(name).as_bytes());
+                hasher.update([0]);
+            }
         }
     }
     let digest = hasher.finalize();

@@ -477,3 +477,24 @@ fn fingerprints_are_stable_and_depend_on_rule_and_sign_in() {
     assert_ne!(a[0].fingerprint, c[0].fingerprint);
     assert_eq!(a[0].fingerprint.len(), 32);
 }
+
+#[test]
+fn the_projection_names_every_field_rules_and_findings_read() {
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch:\n  status.errorCode: 0\n  raw.RngcStatus: 1\n  appliedConditionalAccessPolicies: { any: { result: failure } }\nmessage: \"{location.city}\"\n",
+    );
+    let p = set.projection();
+    for field in [
+        "status",
+        "appliedConditionalAccessPolicies",
+        "location",
+        "id",
+        "createdDateTime",
+        "userPrincipalName",
+    ] {
+        assert!(p.wants(field), "{field}");
+    }
+    assert!(!p.wants("deviceDetail"));
+    assert!(p.wants_raw("rngcstatus"));
+    assert!(!p.wants_raw("other"));
+}
