@@ -16,10 +16,18 @@ pub const SCHEMA_ID: &str = "https://github.com/tollgate-rules/tollgate/schemas/
 
 /// The JSON Schema (draft 2020-12) of one rule document.
 pub fn rule_schema() -> Value {
-    let fields: Vec<String> = catalog::walk()
-        .into_iter()
-        .map(|(path, _)| path)
-        .chain(aliases())
+    // Field names of every catalog: which names fit which `logs` is left to
+    // `tollgate validate`.
+    let mut seen = std::collections::HashSet::new();
+    let fields: Vec<String> = catalog::CATALOGS
+        .iter()
+        .flat_map(|c| {
+            catalog::walk_in(c.fields)
+                .into_iter()
+                .map(|(path, _)| path)
+                .chain(aliases(c.fields))
+        })
+        .filter(|name| seen.insert(name.clone()))
         .collect();
     let operators: serde_json::Map<String, Value> = Op::ALL
         .iter()
@@ -45,7 +53,7 @@ pub fn rule_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "tollgate rule",
-        "description": "A tollgate rule over Microsoft Entra ID sign-in logs. `tollgate validate` checks more than this schema can.",
+        "description": "A tollgate rule over Microsoft Entra ID sign-in logs or Microsoft Graph activity. `tollgate validate` checks more than this schema can.",
         "type": "object",
         "required": ["id", "title", "severity", "match"],
         "additionalProperties": false,
@@ -54,7 +62,7 @@ pub fn rule_schema() -> Value {
             "id": { "type": "string", "pattern": "^[A-Za-z0-9._-]+$", "description": "Unique, stable rule id such as TG-CA-001." },
             "title": { "type": "string", "description": "What the rule finds, in one line." },
             "severity": { "enum": severities },
-            "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES }, "description": "Logs the rule reads (default: all four sign-in logs)." },
+            "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES }, "description": "Logs the rule reads (default: all four sign-in logs); `graphActivity` cannot be mixed with the others." },
             "description": { "type": "string", "description": "Markdown for the person who gets the finding." },
             "references": { "type": "array", "items": { "type": "string" } },
             "tags": { "type": "array", "items": { "type": "string" } },
@@ -133,9 +141,9 @@ pub fn rule_schema() -> Value {
 /// with its first letter upper-cased, and the explicit aliases) followed by
 /// the rest of the path, and aliases that stand for a nested field alone
 /// (`ResultType`, `Location`).
-fn aliases() -> Vec<String> {
+fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
     let mut out = Vec::new();
-    for (path, field) in catalog::walk() {
+    for (path, field) in catalog::walk_in(root) {
         let (head, rest) = path
             .split_once('.')
             .map_or((path.as_str(), ""), |(h, r)| (h, r));
@@ -151,7 +159,7 @@ fn aliases() -> Vec<String> {
             first.make_ascii_uppercase();
         }
         out.push(dotted(&upper));
-        if let Some(top) = catalog::find_field(catalog::SIGN_IN, head) {
+        if let Some(top) = catalog::find_field(root, head) {
             out.extend(top.aliases.iter().map(|a| dotted(a)));
         }
         if path.contains('.') {

@@ -7,7 +7,8 @@
 //!   pages, Event Hub batches; gzip is undone first) and recovers from bad
 //!   input;
 //! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
-//!   Analytics) to catalog names and types;
+//!   Analytics) to catalog names and types, the sign-in catalog or the
+//!   Graph activity one as the record's log says;
 //! - [`discover`] expands the paths given on the command line.
 
 mod discover;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::finding::Problem;
-use crate::record::{Location, Record};
+use crate::record::{Location, LogCategory, Record};
 
 pub use discover::discover;
 
@@ -181,6 +182,19 @@ fn buffered<R: BufRead + Send + 'static>(display: Arc<str>, mut inner: R, limit:
 pub fn normalize(value: Value) -> Result<Record, String> {
     match value {
         Value::Object(fields) => Ok(normalize::normalize_object(fields).0),
+        other => Err(format!(
+            "record is not a JSON object but {}",
+            frame::value_kind(&other)
+        )),
+    }
+}
+
+/// Normalizes one record object, in any shape, as a record of `log`: the
+/// log's catalog names and types its fields, whatever the record says its
+/// log is. Used on rule test records whose case or rule names the log.
+pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, String> {
+    match value {
+        Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log)).0),
         other => Err(format!(
             "record is not a JSON object but {}",
             frame::value_kind(&other)
