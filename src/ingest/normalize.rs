@@ -37,6 +37,8 @@ pub(crate) enum RecordShape {
     Diagnostic,
     /// Log Analytics row (PascalCase columns).
     LogAnalytics,
+    /// Entra admin center CSV row, its columns mapped to Graph names.
+    AdminCenter,
 }
 
 impl RecordShape {
@@ -46,6 +48,7 @@ impl RecordShape {
             RecordShape::Graph => "graph",
             RecordShape::Diagnostic => "diagnostic",
             RecordShape::LogAnalytics => "log-analytics",
+            RecordShape::AdminCenter => "admin-center",
         }
     }
 }
@@ -129,7 +132,7 @@ pub(crate) fn normalize_with(
     let named: &[&str] = match shape {
         RecordShape::Diagnostic => &["category"],
         RecordShape::LogAnalytics => &["Type", "Category"],
-        RecordShape::Graph => &[],
+        RecordShape::Graph | RecordShape::AdminCenter => &[],
     };
     let source = named
         .iter()
@@ -147,10 +150,31 @@ pub(crate) fn normalize_with(
     let fields = match shape {
         RecordShape::Diagnostic => diagnostic(root, input),
         RecordShape::LogAnalytics => object(&root.level, input, root.la_kept),
-        RecordShape::Graph => object(&root.level, input, &[]),
+        RecordShape::Graph | RecordShape::AdminCenter => object(&root.level, input, &[]),
     };
     let category = known.unwrap_or_else(|| derive_category(&fields));
     (Record { fields, category }, shape)
+}
+
+/// Normalizes a record read from an Entra admin center CSV download: the
+/// columns the reader mapped, as Graph names in `canonical`, go through the
+/// sign-in catalog; the columns it could not map are added as they came,
+/// under their own names (a name already taken gets ` (2)`, ` (3)`, ...).
+pub(crate) fn normalize_admin_center(
+    canonical: Map<String, Value>,
+    unmapped: Vec<(String, Value)>,
+) -> Record {
+    let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None);
+    for (key, value) in unmapped {
+        let mut name = key.clone();
+        let mut n = 2;
+        while record.fields.contains_key(&name) {
+            name = format!("{key} ({n})");
+            n += 1;
+        }
+        record.fields.insert(name, value);
+    }
+    record
 }
 
 fn detect(input: &Map<String, Value>) -> RecordShape {
