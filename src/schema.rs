@@ -4,6 +4,9 @@
 //!
 //! The schema is a help for typing, not the judge: `tollgate validate` is
 //! stricter (types per field, params, regexes, ranges) and has the spans.
+//!
+//! Also the field catalogs as `tollgate schema` prints them, for people
+//! ([`catalog_text`]) and for tools ([`catalog_json`]).
 
 use serde_json::{Value, json};
 
@@ -171,6 +174,56 @@ fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
     out
 }
 
+/// Every catalog for people: a heading per catalog naming the logs it
+/// serves, then one line per field with its type and description, its enum
+/// values and aliases below it.
+pub fn catalog_text() -> String {
+    let mut text = String::new();
+    for (i, c) in catalog::CATALOGS.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let logs: Vec<&str> = c.logs.iter().map(LogCategory::name).collect();
+        text.push_str(&format!("{} (logs: {})\n\n", c.title, logs.join(", ")));
+        for (path, f) in catalog::walk_in(c.fields) {
+            text.push_str(&format!("{path:48} {:16} {}\n", f.type_name(), f.doc));
+            if !f.values.is_empty() {
+                text.push_str(&format!("{:48} values: {}\n", "", f.values.join(", ")));
+            }
+            if !f.aliases.is_empty() {
+                text.push_str(&format!("{:48} aliases: {}\n", "", f.aliases.join(", ")));
+            }
+        }
+    }
+    text.push_str(&format!(
+        "\nFields the catalog lacks are reached as `{}NAME` (record keys, any letter case, untyped).\n",
+        catalog::RAW_PREFIX
+    ));
+    text
+}
+
+/// Every catalog for tools: one object per field, with the catalog it
+/// belongs to under `log` (`signIn` for the four sign-in logs,
+/// `graphActivity`).
+pub fn catalog_json() -> Value {
+    let items: Vec<Value> = catalog::CATALOGS
+        .iter()
+        .flat_map(|c| {
+            catalog::walk_in(c.fields).into_iter().map(|(path, f)| {
+                json!({
+                    "log": c.name,
+                    "field": path,
+                    "type": f.type_name(),
+                    "values": f.values,
+                    "aliases": f.aliases,
+                    "description": f.doc,
+                })
+            })
+        })
+        .collect();
+    Value::Array(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +236,33 @@ mod tests {
         assert!(
             committed == current,
             "schemas/rule.schema.json is stale: run `cargo run -- schema --rules-json-schema > schemas/rule.schema.json`"
+        );
+    }
+
+    #[test]
+    fn the_catalog_listing_has_both_catalogs() {
+        let text = catalog_text();
+        let sign_in = text.find("Sign-in logs (logs: interactive,");
+        let graph = text.find("Microsoft Graph activity (logs: graphActivity)");
+        assert!(
+            sign_in.is_some_and(|s| graph.is_some_and(|g| s < g)),
+            "{text}"
+        );
+        assert!(text.contains("responseStatusCode") && text.contains("status.errorCode"));
+        let json = catalog_json();
+        let logs_of = |field: &str| -> Vec<Value> {
+            json.as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["field"] == field)
+                .map(|f| f["log"].clone())
+                .collect()
+        };
+        assert_eq!(logs_of("status.errorCode"), [json!("signIn")]);
+        assert_eq!(logs_of("requestUri"), [json!("graphActivity")]);
+        assert_eq!(
+            logs_of("ipAddress"),
+            [json!("signIn"), json!("graphActivity")]
         );
     }
 }
