@@ -42,7 +42,10 @@ fn the_input_format_forces_the_reader() {
     assert_eq!(code, Some(1));
     assert_eq!(report["summary"]["records"], 1);
     assert_eq!(report["summary"]["unreadable"], 0);
-    assert_eq!(report["summary"]["files"][0]["format"], "csv (log-analytics)");
+    assert_eq!(
+        report["summary"]["files"][0]["format"],
+        "csv (log-analytics)"
+    );
     assert_eq!(report["findings"][0]["ruleId"], "TG-LEG-001");
     assert_eq!(summary(&file, "csv").1["summary"], report["summary"]);
     // Read as JSON, the two lines are junk, reported and counted.
@@ -77,5 +80,8 @@ fn schema_lists_both_catalogs() {
     assert_eq!(log_of("responseStatusCode"), Some("graphActivity".into()));
     let o = tollgate(&["schema"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("Microsoft Graph activity (logs: graphActivity)"), "{text}");
+    assert!(
+        text.contains("Microsoft Graph activity (logs: graphActivity)"),
+        "{text}"
+    );
 }
