@@ -1,5 +1,8 @@
-//! The field catalog: every sign-in field a rule may name, with its type,
-//! its enum values and the Log Analytics names that are accepted as aliases.
+//! The field catalogs: every field a rule may name, with its type, its enum
+//! values and the Log Analytics names that are accepted as aliases. There are
+//! two: [`SIGN_IN`] for the four sign-in logs, and [`GRAPH_ACTIVITY`] for
+//! Microsoft Graph activity (one record per Graph API call), whose records
+//! share few fields with sign-ins; [`for_log`] says which one a log uses.
 //!
 //! Takes a field name as a rule writer spells it (`status.errorCode`,
 //! `ResultType`, `LocationDetails.countryOrRegion`) and gives a [`FieldPath`]
@@ -12,6 +15,8 @@
 //! is, ignoring letter case, and its value has no declared type.
 
 use std::fmt;
+
+use crate::record::LogCategory;
 
 /// Prefix of the escape hatch that reaches record keys the catalog lacks.
 pub const RAW_PREFIX: &str = "raw.";
@@ -67,6 +72,9 @@ pub struct Field {
     pub codes: &'static [(i64, &'static str)],
     /// Other names for this field, as Log Analytics spells them.
     pub aliases: &'static [&'static str],
+    /// For a list of strings: when the list comes as text, its items are
+    /// separated by white space (OAuth scopes, role ids) rather than commas.
+    pub spaced: bool,
     /// One line for `tollgate schema`.
     pub doc: &'static str,
 }
@@ -80,6 +88,7 @@ impl Field {
             values: &[],
             codes: &[],
             aliases: &[],
+            spaced: false,
             doc,
         }
     }
@@ -97,6 +106,11 @@ impl Field {
     }
     const fn aliases(mut self, aliases: &'static [&'static str]) -> Field {
         self.aliases = aliases;
+        self
+    }
+    const fn spaced(mut self) -> Field {
+        self.list = true;
+        self.spaced = true;
         self
     }
 
@@ -482,6 +496,121 @@ pub const SIGN_IN: &[Field] = &[
     .list(),
 ];
 
+/// The canonical Microsoft Graph activity record: one Graph API call, named
+/// in camelCase as the diagnostic-settings export writes them; the Log
+/// Analytics columns of `MicrosoftGraphActivityLogs` are the same names in
+/// PascalCase, matched ignoring case, plus the aliases given here.
+pub const GRAPH_ACTIVITY: &[Field] = &[
+    f("timeGenerated", DateTime, "when the request was received"),
+    s("requestId", "id of the request"),
+    s(
+        "operationId",
+        "id of the batch (of the request itself when not batched)",
+    ),
+    s(
+        "clientRequestId",
+        "request id the client sent (the operation id when it sent none)",
+    ),
+    s("apiVersion", "Graph API version (v1.0, beta)"),
+    s(
+        "requestMethod",
+        "HTTP method (GET, POST, PATCH, DELETE, ...)",
+    ),
+    s("requestUri", "URI of the request"),
+    f(
+        "responseStatusCode",
+        Integer,
+        "HTTP status code of the response",
+    ),
+    f(
+        "responseSizeBytes",
+        Integer,
+        "size of the response in bytes",
+    ),
+    f(
+        "durationMs",
+        Integer,
+        "duration of the request in milliseconds",
+    ),
+    s("appId", "application (client) id of the caller"),
+    s(
+        "servicePrincipalId",
+        "service principal of the caller (app-only calls)",
+    ),
+    s("userId", "user of the caller (delegated calls)"),
+    s("tenantId", "Entra tenant id").aliases(&["AadTenantId"]),
+    s(
+        "signInActivityId",
+        "id of the sign-in that issued the token: a sign-in's uniqueTokenIdentifier",
+    ),
+    s("sessionId", "authentication session id"),
+    f("tokenIssuedAt", DateTime, "when the token used was issued"),
+    f(
+        "clientAuthMethod",
+        Integer,
+        "how the client authenticated: 0 public client, 1 client secret, 2 certificate",
+    ),
+    s(
+        "identityProvider",
+        "identity provider that authenticated the subject of the token",
+    ),
+    s("scopes", "delegated permissions in the token (`scp` claim)").spaced(),
+    s(
+        "roles",
+        "application permissions in the token (`roles` claim)",
+    )
+    .spaced(),
+    s(
+        "wids",
+        "directory role template ids in the token (`wids` claim)",
+    )
+    .spaced(),
+    s("ipAddress", "client IP address").aliases(&["IPAddress"]),
+    s("userAgent", "client user agent"),
+    s("deviceId", "device the request came from"),
+    s("location", "Azure region that served the request"),
+];
+
+/// The catalog of a log: [`GRAPH_ACTIVITY`] for Graph activity,
+/// [`SIGN_IN`] for every other log (the four sign-in logs, and categories
+/// such as `ADFSSignInLogs` that carry sign-in fields).
+pub fn for_log(log: &LogCategory) -> &'static [Field] {
+    match log {
+        LogCategory::GraphActivity => GRAPH_ACTIVITY,
+        _ => SIGN_IN,
+    }
+}
+
+/// Every catalog, with the name `tollgate schema` gives it and the logs
+/// that use it, in the order `tollgate schema` lists them.
+pub const CATALOGS: [Catalog; 2] = [
+    Catalog {
+        name: "signIn",
+        title: "Sign-in logs",
+        logs: &LogCategory::SIGN_INS,
+        fields: SIGN_IN,
+    },
+    Catalog {
+        name: "graphActivity",
+        title: "Microsoft Graph activity",
+        logs: &[LogCategory::GraphActivity],
+        fields: GRAPH_ACTIVITY,
+    },
+];
+
+/// One field catalog and the logs whose records it describes.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog {
+    /// Short name, as `tollgate schema --format json` gives it.
+    pub name: &'static str,
+    /// Heading for people.
+    pub title: &'static str,
+    /// The logs (as rules name them) whose records it describes.
+    pub logs: &'static [LogCategory],
+    /// Its top-level fields.
+    pub fields: &'static [Field],
+}
+
 /// A resolved path into the canonical record: canonical names, one per level.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldPath {
@@ -685,8 +814,13 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c.to_string())
 }
 
-/// Every field, depth first, with its dotted canonical path.
+/// Every sign-in field, depth first, with its dotted canonical path.
 pub fn walk() -> Vec<(String, &'static Field)> {
+    walk_in(SIGN_IN)
+}
+
+/// Every field of a catalog, depth first, with its dotted canonical path.
+pub fn walk_in(root: &'static [Field]) -> Vec<(String, &'static Field)> {
     fn go(prefix: &str, fields: &'static [Field], out: &mut Vec<(String, &'static Field)>) {
         for field in fields {
             let path = if prefix.is_empty() {
@@ -699,7 +833,7 @@ pub fn walk() -> Vec<(String, &'static Field)> {
         }
     }
     let mut out = Vec::new();
-    go("", SIGN_IN, &mut out);
+    go("", root, &mut out);
     out
 }
 

@@ -256,6 +256,7 @@ pub fn check(
             params: BTreeMap::new(),
             given: params,
             id: None,
+            root: SIGN_IN,
         };
         let rule = cx.rule(&doc.root);
         let errors = cx
@@ -308,6 +309,8 @@ struct RuleCx<'a> {
     /// The rule's id and its span, once read (even if the rule has errors,
     /// so duplicate ids are still found).
     id: Option<(String, Span)>,
+    /// The catalog the rule's fields are resolved in, chosen by its `logs`.
+    root: &'static [Field],
 }
 
 fn find<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
@@ -429,6 +432,9 @@ impl RuleCx<'_> {
         };
         let logs =
             find(entries, "logs").map_or_else(|| LogCategory::SIGN_INS.to_vec(), |n| self.logs(n));
+        if let Some(n) = find(entries, "logs") {
+            self.root = self.catalog_of(&logs, n);
+        }
         let description = find(entries, "description")
             .and_then(|n| self.string(n, "description"))
             .unwrap_or_default();
@@ -439,7 +445,7 @@ impl RuleCx<'_> {
             self.declare_params(n);
         }
         let cond = match find(entries, "match") {
-            Some(n) => self.condition(n, SIGN_IN, 0).inspect(|c| self.lint(c)),
+            Some(n) => self.condition(n, self.root, 0).inspect(|c| self.lint(c)),
             None => {
                 missing(self, "match", "{ field: value }");
                 None
@@ -551,6 +557,38 @@ impl RuleCx<'_> {
             }
         }
         logs
+    }
+
+    /// The catalog of the logs a rule reads; an error when they need two
+    /// catalogs (Graph activity and sign-ins), as one condition cannot name
+    /// fields of both.
+    fn catalog_of(&mut self, logs: &[LogCategory], n: &Node) -> &'static [Field] {
+        let mut roots = logs.iter().map(catalog::for_log);
+        let Some(first) = roots.next() else {
+            return SIGN_IN;
+        };
+        if roots.all(|r| r == first) {
+            return first;
+        }
+        self.err(
+            Diagnostic::error(
+                "tollgate::mixed-logs",
+                n.span.clone(),
+                "a rule cannot read Graph activity and sign-in logs together",
+            )
+            .label("Graph activity and sign-ins have different fields")
+            .help("split it into two rules: one with `logs: [graphActivity]`, one for the sign-in logs"),
+        );
+        SIGN_IN
+    }
+
+    /// The catalog's name for messages: `sign-in`, `Graph activity`.
+    fn catalog_name(&self) -> &'static str {
+        if self.root == catalog::GRAPH_ACTIVITY {
+            "Graph activity"
+        } else {
+            "sign-in"
+        }
     }
 
     fn declare_params(&mut self, n: &Node) {
@@ -906,7 +944,7 @@ impl RuleCx<'_> {
                         span,
                         format!("unknown field `{}`", e.segment),
                     )
-                    .label("not in the sign-in catalog")
+                    .label(format!("not in the {} catalog", self.catalog_name()))
                     .help(help),
                 );
                 None
@@ -1508,7 +1546,7 @@ impl RuleCx<'_> {
                     return None;
                 };
                 let name = tail.get(..end).unwrap_or_default().trim();
-                match catalog::resolve(name) {
+                match catalog::resolve_in(self.root, name) {
                     Ok(r) => {
                         if !literal.is_empty() {
                             pieces.push(Piece::Text(std::mem::take(&mut literal)));
@@ -1523,7 +1561,7 @@ impl RuleCx<'_> {
                                 span,
                                 format!("message names unknown field `{name}`"),
                             )
-                            .label("not in the sign-in catalog")
+                            .label(format!("not in the {} catalog", self.catalog_name()))
                             .suggest(e.suggestion),
                         );
                         ok = false;
@@ -1567,9 +1605,9 @@ impl RuleCx<'_> {
         };
         for (key, value) in entries {
             let name = key.text().unwrap_or_default();
-            if fields == SIGN_IN && name.eq_ignore_ascii_case("properties") {
+            if fields == self.root && name.eq_ignore_ascii_case("properties") {
                 // A diagnostic-settings record: its fields are in `properties`.
-                self.record_keys(value, SIGN_IN);
+                self.record_keys(value, self.root);
                 continue;
             }
             match catalog::resolve_in(fields, name) {
@@ -1592,9 +1630,12 @@ impl RuleCx<'_> {
                             Diagnostic::warning(
                                 "tollgate::unknown-record-field",
                                 key.span.clone(),
-                                format!("test record field `{name}` is not a sign-in field"),
+                                format!(
+                                    "test record field `{name}` is not a {} field",
+                                    self.catalog_name()
+                                ),
                             )
-                            .label("not in the sign-in catalog")
+                            .label(format!("not in the {} catalog", self.catalog_name()))
                             .help(format!(
                                 "did you mean `{near}`? (a key the catalog does not know is kept, for `raw.` rules)"
                             )),
@@ -1733,7 +1774,7 @@ impl RuleCx<'_> {
             });
             let record = match find(entries, "record") {
                 Some(r) if r.map().is_some() => {
-                    self.record_keys(r, SIGN_IN);
+                    self.record_keys(r, self.root);
                     Some(r.to_json())
                 }
                 Some(r) => {

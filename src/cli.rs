@@ -199,6 +199,10 @@ struct CheckArgs {
     /// How to show rule errors.
     #[arg(long, value_enum, default_value = "human")]
     error_format: ErrorFormatArg,
+    /// How to read the logs: auto (CSV when the first line is a CSV
+    /// header, else JSON), jsonl or json (JSON in any layout), csv.
+    #[arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")]
+    input_format: ingest::InputFormat,
 }
 
 /// The `--fail-on` threshold: a severity, or `never` (`None`).
@@ -467,7 +471,7 @@ fn check(args: CheckArgs) -> CliResult {
     }
     if inputs.is_empty() && !args.quiet {
         eprintln!(
-            "warning: no log files found in {} (read: .json, .jsonl, .ndjson, .log, .txt, .gz)",
+            "warning: no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz)",
             args.paths
                 .iter()
                 .map(|p| p.display().to_string())
@@ -556,18 +560,25 @@ fn check(args: CheckArgs) -> CliResult {
     };
     let mut to_baseline: Vec<BaselineEntry> = Vec::new();
     let mut unreadable_path = false;
+    let options = ingest::Options {
+        format: args.input_format,
+    };
     for input in &inputs {
         let (display, reader) = match input {
             Input::Stdin => {
                 let display: Arc<str> = "-".into();
                 (
                     display.clone(),
-                    Ok(ingest::from_reader(display, Box::new(io::stdin()))),
+                    Ok(ingest::from_reader_with(
+                        display,
+                        Box::new(io::stdin()),
+                        options,
+                    )),
                 )
             }
             Input::File(path) => {
                 let display: Arc<str> = path.display().to_string().into();
-                (display.clone(), ingest::open(path, display))
+                (display.clone(), ingest::open_with(path, display, options))
             }
         };
         let mut counts = FileCounts {
@@ -964,42 +975,17 @@ fn split_line(target: &str) -> (PathBuf, Option<u64>) {
 }
 
 fn schema(format: SchemaFormat) -> CliResult {
-    let fields = catalog::walk();
-    let mut out = io::stdout().lock();
     let text = match format {
         SchemaFormat::Json => {
-            let items: Vec<serde_json::Value> = fields
-                .iter()
-                .map(|(path, f)| {
-                    serde_json::json!({
-                        "field": path,
-                        "type": f.type_name(),
-                        "values": f.values,
-                        "aliases": f.aliases,
-                        "description": f.doc,
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&items).map_err(|e| e.to_string())? + "\n"
+            serde_json::to_string_pretty(&crate::schema::catalog_json())
+                .map_err(|e| e.to_string())?
+                + "\n"
         }
-        SchemaFormat::Text => {
-            let mut text = String::new();
-            for (path, f) in &fields {
-                text.push_str(&format!("{path:48} {:16} {}\n", f.type_name(), f.doc));
-                if !f.values.is_empty() {
-                    text.push_str(&format!("{:48} values: {}\n", "", f.values.join(", ")));
-                }
-                if !f.aliases.is_empty() {
-                    text.push_str(&format!("{:48} aliases: {}\n", "", f.aliases.join(", ")));
-                }
-            }
-            text.push_str(&format!(
-                "\nFields the catalog lacks are reached as `{}NAME` (record keys, any letter case, untyped).\n",
-                catalog::RAW_PREFIX
-            ));
-            text
-        }
+        SchemaFormat::Text => crate::schema::catalog_text(),
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(EXIT_OK)
 }

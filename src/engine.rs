@@ -416,13 +416,18 @@ impl RuleSet {
                     note: None,
                     span: case.span.clone(),
                 };
-                let record = match crate::ingest::normalize(case.record.clone()) {
-                    Ok(mut r) => {
-                        if let Some(log) = &case.log {
-                            r.category = log.clone();
-                        }
-                        r
-                    }
+                // A case's record is of the log it names; a case of a rule
+                // that reads Graph activity only is a Graph activity record.
+                let log = case.log.as_ref().or_else(|| {
+                    (rule.logs == [LogCategory::GraphActivity])
+                        .then_some(&LogCategory::GraphActivity)
+                });
+                let record = match log {
+                    Some(log) => crate::ingest::normalize_as(case.record.clone(), log),
+                    None => crate::ingest::normalize(case.record.clone()),
+                };
+                let record = match record {
+                    Ok(r) => r,
                     Err(e) => {
                         out.push(TestOutcome {
                             note: Some(format!("the test record cannot be read: {e}")),

@@ -42,11 +42,12 @@ impl LogCategory {
     ];
 
     /// The names a rule's `logs:` accepts.
-    pub const RULE_NAMES: [&'static str; 4] = [
+    pub const RULE_NAMES: [&'static str; 5] = [
         "interactive",
         "nonInteractive",
         "servicePrincipal",
         "managedIdentity",
+        "graphActivity",
     ];
 
     /// The name used in rules and reports.
@@ -63,7 +64,10 @@ impl LogCategory {
 
     /// A category as a rule's `logs:` names it (exact spelling).
     pub fn from_rule_name(name: &str) -> Option<LogCategory> {
-        Self::SIGN_INS.into_iter().find(|c| c.name() == name)
+        Self::SIGN_INS
+            .into_iter()
+            .chain([LogCategory::GraphActivity])
+            .find(|c| c.name() == name)
     }
 
     /// The category of a diagnostic-settings `category` or a Log Analytics

@@ -4,6 +4,9 @@
 //!
 //! The schema is a help for typing, not the judge: `tollgate validate` is
 //! stricter (types per field, params, regexes, ranges) and has the spans.
+//!
+//! Also the field catalogs as `tollgate schema` prints them, for people
+//! ([`catalog_text`]) and for tools ([`catalog_json`]).
 
 use serde_json::{Value, json};
 
@@ -16,10 +19,18 @@ pub const SCHEMA_ID: &str = "https://github.com/tollgate-rules/tollgate/schemas/
 
 /// The JSON Schema (draft 2020-12) of one rule document.
 pub fn rule_schema() -> Value {
-    let fields: Vec<String> = catalog::walk()
-        .into_iter()
-        .map(|(path, _)| path)
-        .chain(aliases())
+    // Field names of every catalog: which names fit which `logs` is left to
+    // `tollgate validate`.
+    let mut seen = std::collections::HashSet::new();
+    let fields: Vec<String> = catalog::CATALOGS
+        .iter()
+        .flat_map(|c| {
+            catalog::walk_in(c.fields)
+                .into_iter()
+                .map(|(path, _)| path)
+                .chain(aliases(c.fields))
+        })
+        .filter(|name| seen.insert(name.clone()))
         .collect();
     let operators: serde_json::Map<String, Value> = Op::ALL
         .iter()
@@ -45,7 +56,7 @@ pub fn rule_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "tollgate rule",
-        "description": "A tollgate rule over Microsoft Entra ID sign-in logs. `tollgate validate` checks more than this schema can.",
+        "description": "A tollgate rule over Microsoft Entra ID sign-in logs or Microsoft Graph activity. `tollgate validate` checks more than this schema can.",
         "type": "object",
         "required": ["id", "title", "severity", "match"],
         "additionalProperties": false,
@@ -54,7 +65,7 @@ pub fn rule_schema() -> Value {
             "id": { "type": "string", "pattern": "^[A-Za-z0-9._-]+$", "description": "Unique, stable rule id such as TG-CA-001." },
             "title": { "type": "string", "description": "What the rule finds, in one line." },
             "severity": { "enum": severities },
-            "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES }, "description": "Logs the rule reads (default: all four sign-in logs)." },
+            "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES }, "description": "Logs the rule reads (default: all four sign-in logs); `graphActivity` cannot be mixed with the others." },
             "description": { "type": "string", "description": "Markdown for the person who gets the finding." },
             "references": { "type": "array", "items": { "type": "string" } },
             "tags": { "type": "array", "items": { "type": "string" } },
@@ -133,9 +144,9 @@ pub fn rule_schema() -> Value {
 /// with its first letter upper-cased, and the explicit aliases) followed by
 /// the rest of the path, and aliases that stand for a nested field alone
 /// (`ResultType`, `Location`).
-fn aliases() -> Vec<String> {
+fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
     let mut out = Vec::new();
-    for (path, field) in catalog::walk() {
+    for (path, field) in catalog::walk_in(root) {
         let (head, rest) = path
             .split_once('.')
             .map_or((path.as_str(), ""), |(h, r)| (h, r));
@@ -151,7 +162,7 @@ fn aliases() -> Vec<String> {
             first.make_ascii_uppercase();
         }
         out.push(dotted(&upper));
-        if let Some(top) = catalog::find_field(catalog::SIGN_IN, head) {
+        if let Some(top) = catalog::find_field(root, head) {
             out.extend(top.aliases.iter().map(|a| dotted(a)));
         }
         if path.contains('.') {
@@ -161,6 +172,56 @@ fn aliases() -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Every catalog for people: a heading per catalog naming the logs it
+/// serves, then one line per field with its type and description, its enum
+/// values and aliases below it.
+pub fn catalog_text() -> String {
+    let mut text = String::new();
+    for (i, c) in catalog::CATALOGS.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let logs: Vec<&str> = c.logs.iter().map(LogCategory::name).collect();
+        text.push_str(&format!("{} (logs: {})\n\n", c.title, logs.join(", ")));
+        for (path, f) in catalog::walk_in(c.fields) {
+            text.push_str(&format!("{path:48} {:16} {}\n", f.type_name(), f.doc));
+            if !f.values.is_empty() {
+                text.push_str(&format!("{:48} values: {}\n", "", f.values.join(", ")));
+            }
+            if !f.aliases.is_empty() {
+                text.push_str(&format!("{:48} aliases: {}\n", "", f.aliases.join(", ")));
+            }
+        }
+    }
+    text.push_str(&format!(
+        "\nFields the catalog lacks are reached as `{}NAME` (record keys, any letter case, untyped).\n",
+        catalog::RAW_PREFIX
+    ));
+    text
+}
+
+/// Every catalog for tools: one object per field, with the catalog it
+/// belongs to under `log` (`signIn` for the four sign-in logs,
+/// `graphActivity`).
+pub fn catalog_json() -> Value {
+    let items: Vec<Value> = catalog::CATALOGS
+        .iter()
+        .flat_map(|c| {
+            catalog::walk_in(c.fields).into_iter().map(|(path, f)| {
+                json!({
+                    "log": c.name,
+                    "field": path,
+                    "type": f.type_name(),
+                    "values": f.values,
+                    "aliases": f.aliases,
+                    "description": f.doc,
+                })
+            })
+        })
+        .collect();
+    Value::Array(items)
 }
 
 #[cfg(test)]
@@ -175,6 +236,33 @@ mod tests {
         assert!(
             committed == current,
             "schemas/rule.schema.json is stale: run `cargo run -- schema --rules-json-schema > schemas/rule.schema.json`"
+        );
+    }
+
+    #[test]
+    fn the_catalog_listing_has_both_catalogs() {
+        let text = catalog_text();
+        let sign_in = text.find("Sign-in logs (logs: interactive,");
+        let graph = text.find("Microsoft Graph activity (logs: graphActivity)");
+        assert!(
+            sign_in.is_some_and(|s| graph.is_some_and(|g| s < g)),
+            "{text}"
+        );
+        assert!(text.contains("responseStatusCode") && text.contains("status.errorCode"));
+        let json = catalog_json();
+        let logs_of = |field: &str| -> Vec<Value> {
+            json.as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["field"] == field)
+                .map(|f| f["log"].clone())
+                .collect()
+        };
+        assert_eq!(logs_of("status.errorCode"), [json!("signIn")]);
+        assert_eq!(logs_of("requestUri"), [json!("graphActivity")]);
+        assert_eq!(
+            logs_of("ipAddress"),
+            [json!("signIn"), json!("graphActivity")]
         );
     }
 }

@@ -14,8 +14,10 @@ use super::Input;
 use crate::finding::Problem;
 
 /// Endings of file names read when walking a directory, each optionally
-/// followed by `.gz`; any `.gz` file is read too.
-const LOG_ENDINGS: &[&str] = &[".json", ".jsonl", ".ndjson", ".log", ".txt"];
+/// followed by `.gz`; any `.gz` file is read too. What is in a file is told
+/// by its content, not these endings: they only keep files that are plainly
+/// no logs (sources, READMEs) out of a walk.
+const LOG_ENDINGS: &[&str] = &[".json", ".jsonl", ".ndjson", ".csv", ".log", ".txt"];
 
 /// Expands paths into inputs: `-` is standard input, files are taken as
 /// given, directories are walked in sorted order (hidden entries skipped,
@@ -129,6 +131,7 @@ mod tests {
             "sub/d.LOG",
             "e.txt",
             "f.gz",
+            "g.csv",
             "notes.rs",
             "README",
             ".hidden.json",
@@ -148,6 +151,7 @@ mod tests {
                 "b.jsonl",
                 "e.txt",
                 "f.gz",
+                "g.csv",
                 "sub/c.ndjson.gz",
                 "sub/d.LOG"
             ]

@@ -108,15 +108,25 @@ impl Pos {
 /// The byte stream, with room to read some bytes again: when a record spans
 /// several lines and fails to parse, the lines after its first are scanned
 /// again, in case a broken line swallowed the start of the next record.
-struct Source {
+/// The CSV reader uses it the same way.
+pub(super) struct Source {
     inner: Box<dyn BufRead + Send>,
     replay: Vec<u8>,
     replay_pos: usize,
 }
 
 impl Source {
+    /// A source over `inner`, with nothing to read again yet.
+    pub(super) fn new(inner: Box<dyn BufRead + Send>) -> Source {
+        Source {
+            inner,
+            replay: Vec::new(),
+            replay_pos: 0,
+        }
+    }
+
     /// The next bytes, empty at the end of the stream.
-    fn chunk(&mut self) -> io::Result<&[u8]> {
+    pub(super) fn chunk(&mut self) -> io::Result<&[u8]> {
         if self.replay_pos < self.replay.len() {
             return Ok(self.replay.get(self.replay_pos..).unwrap_or_default());
         }
@@ -132,7 +142,7 @@ impl Source {
         self.inner.fill_buf()
     }
 
-    fn consume(&mut self, n: usize) {
+    pub(super) fn consume(&mut self, n: usize) {
         if self.replay_pos < self.replay.len() {
             self.replay_pos += n;
             if self.replay_pos >= self.replay.len() {
@@ -145,7 +155,7 @@ impl Source {
     }
 
     /// Puts `bytes` back in front of what is left to read.
-    fn push_back(&mut self, bytes: &[u8]) {
+    pub(super) fn push_back(&mut self, bytes: &[u8]) {
         let mut replay = bytes.to_vec();
         replay.extend_from_slice(self.replay.get(self.replay_pos..).unwrap_or_default());
         self.replay = replay;
@@ -465,18 +475,14 @@ pub(crate) struct Framer {
 }
 
 /// Bytes that may be read again beyond as many as were read once.
-const REPLAY_SLACK: u64 = 1 << 20;
+pub(super) const REPLAY_SLACK: u64 = 1 << 20;
 
 impl Framer {
     /// A framer over `inner`; records over `limit` bytes are reported
     /// without being buffered.
     pub(crate) fn new(inner: Box<dyn BufRead + Send>, limit: usize) -> Framer {
         Framer {
-            src: Source {
-                inner,
-                replay: Vec::new(),
-                replay_pos: 0,
-            },
+            src: Source::new(inner),
             pos: Pos {
                 offset: 0,
                 line: 1,
@@ -1062,7 +1068,7 @@ fn lowercase_first(text: &str) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
+pub(super) fn human_size(bytes: u64) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {

@@ -3,26 +3,34 @@
 //! memory, and gives each as a canonical [`Record`] with its [`Location`], or
 //! as a [`Problem`] saying why it could not be read.
 //!
-//! - `frame` splits bytes into records (JSON lines, JSON arrays, Graph
+//! - `frame` splits JSON into records (JSON lines, JSON arrays, Graph
 //!   pages, Event Hub batches; gzip is undone first) and recovers from bad
 //!   input;
+//! - `table` splits CSV into rows (Log Analytics portal exports, Entra admin
+//!   center downloads);
 //! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
-//!   Analytics) to catalog names and types;
+//!   Analytics, admin center) to catalog names and types, the sign-in
+//!   catalog or the Graph activity one as the record's log says;
 //! - [`discover`] expands the paths given on the command line.
+//!
+//! Whether a file is JSON or CSV is told by its content, not its name: a
+//! file whose first line is a CSV header ([`InputFormat::Auto`]) is CSV.
 
 mod discover;
 mod frame;
 mod normalize;
+mod table;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::finding::Problem;
-use crate::record::{Location, Record};
+use crate::record::{Location, LogCategory, Record};
 
 pub use discover::discover;
 
@@ -33,6 +41,45 @@ use normalize::RecordShape;
 
 /// Read buffer size: large reads keep system calls rare on big files.
 const BUFFER: usize = 256 * 1024;
+
+/// Most bytes of the first line looked at to tell CSV from JSON: a CSV
+/// header is far shorter.
+const HEAD_LIMIT: u64 = 64 * 1024;
+
+/// Which reader reads an input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InputFormat {
+    /// CSV when the first line is a CSV header, else JSON.
+    #[default]
+    Auto,
+    /// JSON in any layout (JSON lines, arrays, Graph pages, Event Hub
+    /// batches); `jsonl` and `json` both name it.
+    Json,
+    /// CSV with a header line (Log Analytics portal or Entra admin center).
+    Csv,
+}
+
+impl FromStr for InputFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<InputFormat, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Ok(InputFormat::Auto),
+            "json" | "jsonl" | "ndjson" => Ok(InputFormat::Json),
+            "csv" => Ok(InputFormat::Csv),
+            _ => Err(format!(
+                "unknown input format `{text}`: auto, jsonl, json or csv"
+            )),
+        }
+    }
+}
+
+/// How to read inputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The reader to use, or [`InputFormat::Auto`] to tell by content.
+    pub format: InputFormat,
+}
 
 /// One thing read from a log: a record or a record that could not be read.
 #[derive(Debug)]
@@ -59,30 +106,41 @@ pub enum Input {
 /// the count of items is the count of records seen.
 pub struct Reader {
     display: Arc<str>,
-    framer: Framer,
+    body: Body,
     next_index: u64,
     record_shapes: Vec<RecordShape>,
 }
 
+/// The reader of a file's content.
+enum Body {
+    Json(Framer),
+    Csv(table::Table),
+}
+
 impl Reader {
-    fn new(display: Arc<str>, inner: Box<dyn BufRead + Send>, limit: usize) -> Reader {
+    fn new(display: Arc<str>, body: Body) -> Reader {
         Reader {
             display,
-            framer: Framer::new(inner, limit),
+            body,
             next_index: 0,
             record_shapes: Vec::new(),
         }
     }
 
     /// The shape(s) detected so far: the file layout, `jsonl`,
-    /// `json-array`, `graph-page` or `event-hub`, then the record shapes in
-    /// parentheses, `graph`, `diagnostic` or `log-analytics`; several of a
-    /// kind are joined with `+`, in order of first appearance. Examples:
-    /// `jsonl (log-analytics)`, `event-hub (diagnostic)`,
-    /// `jsonl+json-array (graph)`. A file with no record at all is `empty`;
-    /// one where nothing could be recognized is `unknown`.
+    /// `json-array`, `graph-page`, `event-hub` or `csv`, then the record
+    /// shapes in parentheses, `graph`, `diagnostic`, `log-analytics` or
+    /// `admin-center`; several of a kind are joined with `+`, in order of
+    /// first appearance. Examples: `jsonl (log-analytics)`, `event-hub
+    /// (diagnostic)`, `jsonl+json-array (graph)`, `csv (admin-center)`. A
+    /// file with no record at all is `empty`; one where nothing could be
+    /// recognized is `unknown`.
     pub fn format(&self) -> String {
-        let layouts: Vec<&str> = self.framer.shapes().iter().map(|s| s.name()).collect();
+        let layouts: Vec<&str> = match &self.body {
+            Body::Json(framer) => framer.shapes().iter().map(|s| s.name()).collect(),
+            Body::Csv(table) if table.dialect().is_some() => vec!["csv"],
+            Body::Csv(_) => Vec::new(),
+        };
         let records: Vec<&str> = self.record_shapes.iter().map(|s| s.name()).collect();
         match (layouts.is_empty(), records.is_empty()) {
             (true, _) if self.next_index == 0 => "empty".to_string(),
@@ -95,28 +153,57 @@ impl Reader {
     /// The layouts seen so far.
     #[cfg(test)]
     fn layouts(&self) -> &[Shape] {
-        self.framer.shapes()
+        match &self.body {
+            Body::Json(framer) => framer.shapes(),
+            Body::Csv(_) => &[],
+        }
     }
+
+    /// Gives the next record found, as a record with its shape, or as a
+    /// reason it could not be read.
+    fn next_found(&mut self) -> Option<Found> {
+        Some(match &mut self.body {
+            Body::Json(framer) => match framer.next_frame()? {
+                Frame::Object { fields, line } => {
+                    let (record, shape) = normalize::normalize_object(fields);
+                    Found::Record(record, shape, line)
+                }
+                Frame::Bad { line, reason } => Found::Bad(line, reason),
+            },
+            Body::Csv(table) => match table.next_row()? {
+                table::Row::Object { fields, line } => {
+                    let (record, shape) = normalize::normalize_object(fields);
+                    Found::Record(record, shape, line)
+                }
+                table::Row::AdminCenter {
+                    canonical,
+                    unmapped,
+                    line,
+                } => {
+                    let record = normalize::normalize_admin_center(canonical, unmapped);
+                    Found::Record(record, RecordShape::AdminCenter, line)
+                }
+                table::Row::Bad { line, reason } => Found::Bad(line, reason),
+            },
+        })
+    }
+}
+
+/// A record or a bad one, before it gets its index.
+enum Found {
+    Record(Record, RecordShape, u64),
+    Bad(u64, String),
 }
 
 impl Iterator for Reader {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
-        let frame = self.framer.next_frame()?;
+        let found = self.next_found()?;
         let index = self.next_index;
         self.next_index += 1;
-        let problem = |line, reason| {
-            Item::Unreadable(Problem {
-                path: self.display.clone(),
-                line,
-                record: Some(index),
-                reason,
-            })
-        };
-        Some(match frame {
-            Frame::Object { fields, line } => {
-                let (record, shape) = normalize::normalize_object(fields);
+        Some(match found {
+            Found::Record(record, shape, line) => {
                 if !self.record_shapes.contains(&shape) {
                     self.record_shapes.push(shape);
                 }
@@ -129,7 +216,12 @@ impl Iterator for Reader {
                     },
                 )
             }
-            Frame::Bad { line, reason } => problem(line, reason),
+            Found::Bad(line, reason) => Item::Unreadable(Problem {
+                path: self.display.clone(),
+                line,
+                record: Some(index),
+                reason,
+            }),
         })
     }
 }
@@ -137,32 +229,54 @@ impl Iterator for Reader {
 /// Opens a file (gzip-compressed or not, told by its first bytes, not its
 /// name) for reading; `display` is the path as reports should show it.
 pub fn open(path: &Path, display: Arc<str>) -> io::Result<Reader> {
+    open_with(path, display, Options::default())
+}
+
+/// [`open`], with options.
+pub fn open_with(path: &Path, display: Arc<str>, options: Options) -> io::Result<Reader> {
     let file = File::open(path)?;
     Ok(buffered(
         display,
         BufReader::with_capacity(BUFFER, file),
         frame::DEFAULT_LIMIT,
+        options,
     ))
 }
 
 /// Reads records from any byte stream (standard input, a test buffer),
 /// gzip-compressed or not.
 pub fn from_reader(display: Arc<str>, reader: Box<dyn Read + Send>) -> Reader {
+    from_reader_with(display, reader, Options::default())
+}
+
+/// [`from_reader`], with options.
+pub fn from_reader_with(
+    display: Arc<str>,
+    reader: Box<dyn Read + Send>,
+    options: Options,
+) -> Reader {
     buffered(
         display,
         BufReader::with_capacity(BUFFER, reader),
         frame::DEFAULT_LIMIT,
+        options,
     )
 }
 
 /// A reader over a buffered stream, undoing gzip (magic bytes `1f 8b`);
-/// concatenated gzip members are read one after another.
-fn buffered<R: BufRead + Send + 'static>(display: Arc<str>, mut inner: R, limit: usize) -> Reader {
+/// concatenated gzip members are read one after another. With
+/// [`InputFormat::Auto`], the first line decides between CSV and JSON.
+fn buffered<R: BufRead + Send + 'static>(
+    display: Arc<str>,
+    mut inner: R,
+    limit: usize,
+    options: Options,
+) -> Reader {
     // An error here comes back on the first read and is reported there.
     let gzip = inner
         .fill_buf()
         .is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
-    let source: Box<dyn BufRead + Send> = if gzip {
+    let mut source: Box<dyn BufRead + Send> = if gzip {
         Box::new(BufReader::with_capacity(
             BUFFER,
             flate2::bufread::MultiGzDecoder::new(inner),
@@ -170,7 +284,60 @@ fn buffered<R: BufRead + Send + 'static>(display: Arc<str>, mut inner: R, limit:
     } else {
         Box::new(inner)
     };
-    Reader::new(display, source, limit)
+    let csv = match options.format {
+        InputFormat::Json => false,
+        InputFormat::Csv => true,
+        InputFormat::Auto => {
+            // Read the first two lines (a decompressed stream may give them
+            // in pieces), then put them back in front of the rest. A header
+            // followed by JSON is a JSON file with a line of junk first.
+            let mut head = Vec::new();
+            let mut read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
+            let first = head.len();
+            let mut csv = read.is_ok() && table::looks_like_header(&head);
+            if csv {
+                read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
+                let second = head.get(first..).unwrap_or_default().trim_ascii_start();
+                csv = read.is_ok() && !second.starts_with(b"{") && !second.starts_with(b"[");
+            }
+            let rest: Box<dyn BufRead + Send> = match read {
+                Ok(_) => source,
+                Err(e) => Box::new(Failed(Some(e))),
+            };
+            source = Box::new(Cursor::new(head).chain(rest));
+            csv
+        }
+    };
+    let body = if csv {
+        Body::Csv(table::Table::new(source, limit))
+    } else {
+        Body::Json(Framer::new(source, limit))
+    };
+    Reader::new(display, body)
+}
+
+/// A stream whose first read failed while telling CSV from JSON: it gives
+/// that error to the reader, which reports it, then ends.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
+impl BufRead for Failed {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, _: usize) {}
 }
 
 /// Normalizes one record object, in any shape, to the canonical view.
@@ -181,6 +348,19 @@ fn buffered<R: BufRead + Send + 'static>(display: Arc<str>, mut inner: R, limit:
 pub fn normalize(value: Value) -> Result<Record, String> {
     match value {
         Value::Object(fields) => Ok(normalize::normalize_object(fields).0),
+        other => Err(format!(
+            "record is not a JSON object but {}",
+            frame::value_kind(&other)
+        )),
+    }
+}
+
+/// Normalizes one record object, in any shape, as a record of `log`: the
+/// log's catalog names and types its fields, whatever the record says its
+/// log is. Used on rule test records whose case or rule names the log.
+pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, String> {
+    match value {
+        Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log)).0),
         other => Err(format!(
             "record is not a JSON object but {}",
             frame::value_kind(&other)

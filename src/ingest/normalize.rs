@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Number, Value};
 
-use crate::catalog::{Field, Kind, SIGN_IN, find_field};
+use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::record::{LogCategory, Record};
 
 /// The shape a record was read in.
@@ -37,6 +37,8 @@ pub(crate) enum RecordShape {
     Diagnostic,
     /// Log Analytics row (PascalCase columns).
     LogAnalytics,
+    /// Entra admin center CSV row, its columns mapped to Graph names.
+    AdminCenter,
 }
 
 impl RecordShape {
@@ -46,6 +48,7 @@ impl RecordShape {
             RecordShape::Graph => "graph",
             RecordShape::Diagnostic => "diagnostic",
             RecordShape::LogAnalytics => "log-analytics",
+            RecordShape::AdminCenter => "admin-center",
         }
     }
 }
@@ -53,29 +56,125 @@ impl RecordShape {
 /// Columns that tell a Log Analytics row apart (exact spelling).
 const LA_MARKERS: &[&str] = &["Type", "TenantId", "TimeGenerated", "SourceSystem"];
 
-/// The Log Analytics column that holds the Azure resource path, not the
-/// Graph `resourceId` (that one is `ResourceIdentity`).
-const LA_RESOURCE_PATH: &str = "ResourceId";
+/// Keys (any case) that, together, mark a record that names no source as
+/// Microsoft Graph activity: every Graph API call has both, no sign-in does.
+const GRAPH_ACTIVITY_MARKERS: [&str; 2] = ["requestUri", "requestMethod"];
+
+/// How records of one catalog are read: the catalog's fields indexed for key
+/// lookup, and what the record shapes need to know about them.
+struct Root {
+    level: Level,
+    /// Log Analytics columns (exact names, or any case unless spelled like
+    /// their field) that hold something else than the catalog field of the
+    /// same name, and are kept as they are.
+    la_kept: &'static [&'static str],
+    /// Diagnostic envelope keys (lower case) and the canonical path (dotted)
+    /// they fill in when `properties` lacks it.
+    envelope: &'static [(&'static str, &'static str)],
+}
+
+/// Sign-in records, indexed once.
+static SIGN_IN_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
+    level: Level::new(SIGN_IN),
+    // `ResourceId` is the Azure resource path of the log, not the Graph
+    // `resourceId` (that one is `ResourceIdentity`).
+    la_kept: &["ResourceId"],
+    envelope: &[
+        ("resulttype", "status.errorCode"),
+        ("resultdescription", "status.failureReason"),
+        ("calleripaddress", "ipAddress"),
+        ("correlationid", "correlationId"),
+        ("location", "location.countryOrRegion"),
+    ],
+});
+
+/// Graph activity records, indexed once.
+static GRAPH_ACTIVITY_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
+    level: Level::new(GRAPH_ACTIVITY),
+    // `TenantId` is the Log Analytics workspace; the Entra tenant is
+    // `AadTenantId`.
+    la_kept: &["TenantId"],
+    envelope: &[
+        ("time", "timeGenerated"),
+        ("calleripaddress", "ipAddress"),
+        ("durationms", "durationMs"),
+        ("location", "location"),
+        ("tenantid", "tenantId"),
+    ],
+});
+
+fn root_for(category: Option<&LogCategory>) -> &'static Root {
+    match category {
+        Some(LogCategory::GraphActivity) => &GRAPH_ACTIVITY_ROOT,
+        _ => &SIGN_IN_ROOT,
+    }
+}
 
 /// Normalizes a record object, detecting its shape.
 pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
-    let shape = detect(&input);
-    let (fields, source) = match shape {
-        RecordShape::Diagnostic => diagnostic(input),
-        RecordShape::LogAnalytics => {
-            let source = ["Type", "Category"]
-                .iter()
-                .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
-                .map(str::to_string);
-            (object(&ROOT, input, Some(LA_RESOURCE_PATH)), source)
-        }
-        RecordShape::Graph => (object(&ROOT, input, None), None),
+    normalize_with(input, None, None)
+}
+
+/// Normalizes a record object. `shape`, when given, is the shape the reader
+/// knows the record has; otherwise it is detected.
+/// `log`, when given, is the record's log, whatever the record says.
+///
+/// The log decides the catalog: the source the record names (diagnostic
+/// `category`, Log Analytics `Type`), else, for a record that names none,
+/// Graph activity when it has the keys of one ([`GRAPH_ACTIVITY_MARKERS`]),
+/// else sign-ins, with the category derived from the fields.
+pub(crate) fn normalize_with(
+    input: Map<String, Value>,
+    shape: Option<RecordShape>,
+    log: Option<&LogCategory>,
+) -> (Record, RecordShape) {
+    let shape = shape.unwrap_or_else(|| detect(&input));
+    let named: &[&str] = match shape {
+        RecordShape::Diagnostic => &["category"],
+        RecordShape::LogAnalytics => &["Type", "Category"],
+        RecordShape::Graph | RecordShape::AdminCenter => &[],
     };
-    let category = match source {
-        Some(name) if !name.trim().is_empty() => LogCategory::from_source(name.trim()),
-        _ => derive_category(&fields),
+    let source = named
+        .iter()
+        .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(LogCategory::from_source);
+    let known = log.cloned().or(source).or_else(|| {
+        let marked = GRAPH_ACTIVITY_MARKERS
+            .iter()
+            .all(|m| get_any_case(&input, m).is_some_and(|v| !v.is_null()));
+        marked.then_some(LogCategory::GraphActivity)
+    });
+    let root = root_for(known.as_ref());
+    let fields = match shape {
+        RecordShape::Diagnostic => diagnostic(root, input),
+        RecordShape::LogAnalytics => object(&root.level, input, root.la_kept),
+        RecordShape::Graph | RecordShape::AdminCenter => object(&root.level, input, &[]),
     };
+    let category = known.unwrap_or_else(|| derive_category(&fields));
     (Record { fields, category }, shape)
+}
+
+/// Normalizes a record read from an Entra admin center CSV download: the
+/// columns the reader mapped, as Graph names in `canonical`, go through the
+/// sign-in catalog; the columns it could not map are added as they came,
+/// under their own names (a name already taken gets ` (2)`, ` (3)`, ...).
+pub(crate) fn normalize_admin_center(
+    canonical: Map<String, Value>,
+    unmapped: Vec<(String, Value)>,
+) -> Record {
+    let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None);
+    for (key, value) in unmapped {
+        let mut name = key.clone();
+        let mut n = 2;
+        while record.fields.contains_key(&name) {
+            name = format!("{key} ({n})");
+            n += 1;
+        }
+        record.fields.insert(name, value);
+    }
+    record
 }
 
 fn detect(input: &Map<String, Value>) -> RecordShape {
@@ -135,10 +234,9 @@ fn get_any_case<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value
 }
 
 /// A diagnostic-settings record: canonical fields from `properties`, and
-/// the envelope's `resultType`, `resultDescription`, `callerIpAddress`,
-/// `correlationId` and `location` (a country) filling in what `properties`
-/// lacks. Gives the fields and the `category`.
-fn diagnostic(mut input: Map<String, Value>) -> (Map<String, Value>, Option<String>) {
+/// the envelope keys of [`Root::envelope`] (such as `resultType`,
+/// `callerIpAddress`, `location`) filling in what `properties` lacks.
+fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> {
     let key = input
         .iter()
         .find(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v))
@@ -148,43 +246,42 @@ fn diagnostic(mut input: Map<String, Value>) -> (Map<String, Value>, Option<Stri
         .and_then(into_properties)
         .unwrap_or_default();
     let inner_keys: Vec<String> = properties.keys().cloned().collect();
-    let mut out = object(&ROOT, properties, None);
-    let source = get_any_case(&input, "category")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let level = &root.level;
+    let mut out = object(level, properties, &[]);
     for (key, value) in input {
-        let value = match envelope_target(&key, &value) {
-            Some(target) => match fill(&ROOT, &mut out, target, value) {
+        let value = match envelope_target(root, &key, &value) {
+            Some(target) => match fill(level, &mut out, target, value) {
                 Ok(()) => continue,
                 Err(value) => value,
             },
             None => value,
         };
         let repeated = inner_keys.iter().any(|k| k.eq_ignore_ascii_case(&key));
-        let canonical = matches!(ROOT.exact.get(key.as_str()), Some((Target::Direct(_), 0)));
+        let canonical = matches!(level.exact.get(key.as_str()), Some((Target::Direct(_), 0)));
         if !repeated && !canonical {
             out.entry(key).or_insert(value);
         }
     }
-    (out, source)
+    out
 }
 
 /// Where an envelope key of a diagnostic record goes in the canonical
-/// record, if anywhere.
-fn envelope_target(key: &str, value: &Value) -> Option<Target> {
-    let nested = |parent: &str, child: &str| {
-        let parent = find_field(SIGN_IN, parent)?;
-        let child = parent.children().iter().find(|c| c.name == child)?;
-        Some(Target::Nested(parent, child))
-    };
-    let direct = |name: &str| SIGN_IN.iter().find(|f| f.name == name).map(Target::Direct);
-    match key.to_ascii_lowercase().as_str() {
-        "resulttype" => nested("status", "errorCode"),
-        "resultdescription" => nested("status", "failureReason"),
-        "calleripaddress" => direct("ipAddress"),
-        "correlationid" => direct("correlationId"),
-        "location" if value.is_string() => nested("location", "countryOrRegion"),
-        _ => None,
+/// record, if anywhere: only scalars fill in (an object under `location` is
+/// no country).
+fn envelope_target(root: &Root, key: &str, value: &Value) -> Option<Target> {
+    if value.is_object() || value.is_array() {
+        return None;
+    }
+    let lower = key.to_ascii_lowercase();
+    let (_, path) = root.envelope.iter().find(|(k, _)| *k == lower)?;
+    let fields = root.level.fields;
+    match path.split_once('.') {
+        Some((parent, child)) => {
+            let parent = fields.iter().find(|f| f.name == parent && !f.list)?;
+            let child = parent.children().iter().find(|c| c.name == child)?;
+            Some(Target::Nested(parent, child))
+        }
+        None => fields.iter().find(|f| f.name == *path).map(Target::Direct),
     }
 }
 
@@ -212,9 +309,6 @@ struct Level {
     folded: HashMap<String, (Target, u8)>,
     children: HashMap<&'static str, Level>,
 }
-
-/// The top level of the canonical record, indexed once.
-static ROOT: LazyLock<Level> = LazyLock::new(|| Level::new(SIGN_IN));
 
 impl Level {
     fn new(fields: &'static [Field]) -> Level {
@@ -281,20 +375,20 @@ impl Level {
     }
 }
 
-/// Normalizes one object level against `level`. `excluded` names a key
-/// (matched ignoring case, unless spelled exactly like its field) that is
-/// kept as it is instead of being mapped.
+/// Normalizes one object level against `level`. `excluded` names keys
+/// (matched ignoring case, unless spelled exactly like their field) that
+/// are kept as they are instead of being mapped.
 ///
 /// When several keys land on one field, a non-null value beats a null and
 /// then the lower rank ([`Level`]) wins; the others are kept under their own
 /// names. Flat aliases into an object (`Location`, `ResultType`) only fill
 /// in what the object itself lacks.
-fn object(level: &Level, input: Map<String, Value>, excluded: Option<&str>) -> Map<String, Value> {
+fn object(level: &Level, input: Map<String, Value>, excluded: &[&str]) -> Map<String, Value> {
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
     for (key, value) in input {
-        let skip = excluded.is_some_and(|x| x.eq_ignore_ascii_case(&key))
+        let skip = excluded.iter().any(|x| x.eq_ignore_ascii_case(&key))
             && !level.fields.iter().any(|f| f.name == key);
         match level.lookup(&key) {
             Some((Target::Direct(field), rank)) if !skip => {
@@ -415,7 +509,8 @@ fn coerce_list(field: &'static Field, below: Option<&Level>, value: Value) -> Va
 }
 
 /// A list held in a string: JSON text (Log Analytics string columns), empty
-/// for none, or, for lists of strings, comma-separated values.
+/// for none, or, for lists of strings, comma-separated values (separated by
+/// white space too for fields that are written so, such as OAuth scopes).
 fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
     let text = text.trim();
     if text.is_empty() {
@@ -431,7 +526,7 @@ fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
     match field.kind {
         Kind::Object(_) | Kind::Dynamic => None,
         _ => Some(
-            text.split(',')
+            text.split(|c: char| c == ',' || (field.spaced && c.is_whitespace()))
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| Value::String(s.to_string()))
@@ -443,7 +538,7 @@ fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
 fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
     match (field.kind, below) {
         (Kind::Object(_), Some(level)) => match value {
-            Value::Object(map) => Value::Object(object(level, map, None)),
+            Value::Object(map) => Value::Object(object(level, map, &[])),
             Value::String(text) => object_from_text(level, text),
             other => other,
         },
@@ -466,7 +561,7 @@ fn object_from_text(level: &Level, text: String) -> Value {
         return Value::Null;
     }
     match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => Value::Object(object(level, map, None)),
+        Ok(Value::Object(map)) => Value::Object(object(level, map, &[])),
         _ => Value::String(text),
     }
 }

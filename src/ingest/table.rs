@@ -1,0 +1,1001 @@
+//! CSV: takes a byte stream holding a CSV file with a header line and gives
+//! one [`Row`] per data row, with the 1-based line where the row starts, or
+//! the reason it could not be read.
+//!
+//! Two CSV exports carry sign-ins, told apart by their header
+//! ([`Dialect`]):
+//! - **Log Analytics** portal "Export to CSV": a column per table column,
+//!   the time columns suffixed ` [UTC]`, dynamic columns split in two,
+//!   `X_dynamic` and `X_string`. A row becomes an object keyed by column
+//!   name, which the normalizer reads like a JSON record (a Log Analytics
+//!   row, by its columns). Any other CSV with a header is read the same way.
+//! - **Entra admin center** download: display names as headers (`Date
+//!   (UTC)`, `Request ID`, ...). The columns whose meaning is known are
+//!   mapped to Graph names here ([`ADMIN_CENTER_COLUMNS`]); the others are
+//!   kept under their own names.
+//!
+//! Rows are framed here and their cells parsed by the `csv` crate. Framing
+//! counts quotes: a line break ends a row when the quotes seen since the
+//! row began are balanced, which is where the `csv` crate ends a record in a
+//! well-formed file. Framing first lets a row be capped before it is
+//! buffered (memory stays bounded by the largest row whatever the size of
+//! the file), and lets a row whose quote is never closed cost only its own
+//! line: its lines after the first are read again as rows.
+//!
+//! Empty cells are absent from the record. A row that cannot be read (a
+//! cell count that differs from the header's, bytes that are not UTF-8, a
+//! quote never closed, a row over the size limit) is given as [`Row::Bad`]
+//! and reading goes on with the next row.
+
+use std::io::{self, BufRead};
+
+use memchr::memchr2;
+use serde_json::{Map, Value};
+
+use super::frame::{REPLAY_SLACK, Source, human_size};
+use crate::catalog::{self, Field, SIGN_IN};
+
+/// Which export a CSV file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Log Analytics portal "Export to CSV", or any other CSV whose
+    /// header names record keys.
+    LogAnalytics,
+    /// Entra admin center sign-in download.
+    AdminCenter,
+}
+
+/// One row read from a CSV file.
+#[derive(Debug)]
+pub(crate) enum Row {
+    /// A row as an object: columns as keys, empty cells left out.
+    Object {
+        /// Column name to cell.
+        fields: Map<String, Value>,
+        /// 1-based line where the row starts.
+        line: u64,
+    },
+    /// An admin center row: the mapped columns under Graph names, and the
+    /// other columns as they came.
+    AdminCenter {
+        /// Graph names (nested: `status.errorCode` is under `status`).
+        canonical: Map<String, Value>,
+        /// Columns with no Graph name, and values that lost to an earlier
+        /// column of the same meaning.
+        unmapped: Vec<(String, Value)>,
+        /// 1-based line where the row starts.
+        line: u64,
+    },
+    /// A row that could not be read.
+    Bad {
+        /// 1-based line where the row starts.
+        line: u64,
+        /// Why, in lowercase.
+        reason: String,
+    },
+}
+
+/// How a cell of an admin center column becomes a Graph value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conv {
+    /// Text; an enum field's display value (`Not Applied`) becomes its Graph
+    /// name (`notApplied`) when it matches one ignoring case, spaces and
+    /// dashes.
+    Text,
+    /// `Yes` / `No` as well as what the normalizer reads as a boolean.
+    Bool,
+    /// `City, State, CC`: split into `location.city`, `.state` and
+    /// `.countryOrRegion`.
+    Location,
+}
+
+/// Admin center columns with a known Graph field: the column names of the
+/// Entra admin center's sign-in log download (Monitoring & health > Sign-in
+/// logs > Download), matched after trimming, ignoring case and runs of
+/// spaces. Only columns whose meaning is certain are here; `Status`
+/// (Success, Failure, Interrupted) has no Graph field of its own and is kept
+/// as it is, with `Success` giving `status.errorCode` 0 when the row has no
+/// error code.
+const ADMIN_CENTER_COLUMNS: &[(&str, &str, Conv)] = &[
+    ("Date (UTC)", "createdDateTime", Conv::Text),
+    ("Request ID", "id", Conv::Text),
+    ("User agent", "userAgent", Conv::Text),
+    ("Correlation ID", "correlationId", Conv::Text),
+    ("User ID", "userId", Conv::Text),
+    ("User", "userDisplayName", Conv::Text),
+    ("Username", "userPrincipalName", Conv::Text),
+    ("User type", "userType", Conv::Text),
+    (
+        "Cross tenant access type",
+        "crossTenantAccessType",
+        Conv::Text,
+    ),
+    ("Incoming token type", "incomingTokenType", Conv::Text),
+    (
+        "Authentication Protocol",
+        "authenticationProtocol",
+        Conv::Text,
+    ),
+    (
+        "Unique token identifier",
+        "uniqueTokenIdentifier",
+        Conv::Text,
+    ),
+    ("Client credential type", "clientCredentialType", Conv::Text),
+    ("Application", "appDisplayName", Conv::Text),
+    ("Application ID", "appId", Conv::Text),
+    ("Home tenant ID", "homeTenantId", Conv::Text),
+    ("Home tenant name", "homeTenantName", Conv::Text),
+    ("Resource", "resourceDisplayName", Conv::Text),
+    ("Resource ID", "resourceId", Conv::Text),
+    ("Resource tenant ID", "resourceTenantId", Conv::Text),
+    ("IP address", "ipAddress", Conv::Text),
+    (
+        "IP address (seen by resource)",
+        "ipAddressFromResourceProvider",
+        Conv::Text,
+    ),
+    ("Location", "location", Conv::Location),
+    ("Sign-in error code", "status.errorCode", Conv::Text),
+    ("Failure reason", "status.failureReason", Conv::Text),
+    ("Additional Details", "status.additionalDetails", Conv::Text),
+    ("Client app", "clientAppUsed", Conv::Text),
+    ("Device ID", "deviceDetail.deviceId", Conv::Text),
+    ("Browser", "deviceDetail.browser", Conv::Text),
+    (
+        "Operating System",
+        "deviceDetail.operatingSystem",
+        Conv::Text,
+    ),
+    ("Compliant", "deviceDetail.isCompliant", Conv::Bool),
+    ("Managed", "deviceDetail.isManaged", Conv::Bool),
+    ("Join Type", "deviceDetail.trustType", Conv::Text),
+    ("Conditional Access", "conditionalAccessStatus", Conv::Text),
+    (
+        "Authentication requirement",
+        "authenticationRequirement",
+        Conv::Text,
+    ),
+    ("Service principal ID", "servicePrincipalId", Conv::Text),
+    ("Service principal name", "servicePrincipalName", Conv::Text),
+    ("Token issuer type", "tokenIssuerType", Conv::Text),
+    ("Token issuer name", "tokenIssuerName", Conv::Text),
+    ("Flagged for review", "flaggedForReview", Conv::Bool),
+    (
+        "Autonomous system number",
+        "autonomousSystemNumber",
+        Conv::Text,
+    ),
+    ("Session ID", "sessionId", Conv::Text),
+    ("Sign-in identifier", "signInIdentifier", Conv::Text),
+    (
+        "Through Global Secure Access",
+        "isThroughGlobalSecureAccess",
+        Conv::Bool,
+    ),
+    (
+        "Global Secure Access IP address",
+        "globalSecureAccessIpAddress",
+        Conv::Text,
+    ),
+];
+
+/// The admin center column whose `Success` stands for error code 0.
+const ADMIN_STATUS: &str = "status";
+
+/// Suffix of time columns in Log Analytics exports.
+const UTC_SUFFIX: &str = " [UTC]";
+
+/// Longest header cell taken as a column name when detecting CSV.
+const HEADER_CELL_LIMIT: usize = 256;
+
+/// What a Log Analytics column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// An ordinary column.
+    Plain,
+    /// `X_dynamic`: the dynamic half of a split column, preferred.
+    Dynamic,
+    /// `X_string`: the text half, used when the dynamic half is empty.
+    Text,
+}
+
+/// One column of the header.
+#[derive(Debug)]
+struct Column {
+    /// The name the cell is kept under: for Log Analytics the column name
+    /// (without ` [UTC]`, `_dynamic` or `_string`); for the admin center
+    /// the display name, trimmed, suffixed ` (2)`, ` (3)`, ... when the
+    /// header repeats it.
+    name: String,
+    /// The header cell as written (trimmed), for messages.
+    header: String,
+    role: Role,
+    /// Admin center: the Graph path, its field and conversion.
+    target: Option<(&'static str, Option<&'static Field>, Conv)>,
+    /// Admin center: the `Status` column.
+    status: bool,
+}
+
+/// Splits CSV bytes into rows; see the module documentation.
+pub(crate) struct Table {
+    src: Source,
+    /// 1-based line of the next byte.
+    line: u64,
+    /// Offset of the next byte, and the furthest offset read: replays stop
+    /// when they would pass [`REPLAY_SLACK`] plus the bytes read once.
+    offset: u64,
+    furthest: u64,
+    replayed: u64,
+    columns: Option<Vec<Column>>,
+    dialect: Option<Dialect>,
+    limit: usize,
+    buf: Vec<u8>,
+    started: bool,
+    finished: bool,
+}
+
+/// How a row's bytes ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At a line break outside quotes.
+    Line,
+    /// At the end of the stream, outside quotes.
+    Eof,
+    /// At the end of the stream, inside a quoted cell.
+    EofInQuotes,
+}
+
+/// One row's bytes, as framed.
+struct Raw {
+    line: u64,
+    offset: u64,
+    end: End,
+    oversize: bool,
+}
+
+impl Table {
+    /// A reader of the CSV in `inner`; rows over `limit` bytes are reported
+    /// without being buffered.
+    pub(crate) fn new(inner: Box<dyn BufRead + Send>, limit: usize) -> Table {
+        Table {
+            src: Source::new(inner),
+            line: 1,
+            offset: 0,
+            furthest: 0,
+            replayed: 0,
+            columns: None,
+            dialect: None,
+            limit,
+            buf: Vec::new(),
+            started: false,
+            finished: false,
+        }
+    }
+
+    /// The export the header says the file comes from, once it is read.
+    pub(crate) fn dialect(&self) -> Option<Dialect> {
+        self.dialect
+    }
+
+    /// The next row, or `None` at the end of the stream.
+    pub(crate) fn next_row(&mut self) -> Option<Row> {
+        while !self.finished {
+            match self.step() {
+                Ok(Some(row)) => return Some(row),
+                Ok(None) => {}
+                Err(e) => {
+                    self.finished = true;
+                    let what = if self.offset == 0 {
+                        "cannot read the input"
+                    } else {
+                        "cannot read the rest of the input"
+                    };
+                    return Some(Row::Bad {
+                        line: self.line,
+                        reason: format!("{what}: {}", lowercase_first(&e.to_string())),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    fn step(&mut self) -> io::Result<Option<Row>> {
+        if !self.started {
+            self.started = true;
+            if self.src.chunk()?.starts_with(b"\xEF\xBB\xBF") {
+                self.consume(3);
+            }
+        }
+        let Some(raw) = self.frame()? else {
+            self.finished = true;
+            return Ok(None);
+        };
+        if raw.end != End::Line {
+            // Nothing can follow a row that ends the stream, except what a
+            // replay puts back.
+            self.finished = true;
+        }
+        if !raw.oversize && self.buf.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if raw.oversize {
+            let reason = format!("row is larger than {}", human_size(self.limit as u64));
+            return Ok(Some(self.bad_row(&raw, reason)));
+        }
+        if raw.end == End::EofInQuotes {
+            let reason = "a quote opened in this row is never closed".to_string();
+            return Ok(Some(self.bad_row(&raw, reason)));
+        }
+        let bytes = std::mem::take(&mut self.buf);
+        let row = self.row(&bytes, raw.line);
+        self.buf = bytes;
+        Ok(row)
+    }
+
+    /// A row that cannot be read; a quote never closed swallowed the lines
+    /// after the row's first, so they are read again as rows, within the
+    /// replay budget.
+    fn bad_row(&mut self, raw: &Raw, reason: String) -> Row {
+        if raw.end == End::EofInQuotes
+            && !raw.oversize
+            && let Some(k) = memchr::memchr(b'\n', &self.buf)
+        {
+            let tail = self.buf.get(k + 1..).unwrap_or_default();
+            let cost = tail.len() as u64;
+            if !tail.is_empty() && self.replayed + cost <= self.furthest + REPLAY_SLACK {
+                self.replayed += cost;
+                self.src.push_back(tail);
+                self.line = raw.line + 1;
+                self.offset = raw.offset + k as u64 + 1;
+                self.finished = false;
+            }
+        }
+        if self.columns.is_none() {
+            // Without a header no row can be read.
+            self.finished = true;
+        }
+        Row::Bad {
+            line: raw.line,
+            reason,
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.src.consume(n);
+        self.offset += n as u64;
+        self.furthest = self.furthest.max(self.offset);
+    }
+
+    /// Reads one row's bytes into `buf` (up to the limit), or `None` at the
+    /// end of the stream.
+    fn frame(&mut self) -> io::Result<Option<Raw>> {
+        self.buf.clear();
+        let line = self.line;
+        let offset = self.offset;
+        let mut oversize = false;
+        let mut in_quotes = false;
+        let mut any = false;
+        loop {
+            let chunk = self.src.chunk()?;
+            if chunk.is_empty() {
+                if !any {
+                    return Ok(None);
+                }
+                let end = if in_quotes {
+                    End::EofInQuotes
+                } else {
+                    End::Eof
+                };
+                return Ok(Some(Raw {
+                    line,
+                    offset,
+                    end,
+                    oversize,
+                }));
+            }
+            any = true;
+            let mut n = chunk.len();
+            let mut ended = false;
+            let mut lines = 0u64;
+            let mut i = 0usize;
+            while let Some(k) = chunk.get(i..).and_then(|rest| memchr2(b'"', b'\n', rest)) {
+                let at = i + k;
+                if chunk.get(at) == Some(&b'"') {
+                    in_quotes = !in_quotes;
+                } else {
+                    lines += 1;
+                    if !in_quotes {
+                        n = at + 1;
+                        ended = true;
+                        break;
+                    }
+                }
+                i = at + 1;
+            }
+            if !oversize {
+                let part = chunk.get(..n).unwrap_or_default();
+                if self.buf.len() + part.len() > self.limit {
+                    oversize = true;
+                    self.buf = Vec::new();
+                } else {
+                    self.buf.extend_from_slice(part);
+                }
+            }
+            self.consume(n);
+            self.line += lines;
+            if ended {
+                return Ok(Some(Raw {
+                    line,
+                    offset,
+                    end: End::Line,
+                    oversize,
+                }));
+            }
+        }
+    }
+
+    /// Parses a framed row: the header, or a data row.
+    fn row(&mut self, bytes: &[u8], line: u64) -> Option<Row> {
+        let bad = |reason: String| Some(Row::Bad { line, reason });
+        let record = match parse(bytes) {
+            Ok(record) => record,
+            Err(reason) => return bad(reason),
+        };
+        let Some(columns) = &self.columns else {
+            let header: Vec<String> = record
+                .iter()
+                .map(|cell| String::from_utf8_lossy(cell).trim().to_string())
+                .collect();
+            let (dialect, columns) = header_columns(header);
+            self.dialect = Some(dialect);
+            self.columns = Some(columns);
+            return None;
+        };
+        if record.len() != columns.len() {
+            return bad(format!(
+                "row has {} {} where the header has {}",
+                record.len(),
+                if record.len() == 1 { "cell" } else { "cells" },
+                columns.len()
+            ));
+        }
+        let mut cells = Vec::with_capacity(columns.len());
+        for (cell, column) in record.iter().zip(columns) {
+            match std::str::from_utf8(cell) {
+                Ok(text) => cells.push(text),
+                Err(e) => {
+                    return bad(format!(
+                        "invalid UTF-8 in column `{}` (byte {} of the cell)",
+                        column.header,
+                        e.valid_up_to() + 1
+                    ));
+                }
+            }
+        }
+        Some(match self.dialect {
+            Some(Dialect::AdminCenter) => admin_center_row(columns, &cells, line),
+            _ => Row::Object {
+                fields: log_analytics_row(columns, &cells),
+                line,
+            },
+        })
+    }
+}
+
+/// The cells of one framed row, parsed by the `csv` crate.
+fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(bytes.len().clamp(64, 64 * 1024))
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return Ok(csv::ByteRecord::new()),
+        Err(e) => return Err(format!("invalid CSV: {e}")),
+    }
+    let mut more = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut more) {
+        Ok(false) => Ok(record),
+        // The `csv` crate also ends records at a lone carriage return.
+        Ok(true) => Err("a carriage return outside quotes splits the row".into()),
+        Err(e) => Err(format!("invalid CSV: {e}")),
+    }
+}
+
+/// Whether a first line reads as a CSV header: at least two cells, each a
+/// short name with no control characters, none opening JSON.
+pub(crate) fn looks_like_header(line: &[u8]) -> bool {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let Ok(text) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.trim_start().starts_with(['{', '[']) {
+        return false;
+    }
+    match parse(text.as_bytes()) {
+        Ok(record) => {
+            record.len() >= 2
+                && record.iter().all(|cell| {
+                    let Ok(cell) = std::str::from_utf8(cell) else {
+                        return false;
+                    };
+                    let cell = cell.trim();
+                    !cell.is_empty()
+                        && cell.len() <= HEADER_CELL_LIMIT
+                        && !cell.chars().any(char::is_control)
+                })
+        }
+        Err(_) => false,
+    }
+}
+
+/// An admin center column name for matching: no outer spaces, single
+/// inner spaces, lower case.
+fn squeeze(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn admin_center_column(name: &str) -> Option<(&'static str, Conv)> {
+    let key = squeeze(name);
+    ADMIN_CENTER_COLUMNS
+        .iter()
+        .find(|(display, _, _)| squeeze(display) == key)
+        .map(|(_, path, conv)| (*path, *conv))
+}
+
+/// The dialect and columns of a header. Admin center headers are display
+/// names with spaces (`Request ID`, `Date (UTC)`), which no Log Analytics
+/// column has: two of them make the file an admin center download.
+fn header_columns(header: Vec<String>) -> (Dialect, Vec<Column>) {
+    let admin = header
+        .iter()
+        .filter(|h| h.contains(' ') && admin_center_column(h).is_some())
+        .count()
+        >= 2;
+    let mut seen: Vec<String> = Vec::new();
+    let mut columns = Vec::with_capacity(header.len());
+    for cell in header {
+        let (base, role) = if admin {
+            (cell.clone(), Role::Plain)
+        } else {
+            let name = cell.strip_suffix(UTC_SUFFIX).unwrap_or(&cell).trim_end();
+            if let Some(x) = name.strip_suffix("_dynamic").filter(|x| !x.is_empty()) {
+                (x.to_string(), Role::Dynamic)
+            } else if let Some(x) = name.strip_suffix("_string").filter(|x| !x.is_empty()) {
+                (x.to_string(), Role::Text)
+            } else {
+                (name.to_string(), Role::Plain)
+            }
+        };
+        // A repeated name keeps its cells apart: ` (2)`, ` (3)`, ...
+        let key = format!("{role:?}\0{}", base.to_lowercase());
+        let n = seen.iter().filter(|k| **k == key).count();
+        seen.push(key);
+        let name = if n == 0 {
+            base
+        } else {
+            format!("{base} ({})", n + 1)
+        };
+        let target = admin
+            .then(|| admin_center_column(&cell))
+            .flatten()
+            .map(|(path, conv)| {
+                let field = catalog::resolve_in(SIGN_IN, path)
+                    .ok()
+                    .and_then(|r| r.field);
+                (path, field, conv)
+            });
+        let status = admin && squeeze(&cell) == ADMIN_STATUS;
+        columns.push(Column {
+            name,
+            header: cell,
+            role,
+            target,
+            status,
+        });
+    }
+    let dialect = if admin {
+        Dialect::AdminCenter
+    } else {
+        Dialect::LogAnalytics
+    };
+    (dialect, columns)
+}
+
+/// A Log Analytics row as an object: the dynamic half of a split column
+/// wins over its text half, which is kept under `X_string` only when it
+/// says something else.
+fn log_analytics_row(columns: &[Column], cells: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut texts = Vec::new();
+    for (column, cell) in columns.iter().zip(cells) {
+        if cell.is_empty() {
+            continue;
+        }
+        match column.role {
+            Role::Text => texts.push((column, *cell)),
+            Role::Dynamic => {
+                out.insert(column.name.clone(), dynamic(cell));
+            }
+            Role::Plain => insert_new(&mut out, &column.name, Value::String(cell.to_string())),
+        }
+    }
+    for (column, cell) in texts {
+        match out.get(&column.name) {
+            None => {
+                out.insert(column.name.clone(), Value::String(cell.to_string()));
+            }
+            Some(dynamic) if same_text(dynamic, cell) => {}
+            Some(_) => insert_new(
+                &mut out,
+                &format!("{}_string", column.name),
+                Value::String(cell.to_string()),
+            ),
+        }
+    }
+    out
+}
+
+/// A dynamic cell: JSON when it holds an object or an array, else the text
+/// (dynamic columns also hold scalars, written as text).
+fn dynamic(cell: &str) -> Value {
+    let trimmed = cell.trim();
+    if trimmed.starts_with(['{', '['])
+        && let Ok(value @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(trimmed)
+    {
+        return value;
+    }
+    Value::String(cell.to_string())
+}
+
+/// Whether a text cell says what a dynamic value says.
+fn same_text(value: &Value, text: &str) -> bool {
+    match value {
+        Value::String(s) => s == text,
+        other => serde_json::from_str::<Value>(text.trim()).is_ok_and(|v| v == *other),
+    }
+}
+
+/// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
+fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
+    let mut key = name.to_string();
+    let mut n = 2;
+    while out.contains_key(&key) {
+        key = format!("{name} ({n})");
+        n += 1;
+    }
+    out.insert(key, value);
+}
+
+/// An admin center row: mapped columns under Graph names (the first
+/// non-empty cell of a field wins; a later one that differs is kept under
+/// its column's name), the others under their own names.
+fn admin_center_row(columns: &[Column], cells: &[&str], line: u64) -> Row {
+    let mut canonical = Map::new();
+    let mut unmapped = Vec::new();
+    let mut success = false;
+    for (column, cell) in columns.iter().zip(cells) {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            continue;
+        }
+        if column.status {
+            success = cell.eq_ignore_ascii_case("success");
+        }
+        let Some((path, field, conv)) = column.target else {
+            unmapped.push((column.name.clone(), Value::String(cell.to_string())));
+            continue;
+        };
+        let placed = match conv {
+            Conv::Location => match split_location(cell) {
+                Some(parts) => parts
+                    .into_iter()
+                    .all(|(child, value)| place(&mut canonical, &["location", child], value)),
+                None => false,
+            },
+            Conv::Bool => place(&mut canonical, &split_path(path), yes_no(cell)),
+            Conv::Text => place(
+                &mut canonical,
+                &split_path(path),
+                display_value(field, cell),
+            ),
+        };
+        if !placed {
+            unmapped.push((column.name.clone(), Value::String(cell.to_string())));
+        }
+    }
+    if success {
+        // `Success` is error code 0 when no column gives the code.
+        place(&mut canonical, &["status", "errorCode"], Value::from(0));
+    }
+    Row::AdminCenter {
+        canonical,
+        unmapped,
+        line,
+    }
+}
+
+fn split_path(path: &str) -> Vec<&str> {
+    path.split('.').collect()
+}
+
+/// Puts `value` at `path` unless a value is there already; gives whether it
+/// was put (or was the same).
+fn place(map: &mut Map<String, Value>, path: &[&str], value: Value) -> bool {
+    match path {
+        [] => false,
+        [last] => match map.get(*last) {
+            Some(existing) => *existing == value,
+            None => {
+                map.insert((*last).to_string(), value);
+                true
+            }
+        },
+        [first, rest @ ..] => {
+            let slot = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            match slot {
+                Value::Object(inner) => place(inner, rest, value),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// `Yes` and `No` as booleans; other text is left to the normalizer.
+fn yes_no(cell: &str) -> Value {
+    if cell.eq_ignore_ascii_case("yes") {
+        Value::Bool(true)
+    } else if cell.eq_ignore_ascii_case("no") {
+        Value::Bool(false)
+    } else {
+        Value::String(cell.to_string())
+    }
+}
+
+/// The Graph name of an enum field's display value (`Not Applied` is
+/// `notApplied`, `Single-factor authentication` is
+/// `singleFactorAuthentication`); other text as it is.
+fn display_value(field: Option<&Field>, cell: &str) -> Value {
+    let compact = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .collect::<String>()
+            .to_lowercase()
+    };
+    if let Some(field) = field.filter(|f| !f.values.is_empty()) {
+        let key = compact(cell);
+        if let Some(name) = field.values.iter().find(|v| compact(v) == key) {
+            return Value::String((*name).to_string());
+        }
+    }
+    Value::String(cell.to_string())
+}
+
+/// `City, State, CC` as location fields; the last part must be a
+/// two-letter country code. `None` when the text does not read so.
+fn split_location(text: &str) -> Option<Vec<(&'static str, Value)>> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let (country, rest) = parts.split_last()?;
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let names: &[&'static str] = match rest.len() {
+        0 => &[],
+        1 => &["city"],
+        2 => &["city", "state"],
+        _ => return None,
+    };
+    let mut out: Vec<(&'static str, Value)> = names
+        .iter()
+        .zip(rest)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, Value::String((*v).to_string())))
+        .collect();
+    out.push(("countryOrRegion", Value::String((*country).to_string())));
+    Some(out)
+}
+
+/// System messages start with a capital (`Is a directory`); reasons do not.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows(text: &[u8]) -> (Vec<Row>, Option<Dialect>) {
+        let mut table = Table::new(Box::new(io::Cursor::new(text.to_vec())), 1 << 20);
+        let mut out = Vec::new();
+        while let Some(row) = table.next_row() {
+            out.push(row);
+        }
+        (out, table.dialect())
+    }
+
+    fn summary(rows: &[Row]) -> Vec<(u64, Value)> {
+        rows.iter()
+            .map(|r| match r {
+                Row::Object { fields, line } => (*line, Value::Object(fields.clone())),
+                Row::AdminCenter {
+                    canonical,
+                    unmapped,
+                    line,
+                } => {
+                    let mut all = canonical.clone();
+                    for (k, v) in unmapped {
+                        all.insert(format!("raw:{k}"), v.clone());
+                    }
+                    (*line, Value::Object(all))
+                }
+                Row::Bad { line, reason } => (*line, json!({ "bad": reason })),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn log_analytics_rows_with_split_columns_and_multi_line_cells() {
+        let text = "\u{feff}TimeGenerated [UTC],Status_dynamic,Status_string,Empty,Type\r\n\
+            \"4/28/2021, 2:08:45.221 PM\",\"{\r\n  \"\"errorCode\"\": 0\r\n}\",,,SigninLogs\r\n\
+            \"4/28/2021, 2:09:00.000 PM\",,\"{\"\"errorCode\"\":50126}\",,SigninLogs\r\n";
+        let (rows, dialect) = rows(text.as_bytes());
+        assert_eq!(dialect, Some(Dialect::LogAnalytics));
+        assert_eq!(
+            summary(&rows),
+            vec![
+                (
+                    2,
+                    json!({"TimeGenerated": "4/28/2021, 2:08:45.221 PM", "Status": {"errorCode": 0}, "Type": "SigninLogs"})
+                ),
+                (
+                    5,
+                    json!({"TimeGenerated": "4/28/2021, 2:09:00.000 PM", "Status": "{\"errorCode\":50126}", "Type": "SigninLogs"})
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_text_half_that_differs_is_kept() {
+        let text = "A_dynamic,A_string,B\n\"[1]\",\"[2]\",x\n\"[1]\",\"[1]\",y\n";
+        let (rows, _) = rows(text.as_bytes());
+        assert_eq!(
+            summary(&rows),
+            vec![
+                (2, json!({"A": [1], "A_string": "[2]", "B": "x"})),
+                (3, json!({"A": [1], "B": "y"})),
+            ]
+        );
+    }
+
+    #[test]
+    fn admin_center_columns_map_to_graph_names() {
+        let text = "Date (UTC),Request ID,Username,Location,Status,Sign-in error code,\
+            Conditional Access,Compliant,Application ID ,Incoming token type,Incoming token type,Latency,\
+            Authentication requirement\n\
+            2025-03-02T08:11:00Z,r1,a@b.c,\"Lyon, Auvergne-Rhone-Alpes, FR\",Success,,Not Applied,Yes,app,,Primary refresh token,42,\
+            Single-factor authentication\n\
+            2025-03-02T08:12:00Z,r2,a@b.c,\"Somewhere far\",Failure,50126,Failure,No,app,None,Refresh token,,\n";
+        let (rows, dialect) = rows(text.as_bytes());
+        assert_eq!(dialect, Some(Dialect::AdminCenter));
+        assert_eq!(
+            summary(&rows),
+            vec![
+                (
+                    2,
+                    json!({
+                        "createdDateTime": "2025-03-02T08:11:00Z",
+                        "id": "r1",
+                        "userPrincipalName": "a@b.c",
+                        "location": {"city": "Lyon", "state": "Auvergne-Rhone-Alpes", "countryOrRegion": "FR"},
+                        "status": {"errorCode": 0},
+                        "conditionalAccessStatus": "notApplied",
+                        "deviceDetail": {"isCompliant": true},
+                        "appId": "app",
+                        "incomingTokenType": "primaryRefreshToken",
+                        "authenticationRequirement": "singleFactorAuthentication",
+                        "raw:Status": "Success",
+                        "raw:Latency": "42",
+                    })
+                ),
+                (
+                    3,
+                    json!({
+                        "createdDateTime": "2025-03-02T08:12:00Z",
+                        "id": "r2",
+                        "userPrincipalName": "a@b.c",
+                        "status": {"errorCode": "50126"},
+                        "conditionalAccessStatus": "failure",
+                        "deviceDetail": {"isCompliant": false},
+                        "appId": "app",
+                        "incomingTokenType": "none",
+                        "raw:Location": "Somewhere far",
+                        "raw:Status": "Failure",
+                        "raw:Incoming token type (2)": "Refresh token",
+                    })
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_rows_are_reported_and_reading_goes_on() {
+        let mut text = b"A,B\n1,2\n1,2,3\nx,\xff\n\"never closed,4\n5,6\n7,8\n".to_vec();
+        text.extend_from_slice(b"9,10");
+        let (rows, _) = rows(&text);
+        assert_eq!(
+            summary(&rows),
+            vec![
+                (2, json!({"A": "1", "B": "2"})),
+                (3, json!({"bad": "row has 3 cells where the header has 2"})),
+                (
+                    4,
+                    json!({"bad": "invalid UTF-8 in column `B` (byte 1 of the cell)"})
+                ),
+                (
+                    5,
+                    json!({"bad": "a quote opened in this row is never closed"})
+                ),
+                (6, json!({"A": "5", "B": "6"})),
+                (7, json!({"A": "7", "B": "8"})),
+                (8, json!({"A": "9", "B": "10"})),
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_rows_are_not_buffered() {
+        let mut text = b"A,B\n".to_vec();
+        text.extend_from_slice(b"\"");
+        text.extend(std::iter::repeat_n(b'x', 4096));
+        text.extend_from_slice(b"\",1\n2,3\n");
+        let mut table = Table::new(Box::new(io::Cursor::new(text)), 1024);
+        let mut out = Vec::new();
+        while let Some(row) = table.next_row() {
+            out.push(row);
+        }
+        assert_eq!(
+            summary(&out),
+            vec![
+                (2, json!({"bad": "row is larger than 1024 bytes"})),
+                (3, json!({"A": "2", "B": "3"})),
+            ]
+        );
+    }
+
+    #[test]
+    fn headers_are_told_from_other_text() {
+        assert!(looks_like_header(
+            b"\xEF\xBB\xBFTenantId,TimeGenerated [UTC]\r\n"
+        ));
+        assert!(looks_like_header(b"\"Date (UTC)\",\"Request ID\"\n"));
+        assert!(!looks_like_header(b"{\"a\": 1, \"b\": 2}\n"));
+        assert!(!looks_like_header(b"just one column\n"));
+        assert!(!looks_like_header(b"a,,b\n"));
+        assert!(!looks_like_header(b"a,\xff\n"));
+    }
+
+    #[test]
+    fn locations_split_on_commas() {
+        assert_eq!(split_location("Paris, FR").map(|v| v.len()), Some(2));
+        assert_eq!(split_location("Seattle, Washington, USA"), None);
+        assert_eq!(split_location("a, b, c, US"), None);
+    }
+}
