@@ -420,7 +420,7 @@ fn config_sets_defaults_and_flags_override_it() {
     .expect("write");
     std::fs::write(
         dir.path().join("tollgate.yaml"),
-        "format: jsonl\nfailOn: critical\ndisable: [TG-FED-001]\nseverity: { TG-LEG-001: low }\n",
+        "format: jsonl\nfailOn: critical\ndisable: [TG-FED-001, TG-FED-002]\nseverity: { TG-LEG-001: low }\n",
     )
     .expect("write");
     // The config: jsonl, legacy auth at low, AD FS off, fail only on critical.
