@@ -1,0 +1,107 @@
+//! Reading and evaluating together, as `tollgate check` does: an in-memory
+//! buffer of generated sign-ins through `tollgate::ingest::from_reader`
+//! (framing, JSON parsing, shape detection, normalization) and
+//! `RuleSet::evaluate`, for each input shape, with the twelve comparison
+//! rules and with 500 generated rules. Reported in bytes per second and,
+//! in a second group, in records per second.
+
+mod support;
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use support::Shape;
+use tollgate::engine::{Loader, RuleSet};
+use tollgate::ingest::{self, Item};
+
+/// Records per buffer (about 54 MB of Graph lines).
+const RECORDS: u64 = 20_000;
+
+fn rule_set(name: &str, text: &str) -> RuleSet {
+    let mut loader = Loader::new();
+    loader.add_source(name, text);
+    match loader.load() {
+        Ok(rules) => rules,
+        Err(rejected) => panic!("{name} does not load: {:?}", rejected.diagnostics),
+    }
+}
+
+/// Reads and evaluates one buffer; gives (records, findings).
+fn run(rules: &RuleSet, data: &Arc<[u8]>) -> (u64, u64) {
+    let reader = ingest::from_reader("bench".into(), Box::new(Cursor::new(data.clone())));
+    let (mut records, mut findings) = (0u64, 0u64);
+    for item in reader {
+        records += 1;
+        match item {
+            Item::Record(record, location) => {
+                if rules.targets(&record.category) {
+                    rules.evaluate(&record, &location, &mut |f| {
+                        black_box(&f);
+                        findings += 1;
+                    });
+                }
+            }
+            Item::Unreadable(problem) => panic!("unreadable generated record: {problem:?}"),
+        }
+    }
+    (records, findings)
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let generated = support::rules(500, 7);
+    let sets = [
+        ("rules12", rule_set("rules12.yaml", support::RULES12)),
+        ("rules500", rule_set("rules500.yaml", &generated)),
+    ];
+    let buffers: Vec<(Shape, Arc<[u8]>)> = Shape::ALL
+        .iter()
+        .map(|&shape| (shape, support::buffer(shape, RECORDS, 7).into()))
+        .collect();
+    for (_, data) in &buffers {
+        assert_eq!(run(&sets[0].1, data).0, RECORDS);
+    }
+
+    let mut group = c.benchmark_group("end_to_end_bytes");
+    group.sampling_mode(SamplingMode::Flat);
+    for (name, rules) in &sets {
+        for (shape, data) in &buffers {
+            group.throughput(Throughput::Bytes(data.len() as u64));
+            group.bench_with_input(BenchmarkId::new(*name, shape.name()), data, |b, data| {
+                b.iter(|| run(rules, data))
+            });
+        }
+    }
+    group.finish();
+
+    // Records per second: every shape with the twelve rules, and the Graph
+    // lines with 500 rules (the other shapes follow from the group above).
+    let mut group = c.benchmark_group("end_to_end_records");
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(RECORDS));
+    for (name, rules) in &sets {
+        for (shape, data) in &buffers {
+            if *name == "rules500" && *shape != Shape::Jsonl {
+                continue;
+            }
+            group.bench_with_input(BenchmarkId::new(*name, shape.name()), data, |b, data| {
+                b.iter(|| run(rules, data))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = end_to_end
+}
+criterion_main!(benches);

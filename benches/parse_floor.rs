@@ -1,0 +1,75 @@
+//! The floor under `end_to_end`: the same buffer of Graph JSON lines split
+//! into lines and parsed into `serde::de::IgnoredAny` (validation only) or
+//! into a `serde_json::Value` per line, next to tollgate's reader alone
+//! (framing, parsing and normalizing, no rule).
+
+mod support;
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use support::Shape;
+use tollgate::ingest::{self, Item};
+
+const RECORDS: u64 = 20_000;
+
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+fn parse_floor(c: &mut Criterion) {
+    let data: Arc<[u8]> = support::buffer(Shape::Jsonl, RECORDS, 7).into();
+    let mut group = c.benchmark_group("parse_floor");
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.bench_function("ignored_any", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for line in lines(&data) {
+                if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+                    n += 1;
+                }
+            }
+            assert_eq!(n, RECORDS);
+        })
+    });
+    group.bench_function("value", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for line in lines(&data) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                    black_box(v);
+                    n += 1;
+                }
+            }
+            assert_eq!(n, RECORDS);
+        })
+    });
+    group.bench_function("tollgate_ingest", |b| {
+        b.iter(|| {
+            let reader = ingest::from_reader("bench".into(), Box::new(Cursor::new(data.clone())));
+            let mut n = 0u64;
+            for item in reader {
+                if let Item::Record(record, _) = item {
+                    black_box(record);
+                    n += 1;
+                }
+            }
+            assert_eq!(n, RECORDS);
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = parse_floor
+}
+criterion_main!(benches);
