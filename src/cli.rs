@@ -562,6 +562,7 @@ fn check(args: CheckArgs) -> CliResult {
     let mut unreadable_path = false;
     let options = ingest::Options {
         format: args.input_format,
+        keep: Some(Arc::new(rules.projection().keep())),
     };
     for input in &inputs {
         let (display, reader) = match input {
@@ -572,13 +573,16 @@ fn check(args: CheckArgs) -> CliResult {
                     Ok(ingest::from_reader_with(
                         display,
                         Box::new(io::stdin()),
-                        options,
+                        options.clone(),
                     )),
                 )
             }
             Input::File(path) => {
                 let display: Arc<str> = path.display().to_string().into();
-                (display.clone(), ingest::open_with(path, display, options))
+                (
+                    display.clone(),
+                    ingest::open_with(path, display, options.clone()),
+                )
             }
         };
         let mut counts = FileCounts {

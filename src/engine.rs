@@ -474,6 +474,15 @@ impl Projection {
         self.fields.contains(canonical)
     }
 
+    /// The keys ingest must read from records for these fields (see
+    /// [`crate::ingest::Keep`]).
+    pub fn keep(&self) -> crate::ingest::Keep {
+        crate::ingest::Keep::new(
+            self.fields.iter().map(String::as_str),
+            self.raw.iter().map(String::as_str),
+        )
+    }
+
     /// Whether evaluation can read an uncatalogued key.
     pub fn wants_raw(&self, key: &str) -> bool {
         self.raw.iter().any(|r| r.eq_ignore_ascii_case(key))

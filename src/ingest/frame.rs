@@ -21,10 +21,13 @@
 //! a record (see [`Framer`]).
 
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use memchr::{memchr, memchr3};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
+
+use super::sparse::{self, Keep, KeyCounts};
 
 /// Largest record read by default: larger ones are reported, not buffered.
 pub(crate) const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
@@ -64,10 +67,22 @@ impl Shape {
 pub(crate) enum Frame {
     /// A record that parsed as a JSON object.
     Object {
-        /// Its keys and values, as read.
+        /// Its keys and values, as read (only the kept ones when the
+        /// framer has a [`Keep`]).
         fields: Map<String, Value>,
+        /// Its keys before any was skipped, when some may have been.
+        counts: Option<KeyCounts>,
         /// 1-based line where it starts.
         line: u64,
+    },
+    /// A complete record whose parse cannot change how the scan goes on
+    /// (it is on one line, or inside an array): parsing it is left to
+    /// [`parse_record`], on any thread.
+    Unparsed {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// Where it starts.
+        start: Start,
     },
     /// A record that could not be read.
     Bad {
@@ -436,8 +451,8 @@ enum Member {
 
 /// Where a record starts.
 #[derive(Debug, Clone, Copy)]
-struct Start {
-    line: u64,
+pub(crate) struct Start {
+    pub(crate) line: u64,
     col: u64,
     offset: u64,
 }
@@ -472,6 +487,8 @@ pub(crate) struct Framer {
     /// time.
     replayed: u64,
     furthest: u64,
+    /// The keys worth parsing, or `None` to parse every key.
+    keep: Option<Arc<Keep>>,
 }
 
 /// Bytes that may be read again beyond as many as were read once.
@@ -500,7 +517,13 @@ impl Framer {
             current: None,
             replayed: 0,
             furthest: 0,
+            keep: None,
         }
+    }
+
+    /// Parses only the keys `keep` wants from each record.
+    pub(crate) fn keep(&mut self, keep: Option<Arc<Keep>>) {
+        self.keep = keep;
     }
 
     /// The layouts seen so far, in order of first appearance.
@@ -763,21 +786,25 @@ impl Framer {
                 human_size(self.limit as u64)
             ));
         }
-        let parsed = serde_json::from_slice::<Value>(&self.buf);
+        if step == Step::Done && (!top || memchr(b'\n', &self.buf).is_none()) {
+            // Whether it parses or not, the scan goes on after it.
+            self.furthest = self.furthest.max(self.pos.offset);
+            return Frame::Unparsed {
+                bytes: self.buf.clone(),
+                start,
+            };
+        }
+        let parsed = parse(&self.buf, self.keep.as_deref());
         if step == Step::Done {
             match parsed {
-                Ok(Value::Object(fields)) => {
+                Ok((Value::Object(fields), counts)) => {
                     return Frame::Object {
                         fields,
+                        counts,
                         line: start.line,
                     };
                 }
-                Ok(other) => {
-                    return bad(format!(
-                        "record is not a JSON object but {}",
-                        value_kind(&other)
-                    ));
-                }
+                Ok((other, _)) => return bad(not_an_object(&other)),
                 Err(_) => {}
             }
         }
@@ -1001,6 +1028,32 @@ fn replay_point(buf: &[u8], col: u64) -> Option<usize> {
 
 fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Parses a record, keeping only the keys `keep` wants when given.
+fn parse(bytes: &[u8], keep: Option<&Keep>) -> serde_json::Result<(Value, Option<KeyCounts>)> {
+    match keep {
+        Some(keep) => sparse::parse(bytes, keep).map(|(v, counts)| (v, Some(counts))),
+        None => serde_json::from_slice::<Value>(bytes).map(|v| (v, None)),
+    }
+}
+
+/// Parses a [`Frame::Unparsed`] record: its object (with the key counts when
+/// `keep` skipped some), or why it cannot be read.
+pub(crate) fn parse_record(
+    bytes: &[u8],
+    start: Start,
+    keep: Option<&Keep>,
+) -> Result<(Map<String, Value>, Option<KeyCounts>), String> {
+    match parse(bytes, keep) {
+        Ok((Value::Object(fields), counts)) => Ok((fields, counts)),
+        Ok((other, _)) => Err(not_an_object(&other)),
+        Err(e) => Err(json_error(&e, start)),
+    }
+}
+
+fn not_an_object(value: &Value) -> String {
+    format!("record is not a JSON object but {}", value_kind(value))
 }
 
 /// A `serde_json` error as a reason, with the position in the file.

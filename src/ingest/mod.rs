@@ -19,6 +19,7 @@
 mod discover;
 mod frame;
 mod normalize;
+mod sparse;
 mod table;
 
 use std::fs::File;
@@ -33,6 +34,7 @@ use crate::finding::Problem;
 use crate::record::{Location, LogCategory, Record};
 
 pub use discover::discover;
+pub use sparse::Keep;
 
 #[cfg(test)]
 use frame::Shape;
@@ -75,10 +77,15 @@ impl FromStr for InputFormat {
 }
 
 /// How to read inputs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The reader to use, or [`InputFormat::Auto`] to tell by content.
     pub format: InputFormat,
+    /// The keys worth reading from JSON records (see [`Keep`]); `None`
+    /// reads every key. Rules only ever see the fields they name, so a
+    /// rule set's keep (`Keep::new` over `RuleSet::projection`) gives the
+    /// same findings as reading everything, faster.
+    pub keep: Option<Arc<Keep>>,
 }
 
 /// One thing read from a log: a record or a record that could not be read.
@@ -109,6 +116,7 @@ pub struct Reader {
     body: Body,
     next_index: u64,
     record_shapes: Vec<RecordShape>,
+    keep: Option<Arc<Keep>>,
 }
 
 /// The reader of a file's content.
@@ -124,6 +132,7 @@ impl Reader {
             body,
             next_index: 0,
             record_shapes: Vec::new(),
+            keep: None,
         }
     }
 
@@ -159,70 +168,159 @@ impl Reader {
         }
     }
 
-    /// Gives the next record found, as a record with its shape, or as a
-    /// reason it could not be read.
-    fn next_found(&mut self) -> Option<Found> {
-        Some(match &mut self.body {
+    /// Reads the next record without decoding it: the framing (or CSV
+    /// parsing) happens here, in input order, and [`Pending::decode`] does
+    /// the rest, on any thread. [`Reader::note`] must then see each decoded
+    /// record, in order, for [`Reader::format`].
+    pub fn next_pending(&mut self) -> Option<Pending> {
+        let (body, line) = match &mut self.body {
             Body::Json(framer) => match framer.next_frame()? {
-                Frame::Object { fields, line } => {
-                    let (record, shape) = normalize::normalize_object(fields);
-                    Found::Record(record, shape, line)
-                }
-                Frame::Bad { line, reason } => Found::Bad(line, reason),
+                Frame::Unparsed { bytes, start } => (
+                    Raw::Json {
+                        bytes,
+                        start,
+                        keep: self.keep.clone(),
+                    },
+                    start.line,
+                ),
+                Frame::Object {
+                    fields,
+                    counts,
+                    line,
+                } => (Raw::Object { fields, counts }, line),
+                Frame::Bad { line, reason } => (Raw::Bad(reason), line),
             },
             Body::Csv(table) => match table.next_row()? {
-                table::Row::Object { fields, line } => {
-                    let (record, shape) = normalize::normalize_object(fields);
-                    Found::Record(record, shape, line)
-                }
+                table::Row::Object { fields, line } => (
+                    Raw::Object {
+                        fields,
+                        counts: None,
+                    },
+                    line,
+                ),
                 table::Row::AdminCenter {
                     canonical,
                     unmapped,
                     line,
-                } => {
-                    let record = normalize::normalize_admin_center(canonical, unmapped);
-                    Found::Record(record, RecordShape::AdminCenter, line)
-                }
-                table::Row::Bad { line, reason } => Found::Bad(line, reason),
+                } => (
+                    Raw::AdminCenter {
+                        canonical,
+                        unmapped,
+                    },
+                    line,
+                ),
+                table::Row::Bad { line, reason } => (Raw::Bad(reason), line),
+            },
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        Some(Pending {
+            raw: body,
+            location: Location {
+                path: self.display.clone(),
+                line,
+                record: index,
             },
         })
     }
+
+    /// Records what a decoded record was, for [`Reader::format`].
+    pub fn note(&mut self, decoded: &Decoded) {
+        if let Some(shape) = decoded.shape
+            && !self.record_shapes.contains(&shape)
+        {
+            self.record_shapes.push(shape);
+        }
+    }
 }
 
-/// A record or a bad one, before it gets its index.
-enum Found {
-    Record(Record, RecordShape, u64),
-    Bad(u64, String),
+/// A record read from an input but not decoded yet (see
+/// [`Reader::next_pending`]). It owns its bytes, so it can be sent to
+/// another thread.
+#[derive(Debug)]
+pub struct Pending {
+    raw: Raw,
+    location: Location,
+}
+
+#[derive(Debug)]
+enum Raw {
+    /// JSON text of one record.
+    Json {
+        bytes: Vec<u8>,
+        start: frame::Start,
+        keep: Option<Arc<Keep>>,
+    },
+    /// A record already split into keys and values.
+    Object {
+        fields: serde_json::Map<String, Value>,
+        counts: Option<sparse::KeyCounts>,
+    },
+    /// An admin center CSV row.
+    AdminCenter {
+        canonical: serde_json::Map<String, Value>,
+        unmapped: Vec<(String, Value)>,
+    },
+    /// A record that could not be read, and why.
+    Bad(String),
+}
+
+/// A decoded record: the item, and the record's shape for
+/// [`Reader::note`].
+#[derive(Debug)]
+pub struct Decoded {
+    /// The record, or why it could not be read.
+    pub item: Item,
+    shape: Option<RecordShape>,
+}
+
+impl Pending {
+    /// Where the record starts.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Parses and normalizes the record.
+    pub fn decode(self) -> Decoded {
+        let Pending { raw, location } = self;
+        let found = match raw {
+            Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
+                .map(|(fields, counts)| normalize::normalize_counted(fields, counts)),
+            Raw::Object { fields, counts } => Ok(normalize::normalize_counted(fields, counts)),
+            Raw::AdminCenter {
+                canonical,
+                unmapped,
+            } => Ok((
+                normalize::normalize_admin_center(canonical, unmapped),
+                RecordShape::AdminCenter,
+            )),
+            Raw::Bad(reason) => Err(reason),
+        };
+        match found {
+            Ok((record, shape)) => Decoded {
+                item: Item::Record(Box::new(record), location),
+                shape: Some(shape),
+            },
+            Err(reason) => Decoded {
+                item: Item::Unreadable(Problem {
+                    path: location.path,
+                    line: location.line,
+                    record: Some(location.record),
+                    reason,
+                }),
+                shape: None,
+            },
+        }
+    }
 }
 
 impl Iterator for Reader {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
-        let found = self.next_found()?;
-        let index = self.next_index;
-        self.next_index += 1;
-        Some(match found {
-            Found::Record(record, shape, line) => {
-                if !self.record_shapes.contains(&shape) {
-                    self.record_shapes.push(shape);
-                }
-                Item::Record(
-                    Box::new(record),
-                    Location {
-                        path: self.display.clone(),
-                        line,
-                        record: index,
-                    },
-                )
-            }
-            Found::Bad(line, reason) => Item::Unreadable(Problem {
-                path: self.display.clone(),
-                line,
-                record: Some(index),
-                reason,
-            }),
-        })
+        let decoded = self.next_pending()?.decode();
+        self.note(&decoded);
+        Some(decoded.item)
     }
 }
 
@@ -311,9 +409,13 @@ fn buffered<R: BufRead + Send + 'static>(
     let body = if csv {
         Body::Csv(table::Table::new(source, limit))
     } else {
-        Body::Json(Framer::new(source, limit))
+        let mut framer = Framer::new(source, limit);
+        framer.keep(options.keep.clone());
+        Body::Json(framer)
     };
-    Reader::new(display, body)
+    let mut reader = Reader::new(display, body);
+    reader.keep = options.keep;
+    reader
 }
 
 /// A stream whose first read failed while telling CSV from JSON: it gives

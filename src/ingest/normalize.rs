@@ -25,6 +25,7 @@ use std::sync::LazyLock;
 
 use serde_json::{Map, Number, Value};
 
+use super::sparse::KeyCounts;
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::record::{LogCategory, Record};
 
@@ -115,6 +116,17 @@ pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShap
     normalize_with(input, None, None)
 }
 
+/// Normalizes a record object read by [`super::sparse`]: `counts`, when
+/// given, counts the keys the record had before unwanted ones were skipped,
+/// for shape detection.
+pub(crate) fn normalize_counted(
+    input: Map<String, Value>,
+    counts: Option<KeyCounts>,
+) -> (Record, RecordShape) {
+    let shape = detect(&input, counts);
+    normalize_with(input, Some(shape), None)
+}
+
 /// Normalizes a record object. `shape`, when given, is the shape the reader
 /// knows the record has; otherwise it is detected.
 /// `log`, when given, is the record's log, whatever the record says.
@@ -128,7 +140,7 @@ pub(crate) fn normalize_with(
     shape: Option<RecordShape>,
     log: Option<&LogCategory>,
 ) -> (Record, RecordShape) {
-    let shape = shape.unwrap_or_else(|| detect(&input));
+    let shape = shape.unwrap_or_else(|| detect(&input, None));
     let named: &[&str] = match shape {
         RecordShape::Diagnostic => &["category"],
         RecordShape::LogAnalytics => &["Type", "Category"],
@@ -177,7 +189,7 @@ pub(crate) fn normalize_admin_center(
     record
 }
 
-fn detect(input: &Map<String, Value>) -> RecordShape {
+fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape {
     let has_properties = input
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v));
@@ -187,11 +199,14 @@ fn detect(input: &Map<String, Value>) -> RecordShape {
     if has_properties && has_source {
         return RecordShape::Diagnostic;
     }
-    let upper = input
-        .keys()
-        .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
-        .count();
-    if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > input.len() {
+    let KeyCounts { total, upper } = counts.unwrap_or_else(|| KeyCounts {
+        total: input.len(),
+        upper: input
+            .keys()
+            .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
+            .count(),
+    });
+    if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > total {
         RecordShape::LogAnalytics
     } else {
         RecordShape::Graph

@@ -804,7 +804,10 @@ fn read_as(bytes: &[u8], format: InputFormat) -> (Vec<Item>, String) {
         "test".into(),
         Cursor::new(bytes.to_vec()),
         frame::DEFAULT_LIMIT,
-        Options { format },
+        Options {
+            format,
+            ..Options::default()
+        },
     ))
 }
 
@@ -947,6 +950,7 @@ fn arbitrary_bytes_read_as_csv_without_panic() {
             limit,
             Options {
                 format: InputFormat::Csv,
+                ..Options::default()
             },
         ));
         let lines = bytes.iter().filter(|b| **b == b'\n').count();
