@@ -16,6 +16,7 @@ use crate::engine::{Loader, Rejected, RuleSet};
 use crate::finding::{AcceptedByException, FileCounts, Problem, Severity, Summary};
 use crate::ingest::{self, Input, Item};
 use crate::report::{self, Format, RunInfo};
+use crate::scan::{self, Outcome};
 use crate::triage::{self, Baseline, BaselineEntry, Triage, Verdict};
 
 /// Exit code: ran, nothing at or above `--fail-on`.
@@ -203,6 +204,11 @@ struct CheckArgs {
     /// header, else JSON), jsonl or json (JSON in any layout), csv.
     #[arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")]
     input_format: ingest::InputFormat,
+    /// Worker threads that decode and evaluate records [default: one per
+    /// core]; 1 runs everything on one thread. The output is the same
+    /// whatever the number.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 /// The `--fail-on` threshold: a severity, or `never` (`None`).
@@ -560,6 +566,9 @@ fn check(args: CheckArgs) -> CliResult {
     };
     let mut to_baseline: Vec<BaselineEntry> = Vec::new();
     let mut unreadable_path = false;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let options = ingest::Options {
         format: args.input_format,
         keep: Some(Arc::new(rules.projection().keep())),
@@ -607,17 +616,15 @@ fn check(args: CheckArgs) -> CliResult {
                 continue;
             }
         };
-        let mut failed: Option<io::Error> = None;
-        for item in reader.by_ref() {
+        let scanned = scan::scan(&mut reader, &rules, threads, &mut |outcome| {
             counts.records += 1;
-            match item {
-                Item::Record(record, location) => {
+            match outcome {
+                Outcome::Record { targeted, findings } => {
                     counts.evaluated += 1;
-                    if !rules.targets(&record.category) {
+                    if !targeted {
                         counts.untargeted += 1;
-                        continue;
                     }
-                    rules.evaluate(&record, &location, &mut |finding| {
+                    for finding in findings {
                         let verdict = triage.classify(&finding);
                         if args.write_baseline.is_some() && !matches!(verdict, Verdict::Excepted(_))
                         {
@@ -631,16 +638,14 @@ fn check(args: CheckArgs) -> CliResult {
                             Verdict::New => {
                                 counts.findings += 1;
                                 summary.count_finding(&finding);
-                                if let Err(e) = emitter.finding(&mut out, &finding) {
-                                    failed.get_or_insert(e);
-                                }
+                                emitter.finding(&mut out, &finding)?;
                             }
                             Verdict::Baselined => summary.accepted.baseline += 1,
                             Verdict::Excepted(_) => {}
                         }
-                    });
+                    }
                 }
-                Item::Unreadable(problem) => {
+                Outcome::Unreadable(problem) => {
                     counts.unreadable += 1;
                     if !args.quiet {
                         eprintln!(
@@ -651,10 +656,9 @@ fn check(args: CheckArgs) -> CliResult {
                     summary.keep_problem(problem);
                 }
             }
-            if let Some(e) = failed.take() {
-                return Err(write_err(e));
-            }
-        }
+            Ok(())
+        });
+        scanned.map_err(write_err)?;
         counts.format = reader.format();
         summary.totals.add(&FileCounts {
             findings: 0,

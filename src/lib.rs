@@ -71,6 +71,7 @@ pub mod finding;
 pub mod ingest;
 pub mod record;
 pub mod report;
+pub mod scan;
 pub mod schema;
 pub mod syntax;
 pub mod time;

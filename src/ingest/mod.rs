@@ -225,8 +225,8 @@ impl Reader {
     }
 
     /// Records what a decoded record was, for [`Reader::format`].
-    pub fn note(&mut self, decoded: &Decoded) {
-        if let Some(shape) = decoded.shape
+    pub fn note(&mut self, seen: Seen) {
+        if let Some(shape) = seen.0
             && !self.record_shapes.contains(&shape)
         {
             self.record_shapes.push(shape);
@@ -265,14 +265,9 @@ enum Raw {
     Bad(String),
 }
 
-/// A decoded record: the item, and the record's shape for
-/// [`Reader::note`].
-#[derive(Debug)]
-pub struct Decoded {
-    /// The record, or why it could not be read.
-    pub item: Item,
-    shape: Option<RecordShape>,
-}
+/// What [`Reader::note`] needs to know of a decoded record: its shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen(Option<RecordShape>);
 
 impl Pending {
     /// Where the record starts.
@@ -280,8 +275,9 @@ impl Pending {
         &self.location
     }
 
-    /// Parses and normalizes the record.
-    pub fn decode(self) -> Decoded {
+    /// Parses and normalizes the record; give the [`Seen`] to
+    /// [`Reader::note`].
+    pub fn decode(self) -> (Item, Seen) {
         let Pending { raw, location } = self;
         let found = match raw {
             Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
@@ -297,19 +293,16 @@ impl Pending {
             Raw::Bad(reason) => Err(reason),
         };
         match found {
-            Ok((record, shape)) => Decoded {
-                item: Item::Record(Box::new(record), location),
-                shape: Some(shape),
-            },
-            Err(reason) => Decoded {
-                item: Item::Unreadable(Problem {
+            Ok((record, shape)) => (Item::Record(Box::new(record), location), Seen(Some(shape))),
+            Err(reason) => (
+                Item::Unreadable(Problem {
                     path: location.path,
                     line: location.line,
                     record: Some(location.record),
                     reason,
                 }),
-                shape: None,
-            },
+                Seen(None),
+            ),
         }
     }
 }
@@ -318,9 +311,9 @@ impl Iterator for Reader {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
-        let decoded = self.next_pending()?.decode();
-        self.note(&decoded);
-        Some(decoded.item)
+        let (item, seen) = self.next_pending()?.decode();
+        self.note(seen);
+        Some(item)
     }
 }
 

@@ -20,9 +20,9 @@
 //! canonical field that `properties` lacks (such as the envelope's
 //! `resourceId`), which would otherwise pass for that field.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Number, Value};
 
 use super::sparse::KeyCounts;
@@ -103,6 +103,16 @@ static GRAPH_ACTIVITY_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
         ("tenantid", "tenantId"),
     ],
 });
+
+/// The diagnostic envelope keys (lower case) that fill in the top-level
+/// field `name`, or a field below it, in either catalog.
+pub(crate) fn envelope_keys_for(name: &str) -> impl Iterator<Item = &'static str> {
+    [&*SIGN_IN_ROOT, &*GRAPH_ACTIVITY_ROOT]
+        .into_iter()
+        .flat_map(|root| root.envelope.iter())
+        .filter(move |(_, path)| path.split('.').next() == Some(name))
+        .map(|(key, _)| *key)
+}
 
 fn root_for(category: Option<&LogCategory>) -> &'static Root {
     match category {
@@ -344,8 +354,8 @@ impl Level {
                 })
             })
             .collect();
-        let mut exact = HashMap::new();
-        let mut folded = HashMap::new();
+        let mut exact = HashMap::default();
+        let mut folded = HashMap::default();
         let groups: [Vec<(&'static str, Target)>; 3] = [names, aliases, nested];
         for (rank, group) in (0u8..).zip(groups) {
             for (name, target) in group {
@@ -370,10 +380,22 @@ impl Level {
 
     /// The field an input key stands for, with its rank.
     fn lookup(&self, key: &str) -> Option<(Target, u8)> {
-        self.exact
-            .get(key)
-            .or_else(|| self.folded.get(&key.to_ascii_lowercase()))
-            .copied()
+        if let Some(found) = self.exact.get(key) {
+            return Some(*found);
+        }
+        let mut buf = [0u8; 64];
+        let folded = match buf.get_mut(..key.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(key.as_bytes());
+                lower.make_ascii_lowercase();
+                // Lower-casing ASCII letters keeps UTF-8 valid.
+                std::str::from_utf8(lower)
+                    .ok()
+                    .and_then(|k| self.folded.get(k))
+            }
+            None => self.folded.get(&key.to_ascii_lowercase()),
+        };
+        folded.copied()
     }
 
     /// The level below an object field of this level.

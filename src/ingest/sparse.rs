@@ -17,6 +17,7 @@ use rustc_hash::FxHashSet;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::normalize;
 use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
 
 /// Keys normalization reads whatever the rules: the shape and log markers,
@@ -33,15 +34,6 @@ const ALWAYS: &[&str] = &[
     "SourceSystem",
     "requestUri",
     "requestMethod",
-    // Diagnostic envelope keys that fill in canonical fields.
-    "resultType",
-    "resultDescription",
-    "callerIpAddress",
-    "correlationId",
-    "location",
-    "time",
-    "durationMs",
-    "tenantId",
     // The category of a record that names no log.
     "signInEventTypes",
     "isInteractive",
@@ -74,6 +66,9 @@ impl Keep {
         }
         for name in fields {
             keep.add(name);
+            for key in normalize::envelope_keys_for(name) {
+                keep.add(key);
+            }
             for catalog in [SIGN_IN, GRAPH_ACTIVITY] {
                 if let Some(field) = catalog.iter().find(|f| f.name == name) {
                     keep.add_field(field);
@@ -134,10 +129,22 @@ pub(crate) struct KeyCounts {
 /// (nested `properties` objects too) and counts all of them; any other
 /// value is validated and given back as an empty value of its kind.
 pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, KeyCounts)> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = Top { keep }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(parsed)
+    // Checking the UTF-8 of the whole record at once is cheaper than
+    // string by string; invalid text goes the slow way, for its error.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = Top { keep }.deserialize(&mut de)?;
+            de.end()?;
+            Ok(parsed)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let parsed = Top { keep }.deserialize(&mut de)?;
+            de.end()?;
+            Ok(parsed)
+        }
+    }
 }
 
 /// The seed of a record (or of its `properties`).

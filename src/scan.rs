@@ -1,0 +1,164 @@
+//! Runs a rule set over an input: records are framed in input order on the
+//! calling thread, decoded and evaluated in batches on worker threads, and
+//! handed back in input order, so the output of a run does not depend on
+//! the number of threads.
+//!
+//! Memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] batches per worker
+//! are out at once, each at most [`BATCH`] records.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use crate::engine::RuleSet;
+use crate::finding::{Finding, Problem};
+use crate::ingest::{Item, Pending, Reader, Seen};
+
+/// Records per batch handed to a worker.
+const BATCH: usize = 256;
+
+/// Batches out at once per worker: enough to keep workers busy while the
+/// caller applies results, few enough to bound memory.
+const IN_FLIGHT_PER_THREAD: usize = 4;
+
+/// What one record of the input came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A record that was read.
+    Record {
+        /// Whether any rule reads the record's log; when not, it was not
+        /// evaluated.
+        targeted: bool,
+        /// Its findings, in rule order.
+        findings: Vec<Finding>,
+    },
+    /// A record that could not be read.
+    Unreadable(Problem),
+}
+
+/// Evaluates `rules` over every record of `reader`, calling `sink` with
+/// each record's outcome in input order; stops at the first error `sink`
+/// returns, and returns it.
+///
+/// With `threads` of 1 or less everything runs on the calling thread;
+/// otherwise that many workers decode and evaluate while the calling thread
+/// frames the input and runs `sink`.
+pub fn scan<E>(
+    reader: &mut Reader,
+    rules: &RuleSet,
+    threads: usize,
+    sink: &mut dyn FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    if threads <= 1 {
+        while let Some(pending) = reader.next_pending() {
+            let (item, seen) = pending.decode();
+            reader.note(seen);
+            sink(outcome(item, rules))?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || work(&work_rx, &done_tx, rules));
+        }
+        drop(done_tx);
+        let result = drive(reader, threads, work_tx, &done_rx, sink);
+        // Dropping the work channel (in `drive`) stops the workers; results
+        // still on their way are dropped with `done_rx`.
+        result
+    })
+}
+
+/// A batch of records to decode, with its sequence number.
+type Job = (u64, Vec<Pending>);
+
+/// A decoded batch: for each record, what [`Reader::note`] needs and its
+/// outcome.
+type Done = (u64, Vec<(Seen, Outcome)>);
+
+/// The calling thread's side: sends batches, applies results in order.
+fn drive<E>(
+    reader: &mut Reader,
+    threads: usize,
+    work_tx: SyncSender<Job>,
+    done_rx: &Receiver<Done>,
+    sink: &mut dyn FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
+    let limit = threads * IN_FLIGHT_PER_THREAD;
+    let mut sent = 0u64;
+    let mut applied = 0u64;
+    let mut early: BTreeMap<u64, Vec<(Seen, Outcome)>> = BTreeMap::new();
+    let mut more = true;
+    loop {
+        while more && sent - applied < limit as u64 {
+            let batch: Vec<Pending> = std::iter::from_fn(|| reader.next_pending())
+                .take(BATCH)
+                .collect();
+            more = batch.len() == BATCH;
+            if batch.is_empty() {
+                break;
+            }
+            if work_tx.send((sent, batch)).is_err() {
+                // Every worker is gone, which only a panic does; the scope
+                // reports it.
+                return Ok(());
+            }
+            sent += 1;
+        }
+        if applied == sent {
+            return Ok(());
+        }
+        let Ok((seq, results)) = done_rx.recv() else {
+            return Ok(());
+        };
+        early.insert(seq, results);
+        while let Some(results) = early.remove(&applied) {
+            applied += 1;
+            for (seen, outcome) in results {
+                reader.note(seen);
+                sink(outcome)?;
+            }
+        }
+    }
+}
+
+/// A worker: decodes and evaluates batches until the work channel closes.
+fn work(work_rx: &Mutex<Receiver<Job>>, done_tx: &Sender<Done>, rules: &RuleSet) {
+    loop {
+        let job = match work_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, batch)) = job else { return };
+        let results = batch
+            .into_iter()
+            .map(|pending| {
+                let (item, seen) = pending.decode();
+                (seen, outcome(item, rules))
+            })
+            .collect();
+        if done_tx.send((seq, results)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Evaluates one decoded item.
+fn outcome(item: Item, rules: &RuleSet) -> Outcome {
+    match item {
+        Item::Record(record, location) => {
+            let targeted = rules.targets(&record.category);
+            let mut findings = Vec::new();
+            if targeted {
+                rules.evaluate(&record, &location, &mut |f| findings.push(f));
+            }
+            Outcome::Record { targeted, findings }
+        }
+        Item::Unreadable(problem) => Outcome::Unreadable(problem),
+    }
+}
