@@ -193,13 +193,23 @@ fn a_graph_activity_rule_fires_on_log_analytics_and_diagnostic_records() {
             ),
         ]
     );
-    // The built-in sign-in rules read no Graph activity.
+    // In the built-in pack, the Graph activity rules are the TG-GA ones, and
+    // the sign-in rules read no Graph activity.
     let mut loader = Loader::new();
     loader.add_builtin();
     let Ok(builtin) = loader.load() else {
         panic!("the built-in pack loads")
     };
-    assert!(!builtin.targets(&LogCategory::GraphActivity));
+    assert!(builtin.targets(&LogCategory::GraphActivity));
+    for rule in builtin.infos() {
+        assert_eq!(
+            rule.logs.iter().any(|l| l == "graphActivity"),
+            rule.id.starts_with("TG-GA-"),
+            "{}: {:?}",
+            rule.id,
+            rule.logs
+        );
+    }
 }
 
 #[test]

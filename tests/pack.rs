@@ -151,6 +151,7 @@ fn the_pack_keeps_its_layout() {
         ("conditional-access", "TG-CA-"),
         ("cross-tenant", "TG-XT-"),
         ("federation", "TG-FED-"),
+        ("graph-activity", "TG-GA-"),
         ("legacy-auth", "TG-LEG-"),
         ("risk", "TG-RISK-"),
         ("service-principal", "TG-SP-"),
@@ -330,6 +331,46 @@ fn listed_issuers_and_apps_are_not_reported() {
         "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",
     )]);
     assert!(!reports(&set, secret, "TG-SP-001"));
+}
+
+#[test]
+fn listed_apps_may_add_credentials_and_read_mail() {
+    let call = |method: &str, uri: &str| {
+        serde_json::json!({
+            "Type": "MicrosoftGraphActivityLogs", "RequestMethod": method,
+            "RequestUri": uri, "ResponseStatusCode": "200",
+            "AppId": "5d6e7f80-0000-4000-8000-000000000004",
+            "ServicePrincipalId": "6e7f8091-0000-4000-8000-000000000004",
+            "UserId": "", "ClientAuthMethod": "2"
+        })
+    };
+    let secret = call(
+        "POST",
+        "https://graph.microsoft.com/v1.0/applications/9a8b7c6d-0000-4000-8000-000000000023/addPassword",
+    );
+    let mail = call(
+        "GET",
+        "https://graph.microsoft.com/v1.0/users/0b1c2d3e-0000-4000-8000-000000000090/messages",
+    );
+    let everything = pack(&[]);
+    assert_eq!(report(&everything, secret.clone()), ["TG-GA-002"]);
+    assert_eq!(report(&everything, mail.clone()), ["TG-GA-004"]);
+    let listed = pack(&[
+        (
+            "credential_manager_apps",
+            "5d6e7f80-0000-4000-8000-000000000004",
+        ),
+        ("mail_reader_apps", "5D6E7F80-0000-4000-8000-000000000004"),
+    ]);
+    assert!(report(&listed, secret).is_empty());
+    assert!(
+        report(&listed, mail.clone()).is_empty(),
+        "ids compare without case"
+    );
+    // Another application reading the same mailbox is still reported.
+    let mut other = mail;
+    other["AppId"] = "5d6e7f80-0000-4000-8000-000000000005".into();
+    assert_eq!(report(&listed, other), ["TG-GA-004"]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the example sign-in logs: one set of sign-ins in five shapes.
+"""Writes the example logs: one set of sign-ins in five shapes, and one set of
+Microsoft Graph activity records in two.
 
 Run by hand from the repository root after changing the sign-ins below:
 
@@ -14,10 +15,16 @@ It rewrites, in examples/logs/:
                          columns as objects in SigninLogs, as JSON text in
                          the other tables and for the columns Log Analytics
                          always stores as text)
+  graph-activity.jsonl   Microsoft Graph activity as Log Analytics rows
+                         (table MicrosoftGraphActivityLogs)
+  graph-activity-PT1H.json
+                         the same calls as diagnostic-settings records
+                         (category MicrosoftGraphActivityLogs), one a line
 
 tests/shapes.rs checks that the built-in rules find the same sign-ins, with
-the same evidence, in all five files; tests/pack.rs checks that every
-built-in rule finds something in them. The tests never run this script.
+the same evidence, in the five sign-in files, and the same Graph calls in
+the two Graph activity files; tests/pack.rs checks that every built-in rule
+finds something in them. The tests never run this script.
 The first nine sign-ins are the original examples and must stay as they are.
 """
 
@@ -297,6 +304,146 @@ def log_analytics(rec):
     return row
 
 
+# Microsoft Graph activity: one record per Graph API call.
+WORKSPACE = "9e0b4a4b-0000-4000-8000-00000000aaaa"  # the Log Analytics workspace
+GRAPH_API = "https://graph.microsoft.com"
+GRAPH_SP = "7d1e2f30-0000-4000-8000-000000000001"  # Microsoft Graph's service principal here
+GRAPH_POWERSHELL = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
+MICROSOFT_OFFICE = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
+# Applications that call Graph as themselves: (appId, servicePrincipalId).
+BUILD_AGENT = ("5e3ce6c0-2b1f-4285-8d4b-75ee78787346", guid("a1b2c3d4", 9))  # sign-in 9
+IDENTITY_AUTOMATION = ("5d6e7f80-0000-4000-8000-000000000001", "6e7f8091-0000-4000-8000-000000000001")
+INVOICE_INTAKE = ("5d6e7f80-0000-4000-8000-000000000004", "6e7f8091-0000-4000-8000-000000000004")
+PAYROLL_EXPORT_OBJECT = guid("9a8b7c6d", 23)  # the application object of sign-in 23's app
+FINANCE_MAILBOX = guid("0b1c2d3e", 90)
+SERVICE_PRINCIPAL_WIDS = "0997a1d0-0d1d-4acb-b408-d5ca73121e90"
+USER_WIDS = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+
+
+def call(n, when, method, path, status, caller, auth, ip, agent, roles="", scopes="", size=0,
+         token=None, issued=None, region="West Europe"):
+    """A Graph API call. `caller` is ("app", (appId, servicePrincipalId)) for
+    an app-only token, or ("user", n, appId) for user n's delegated token."""
+    if caller[0] == "app":
+        app_id, sp_id, user_id, wids = caller[1][0], caller[1][1], "", SERVICE_PRINCIPAL_WIDS
+    else:
+        app_id, sp_id, user_id, wids = caller[2], "", guid("0b1c2d3e", caller[1]), USER_WIDS
+    version = path.split("/")[1]
+    return {
+        "timeGenerated": when, "requestId": guid("a1a1a1a1", n), "operationId": guid("a1a1a1a1", n),
+        "clientRequestId": guid("a1a1a1a1", n), "apiVersion": version, "requestMethod": method,
+        "requestUri": GRAPH_API + path, "responseStatusCode": status, "responseSizeBytes": size,
+        "durationMs": 40 + 7 * n, "tenantId": TENANT, "appId": app_id, "servicePrincipalId": sp_id,
+        "userId": user_id, "signInActivityId": token or f"t0kEn{n:03d}AbCdEfGhIjKlMn",
+        "sessionId": "" if caller[0] == "app" else guid("5e551000", caller[1]),
+        "tokenIssuedAt": issued or when[:14] + "00:00Z", "clientAuthMethod": auth,
+        "identityProvider": f"https://sts.windows.net/{TENANT}/", "scopes": scopes, "roles": roles,
+        "wids": wids, "ipAddress": ip, "userAgent": agent, "location": region,
+    }
+
+
+def graph_calls():
+    at = lambda h, m, day=1: f"2025-03-{day:02d}T{h:02d}:{m:02d}:{(7 * m) % 60:02d}.5Z"  # noqa: E731
+    build = ("app", BUILD_AGENT)
+    build_token = {"token": "bUiLdAgEnTtOkEn0009xyz", "issued": "2025-03-01T09:00:00Z",
+                   "ip": "203.0.113.250", "agent": "python-requests/2.31.0", "region": "East US",
+                   "roles": "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All"}
+    automation = ("app", IDENTITY_AUTOMATION)
+    automation_token = {"ip": "198.51.100.30", "agent": "Terraform/1.7.4 azuread/2.47.0",
+                        "roles": "RoleManagement.ReadWrite.Directory Directory.Read.All"}
+    invoices = ("app", INVOICE_INTAKE)
+    invoice_token = {"ip": "198.51.100.31", "agent": "Contoso.InvoiceIntake/3.2", "roles": "Mail.Read"}
+
+    def with_token(n, when, method, path, status, caller, auth, token, **extra):
+        fields = dict(token)
+        fields.update(extra)
+        ip, agent = fields.pop("ip"), fields.pop("agent")
+        return call(n, when, method, path, status, caller, auth, ip, agent, **fields)
+
+    return [
+        # 1: an identity automation app assigns a directory role (app-only, certificate).
+        with_token(1, at(9, 1), "POST", "/v1.0/roleManagement/directory/roleAssignments", 201,
+                   automation, 2, automation_token, size=412),
+        # 2: ... and lists role assignments (a read: not reported).
+        with_token(2, at(9, 2), "GET", "/v1.0/roleManagement/directory/roleAssignments"
+                   f"?$filter=principalId eq '{guid('0b1c2d3e', 2)}'", 200,
+                   automation, 2, automation_token, size=1804),
+        # 3: Bob activates a role in PIM from the portal (delegated: not reported).
+        call(3, at(9, 3), "POST", "/beta/roleManagement/directory/roleAssignmentScheduleRequests", 201,
+             ("user", 2, AZURE_PORTAL), 0, "203.0.113.12",
+             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/120.0.0.0",
+             scopes="RoleAssignmentSchedule.ReadWrite.Directory", size=988),
+        # 4: the build agent, with its client secret, adds a secret to the payroll export app.
+        with_token(4, at(9, 4), "POST", f"/v1.0/applications/{PAYROLL_EXPORT_OBJECT}/addPassword", 200,
+                   build, 1, build_token, size=356),
+        # 5: ... grants an application permission of Microsoft Graph.
+        with_token(5, at(9, 5), "POST", f"/v1.0/servicePrincipals/{GRAPH_SP}/appRoleAssignedTo", 201,
+                   build, 1, build_token, size=498),
+        # 6: ... and tries to assign itself a directory role; Graph refuses (not reported).
+        with_token(6, at(9, 6), "POST", "/v1.0/roleManagement/directory/roleAssignments", 403,
+                   build, 1, build_token, size=221),
+        # 7: Judy removes an old secret with Graph PowerShell (not an addition: not reported).
+        call(7, at(9, 7), "POST", f"/v1.0/applications/{PAYROLL_EXPORT_OBJECT}/removePassword", 204,
+             ("user", 11, GRAPH_POWERSHELL), 0, "203.0.113.21", "Mozilla/5.0 (Windows NT 10.0) PowerShell/7.4.1",
+             scopes="Application.ReadWrite.All", size=0),
+        # 8: ... and lists the app's federated credentials (a read: not reported).
+        call(8, at(9, 8), "GET", f"/v1.0/applications/{PAYROLL_EXPORT_OBJECT}/federatedIdentityCredentials",
+             200, ("user", 11, GRAPH_POWERSHELL), 0, "203.0.113.21",
+             "Mozilla/5.0 (Windows NT 10.0) PowerShell/7.4.1", scopes="Application.ReadWrite.All", size=240),
+        # 9: the invoice intake app reads the finance mailbox (app-only).
+        with_token(9, at(9, 9), "GET", f"/v1.0/users/{FINANCE_MAILBOX}/mailFolders/inbox/messages"
+                   "?$top=50&$select=subject,from,hasAttachments", 200, invoices, 2, invoice_token,
+                   size=61230),
+        # 10: ... and Oscar's mailbox, which Exchange RBAC for Applications denies (not reported).
+        with_token(10, at(9, 10), "GET", f"/v1.0/users/{guid('0b1c2d3e', 16)}/messages", 403,
+                   invoices, 2, invoice_token, size=198),
+        # 11: the app lists a mailbox's folders, not its messages (not reported).
+        with_token(11, at(9, 11), "GET", f"/v1.0/users/{FINANCE_MAILBOX}/mailFolders", 200,
+                   invoices, 2, invoice_token, size=2210),
+        # 12: Oscar reads his own mail in Outlook (delegated: not reported).
+        call(12, at(9, 12), "GET", "/v1.0/me/messages?$top=25", 200, ("user", 16, MICROSOFT_OFFICE), 0,
+             "192.0.2.16", "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328)",
+             scopes="Mail.ReadWrite Mail.Send User.Read", size=48211),
+        # 13: Rupert's replayed token (sign-in 19, a few minutes earlier) writes
+        # an inbox rule from a script.
+        call(13, at(8, 35, day=20), "POST", "/v1.0/me/mailFolders/inbox/messageRules", 201,
+             ("user", 19, MICROSOFT_OFFICE), 0, "192.0.2.19", "python-requests/2.31.0",
+             scopes="Mail.ReadWrite MailboxSettings.ReadWrite User.Read", size=612,
+             token="rUpErTrEpLaYeDtOkEn019"),
+        # 14: ... having listed the existing rules first (a read: not reported).
+        call(14, at(8, 34, day=20), "GET", "/v1.0/me/mailFolders/inbox/messageRules", 200,
+             ("user", 19, MICROSOFT_OFFICE), 0, "192.0.2.19", "python-requests/2.31.0",
+             scopes="Mail.ReadWrite MailboxSettings.ReadWrite User.Read", size=310,
+             token="rUpErTrEpLaYeDtOkEn019"),
+        # 15: Teams looks up a colleague (nothing to report).
+        call(15, at(9, 15), "GET", "/v1.0/users?$filter=startswith(displayName,'Ali')&$select=displayName,mail",
+             200, ("user", 2, "1fec8e78-bce4-4aaf-ab1b-5451cc387264"), 0, "203.0.113.12",
+             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Teams/24004.1307.2669.7070",
+             scopes="User.ReadBasic.All", size=731),
+    ]
+
+
+GRAPH_LA_NAMES = {"tenantId": "AadTenantId", "ipAddress": "IPAddress"}
+
+
+def graph_log_analytics(rec):
+    row = {"TenantId": WORKSPACE, "SourceSystem": "Azure AD", "Type": "MicrosoftGraphActivityLogs"}
+    for key, value in rec.items():
+        row[GRAPH_LA_NAMES.get(key, key[0].upper() + key[1:])] = value
+    return row
+
+
+def graph_diagnostic(rec):
+    properties = {k: v for k, v in rec.items() if k not in ("ipAddress", "durationMs", "location")}
+    return {
+        "time": rec["timeGenerated"], "resourceId": f"/tenants/{TENANT}/providers/Microsoft.aadiam",
+        "operationName": "Microsoft Graph Activity", "operationVersion": rec["apiVersion"],
+        "category": "MicrosoftGraphActivityLogs", "resultSignature": str(rec["responseStatusCode"]),
+        "durationMs": rec["durationMs"], "callerIpAddress": rec["ipAddress"], "level": "Informational",
+        "location": rec["location"], "properties": properties,
+    }
+
+
 def main():
     records = sign_ins()
     lines = lambda items: "".join(json.dumps(i) + "\n" for i in items)  # noqa: E731
@@ -314,6 +461,14 @@ def main():
     for name, text in files.items():
         (HERE / name).write_text(text, encoding="utf-8")
         print(f"wrote examples/logs/{name}: {len(records)} sign-ins")
+    calls = graph_calls()
+    files = {
+        "graph-activity.jsonl": lines(graph_log_analytics(c) for c in calls),
+        "graph-activity-PT1H.json": lines(graph_diagnostic(c) for c in calls),
+    }
+    for name, text in files.items():
+        (HERE / name).write_text(text, encoding="utf-8")
+        print(f"wrote examples/logs/{name}: {len(calls)} Graph calls")
 
 
 if __name__ == "__main__":
