@@ -682,11 +682,11 @@ fn check(args: CheckArgs) -> CliResult {
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     if let Some(path) = &args.write_baseline {
-        Baseline::write(path, &to_baseline)?;
+        let written = Baseline::write(path, &to_baseline)?;
         if !args.quiet {
             eprintln!(
-                "wrote {} fingerprints to {}",
-                to_baseline.len(),
+                "wrote {written} {} to {}",
+                plural(written, "fingerprint", "fingerprints"),
                 path.display()
             );
         }
@@ -880,6 +880,9 @@ until then, the single-record rules named here catch part of each.
 | One session from several IP addresses | one `sessionId` or `uniqueTokenIdentifier` used from more than one IP address or autonomous system in a window (token replay) | TG-RISK-005 |
 | Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002 |
 | Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
+| Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
+| Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | none |
+| Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005 |
 ";
 
     /// A rule's declared params as (name, type, default, description).

@@ -332,9 +332,15 @@ impl RuleSet {
                 }
             }
         }
-        let identity = ["id", "signInEventTypes", "isInteractive"]
-            .into_iter()
-            .chain(IDENTITY_FIELDS);
+        let identity = [
+            "id",
+            "requestId",
+            "timeGenerated",
+            "signInEventTypes",
+            "isInteractive",
+        ]
+        .into_iter()
+        .chain(IDENTITY_FIELDS);
         projection.fields.extend(identity.map(str::to_string));
         projection
     }
@@ -518,8 +524,8 @@ fn finding(rule: &CompiledRule, record: &Record, location: &Location) -> Finding
         location: location.clone(),
         category: record.category.name().to_string(),
         sign_in: SignIn {
-            id: text("id"),
-            created_date_time: text("createdDateTime"),
+            id: record_id(record).map(str::to_string),
+            created_date_time: text("createdDateTime").or_else(|| text("timeGenerated")),
             user_principal_name: text("userPrincipalName"),
             ip_address: text("ipAddress"),
             app_display_name: text("appDisplayName"),
@@ -569,10 +575,22 @@ pub const IDENTITY_FIELDS: [&str; 8] = [
     "servicePrincipalId",
 ];
 
-/// A fingerprint that depends only on the rule and the sign-in, never on
-/// where or how the record was written: the rule, the log, and the sign-in
-/// id, or when the record has none, its identity fields
-/// ([`IDENTITY_FIELDS`]).
+/// The record's own identifier: a sign-in's `id`, a Graph call's
+/// `requestId`.
+fn record_id(record: &Record) -> Option<&str> {
+    ["id", "requestId"].into_iter().find_map(|name| {
+        record
+            .fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    })
+}
+
+/// A fingerprint that depends only on the rule and the record, never on
+/// where or how the record was written: the rule, the log, and the record's
+/// id (a sign-in's `id`, a Graph call's `requestId`), or when the record
+/// has none, its identity fields ([`IDENTITY_FIELDS`]).
 pub fn fingerprint(rule_id: &str, record: &Record) -> String {
     let mut hasher = Sha256::new();
     hasher.update(rule_id.as_bytes());
@@ -584,12 +602,7 @@ pub fn fingerprint(rule_id: &str, record: &Record) -> String {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
-    match record
-        .fields
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    match record_id(record) {
         Some(id) => {
             hasher.update(b"id\0");
             hasher.update(id.as_bytes());

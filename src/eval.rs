@@ -80,6 +80,13 @@ fn element_scope(v: &Value) -> Scope<'_> {
     }
 }
 
+/// Whether a value counts as absent for `exists`: besides absent and null
+/// (never visited), blank text, which is how Log Analytics writes a
+/// missing string column.
+fn is_blank(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| s.trim().is_empty())
+}
+
 /// Whether the condition holds; short-circuits, allocates nothing.
 pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
     match node {
@@ -87,7 +94,7 @@ pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
         Node::Any(children) => children.iter().any(|c| matches(c, scope)),
         Node::Not(child) => !matches(child, scope),
         Node::Test(test) => match test.matcher {
-            Matcher::Exists(want) => scope.visit(&test.path, &mut |_| true) == want,
+            Matcher::Exists(want) => scope.visit(&test.path, &mut |v| !is_blank(v)) == want,
             ref m => scope.visit(&test.path, &mut |v| m.test(v)),
         },
         Node::Quant {
@@ -178,15 +185,17 @@ pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
         Node::Test(test) => {
             let mut seen = Vec::new();
             let mut any = false;
+            let mut present = false;
             scope.visit(&test.path, &mut |v| {
                 if seen.len() < MAX_SEEN {
                     seen.push(v.clone());
                 }
                 any |= test.matcher.test(v);
+                present |= !is_blank(v);
                 false
             });
             let outcome = match test.matcher {
-                Matcher::Exists(want) => seen.is_empty() != want,
+                Matcher::Exists(want) => present == want,
                 _ => any,
             };
             Trace {

@@ -53,7 +53,9 @@ impl Baseline {
     }
 
     /// Writes the entries as a baseline file, sorted and without repeats.
-    pub fn write(path: &Path, entries: &[BaselineEntry]) -> Result<(), String> {
+    /// Returns how many fingerprints it wrote: findings that share one
+    /// (the same rule on the same sign-in, read twice) count once.
+    pub fn write(path: &Path, entries: &[BaselineEntry]) -> Result<usize, String> {
         let mut findings = entries.to_vec();
         findings.sort();
         findings.dedup_by(|a, b| a.fingerprint == b.fingerprint);
@@ -63,7 +65,8 @@ impl Baseline {
         };
         let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
         std::fs::write(path, text)
-            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))
+            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+        Ok(file.findings.len())
     }
 
     /// Whether the baseline holds a fingerprint.

@@ -277,3 +277,35 @@ fn a_rule_cannot_mix_graph_activity_and_sign_in_logs() {
     assert_eq!(got[0].0, "tollgate::mixed-logs");
     assert!(got[0].2.contains("split it into two rules"), "{}", got[0].2);
 }
+
+#[test]
+fn graph_calls_are_told_apart_by_their_request_id() {
+    let set = rules();
+    let mut second = la_row();
+    second["RequestId"] = json!("a1a1a1a1-0000-4000-8000-000000000002");
+    second["TimeGenerated"] = json!("2025-03-02T09:05:00Z");
+    let records = read(&[la_row(), second]);
+    let mut found = Vec::new();
+    for record in &records {
+        let at = tollgate::record::Location {
+            path: "inline".into(),
+            line: 1,
+            record: 0,
+        };
+        set.evaluate(record, &at, &mut |f| found.push(f));
+    }
+    assert_eq!(found.len(), 2);
+    let ids: Vec<Option<&str>> = found.iter().map(|f| f.sign_in.id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [
+            Some("a1a1a1a1-0000-4000-8000-000000000001"),
+            Some("a1a1a1a1-0000-4000-8000-000000000002")
+        ]
+    );
+    assert_eq!(
+        found[1].sign_in.created_date_time.as_deref(),
+        Some("2025-03-02T09:05:00.0000000Z")
+    );
+    assert_ne!(found[0].fingerprint, found[1].fingerprint);
+}

@@ -177,6 +177,17 @@ fn exists_true_and_false() {
         "tokenIssuerName: { exists: false }",
         json!({"tokenIssuerName": "sts"})
     ));
+    // Log Analytics writes a missing text column as "": that is absent.
+    for blank in ["", "  "] {
+        assert!(hits(
+            "tokenIssuerName: { exists: false }",
+            json!({ "TokenIssuerName": blank, "Type": "SigninLogs" })
+        ));
+        assert!(!hits(
+            "tokenIssuerName: { exists: true }",
+            json!({ "tokenIssuerName": blank })
+        ));
+    }
 }
 
 #[test]
