@@ -444,10 +444,13 @@ fn object(level: &Level, input: Map<String, Value>, excluded: &[&str]) -> Map<St
         if out.contains_key(field.name) {
             extra.push((key, value));
         } else {
-            out.insert(
-                field.name.to_string(),
-                coerce(field, level.child(field), value),
-            );
+            // Most keys are spelled like their field: reuse the string.
+            let name = if key == field.name {
+                key
+            } else {
+                field.name.to_string()
+            };
+            out.insert(name, coerce(field, level.child(field), value));
         }
     }
     for (_, target, key, value) in nested {
