@@ -1,0 +1,161 @@
+//! The fast path gives exactly what the plain path gives.
+//!
+//! Plain: every key of every record parsed, one thread. Fast: only the keys
+//! the rules read ([`ingest::Keep`] from [`RuleSet::projection`]), records
+//! decoded and evaluated on several threads. Both run every rule of the
+//! built-in pack, of `bench/rules12.yaml` and of generated variants over
+//! generated sign-ins in each shape (with broken records mixed in) and over
+//! the bundled examples, and must give the same outcomes, record by record:
+//! the same findings (every field), the same unreadable records with the
+//! same reasons, the same counts, the same detected formats.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tollgate::engine::{Loader, RuleSet};
+use tollgate::ingest::{self, Options};
+use tollgate::scan::{self, Outcome};
+
+use support::Shape;
+
+fn load(add: impl FnOnce(&mut Loader)) -> RuleSet {
+    let mut loader = Loader::new();
+    add(&mut loader);
+    loader.load().unwrap_or_else(|r| {
+        panic!(
+            "{}",
+            tollgate::diag::render(
+                &r.diagnostics,
+                &r.sources,
+                tollgate::diag::ErrorFormat::Plain
+            )
+        )
+    })
+}
+
+/// Every outcome of a run, as text, then the detected format.
+fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
+    let options = Options {
+        keep: fast.then(|| Arc::new(set.projection().keep())),
+        ..Options::default()
+    };
+    let mut reader = ingest::from_reader_with(
+        "input".into(),
+        Box::new(Cursor::new(bytes.to_vec())),
+        options,
+    );
+    let mut out = Vec::new();
+    let threads = if fast { 3 } else { 1 };
+    let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
+        out.push(match outcome {
+            Outcome::Record { targeted, findings } => format!(
+                "record targeted={targeted} {}",
+                serde_json::to_string(&findings).expect("findings serialize")
+            ),
+            Outcome::Unreadable(p) => format!("unreadable {}:{:?} {}", p.line, p.record, p.reason),
+        });
+        Ok(())
+    });
+    assert!(scanned.is_ok());
+    out.push(format!("format {}", reader.format()));
+    out
+}
+
+fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
+    let plain = run(set, bytes, false);
+    let fast = run(set, bytes, true);
+    assert_eq!(plain.len(), fast.len(), "{name}: outcome count");
+    for (i, (p, f)) in plain.iter().zip(&fast).enumerate() {
+        assert_eq!(p, f, "{name}: outcome {i}");
+    }
+    plain.iter().filter(|o| o.contains("\"ruleId\"")).count()
+}
+
+/// Generated records in one shape, with a few broken ones: a line cut
+/// short, a line of junk, and a record that is not an object.
+fn generated(shape: Shape, count: u64) -> Vec<u8> {
+    let bytes = support::buffer(shape, count, 11);
+    if shape == Shape::GraphPage {
+        return bytes;
+    }
+    let text = String::from_utf8(bytes).expect("generated text is UTF-8");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        match i % 97 {
+            13 => out.push_str(line.get(..line.len() / 2).unwrap_or(line)),
+            41 => out.push_str("[1, 2, 3]"),
+            77 => out.push_str("not json at all"),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| ["json", "jsonl", "csv", "gz"].iter().any(|e| x == *e))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_pack_gives_the_same_outcomes_both_ways_on_every_shape() {
+    let set = load(|l| {
+        l.add_builtin();
+    });
+    let mut findings = 0;
+    for shape in Shape::ALL {
+        findings += same(&set, shape.name(), &generated(shape, 600));
+    }
+    assert!(findings > 100, "the data exercises the rules: {findings}");
+}
+
+#[test]
+fn the_benchmark_and_generated_rules_give_the_same_outcomes_both_ways() {
+    let rules12 = load(|l| {
+        l.add_source("rules12.yaml", support::RULES12);
+    });
+    let variants = support::rules(300, 3);
+    let generated_rules = load(|l| {
+        l.add_source("generated.yaml", &variants);
+    });
+    for set in [&rules12, &generated_rules] {
+        let mut findings = 0;
+        for shape in [Shape::Jsonl, Shape::LogAnalytics] {
+            findings += same(set, shape.name(), &generated(shape, 400));
+        }
+        assert!(findings > 20, "{findings}");
+    }
+}
+
+#[test]
+fn the_bundled_and_real_logs_give_the_same_outcomes_both_ways() {
+    let set = load(|l| {
+        l.add_builtin();
+    });
+    let mut files = files_under(&root().join("examples"));
+    files.extend(files_under(&root().join("../shared/data/real")));
+    assert!(files.len() >= 6, "{files:?}");
+    for file in files {
+        let bytes = std::fs::read(&file).expect("read");
+        same(&set, &file.display().to_string(), &bytes);
+    }
+}
