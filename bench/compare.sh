@@ -10,7 +10,8 @@
 # The parse floor is bench/floor: a Rust program that reads the lines and
 # parses each into serde's IgnoredAny (validation only) or into a
 # serde_json::Value (a tree per record, as any JSON-tree engine needs).
-# tollgate runs single-threaded (the engine is single-threaded today).
+# tollgate is timed on one thread (--threads 1) and on every core (the
+# default), with 12 rules and with 500 generated variants.
 #
 # chainsaw (the Sigma hunting tool) is not compared: it is not on crates.io
 # or in Debian, and nothing else can be fetched offline here.
@@ -83,8 +84,13 @@ measure() {
 
 measure floor-ignored "$FLOOR" ignored "$DATA"
 measure floor-value "$FLOOR" value "$DATA"
+measure tollgate-12-t1 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
+  --format jsonl --output /dev/null --quiet --threads 1
 measure tollgate-12 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
   --format jsonl --output /dev/null --quiet
+measure tollgate-pack "$TOLLGATE" check "$DATA" --format jsonl --output /dev/null --quiet
+measure tollgate-500-t1 "$TOLLGATE" check "$DATA" --rules "$TMP/rules500.yaml" \
+  --format jsonl --output /dev/null --quiet --threads 1
 measure tollgate-500 "$TOLLGATE" check "$DATA" --rules "$TMP/rules500.yaml" \
   --format jsonl --output /dev/null --quiet
 measure jq-12 jq -r -f "$ROOT/bench/rules12.jq" "$DATA"
@@ -129,12 +135,21 @@ echo "| tool | seconds | MiB/s | peak RSS | vs IgnoredAny floor | vs Value floor
 echo "|---|---:|---:|---:|---:|---:|"
 row "parse floor: IgnoredAny per line" floor-ignored
 row "parse floor: serde_json::Value per line" floor-value
-row "tollgate check, 12 rules" tollgate-12
-row "tollgate check, 500 generated rules" tollgate-500
+row "tollgate check, 12 rules, 1 thread" tollgate-12-t1
+row "tollgate check, 12 rules, $(nproc) cores" tollgate-12
+row "tollgate check, built-in pack, $(nproc) cores" tollgate-pack
+row "tollgate check, 500 rules, 1 thread" tollgate-500-t1
+row "tollgate check, 500 rules, $(nproc) cores" tollgate-500
 row "jq, 12 rules" jq-12
 row "regorus, 12 rules" regorus-12
 echo
 awk -v t="$(secs tollgate-12)" -v j="$(secs jq-12)" -v r="$(secs regorus-12)" \
-  'BEGIN { if (t <= 0) t = 0.01; printf "tollgate (12 rules) is %.1fx as fast as jq and %.1fx as fast as regorus.\n", j / t, r / t }'
+  -v t1="$(secs tollgate-12-t1)" -v h1="$(secs tollgate-500-t1)" \
+  'BEGIN {
+     if (t <= 0) t = 0.01
+     if (t1 <= 0) t1 = 0.01
+     printf "tollgate (12 rules, all cores) is %.1fx as fast as jq and %.1fx as fast as regorus.\n", j / t, r / t
+     printf "500 rules take %.2fx the time of 12 (one thread).\n", h1 / t1
+   }'
 echo
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -h | awk '/^Mem:/ {print $2}') memory"

@@ -15,6 +15,7 @@ use crate::diag::{self, Diagnostic, ErrorFormat, Level, Sources};
 use crate::engine::{Loader, Rejected, RuleSet};
 use crate::finding::{AcceptedByException, FileCounts, Problem, Severity, Summary};
 use crate::ingest::{self, Input, Item};
+use crate::progress::Progress;
 use crate::report::{self, Format, RunInfo};
 use crate::scan::{self, Outcome};
 use crate::triage::{self, Baseline, BaselineEntry, Triage, Verdict};
@@ -573,6 +574,15 @@ fn check(args: CheckArgs) -> CliResult {
         format: args.input_format,
         keep: Some(Arc::new(rules.projection().keep())),
     };
+    let total = inputs
+        .iter()
+        .map(|input| match input {
+            Input::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Input::Stdin => 0,
+        })
+        .sum();
+    let has_stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
+    let mut progress = Progress::new(!args.quiet, if has_stdin { 0 } else { total });
     for input in &inputs {
         let (display, reader) = match input {
             Input::Stdin => {
@@ -609,17 +619,19 @@ fn check(args: CheckArgs) -> CliResult {
                     reason: format!("cannot open: {e}"),
                 };
                 if !args.quiet {
-                    eprintln!("error: {}: {}", problem.path, problem.reason);
+                    progress.suspend(|| eprintln!("error: {}: {}", problem.path, problem.reason));
                 }
                 summary.keep_problem(problem);
                 summary.files.push(counts);
                 continue;
             }
         };
+        let read = reader.bytes_counter();
         let scanned = scan::scan(&mut reader, &rules, threads, &mut |outcome| {
             counts.records += 1;
             match outcome {
                 Outcome::Record { targeted, findings } => {
+                    progress.record(findings.len() as u64, || read.get());
                     counts.evaluated += 1;
                     if !targeted {
                         counts.untargeted += 1;
@@ -647,11 +659,14 @@ fn check(args: CheckArgs) -> CliResult {
                 }
                 Outcome::Unreadable(problem) => {
                     counts.unreadable += 1;
+                    progress.record(0, || read.get());
                     if !args.quiet {
-                        eprintln!(
-                            "warning: {}:{}: unreadable record: {}",
-                            problem.path, problem.line, problem.reason
-                        );
+                        progress.suspend(|| {
+                            eprintln!(
+                                "warning: {}:{}: unreadable record: {}",
+                                problem.path, problem.line, problem.reason
+                            );
+                        });
                     }
                     summary.keep_problem(problem);
                 }
@@ -659,6 +674,7 @@ fn check(args: CheckArgs) -> CliResult {
             Ok(())
         });
         scanned.map_err(write_err)?;
+        progress.input_done(reader.bytes_read());
         counts.format = reader.format();
         summary.totals.add(&FileCounts {
             findings: 0,
@@ -679,6 +695,7 @@ fn check(args: CheckArgs) -> CliResult {
             })
         })
         .collect();
+    progress.finish();
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     if let Some(path) = &args.write_baseline {

@@ -69,6 +69,7 @@ pub mod engine;
 pub mod eval;
 pub mod finding;
 pub mod ingest;
+mod progress;
 pub mod record;
 pub mod report;
 pub mod scan;

@@ -27,6 +27,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
@@ -117,6 +118,8 @@ pub struct Reader {
     next_index: u64,
     record_shapes: Vec<RecordShape>,
     keep: Option<Arc<Keep>>,
+    /// Bytes read from the input so far.
+    read: Arc<AtomicU64>,
 }
 
 /// The reader of a file's content.
@@ -133,6 +136,7 @@ impl Reader {
             next_index: 0,
             record_shapes: Vec::new(),
             keep: None,
+            read: Arc::default(),
         }
     }
 
@@ -222,6 +226,18 @@ impl Reader {
                 record: index,
             },
         })
+    }
+
+    /// Bytes read from the input so far (compressed bytes for gzip), a
+    /// little ahead of the records given out.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// A handle on [`Reader::bytes_read`] that can be read while the
+    /// reader is borrowed elsewhere.
+    pub fn bytes_counter(&self) -> BytesRead {
+        BytesRead(Arc::clone(&self.read))
     }
 
     /// Records what a decoded record was, for [`Reader::format`].
@@ -326,12 +342,7 @@ pub fn open(path: &Path, display: Arc<str>) -> io::Result<Reader> {
 /// [`open`], with options.
 pub fn open_with(path: &Path, display: Arc<str>, options: Options) -> io::Result<Reader> {
     let file = File::open(path)?;
-    Ok(buffered(
-        display,
-        BufReader::with_capacity(BUFFER, file),
-        frame::DEFAULT_LIMIT,
-        options,
-    ))
+    Ok(from_reader_with(display, Box::new(file), options))
 }
 
 /// Reads records from any byte stream (standard input, a test buffer),
@@ -346,12 +357,45 @@ pub fn from_reader_with(
     reader: Box<dyn Read + Send>,
     options: Options,
 ) -> Reader {
-    buffered(
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = Counted {
+        inner: reader,
+        read: Arc::clone(&read),
+    };
+    let mut reader = buffered(
         display,
-        BufReader::with_capacity(BUFFER, reader),
+        BufReader::with_capacity(BUFFER, counted),
         frame::DEFAULT_LIMIT,
         options,
-    )
+    );
+    reader.read = read;
+    reader
+}
+
+/// See [`Reader::bytes_counter`].
+#[derive(Debug, Clone)]
+pub struct BytesRead(Arc<AtomicU64>);
+
+impl BytesRead {
+    /// Bytes read from the input so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A stream that counts the bytes read from it (before any gzip is
+/// undone), for progress reports.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// A reader over a buffered stream, undoing gzip (magic bytes `1f 8b`);
