@@ -1,9 +1,11 @@
 //! Reading and evaluating together, as `tollgate check` does: an in-memory
-//! buffer of generated sign-ins through `tollgate::ingest::from_reader`
-//! (framing, JSON parsing, shape detection, normalization) and
-//! `RuleSet::evaluate`, for each input shape, with the twelve comparison
-//! rules and with 500 generated rules. Reported in bytes per second and,
-//! in a second group, in records per second.
+//! buffer of generated sign-ins read with the rule set's projection
+//! (`tollgate::ingest::from_reader_with`: framing, JSON parsing of the keys
+//! rules read, shape detection, normalization) and evaluated by
+//! `tollgate::scan::scan`, on one thread, for each input shape, with the
+//! twelve comparison rules and with 500 generated rules; then the Graph
+//! lines with the twelve rules on every core. Reported in bytes per second
+//! and, in a second group, in records per second.
 
 mod support;
 
@@ -17,7 +19,8 @@ use criterion::{
 };
 use support::Shape;
 use tollgate::engine::{Loader, RuleSet};
-use tollgate::ingest::{self, Item};
+use tollgate::ingest;
+use tollgate::scan::{self, Outcome};
 
 /// Records per buffer (about 54 MB of Graph lines).
 const RECORDS: u64 = 20_000;
@@ -32,22 +35,31 @@ fn rule_set(name: &str, text: &str) -> RuleSet {
 }
 
 /// Reads and evaluates one buffer; gives (records, findings).
-fn run(rules: &RuleSet, data: &Arc<[u8]>) -> (u64, u64) {
-    let reader = ingest::from_reader("bench".into(), Box::new(Cursor::new(data.clone())));
+fn run(rules: &RuleSet, data: &Arc<[u8]>, threads: usize) -> (u64, u64) {
+    let options = ingest::Options {
+        keep: Some(Arc::new(rules.projection().keep())),
+        ..ingest::Options::default()
+    };
+    let mut reader =
+        ingest::from_reader_with("bench".into(), Box::new(Cursor::new(data.clone())), options);
     let (mut records, mut findings) = (0u64, 0u64);
-    for item in reader {
+    let scanned: Result<(), String> = scan::scan(&mut reader, rules, threads, &mut |outcome| {
         records += 1;
-        match item {
-            Item::Record(record, location) => {
-                if rules.targets(&record.category) {
-                    rules.evaluate(&record, &location, &mut |f| {
-                        black_box(&f);
-                        findings += 1;
-                    });
-                }
+        match outcome {
+            Outcome::Record {
+                findings: found, ..
+            } => {
+                findings += found.len() as u64;
+                black_box(found);
+                Ok(())
             }
-            Item::Unreadable(problem) => panic!("unreadable generated record: {problem:?}"),
+            Outcome::Unreadable(problem) => {
+                Err(format!("unreadable generated record: {problem:?}"))
+            }
         }
+    });
+    if let Err(e) = scanned {
+        panic!("{e}");
     }
     (records, findings)
 }
@@ -63,7 +75,7 @@ fn end_to_end(c: &mut Criterion) {
         .map(|&shape| (shape, support::buffer(shape, RECORDS, 7).into()))
         .collect();
     for (_, data) in &buffers {
-        assert_eq!(run(&sets[0].1, data).0, RECORDS);
+        assert_eq!(run(&sets[0].1, data, 1).0, RECORDS);
     }
 
     let mut group = c.benchmark_group("end_to_end_bytes");
@@ -72,7 +84,7 @@ fn end_to_end(c: &mut Criterion) {
         for (shape, data) in &buffers {
             group.throughput(Throughput::Bytes(data.len() as u64));
             group.bench_with_input(BenchmarkId::new(*name, shape.name()), data, |b, data| {
-                b.iter(|| run(rules, data))
+                b.iter(|| run(rules, data, 1))
             });
         }
     }
@@ -89,9 +101,18 @@ fn end_to_end(c: &mut Criterion) {
                 continue;
             }
             group.bench_with_input(BenchmarkId::new(*name, shape.name()), data, |b, data| {
-                b.iter(|| run(rules, data))
+                b.iter(|| run(rules, data, 1))
             });
         }
+    }
+    // Every core: the calling thread frames, workers decode and evaluate.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some((_, data)) = buffers.iter().find(|(shape, _)| *shape == Shape::Jsonl) {
+        group.bench_with_input(
+            BenchmarkId::new(format!("rules12-{cores}-threads"), "jsonl"),
+            data,
+            |b, data| b.iter(|| run(&sets[0].1, data, cores)),
+        );
     }
     group.finish();
 }

@@ -1,7 +1,8 @@
 //! The floor under `end_to_end`: the same buffer of Graph JSON lines split
 //! into lines and parsed into `serde::de::IgnoredAny` (validation only) or
 //! into a `serde_json::Value` per line, next to tollgate's reader alone
-//! (framing, parsing and normalizing, no rule).
+//! (framing, parsing and normalizing, no rule), reading every key or only
+//! the keys the twelve comparison rules read.
 
 mod support;
 
@@ -48,19 +49,38 @@ fn parse_floor(c: &mut Criterion) {
             assert_eq!(n, RECORDS);
         })
     });
-    group.bench_function("tollgate_ingest", |b| {
-        b.iter(|| {
-            let reader = ingest::from_reader("bench".into(), Box::new(Cursor::new(data.clone())));
-            let mut n = 0u64;
-            for item in reader {
-                if let Item::Record(record, _) = item {
-                    black_box(record);
-                    n += 1;
+    let mut loader = tollgate::engine::Loader::new();
+    loader.add_source("rules12.yaml", support::RULES12);
+    let Ok(rules12) = loader.load() else {
+        panic!("bench/rules12.yaml does not load")
+    };
+    let keep = Arc::new(rules12.projection().keep());
+    for (name, keep) in [
+        ("tollgate_ingest_every_key", None),
+        ("tollgate_ingest_rules12_keys", Some(keep)),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let options = ingest::Options {
+                    keep: keep.clone(),
+                    ..ingest::Options::default()
+                };
+                let reader = ingest::from_reader_with(
+                    "bench".into(),
+                    Box::new(Cursor::new(data.clone())),
+                    options,
+                );
+                let mut n = 0u64;
+                for item in reader {
+                    if let Item::Record(record, _) = item {
+                        black_box(record);
+                        n += 1;
+                    }
                 }
-            }
-            assert_eq!(n, RECORDS);
-        })
-    });
+                assert_eq!(n, RECORDS);
+            })
+        });
+    }
     group.finish();
 }
 

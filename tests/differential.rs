@@ -12,15 +12,13 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use std::io::Cursor;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use tollgate::engine::{Loader, RuleSet};
-use tollgate::ingest::{self, Options};
-use tollgate::scan::{self, Outcome};
-
+use common::same;
 use support::Shape;
+use tollgate::engine::{Loader, RuleSet};
 
 fn load(add: impl FnOnce(&mut Loader)) -> RuleSet {
     let mut loader = Loader::new();
@@ -35,44 +33,6 @@ fn load(add: impl FnOnce(&mut Loader)) -> RuleSet {
             )
         )
     })
-}
-
-/// Every outcome of a run, as text, then the detected format.
-fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
-    let options = Options {
-        keep: fast.then(|| Arc::new(set.projection().keep())),
-        ..Options::default()
-    };
-    let mut reader = ingest::from_reader_with(
-        "input".into(),
-        Box::new(Cursor::new(bytes.to_vec())),
-        options,
-    );
-    let mut out = Vec::new();
-    let threads = if fast { 3 } else { 1 };
-    let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
-        out.push(match outcome {
-            Outcome::Record { targeted, findings } => format!(
-                "record targeted={targeted} {}",
-                serde_json::to_string(&findings).expect("findings serialize")
-            ),
-            Outcome::Unreadable(p) => format!("unreadable {}:{:?} {}", p.line, p.record, p.reason),
-        });
-        Ok(())
-    });
-    assert!(scanned.is_ok());
-    out.push(format!("format {}", reader.format()));
-    out
-}
-
-fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
-    let plain = run(set, bytes, false);
-    let fast = run(set, bytes, true);
-    assert_eq!(plain.len(), fast.len(), "{name}: outcome count");
-    for (i, (p, f)) in plain.iter().zip(&fast).enumerate() {
-        assert_eq!(p, f, "{name}: outcome {i}");
-    }
-    plain.iter().filter(|o| o.contains("\"ruleId\"")).count()
 }
 
 /// Generated records in one shape, with a few broken ones: a line cut

@@ -7,6 +7,8 @@
 //! failed legacy sign-in, a passthrough into an unrestricted tenant, ...).
 //! [`shapes::write_all`] writes them as Microsoft's exports lay them out.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -800,5 +802,17 @@ fn the_csv_shapes_read_back_the_canonical_values() {
             admin["Latency"],
             json!(canonical["processingTimeInMilliseconds"].to_string())
         );
+    }
+}
+
+/// Every shape, CSV included, gives the same outcomes read plainly (every
+/// key, one thread) and fast (the rules' keys, several threads).
+#[test]
+fn every_shape_reads_the_same_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = builtin();
+    for file in shapes::write_all(dir.path(), &sign_ins()) {
+        let bytes = std::fs::read(&file.path).expect("read");
+        common::same(&set, file.shape, &bytes);
     }
 }

@@ -195,13 +195,17 @@ impl Reader {
                 Frame::Bad { line, reason } => (Raw::Bad(reason), line),
             },
             Body::Csv(table) => match table.next_row()? {
-                table::Row::Object { fields, line } => (
-                    Raw::Object {
-                        fields,
-                        counts: None,
-                    },
-                    line,
-                ),
+                table::Row::Object { mut fields, line } => {
+                    // A row's cells are split already; the rules' keep
+                    // still spares normalizing (and parsing the JSON
+                    // cells of) the columns no rule reads.
+                    let counts = self.keep.as_deref().map(|keep| {
+                        let counts = sparse::KeyCounts::of(fields.keys());
+                        fields.retain(|key, _| keep.wants(key));
+                        counts
+                    });
+                    (Raw::Object { fields, counts }, line)
+                }
                 table::Row::AdminCenter {
                     canonical,
                     unmapped,

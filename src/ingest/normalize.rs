@@ -209,13 +209,7 @@ fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape 
     if has_properties && has_source {
         return RecordShape::Diagnostic;
     }
-    let KeyCounts { total, upper } = counts.unwrap_or_else(|| KeyCounts {
-        total: input.len(),
-        upper: input
-            .keys()
-            .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
-            .count(),
-    });
+    let KeyCounts { total, upper } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
     if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > total {
         RecordShape::LogAnalytics
     } else {

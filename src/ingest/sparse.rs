@@ -125,6 +125,24 @@ pub(crate) struct KeyCounts {
     pub(crate) upper: usize,
 }
 
+impl KeyCounts {
+    /// The counts of a record's keys.
+    pub(crate) fn of<'a>(keys: impl Iterator<Item = &'a String>) -> KeyCounts {
+        let mut counts = KeyCounts::default();
+        for key in keys {
+            counts.add(key);
+        }
+        counts
+    }
+
+    fn add(&mut self, key: &str) {
+        self.total += 1;
+        if key.starts_with(|c: char| c.is_ascii_uppercase()) {
+            self.upper += 1;
+        }
+    }
+}
+
 /// Parses one JSON value: an object keeps only the keys `keep` wants
 /// (nested `properties` objects too) and counts all of them; any other
 /// value is validated and given back as an empty value of its kind.
@@ -172,10 +190,7 @@ impl<'de> Visitor<'de> for Top<'_> {
         let mut out = Map::new();
         let mut counts = KeyCounts::default();
         while let Some(Key(key)) = map.next_key()? {
-            counts.total += 1;
-            if key.starts_with(|c: char| c.is_ascii_uppercase()) {
-                counts.upper += 1;
-            }
+            counts.add(&key);
             if !self.keep.wants(&key) {
                 map.next_value::<IgnoredAny>()?;
                 continue;

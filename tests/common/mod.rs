@@ -1,0 +1,49 @@
+//! Shared by the tests that compare the plain and the fast reading path.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use tollgate::engine::RuleSet;
+use tollgate::ingest::{self, Options};
+use tollgate::scan::{self, Outcome};
+
+/// Every outcome of a run, as text, then the detected format: plain (every
+/// key, one thread) or fast (the rules' keys, three threads).
+pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
+    let options = Options {
+        keep: fast.then(|| Arc::new(set.projection().keep())),
+        ..Options::default()
+    };
+    let mut reader = ingest::from_reader_with(
+        "input".into(),
+        Box::new(Cursor::new(bytes.to_vec())),
+        options,
+    );
+    let mut out = Vec::new();
+    let threads = if fast { 3 } else { 1 };
+    let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
+        out.push(match outcome {
+            Outcome::Record { targeted, findings } => format!(
+                "record targeted={targeted} {}",
+                serde_json::to_string(&findings).expect("findings serialize")
+            ),
+            Outcome::Unreadable(p) => format!("unreadable {}:{:?} {}", p.line, p.record, p.reason),
+        });
+        Ok(())
+    });
+    assert!(scanned.is_ok());
+    out.push(format!("format {}", reader.format()));
+    out
+}
+
+/// Runs both ways and asserts the outcomes are equal; gives the number of
+/// outcomes with findings.
+pub fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
+    let plain = run(set, bytes, false);
+    let fast = run(set, bytes, true);
+    assert_eq!(plain.len(), fast.len(), "{name}: outcome count");
+    for (i, (p, f)) in plain.iter().zip(&fast).enumerate() {
+        assert_eq!(p, f, "{name}: outcome {i}");
+    }
+    plain.iter().filter(|o| o.contains("\"ruleId\"")).count()
+}
