@@ -8,11 +8,11 @@
 //! into a side table of [`CondInfo`] for evidence and traces.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use regex::{Regex, RegexBuilder};
+use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::catalog::FieldPath;
@@ -75,6 +75,37 @@ pub struct Test {
     pub matcher: Matcher,
     /// Its entry in the rule's condition table.
     pub id: CondId,
+    /// For a test on a record's own fields (not inside a quantifier): the
+    /// index of its top-level field among those a rule set looks up once
+    /// per record (set by [`intern_tops`]).
+    pub top: Option<usize>,
+}
+
+/// Numbers the top-level fields that the record-level tests of `root`
+/// read, adding new ones to `tops` (name, matched in any case), so that a
+/// rule set looks each up once per record, not once per test.
+pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
+    match root {
+        Node::All(children) | Node::Any(children) => {
+            children.iter_mut().for_each(|c| intern_tops(c, tops));
+        }
+        Node::Not(child) => intern_tops(child, tops),
+        Node::Test(test) => {
+            let Some(first) = test.path.segments().first() else {
+                return;
+            };
+            let key = (first.clone(), test.path.is_raw());
+            test.top = Some(match tops.iter().position(|t| *t == key) {
+                Some(i) => i,
+                None => {
+                    tops.push(key);
+                    tops.len() - 1
+                }
+            });
+        }
+        // Tests inside read the elements, not the record.
+        Node::Quant { .. } => {}
+    }
 }
 
 /// What a value must be.
@@ -129,7 +160,7 @@ impl Cmp {
 /// record value is looked up without being converted.
 #[derive(Debug, Clone, Default)]
 pub struct ValueSet {
-    strings: HashSet<Box<str>>,
+    strings: FxHashSet<Box<str>>,
     numbers: Vec<f64>,
     has_true: bool,
     has_false: bool,
@@ -191,7 +222,19 @@ impl ValueSet {
     /// Whether a record value is in the set.
     pub fn contains(&self, v: &Value) -> bool {
         match v {
-            Value::String(s) => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
+            Value::String(s) => {
+                // Fold short ASCII text on the stack: this runs for every
+                // record and every set on its field.
+                let mut buf = [0u8; 128];
+                match buf.get_mut(..s.len()) {
+                    Some(lower) if !self.case_sensitive && s.is_ascii() => {
+                        lower.copy_from_slice(s.as_bytes());
+                        lower.make_ascii_lowercase();
+                        std::str::from_utf8(lower).is_ok_and(|k| self.strings.contains(k))
+                    }
+                    _ => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
+                }
+            }
             Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
             Value::Bool(true) => self.has_true,
             Value::Bool(false) => self.has_false,
@@ -463,6 +506,7 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, Str
         path: pred.field.path.clone(),
         matcher,
         id,
+        top: None,
     })
 }
 

@@ -232,8 +232,13 @@ impl Loader {
         }
         crate::diag::sort(&mut diags, &sources);
         let infos = rules.iter().map(|r| r.info.clone()).collect();
+        let mut tops = Vec::new();
+        for rule in &mut rules {
+            compile::intern_tops(&mut rule.root, &mut tops);
+        }
         let set = RuleSet {
             rules,
+            tops,
             infos,
             sources,
             warnings: Vec::new(),
@@ -247,6 +252,9 @@ impl Loader {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    /// The top-level fields record-level tests read (see
+    /// [`compile::intern_tops`]).
+    tops: Vec<(Box<str>, bool)>,
     infos: Vec<RuleInfo>,
     sources: Sources,
     warnings: Vec<Diagnostic>,
@@ -353,7 +361,12 @@ impl RuleSet {
     /// Evaluates every rule that reads the record's log, calling `emit` for
     /// each match, in rule order.
     pub fn evaluate(&self, record: &Record, location: &Location, emit: &mut dyn FnMut(Finding)) {
-        let scope = Scope::Fields(&record.fields);
+        let tops: Vec<Option<&Value>> = self
+            .tops
+            .iter()
+            .map(|(name, raw)| eval::lookup(&record.fields, name, *raw))
+            .collect();
+        let scope = Scope::Record(&record.fields, &tops);
         for rule in &self.rules {
             if rule.logs.contains(&record.category) && eval::matches(&rule.root, scope) {
                 emit(finding(rule, record, location));

@@ -19,6 +19,9 @@ use crate::record::visit_value;
 pub enum Scope<'a> {
     /// Top-level fields of a record (or of an object element).
     Fields(&'a Map<String, Value>),
+    /// A record's fields, with the values of the rule set's interned
+    /// top-level fields looked up already (see [`crate::compile::intern_tops`]).
+    Record(&'a Map<String, Value>, &'a [Option<&'a Value>]),
     /// A value (a scalar list element).
     Value(&'a Value),
 }
@@ -26,7 +29,7 @@ pub enum Scope<'a> {
 impl<'a> Scope<'a> {
     fn visit(self, path: &crate::catalog::FieldPath, f: &mut dyn FnMut(&Value) -> bool) -> bool {
         match self {
-            Scope::Fields(map) => match path.segments().split_first() {
+            Scope::Fields(map) | Scope::Record(map, _) => match path.segments().split_first() {
                 Some((first, rest)) => lookup(map, first, path.is_raw())
                     .is_some_and(|v| visit_value(v, rest, path.is_raw(), f)),
                 None => false,
@@ -41,7 +44,7 @@ impl<'a> Scope<'a> {
         let mut current: &'a Value;
         let mut segments = path.segments().iter();
         match self {
-            Scope::Fields(map) => {
+            Scope::Fields(map) | Scope::Record(map, _) => {
                 let first = segments.next()?;
                 current = lookup(map, first, path.is_raw())?;
             }
@@ -61,7 +64,8 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
+/// A key of an object, in any case when `any_case`.
+pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
     map.get(key).or_else(|| {
         any_case
             .then(|| {
@@ -93,10 +97,21 @@ pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
         Node::All(children) => children.iter().all(|c| matches(c, scope)),
         Node::Any(children) => children.iter().any(|c| matches(c, scope)),
         Node::Not(child) => !matches(child, scope),
-        Node::Test(test) => match test.matcher {
-            Matcher::Exists(want) => scope.visit(&test.path, &mut |v| !is_blank(v)) == want,
-            ref m => scope.visit(&test.path, &mut |v| m.test(v)),
-        },
+        Node::Test(test) => {
+            let visit = |f: &mut dyn FnMut(&Value) -> bool| match (scope, test.top) {
+                (Scope::Record(_, tops), Some(i)) => {
+                    tops.get(i).copied().flatten().is_some_and(|v| {
+                        let rest = test.path.segments().get(1..).unwrap_or_default();
+                        visit_value(v, rest, test.path.is_raw(), f)
+                    })
+                }
+                _ => scope.visit(&test.path, f),
+            };
+            match test.matcher {
+                Matcher::Exists(want) => visit(&mut |v| !is_blank(v)) == want,
+                ref m => visit(&mut |v| m.test(v)),
+            }
+        }
         Node::Quant {
             quantifier,
             path,
@@ -400,6 +415,7 @@ mod tests {
             path: FieldPath::new(["a"], false),
             matcher: Matcher::Exists(false),
             id: 0,
+            top: None,
         }));
         for record in [json!({}), json!({"a": null}), json!({"a": []})] {
             let f = fields(record);
@@ -411,11 +427,34 @@ mod tests {
     }
 
     #[test]
+    fn interned_top_level_fields_give_the_same_answers() {
+        let mut t = Node::Not(Box::new(Node::Test(Box::new(Test {
+            path: FieldPath::new(["a", "b"], false),
+            matcher: Matcher::Exists(true),
+            id: 0,
+            top: None,
+        }))));
+        let mut tops = vec![("z".into(), false)];
+        crate::compile::intern_tops(&mut t, &mut tops);
+        assert_eq!(tops, [("z".into(), false), ("a".into(), false)]);
+        for record in [json!({}), json!({"a": {"b": 1}}), json!({"a": {"c": 1}})] {
+            let f = fields(record);
+            let looked_up: Vec<Option<&Value>> =
+                tops.iter().map(|(n, raw)| lookup(&f, n, *raw)).collect();
+            assert_eq!(
+                matches(&t, Scope::Record(&f, &looked_up)),
+                matches(&t, Scope::Fields(&f))
+            );
+        }
+    }
+
+    #[test]
     fn not_in_is_false_on_absent_fields() {
         let t = Node::Test(Box::new(Test {
             path: FieldPath::new(["a"], false),
             matcher: Matcher::NotIn(ValueSet::default()),
             id: 0,
+            top: None,
         }));
         let f = fields(json!({}));
         assert!(!matches(&t, Scope::Fields(&f)));
