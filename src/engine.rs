@@ -329,6 +329,9 @@ impl RuleSet {
                     projection.raw.insert(first.to_ascii_lowercase());
                 } else {
                     projection.fields.insert(first.to_string());
+                    projection
+                        .paths
+                        .insert(path.segments().iter().map(|s| s.to_string()).collect());
                 }
             }
         };
@@ -349,7 +352,10 @@ impl RuleSet {
         ]
         .into_iter()
         .chain(IDENTITY_FIELDS);
-        projection.fields.extend(identity.map(str::to_string));
+        for name in identity {
+            projection.fields.insert(name.to_string());
+            projection.paths.insert(vec![name.to_string()]);
+        }
         projection
     }
 
@@ -485,6 +491,9 @@ pub struct Projection {
     pub fields: std::collections::BTreeSet<String>,
     /// Keys reached through `raw.`, lower-cased (they match in any case).
     pub raw: std::collections::BTreeSet<String>,
+    /// Every canonical path read, in full (`["location", "city"]`); a
+    /// list a quantifier walks is read whole.
+    pub paths: std::collections::BTreeSet<Vec<String>>,
 }
 
 impl Projection {
@@ -497,7 +506,7 @@ impl Projection {
     /// [`crate::ingest::Keep`]).
     pub fn keep(&self) -> crate::ingest::Keep {
         crate::ingest::Keep::new(
-            self.fields.iter().map(String::as_str),
+            self.paths.iter().map(Vec::as_slice),
             self.raw.iter().map(String::as_str),
         )
     }

@@ -13,12 +13,12 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::normalize;
-use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
+use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 
 /// Keys normalization reads whatever the rules: the shape and log markers,
 /// the diagnostic envelope, and what the category is derived from.
@@ -42,77 +42,136 @@ const ALWAYS: &[&str] = &[
     "userPrincipalName",
 ];
 
-/// The keys of a record worth parsing, compared ignoring ASCII case.
-#[derive(Debug, Clone, Default)]
+/// The keys of a record worth parsing, compared ignoring ASCII case, and
+/// for each, whether its whole value is needed or only some keys of the
+/// object (or of each object of the list) below it.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Keep {
-    keys: FxHashSet<Box<[u8]>>,
+    keys: FxHashMap<Box<[u8]>, Below>,
     longest: usize,
+}
+
+/// What of a kept key's value is needed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Below {
+    /// All of it.
+    Whole,
+    /// Only these keys of the object (or of each object of the list).
+    Some(Keep),
 }
 
 /// Longest key looked up without allocating.
 const STACK_KEY: usize = 64;
 
 impl Keep {
-    /// The keys to keep for records whose rules read the canonical
-    /// top-level `fields` and the uncatalogued keys `raw` (the first
-    /// segment of each `raw.` path).
+    /// The keys to keep for records whose rules read the canonical `paths`
+    /// (`["status", "errorCode"]`; a path of one segment reads the whole
+    /// field) and the uncatalogued keys `raw` (the first segment of each
+    /// `raw.` path).
     pub fn new<'a>(
-        fields: impl IntoIterator<Item = &'a str>,
+        paths: impl IntoIterator<Item = &'a [String]>,
         raw: impl IntoIterator<Item = &'a str>,
     ) -> Keep {
         let mut keep = Keep::default();
         for name in ALWAYS.iter().copied().chain(raw) {
-            keep.add(name);
+            keep.add(name, Below::Whole);
         }
-        for name in fields {
-            keep.add(name);
-            for key in normalize::envelope_keys_for(name) {
-                keep.add(key);
+        for path in paths {
+            let Some((first, rest)) = path.split_first() else {
+                continue;
+            };
+            // Envelope keys fill in scalars: an object under one (the
+            // Graph `location`) needs only what the path needs.
+            for key in normalize::envelope_keys_for(first) {
+                keep.add(key, Below::Some(Keep::default()));
             }
-            for catalog in [SIGN_IN, GRAPH_ACTIVITY] {
-                if let Some(field) = catalog.iter().find(|f| f.name == name) {
-                    keep.add_field(field);
-                }
-            }
+            keep.add_path(&[SIGN_IN, GRAPH_ACTIVITY], first, rest);
         }
         keep
     }
 
-    /// A field's names, and the flat aliases of its children
-    /// (`Location` for `location.countryOrRegion`).
-    fn add_field(&mut self, field: &Field) {
-        for alias in field.aliases {
-            self.add(alias);
-        }
-        if !field.list {
-            for child in field.children() {
-                for alias in child.aliases {
-                    self.add(alias);
+    /// Keeps `name` and its aliases in any of `catalogs` (one per log, or
+    /// the children of one field), with what `rest` needs below.
+    fn add_path(&mut self, catalogs: &[&'static [Field]], name: &str, rest: &[String]) {
+        let mut found = false;
+        for field in catalogs
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter(|f| f.name == name)
+        {
+            found = true;
+            let below = match (rest.split_first(), field.kind) {
+                (None, _) | (Some(_), Kind::Dynamic) => Below::Whole,
+                // An object field the catalog describes is read in part.
+                (Some((next, rest)), Kind::Object(children)) => {
+                    let mut keep = Keep::default();
+                    keep.add_path(&[children], next, rest);
+                    Below::Some(keep)
+                }
+                // A path below a scalar is another log's field of the
+                // same name (the Graph activity `location` is text): the
+                // scalar is read whole all the same.
+                (Some(_), _) => Below::Some(Keep::default()),
+            };
+            for key in std::iter::once(&field.name).chain(field.aliases) {
+                self.add(key, below.clone());
+            }
+            // Flat aliases of the children (`Location` for
+            // `location.countryOrRegion`) hold scalars, read whole; the
+            // same key in another case may be the object itself, which
+            // needs only what the path needs.
+            if !field.list {
+                for alias in field.children().iter().flat_map(|c| c.aliases) {
+                    self.add(alias, Below::Some(Keep::default()));
                 }
             }
         }
+        if !found {
+            self.add(name, Below::Whole);
+        }
     }
 
-    fn add(&mut self, name: &str) {
+    /// Keeps `name` (any case) with `below`, merged with what is kept of
+    /// it already.
+    fn add(&mut self, name: &str, below: Below) {
         self.longest = self.longest.max(name.len());
-        self.keys
-            .insert(name.to_ascii_lowercase().into_bytes().into_boxed_slice());
+        let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        match self.keys.get_mut(&key) {
+            None => {
+                self.keys.insert(key, below);
+            }
+            Some(slot) => match (slot, below) {
+                (Below::Some(old), Below::Some(new)) => {
+                    for (key, below) in new.keys {
+                        let name = String::from_utf8_lossy(&key).into_owned();
+                        old.add(&name, below);
+                    }
+                }
+                (slot, Below::Whole) => *slot = Below::Whole,
+                (Below::Whole, Below::Some(_)) => {}
+            },
+        }
     }
 
     /// Whether a key read from a record is kept.
     pub fn wants(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// What is kept of a key read from a record, if anything.
+    pub(crate) fn get(&self, key: &str) -> Option<&Below> {
         let bytes = key.as_bytes();
         if bytes.len() > self.longest {
-            return false;
+            return None;
         }
         let mut buf = [0u8; STACK_KEY];
         match buf.get_mut(..bytes.len()) {
             Some(lower) => {
                 lower.copy_from_slice(bytes);
                 lower.make_ascii_lowercase();
-                self.keys.contains(&*lower)
+                self.keys.get(&*lower)
             }
-            None => self.keys.contains(key.to_ascii_lowercase().as_bytes()),
+            None => self.keys.get(key.to_ascii_lowercase().as_bytes()),
         }
     }
 }
@@ -191,14 +250,17 @@ impl<'de> Visitor<'de> for Top<'_> {
         let mut counts = KeyCounts::default();
         while let Some(Key(key)) = map.next_key()? {
             counts.add(&key);
-            if !self.keep.wants(&key) {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
             let value = if key.eq_ignore_ascii_case("properties") {
                 map.next_value_seed(self)?.0
             } else {
-                map.next_value::<Value>()?
+                match self.keep.get(&key) {
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    Some(Below::Whole) => map.next_value::<Value>()?,
+                    Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
+                }
             };
             out.insert(key.into_owned(), value);
         }
@@ -235,6 +297,82 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 }
 
+/// The seed of a value of which only some keys are needed: an object
+/// keeps those keys (an array applies this to each element); any other
+/// value is read whole.
+#[derive(Clone, Copy)]
+struct Part<'k> {
+    keep: &'k Keep,
+}
+
+impl<'de> DeserializeSeed<'de> for Part<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Part<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(key)) = map.next_key()? {
+            let value = match self.keep.get(&key) {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Some(Below::Whole) => map.next_value::<Value>()?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
+            };
+            out.insert(key.into_owned(), value);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
 /// An object key, borrowed from the input when it holds no escape.
 struct Key<'de>(Cow<'de, str>);
 
@@ -265,8 +403,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn paths(paths: &[&[&str]]) -> Vec<Vec<String>> {
+        paths
+            .iter()
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .collect()
+    }
+
     fn keep() -> Keep {
-        Keep::new(["status", "location"], ["myextension"])
+        let paths = paths(&[&["status"], &["location"]]);
+        Keep::new(paths.iter().map(Vec::as_slice), ["myextension"])
     }
 
     #[test]
@@ -302,6 +448,39 @@ mod tests {
             json!({"Status": {"errorCode": 0}, "properties": {"status": 1}})
         );
         assert_eq!(counts, KeyCounts { total: 5, upper: 2 });
+    }
+
+    #[test]
+    fn nested_paths_keep_only_their_keys_in_objects_and_lists() {
+        let paths = paths(&[
+            &["location", "countryOrRegion"],
+            &["appliedConditionalAccessPolicies", "result"],
+        ]);
+        let k = Keep::new(paths.iter().map(Vec::as_slice), []);
+        let text = br#"{"location": {"city": "Paris", "CountryOrRegion": "FR"},
+            "LocationDetails": {"city": "Lyon", "countryOrRegion": "FR"},
+            "Location": "FR",
+            "appliedConditionalAccessPolicies": [{"id": "1", "result": "success"}, {"result": "failure"}, "x"],
+            "deviceDetail": {"os": "Windows"}}"#;
+        let (value, _) = parse(text, &k).expect("parses");
+        assert_eq!(
+            value,
+            json!({
+                "location": {"CountryOrRegion": "FR"},
+                "LocationDetails": {"countryOrRegion": "FR"},
+                "Location": "FR",
+                "appliedConditionalAccessPolicies": [{"result": "success"}, {"result": "failure"}, "x"],
+            })
+        );
+        // A path that reads the whole field wins over a part of it.
+        let mut whole = paths.clone();
+        whole.push(vec!["location".into()]);
+        let k = Keep::new(whole.iter().map(Vec::as_slice), []);
+        let (value, _) = parse(text, &k).expect("parses");
+        assert_eq!(
+            value["location"],
+            json!({"city": "Paris", "CountryOrRegion": "FR"})
+        );
     }
 
     #[test]
