@@ -233,6 +233,7 @@ pub(crate) struct Table {
     buf: Vec<u8>,
     started: bool,
     finished: bool,
+    cells: RowParser,
 }
 
 /// How a row's bytes ended.
@@ -270,6 +271,7 @@ impl Table {
             buf: Vec::new(),
             started: false,
             finished: false,
+            cells: RowParser::default(),
         }
     }
 
@@ -439,7 +441,7 @@ impl Table {
     /// Parses a framed row: the header, or a data row.
     fn row(&mut self, bytes: &[u8], line: u64) -> Option<Row> {
         let bad = |reason: String| Some(Row::Bad { line, reason });
-        let record = match parse(bytes) {
+        let record = match self.cells.parse(bytes) {
             Ok(record) => record,
             Err(reason) => return bad(reason),
         };
@@ -484,25 +486,81 @@ impl Table {
     }
 }
 
-/// The cells of one framed row, parsed by the `csv` crate.
+/// The cells of one framed row, parsed by a fresh [`RowParser`].
 fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(bytes.len().clamp(64, 64 * 1024))
-        .from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
-    match reader.read_byte_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => return Ok(csv::ByteRecord::new()),
-        Err(e) => return Err(format!("invalid CSV: {e}")),
+    RowParser::default().parse(bytes)
+}
+
+/// Splits framed rows into cells with one CSV state machine (the one the
+/// `csv` crate runs), reset for each row instead of built for each.
+pub(crate) struct RowParser {
+    core: Box<csv_core::Reader>,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Default for RowParser {
+    fn default() -> RowParser {
+        RowParser {
+            core: Box::new(csv_core::Reader::new()),
+            out: vec![0; 4096],
+            ends: vec![0; 64],
+        }
     }
-    let mut more = csv::ByteRecord::new();
-    match reader.read_byte_record(&mut more) {
-        Ok(false) => Ok(record),
-        // The `csv` crate also ends records at a lone carriage return.
-        Ok(true) => Err("a carriage return outside quotes splits the row".into()),
-        Err(e) => Err(format!("invalid CSV: {e}")),
+}
+
+impl RowParser {
+    /// The cells of a row; a row that holds two records (the `csv` crate
+    /// also ends records at a lone carriage return) is refused.
+    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+        self.core.reset();
+        let (record, used) = self.next_record(bytes);
+        let Some(record) = record else {
+            return Ok(csv::ByteRecord::new());
+        };
+        match self.next_record(bytes.get(used..).unwrap_or_default()) {
+            (None, _) => Ok(record),
+            (Some(_), _) => Err("a carriage return outside quotes splits the row".into()),
+        }
+    }
+
+    /// The next record in `input` (which ends there), and the bytes read.
+    fn next_record(&mut self, mut input: &[u8]) -> (Option<csv::ByteRecord>, usize) {
+        let (mut used, mut nout, mut nend) = (0, 0, 0);
+        loop {
+            let (out, ends) = match (self.out.get_mut(nout..), self.ends.get_mut(nend..)) {
+                (Some(out), Some(ends)) => (out, ends),
+                _ => return (None, used),
+            };
+            let (result, nin, o, e) = self.core.read_record(input, out, ends);
+            input = input.get(nin..).unwrap_or_default();
+            used += nin;
+            nout += o;
+            nend += e;
+            match result {
+                // Everything given is read: the next call, with nothing,
+                // ends the input.
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = self.out.len() * 2;
+                    self.out.resize(len, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len() * 2;
+                    self.ends.resize(len, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    let mut record = csv::ByteRecord::new();
+                    let mut start = 0;
+                    for &end in self.ends.get(..nend).unwrap_or_default() {
+                        record.push_field(self.out.get(start..end).unwrap_or_default());
+                        start = end;
+                    }
+                    return (Some(record), used);
+                }
+                csv_core::ReadRecordResult::End => return (None, used),
+            }
+        }
     }
 }
 
