@@ -12,7 +12,6 @@ mod support;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -119,10 +118,7 @@ fn end_to_end(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = support::criterion();
     targets = end_to_end
 }
 criterion_main!(benches);

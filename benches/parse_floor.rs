@@ -9,7 +9,6 @@ mod support;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use support::Shape;
@@ -86,10 +85,7 @@ fn parse_floor(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = support::criterion();
     targets = parse_floor
 }
 criterion_main!(benches);

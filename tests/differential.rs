@@ -23,16 +23,7 @@ use tollgate::engine::{Loader, RuleSet};
 fn load(add: impl FnOnce(&mut Loader)) -> RuleSet {
     let mut loader = Loader::new();
     add(&mut loader);
-    loader.load().unwrap_or_else(|r| {
-        panic!(
-            "{}",
-            tollgate::diag::render(
-                &r.diagnostics,
-                &r.sources,
-                tollgate::diag::ErrorFormat::Plain
-            )
-        )
-    })
+    common::loaded(loader)
 }
 
 /// Generated records in one shape, with a few broken ones: a line cut

@@ -616,16 +616,7 @@ mod shapes {
 fn builtin() -> RuleSet {
     let mut loader = Loader::new();
     loader.add_builtin();
-    loader.load().unwrap_or_else(|r| {
-        panic!(
-            "{}",
-            tollgate::diag::render(
-                &r.diagnostics,
-                &r.sources,
-                tollgate::diag::ErrorFormat::Plain
-            )
-        )
-    })
+    common::loaded(loader)
 }
 
 /// A finding without its location: rule, sign-in id, log, message,

@@ -2,6 +2,8 @@
 //! read it name its fields, its records are read from Log Analytics rows and
 //! diagnostic-settings records, and sign-in field names are mistakes there.
 
+mod common;
+
 use serde_json::{Value, json};
 use tollgate::diag::Level;
 use tollgate::engine::{Loader, RuleSet};
@@ -18,16 +20,7 @@ fn rules() -> RuleSet {
     loader
         .add_path(std::path::Path::new(FIXTURE))
         .expect("fixture");
-    loader.load().unwrap_or_else(|r| {
-        panic!(
-            "{}",
-            tollgate::diag::render(
-                &r.diagnostics,
-                &r.sources,
-                tollgate::diag::ErrorFormat::Plain
-            )
-        )
-    })
+    common::loaded(loader)
 }
 
 /// A Log Analytics row of `MicrosoftGraphActivityLogs` (the `TenantId`

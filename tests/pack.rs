@@ -4,6 +4,8 @@
 //! report the way their descriptions say, and `rules/README.md` is the
 //! generated reference page.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -22,16 +24,7 @@ fn pack(params: &[(&str, &str)]) -> RuleSet {
     for (name, value) in params {
         loader.param(name, value);
     }
-    loader.load().unwrap_or_else(|r| {
-        panic!(
-            "{}",
-            tollgate::diag::render(
-                &r.diagnostics,
-                &r.sources,
-                tollgate::diag::ErrorFormat::Plain
-            )
-        )
-    })
+    common::loaded(loader)
 }
 
 #[test]

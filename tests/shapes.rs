@@ -2,6 +2,8 @@
 //! the same findings, and the real records nobody wrote for us are all
 //! read, with the right types.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use tollgate::engine::{Loader, RuleSet};
@@ -21,16 +23,7 @@ fn load(paths: &[&str], builtin: bool) -> RuleSet {
     for p in paths {
         loader.add_path(&root().join(p)).expect("rule path");
     }
-    loader.load().unwrap_or_else(|r| {
-        panic!(
-            "{}",
-            tollgate::diag::render(
-                &r.diagnostics,
-                &r.sources,
-                tollgate::diag::ErrorFormat::Plain
-            )
-        )
-    })
+    common::loaded(loader)
 }
 
 /// Reads a file; panics on any unreadable record.

@@ -16,6 +16,15 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+/// The criterion settings of every benchmark: ten samples of three
+/// seconds after one second of warm-up, so the suite takes minutes.
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3))
+}
+
 /// The twelve comparison rules, in tollgate's language.
 pub const RULES12: &str = include_str!("../../bench/rules12.yaml");
 

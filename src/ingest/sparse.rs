@@ -245,26 +245,8 @@ impl<'de> Visitor<'de> for Top<'_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        let mut counts = KeyCounts::default();
-        while let Some(Key(key)) = map.next_key()? {
-            counts.add(&key);
-            let value = if key.eq_ignore_ascii_case("properties") {
-                map.next_value_seed(self)?.0
-            } else {
-                match self.keep.get(&key) {
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    }
-                    Some(Below::Whole) => map.next_value::<Value>()?,
-                    Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
-                }
-            };
-            out.insert(key.into_owned(), value);
-        }
-        Ok((Value::Object(out), counts))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        object(map, self.keep, true)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -297,6 +279,34 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 }
 
+/// Reads an object, keeping what `keep` wants and counting every key; at
+/// the `top` of a record, a `properties` object is a record in itself.
+fn object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    keep: &Keep,
+    top: bool,
+) -> Result<(Value, KeyCounts), A::Error> {
+    let mut out = Map::new();
+    let mut counts = KeyCounts::default();
+    while let Some(Key(key)) = map.next_key()? {
+        counts.add(&key);
+        let value = if top && key.eq_ignore_ascii_case("properties") {
+            map.next_value_seed(Top { keep })?.0
+        } else {
+            match keep.get(&key) {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Some(Below::Whole) => map.next_value::<Value>()?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
+            }
+        };
+        out.insert(key.into_owned(), value);
+    }
+    Ok((Value::Object(out), counts))
+}
+
 /// The seed of a value of which only some keys are needed: an object
 /// keeps those keys (an array applies this to each element); any other
 /// value is read whole.
@@ -320,20 +330,8 @@ impl<'de> Visitor<'de> for Part<'_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(Key(key)) = map.next_key()? {
-            let value = match self.keep.get(&key) {
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-                Some(Below::Whole) => map.next_value::<Value>()?,
-                Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
-            };
-            out.insert(key.into_owned(), value);
-        }
-        Ok(Value::Object(out))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        Ok(object(map, self.keep, false)?.0)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {

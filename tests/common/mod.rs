@@ -1,9 +1,12 @@
-//! Shared by the tests that compare the plain and the fast reading path.
+//! Helpers shared by the integration tests.
+
+// Each test file uses a part of this module.
+#![allow(dead_code)]
 
 use std::io::Cursor;
 use std::sync::Arc;
 
-use tollgate::engine::RuleSet;
+use tollgate::engine::{Loader, RuleSet};
 use tollgate::ingest::{self, Options};
 use tollgate::scan::{self, Outcome};
 
@@ -46,4 +49,19 @@ pub fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
         assert_eq!(p, f, "{name}: outcome {i}");
     }
     plain.iter().filter(|o| o.contains("\"ruleId\"")).count()
+}
+
+/// Loads the rules added to `loader`, or fails the test with every
+/// diagnostic, rendered as plain text.
+pub fn loaded(loader: Loader) -> RuleSet {
+    loader.load().unwrap_or_else(|r| {
+        panic!(
+            "{}",
+            tollgate::diag::render(
+                &r.diagnostics,
+                &r.sources,
+                tollgate::diag::ErrorFormat::Plain
+            )
+        )
+    })
 }
