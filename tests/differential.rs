@@ -36,9 +36,14 @@ fn generated(shape: Shape, count: u64) -> Vec<u8> {
     let text = String::from_utf8(bytes).expect("generated text is UTF-8");
     let mut out = String::new();
     for (i, line) in text.lines().enumerate() {
+        // A value no rule reads that a full parse refuses, or a key twice.
+        let with = |extra: &str| line.replacen('{', &format!("{{{extra}"), 1);
         match i % 97 {
             13 => out.push_str(line.get(..line.len() / 2).unwrap_or(line)),
             41 => out.push_str("[1, 2, 3]"),
+            55 => out.push_str(&with(r#""junk": "\ud800", "#)),
+            63 => out.push_str(&with(r#""junk": 1, "junk": 2, "#)),
+            71 => out.push_str(&with(r#""junk": 1e400, "#)),
             77 => out.push_str("not json at all"),
             _ => out.push_str(line),
         }
@@ -109,4 +114,38 @@ fn the_bundled_and_real_logs_give_the_same_outcomes_both_ways() {
         let bytes = std::fs::read(&file).expect("read");
         same(&set, &file.display().to_string(), &bytes);
     }
+}
+
+#[test]
+fn edge_records_read_the_same_both_ways() {
+    let set = load(|l| {
+        l.add_builtin();
+        l.add_source(
+            "raw.yaml",
+            "id: T-RAW\ntitle: t\nseverity: low\nmatch:\n  raw.properties.foo: bar\n",
+        );
+    });
+    let deep = format!(
+        r#"{{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {{"errorCode": 0}}, "junk": {}1{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let lines = [
+        r#"{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "junk": "\ud800"}"#,
+        r#"{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "junk": 1e400}"#,
+        &deep,
+        // A multi-line record with a bad escape: recovery re-reads line 2.
+        "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}, \"junk\": \"\\ud800\", \"n\":\n{\"id\": \"inner\", \"clientAppUsed\": \"POP3\", \"status\": {\"errorCode\": 0}}}",
+        // Repeated keys decide the shape by distinct keys.
+        r#"{"Category": "ServicePrincipalSignInLogs", "Status": {"errorCode": 50126}, "x": 1, "x": 2}"#,
+        // `properties` as JSON text, and reached through raw.
+        r#"{"category": "SignInLogs", "properties": "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}"}"#,
+        r#"{"userPrincipalName": "a@b", "properties": {"foo": "bar"}}"#,
+    ];
+    let mut bytes = lines.join("\n").into_bytes();
+    bytes.extend_from_slice(
+        b"\n{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}, \"junk\": \"\xff\"}\n",
+    );
+    let found = same(&set, "edge records", &bytes);
+    assert!(found >= 2, "{found}");
 }

@@ -1033,7 +1033,7 @@ fn count_lines(bytes: &[u8]) -> u64 {
 /// Parses a record, keeping only the keys `keep` wants when given.
 fn parse(bytes: &[u8], keep: Option<&Keep>) -> serde_json::Result<(Value, Option<KeyCounts>)> {
     match keep {
-        Some(keep) => sparse::parse(bytes, keep).map(|(v, counts)| (v, Some(counts))),
+        Some(keep) => sparse::parse(bytes, keep),
         None => serde_json::from_slice::<Value>(bytes).map(|v| (v, None)),
     }
 }

@@ -12,9 +12,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::Hasher;
 
 use rustc_hash::FxHashMap;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::normalize;
@@ -49,6 +51,9 @@ const ALWAYS: &[&str] = &[
 pub struct Keep {
     keys: FxHashMap<Box<[u8]>, Below>,
     longest: usize,
+    /// A rule reads `raw.properties`: a record's `properties` is read
+    /// whole.
+    raw_properties: bool,
 }
 
 /// What of a kept key's value is needed.
@@ -73,7 +78,11 @@ impl Keep {
         raw: impl IntoIterator<Item = &'a str>,
     ) -> Keep {
         let mut keep = Keep::default();
-        for name in ALWAYS.iter().copied().chain(raw) {
+        for name in ALWAYS {
+            keep.add(name, Below::Whole);
+        }
+        for name in raw {
+            keep.raw_properties |= name.eq_ignore_ascii_case("properties");
             keep.add(name, Below::Whole);
         }
         for path in paths {
@@ -203,35 +212,41 @@ impl KeyCounts {
 }
 
 /// Parses one JSON value: an object keeps only the keys `keep` wants
-/// (nested `properties` objects too) and counts all of them; any other
-/// value is validated and given back as an empty value of its kind.
-pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, KeyCounts)> {
+/// (nested `properties` objects too) and gives the counts of all its
+/// keys; any other value is checked and given back as an empty value of
+/// its kind.
+///
+/// Skipped values are checked as strictly as a full parse checks them
+/// (escapes, number range, nesting depth, UTF-8), so a record is readable
+/// exactly when a full parse reads it. A record whose keys may repeat, or
+/// that is not valid UTF-8, is parsed in full instead and comes back with
+/// no counts, as the full parse would give it.
+pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, Option<KeyCounts>)> {
     // Checking the UTF-8 of the whole record at once is cheaper than
-    // string by string; invalid text goes the slow way, for its error.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let parsed = Top { keep }.deserialize(&mut de)?;
-            de.end()?;
-            Ok(parsed)
-        }
-        Err(_) => {
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            let parsed = Top { keep }.deserialize(&mut de)?;
-            de.end()?;
-            Ok(parsed)
-        }
+    // string by string.
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return serde_json::from_slice::<Value>(bytes).map(|v| (v, None));
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = Top { keep }.deserialize(&mut de)?;
+    de.end()?;
+    match parsed {
+        (value, counts, false) => Ok((value, Some(counts))),
+        // Repeated keys collapse in a full parse (the last one wins), and
+        // detection counts them once: read the record as it does.
+        (_, _, true) => serde_json::from_str::<Value>(text).map(|v| (v, None)),
     }
 }
 
-/// The seed of a record (or of its `properties`).
+/// The seed of a record: its value, the counts of its keys, and whether a
+/// key may repeat.
 #[derive(Clone, Copy)]
 struct Top<'k> {
     keep: &'k Keep,
 }
 
 impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = (Value, KeyCounts);
+    type Value = (Value, KeyCounts, bool);
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -239,63 +254,117 @@ impl<'de> DeserializeSeed<'de> for Top<'_> {
 }
 
 impl<'de> Visitor<'de> for Top<'_> {
-    type Value = (Value, KeyCounts);
+    type Value = (Value, KeyCounts, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        object(map, self.keep, true)
+        let mut seen = Seen::new();
+        let (value, counts) = object(map, self.keep, Some(&mut seen))?;
+        Ok((value, counts, seen.maybe_repeated))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok((Value::Array(Vec::new()), KeyCounts::default()))
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok((Value::Array(Vec::new()), KeyCounts::default(), false))
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok((Value::String(String::new()), KeyCounts::default()))
+        Ok((Value::String(String::new()), KeyCounts::default(), false))
     }
 
     fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok((Value::Bool(b), KeyCounts::default()))
+        Ok((Value::Bool(b), KeyCounts::default(), false))
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default()))
+        Ok((Value::from(n), KeyCounts::default(), false))
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default()))
+        Ok((Value::from(n), KeyCounts::default(), false))
     }
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default()))
+        Ok((Value::from(n), KeyCounts::default(), false))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok((Value::Null, KeyCounts::default()))
+        Ok((Value::Null, KeyCounts::default(), false))
     }
 }
 
-/// Reads an object, keeping what `keep` wants and counting every key; at
-/// the `top` of a record, a `properties` object is a record in itself.
+/// The keys of a record seen so far, as hashes in a small table on the
+/// stack: a hash seen twice (or a record with very many keys) means a key
+/// may repeat.
+struct Seen {
+    slots: [u64; 256],
+    len: usize,
+    maybe_repeated: bool,
+}
+
+impl Seen {
+    fn new() -> Seen {
+        Seen {
+            slots: [0; 256],
+            len: 0,
+            maybe_repeated: false,
+        }
+    }
+
+    fn add(&mut self, key: &str) {
+        if self.maybe_repeated {
+            return;
+        }
+        let mut hasher = rustc_hash::FxHasher::default();
+        hasher.write(key.as_bytes());
+        // Never 0, which marks an empty slot.
+        let hash = hasher.finish() | 1;
+        self.len += 1;
+        if self.len > 192 {
+            self.maybe_repeated = true;
+            return;
+        }
+        let mut i = (hash >> 56) as usize;
+        loop {
+            match self.slots.get_mut(i % 256) {
+                Some(slot) if *slot == 0 => {
+                    *slot = hash;
+                    return;
+                }
+                Some(slot) if *slot == hash => {
+                    self.maybe_repeated = true;
+                    return;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+}
+
+/// Reads an object, keeping what `keep` wants and counting every key. At
+/// the top of a record (`seen` given), keys are remembered to tell whether
+/// one repeats, and a `properties` value is read as [`properties`] says.
 fn object<'de, A: MapAccess<'de>>(
     mut map: A,
     keep: &Keep,
-    top: bool,
+    mut seen: Option<&mut Seen>,
 ) -> Result<(Value, KeyCounts), A::Error> {
     let mut out = Map::new();
     let mut counts = KeyCounts::default();
     while let Some(Key(key)) = map.next_key()? {
         counts.add(&key);
-        let value = if top && key.eq_ignore_ascii_case("properties") {
-            map.next_value_seed(Top { keep })?.0
+        if let Some(seen) = seen.as_deref_mut() {
+            seen.add(&key);
+        }
+        let value = if seen.is_some() && key.eq_ignore_ascii_case("properties") {
+            map.next_value_seed(Properties { keep })?
         } else {
             match keep.get(&key) {
                 None => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Checked>()?;
                     continue;
                 }
                 Some(Below::Whole) => map.next_value::<Value>()?,
@@ -305,6 +374,132 @@ fn object<'de, A: MapAccess<'de>>(
         out.insert(key.into_owned(), value);
     }
     Ok((Value::Object(out), counts))
+}
+
+/// The seed of a record's `properties`: an object holds the fields of a
+/// diagnostic record, read with the record's own keep; anything else
+/// (JSON text, as some pipelines write it) is read whole, for
+/// normalization to look into. When a rule reaches into it with
+/// `raw.properties`, it is read whole.
+#[derive(Clone, Copy)]
+struct Properties<'k> {
+    keep: &'k Keep,
+}
+
+impl<'de> DeserializeSeed<'de> for Properties<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.keep.raw_properties {
+            return <Value as de::Deserialize>::deserialize(d);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Properties<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        Ok(object(map, self.keep, None)?.0)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// A skipped value, checked as a full parse checks it but never stored:
+/// serde's `IgnoredAny` skips strings and numbers without checking their
+/// escapes or range, and nested values without the depth limit.
+struct Checked;
+
+impl<'de> de::Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
 }
 
 /// The seed of a value of which only some keys are needed: an object
@@ -331,7 +526,7 @@ impl<'de> Visitor<'de> for Part<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        Ok(object(map, self.keep, false)?.0)
+        Ok(object(map, self.keep, None)?.0)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -445,7 +640,7 @@ mod tests {
             value,
             json!({"Status": {"errorCode": 0}, "properties": {"status": 1}})
         );
-        assert_eq!(counts, KeyCounts { total: 5, upper: 2 });
+        assert_eq!(counts, Some(KeyCounts { total: 5, upper: 2 }));
     }
 
     #[test]
@@ -479,6 +674,52 @@ mod tests {
             value["location"],
             json!({"city": "Paris", "CountryOrRegion": "FR"})
         );
+    }
+
+    #[test]
+    fn repeated_keys_read_the_record_in_full() {
+        let text = br#"{"Category": "x", "Status": {"errorCode": 1}, "x": 1, "x": 2}"#;
+        let (value, counts) = parse(text, &keep()).expect("parses");
+        assert_eq!(counts, None);
+        assert_eq!(value, serde_json::from_slice::<Value>(text).expect("json"));
+    }
+
+    #[test]
+    fn properties_as_text_or_under_raw_are_read_whole() {
+        let text = br#"{"category": "SignInLogs", "properties": "{\"a\": 1}"}"#;
+        let (value, _) = parse(text, &keep()).expect("parses");
+        assert_eq!(value["properties"], json!("{\"a\": 1}"));
+        let text = br#"{"properties": {"foo": "bar", "status": 1}}"#;
+        let (value, _) = parse(text, &keep()).expect("parses");
+        assert_eq!(value["properties"], json!({"status": 1}));
+        let raw = Keep::new([], ["properties"]);
+        let (value, _) = parse(text, &raw).expect("parses");
+        assert_eq!(value["properties"], json!({"foo": "bar", "status": 1}));
+    }
+
+    #[test]
+    fn skipped_values_are_checked_like_a_full_parse() {
+        let deep = format!(
+            r#"{{"status": 1, "junk": {}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        for text in [
+            &br#"{"status": 1, "junk": "\ud800"}"#[..],
+            br#"{"status": 1, "junk": 1e400}"#,
+            b"{\"status\": 1, \"junk\": \"\xff\"}",
+            deep.as_bytes(),
+        ] {
+            let full = serde_json::from_slice::<Value>(text).map_err(|e| e.to_string());
+            let sparse = parse(text, &keep()).map_err(|e| e.to_string());
+            assert!(full.is_err(), "{}", String::from_utf8_lossy(text));
+            assert_eq!(
+                sparse.err(),
+                full.err(),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
