@@ -205,11 +205,11 @@ struct CheckArgs {
     /// header, else JSON), jsonl or json (JSON in any layout), csv.
     #[arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")]
     input_format: ingest::InputFormat,
-    /// Worker threads that decode and evaluate records [default: one per
-    /// core]; 1 runs everything on one thread. The output is the same
-    /// whatever the number.
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    /// Worker threads that decode and evaluate records, 1 to 256 [default:
+    /// one per core]; 1 runs everything on one thread, as standard input
+    /// always does. The output is the same whatever the number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 /// The `--fail-on` threshold: a severity, or `never` (`None`).
@@ -567,9 +567,10 @@ fn check(args: CheckArgs) -> CliResult {
     };
     let mut to_baseline: Vec<BaselineEntry> = Vec::new();
     let mut unreadable_path = false;
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        usize::from,
+    );
     let options = ingest::Options {
         format: args.input_format,
         keep: Some(Arc::new(rules.projection().keep())),
@@ -582,7 +583,12 @@ fn check(args: CheckArgs) -> CliResult {
         })
         .sum();
     let has_stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
-    let mut progress = Progress::new(!args.quiet, if has_stdin { 0 } else { total });
+    // A report on the same terminal would be torn by the bar.
+    let report_on_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let mut progress = Progress::new(
+        !args.quiet && !report_on_terminal,
+        if has_stdin { 0 } else { total },
+    );
     for input in &inputs {
         let (display, reader) = match input {
             Input::Stdin => {
@@ -627,11 +633,18 @@ fn check(args: CheckArgs) -> CliResult {
             }
         };
         let read = reader.bytes_counter();
+        // Standard input may be a live stream: one thread reports each
+        // record as it comes instead of waiting for a batch to fill.
+        let threads = if matches!(input, Input::Stdin) {
+            1
+        } else {
+            threads
+        };
         let scanned = scan::scan(&mut reader, &rules, threads, &mut |outcome| {
             counts.records += 1;
             match outcome {
                 Outcome::Record { targeted, findings } => {
-                    progress.record(findings.len() as u64, || read.get());
+                    let reported = counts.findings;
                     counts.evaluated += 1;
                     if !targeted {
                         counts.untargeted += 1;
@@ -656,6 +669,7 @@ fn check(args: CheckArgs) -> CliResult {
                             Verdict::Excepted(_) => {}
                         }
                     }
+                    progress.record(counts.findings - reported, || read.get());
                 }
                 Outcome::Unreadable(problem) => {
                     counts.unreadable += 1;

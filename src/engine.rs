@@ -605,7 +605,7 @@ fn record_id(record: &Record) -> Option<&str> {
             .fields
             .get(name)
             .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
+            .filter(|s| !s.is_empty())
     })
 }
 

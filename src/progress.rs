@@ -1,8 +1,8 @@
 //! The progress bar `check` draws on standard error for long runs: bytes
-//! read out of the total, records, findings and rate. It is drawn only
-//! when standard error is a terminal, and not with `--quiet`; it appears
-//! after a moment, so short runs never show it, and it is cleared at the
-//! end, leaving the terminal as the report left it.
+//! read out of the total, records, findings reported and rate. It is drawn
+//! only when standard error is a terminal that the report does not go to,
+//! and not with `--quiet`; it appears after a moment, so short runs never
+//! show it, and it is cleared at the end.
 
 use std::io::IsTerminal;
 use std::time::Duration;

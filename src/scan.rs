@@ -4,9 +4,12 @@
 //! the number of threads.
 //!
 //! Memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] batches per worker
-//! are out at once, each at most [`BATCH`] records.
+//! are out at once, each at most [`BATCH`] records and, past its first
+//! record, [`BATCH_BYTES`] of input. A worker that panics (a bug) makes the
+//! whole scan panic with its message, once the other workers have stopped.
 
 use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +19,9 @@ use crate::ingest::{Item, Pending, Reader, Seen};
 
 /// Records per batch handed to a worker.
 const BATCH: usize = 256;
+
+/// Input bytes past which a batch is sent even if it holds fewer records.
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Batches out at once per worker: enough to keep workers busy while the
 /// caller applies results, few enough to bound memory.
@@ -78,8 +84,8 @@ pub fn scan<E>(
 type Job = (u64, Vec<Pending>);
 
 /// A decoded batch: for each record, what [`Reader::note`] needs and its
-/// outcome.
-type Done = (u64, Vec<(Seen, Outcome)>);
+/// outcome; or the panic of the worker that decoded it.
+type Done = (u64, std::thread::Result<Vec<(Seen, Outcome)>>);
 
 /// The calling thread's side: sends batches, applies results in order.
 fn drive<E>(
@@ -92,21 +98,31 @@ fn drive<E>(
     let limit = threads * IN_FLIGHT_PER_THREAD;
     let mut sent = 0u64;
     let mut applied = 0u64;
-    let mut early: BTreeMap<u64, Vec<(Seen, Outcome)>> = BTreeMap::new();
+    let mut early: BTreeMap<u64, std::thread::Result<Vec<(Seen, Outcome)>>> = BTreeMap::new();
     let mut more = true;
     loop {
         while more && sent - applied < limit as u64 {
-            let batch: Vec<Pending> = std::iter::from_fn(|| reader.next_pending())
-                .take(BATCH)
-                .collect();
-            more = batch.len() == BATCH;
+            let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+            let mut bytes = 0;
+            while batch.len() < BATCH && bytes < BATCH_BYTES {
+                match reader.next_pending() {
+                    Some(pending) => {
+                        bytes += pending.size();
+                        batch.push(pending);
+                    }
+                    None => {
+                        more = false;
+                        break;
+                    }
+                }
+            }
             if batch.is_empty() {
                 break;
             }
             if work_tx.send((sent, batch)).is_err() {
-                // Every worker is gone, which only a panic does; the scope
-                // reports it.
-                return Ok(());
+                // Every worker is gone: they only stop early on a panic,
+                // whose result is on its way; `recv` below gets it.
+                break;
             }
             sent += 1;
         }
@@ -119,6 +135,9 @@ fn drive<E>(
         early.insert(seq, results);
         while let Some(results) = early.remove(&applied) {
             applied += 1;
+            // Dropping the work channel on the way out stops the other
+            // workers, so the scope can end and pass the panic on.
+            let results = results.unwrap_or_else(|payload| panic::resume_unwind(payload));
             for (seen, outcome) in results {
                 reader.note(seen);
                 sink(outcome)?;
@@ -135,13 +154,15 @@ fn work(work_rx: &Mutex<Receiver<Job>>, done_tx: &Sender<Done>, rules: &RuleSet)
             Err(_) => return,
         };
         let Ok((seq, batch)) = job else { return };
-        let results = batch
-            .into_iter()
-            .map(|pending| {
-                let (item, seen) = pending.decode();
-                (seen, outcome(item, rules))
-            })
-            .collect();
+        let results = panic::catch_unwind(AssertUnwindSafe(|| {
+            batch
+                .into_iter()
+                .map(|pending| {
+                    let (item, seen) = pending.decode();
+                    (seen, outcome(item, rules))
+                })
+                .collect()
+        }));
         if done_tx.send((seq, results)).is_err() {
             return;
         }

@@ -82,10 +82,10 @@ impl FromStr for InputFormat {
 pub struct Options {
     /// The reader to use, or [`InputFormat::Auto`] to tell by content.
     pub format: InputFormat,
-    /// The keys worth reading from JSON records (see [`Keep`]); `None`
-    /// reads every key. Rules only ever see the fields they name, so a
-    /// rule set's keep (`Keep::new` over `RuleSet::projection`) gives the
-    /// same findings as reading everything, faster.
+    /// The keys worth reading from records (see [`Keep`]); `None` reads
+    /// every key. A rule set's keep (`RuleSet::projection().keep()`) makes
+    /// reading faster and gives the same outcomes as reading everything:
+    /// rules only see the fields they name.
     pub keep: Option<Arc<Keep>>,
 }
 
@@ -197,8 +197,8 @@ impl Reader {
             Body::Csv(table) => match table.next_row()? {
                 table::Row::Object { mut fields, line } => {
                     // A row's cells are split already; the rules' keep
-                    // still spares normalizing (and parsing the JSON
-                    // cells of) the columns no rule reads.
+                    // still spares normalizing the columns no rule reads
+                    // (and parsing those that hold JSON as text).
                     let counts = self.keep.as_deref().map(|keep| {
                         let counts = sparse::KeyCounts::of(fields.keys());
                         fields.retain(|key, _| keep.wants(key));
@@ -232,8 +232,10 @@ impl Reader {
         })
     }
 
-    /// Bytes read from the input so far (compressed bytes for gzip), a
-    /// little ahead of the records given out.
+    /// Bytes read from the input so far (compressed bytes for gzip): up
+    /// to a read buffer ahead of the records given out, and, under
+    /// [`crate::scan::scan`], ahead of the records evaluated by the batches
+    /// in flight.
     pub fn bytes_read(&self) -> u64 {
         self.read.load(Ordering::Relaxed)
     }
@@ -293,6 +295,19 @@ impl Pending {
     /// Where the record starts.
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// About how many bytes the record holds, for batching.
+    pub fn size(&self) -> usize {
+        match &self.raw {
+            Raw::Json { bytes, .. } => bytes.len(),
+            Raw::Bad(reason) => reason.len(),
+            // Rows are split into cells already: count them roughly.
+            Raw::Object { fields, .. }
+            | Raw::AdminCenter {
+                canonical: fields, ..
+            } => 64 * fields.len(),
+        }
     }
 
     /// Parses and normalizes the record; give the [`Seen`] to
