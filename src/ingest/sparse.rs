@@ -362,7 +362,18 @@ fn object<'de, A: MapAccess<'de>>(
             seen.add(&key);
         }
         let value = if seen.is_some() && key.eq_ignore_ascii_case("properties") {
-            map.next_value_seed(Properties { keep })?
+            // An object holds the fields of a diagnostic record, read with
+            // the record's own keep; anything else (JSON text, as some
+            // pipelines write it) is read whole, for normalization to look
+            // into; so is all of it when a rule reads `raw.properties`.
+            if keep.raw_properties {
+                map.next_value::<Value>()?
+            } else {
+                map.next_value_seed(Part {
+                    keep,
+                    whole_elements: true,
+                })?
+            }
         } else {
             match keep.get(&key) {
                 None => {
@@ -370,81 +381,15 @@ fn object<'de, A: MapAccess<'de>>(
                     continue;
                 }
                 Some(Below::Whole) => map.next_value::<Value>()?,
-                Some(Below::Some(keep)) => map.next_value_seed(Part { keep })?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part {
+                    keep,
+                    whole_elements: false,
+                })?,
             }
         };
         out.insert(key.into_owned(), value);
     }
     Ok((Value::Object(out), counts))
-}
-
-/// The seed of a record's `properties`: an object holds the fields of a
-/// diagnostic record, read with the record's own keep; anything else
-/// (JSON text, as some pipelines write it) is read whole, for
-/// normalization to look into. When a rule reaches into it with
-/// `raw.properties`, it is read whole.
-#[derive(Clone, Copy)]
-struct Properties<'k> {
-    keep: &'k Keep,
-}
-
-impl<'de> DeserializeSeed<'de> for Properties<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.keep.raw_properties {
-            return <Value as de::Deserialize>::deserialize(d);
-        }
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Properties<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        Ok(object(map, self.keep, None)?.0)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Value>()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
 }
 
 /// A skipped value, checked as a full parse checks it but never stored:
@@ -505,11 +450,12 @@ impl<'de> Visitor<'de> for CheckedVisitor {
 }
 
 /// The seed of a value of which only some keys are needed: an object
-/// keeps those keys (an array applies this to each element); any other
-/// value is read whole.
+/// keeps those keys; an array applies this to each element, or reads its
+/// elements whole when `whole_elements`; any other value is read whole.
 #[derive(Clone, Copy)]
 struct Part<'k> {
     keep: &'k Keep,
+    whole_elements: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Part<'_> {
@@ -533,10 +479,17 @@ impl<'de> Visitor<'de> for Part<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
+        loop {
+            let item = if self.whole_elements {
+                seq.next_element::<Value>()?
+            } else {
+                seq.next_element_seed(self)?
+            };
+            match item {
+                Some(item) => items.push(item),
+                None => return Ok(Value::Array(items)),
+            }
         }
-        Ok(Value::Array(items))
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
