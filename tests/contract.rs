@@ -3,6 +3,8 @@
 //! its JSON Schema, SARIF fingerprints, baselines, the config file, GitHub
 //! annotations and GitHub's SARIF limits.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -206,33 +208,46 @@ fn jsonl_lines_read_into_independent_types() {
     }
 }
 
-/// Runs Python's jsonschema over an instance (as `sarif-check` does).
+/// Validates a report against `schemas/report.schema.json`: the whole
+/// document (`pointer` `#`) or each line against a definition
+/// (`#/$defs/jsonlLine`).
 fn validate_with_schema(instance: &Path, pointer: &str) {
-    let script = r##"
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-target = {"$defs": schema["$defs"], "$ref": sys.argv[3]} if sys.argv[3] != "#" else schema
-v = jsonschema.Draft202012Validator(target)
-text = open(sys.argv[2]).read()
-docs = [json.loads(l) for l in text.splitlines() if l.strip()] if sys.argv[3] != "#" else [json.loads(text)]
-errors = [e for d in docs for e in v.iter_errors(d)]
-for e in errors[:10]:
-    print("/".join(map(str, e.absolute_path)), e.message[:200])
-sys.exit(1 if errors else 0)
-"##;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(root().join("schemas/report.schema.json"))
-        .arg(instance)
-        .arg(pointer)
-        .output()
-        .expect("python3 with jsonschema (installed by .ci/run)");
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("schemas/report.schema.json")).expect("read the report schema"),
+    )
+    .expect("the report schema is JSON");
+    let target = if pointer == "#" {
+        schema
+    } else {
+        serde_json::json!({ "$defs": schema["$defs"], "$ref": pointer })
+    };
+    let validator = jsonschema::draft202012::new(&target).expect("the report schema compiles");
+    let text = std::fs::read_to_string(instance).expect("read the report");
+    let docs: Vec<serde_json::Value> = if pointer == "#" {
+        vec![serde_json::from_str(&text).expect("a JSON document")]
+    } else {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
     assert!(
-        out.status.success(),
-        "schema validation failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        !docs.is_empty(),
+        "nothing to validate in {}",
+        instance.display()
+    );
+    let errors: Vec<String> = docs
+        .iter()
+        .flat_map(|d| {
+            validator
+                .iter_errors(d)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "schema validation failed:\n{}",
+        errors.join("\n")
     );
 }
 
@@ -284,17 +299,7 @@ fn sarif_fingerprints(dir: &Path, log: &str) -> Vec<(String, String)> {
         ],
     );
     assert!(o.status.code() == Some(1), "{}", stderr(&o));
-    let checker = root().join("../shared/tools/sarif-check");
-    let check = Command::new("python3")
-        .arg(&checker)
-        .arg(&out)
-        .output()
-        .expect("sarif-check");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    common::sarif_check::assert_accepted(&std::fs::read_to_string(&out).expect("read the SARIF"));
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("json");
     let mut prints: Vec<(String, String)> = v["runs"][0]["results"]
@@ -579,14 +584,5 @@ fn sarif_over_githubs_limits_is_cut_by_severity() {
             .is_some_and(|t| t.starts_with("25000 of 25300 results kept")),
         "{note}"
     );
-    let check = Command::new("python3")
-        .arg(root().join("../shared/tools/sarif-check"))
-        .arg(&out)
-        .output()
-        .expect("sarif-check");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    common::sarif_check::assert_accepted(&std::fs::read_to_string(&out).expect("read the SARIF"));
 }

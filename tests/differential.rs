@@ -108,7 +108,7 @@ fn the_bundled_and_real_logs_give_the_same_outcomes_both_ways() {
         l.add_builtin();
     });
     let mut files = files_under(&root().join("examples"));
-    files.extend(files_under(&root().join("../shared/data/real")));
+    files.extend(files_under(&root().join("tests/fixtures/ingest")));
     assert!(files.len() >= 6, "{files:?}");
     for file in files {
         let bytes = std::fs::read(&file).expect("read");

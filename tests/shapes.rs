@@ -144,7 +144,7 @@ fn the_builtin_pack_finds_the_same_graph_calls_in_both_shapes() {
 }
 
 fn real(name: &str) -> PathBuf {
-    root().join("../shared/data/real").join(name)
+    root().join("tests/fixtures/ingest").join(name)
 }
 
 #[test]

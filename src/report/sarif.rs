@@ -822,18 +822,18 @@ fn encode_segment(bytes: &[u8]) -> String {
     out
 }
 
+/// The code-scanning checks the tests hold the output to, shared with the
+/// integration tests.
+#[cfg(test)]
+#[path = "../../tests/common/sarif_check.rs"]
+mod sarif_check;
+
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use serde_json::{Value, json};
 
     use super::*;
     use crate::report::testdata;
-
-    /// The checker beside the project, in the `shared/` directory next to
-    /// the crate.
-    const CHECKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tools/sarif-check");
 
     const BASE: &str = "/work/repo";
 
@@ -841,41 +841,48 @@ mod tests {
         testdata::render(&mut SarifEmitter::with_base(BASE), false, with_findings)
     }
 
-    /// Runs the code-scanning checker on `sarif`; fails the test, saying
-    /// why, when the checker or what it needs is missing.
+    /// Fails the test unless code scanning would accept `sarif`.
     fn check(sarif: &str) {
-        assert!(
-            Path::new(CHECKER).is_file(),
-            "SARIF checker not found at {CHECKER}: these tests need the shared/ directory beside the crate"
-        );
-        let deps = Command::new("python3")
-            .args(["-c", "import jsonschema"])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run python3 for the SARIF checker: {e}"));
-        assert!(
-            deps.status.success(),
-            "the SARIF checker needs Python's jsonschema (pip install jsonschema): {}",
-            String::from_utf8_lossy(&deps.stderr)
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("out.sarif");
-        std::fs::write(&file, sarif).unwrap();
-        let run = Command::new("python3")
-            .arg(CHECKER)
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "sarif-check rejected the output:\n{}{}\n{sarif}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
+        super::sarif_check::assert_accepted(sarif);
     }
 
     #[test]
     fn sarif_passes_the_code_scanning_checker() {
         check(&render(true));
+    }
+
+    /// Why: a checker that accepts everything would make every SARIF test
+    /// pass; it must catch both a schema violation and a code-scanning need.
+    #[test]
+    fn the_checker_rejects_what_code_scanning_rejects() {
+        let good: Value = serde_json::from_str(&render(true)).unwrap();
+        assert!(super::sarif_check::problems(&good).is_empty());
+        let mut bad = good.clone();
+        bad["version"] = json!("2.0");
+        let found = super::sarif_check::problems(&bad);
+        assert!(
+            found.iter().any(|p| p.starts_with("schema: /version")),
+            "{found:?}"
+        );
+        let mut bad = good;
+        let region =
+            &mut bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+        region.as_object_mut().unwrap().remove("startLine");
+        bad["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"] =
+            json!("11");
+        let found = super::sarif_check::problems(&bad);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.ends_with("first location has no region.startLine")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("security-severity must be")),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
+pub mod sarif_check;
+
 use std::io::Cursor;
 use std::sync::Arc;
 
