@@ -2,7 +2,7 @@
 //! buffer of generated sign-ins read with the rule set's projection
 //! (`tollgate::ingest::from_reader_with`: framing, JSON parsing of the keys
 //! rules read, shape detection, normalization) and evaluated by
-//! `tollgate::scan::scan`, on one thread, for each input shape, with the
+//! `tollgate::run::scan::scan`, on one thread, for each input shape, with the
 //! twelve comparison rules and with 500 generated rules; then the Graph
 //! lines with the twelve rules on every core. Reported in bytes per second
 //! and, in a second group, in records per second.
@@ -19,7 +19,7 @@ use criterion::{
 use support::Shape;
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::ingest;
-use tollgate::scan::{self, Outcome};
+use tollgate::run::scan::{self, Outcome};
 
 /// Records per buffer (about 54 MB of Graph lines).
 const RECORDS: u64 = 20_000;

@@ -384,7 +384,7 @@ fn a_guest_from_a_watched_country_is_reported() {
 fn the_rule_reference_is_generated() {
     let path = root().join("rules/README.md");
     let written = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = tollgate::cli::rules_markdown(&pack(&[]));
+    let generated = tollgate::report::rules_markdown(&pack(&[]));
     assert!(
         written == generated,
         "{} is not the generated reference page; regenerate it with\n    \

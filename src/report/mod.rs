@@ -10,7 +10,9 @@
 mod github;
 mod json;
 mod junit;
+mod reference;
 mod sarif;
+mod test_text;
 mod text;
 
 use std::fmt;
@@ -24,7 +26,9 @@ use crate::finding::{Finding, RuleInfo, Summary};
 pub use github::{GithubEmitter, markdown_summary};
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
+pub use reference::rules_markdown;
 pub use sarif::SarifEmitter;
+pub use test_text::write_tests_text;
 pub use text::TextEmitter;
 
 /// The tool's name as reports give it.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::ingest::{self, Options};
-use tollgate::scan::{self, Outcome};
+use tollgate::run::scan::{self, Outcome};
 
 /// Every outcome of a run, as text, then the detected format: plain (every
 /// key, one thread) or fast (the rules' keys, three threads).

@@ -33,7 +33,7 @@ pub fn problems(log: &Value) -> Vec<String> {
         .unwrap_or_default();
     for (r, run) in runs.iter().enumerate() {
         let driver = &run["tool"]["driver"];
-        if !driver["name"].as_str().is_some_and(|n| !n.is_empty()) {
+        if !has_text(&driver["name"]) {
             out.push(format!("runs[{r}]: tool.driver.name is missing"));
         }
         let rules = driver["rules"]
@@ -79,9 +79,9 @@ pub fn problems(log: &Value) -> Vec<String> {
                     "{at}: first location has no physicalLocation.artifactLocation.uri"
                 ));
             }
-            if !physical["region"]["startLine"]
+            if physical["region"]["startLine"]
                 .as_u64()
-                .is_some_and(|l| l > 0)
+                .is_none_or(|l| l == 0)
             {
                 out.push(format!("{at}: first location has no region.startLine"));
             }

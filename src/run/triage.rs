@@ -7,7 +7,7 @@
 //! rule and the sign-in, so a baseline survives reformatting of the logs.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,13 +40,50 @@ struct BaselineFile {
     findings: Vec<BaselineEntry>,
 }
 
+/// Why a baseline file could not be read or written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BaselineError {
+    /// The file could not be read.
+    Read(PathBuf, std::io::Error),
+    /// The file is not a baseline tollgate wrote.
+    Format(PathBuf, serde_json::Error),
+    /// The file could not be written.
+    Write(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for BaselineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaselineError::Read(path, e) => {
+                write!(f, "cannot read baseline {}: {e}", path.display())
+            }
+            BaselineError::Format(path, e) => {
+                write!(f, "{} is not a tollgate baseline: {e}", path.display())
+            }
+            BaselineError::Write(path, e) => {
+                write!(f, "cannot write baseline {}: {e}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for BaselineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BaselineError::Read(_, e) | BaselineError::Write(_, e) => Some(e),
+            BaselineError::Format(_, e) => Some(e),
+        }
+    }
+}
+
 impl Baseline {
     /// Reads a baseline file.
-    pub fn read(path: &Path) -> Result<Baseline, String> {
+    pub fn read(path: &Path) -> Result<Baseline, BaselineError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+            .map_err(|e| BaselineError::Read(path.to_path_buf(), e))?;
         let file: BaselineFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a tollgate baseline: {e}", path.display()))?;
+            .map_err(|e| BaselineError::Format(path.to_path_buf(), e))?;
         Ok(Baseline {
             fingerprints: file.findings.into_iter().map(|e| e.fingerprint).collect(),
         })
@@ -55,7 +92,7 @@ impl Baseline {
     /// Writes the entries as a baseline file, sorted and without repeats.
     /// Returns how many fingerprints it wrote: findings that share one
     /// (the same rule on the same sign-in, read twice) count once.
-    pub fn write(path: &Path, entries: &[BaselineEntry]) -> Result<usize, String> {
+    pub fn write(path: &Path, entries: &[BaselineEntry]) -> Result<usize, BaselineError> {
         let mut findings = entries.to_vec();
         findings.sort();
         findings.dedup_by(|a, b| a.fingerprint == b.fingerprint);
@@ -63,9 +100,12 @@ impl Baseline {
             schema_version: SCHEMA_VERSION.to_string(),
             findings,
         };
-        let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(path, text)
-            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+        #[expect(
+            clippy::expect_used,
+            reason = "a struct of strings always serializes: no map keys, no floats"
+        )]
+        let text = serde_json::to_string_pretty(&file).expect("a baseline serializes") + "\n";
+        std::fs::write(path, text).map_err(|e| BaselineError::Write(path.to_path_buf(), e))?;
         Ok(file.findings.len())
     }
 

@@ -1,0 +1,323 @@
+//! The command line: parses arguments with clap, runs the library, and maps
+//! outcomes to exit codes (0 clean, 1 findings or failed tests, 2 usage,
+//! rule or input errors). The only module that knows clap or exit codes.
+
+mod args;
+mod check;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::diag::{self, ErrorFormat, Level};
+use crate::engine::{Loader, Rejected, RuleSet};
+use crate::project::Project;
+use crate::report;
+use crate::run::explain::Explanation;
+pub use args::Cli;
+use args::{Command, ErrorFormatArg, ListFormat, RuleArgs, SchemaFormat, TestFormat};
+
+/// Exit code: ran, nothing at or above `--fail-on`.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: findings at or above `--fail-on`, or a failed rule test.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage error, rule error, or unreadable input.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs the command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Check(args) => check::check(args),
+        Command::Validate {
+            rules,
+            error_format,
+            deny_warnings,
+        } => validate(&rules, error_format, deny_warnings),
+        Command::Test {
+            rules,
+            format,
+            error_format,
+        } => test(&rules, format, error_format),
+        Command::Rules {
+            rules,
+            format,
+            error_format,
+        } => list_rules(&rules, format, error_format),
+        Command::Explain {
+            rule,
+            rules,
+            record,
+            error_format,
+        } => explain(&rule, &rules, &record, error_format),
+        Command::Schema {
+            rules_json_schema: true,
+            ..
+        } => {
+            let text = serde_json::to_string_pretty(&crate::schema::rule_schema())
+                .map_err(|e| e.to_string());
+            text.and_then(|t| {
+                writeln!(io::stdout().lock(), "{t}").map_err(|e| e.to_string())?;
+                Ok(EXIT_OK)
+            })
+        }
+        Command::Schema { format, .. } => schema(format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// An operational error, for people.
+type CliResult = Result<u8, String>;
+
+fn error_format(arg: ErrorFormatArg) -> ErrorFormat {
+    match arg {
+        ErrorFormatArg::Human => ErrorFormat::Human {
+            color: color_on(&io::stderr()),
+            width: 100,
+        },
+        ErrorFormatArg::Plain => ErrorFormat::Plain,
+        ErrorFormatArg::Json => ErrorFormat::Json,
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+fn color_on(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Reads the project config (`--config`, or `tollgate.yaml` here) and
+/// prints its mistakes; `Err(code)` when they stop the command.
+fn find_project(args: &RuleArgs, format: ErrorFormatArg) -> Result<Project, u8> {
+    let (project, diagnostics) = Project::find(args.config.as_deref()).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_ERROR
+    })?;
+    if diagnostics.is_empty() {
+        return Ok(project);
+    }
+    let Project {
+        config,
+        sources,
+        path,
+    } = project;
+    let rejected = Rejected {
+        diagnostics,
+        sources,
+    };
+    report_mistakes(&rejected, format, "fix the config first");
+    if rejected.diagnostics.iter().any(|d| d.level == Level::Error) {
+        return Err(EXIT_ERROR);
+    }
+    Ok(Project {
+        config,
+        sources: rejected.sources,
+        path,
+    })
+}
+
+/// The project's rule loader with the command line's rules and params.
+fn loader(args: &RuleArgs, project: &Project) -> Result<Loader, u8> {
+    project.loader(&args.rules, &args.params).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_ERROR
+    })
+}
+
+/// Loads the rules, printing diagnostics; `Err(code)` when they cannot run.
+fn load(
+    args: &RuleArgs,
+    format: ErrorFormatArg,
+    show_warnings: bool,
+) -> Result<(RuleSet, Project), u8> {
+    let project = find_project(args, format)?;
+    match loader(args, &project)?.load() {
+        Ok(rules) => {
+            if show_warnings && !rules.warnings().is_empty() {
+                eprint!(
+                    "{}",
+                    diag::render(rules.warnings(), rules.sources(), error_format(format))
+                );
+            }
+            let unknown = project.unknown_ids(&rules);
+            if show_warnings && !unknown.is_empty() {
+                eprint!(
+                    "{}",
+                    diag::render(&unknown, &project.sources, error_format(format))
+                );
+            }
+            Ok((rules, project))
+        }
+        Err(rejected) => {
+            report_mistakes(&rejected, format, "no log was read");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+/// Prints diagnostics and a closing count of errors.
+fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, consequence: &str) {
+    let Rejected {
+        diagnostics,
+        sources,
+    } = rejected;
+    eprint!(
+        "{}",
+        diag::render(diagnostics, sources, error_format(format))
+    );
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let files: std::collections::BTreeSet<_> = diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| d.span.source)
+        .collect();
+    if errors > 0 && format != ErrorFormatArg::Json {
+        eprintln!(
+            "error: {errors} {} in {} rule {}; {consequence}",
+            plural(errors, "mistake", "mistakes"),
+            files.len(),
+            plural(files.len(), "file", "files")
+        );
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
+    let loader = match find_project(args, format).and_then(|project| loader(args, &project)) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let rejected = loader.validate();
+    let errors = rejected
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let warnings = rejected.diagnostics.len() - errors;
+    report_mistakes(&rejected, format, "fix them before the rules can run");
+    if errors == 0 && format != ErrorFormatArg::Json {
+        let files = rejected.sources.len();
+        eprintln!(
+            "{files} rule {}: ok{}",
+            plural(files, "file", "files"),
+            if warnings > 0 {
+                format!(", {warnings} {}", plural(warnings, "warning", "warnings"))
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if errors > 0 || (deny_warnings && warnings > 0) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {
+    let (rules, _) = match load(args, error_format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let outcomes = rules.run_tests();
+    let mut out = io::stdout().lock();
+    let write_err = |e: io::Error| format!("cannot write: {e}");
+    if let TestFormat::Junit = format {
+        report::write_junit(&mut out, &outcomes).map_err(write_err)?;
+        let failed = outcomes.iter().any(|o| !o.passed());
+        return Ok(if failed { EXIT_FINDINGS } else { EXIT_OK });
+    }
+    let failed = report::write_tests_text(&mut out, &outcomes, rules.infos()).map_err(write_err)?;
+    Ok(if failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg) -> CliResult {
+    let (rules, _) = match load(args, error_format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let mut out = io::stdout().lock();
+    let text = match format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(rules.infos()).map_err(|e| e.to_string())? + "\n"
+        }
+        ListFormat::Text => {
+            let width = rules.infos().iter().map(|r| r.id.len()).max().unwrap_or(0);
+            rules
+                .infos()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:width$}  {:8}  {}  [{}]\n",
+                        r.id,
+                        r.severity.name(),
+                        r.title,
+                        r.logs.join(", ")
+                    )
+                })
+                .collect()
+        }
+        ListFormat::Markdown => report::rules_markdown(&rules),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}
+
+fn explain(
+    rule_id: &str,
+    args: &RuleArgs,
+    target: &str,
+    error_format: ErrorFormatArg,
+) -> CliResult {
+    let (rules, _) = match load(args, error_format, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let (path, line) = split_line(target);
+    let explanation = Explanation::of(&rules, rule_id, &path, line).map_err(|e| e.to_string())?;
+    io::stdout()
+        .lock()
+        .write_all(explanation.text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(if explanation.matched {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Splits `FILE:LINE`; a path with no numeric suffix is taken whole.
+fn split_line(target: &str) -> (PathBuf, Option<u64>) {
+    if let Some((file, line)) = target.rsplit_once(':')
+        && let Ok(n) = line.parse::<u64>()
+        && !Path::new(target).exists()
+    {
+        return (PathBuf::from(file), Some(n));
+    }
+    (PathBuf::from(target), None)
+}
+
+fn schema(format: SchemaFormat) -> CliResult {
+    let text = match format {
+        SchemaFormat::Json => {
+            serde_json::to_string_pretty(&crate::schema::catalog_json())
+                .map_err(|e| e.to_string())?
+                + "\n"
+        }
+        SchemaFormat::Text => crate::schema::catalog_text(),
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,148 @@
+//! The project in force: the config file (named, or `tollgate.yaml` in the
+//! working directory) with the settings a caller gives on top of it, turned
+//! into a rule [`Loader`].
+//!
+//! Takes the config path and the caller's rule paths and params; gives the
+//! parsed [`Config`] with its diagnostics and a loader whose params,
+//! disabled rules and severity overrides are the config's, overridden by
+//! the caller's. The command line and library users resolve settings the
+//! same way here.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog;
+use crate::config::{self, Config};
+use crate::diag::{Diagnostic, Sources};
+use crate::engine::{Loader, RuleSet};
+
+/// The config in force, with its text for diagnostics.
+#[derive(Debug, Default)]
+pub struct Project {
+    /// The settings.
+    pub config: Config,
+    /// The config's text, for diagnostics that point into it.
+    pub sources: Sources,
+    /// Where the config was read from; `None` when there is none.
+    pub path: Option<PathBuf>,
+}
+
+/// Why the project's files could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ProjectError {
+    /// The config file could not be read.
+    Config(PathBuf, std::io::Error),
+    /// A rule path could not be read.
+    Rules(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for ProjectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProjectError::Config(path, e) => {
+                write!(f, "cannot read config {}: {e}", path.display())
+            }
+            ProjectError::Rules(path, e) => {
+                write!(f, "cannot read rules at {}: {e}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProjectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProjectError::Config(_, e) | ProjectError::Rules(_, e) => Some(e),
+        }
+    }
+}
+
+impl Project {
+    /// Reads `config`, or `tollgate.yaml` in the working directory when
+    /// there is one; a project with default settings when neither. Gives
+    /// the config's mistakes beside it (the caller decides whether they
+    /// stop the run).
+    pub fn find(config: Option<&Path>) -> Result<(Project, Vec<Diagnostic>), ProjectError> {
+        let path = match config {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(config::FILE_NAME).is_file() => PathBuf::from(config::FILE_NAME),
+            None => return Ok((Project::default(), Vec::new())),
+        };
+        let mut sources = Sources::default();
+        let (config, diagnostics) =
+            config::load(&path, &mut sources).map_err(|e| ProjectError::Config(path.clone(), e))?;
+        let project = Project {
+            config,
+            sources,
+            path: Some(path),
+        };
+        Ok((project, diagnostics))
+    }
+
+    /// A loader with `rules` and `params` given by the caller, falling back
+    /// to the config's rule paths and params (a param given by the caller
+    /// replaces the config's value for that name); the built-in pack when
+    /// neither names rules.
+    pub fn loader(
+        &self,
+        rules: &[PathBuf],
+        params: &[(String, String)],
+    ) -> Result<Loader, ProjectError> {
+        let mut loader = Loader::new();
+        let config = &self.config;
+        for (name, values) in &config.params {
+            if !params.iter().any(|(n, _)| n == name) {
+                for value in values {
+                    loader.param(name, value);
+                }
+            }
+        }
+        for (name, value) in params {
+            loader.param(name, value);
+        }
+        for (id, _) in &config.disable {
+            loader.disable(id);
+        }
+        for (id, severity, _) in &config.severity {
+            loader.severity(id, *severity);
+        }
+        let paths = if rules.is_empty() {
+            &config.rules
+        } else {
+            rules
+        };
+        if paths.is_empty() {
+            loader.add_builtin();
+        }
+        for path in paths {
+            loader
+                .add_path(path)
+                .map_err(|e| ProjectError::Rules(path.clone(), e))?;
+        }
+        Ok(loader)
+    }
+
+    /// Warnings for the config's rule ids (in `disable` and `severity`)
+    /// that name no rule of `rules`.
+    pub fn unknown_ids(&self, rules: &RuleSet) -> Vec<Diagnostic> {
+        let known: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
+        let spans = self
+            .config
+            .disable
+            .iter()
+            .map(|(id, span)| (id, span))
+            .chain(self.config.severity.iter().map(|(id, _, span)| (id, span)));
+        spans
+            .filter(|(id, _)| rules.unknown_ids().contains(id))
+            .map(|(id, span)| {
+                Diagnostic::warning(
+                    "tollgate::config",
+                    span.clone(),
+                    format!("no rule has id `{id}`"),
+                )
+                .label("unknown rule id")
+                .suggest(catalog::closest(id, known.iter().copied()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,194 @@
+//! The reference page of a rule set, in Markdown: what `tollgate rules
+//! --format markdown` prints and `rules/README.md` holds for the built-in
+//! pack.
+
+use crate::engine::RuleSet;
+
+/// A reference page of the rules, in Markdown: a summary table, then one
+/// section per rule (severity, logs, parameters with their defaults,
+/// description, tags, references), sorted by id. For the built-in pack it
+/// ends with the detections that wait for rules over many records.
+/// `rules/README.md` is this page for the built-in pack.
+pub fn rules_markdown(rules: &RuleSet) -> String {
+    use crate::syntax::{self, Node};
+    use serde_json::Value;
+
+    /// The detections that need windows, sequences or joins, which rule
+    /// language v1 cannot express (see the roadmap in the README).
+    const AWAITING: &str = "\
+## Awaiting windowed rules
+
+These detections need many records at once (a count in a time window per
+user or per IP address, a sequence, or a join across logs), which the rule
+language cannot express yet. They join the pack when windowed rules land;
+until then, the single-record rules named here catch part of each.
+
+| detection | what it needs | single-record rules meanwhile |
+|---|---|---|
+| Password spray | failures 50126, 50053 or 50055 for 5 or more distinct users from one IP address within 20 minutes | TG-AUTH-007 (lockouts), TG-LEG-001 |
+| Brute force on one user | many failed passwords for one user within minutes, from one or many IP addresses, possibly followed by a success | TG-AUTH-007 |
+| MFA fatigue | more than 10 MFA denials or unanswered prompts for one user, then a success, within 5 minutes | TG-AUTH-005, TG-AUTH-006 |
+| One session from several IP addresses | one `sessionId` or `uniqueTokenIdentifier` used from more than one IP address or autonomous system in a window (token replay) | TG-RISK-005 |
+| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002 |
+| Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
+| Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
+| Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | none |
+| Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005 |
+";
+
+    /// A rule's declared params as (name, type, default, description).
+    fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<[String; 4]> {
+        let sources = rules.sources();
+        let Some(file) = (0..sources.len())
+            .filter_map(|i| sources.get(i).map(|f| (i, f)))
+            .find(|(_, f)| f.name == source)
+        else {
+            return Vec::new();
+        };
+        let (docs, _) = syntax::parse(file.0, &file.1.text);
+        let field = |node: &Node, key: &str| -> Option<Node> {
+            node.map()?
+                .iter()
+                .find(|(k, _)| k.text() == Some(key))
+                .map(|(_, v)| v.clone())
+        };
+        let Some(params) = docs
+            .iter()
+            .find(|d| {
+                field(&d.root, "id").and_then(|n| n.text().map(str::to_string))
+                    == Some(id.to_string())
+            })
+            .and_then(|d| field(&d.root, "params"))
+        else {
+            return Vec::new();
+        };
+        let text = |node: Option<Node>| {
+            node.and_then(|n| n.text().map(str::to_string))
+                .unwrap_or_default()
+        };
+        params
+            .map()
+            .unwrap_or_default()
+            .iter()
+            .map(|(name, def)| {
+                let default = match field(def, "default").map(|d| d.to_json()) {
+                    None => "none".to_string(),
+                    Some(Value::Array(items)) => format!(
+                        "`[{}]`",
+                        items
+                            .iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Some(other) => format!("`{other}`"),
+                };
+                [
+                    name.text().unwrap_or_default().to_string(),
+                    text(field(def, "type")),
+                    default,
+                    text(field(def, "description")),
+                ]
+            })
+            .collect()
+    }
+
+    /// A MITRE ATT&CK technique id (`T1110`, `T1110.003`) as a link to its
+    /// page; any other tag as it is.
+    fn attack_link(tag: &str) -> String {
+        let (base, sub) = tag.split_once('.').unwrap_or((tag, ""));
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let technique = base.strip_prefix('T').is_some_and(|d| digits(d, 4));
+        if !technique || !(sub.is_empty() || digits(sub, 3)) {
+            return tag.to_string();
+        }
+        let path = if sub.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}/{sub}")
+        };
+        format!("[{tag}](https://attack.mitre.org/techniques/{path}/)")
+    }
+
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut infos: Vec<_> = rules.infos().iter().collect();
+    infos.sort_by(|a, b| a.id.cmp(&b.id));
+    let builtin = !infos.is_empty() && infos.iter().all(|r| r.source.starts_with("builtin:"));
+
+    let mut md = String::from("# Rules\n\n");
+    if builtin {
+        md.push_str(
+            "The built-in rule pack of tollgate: every rule runs when no `--rules` is given.\n\
+             This page is generated; regenerate it with\n\
+             `cargo run -q -- rules --format markdown > rules/README.md`.\n\
+             Parameters are set with `--param NAME=VALUE` or in the `params` of\n\
+             `tollgate.yaml` (see `examples/tollgate.yaml`).\n\n",
+        );
+    }
+    md.push_str("| id | title | severity | logs | params |\n|---|---|---|---|---|\n");
+    let all_params: Vec<Vec<[String; 4]>> = infos
+        .iter()
+        .map(|r| params_of(rules, &r.source, &r.id))
+        .collect();
+    for (r, params) in infos.iter().zip(&all_params) {
+        let names: Vec<String> = params.iter().map(|p| format!("`{}`", p[0])).collect();
+        md.push_str(&format!(
+            "| [{}](#{}) | {} | {} | {} | {} |\n",
+            r.id,
+            r.id.to_lowercase(),
+            cell(&r.title),
+            r.severity,
+            r.logs.join(", "),
+            if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    for (r, params) in infos.iter().zip(&all_params) {
+        // Every block starts with a blank line and ends with one newline.
+        md.push_str(&format!(
+            "\n## {}\n\n**{}**\n\nSeverity `{}` · logs: {} · ",
+            r.id,
+            r.title,
+            r.severity,
+            r.logs.join(", ")
+        ));
+        match r.source.strip_prefix("builtin:rules/") {
+            Some(rel) => md.push_str(&format!("file [`{rel}`]({rel})\n")),
+            None => md.push_str(&format!(
+                "file `{}`\n",
+                r.source.strip_prefix("builtin:").unwrap_or(&r.source)
+            )),
+        }
+        if !r.description.trim().is_empty() {
+            md.push_str(&format!("\n{}\n", r.description.trim()));
+        }
+        if !params.is_empty() {
+            md.push_str("\n| param | type | default | meaning |\n|---|---|---|---|\n");
+            for [name, ty, default, description] in params {
+                md.push_str(&format!(
+                    "| `{name}` | {ty} | {} | {} |\n",
+                    cell(default),
+                    cell(description)
+                ));
+            }
+        }
+        if !r.tags.is_empty() {
+            let tags: Vec<String> = r.tags.iter().map(|t| attack_link(t)).collect();
+            md.push_str(&format!("\nTags: {}\n", tags.join(", ")));
+        }
+        if !r.references.is_empty() {
+            md.push_str("\nReferences:\n\n");
+            for reference in &r.references {
+                md.push_str(&format!("- <{reference}>\n"));
+            }
+        }
+    }
+    if builtin {
+        md.push('\n');
+        md.push_str(AWAITING);
+    }
+    md
+}

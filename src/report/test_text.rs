@@ -1,0 +1,50 @@
+//! Rule test outcomes for people: one line per case, the trace of each
+//! failure, the rules without tests, and a closing count.
+
+use std::io::{self, Write};
+
+use crate::engine::TestOutcome;
+use crate::finding::RuleInfo;
+
+/// Writes the outcomes; gives how many failed.
+pub fn write_tests_text(
+    out: &mut dyn Write,
+    outcomes: &[TestOutcome],
+    rules: &[RuleInfo],
+) -> io::Result<usize> {
+    let mut failed = 0;
+    for o in outcomes {
+        let status = if o.passed() { "PASS" } else { "FAIL" };
+        writeln!(
+            out,
+            "{status}  {}  {}  ({}:{})",
+            o.rule_id, o.name, o.source, o.line
+        )?;
+        if !o.passed() {
+            failed += 1;
+            let want = if o.expect_match { "match" } else { "no match" };
+            let got = if o.matched { "a match" } else { "no match" };
+            match &o.note {
+                Some(note) => writeln!(out, "      {note}")?,
+                None => writeln!(out, "      expected {want}, got {got}:")?,
+            }
+            for line in o.trace.lines() {
+                writeln!(out, "      {line}")?;
+            }
+        }
+    }
+    let without: Vec<&str> = rules
+        .iter()
+        .filter(|r| !outcomes.iter().any(|o| o.rule_id == r.id.as_ref()))
+        .map(|r| r.id.as_ref())
+        .collect();
+    if !without.is_empty() {
+        let (n, verb) = match without.len() {
+            1 => (1, "rule has"),
+            n => (n, "rules have"),
+        };
+        writeln!(out, "note: {n} {verb} no tests: {}", without.join(", "))?;
+    }
+    writeln!(out, "{} passed, {failed} failed", outcomes.len() - failed)?;
+    Ok(failed)
+}

@@ -1,0 +1,131 @@
+//! One rule on one record, condition by condition: what `tollgate explain`
+//! prints.
+//!
+//! Takes a rule set, a rule id and a log file with the line where the
+//! record starts (or none: the first record); gives the trace of every
+//! condition with the values it saw, and whether the rule matched.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::catalog;
+use crate::engine::RuleSet;
+use crate::ingest::{self, Item};
+
+/// A rule's evaluation of one record, for people.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The verdict and the trace, as text.
+    pub text: String,
+    /// Whether the rule matched (and reads the record's log).
+    pub matched: bool,
+}
+
+/// Why a record could not be explained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// The file could not be opened.
+    Open(String, String),
+    /// The record asked for could not be read.
+    Unreadable {
+        /// The file.
+        path: String,
+        /// The line where the record starts.
+        line: u64,
+        /// Why.
+        reason: String,
+    },
+    /// No record starts at the line asked for (`None`: the file holds no
+    /// record at all).
+    NoRecord(String, Option<u64>),
+    /// No rule has the id, with the closest one.
+    UnknownRule(String, Option<String>),
+}
+
+impl std::fmt::Display for ExplainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExplainError::Open(path, e) => write!(f, "cannot read {path}: {e}"),
+            ExplainError::Unreadable { path, line, reason } => {
+                write!(f, "{path}:{line}: the record cannot be read: {reason}")
+            }
+            ExplainError::NoRecord(path, Some(line)) => {
+                write!(f, "no record starts at line {line} of {path}")
+            }
+            ExplainError::NoRecord(path, None) => write!(f, "{path} holds no record"),
+            ExplainError::UnknownRule(id, Some(near)) => {
+                write!(f, "no rule has id `{id}`; did you mean `{near}`?")
+            }
+            ExplainError::UnknownRule(id, None) => write!(f, "no rule has id `{id}`"),
+        }
+    }
+}
+
+impl std::error::Error for ExplainError {}
+
+impl Explanation {
+    /// Evaluates rule `rule_id` of `rules` on the record of `path` that
+    /// starts at `line` (the first record when `None`).
+    pub fn of(
+        rules: &RuleSet,
+        rule_id: &str,
+        path: &Path,
+        line: Option<u64>,
+    ) -> Result<Explanation, ExplainError> {
+        let name = path.display().to_string();
+        let display: Arc<str> = name.as_str().into();
+        let reader = ingest::open(path, display)
+            .map_err(|e| ExplainError::Open(name.clone(), e.to_string()))?;
+        let mut chosen = None;
+        for item in reader {
+            match item {
+                Item::Record(record, location) if line.is_none_or(|l| location.line == l) => {
+                    chosen = Some((record, location));
+                    break;
+                }
+                Item::Unreadable(p) if line.is_none_or(|l| p.line == l) => {
+                    return Err(ExplainError::Unreadable {
+                        path: p.path.to_string(),
+                        line: p.line,
+                        reason: p.reason,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let Some((record, location)) = chosen else {
+            return Err(ExplainError::NoRecord(name, line));
+        };
+        let Some((rule, trace)) = rules.explain(rule_id, &record) else {
+            let ids: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
+            let near = catalog::closest(rule_id, ids);
+            return Err(ExplainError::UnknownRule(rule_id.to_string(), near));
+        };
+        let in_logs = rule.logs.contains(&record.category);
+        let matched = in_logs && trace.outcome;
+        let text = format!(
+            "{} {} the record at {}:{} (record {}, {} log)\n{}{}",
+            rule.info.id,
+            if matched { "matches" } else { "does not match" },
+            location.path,
+            location.line,
+            location.record,
+            record.category,
+            if in_logs {
+                String::new()
+            } else {
+                format!(
+                    "the rule reads only {} records, so it is not evaluated on this one; its conditions would give:\n",
+                    rule.logs
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            crate::eval::render_trace(&trace, &rule.conds)
+        );
+        Ok(Explanation { text, matched })
+    }
+}

@@ -1,0 +1,359 @@
+//! A run: one rule set over a list of inputs, with triage and accounting.
+//!
+//! Takes a loaded [`RuleSet`], the inputs ([`Inputs::discover`] turns the
+//! paths a user gave into files to read and files passed over) and
+//! [`RunOptions`] (threads, reader, baseline, exceptions); gives every
+//! finding to a [`Sink`] in input order, and returns a [`RunResult`]: the
+//! [`Summary`] that reconciles every record, the baseline entries when
+//! asked for, and whether an input could not be opened.
+//!
+//! The run owns what lives across records and files (triage counts, the
+//! summary); the command line only renders and maps the result to an exit
+//! code, so a library user gets the same behaviour as `tollgate check`.
+
+pub mod explain;
+pub mod scan;
+pub mod triage;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Exception;
+use crate::engine::RuleSet;
+use crate::finding::{AcceptedByException, FileCounts, Finding, Problem, Summary};
+use crate::ingest::{self, Input, InputFormat};
+use scan::Outcome;
+use triage::{Baseline, BaselineEntry, Triage, Verdict};
+
+/// The files of a run, found from the paths a user gave.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    inputs: Vec<Input>,
+    skipped: Vec<Problem>,
+}
+
+/// Why a run could not start or go on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A path the user named cannot be read.
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The sink failed (the report could not be written).
+    Sink(io::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Unreadable { path, reason } => write!(f, "cannot read {path}: {reason}"),
+            RunError::Sink(e) => write!(f, "cannot write the report: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Sink(e) => Some(e),
+            RunError::Unreadable { .. } => None,
+        }
+    }
+}
+
+impl Inputs {
+    /// The files under `paths` (directories walked in sorted order, `-`
+    /// for standard input). A path named in `paths` that cannot be read is
+    /// an error; files inside a directory that are not logs are kept as
+    /// skipped, for the summary.
+    pub fn discover(paths: &[PathBuf]) -> Result<Inputs, RunError> {
+        let (inputs, passed_over) = ingest::discover(paths);
+        let (missing, skipped): (Vec<Problem>, Vec<Problem>) =
+            passed_over.into_iter().partition(|p| {
+                paths
+                    .iter()
+                    .any(|given| given.as_os_str() == p.path.as_ref())
+            });
+        if let Some(first) = missing.into_iter().next() {
+            return Err(RunError::Unreadable {
+                path: first.path.to_string(),
+                reason: first.reason,
+            });
+        }
+        Ok(Inputs { inputs, skipped })
+    }
+
+    /// The inputs to read, in order.
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// Whether there is nothing to read.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Whether standard input is among them.
+    pub fn has_stdin(&self) -> bool {
+        self.inputs.iter().any(|i| matches!(i, Input::Stdin))
+    }
+
+    /// The size of the files in bytes (standard input counts 0).
+    pub fn total_bytes(&self) -> u64 {
+        self.inputs
+            .iter()
+            .map(|input| match input {
+                Input::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+                Input::Stdin => 0,
+            })
+            .sum()
+    }
+}
+
+/// How a run reads and triages.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads that decode and evaluate (1: everything on the
+    /// calling thread; standard input always runs on one).
+    pub threads: usize,
+    /// How to read the logs.
+    pub input_format: InputFormat,
+    /// Findings already accepted, by fingerprint.
+    pub baseline: Option<Baseline>,
+    /// Findings accepted for a reason (expired ones are set apart by
+    /// [`Run::new`]).
+    pub exceptions: Vec<Exception>,
+    /// The day exceptions are judged on, `YYYY-MM-DD` (default: today, UTC).
+    pub today: String,
+    /// Collect the fingerprints of the run's findings, for a new baseline.
+    pub collect_baseline: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            input_format: InputFormat::Auto,
+            baseline: None,
+            exceptions: Vec::new(),
+            today: triage::today(),
+            collect_baseline: false,
+        }
+    }
+}
+
+/// What a run tells as it goes. Only [`Sink::finding`] is required.
+pub trait Sink {
+    /// A new finding (not accepted by the baseline or an exception), in
+    /// input order.
+    fn finding(&mut self, finding: &Finding) -> io::Result<()>;
+
+    /// An input that could not be opened; the run goes on with the next.
+    fn unreadable_input(&mut self, _problem: &Problem) {}
+
+    /// A record that could not be read; the run goes on.
+    fn unreadable_record(&mut self, _problem: &Problem) {}
+
+    /// One record done, with how many new findings it gave; `bytes` reads
+    /// how far into the current input the reader is (cheap, call it only
+    /// when needed).
+    fn record(&mut self, _findings: u64, _bytes: &dyn Fn() -> u64) {}
+
+    /// An input read to its end, `bytes` long.
+    fn input_done(&mut self, _bytes: u64) {}
+}
+
+/// What a run came to.
+#[derive(Debug, Clone, Default)]
+pub struct RunResult {
+    /// Counts that reconcile every record, per file and in total.
+    pub summary: Summary,
+    /// The fingerprints to write as a baseline (with
+    /// [`RunOptions::collect_baseline`]).
+    pub baseline: Vec<BaselineEntry>,
+    /// Whether an input could not be opened at all.
+    pub unreadable_input: bool,
+}
+
+/// One rule set over a list of inputs.
+#[derive(Debug)]
+pub struct Run<'r> {
+    rules: &'r RuleSet,
+    options: RunOptions,
+    triage: Triage,
+    expired: Vec<Exception>,
+    result: RunResult,
+}
+
+impl<'r> Run<'r> {
+    /// A run of `rules`; exceptions that expired before `options.today`
+    /// are set apart ([`Run::expired_exceptions`]) and do not apply.
+    pub fn new(rules: &'r RuleSet, mut options: RunOptions) -> Run<'r> {
+        let exceptions = std::mem::take(&mut options.exceptions);
+        let (triage, expired) = Triage::new(options.baseline.take(), &exceptions, &options.today);
+        let result = RunResult {
+            summary: Summary {
+                rules: rules.infos().len() as u64,
+                ..Summary::default()
+            },
+            ..RunResult::default()
+        };
+        Run {
+            rules,
+            options,
+            triage,
+            expired,
+            result,
+        }
+    }
+
+    /// Exceptions that expired: their findings are reported again.
+    pub fn expired_exceptions(&self) -> &[Exception] {
+        &self.expired
+    }
+
+    /// Whether findings are judged against a baseline.
+    pub fn has_baseline(&self) -> bool {
+        self.triage.has_baseline()
+    }
+
+    /// Reads every input in order, giving new findings to `sink`; then
+    /// closes the run.
+    pub fn run(mut self, inputs: &Inputs, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
+        self.result
+            .summary
+            .skipped
+            .extend(inputs.skipped.iter().cloned());
+        for input in &inputs.inputs {
+            self.input(input, sink)?;
+        }
+        Ok(self.finish())
+    }
+
+    /// Reads one input to its end.
+    fn input(&mut self, input: &Input, sink: &mut dyn Sink) -> Result<(), RunError> {
+        let options = ingest::Options {
+            format: self.options.input_format,
+            keep: Some(Arc::new(self.rules.projection().keep())),
+        };
+        let (display, reader) = match input {
+            Input::Stdin => {
+                let display: Arc<str> = "-".into();
+                let reader =
+                    ingest::from_reader_with(display.clone(), Box::new(io::stdin()), options);
+                (display, Ok(reader))
+            }
+            Input::File(path) => {
+                let display: Arc<str> = path.display().to_string().into();
+                (display.clone(), ingest::open_with(path, display, options))
+            }
+        };
+        let mut counts = FileCounts {
+            path: display.to_string(),
+            ..FileCounts::default()
+        };
+        let mut reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                self.result.unreadable_input = true;
+                let problem = Problem {
+                    path: display,
+                    line: 0,
+                    record: None,
+                    reason: format!("cannot open: {e}"),
+                };
+                sink.unreadable_input(&problem);
+                self.result.summary.keep_problem(problem);
+                self.result.summary.files.push(counts);
+                return Ok(());
+            }
+        };
+        let read = reader.bytes_counter();
+        // Standard input may be a live stream: one thread reports each
+        // record as it comes instead of waiting for a batch to fill.
+        let threads = match input {
+            Input::Stdin => 1,
+            Input::File(_) => self.options.threads,
+        };
+        let Run {
+            rules,
+            options,
+            triage,
+            result,
+            ..
+        } = self;
+        scan::scan(&mut reader, rules, threads, &mut |outcome| {
+            counts.records += 1;
+            match outcome {
+                Outcome::Record { targeted, findings } => {
+                    let before = counts.findings;
+                    counts.evaluated += 1;
+                    if !targeted {
+                        counts.untargeted += 1;
+                    }
+                    for finding in findings {
+                        let verdict = triage.classify(&finding);
+                        if options.collect_baseline && !matches!(verdict, Verdict::Excepted(_)) {
+                            result.baseline.push(BaselineEntry {
+                                fingerprint: finding.fingerprint.clone(),
+                                rule_id: finding.rule_id.to_string(),
+                                sign_in_id: finding.sign_in.id.clone(),
+                            });
+                        }
+                        match verdict {
+                            Verdict::New => {
+                                counts.findings += 1;
+                                result.summary.count_finding(&finding);
+                                sink.finding(&finding)?;
+                            }
+                            Verdict::Baselined => result.summary.accepted.baseline += 1,
+                            Verdict::Excepted(_) => {}
+                        }
+                    }
+                    sink.record(counts.findings - before, &|| read.get());
+                }
+                Outcome::Unreadable(problem) => {
+                    counts.unreadable += 1;
+                    sink.record(0, &|| read.get());
+                    sink.unreadable_record(&problem);
+                    result.summary.keep_problem(problem);
+                }
+            }
+            Ok(())
+        })
+        .map_err(RunError::Sink)?;
+        sink.input_done(reader.bytes_read());
+        counts.format = reader.format();
+        let summary = &mut self.result.summary;
+        summary.totals.add(&FileCounts {
+            findings: 0,
+            ..counts.clone()
+        });
+        summary.files.push(counts);
+        Ok(())
+    }
+
+    /// Closes the run: counts what each exception accepted.
+    fn finish(mut self) -> RunResult {
+        let triage = &self.triage;
+        self.result.summary.accepted.exceptions = triage
+            .excepted
+            .iter()
+            .filter_map(|(i, n)| {
+                let e = triage.exceptions().get(*i)?;
+                Some(AcceptedByException {
+                    rule_id: e.rule.clone(),
+                    reason: e.reason.clone(),
+                    expires: e.expires.clone(),
+                    findings: *n,
+                })
+            })
+            .collect();
+        self.result
+    }
+}
