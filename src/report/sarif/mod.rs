@@ -19,13 +19,15 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::{
     Emitter, INFORMATION_URI, RunInfo, Stream, TOOL_NAME, TOOL_VERSION, object_members, to_buf,
     to_buf_open,
 };
-use crate::finding::{Evidence, Finding, Problem, RuleInfo, Severity, SignIn, Summary};
+use crate::finding::{Finding, Problem, RuleInfo, Severity, SignIn, Summary};
+
+mod model;
+
+use model::*;
 
 /// Where the SARIF 2.1.0 schema is published for editors and validators.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -351,214 +353,6 @@ impl SarifEmitter {
     }
 }
 
-#[derive(Serialize)]
-struct LogHead {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    version: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RunHead {
-    tool: Tool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    original_uri_base_ids: Option<BaseIds>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    automation_details: Option<AutomationDetails>,
-}
-
-#[derive(Serialize)]
-struct AutomationDetails {
-    id: String,
-}
-
-#[derive(Serialize)]
-struct BaseIds {
-    #[serde(rename = "%SRCROOT%")]
-    srcroot: BaseUri,
-}
-
-#[derive(Serialize)]
-struct BaseUri {
-    uri: String,
-}
-
-#[derive(Serialize)]
-struct Tool {
-    driver: Driver,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Driver {
-    name: &'static str,
-    version: &'static str,
-    semantic_version: &'static str,
-    information_uri: &'static str,
-    rules: Vec<ReportingDescriptor>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReportingDescriptor {
-    id: String,
-    name: String,
-    short_description: Text,
-    full_description: Text,
-    help: Help,
-    default_configuration: Configuration,
-    properties: RuleProperties,
-}
-
-#[derive(Serialize)]
-struct Text {
-    text: String,
-}
-
-#[derive(Serialize)]
-struct Help {
-    text: String,
-    markdown: String,
-}
-
-#[derive(Serialize)]
-struct Configuration {
-    level: &'static str,
-}
-
-#[derive(Serialize)]
-struct RuleProperties {
-    tags: Vec<String>,
-    #[serde(rename = "security-severity")]
-    security_severity: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifResult<'a> {
-    rule_id: &'a str,
-    rule_index: usize,
-    level: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    baseline_state: Option<&'static str>,
-    message: Message<'a>,
-    locations: [ResultLocation<'a>; 1],
-    partial_fingerprints: Fingerprints<'a>,
-    properties: ResultProperties<'a>,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    text: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResultLocation<'a> {
-    physical_location: PhysicalLocation,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    logical_locations: Vec<LogicalLocation<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PhysicalLocation {
-    artifact_location: ArtifactLocation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<Region>,
-}
-
-#[derive(Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ArtifactLocation {
-    uri: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uri_base_id: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Region {
-    start_line: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LogicalLocation<'a> {
-    name: &'a str,
-    kind: &'static str,
-    fully_qualified_name: String,
-}
-
-#[derive(Serialize)]
-struct Fingerprints<'a> {
-    // The version in the key changes if the way fingerprints are computed
-    // does, so code scanning does not match old alerts with new ones.
-    #[serde(rename = "tollgate/v1")]
-    v1: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResultProperties<'a> {
-    severity: Severity,
-    category: &'a str,
-    record: u64,
-    sign_in: &'a SignIn,
-    evidence: &'a [Evidence],
-}
-
-#[derive(Serialize)]
-struct RunTail<'a> {
-    invocations: [Invocation<'a>; 1],
-    properties: RunProperties<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Invocation<'a> {
-    execution_successful: bool,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    command_line: &'a str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_execution_notifications: Vec<Notification<'a>>,
-}
-
-#[derive(Serialize)]
-struct Notification<'a> {
-    level: &'static str,
-    message: Message<'a>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    locations: Vec<NotificationLocation>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NotificationLocation {
-    physical_location: PhysicalLocation,
-}
-
-#[derive(Serialize)]
-struct RunProperties<'a> {
-    summary: Counts<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Counts<'a> {
-    records: u64,
-    evaluated: u64,
-    unreadable: u64,
-    untargeted: u64,
-    findings: u64,
-    files: usize,
-    skipped: usize,
-    rules: u64,
-    by_severity: &'a std::collections::BTreeMap<Severity, u64>,
-    by_rule: &'a std::collections::BTreeMap<String, u64>,
-}
-
 /// The SARIF level of a severity: code scanning shows `error` results as
 /// failures, so only high and critical are errors.
 fn level(sev: Severity) -> &'static str {
@@ -825,7 +619,7 @@ fn encode_segment(bytes: &[u8]) -> String {
 /// The code-scanning checks the tests hold the output to, shared with the
 /// integration tests.
 #[cfg(test)]
-#[path = "../../tests/common/sarif_check.rs"]
+#[path = "../../../tests/common/sarif_check.rs"]
 mod sarif_check;
 
 #[cfg(test)]
