@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::record::Location;
 
 /// Version of the `json` / `jsonl` output contract.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// How serious a finding is. Ordered: `Info < Low < ... < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -230,6 +230,10 @@ pub struct Summary {
     /// Findings accepted by a baseline or an exception: not reported, but
     /// counted here.
     pub accepted: Accepted,
+    /// Findings not reported because the same rule already reported the
+    /// same sign-in (a sign-in delivered twice, as exports do): one finding
+    /// per rule and sign-in.
+    pub duplicates: u64,
 }
 
 /// Findings not reported because they were accepted.

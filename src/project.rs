@@ -32,8 +32,9 @@ pub struct Project {
 pub enum ProjectError {
     /// The config file could not be read.
     Config(PathBuf, std::io::Error),
-    /// A rule path could not be read.
-    Rules(PathBuf, std::io::Error),
+    /// A rule path could not be read; with the config that named it, when
+    /// it came from there.
+    Rules(PathBuf, Option<PathBuf>, std::io::Error),
 }
 
 impl std::fmt::Display for ProjectError {
@@ -42,9 +43,15 @@ impl std::fmt::Display for ProjectError {
             ProjectError::Config(path, e) => {
                 write!(f, "cannot read config {}: {e}", path.display())
             }
-            ProjectError::Rules(path, e) => {
+            ProjectError::Rules(path, None, e) => {
                 write!(f, "cannot read rules at {}: {e}", path.display())
             }
+            ProjectError::Rules(path, Some(config), e) => write!(
+                f,
+                "cannot read rules at {} (named in {}): {e}",
+                path.display(),
+                config.display()
+            ),
         }
     }
 }
@@ -52,7 +59,7 @@ impl std::fmt::Display for ProjectError {
 impl std::error::Error for ProjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ProjectError::Config(_, e) | ProjectError::Rules(_, e) => Some(e),
+            ProjectError::Config(_, e) | ProjectError::Rules(_, _, e) => Some(e),
         }
     }
 }
@@ -106,10 +113,10 @@ impl Project {
         for (id, severity, _) in &config.severity {
             loader.severity(id, *severity);
         }
-        let paths = if rules.is_empty() {
-            &config.rules
+        let (paths, named_in) = if rules.is_empty() {
+            (&config.rules[..], self.path.as_ref())
         } else {
-            rules
+            (rules, None)
         };
         if paths.is_empty() {
             loader.add_builtin();
@@ -117,7 +124,7 @@ impl Project {
         for path in paths {
             loader
                 .add_path(path)
-                .map_err(|e| ProjectError::Rules(path.clone(), e))?;
+                .map_err(|e| ProjectError::Rules(path.clone(), named_in.cloned(), e))?;
         }
         Ok(loader)
     }

@@ -390,14 +390,15 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| {
-            (
-                strsim::normalized_damerau_levenshtein(&lower, &c.to_lowercase()),
-                c,
-            )
+            // Letter case breaks ties: `ipAdress` is closer to `ipAddress`
+            // than to its Log Analytics alias `IPAddress`.
+            let score = strsim::normalized_damerau_levenshtein(&lower, &c.to_lowercase());
+            let cased = strsim::normalized_damerau_levenshtein(word, c);
+            (score, cased, c)
         })
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
+        .filter(|(score, _, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, c)| c.to_string())
 }
 
 /// Every sign-in field, depth first, with its dotted canonical path.

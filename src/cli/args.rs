@@ -7,9 +7,23 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::finding::Severity;
 use crate::ingest;
 
+/// The exit codes, for `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on; all rule tests passed; rules valid
+  1  findings at or above --fail-on (new ones only, with a baseline); or a rule test failed
+  2  usage error, a rule or config error (no log is read), an input path that cannot be
+     read, or an unreadable record with --strict";
+
 /// Policy as code for Microsoft Entra ID sign-in logs.
 #[derive(Debug, Parser)]
-#[command(name = "tollgate", version, about, long_about = None)]
+#[command(
+    name = "tollgate",
+    version,
+    about,
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,
@@ -123,6 +137,11 @@ pub(super) enum Command {
         /// the record starts (FILE:LINE); without a line, the first record.
         #[arg(value_name = "RECORD_FILE[:LINE]")]
         record: String,
+        /// Pick the record by its 0-based index in the file, as findings
+        /// report it (records on one line, such as an Event Hub batch,
+        /// share a line number).
+        #[arg(long = "record", value_name = "N")]
+        index: Option<u64>,
         /// How to show rule errors.
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormatArg,

@@ -12,7 +12,7 @@ use crate::diag::{self, ErrorFormat, Level};
 use crate::engine::{Loader, Rejected, RuleSet};
 use crate::project::Project;
 use crate::report;
-use crate::run::explain::Explanation;
+use crate::run::explain::{Explanation, Pick};
 pub use args::Cli;
 use args::{Command, ErrorFormatArg, ListFormat, RuleArgs, SchemaFormat, TestFormat};
 
@@ -46,8 +46,9 @@ pub fn run(cli: Cli) -> u8 {
             rule,
             rules,
             record,
+            index,
             error_format,
-        } => explain(&rule, &rules, &record, error_format),
+        } => explain(&rule, &rules, &record, index, error_format),
         Command::Schema {
             rules_json_schema: true,
             ..
@@ -108,7 +109,7 @@ fn find_project(args: &RuleArgs, format: ErrorFormatArg) -> Result<Project, u8> 
         diagnostics,
         sources,
     };
-    report_mistakes(&rejected, format, "fix the config first");
+    report_mistakes(&rejected, format, "config", "fix the config first");
     if rejected.diagnostics.iter().any(|d| d.level == Level::Error) {
         return Err(EXIT_ERROR);
     }
@@ -152,14 +153,14 @@ fn load(
             Ok((rules, project))
         }
         Err(rejected) => {
-            report_mistakes(&rejected, format, "no log was read");
+            report_mistakes(&rejected, format, "rule", "no log was read");
             Err(EXIT_ERROR)
         }
     }
 }
 
 /// Prints diagnostics and a closing count of errors.
-fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, consequence: &str) {
+fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, what: &str, consequence: &str) {
     let Rejected {
         diagnostics,
         sources,
@@ -179,7 +180,7 @@ fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, consequence: &st
         .collect();
     if errors > 0 && format != ErrorFormatArg::Json {
         eprintln!(
-            "error: {errors} {} in {} rule {}; {consequence}",
+            "error: {errors} {} in {} {what} {}; {consequence}",
             plural(errors, "mistake", "mistakes"),
             files.len(),
             plural(files.len(), "file", "files")
@@ -203,7 +204,12 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
         .filter(|d| d.level == Level::Error)
         .count();
     let warnings = rejected.diagnostics.len() - errors;
-    report_mistakes(&rejected, format, "fix them before the rules can run");
+    report_mistakes(
+        &rejected,
+        format,
+        "rule",
+        "fix them before the rules can run",
+    );
     if errors == 0 && format != ErrorFormatArg::Json {
         let files = rejected.sources.len();
         eprintln!(
@@ -276,6 +282,7 @@ fn explain(
     rule_id: &str,
     args: &RuleArgs,
     target: &str,
+    index: Option<u64>,
     error_format: ErrorFormatArg,
 ) -> CliResult {
     let (rules, _) = match load(args, error_format, true) {
@@ -283,7 +290,15 @@ fn explain(
         Err(code) => return Ok(code),
     };
     let (path, line) = split_line(target);
-    let explanation = Explanation::of(&rules, rule_id, &path, line).map_err(|e| e.to_string())?;
+    let pick = match (line, index) {
+        (Some(_), Some(_)) => {
+            return Err("give the record as FILE:LINE or with --record N, not both".into());
+        }
+        (Some(line), None) => Pick::Line(line),
+        (None, Some(index)) => Pick::Index(index),
+        (None, None) => Pick::First,
+    };
+    let explanation = Explanation::of(&rules, rule_id, &path, pick).map_err(|e| e.to_string())?;
     io::stdout()
         .lock()
         .write_all(explanation.text.as_bytes())

@@ -429,6 +429,7 @@ mod testdata {
             }],
             problems: vec![],
             accepted: Default::default(),
+            duplicates: 0,
         };
         for f in findings {
             s.count_finding(f);

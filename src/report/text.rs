@@ -208,25 +208,35 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
         out.push('\n');
     }
     if s.accepted.total() > 0 {
-        write!(
-            out,
-            "{:LABEL_WIDTH$}{} not reported:",
-            "accepted",
-            s.accepted.total()
-        )?;
+        // "accepted  3 not reported: 1 in the baseline; 2 TG-CA-001 by
+        // exception (break-glass account)"
+        let mut parts = Vec::new();
         if s.accepted.baseline > 0 {
-            write!(out, " {} in the baseline", s.accepted.baseline)?;
+            parts.push(format!("{} in the baseline", s.accepted.baseline));
         }
         for e in &s.accepted.exceptions {
-            write!(
-                out,
-                "; {} {} by exception ({})",
+            parts.push(format!(
+                "{} {} by exception ({})",
                 e.findings,
                 e.rule_id,
                 Clean(&e.reason)
-            )?;
+            ));
         }
-        out.push('\n');
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} not reported: {}",
+            "accepted",
+            s.accepted.total(),
+            parts.join("; ")
+        )?;
+    }
+
+    if s.duplicates > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} not reported: the same rule on the same sign-in, delivered again",
+            "repeated", s.duplicates
+        )?;
     }
 
     let t = &s.totals;

@@ -12,6 +12,28 @@ use crate::catalog;
 use crate::engine::RuleSet;
 use crate::ingest::{self, Item};
 
+/// Which record of a file to explain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The first record.
+    First,
+    /// The record that starts at this 1-based line.
+    Line(u64),
+    /// The record with this 0-based index in the file, as findings report
+    /// it.
+    Index(u64),
+}
+
+impl Pick {
+    fn wants(self, line: u64, index: Option<u64>) -> bool {
+        match self {
+            Pick::First => true,
+            Pick::Line(l) => l == line,
+            Pick::Index(i) => index == Some(i),
+        }
+    }
+}
+
 /// A rule's evaluation of one record, for people.
 #[derive(Debug, Clone)]
 pub struct Explanation {
@@ -36,9 +58,8 @@ pub enum ExplainError {
         /// Why.
         reason: String,
     },
-    /// No record starts at the line asked for (`None`: the file holds no
-    /// record at all).
-    NoRecord(String, Option<u64>),
+    /// No record is where it was asked for.
+    NoRecord(String, Pick),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
 }
@@ -50,10 +71,13 @@ impl std::fmt::Display for ExplainError {
             ExplainError::Unreadable { path, line, reason } => {
                 write!(f, "{path}:{line}: the record cannot be read: {reason}")
             }
-            ExplainError::NoRecord(path, Some(line)) => {
+            ExplainError::NoRecord(path, Pick::Line(line)) => {
                 write!(f, "no record starts at line {line} of {path}")
             }
-            ExplainError::NoRecord(path, None) => write!(f, "{path} holds no record"),
+            ExplainError::NoRecord(path, Pick::Index(index)) => {
+                write!(f, "{path} has no record {index} (records count from 0)")
+            }
+            ExplainError::NoRecord(path, Pick::First) => write!(f, "{path} holds no record"),
             ExplainError::UnknownRule(id, Some(near)) => {
                 write!(f, "no rule has id `{id}`; did you mean `{near}`?")
             }
@@ -66,12 +90,12 @@ impl std::error::Error for ExplainError {}
 
 impl Explanation {
     /// Evaluates rule `rule_id` of `rules` on the record of `path` that
-    /// starts at `line` (the first record when `None`).
+    /// `pick` names.
     pub fn of(
         rules: &RuleSet,
         rule_id: &str,
         path: &Path,
-        line: Option<u64>,
+        pick: Pick,
     ) -> Result<Explanation, ExplainError> {
         let name = path.display().to_string();
         let display: Arc<str> = name.as_str().into();
@@ -80,11 +104,13 @@ impl Explanation {
         let mut chosen = None;
         for item in reader {
             match item {
-                Item::Record(record, location) if line.is_none_or(|l| location.line == l) => {
+                Item::Record(record, location)
+                    if pick.wants(location.line, Some(location.record)) =>
+                {
                     chosen = Some((record, location));
                     break;
                 }
-                Item::Unreadable(p) if line.is_none_or(|l| p.line == l) => {
+                Item::Unreadable(p) if pick.wants(p.line, p.record) => {
                     return Err(ExplainError::Unreadable {
                         path: p.path.to_string(),
                         line: p.line,
@@ -95,7 +121,7 @@ impl Explanation {
             }
         }
         let Some((record, location)) = chosen else {
-            return Err(ExplainError::NoRecord(name, line));
+            return Err(ExplainError::NoRecord(name, pick));
         };
         let Some((rule, trace)) = rules.explain(rule_id, &record) else {
             let ids: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();

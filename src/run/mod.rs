@@ -19,6 +19,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
+
 use crate::config::Exception;
 use crate::engine::RuleSet;
 use crate::finding::{AcceptedByException, FileCounts, Finding, Problem, Summary};
@@ -187,6 +189,9 @@ pub struct Run<'r> {
     options: RunOptions,
     triage: Triage,
     expired: Vec<Exception>,
+    /// Fingerprints of the findings seen so far: a sign-in delivered twice
+    /// gives one finding per rule. Grows with findings, not with records.
+    seen: FxHashSet<String>,
     result: RunResult,
 }
 
@@ -208,6 +213,7 @@ impl<'r> Run<'r> {
             options,
             triage,
             expired,
+            seen: FxHashSet::default(),
             result,
         }
     }
@@ -284,6 +290,7 @@ impl<'r> Run<'r> {
             rules,
             options,
             triage,
+            seen,
             result,
             ..
         } = self;
@@ -297,6 +304,10 @@ impl<'r> Run<'r> {
                         counts.untargeted += 1;
                     }
                     for finding in findings {
+                        if !seen.insert(finding.fingerprint.clone()) {
+                            result.summary.duplicates += 1;
+                            continue;
+                        }
                         let verdict = triage.classify(&finding);
                         if options.collect_baseline && !matches!(verdict, Verdict::Excepted(_)) {
                             result.baseline.push(BaselineEntry {
