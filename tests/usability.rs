@@ -189,3 +189,39 @@ fn the_accepted_line_reads_as_a_sentence() {
     );
     assert!(!out.contains(":;"), "{out}");
 }
+
+/// Why: `--rules` on an empty directory ran zero rules and exited 0, a run
+/// that checked nothing reported as a pass.
+#[test]
+fn zero_rules_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
+    std::fs::write(dir.path().join("s.jsonl"), "{\"id\": \"a\"}\n").expect("write");
+    for args in [
+        &["check", "s.jsonl", "--rules", "rules"][..],
+        &["validate", "--rules", "rules"][..],
+        &["test", "--rules", "rules"][..],
+    ] {
+        let o = tollgate_in(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("no rules to run: rules holds no rule file"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// Why: an empty input said nothing, so a broken export looked clean.
+#[test]
+fn an_empty_input_is_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty.jsonl"), "").expect("write");
+    let o = tollgate_in(dir.path(), &["check", "empty.jsonl"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("warning: no records in empty.jsonl: nothing was checked"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -133,6 +133,17 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         baseline: to_baseline,
         unreadable_input,
     } = result;
+    if !args.quiet && !inputs.is_empty() && summary.totals.records == 0 {
+        eprintln!(
+            "warning: no records in {}: nothing was checked",
+            summary
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     if let Some(path) = &args.write_baseline {

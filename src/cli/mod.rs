@@ -143,6 +143,11 @@ fn load(
                     diag::render(rules.warnings(), rules.sources(), error_format(format))
                 );
             }
+            if rules.infos().is_empty() {
+                // A run that checks nothing must not pass as clean.
+                eprintln!("error: {}", no_rules(args));
+                return Err(EXIT_ERROR);
+            }
             let unknown = project.unknown_ids(&rules);
             if show_warnings && !unknown.is_empty() {
                 eprint!(
@@ -188,6 +193,22 @@ fn report_mistakes(rejected: &Rejected, format: ErrorFormatArg, what: &str, cons
     }
 }
 
+/// Why there is nothing to run: the rule paths given hold no rule file,
+/// or every rule is disabled.
+fn no_rules(args: &RuleArgs) -> String {
+    if args.rules.is_empty() {
+        "no rules to run: the configured rule paths hold no rule file, or every rule is disabled"
+            .to_string()
+    } else {
+        let paths: Vec<String> = args.rules.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "no rules to run: {} {} no rule file (.yaml or .yml)",
+            paths.join(", "),
+            plural(paths.len(), "holds", "hold")
+        )
+    }
+}
+
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
@@ -210,6 +231,10 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
         "rule",
         "fix them before the rules can run",
     );
+    if errors == 0 && rejected.sources.is_empty() {
+        eprintln!("error: {}", no_rules(args));
+        return Ok(EXIT_ERROR);
+    }
     if errors == 0 && format != ErrorFormatArg::Json {
         let files = rejected.sources.len();
         eprintln!(
