@@ -27,7 +27,9 @@ use memchr::{memchr, memchr3};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
-use super::sparse::{self, Keep, KeyCounts};
+use super::error::ReadError;
+use super::markers::KeyCounts;
+use super::sparse::{self, Keep};
 
 /// Largest record read by default: larger ones are reported, not buffered.
 pub(crate) const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
@@ -804,7 +806,9 @@ impl Framer {
                         line: start.line,
                     };
                 }
-                Ok((other, _)) => return bad(not_an_object(&other)),
+                Ok((other, _)) => {
+                    return bad(ReadError::NotAnObject(value_kind(&other)).to_string());
+                }
                 Err(_) => {}
             }
         }
@@ -901,7 +905,7 @@ impl Framer {
                     self.buf.clear();
                     return Ok(Some(Frame::Bad {
                         line,
-                        reason: format!("record is not a JSON object but {}", value_kind(&value)),
+                        reason: ReadError::NotAnObject(value_kind(&value)).to_string(),
                     }));
                 }
                 Err(_) if memchr(0, text).is_some() => "not JSON (binary data?)".to_string(),
@@ -1044,16 +1048,12 @@ pub(crate) fn parse_record(
     bytes: &[u8],
     start: Start,
     keep: Option<&Keep>,
-) -> Result<(Map<String, Value>, Option<KeyCounts>), String> {
+) -> Result<(Map<String, Value>, Option<KeyCounts>), ReadError> {
     match parse(bytes, keep) {
         Ok((Value::Object(fields), counts)) => Ok((fields, counts)),
-        Ok((other, _)) => Err(not_an_object(&other)),
-        Err(e) => Err(json_error(&e, start)),
+        Ok((other, _)) => Err(ReadError::NotAnObject(value_kind(&other))),
+        Err(e) => Err(ReadError::Json(json_error(&e, start))),
     }
-}
-
-fn not_an_object(value: &Value) -> String {
-    format!("record is not a JSON object but {}", value_kind(value))
 }
 
 /// A `serde_json` error as a reason, with the position in the file.

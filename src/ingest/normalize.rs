@@ -25,8 +25,13 @@ use std::sync::LazyLock;
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Number, Value};
 
-use super::sparse::KeyCounts;
+use super::markers::{
+    self, DIAGNOSTIC_LOG, DIAGNOSTIC_SOURCE, GRAPH_ACTIVITY_MARKERS, IS_INTERACTIVE, KeyCounts,
+    LA_LOG, LA_MARKERS, PROPERTIES, SERVICE_PRINCIPAL_ID, SIGN_IN_EVENT_TYPES, USER_ID,
+    USER_PRINCIPAL_NAME,
+};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
+use crate::fold::get_any_case;
 use crate::record::{LogCategory, Record};
 
 /// The shape a record was read in.
@@ -54,13 +59,6 @@ impl RecordShape {
     }
 }
 
-/// Columns that tell a Log Analytics row apart (exact spelling).
-const LA_MARKERS: &[&str] = &["Type", "TenantId", "TimeGenerated", "SourceSystem"];
-
-/// Keys (any case) that, together, mark a record that names no source as
-/// Microsoft Graph activity: every Graph API call has both, no sign-in does.
-const GRAPH_ACTIVITY_MARKERS: [&str; 2] = ["requestUri", "requestMethod"];
-
 /// How records of one catalog are read: the catalog's fields indexed for key
 /// lookup, and what the record shapes need to know about them.
 struct Root {
@@ -80,13 +78,7 @@ static SIGN_IN_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     // `ResourceId` is the Azure resource path of the log, not the Graph
     // `resourceId` (that one is `ResourceIdentity`).
     la_kept: &["ResourceId"],
-    envelope: &[
-        ("resulttype", "status.errorCode"),
-        ("resultdescription", "status.failureReason"),
-        ("calleripaddress", "ipAddress"),
-        ("correlationid", "correlationId"),
-        ("location", "location.countryOrRegion"),
-    ],
+    envelope: markers::SIGN_IN_ENVELOPE,
 });
 
 /// Graph activity records, indexed once.
@@ -95,24 +87,8 @@ static GRAPH_ACTIVITY_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     // `TenantId` is the Log Analytics workspace; the Entra tenant is
     // `AadTenantId`.
     la_kept: &["TenantId"],
-    envelope: &[
-        ("time", "timeGenerated"),
-        ("calleripaddress", "ipAddress"),
-        ("durationms", "durationMs"),
-        ("location", "location"),
-        ("tenantid", "tenantId"),
-    ],
+    envelope: markers::GRAPH_ACTIVITY_ENVELOPE,
 });
-
-/// The diagnostic envelope keys (lower case) that fill in the top-level
-/// field `name`, or a field below it, in either catalog.
-pub(crate) fn envelope_keys_for(name: &str) -> impl Iterator<Item = &'static str> {
-    [&*SIGN_IN_ROOT, &*GRAPH_ACTIVITY_ROOT]
-        .into_iter()
-        .flat_map(|root| root.envelope.iter())
-        .filter(move |(_, path)| path.split('.').next() == Some(name))
-        .map(|(key, _)| *key)
-}
 
 fn root_for(category: Option<&LogCategory>) -> &'static Root {
     match category {
@@ -152,8 +128,8 @@ pub(crate) fn normalize_with(
 ) -> (Record, RecordShape) {
     let shape = shape.unwrap_or_else(|| detect(&input, None));
     let named: &[&str] = match shape {
-        RecordShape::Diagnostic => &["category"],
-        RecordShape::LogAnalytics => &["Type", "Category"],
+        RecordShape::Diagnostic => &DIAGNOSTIC_LOG,
+        RecordShape::LogAnalytics => &LA_LOG,
         RecordShape::Graph | RecordShape::AdminCenter => &[],
     };
     let source = named
@@ -202,8 +178,8 @@ pub(crate) fn normalize_admin_center(
 fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape {
     let has_properties = input
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v));
-    let has_source = ["category", "operationName"]
+        .any(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v));
+    let has_source = DIAGNOSTIC_SOURCE
         .iter()
         .any(|name| input.keys().any(|k| k.eq_ignore_ascii_case(name)));
     if has_properties && has_source {
@@ -244,21 +220,13 @@ fn into_properties(value: Value) -> Option<Map<String, Value>> {
     }
 }
 
-fn get_any_case<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
 /// A diagnostic-settings record: canonical fields from `properties`, and
 /// the envelope keys of [`Root::envelope`] (such as `resultType`,
 /// `callerIpAddress`, `location`) filling in what `properties` lacks.
 fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> {
     let key = input
         .iter()
-        .find(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v))
+        .find(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v))
         .map(|(k, _)| k.clone());
     let properties = key
         .and_then(|k| input.remove(&k))
@@ -727,7 +695,7 @@ fn to_text(field: &Field, value: Value) -> Value {
 /// 4. otherwise interactive, as Graph's `/auditLogs/signIns` lists
 ///    interactive sign-ins by default.
 pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
-    if let Some(Value::Array(types)) = fields.get("signInEventTypes") {
+    if let Some(Value::Array(types)) = fields.get(SIGN_IN_EVENT_TYPES) {
         let named = types.iter().filter_map(Value::as_str).find_map(|t| {
             [
                 ("interactiveUser", LogCategory::Interactive),
@@ -743,7 +711,7 @@ pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
             return category;
         }
     }
-    if let Some(Value::Bool(interactive)) = fields.get("isInteractive") {
+    if let Some(Value::Bool(interactive)) = fields.get(IS_INTERACTIVE) {
         return if *interactive {
             LogCategory::Interactive
         } else {
@@ -751,7 +719,7 @@ pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
         };
     }
     let present = |name: &str| fields.get(name).is_some_and(|v| !is_blank(v));
-    if present("servicePrincipalId") && !present("userId") && !present("userPrincipalName") {
+    if present(SERVICE_PRINCIPAL_ID) && !present(USER_ID) && !present(USER_PRINCIPAL_NAME) {
         return LogCategory::ServicePrincipal;
     }
     LogCategory::Interactive

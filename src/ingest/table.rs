@@ -32,6 +32,7 @@ use std::io::{self, BufRead};
 use memchr::memchr2;
 use serde_json::{Map, Value};
 
+use super::error::ReadError;
 use super::frame::{REPLAY_SLACK, Source, human_size};
 use crate::catalog::{self, Field, SIGN_IN};
 
@@ -443,7 +444,7 @@ impl Table {
         let bad = |reason: String| Some(Row::Bad { line, reason });
         let record = match self.cells.parse(bytes) {
             Ok(record) => record,
-            Err(reason) => return bad(reason),
+            Err(e) => return bad(e.to_string()),
         };
         let Some(columns) = &self.columns else {
             let header: Vec<String> = record
@@ -487,7 +488,7 @@ impl Table {
 }
 
 /// The cells of one framed row, parsed by a fresh [`RowParser`].
-fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
     RowParser::default().parse(bytes)
 }
 
@@ -512,7 +513,7 @@ impl Default for RowParser {
 impl RowParser {
     /// The cells of a row; a row that holds two records (the `csv` crate
     /// also ends records at a lone carriage return) is refused.
-    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
         self.core.reset();
         let (record, used) = self.next_record(bytes);
         let Some(record) = record else {
@@ -520,7 +521,7 @@ impl RowParser {
         };
         match self.next_record(bytes.get(used..).unwrap_or_default()) {
             (None, _) => Ok(record),
-            (Some(_), _) => Err("a carriage return outside quotes splits the row".into()),
+            (Some(_), _) => Err(ReadError::CarriageReturn),
         }
     }
 
