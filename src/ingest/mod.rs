@@ -21,6 +21,7 @@ mod error;
 mod frame;
 mod markers;
 mod normalize;
+mod source;
 mod sparse;
 mod table;
 
