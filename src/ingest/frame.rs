@@ -638,9 +638,9 @@ impl Framer {
     }
 }
 
-/// The offset in a failed multi-line record of its first line, after the
+/// A failed multi-line record split before its first line, after the
 /// first, that starts with `{` at or left of `col`: where a cut line may
-/// have swallowed the next record.
+/// have swallowed the next record. `None` when no line does.
 fn replay_point(buf: &[u8], col: u64) -> Option<(&[u8], &[u8])> {
     let mut from = memchr(b'\n', buf)? + 1;
     while let Some((head, line)) = buf.split_at_checked(from) {

@@ -450,12 +450,15 @@ fn buffered<R: BufRead + Send + 'static>(
             // followed by JSON is a JSON file with a line of junk first.
             let mut head = Vec::new();
             let mut read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
-            let first = head.len();
             let mut csv = read.is_ok() && table::looks_like_header(&head);
             if csv {
-                read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
-                let second = head.get(first..).unwrap_or_default().trim_ascii_start();
-                csv = read.is_ok() && !second.starts_with(b"{") && !second.starts_with(b"[");
+                let mut second = Vec::new();
+                read = (&mut source)
+                    .take(HEAD_LIMIT)
+                    .read_until(b'\n', &mut second);
+                let text = second.trim_ascii_start();
+                csv = read.is_ok() && !text.starts_with(b"{") && !text.starts_with(b"[");
+                head.extend_from_slice(&second);
             }
             let rest: Box<dyn BufRead + Send> = match read {
                 Ok(_) => source,

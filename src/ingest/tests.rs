@@ -10,11 +10,19 @@ use super::*;
 use crate::record::LogCategory;
 
 fn reader(bytes: &[u8], limit: usize) -> Reader {
+    reader_as(bytes, limit, InputFormat::Auto)
+}
+
+/// A reader of `bytes` with the given record size limit and format.
+fn reader_as(bytes: &[u8], limit: usize, format: InputFormat) -> Reader {
     buffered(
         "test".into(),
         Cursor::new(bytes.to_vec()),
         limit,
-        super::Options::default(),
+        Options {
+            format,
+            ..Options::default()
+        },
     )
 }
 
@@ -710,6 +718,31 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+
+    /// A byte of `alphabet`, which is not empty.
+    fn pick(&mut self, alphabet: &[u8]) -> u8 {
+        alphabet[self.below(alphabet.len())]
+    }
+
+    /// Changes `bytes` at one place at or after `from`: a byte replaced by
+    /// one of `noise`, a byte removed, one inserted, or the rest cut.
+    fn mutate(&mut self, bytes: &mut Vec<u8>, from: usize, noise: &[u8]) {
+        let at = from + self.below(bytes.len().saturating_sub(from));
+        match self.below(4) {
+            0 => {
+                if at < bytes.len() {
+                    bytes[at] = self.pick(noise);
+                }
+            }
+            1 => {
+                if at < bytes.len() {
+                    bytes.remove(at);
+                }
+            }
+            2 => bytes.insert(at.min(bytes.len()), self.pick(noise)),
+            _ => bytes.truncate(at),
+        }
+    }
 }
 
 /// Reads `bytes` and checks the accounting; gives the item count.
@@ -731,10 +764,7 @@ fn arbitrary_bytes_are_read_without_panic() {
                 if round % 3 == 0 {
                     rng.next() as u8
                 } else {
-                    ALPHABET
-                        .get(rng.below(ALPHABET.len()))
-                        .copied()
-                        .unwrap_or(b'{')
+                    rng.pick(ALPHABET)
                 }
             })
             .collect();
@@ -775,24 +805,7 @@ fn mutated_real_records_are_read_without_panic() {
         };
         let mut bytes = seed.clone();
         for _ in 0..1 + rng.below(8) {
-            let at = rng.below(bytes.len());
-            match rng.below(4) {
-                0 => {
-                    if let Some(b) = bytes.get_mut(at) {
-                        *b = NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'{');
-                    }
-                }
-                1 => {
-                    if at < bytes.len() {
-                        bytes.remove(at);
-                    }
-                }
-                2 => bytes.insert(
-                    at.min(bytes.len()),
-                    NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"'),
-                ),
-                _ => bytes.truncate(at),
-            }
+            rng.mutate(&mut bytes, 0, NOISE);
         }
         let limit = if round % 4 == 0 { 4096 } else { 1 << 20 };
         check_reads(&bytes, limit);
@@ -800,15 +813,7 @@ fn mutated_real_records_are_read_without_panic() {
 }
 
 fn read_as(bytes: &[u8], format: InputFormat) -> (Vec<Item>, String) {
-    read_all(buffered(
-        "test".into(),
-        Cursor::new(bytes.to_vec()),
-        frame::DEFAULT_LIMIT,
-        Options {
-            format,
-            ..Options::default()
-        },
-    ))
+    read_all(reader_as(bytes, frame::DEFAULT_LIMIT, format))
 }
 
 const LA_CSV: &str = "\u{feff}TenantId,TimeGenerated [UTC],Id,Type,ResultType,Status_dynamic,Status_string\r\n\
@@ -894,24 +899,7 @@ fn mutated_csv_is_read_without_panic() {
             } else {
                 60.min(bytes.len())
             };
-            let at = from + rng.below(bytes.len().saturating_sub(from));
-            match rng.below(4) {
-                0 => {
-                    if let Some(b) = bytes.get_mut(at) {
-                        *b = NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"');
-                    }
-                }
-                1 => {
-                    if at < bytes.len() {
-                        bytes.remove(at);
-                    }
-                }
-                2 => bytes.insert(
-                    at.min(bytes.len()),
-                    NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"'),
-                ),
-                _ => bytes.truncate(at),
-            }
+            rng.mutate(&mut bytes, from, NOISE);
         }
         let limit = if round % 4 == 0 { 64 } else { 1 << 20 };
         check_reads(&bytes, limit);
@@ -935,24 +923,9 @@ fn arbitrary_bytes_read_as_csv_without_panic() {
     const ALPHABET: &[u8] = b"\",\r\n ab{}\x00\xff\xef\xbb\xbf";
     for round in 0..400 {
         let len = rng.below(200);
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                ALPHABET
-                    .get(rng.below(ALPHABET.len()))
-                    .copied()
-                    .unwrap_or(b',')
-            })
-            .collect();
+        let bytes: Vec<u8> = (0..len).map(|_| rng.pick(ALPHABET)).collect();
         let limit = if round % 2 == 0 { 16 } else { 1 << 20 };
-        let (items, _) = read_all(buffered(
-            "test".into(),
-            Cursor::new(bytes.clone()),
-            limit,
-            Options {
-                format: InputFormat::Csv,
-                ..Options::default()
-            },
-        ));
+        let (items, _) = read_all(reader_as(&bytes, limit, InputFormat::Csv));
         let lines = bytes.iter().filter(|b| **b == b'\n').count();
         assert!(items.len() <= lines + 1);
     }
