@@ -210,13 +210,18 @@ impl Framer {
             self.started = true;
             if self.src.chunk()?.starts_with(source::BOM) {
                 self.consume(3);
+                // Columns count from after the mark, as an editor shows them.
                 self.pos.line_start = 3;
             }
         }
+        // After a record that broke mid-way, its rest is junk: skip to the
+        // next line that starts a record at its column or left of it.
         if let Some(max_col) = self.resync.take() {
             self.skip_lines(|b, col| b == b'{' && col <= max_col)?;
             return Ok(None);
         }
+        // Commas separate records and members; only between a member's key
+        // and its value is a comma an error, for `envelope` to report.
         let commas = !matches!(self.ctx, Ctx::Envelope(Member::Colon(_) | Member::Value(_)));
         let Some(b) = self.skip_blank(commas)? else {
             return Ok(self.at_eof());
@@ -231,6 +236,8 @@ impl Framer {
                     self.note(Shape::JsonArray);
                     Ok(None)
                 }
+                // Records are objects; anything else at the top level is
+                // a scalar record or junk.
                 _ => self.junk_region(),
             },
             Ctx::TopArray | Ctx::EnvelopeArray(_) => {
@@ -243,8 +250,12 @@ impl Framer {
                     };
                     Ok(None)
                 } else if b == b'{' || starts_value(b) {
+                    // Scalars are read as records too, to be reported as
+                    // records that are not objects, each with its index.
                     self.record(b, false)
                 } else {
+                    // `:` or `}` where an element should be: the array is
+                    // broken here; resync on the next record-like line.
                     let line = self.pos.line;
                     self.resync = Some(self.pos.col(self.pos.offset));
                     self.consume(1);
@@ -311,6 +322,8 @@ impl Framer {
     /// Returns how many lines were passed over.
     fn skip_lines(&mut self, stop: impl Fn(u8, u64) -> bool) -> io::Result<u64> {
         let first = self.pos.line;
+        // The rest of a line started is skipped whatever it holds: the
+        // stop condition is only looked at on a line's first byte.
         let mut mid_line = self.pos.offset != self.pos.line_start;
         loop {
             let chunk = self.src.chunk()?;
@@ -388,6 +401,7 @@ impl Framer {
             col: self.pos.col(self.pos.offset),
             offset: self.pos.offset,
         };
+        // A read error while scanning is reported on the record's line.
         self.current = Some(start.line);
         let mut scan = ValueScan::new(start.col, first, top);
         let step = self.scan_value(&mut scan, true)?;
@@ -432,8 +446,8 @@ impl Framer {
                 start,
             };
         }
-        // A top-level record over several lines: whether it parses decides
-        // where the scan goes on, so it is parsed now.
+        // A top-level record over several lines, or a broken one: whether
+        // it parses decides where the scan goes on, so it is parsed now.
         let parsed = parse(self.buf.bytes(), self.keep.as_deref());
         if step == Step::Done {
             match parsed {
@@ -447,6 +461,8 @@ impl Framer {
                 Ok((other, _)) => {
                     return bad(ReadError::NotAnObject(value_kind(&other)).to_string());
                 }
+                // Balanced brackets but invalid JSON: a cut line may hide
+                // inside, so recover as from a broken record.
                 Err(_) => {}
             }
         }
@@ -461,11 +477,15 @@ impl Framer {
         {
             let p = head.len();
             let line = start.line + count_lines(head);
+            // The reason is the record's own error when its first lines
+            // hold one; if they are only unfinished, the next record cut it.
             let reason = match serde_json::from_slice::<Value>(head) {
                 Err(e) if e.classify() != Category::Eof => json_error(&e, start),
                 _ => format!("record is not closed before the next record starts on line {line}"),
             };
             self.src.replay(tail);
+            // The scan goes on from the replayed line, as if the record had
+            // ended just before it.
             self.pos = Pos {
                 offset: start.offset + p as u64,
                 line,
@@ -474,6 +494,9 @@ impl Framer {
             };
             return bad(reason);
         }
+        // The most telling reason first: a syntax error serde_json places,
+        // then how the scan broke; an "unexpected end" from serde_json says
+        // less than the scanner knows.
         let reason = match (&parsed, step) {
             (Err(e), _) if e.classify() != Category::Eof => json_error(e, start),
             (_, Step::Broken(Break::NewRecord)) => format!(
@@ -488,7 +511,10 @@ impl Framer {
         bad(reason)
     }
 
-    /// Recovery after a record that could not be read.
+    /// Recovery after a record that could not be read: after a cut string
+    /// or a bracket mismatch the record's rest is junk up to a line that
+    /// starts a record; `NewRecord` stopped at the next record already;
+    /// `Eof` leaves nothing to read.
     fn after_failure(&mut self, start: Start, step: Step) {
         match step {
             Step::Broken(Break::NewlineInString | Break::Mismatch) => {

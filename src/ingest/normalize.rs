@@ -167,15 +167,20 @@ pub(crate) fn normalize_admin_center(
 ) -> Record {
     let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None);
     for (key, value) in unmapped {
-        let mut name = key.clone();
-        let mut n = 2;
-        while record.fields.contains_key(&name) {
-            name = format!("{key} ({n})");
-            n += 1;
-        }
-        record.fields.insert(name, value);
+        insert_new(&mut record.fields, &key, value);
     }
     record
+}
+
+/// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
+pub(super) fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
+    let mut key = name.to_string();
+    let mut n = 2;
+    while out.contains_key(&key) {
+        key = format!("{name} ({n})");
+        n += 1;
+    }
+    out.insert(key, value);
 }
 
 fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape {

@@ -35,6 +35,7 @@ use memchr::memchr2;
 use serde_json::{Map, Value};
 
 use super::error::ReadError;
+use super::normalize::insert_new;
 use super::source::{self, Capped, Source, Steps, human_size, within};
 use admin_center::admin_center_row;
 
@@ -553,17 +554,6 @@ fn same_text(value: &Value, text: &str) -> bool {
         Value::String(s) => s == text,
         other => serde_json::from_str::<Value>(text.trim()).is_ok_and(|v| v == *other),
     }
-}
-
-/// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
-fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
-    let mut key = name.to_string();
-    let mut n = 2;
-    while out.contains_key(&key) {
-        key = format!("{name} ({n})");
-        n += 1;
-    }
-    out.insert(key, value);
 }
 
 impl Steps for Table {

@@ -141,7 +141,12 @@ impl ValueScan {
         while let Some(rest) = chunk.get(i..) {
             let Some(&b) = rest.first() else { break };
             if self.in_string {
+                // Inside a string only `"`, `\` and a newline matter: the
+                // rest is skipped in bulk by memchr, which is where the
+                // scanner spends its time on real records.
                 if self.escape {
+                    // The byte after a backslash is never special, except a
+                    // newline: a raw newline is invalid even when escaped.
                     self.escape = false;
                     i += 1;
                     if b == b'\n' {
@@ -169,9 +174,12 @@ impl ValueScan {
                                 self.end_key();
                             }
                             b'\\' => {
+                                // The escaped byte may be in the next chunk:
+                                // remember the escape in the state.
                                 self.escape = true;
                                 self.capture(b"\\");
                             }
+                            // A raw newline: the line was cut mid-string.
                             _ => {
                                 pos.newline(base + i as u64);
                                 return (i, Some(Step::Broken(Break::NewlineInString)));
@@ -182,6 +190,8 @@ impl ValueScan {
                 continue;
             }
             if self.scalar {
+                // A bare number or literal has no closing byte: it ends at
+                // the first delimiter, which is not part of it.
                 pos.blank = false;
                 match rest.iter().position(|&c| is_delimiter(c)) {
                     Some(k) => return (i + k, Some(Step::Done)),
@@ -198,7 +208,14 @@ impl ValueScan {
                 }
                 b' ' | b'\t' | b'\r' => i += 1,
                 _ => {
+                    // A container key counts only when `:` then `[` follow
+                    // it directly; any other byte forgets it.
                     let found = self.found.take();
+                    // A `{` first on its line, at or left of the record's
+                    // own column, where no value may stand (not after `:`,
+                    // `[` or `,` in an array), is the next record: the
+                    // current one was cut. Indentation is what tells it
+                    // from a nested object, in pretty-printed input.
                     if b == b'{'
                         && self.depth > 0
                         && pos.blank
@@ -212,10 +229,15 @@ impl ValueScan {
                     match b {
                         b'"' => {
                             self.in_string = true;
+                            // Only a key of the top-level object (a string
+                            // after `{` or `,` at depth 1) can announce a
+                            // container.
                             self.capturing =
                                 self.watch && self.depth == 1 && matches!(self.last, b'{' | b',');
                             self.key.clear();
                         }
+                        // `"value": [` in a top-level object: the object is
+                        // a container and its elements are the records.
                         b'[' if self.depth == 1 && self.last == b':' && found.is_some() => {
                             if let Some(shape) = found {
                                 return (i, Some(Step::Container(shape)));
@@ -232,6 +254,9 @@ impl ValueScan {
                             if self.depth == 0 {
                                 return (i, Some(Step::Broken(Break::Mismatch)));
                             }
+                            // Beyond KIND_LIMIT the kinds are not kept, so
+                            // a mismatch there goes unseen; serde_json
+                            // refuses such depth anyway.
                             let open = if self.depth <= KIND_LIMIT {
                                 self.kinds.pop()
                             } else {
@@ -247,6 +272,7 @@ impl ValueScan {
                             }
                         }
                         b':' => {
+                            // Keep the key's container across the `:`.
                             self.found = found;
                             self.last = b;
                         }
@@ -258,6 +284,8 @@ impl ValueScan {
         (i, None)
     }
 
+    /// A string closed: if it was a captured key, whether it announces a
+    /// container.
     fn end_key(&mut self) {
         if self.capturing {
             self.capturing = false;
