@@ -5,12 +5,18 @@
 //!
 //! - `frame` splits JSON into records (JSON lines, JSON arrays, Graph
 //!   pages, Event Hub batches; gzip is undone first) and recovers from bad
-//!   input;
-//! - `table` splits CSV into rows (Log Analytics portal exports, Entra admin
-//!   center downloads);
+//!   input; `frame::scan` finds where a value ends, `frame::parse` parses
+//!   one record and words its errors;
+//! - `table` splits CSV into rows (Log Analytics portal exports, and Entra
+//!   admin center downloads, whose columns `table::admin_center` maps);
+//! - `source` is what both readers share: the replayable stream, the
+//!   size-capped record buffer, the loop from reading steps to items;
+//! - `sparse` parses only the keys the rules read;
 //! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
 //!   Analytics, admin center) to catalog names and types, the sign-in
-//!   catalog or the Graph activity one as the record's log says;
+//!   catalog or the Graph activity one as the record's log says
+//!   (`normalize::coerce` does the types); `markers` lists the keys that
+//!   tell a record's shape and log, which `sparse` must keep;
 //! - [`discover`] expands the paths given on the command line.
 //!
 //! Whether a file is JSON or CSV is told by its content, not its name: a

@@ -239,6 +239,8 @@ fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> 
     let properties = key
         .and_then(|k| input.remove(&k))
         .and_then(into_properties)
+        // Detection makes a record diagnostic only when it has such a
+        // `properties`; a record read as diagnostic without one has none.
         .unwrap_or_default();
     let inner_keys: Vec<String> = properties.keys().cloned().collect();
     let level = &root.level;
