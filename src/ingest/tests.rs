@@ -45,6 +45,11 @@ fn read(bytes: &[u8]) -> (Vec<Item>, String) {
     read_all(reader(bytes, frame::DEFAULT_LIMIT))
 }
 
+/// The outline (see [`outline`]) of what `bytes` read as.
+fn outlined(bytes: &[u8]) -> Vec<String> {
+    outline(&read(bytes).0)
+}
+
 /// One line per item: `line:index id` for records, `line:index ! reason`
 /// for unreadable ones.
 fn outline(items: &[Item]) -> Vec<String> {
@@ -89,8 +94,10 @@ fn pretty_printed_array() {
 
 #[test]
 fn one_line_array() {
-    let (items, _) = read(br#"[{"id":"a"},{"id":"b"}, {"id":"c"}]"#);
-    assert_eq!(outline(&items), ["1:0 a", "1:1 b", "1:2 c"]);
+    assert_eq!(
+        outlined(br#"[{"id":"a"},{"id":"b"}, {"id":"c"}]"#),
+        ["1:0 a", "1:1 b", "1:2 c"]
+    );
 }
 
 #[test]
@@ -165,11 +172,12 @@ fn mixed_layouts_are_all_named() {
 
 #[test]
 fn bom_and_crlf() {
-    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\"}\r\n\r\n{\"id\":\"b\"}\r\n");
-    assert_eq!(outline(&items), ["1:0 a", "3:1 b"]);
-    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\" \"x\":1}\r\n{\"id\":\"b\"}\r\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"\xEF\xBB\xBF{\"id\":\"a\"}\r\n\r\n{\"id\":\"b\"}\r\n"),
+        ["1:0 a", "3:1 b"]
+    );
+    assert_eq!(
+        outlined(b"\xEF\xBB\xBF{\"id\":\"a\" \"x\":1}\r\n{\"id\":\"b\"}\r\n"),
         [
             "1:0 ! invalid JSON at column 11: expected `,` or `}`",
             "2:1 b"
@@ -179,9 +187,8 @@ fn bom_and_crlf() {
 
 #[test]
 fn syntax_error_points_at_the_column() {
-    let (items, _) = read(b"{\"a\": 1 \"b\": 2}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"a\": 1 \"b\": 2}\n{\"id\":\"b\"}\n"),
         [
             "1:0 ! invalid JSON at column 9: expected `,` or `}`",
             "2:1 b"
@@ -191,9 +198,8 @@ fn syntax_error_points_at_the_column() {
 
 #[test]
 fn error_on_a_later_line_of_a_pretty_record() {
-    let (items, _) = read(b"{\n  \"a\": 1,\n  \"b\": tru\n}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\n  \"a\": 1,\n  \"b\": tru\n}\n{\"id\":\"b\"}\n"),
         [
             "1:0 ! invalid JSON at the end of line 3: expected ident",
             "5:1 b"
@@ -205,9 +211,8 @@ fn error_on_a_later_line_of_a_pretty_record() {
 fn broken_line_in_the_middle_of_json_lines() {
     // Cut after a complete value: the next line starts a record.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":1\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! record is not closed before the next record starts on line 3",
@@ -217,9 +222,8 @@ fn broken_line_in_the_middle_of_json_lines() {
     );
     // Cut inside a string.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"abc\n{\"id\":\"c\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! the line ends inside a string (cut line?)",
@@ -229,9 +233,8 @@ fn broken_line_in_the_middle_of_json_lines() {
     // Cut where a value was due: the next line is taken as that value at
     // first, then scanned again as a record of its own.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":[1,\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! record is not closed before the next record starts on line 3",
@@ -273,9 +276,8 @@ fn broken_element_in_a_pretty_array_resyncs_inside_the_array() {
 
 #[test]
 fn invalid_element_with_balanced_brackets_is_skipped_alone() {
-    let (items, _) = read(b"[{\"id\":\"a\"}, {\"id\": x}, {\"id\":\"c\"}]");
     assert_eq!(
-        outline(&items),
+        outlined(b"[{\"id\":\"a\"}, {\"id\": x}, {\"id\":\"c\"}]"),
         [
             "1:0 a",
             "1:1 ! invalid JSON at column 21: expected value",
@@ -299,10 +301,8 @@ fn lines_that_never_close_are_not_replayed_forever() {
 
 #[test]
 fn records_must_be_objects() {
-    let (items, _) =
-        read(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n"),
         [
             "1:0 ! record is not a JSON object but a string",
             "2:1 ! record is not a JSON object but a number",
@@ -318,14 +318,12 @@ fn records_must_be_objects() {
 
 #[test]
 fn truncated_file() {
-    let (items, _) = read(b"{\"id\":\"a\"}\n{\"id\":\"b\",\"status\":{\"errorCode\":");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"id\":\"a\"}\n{\"id\":\"b\",\"status\":{\"errorCode\":"),
         ["1:0 a", "2:1 ! file ends inside a record (truncated?)"]
     );
-    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"},\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"value\":[{\"id\":\"a\"},\n"),
         [
             "1:0 a",
             "2:1 ! file ends inside the array of records (truncated?)"
@@ -376,9 +374,8 @@ fn deep_nesting_does_not_overflow() {
     text.extend(std::iter::repeat_n(b'[', depth));
     text.extend(std::iter::repeat_n(b']', depth));
     text.extend_from_slice(b"\n{\"id\":\"ok\"}\n");
-    let (items, _) = read(&text);
     assert_eq!(
-        outline(&items),
+        outlined(&text),
         [
             "1:0 ! record is nested too deeply (more than 128 levels)",
             "2:1 ! record is nested too deeply (more than 128 levels)",
@@ -443,9 +440,8 @@ fn corrupt_gzip_stops_the_file_with_a_problem() {
     if let Some(mid) = data.get_mut(20..len - 8) {
         mid.iter_mut().for_each(|b| *b ^= 0x5a);
     }
-    let (items, _) = read(&data);
     assert_eq!(
-        outline(&items),
+        outlined(&data),
         ["1:0 ! cannot read the input: corrupt deflate stream"]
     );
     // Damage further in: what came before is read, then the file stops.
@@ -497,9 +493,8 @@ fn open_reads_files_and_gzip_whatever_the_name() {
 
 #[test]
 fn envelope_damage_is_reported_and_reading_goes_on() {
-    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"}], oops}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"value\":[{\"id\":\"a\"}], oops}\n{\"id\":\"b\"}\n"),
         [
             "1:0 a",
             "1:1 ! unexpected `o` in the object around the records",
