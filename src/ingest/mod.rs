@@ -17,7 +17,7 @@
 //!   catalog or the Graph activity one as the record's log says
 //!   (`normalize::coerce` does the types); `markers` lists the keys that
 //!   tell a record's shape and log, which `sparse` must keep;
-//! - [`discover`] expands the paths given on the command line.
+//! - [`discover()`] expands the paths given on the command line.
 //!
 //! Whether a file is JSON or CSV is told by its content, not its name: a
 //! file whose first line is a CSV header ([`InputFormat::Auto`]) is CSV.

@@ -300,7 +300,7 @@ impl Seen {
 
 /// Reads an object, keeping what `keep` wants and counting every key. At
 /// the top of a record (`seen` given), keys are remembered to tell whether
-/// one repeats, and a `properties` value is read as [`properties`] says.
+/// one repeats, and a `properties` value is read as the comment below says.
 fn object<'de, A: MapAccess<'de>>(
     mut map: A,
     keep: &Keep,

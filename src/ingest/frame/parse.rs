@@ -20,7 +20,7 @@ pub(super) fn parse(
     }
 }
 
-/// Parses a [`Frame::Unparsed`] record: its object (with the key counts when
+/// Parses a [`super::Frame::Unparsed`] record: its object (with the key counts when
 /// `keep` skipped some), or why it cannot be read.
 pub(crate) fn parse_record(
     bytes: &[u8],
