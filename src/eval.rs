@@ -66,15 +66,11 @@ impl<'a> Scope<'a> {
 
 /// A key of an object, in any case when `any_case`.
 pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
-    map.get(key).or_else(|| {
-        any_case
-            .then(|| {
-                map.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                    .map(|(_, v)| v)
-            })
-            .flatten()
-    })
+    if any_case {
+        crate::fold::get_any_case(map, key)
+    } else {
+        map.get(key)
+    }
 }
 
 fn element_scope(v: &Value) -> Scope<'_> {

@@ -68,6 +68,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod finding;
+mod fold;
 pub mod ingest;
 mod progress;
 pub mod project;

@@ -90,13 +90,10 @@ pub fn visit_value(
 }
 
 fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
-    match map.get(key) {
-        Some(v) => Some(v),
-        None if any_case => map
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v),
-        None => None,
+    if any_case {
+        crate::fold::get_any_case(map, key)
+    } else {
+        map.get(key)
     }
 }
 

@@ -20,22 +20,26 @@
 //! as [`Frame::Bad`] and scanning resynchronizes on the next line that starts
 //! a record (see [`Framer`]).
 
+mod parse;
+mod scan;
+
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
-use memchr::{memchr, memchr3};
+use memchr::memchr;
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
-use super::sparse::{self, Keep, KeyCounts};
+use super::error::ReadError;
+use super::markers::KeyCounts;
+use super::source::{self, Capped, Source, Steps, human_size, within};
+use super::sparse::Keep;
+use parse::{json_error, parse};
+pub(crate) use parse::{parse_record, value_kind};
+use scan::{Break, Pos, Step, ValueScan, container_key, starts_value};
 
 /// Largest record read by default: larger ones are reported, not buffered.
 pub(crate) const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
-
-/// Bracket kinds remembered per nesting level, up to this depth. Deeper
-/// levels are only counted: such a record is too deep for `serde_json`
-/// anyway, and the bound keeps memory small on junk like `[[[[...`.
-const KIND_LIMIT: usize = 1024;
 
 /// How records are laid out in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,338 +97,6 @@ pub(crate) enum Frame {
     },
 }
 
-/// Where the scanner is in the stream.
-#[derive(Debug, Clone, Copy)]
-struct Pos {
-    /// Bytes consumed so far.
-    offset: u64,
-    /// 1-based current line.
-    line: u64,
-    /// Offset of the first byte of the current line.
-    line_start: u64,
-    /// Whether only whitespace was seen so far on the current line.
-    blank: bool,
-}
-
-impl Pos {
-    /// 0-based column of the byte at `abs`.
-    fn col(&self, abs: u64) -> u64 {
-        abs.saturating_sub(self.line_start)
-    }
-
-    /// A `\n` was passed; `after` is the offset of the byte after it.
-    fn newline(&mut self, after: u64) {
-        self.line += 1;
-        self.line_start = after;
-        self.blank = true;
-    }
-}
-
-/// The byte stream, with room to read some bytes again: when a record spans
-/// several lines and fails to parse, the lines after its first are scanned
-/// again, in case a broken line swallowed the start of the next record.
-/// The CSV reader uses it the same way.
-pub(super) struct Source {
-    inner: Box<dyn BufRead + Send>,
-    replay: Vec<u8>,
-    replay_pos: usize,
-}
-
-impl Source {
-    /// A source over `inner`, with nothing to read again yet.
-    pub(super) fn new(inner: Box<dyn BufRead + Send>) -> Source {
-        Source {
-            inner,
-            replay: Vec::new(),
-            replay_pos: 0,
-        }
-    }
-
-    /// The next bytes, empty at the end of the stream.
-    pub(super) fn chunk(&mut self) -> io::Result<&[u8]> {
-        if self.replay_pos < self.replay.len() {
-            return Ok(self.replay.get(self.replay_pos..).unwrap_or_default());
-        }
-        // Retry interrupted reads first: returning the borrowed buffer from
-        // inside the retry loop is not accepted by the borrow checker.
-        loop {
-            match self.inner.fill_buf() {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.inner.fill_buf()
-    }
-
-    pub(super) fn consume(&mut self, n: usize) {
-        if self.replay_pos < self.replay.len() {
-            self.replay_pos += n;
-            if self.replay_pos >= self.replay.len() {
-                self.replay = Vec::new();
-                self.replay_pos = 0;
-            }
-        } else {
-            self.inner.consume(n);
-        }
-    }
-
-    /// Puts `bytes` back in front of what is left to read.
-    pub(super) fn push_back(&mut self, bytes: &[u8]) {
-        let mut replay = bytes.to_vec();
-        replay.extend_from_slice(self.replay.get(self.replay_pos..).unwrap_or_default());
-        self.replay = replay;
-        self.replay_pos = 0;
-    }
-}
-
-/// Why a value's scan stopped before its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Break {
-    /// A line ended inside a string: JSON strings hold no raw newline, so
-    /// the line was cut.
-    NewlineInString,
-    /// A `}` closed a `[` or the reverse.
-    Mismatch,
-    /// A line starts with `{` where no value may stand: the record was cut
-    /// and this is the next one (not consumed).
-    NewRecord,
-}
-
-/// How a value's scan ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// The value is complete.
-    Done,
-    /// The value cannot be complete; see [`Break`].
-    Broken(Break),
-    /// A top-level object turned out to be a container: its `value` or
-    /// `records` array was just entered.
-    Container(Shape),
-    /// The stream ended inside the value.
-    Eof,
-}
-
-/// The state of scanning one JSON value, resumable across chunks.
-struct ValueScan {
-    depth: usize,
-    /// Open bracket per level, up to [`KIND_LIMIT`] levels.
-    kinds: Vec<u8>,
-    in_string: bool,
-    /// A backslash was the last byte seen in a string.
-    escape: bool,
-    /// Scanning a bare number or literal: it ends at a delimiter.
-    scalar: bool,
-    /// Last significant byte outside strings (`"` for a string).
-    last: u8,
-    /// Column where the value starts: a line starting with `{` at this
-    /// column or left of it is taken as the start of the next record.
-    start_col: u64,
-    /// Whether to look for a container key (top-level objects only).
-    watch: bool,
-    /// Whether the current string is a key at depth 1 being captured.
-    capturing: bool,
-    key: Vec<u8>,
-    /// A container key was just read; waiting for `:` and `[`.
-    found: Option<Shape>,
-}
-
-/// Longest key worth capturing: `records` has 7 letters.
-const KEY_CAPTURE: usize = 8;
-
-impl ValueScan {
-    fn new(start_col: u64, first: u8, watch: bool) -> ValueScan {
-        ValueScan {
-            depth: 0,
-            kinds: Vec::new(),
-            in_string: false,
-            escape: false,
-            scalar: !matches!(first, b'{' | b'[' | b'"'),
-            last: 0,
-            start_col,
-            watch,
-            capturing: false,
-            key: Vec::new(),
-            found: None,
-        }
-    }
-
-    fn capture(&mut self, bytes: &[u8]) {
-        if self.capturing {
-            let room = KEY_CAPTURE.saturating_sub(self.key.len());
-            self.key
-                .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
-        }
-    }
-
-    /// Whether a value may stand at this point: after `:`, `[`, or `,` in
-    /// an array.
-    fn expects_value(&self) -> bool {
-        match self.last {
-            b':' | b'[' => true,
-            b',' => self.depth > KIND_LIMIT || self.kinds.last() == Some(&b'['),
-            _ => false,
-        }
-    }
-
-    /// Scans `chunk`, whose first byte is at `pos.offset`. Returns how many
-    /// bytes belong to the value and, if it stopped, why.
-    fn scan(&mut self, chunk: &[u8], pos: &mut Pos) -> (usize, Option<Step>) {
-        let base = pos.offset;
-        let mut i = 0usize;
-        while let Some(rest) = chunk.get(i..) {
-            let Some(&b) = rest.first() else { break };
-            if self.in_string {
-                if self.escape {
-                    self.escape = false;
-                    i += 1;
-                    if b == b'\n' {
-                        pos.newline(base + i as u64);
-                        return (i, Some(Step::Broken(Break::NewlineInString)));
-                    }
-                    self.capture(&[b]);
-                    continue;
-                }
-                match memchr3(b'"', b'\\', b'\n', rest) {
-                    None => {
-                        self.capture(rest);
-                        i = chunk.len();
-                    }
-                    Some(k) => {
-                        self.capture(rest.get(..k).unwrap_or_default());
-                        let hit = rest.get(k).copied().unwrap_or(b'"');
-                        i += k + 1;
-                        match hit {
-                            b'"' => {
-                                self.in_string = false;
-                                self.last = b'"';
-                                if self.depth == 0 {
-                                    return (i, Some(Step::Done));
-                                }
-                                self.end_key();
-                            }
-                            b'\\' => {
-                                self.escape = true;
-                                self.capture(b"\\");
-                            }
-                            _ => {
-                                pos.newline(base + i as u64);
-                                return (i, Some(Step::Broken(Break::NewlineInString)));
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
-            if self.scalar {
-                pos.blank = false;
-                match rest.iter().position(|&c| is_delimiter(c)) {
-                    Some(k) => return (i + k, Some(Step::Done)),
-                    None => {
-                        i = chunk.len();
-                        continue;
-                    }
-                }
-            }
-            match b {
-                b'\n' => {
-                    i += 1;
-                    pos.newline(base + i as u64);
-                }
-                b' ' | b'\t' | b'\r' => i += 1,
-                _ => {
-                    let found = self.found.take();
-                    if b == b'{'
-                        && self.depth > 0
-                        && pos.blank
-                        && pos.col(base + i as u64) <= self.start_col
-                        && !self.expects_value()
-                    {
-                        return (i, Some(Step::Broken(Break::NewRecord)));
-                    }
-                    i += 1;
-                    pos.blank = false;
-                    match b {
-                        b'"' => {
-                            self.in_string = true;
-                            self.capturing =
-                                self.watch && self.depth == 1 && matches!(self.last, b'{' | b',');
-                            self.key.clear();
-                        }
-                        b'[' if self.depth == 1 && self.last == b':' && found.is_some() => {
-                            if let Some(shape) = found {
-                                return (i, Some(Step::Container(shape)));
-                            }
-                        }
-                        b'{' | b'[' => {
-                            self.depth += 1;
-                            if self.depth <= KIND_LIMIT {
-                                self.kinds.push(b);
-                            }
-                            self.last = b;
-                        }
-                        b'}' | b']' => {
-                            if self.depth == 0 {
-                                return (i, Some(Step::Broken(Break::Mismatch)));
-                            }
-                            let open = if self.depth <= KIND_LIMIT {
-                                self.kinds.pop()
-                            } else {
-                                None
-                            };
-                            self.depth -= 1;
-                            if open.is_some_and(|open| (open == b'{') != (b == b'}')) {
-                                return (i, Some(Step::Broken(Break::Mismatch)));
-                            }
-                            self.last = b;
-                            if self.depth == 0 {
-                                return (i, Some(Step::Done));
-                            }
-                        }
-                        b':' => {
-                            self.found = found;
-                            self.last = b;
-                        }
-                        _ => self.last = b,
-                    }
-                }
-            }
-        }
-        (i, None)
-    }
-
-    fn end_key(&mut self) {
-        if self.capturing {
-            self.capturing = false;
-            self.found = container_key(&self.key);
-        }
-    }
-}
-
-/// The container a key announces, if it is `value` or `records`.
-fn container_key(key: &[u8]) -> Option<Shape> {
-    if key.eq_ignore_ascii_case(b"value") {
-        Some(Shape::GraphPage)
-    } else if key.eq_ignore_ascii_case(b"records") {
-        Some(Shape::EventHub)
-    } else {
-        None
-    }
-}
-
-/// Bytes that end a bare number or literal.
-fn is_delimiter(c: u8) -> bool {
-    matches!(
-        c,
-        b' ' | b'\t' | b'\r' | b'\n' | b',' | b':' | b'[' | b']' | b'{' | b'}' | b'"'
-    )
-}
-
-/// Bytes other than `{` that may start a JSON value.
-fn starts_value(c: u8) -> bool {
-    matches!(c, b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'[')
-}
-
 /// Where the scanner stands between records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ctx {
@@ -472,27 +144,16 @@ pub(crate) struct Framer {
     ctx: Ctx,
     /// Skip lines until one starts with `{` at or left of this column.
     resync: Option<u64>,
-    buf: Vec<u8>,
-    /// The record being buffered passed `limit` and is being skipped.
-    oversize: bool,
-    limit: usize,
+    /// The bytes of the record being scanned, up to the size limit.
+    buf: Capped,
     shapes: Vec<Shape>,
     started: bool,
     finished: bool,
     /// Line where the record being scanned starts, for read errors.
     current: Option<u64>,
-    /// Bytes read again so far, and the furthest offset read: replays stop
-    /// when they would pass [`REPLAY_SLACK`] plus the bytes read once, so
-    /// input built to be replayed over and over is still read in linear
-    /// time.
-    replayed: u64,
-    furthest: u64,
     /// The keys worth parsing, or `None` to parse every key.
     keep: Option<Arc<Keep>>,
 }
-
-/// Bytes that may be read again beyond as many as were read once.
-pub(super) const REPLAY_SLACK: u64 = 1 << 20;
 
 impl Framer {
     /// A framer over `inner`; records over `limit` bytes are reported
@@ -508,15 +169,11 @@ impl Framer {
             },
             ctx: Ctx::Top,
             resync: None,
-            buf: Vec::new(),
-            oversize: false,
-            limit,
+            buf: Capped::new(limit),
             shapes: Vec::new(),
             started: false,
             finished: false,
             current: None,
-            replayed: 0,
-            furthest: 0,
             keep: None,
         }
     }
@@ -533,26 +190,7 @@ impl Framer {
 
     /// The next record, or `None` at the end of the stream.
     pub(crate) fn next_frame(&mut self) -> Option<Frame> {
-        while !self.finished {
-            match self.step() {
-                Ok(Some(frame)) => return Some(frame),
-                Ok(None) => {}
-                Err(e) => {
-                    self.finished = true;
-                    let line = self.current.take().unwrap_or(self.pos.line);
-                    let what = if self.pos.offset == 0 {
-                        "cannot read the input"
-                    } else {
-                        "cannot read the rest of the input"
-                    };
-                    return Some(Frame::Bad {
-                        line,
-                        reason: format!("{what}: {}", lowercase_first(&e.to_string())),
-                    });
-                }
-            }
-        }
-        None
+        source::next_item(self)
     }
 
     fn note(&mut self, shape: Shape) {
@@ -570,15 +208,20 @@ impl Framer {
     fn step(&mut self) -> io::Result<Option<Frame>> {
         if !self.started {
             self.started = true;
-            if self.src.chunk()?.starts_with(b"\xEF\xBB\xBF") {
+            if self.src.chunk()?.starts_with(source::BOM) {
                 self.consume(3);
+                // Columns count from after the mark, as an editor shows them.
                 self.pos.line_start = 3;
             }
         }
+        // After a record that broke mid-way, its rest is junk: skip to the
+        // next line that starts a record at its column or left of it.
         if let Some(max_col) = self.resync.take() {
             self.skip_lines(|b, col| b == b'{' && col <= max_col)?;
             return Ok(None);
         }
+        // Commas separate records and members; only between a member's key
+        // and its value is a comma an error, for `envelope` to report.
         let commas = !matches!(self.ctx, Ctx::Envelope(Member::Colon(_) | Member::Value(_)));
         let Some(b) = self.skip_blank(commas)? else {
             return Ok(self.at_eof());
@@ -593,6 +236,8 @@ impl Framer {
                     self.note(Shape::JsonArray);
                     Ok(None)
                 }
+                // Records are objects; anything else at the top level is
+                // a scalar record or junk.
                 _ => self.junk_region(),
             },
             Ctx::TopArray | Ctx::EnvelopeArray(_) => {
@@ -605,8 +250,12 @@ impl Framer {
                     };
                     Ok(None)
                 } else if b == b'{' || starts_value(b) {
+                    // Scalars are read as records too, to be reported as
+                    // records that are not objects, each with its index.
                     self.record(b, false)
                 } else {
+                    // `:` or `}` where an element should be: the array is
+                    // broken here; resync on the next record-like line.
                     let line = self.pos.line;
                     self.resync = Some(self.pos.col(self.pos.offset));
                     self.consume(1);
@@ -673,6 +322,8 @@ impl Framer {
     /// Returns how many lines were passed over.
     fn skip_lines(&mut self, stop: impl Fn(u8, u64) -> bool) -> io::Result<u64> {
         let first = self.pos.line;
+        // The rest of a line started is skipped whatever it holds: the
+        // stop condition is only looked at on a line's first byte.
         let mut mid_line = self.pos.offset != self.pos.line_start;
         loop {
             let chunk = self.src.chunk()?;
@@ -723,21 +374,16 @@ impl Framer {
     /// Scans one value, buffering its bytes up to the limit.
     fn scan_value(&mut self, scan: &mut ValueScan, buffer: bool) -> io::Result<Step> {
         self.buf.clear();
-        self.oversize = false;
         loop {
             let chunk = self.src.chunk()?;
             if chunk.is_empty() {
+                // A bare number or literal ends with the stream; anything
+                // else is cut.
                 return Ok(if scan.scalar { Step::Done } else { Step::Eof });
             }
             let (n, step) = scan.scan(chunk, &mut self.pos);
-            if buffer && !self.oversize {
-                let part = chunk.get(..n).unwrap_or_default();
-                if self.buf.len() + part.len() > self.limit {
-                    self.oversize = true;
-                    self.buf = Vec::new();
-                } else {
-                    self.buf.extend_from_slice(part);
-                }
+            if buffer {
+                self.buf.push(within(chunk, ..n));
             }
             self.src.consume(n);
             self.pos.offset += n as u64;
@@ -755,12 +401,15 @@ impl Framer {
             col: self.pos.col(self.pos.offset),
             offset: self.pos.offset,
         };
+        // A read error while scanning is reported on the record's line.
         self.current = Some(start.line);
         let mut scan = ValueScan::new(start.col, first, top);
         let step = self.scan_value(&mut scan, true)?;
         self.current = None;
         if let Step::Container(shape) = step {
-            self.buf = Vec::new();
+            // The container's own bytes are not a record: only its
+            // elements will be.
+            self.buf.release();
             self.note(shape);
             self.ctx = Ctx::EnvelopeArray(shape);
             return Ok(None);
@@ -779,22 +428,27 @@ impl Framer {
             line: start.line,
             reason,
         };
-        if self.oversize {
+        if self.buf.oversize() {
             self.after_failure(start, step);
             return bad(format!(
                 "record is larger than {}",
-                human_size(self.limit as u64)
+                human_size(self.buf.limit() as u64)
             ));
         }
-        if step == Step::Done && (!top || memchr(b'\n', &self.buf).is_none()) {
-            // Whether it parses or not, the scan goes on after it.
-            self.furthest = self.furthest.max(self.pos.offset);
+        if step == Step::Done && (!top || memchr(b'\n', self.buf.bytes()).is_none()) {
+            // Whether it parses or not, the scan goes on after it: a record
+            // on one line cannot have swallowed the next, and a record in an
+            // array is delimited by the array. So it is parsed later, on any
+            // thread.
+            self.src.reached(self.pos.offset);
             return Frame::Unparsed {
-                bytes: self.buf.clone(),
+                bytes: self.buf.bytes().to_vec(),
                 start,
             };
         }
-        let parsed = parse(&self.buf, self.keep.as_deref());
+        // A top-level record over several lines, or a broken one: whether
+        // it parses decides where the scan goes on, so it is parsed now.
+        let parsed = parse(self.buf.bytes(), self.keep.as_deref());
         if step == Step::Done {
             match parsed {
                 Ok((Value::Object(fields), counts)) => {
@@ -804,25 +458,34 @@ impl Framer {
                         line: start.line,
                     };
                 }
-                Ok((other, _)) => return bad(not_an_object(&other)),
+                Ok((other, _)) => {
+                    return bad(ReadError::NotAnObject(value_kind(&other)).to_string());
+                }
+                // Balanced brackets but invalid JSON: a cut line may hide
+                // inside, so recover as from a broken record.
                 Err(_) => {}
             }
         }
-        self.furthest = self.furthest.max(self.pos.offset);
-        let replay = replay_point(&self.buf, start.col).filter(|&p| {
-            let cost = self.buf.len().saturating_sub(p) as u64;
-            self.replayed + cost <= self.furthest + REPLAY_SLACK
-        });
-        if top && let Some(p) = replay {
-            let tail = self.buf.get(p..).unwrap_or_default();
-            self.replayed += tail.len() as u64;
-            let head = self.buf.get(..p).unwrap_or_default();
+        self.src.reached(self.pos.offset);
+        // A cut line in a top-level record swallows the records after it
+        // up to the next bracket that happens to balance: read the record's
+        // lines again from the first one that starts like a record, so the
+        // records it swallowed are read too (within the replay budget).
+        if top
+            && let Some((head, tail)) = replay_point(self.buf.bytes(), start.col)
+            && self.src.may_replay(tail.len() as u64)
+        {
+            let p = head.len();
             let line = start.line + count_lines(head);
+            // The reason is the record's own error when its first lines
+            // hold one; if they are only unfinished, the next record cut it.
             let reason = match serde_json::from_slice::<Value>(head) {
                 Err(e) if e.classify() != Category::Eof => json_error(&e, start),
                 _ => format!("record is not closed before the next record starts on line {line}"),
             };
-            self.src.push_back(tail);
+            self.src.replay(tail);
+            // The scan goes on from the replayed line, as if the record had
+            // ended just before it.
             self.pos = Pos {
                 offset: start.offset + p as u64,
                 line,
@@ -831,6 +494,9 @@ impl Framer {
             };
             return bad(reason);
         }
+        // The most telling reason first: a syntax error serde_json places,
+        // then how the scan broke; an "unexpected end" from serde_json says
+        // less than the scanner knows.
         let reason = match (&parsed, step) {
             (Err(e), _) if e.classify() != Category::Eof => json_error(e, start),
             (_, Step::Broken(Break::NewRecord)) => format!(
@@ -845,7 +511,10 @@ impl Framer {
         bad(reason)
     }
 
-    /// Recovery after a record that could not be read.
+    /// Recovery after a record that could not be read: after a cut string
+    /// or a bracket mismatch the record's rest is junk up to a line that
+    /// starts a record; `NewRecord` stopped at the next record already;
+    /// `Eof` leaves nothing to read.
     fn after_failure(&mut self, start: Start, step: Step) {
         match step {
             Step::Broken(Break::NewlineInString | Break::Mismatch) => {
@@ -863,7 +532,6 @@ impl Framer {
         let line = self.pos.line;
         let col = self.pos.col(self.pos.offset);
         self.buf.clear();
-        self.oversize = false;
         loop {
             let chunk = self.src.chunk()?;
             if chunk.is_empty() {
@@ -873,15 +541,7 @@ impl Framer {
                 Some(k) => (k, true),
                 None => (chunk.len(), false),
             };
-            if !self.oversize {
-                let part = chunk.get(..n).unwrap_or_default();
-                if self.buf.len() + part.len() > self.limit {
-                    self.oversize = true;
-                    self.buf = Vec::new();
-                } else {
-                    self.buf.extend_from_slice(part);
-                }
-            }
+            self.buf.push(within(chunk, ..n));
             self.consume(n);
             if ended {
                 self.consume(1);
@@ -889,11 +549,11 @@ impl Framer {
                 break;
             }
         }
-        let text = self.buf.trim_ascii();
-        let reason = if self.oversize {
+        let text = self.buf.bytes().trim_ascii();
+        let reason = if self.buf.oversize() {
             format!(
                 "not JSON: a line longer than {}",
-                human_size(self.limit as u64)
+                human_size(self.buf.limit() as u64)
             )
         } else {
             match serde_json::from_slice::<Value>(text) {
@@ -901,7 +561,7 @@ impl Framer {
                     self.buf.clear();
                     return Ok(Some(Frame::Bad {
                         line,
-                        reason: format!("record is not a JSON object but {}", value_kind(&value)),
+                        reason: ReadError::NotAnObject(value_kind(&value)).to_string(),
                     }));
                 }
                 Err(_) if memchr(0, text).is_some() => "not JSON (binary data?)".to_string(),
@@ -938,11 +598,10 @@ impl Framer {
                 let mut scan = ValueScan::new(self.pos.col(self.pos.offset), b, false);
                 match self.scan_value(&mut scan, true)? {
                     Step::Done => {
-                        let key = self
-                            .buf
-                            .get(1..self.buf.len().saturating_sub(1))
-                            .unwrap_or_default();
-                        self.ctx = Ctx::Envelope(Member::Colon(container_key(key)));
+                        // A key cut by the size limit announces nothing.
+                        let key = self.buf.bytes().strip_prefix(b"\"");
+                        let key = key.and_then(|k| k.strip_suffix(b"\""));
+                        self.ctx = Ctx::Envelope(Member::Colon(key.and_then(container_key)));
                         self.buf.clear();
                         Ok(None)
                     }
@@ -1005,12 +664,12 @@ impl Framer {
     }
 }
 
-/// The offset in a failed multi-line record of its first line, after the
+/// A failed multi-line record split before its first line, after the
 /// first, that starts with `{` at or left of `col`: where a cut line may
-/// have swallowed the next record.
-fn replay_point(buf: &[u8], col: u64) -> Option<usize> {
+/// have swallowed the next record. `None` when no line does.
+fn replay_point(buf: &[u8], col: u64) -> Option<(&[u8], &[u8])> {
     let mut from = memchr(b'\n', buf)? + 1;
-    while let Some(line) = buf.get(from..) {
+    while let Some((head, line)) = buf.split_at_checked(from) {
         if line.is_empty() {
             return None;
         }
@@ -1019,7 +678,7 @@ fn replay_point(buf: &[u8], col: u64) -> Option<usize> {
             .take_while(|&&c| matches!(c, b' ' | b'\t' | b'\r'))
             .count();
         if line.get(indent) == Some(&b'{') && indent as u64 <= col {
-            return Some(from);
+            return Some((head, line));
         }
         from += memchr(b'\n', line)? + 1;
     }
@@ -1028,77 +687,6 @@ fn replay_point(buf: &[u8], col: u64) -> Option<usize> {
 
 fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
-}
-
-/// Parses a record, keeping only the keys `keep` wants when given.
-fn parse(bytes: &[u8], keep: Option<&Keep>) -> serde_json::Result<(Value, Option<KeyCounts>)> {
-    match keep {
-        Some(keep) => sparse::parse(bytes, keep),
-        None => serde_json::from_slice::<Value>(bytes).map(|v| (v, None)),
-    }
-}
-
-/// Parses a [`Frame::Unparsed`] record: its object (with the key counts when
-/// `keep` skipped some), or why it cannot be read.
-pub(crate) fn parse_record(
-    bytes: &[u8],
-    start: Start,
-    keep: Option<&Keep>,
-) -> Result<(Map<String, Value>, Option<KeyCounts>), String> {
-    match parse(bytes, keep) {
-        Ok((Value::Object(fields), counts)) => Ok((fields, counts)),
-        Ok((other, _)) => Err(not_an_object(&other)),
-        Err(e) => Err(json_error(&e, start)),
-    }
-}
-
-fn not_an_object(value: &Value) -> String {
-    format!("record is not a JSON object but {}", value_kind(value))
-}
-
-/// A `serde_json` error as a reason, with the position in the file.
-fn json_error(e: &serde_json::Error, start: Start) -> String {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full);
-    if message.contains("recursion limit exceeded") {
-        return "record is nested too deeply (more than 128 levels)".into();
-    }
-    let line = start.line + (e.line() as u64).saturating_sub(1);
-    if e.column() == 0 && e.line() > 1 {
-        // Column 0 is the newline that ends the line before.
-        let which = if line - 1 == start.line {
-            "the line".to_string()
-        } else {
-            format!("line {}", line - 1)
-        };
-        if message.starts_with("control character") {
-            return format!("{which} ends inside a string (cut line?)");
-        }
-        format!("invalid JSON at the end of {which}: {message}")
-    } else if e.line() <= 1 {
-        format!(
-            "invalid JSON at column {}: {message}",
-            start.col + e.column() as u64
-        )
-    } else {
-        format!(
-            "invalid JSON at line {line}, column {}: {message}",
-            e.column()
-        )
-    }
-}
-
-/// `a string`, `an array`, ... for messages.
-pub(crate) fn value_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A byte for messages: the character in backticks, or its hex code.
@@ -1110,21 +698,25 @@ fn show(b: u8) -> String {
     }
 }
 
-/// System messages start with a capital (`Is a directory`); reasons do not.
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
-            first.to_lowercase().chain(chars).collect()
-        }
-        _ => text.to_string(),
-    }
-}
+impl Steps for Framer {
+    type Item = Frame;
 
-pub(super) fn human_size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
-        format!("{} MiB", bytes >> 20)
-    } else {
-        format!("{bytes} bytes")
+    fn step(&mut self) -> io::Result<Option<Frame>> {
+        Framer::step(self)
+    }
+
+    fn finished(&mut self) -> &mut bool {
+        &mut self.finished
+    }
+
+    fn started_reading(&self) -> bool {
+        self.pos.offset != 0
+    }
+
+    fn read_failed(&mut self, reason: String) -> Frame {
+        // The line of the record being read when reading failed, else the
+        // line the scan stands on.
+        let line = self.current.take().unwrap_or(self.pos.line);
+        Frame::Bad { line, reason }
     }
 }

@@ -5,20 +5,29 @@
 //!
 //! - `frame` splits JSON into records (JSON lines, JSON arrays, Graph
 //!   pages, Event Hub batches; gzip is undone first) and recovers from bad
-//!   input;
-//! - `table` splits CSV into rows (Log Analytics portal exports, Entra admin
-//!   center downloads);
+//!   input; `frame::scan` finds where a value ends, `frame::parse` parses
+//!   one record and words its errors;
+//! - `table` splits CSV into rows (Log Analytics portal exports, and Entra
+//!   admin center downloads, whose columns `table::admin_center` maps);
+//! - `source` is what both readers share: the replayable stream, the
+//!   size-capped record buffer, the loop from reading steps to items;
+//! - `sparse` parses only the keys the rules read;
 //! - [`normalize()`] maps each record (Graph, diagnostic settings, Log
 //!   Analytics, admin center) to catalog names and types, the sign-in
-//!   catalog or the Graph activity one as the record's log says;
-//! - [`discover`] expands the paths given on the command line.
+//!   catalog or the Graph activity one as the record's log says
+//!   (`normalize::coerce` does the types); `markers` lists the keys that
+//!   tell a record's shape and log, which `sparse` must keep;
+//! - [`discover()`] expands the paths given on the command line.
 //!
 //! Whether a file is JSON or CSV is told by its content, not its name: a
 //! file whose first line is a CSV header ([`InputFormat::Auto`]) is CSV.
 
 mod discover;
+mod error;
 mod frame;
+mod markers;
 mod normalize;
+mod source;
 mod sparse;
 mod table;
 
@@ -35,6 +44,7 @@ use crate::finding::Problem;
 use crate::record::{Location, LogCategory, Record};
 
 pub use discover::discover;
+pub use error::{NormalizeError, UnknownInputFormat};
 pub use sparse::Keep;
 
 #[cfg(test)]
@@ -63,16 +73,14 @@ pub enum InputFormat {
 }
 
 impl FromStr for InputFormat {
-    type Err = String;
+    type Err = UnknownInputFormat;
 
-    fn from_str(text: &str) -> Result<InputFormat, String> {
+    fn from_str(text: &str) -> Result<InputFormat, UnknownInputFormat> {
         match text.to_ascii_lowercase().as_str() {
             "auto" => Ok(InputFormat::Auto),
             "json" | "jsonl" | "ndjson" => Ok(InputFormat::Json),
             "csv" => Ok(InputFormat::Csv),
-            _ => Err(format!(
-                "unknown input format `{text}`: auto, jsonl, json or csv"
-            )),
+            _ => Err(UnknownInputFormat(text.to_string())),
         }
     }
 }
@@ -200,7 +208,7 @@ impl Reader {
                     // still spares normalizing the columns no rule reads
                     // (and parsing those that hold JSON as text).
                     let counts = self.keep.as_deref().map(|keep| {
-                        let counts = sparse::KeyCounts::of(fields.keys());
+                        let counts = markers::KeyCounts::of(fields.keys());
                         fields.retain(|key, _| keep.wants(key));
                         counts
                     });
@@ -276,7 +284,7 @@ enum Raw {
     /// A record already split into keys and values.
     Object {
         fields: serde_json::Map<String, Value>,
-        counts: Option<sparse::KeyCounts>,
+        counts: Option<markers::KeyCounts>,
     },
     /// An admin center CSV row.
     AdminCenter {
@@ -316,7 +324,8 @@ impl Pending {
         let Pending { raw, location } = self;
         let found = match raw {
             Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
-                .map(|(fields, counts)| normalize::normalize_counted(fields, counts)),
+                .map(|(fields, counts)| normalize::normalize_counted(fields, counts))
+                .map_err(|e| e.to_string()),
             Raw::Object { fields, counts } => Ok(normalize::normalize_counted(fields, counts)),
             Raw::AdminCenter {
                 canonical,
@@ -447,12 +456,15 @@ fn buffered<R: BufRead + Send + 'static>(
             // followed by JSON is a JSON file with a line of junk first.
             let mut head = Vec::new();
             let mut read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
-            let first = head.len();
             let mut csv = read.is_ok() && table::looks_like_header(&head);
             if csv {
-                read = (&mut source).take(HEAD_LIMIT).read_until(b'\n', &mut head);
-                let second = head.get(first..).unwrap_or_default().trim_ascii_start();
-                csv = read.is_ok() && !second.starts_with(b"{") && !second.starts_with(b"[");
+                let mut second = Vec::new();
+                read = (&mut source)
+                    .take(HEAD_LIMIT)
+                    .read_until(b'\n', &mut second);
+                let text = second.trim_ascii_start();
+                csv = read.is_ok() && !text.starts_with(b"{") && !text.starts_with(b"[");
+                head.extend_from_slice(&second);
             }
             let rest: Box<dyn BufRead + Send> = match read {
                 Ok(_) => source,
@@ -503,26 +515,20 @@ impl BufRead for Failed {
 /// Also used on rule test records, which are small partial records in
 /// Graph vocabulary: `{"isInteractive": true, "status": {"errorCode": 0}}`.
 /// Fails only when the value is not a JSON object.
-pub fn normalize(value: Value) -> Result<Record, String> {
+pub fn normalize(value: Value) -> Result<Record, NormalizeError> {
     match value {
         Value::Object(fields) => Ok(normalize::normalize_object(fields).0),
-        other => Err(format!(
-            "record is not a JSON object but {}",
-            frame::value_kind(&other)
-        )),
+        other => Err(NormalizeError::NotAnObject(frame::value_kind(&other))),
     }
 }
 
 /// Normalizes one record object, in any shape, as a record of `log`: the
 /// log's catalog names and types its fields, whatever the record says its
 /// log is. Used on rule test records whose case or rule names the log.
-pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, String> {
+pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, NormalizeError> {
     match value {
         Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log)).0),
-        other => Err(format!(
-            "record is not a JSON object but {}",
-            frame::value_kind(&other)
-        )),
+        other => Err(NormalizeError::NotAnObject(frame::value_kind(&other))),
     }
 }
 

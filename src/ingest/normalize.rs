@@ -20,14 +20,22 @@
 //! canonical field that `properties` lacks (such as the envelope's
 //! `resourceId`), which would otherwise pass for that field.
 
+mod coerce;
+
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap as HashMap;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use super::sparse::KeyCounts;
-use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
+use super::markers::{
+    self, DIAGNOSTIC_LOG, DIAGNOSTIC_SOURCE, GRAPH_ACTIVITY_MARKERS, IS_INTERACTIVE, KeyCounts,
+    LA_LOG, LA_MARKERS, PROPERTIES, SERVICE_PRINCIPAL_ID, SIGN_IN_EVENT_TYPES, USER_ID,
+    USER_PRINCIPAL_NAME,
+};
+use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
+use crate::fold::get_any_case;
 use crate::record::{LogCategory, Record};
+use coerce::coerce;
 
 /// The shape a record was read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +62,6 @@ impl RecordShape {
     }
 }
 
-/// Columns that tell a Log Analytics row apart (exact spelling).
-const LA_MARKERS: &[&str] = &["Type", "TenantId", "TimeGenerated", "SourceSystem"];
-
-/// Keys (any case) that, together, mark a record that names no source as
-/// Microsoft Graph activity: every Graph API call has both, no sign-in does.
-const GRAPH_ACTIVITY_MARKERS: [&str; 2] = ["requestUri", "requestMethod"];
-
 /// How records of one catalog are read: the catalog's fields indexed for key
 /// lookup, and what the record shapes need to know about them.
 struct Root {
@@ -80,13 +81,7 @@ static SIGN_IN_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     // `ResourceId` is the Azure resource path of the log, not the Graph
     // `resourceId` (that one is `ResourceIdentity`).
     la_kept: &["ResourceId"],
-    envelope: &[
-        ("resulttype", "status.errorCode"),
-        ("resultdescription", "status.failureReason"),
-        ("calleripaddress", "ipAddress"),
-        ("correlationid", "correlationId"),
-        ("location", "location.countryOrRegion"),
-    ],
+    envelope: markers::SIGN_IN_ENVELOPE,
 });
 
 /// Graph activity records, indexed once.
@@ -95,24 +90,8 @@ static GRAPH_ACTIVITY_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     // `TenantId` is the Log Analytics workspace; the Entra tenant is
     // `AadTenantId`.
     la_kept: &["TenantId"],
-    envelope: &[
-        ("time", "timeGenerated"),
-        ("calleripaddress", "ipAddress"),
-        ("durationms", "durationMs"),
-        ("location", "location"),
-        ("tenantid", "tenantId"),
-    ],
+    envelope: markers::GRAPH_ACTIVITY_ENVELOPE,
 });
-
-/// The diagnostic envelope keys (lower case) that fill in the top-level
-/// field `name`, or a field below it, in either catalog.
-pub(crate) fn envelope_keys_for(name: &str) -> impl Iterator<Item = &'static str> {
-    [&*SIGN_IN_ROOT, &*GRAPH_ACTIVITY_ROOT]
-        .into_iter()
-        .flat_map(|root| root.envelope.iter())
-        .filter(move |(_, path)| path.split('.').next() == Some(name))
-        .map(|(key, _)| *key)
-}
 
 fn root_for(category: Option<&LogCategory>) -> &'static Root {
     match category {
@@ -152,8 +131,8 @@ pub(crate) fn normalize_with(
 ) -> (Record, RecordShape) {
     let shape = shape.unwrap_or_else(|| detect(&input, None));
     let named: &[&str] = match shape {
-        RecordShape::Diagnostic => &["category"],
-        RecordShape::LogAnalytics => &["Type", "Category"],
+        RecordShape::Diagnostic => &DIAGNOSTIC_LOG,
+        RecordShape::LogAnalytics => &LA_LOG,
         RecordShape::Graph | RecordShape::AdminCenter => &[],
     };
     let source = named
@@ -188,22 +167,27 @@ pub(crate) fn normalize_admin_center(
 ) -> Record {
     let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None);
     for (key, value) in unmapped {
-        let mut name = key.clone();
-        let mut n = 2;
-        while record.fields.contains_key(&name) {
-            name = format!("{key} ({n})");
-            n += 1;
-        }
-        record.fields.insert(name, value);
+        insert_new(&mut record.fields, &key, value);
     }
     record
+}
+
+/// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
+pub(super) fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
+    let mut key = name.to_string();
+    let mut n = 2;
+    while out.contains_key(&key) {
+        key = format!("{name} ({n})");
+        n += 1;
+    }
+    out.insert(key, value);
 }
 
 fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape {
     let has_properties = input
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v));
-    let has_source = ["category", "operationName"]
+        .any(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v));
+    let has_source = DIAGNOSTIC_SOURCE
         .iter()
         .any(|name| input.keys().any(|k| k.eq_ignore_ascii_case(name)));
     if has_properties && has_source {
@@ -244,25 +228,19 @@ fn into_properties(value: Value) -> Option<Map<String, Value>> {
     }
 }
 
-fn get_any_case<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
 /// A diagnostic-settings record: canonical fields from `properties`, and
 /// the envelope keys of [`Root::envelope`] (such as `resultType`,
 /// `callerIpAddress`, `location`) filling in what `properties` lacks.
 fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> {
     let key = input
         .iter()
-        .find(|(k, v)| k.eq_ignore_ascii_case("properties") && is_properties(v))
+        .find(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v))
         .map(|(k, _)| k.clone());
     let properties = key
         .and_then(|k| input.remove(&k))
         .and_then(into_properties)
+        // Detection makes a record diagnostic only when it has such a
+        // `properties`; a record read as diagnostic without one has none.
         .unwrap_or_default();
     let inner_keys: Vec<String> = properties.keys().cloned().collect();
     let level = &root.level;
@@ -506,215 +484,6 @@ fn is_blank(value: &Value) -> bool {
     }
 }
 
-/// Coerces a value to its field's type; what cannot be coerced is kept.
-/// `below` is the level of an object field's own fields.
-fn coerce(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
-    if value.is_null() {
-        Value::Null
-    } else if field.list {
-        coerce_list(field, below, value)
-    } else {
-        coerce_one(field, below, value)
-    }
-}
-
-fn coerce_list(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
-    let items = match value {
-        Value::Array(items) => items,
-        Value::String(text) => match list_from_text(field, &text) {
-            Some(items) => items,
-            None => return Value::String(text),
-        },
-        // A single object or value where a list is expected.
-        other => vec![other],
-    };
-    Value::Array(
-        items
-            .into_iter()
-            .map(|v| {
-                if v.is_null() {
-                    v
-                } else {
-                    coerce_one(field, below, v)
-                }
-            })
-            .collect(),
-    )
-}
-
-/// A list held in a string: JSON text (Log Analytics string columns), empty
-/// for none, or, for lists of strings, comma-separated values (separated by
-/// white space too for fields that are written so, such as OAuth scopes).
-fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Some(Vec::new());
-    }
-    if text.starts_with(['[', '{']) {
-        return match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => Some(items),
-            Ok(object @ Value::Object(_)) => Some(vec![object]),
-            _ => None,
-        };
-    }
-    match field.kind {
-        Kind::Object(_) | Kind::Dynamic => None,
-        _ => Some(
-            text.split(|c: char| c == ',' || (field.spaced && c.is_whitespace()))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.to_string()))
-                .collect(),
-        ),
-    }
-}
-
-fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
-    match (field.kind, below) {
-        (Kind::Object(_), Some(level)) => match value {
-            Value::Object(map) => Value::Object(object(level, map, &[])),
-            Value::String(text) => object_from_text(level, text),
-            other => other,
-        },
-        // Every object field has its level; without one, keep the value.
-        (Kind::Object(_), None) => value,
-        (Kind::Integer, _) => to_integer(value),
-        (Kind::Number, _) => to_number(value),
-        (Kind::Boolean, _) => to_boolean(value),
-        (Kind::DateTime, _) => to_date_time(value),
-        (Kind::String, _) => to_text(field, value),
-        (Kind::Dynamic, _) => value,
-    }
-}
-
-/// An object held in a string (Log Analytics dynamic columns written as
-/// text). Empty text is no value; text that is not a JSON object is kept.
-fn object_from_text(level: &Level, text: String) -> Value {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Value::Null;
-    }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => Value::Object(object(level, map, &[])),
-        _ => Value::String(text),
-    }
-}
-
-/// For the scalar kinds, an empty string is no value.
-fn blank_to_null(value: Value) -> Result<Value, Value> {
-    match &value {
-        Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
-        _ => Err(value),
-    }
-}
-
-fn to_integer(value: Value) -> Value {
-    let value = match blank_to_null(value) {
-        Ok(null) => return null,
-        Err(value) => value,
-    };
-    match value {
-        Value::Number(n) if n.is_f64() => n
-            .as_f64()
-            .and_then(whole)
-            .map_or(Value::Number(n), Value::from),
-        Value::String(text) => parse_integer(text.trim()).map_or(Value::String(text), Value::from),
-        other => other,
-    }
-}
-
-/// A float that holds a whole number, as an integer.
-fn whole(f: f64) -> Option<i64> {
-    // Past 2^53 a float no longer holds every integer: leave those alone.
-    (f.is_finite() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
-}
-
-fn parse_integer(text: &str) -> Option<i64> {
-    text.parse::<i64>()
-        .ok()
-        .or_else(|| text.parse::<f64>().ok().and_then(whole))
-}
-
-fn to_number(value: Value) -> Value {
-    let value = match blank_to_null(value) {
-        Ok(null) => return null,
-        Err(value) => value,
-    };
-    match value {
-        Value::String(text) => {
-            let t = text.trim();
-            if let Ok(i) = t.parse::<i64>() {
-                Value::from(i)
-            } else {
-                t.parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64)
-                    .map_or(Value::String(text), Value::Number)
-            }
-        }
-        other => other,
-    }
-}
-
-fn to_boolean(value: Value) -> Value {
-    let value = match blank_to_null(value) {
-        Ok(null) => return null,
-        Err(value) => value,
-    };
-    match value {
-        Value::Number(n) => match n.as_i64() {
-            Some(1) => Value::Bool(true),
-            Some(0) => Value::Bool(false),
-            _ => Value::Number(n),
-        },
-        Value::String(text) => {
-            let t = text.trim();
-            if t.eq_ignore_ascii_case("true") || t == "1" {
-                Value::Bool(true)
-            } else if t.eq_ignore_ascii_case("false") || t == "0" {
-                Value::Bool(false)
-            } else {
-                Value::String(text)
-            }
-        }
-        other => other,
-    }
-}
-
-fn to_date_time(value: Value) -> Value {
-    let value = match blank_to_null(value) {
-        Ok(null) => return null,
-        Err(value) => value,
-    };
-    match value {
-        Value::String(text) => {
-            crate::time::normalize(&text).map_or(Value::String(text), Value::String)
-        }
-        other => other,
-    }
-}
-
-/// A string for a string field: an integer code of an enum becomes its
-/// name (`conditionalAccessStatus: 2` is `notApplied`); numbers and
-/// booleans become their JSON text; other values are kept.
-fn to_text(field: &Field, value: Value) -> Value {
-    if !field.codes.is_empty() {
-        let code = match &value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        if let Some(name) = code.and_then(|c| field.code_name(c)) {
-            return Value::String(name.to_string());
-        }
-    }
-    match value {
-        Value::Number(n) => Value::String(n.to_string()),
-        Value::Bool(b) => Value::String(b.to_string()),
-        other => other,
-    }
-}
-
 /// The log category of a record that does not name its source:
 /// 1. the first element of `signInEventTypes` that names a sign-in log
 ///    (`interactiveUser`, `nonInteractiveUser`, `servicePrincipal`,
@@ -727,7 +496,7 @@ fn to_text(field: &Field, value: Value) -> Value {
 /// 4. otherwise interactive, as Graph's `/auditLogs/signIns` lists
 ///    interactive sign-ins by default.
 pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
-    if let Some(Value::Array(types)) = fields.get("signInEventTypes") {
+    if let Some(Value::Array(types)) = fields.get(SIGN_IN_EVENT_TYPES) {
         let named = types.iter().filter_map(Value::as_str).find_map(|t| {
             [
                 ("interactiveUser", LogCategory::Interactive),
@@ -743,7 +512,7 @@ pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
             return category;
         }
     }
-    if let Some(Value::Bool(interactive)) = fields.get("isInteractive") {
+    if let Some(Value::Bool(interactive)) = fields.get(IS_INTERACTIVE) {
         return if *interactive {
             LogCategory::Interactive
         } else {
@@ -751,7 +520,7 @@ pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
         };
     }
     let present = |name: &str| fields.get(name).is_some_and(|v| !is_blank(v));
-    if present("servicePrincipalId") && !present("userId") && !present("userPrincipalName") {
+    if present(SERVICE_PRINCIPAL_ID) && !present(USER_ID) && !present(USER_PRINCIPAL_NAME) {
         return LogCategory::ServicePrincipal;
     }
     LogCategory::Interactive

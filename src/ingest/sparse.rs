@@ -21,30 +21,8 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::normalize;
+use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
-
-/// Keys normalization reads whatever the rules: the shape and log markers,
-/// the diagnostic envelope, and what the category is derived from.
-const ALWAYS: &[&str] = &[
-    // Shapes and logs.
-    "properties",
-    "category",
-    "operationName",
-    "Type",
-    "Category",
-    "TenantId",
-    "TimeGenerated",
-    "SourceSystem",
-    "requestUri",
-    "requestMethod",
-    // The category of a record that names no log.
-    "signInEventTypes",
-    "isInteractive",
-    "servicePrincipalId",
-    "userId",
-    "userPrincipalName",
-];
 
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
@@ -80,11 +58,11 @@ impl Keep {
         raw: impl IntoIterator<Item = &'a str>,
     ) -> Keep {
         let mut keep = Keep::default();
-        for name in ALWAYS {
+        for name in markers::always() {
             keep.add(name, Below::Whole);
         }
         for name in raw {
-            keep.raw_properties |= name.eq_ignore_ascii_case("properties");
+            keep.raw_properties |= name.eq_ignore_ascii_case(markers::PROPERTIES);
             keep.add(name, Below::Whole);
         }
         for path in paths {
@@ -93,7 +71,7 @@ impl Keep {
             };
             // Envelope keys fill in scalars: an object under one (the
             // Graph `location`) needs only what the path needs.
-            for key in normalize::envelope_keys_for(first) {
+            for key in markers::envelope_keys_for(first) {
                 keep.add(key, Below::Some(Keep::default()));
             }
             keep.add_path(&[SIGN_IN, GRAPH_ACTIVITY], first, rest);
@@ -183,32 +161,6 @@ impl Keep {
                 self.keys.get(&*lower)
             }
             None => self.keys.get(key.to_ascii_lowercase().as_bytes()),
-        }
-    }
-}
-
-/// How many keys a record had and how many of them start with an upper-case
-/// letter, counted before any was skipped: shape detection weighs them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct KeyCounts {
-    pub(crate) total: usize,
-    pub(crate) upper: usize,
-}
-
-impl KeyCounts {
-    /// The counts of a record's keys.
-    pub(crate) fn of<'a>(keys: impl Iterator<Item = &'a String>) -> KeyCounts {
-        let mut counts = KeyCounts::default();
-        for key in keys {
-            counts.add(key);
-        }
-        counts
-    }
-
-    fn add(&mut self, key: &str) {
-        self.total += 1;
-        if key.starts_with(|c: char| c.is_ascii_uppercase()) {
-            self.upper += 1;
         }
     }
 }
@@ -348,7 +300,7 @@ impl Seen {
 
 /// Reads an object, keeping what `keep` wants and counting every key. At
 /// the top of a record (`seen` given), keys are remembered to tell whether
-/// one repeats, and a `properties` value is read as [`properties`] says.
+/// one repeats, and a `properties` value is read as the comment below says.
 fn object<'de, A: MapAccess<'de>>(
     mut map: A,
     keep: &Keep,
@@ -361,7 +313,7 @@ fn object<'de, A: MapAccess<'de>>(
         if let Some(seen) = seen.as_deref_mut() {
             seen.add(&key);
         }
-        let value = if seen.is_some() && key.eq_ignore_ascii_case("properties") {
+        let value = if seen.is_some() && key.eq_ignore_ascii_case(markers::PROPERTIES) {
             // An object holds the fields of a diagnostic record, read with
             // the record's own keep; anything else (JSON text, as some
             // pipelines write it) is read whole, for normalization to look

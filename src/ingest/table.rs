@@ -11,7 +11,7 @@
 //!   row, by its columns). Any other CSV with a header is read the same way.
 //! - **Entra admin center** download: display names as headers (`Date
 //!   (UTC)`, `Request ID`, ...). The columns whose meaning is known are
-//!   mapped to Graph names here ([`ADMIN_CENTER_COLUMNS`]); the others are
+//!   mapped to Graph names ([`admin_center`]); the others are
 //!   kept under their own names.
 //!
 //! Rows are framed here and their cells parsed by the `csv` crate. Framing
@@ -27,13 +27,17 @@
 //! quote never closed, a row over the size limit) is given as [`Row::Bad`]
 //! and reading goes on with the next row.
 
+mod admin_center;
+
 use std::io::{self, BufRead};
 
 use memchr::memchr2;
 use serde_json::{Map, Value};
 
-use super::frame::{REPLAY_SLACK, Source, human_size};
-use crate::catalog::{self, Field, SIGN_IN};
+use super::error::ReadError;
+use super::normalize::insert_new;
+use super::source::{self, Capped, Source, Steps, human_size, within};
+use admin_center::admin_center_row;
 
 /// Which export a CSV file comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,114 +79,6 @@ pub(crate) enum Row {
     },
 }
 
-/// How a cell of an admin center column becomes a Graph value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Conv {
-    /// Text; an enum field's display value (`Not Applied`) becomes its Graph
-    /// name (`notApplied`) when it matches one ignoring case, spaces and
-    /// dashes.
-    Text,
-    /// `Yes` / `No` as well as what the normalizer reads as a boolean.
-    Bool,
-    /// `City, State, CC`: split into `location.city`, `.state` and
-    /// `.countryOrRegion`.
-    Location,
-}
-
-/// Admin center columns with a known Graph field: the column names of the
-/// Entra admin center's sign-in log download (Monitoring & health > Sign-in
-/// logs > Download), matched after trimming, ignoring case and runs of
-/// spaces. Only columns whose meaning is certain are here; `Status`
-/// (Success, Failure, Interrupted) has no Graph field of its own and is kept
-/// as it is, with `Success` giving `status.errorCode` 0 when the row has no
-/// error code.
-const ADMIN_CENTER_COLUMNS: &[(&str, &str, Conv)] = &[
-    ("Date (UTC)", "createdDateTime", Conv::Text),
-    ("Request ID", "id", Conv::Text),
-    ("User agent", "userAgent", Conv::Text),
-    ("Correlation ID", "correlationId", Conv::Text),
-    ("User ID", "userId", Conv::Text),
-    ("User", "userDisplayName", Conv::Text),
-    ("Username", "userPrincipalName", Conv::Text),
-    ("User type", "userType", Conv::Text),
-    (
-        "Cross tenant access type",
-        "crossTenantAccessType",
-        Conv::Text,
-    ),
-    ("Incoming token type", "incomingTokenType", Conv::Text),
-    (
-        "Authentication Protocol",
-        "authenticationProtocol",
-        Conv::Text,
-    ),
-    (
-        "Unique token identifier",
-        "uniqueTokenIdentifier",
-        Conv::Text,
-    ),
-    ("Client credential type", "clientCredentialType", Conv::Text),
-    ("Application", "appDisplayName", Conv::Text),
-    ("Application ID", "appId", Conv::Text),
-    ("Home tenant ID", "homeTenantId", Conv::Text),
-    ("Home tenant name", "homeTenantName", Conv::Text),
-    ("Resource", "resourceDisplayName", Conv::Text),
-    ("Resource ID", "resourceId", Conv::Text),
-    ("Resource tenant ID", "resourceTenantId", Conv::Text),
-    ("IP address", "ipAddress", Conv::Text),
-    (
-        "IP address (seen by resource)",
-        "ipAddressFromResourceProvider",
-        Conv::Text,
-    ),
-    ("Location", "location", Conv::Location),
-    ("Sign-in error code", "status.errorCode", Conv::Text),
-    ("Failure reason", "status.failureReason", Conv::Text),
-    ("Additional Details", "status.additionalDetails", Conv::Text),
-    ("Client app", "clientAppUsed", Conv::Text),
-    ("Device ID", "deviceDetail.deviceId", Conv::Text),
-    ("Browser", "deviceDetail.browser", Conv::Text),
-    (
-        "Operating System",
-        "deviceDetail.operatingSystem",
-        Conv::Text,
-    ),
-    ("Compliant", "deviceDetail.isCompliant", Conv::Bool),
-    ("Managed", "deviceDetail.isManaged", Conv::Bool),
-    ("Join Type", "deviceDetail.trustType", Conv::Text),
-    ("Conditional Access", "conditionalAccessStatus", Conv::Text),
-    (
-        "Authentication requirement",
-        "authenticationRequirement",
-        Conv::Text,
-    ),
-    ("Service principal ID", "servicePrincipalId", Conv::Text),
-    ("Service principal name", "servicePrincipalName", Conv::Text),
-    ("Token issuer type", "tokenIssuerType", Conv::Text),
-    ("Token issuer name", "tokenIssuerName", Conv::Text),
-    ("Flagged for review", "flaggedForReview", Conv::Bool),
-    (
-        "Autonomous system number",
-        "autonomousSystemNumber",
-        Conv::Text,
-    ),
-    ("Session ID", "sessionId", Conv::Text),
-    ("Sign-in identifier", "signInIdentifier", Conv::Text),
-    (
-        "Through Global Secure Access",
-        "isThroughGlobalSecureAccess",
-        Conv::Bool,
-    ),
-    (
-        "Global Secure Access IP address",
-        "globalSecureAccessIpAddress",
-        Conv::Text,
-    ),
-];
-
-/// The admin center column whose `Success` stands for error code 0.
-const ADMIN_STATUS: &str = "status";
-
 /// Suffix of time columns in Log Analytics exports.
 const UTC_SUFFIX: &str = " [UTC]";
 
@@ -212,7 +108,7 @@ struct Column {
     header: String,
     role: Role,
     /// Admin center: the Graph path, its field and conversion.
-    target: Option<(&'static str, Option<&'static Field>, Conv)>,
+    target: Option<admin_center::Target>,
     /// Admin center: the `Status` column.
     status: bool,
 }
@@ -222,15 +118,12 @@ pub(crate) struct Table {
     src: Source,
     /// 1-based line of the next byte.
     line: u64,
-    /// Offset of the next byte, and the furthest offset read: replays stop
-    /// when they would pass [`REPLAY_SLACK`] plus the bytes read once.
+    /// Offset of the next byte.
     offset: u64,
-    furthest: u64,
-    replayed: u64,
     columns: Option<Vec<Column>>,
     dialect: Option<Dialect>,
-    limit: usize,
-    buf: Vec<u8>,
+    /// The bytes of the row being framed, up to the size limit.
+    buf: Capped,
     started: bool,
     finished: bool,
     cells: RowParser,
@@ -263,12 +156,9 @@ impl Table {
             src: Source::new(inner),
             line: 1,
             offset: 0,
-            furthest: 0,
-            replayed: 0,
             columns: None,
             dialect: None,
-            limit,
-            buf: Vec::new(),
+            buf: Capped::new(limit),
             started: false,
             finished: false,
             cells: RowParser::default(),
@@ -282,31 +172,13 @@ impl Table {
 
     /// The next row, or `None` at the end of the stream.
     pub(crate) fn next_row(&mut self) -> Option<Row> {
-        while !self.finished {
-            match self.step() {
-                Ok(Some(row)) => return Some(row),
-                Ok(None) => {}
-                Err(e) => {
-                    self.finished = true;
-                    let what = if self.offset == 0 {
-                        "cannot read the input"
-                    } else {
-                        "cannot read the rest of the input"
-                    };
-                    return Some(Row::Bad {
-                        line: self.line,
-                        reason: format!("{what}: {}", lowercase_first(&e.to_string())),
-                    });
-                }
-            }
-        }
-        None
+        source::next_item(self)
     }
 
     fn step(&mut self) -> io::Result<Option<Row>> {
         if !self.started {
             self.started = true;
-            if self.src.chunk()?.starts_with(b"\xEF\xBB\xBF") {
+            if self.src.chunk()?.starts_with(source::BOM) {
                 self.consume(3);
             }
         }
@@ -319,20 +191,22 @@ impl Table {
             // replay puts back.
             self.finished = true;
         }
-        if !raw.oversize && self.buf.iter().all(u8::is_ascii_whitespace) {
+        if !raw.oversize && self.buf.bytes().iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
         if raw.oversize {
-            let reason = format!("row is larger than {}", human_size(self.limit as u64));
+            let reason = format!("row is larger than {}", human_size(self.buf.limit() as u64));
             return Ok(Some(self.bad_row(&raw, reason)));
         }
         if raw.end == End::EofInQuotes {
             let reason = "a quote opened in this row is never closed".to_string();
             return Ok(Some(self.bad_row(&raw, reason)));
         }
-        let bytes = std::mem::take(&mut self.buf);
+        // `row` needs `self` whole: lend it the bytes, then take them back
+        // to reuse their memory.
+        let bytes = self.buf.take();
         let row = self.row(&bytes, raw.line);
-        self.buf = bytes;
+        self.buf.put_back(bytes);
         Ok(row)
     }
 
@@ -342,17 +216,16 @@ impl Table {
     fn bad_row(&mut self, raw: &Raw, reason: String) -> Row {
         if raw.end == End::EofInQuotes
             && !raw.oversize
-            && let Some(k) = memchr::memchr(b'\n', &self.buf)
+            && let Some(k) = memchr::memchr(b'\n', self.buf.bytes())
+            && let Some((_, tail)) = self.buf.bytes().split_at_checked(k + 1)
+            && !tail.is_empty()
+            && self.src.may_replay(tail.len() as u64)
         {
-            let tail = self.buf.get(k + 1..).unwrap_or_default();
-            let cost = tail.len() as u64;
-            if !tail.is_empty() && self.replayed + cost <= self.furthest + REPLAY_SLACK {
-                self.replayed += cost;
-                self.src.push_back(tail);
-                self.line = raw.line + 1;
-                self.offset = raw.offset + k as u64 + 1;
-                self.finished = false;
-            }
+            self.src.replay(tail);
+            self.line = raw.line + 1;
+            self.offset = raw.offset + k as u64 + 1;
+            // The row's end was the stream's end; what was put back follows.
+            self.finished = false;
         }
         if self.columns.is_none() {
             // Without a header no row can be read.
@@ -367,7 +240,7 @@ impl Table {
     fn consume(&mut self, n: usize) {
         self.src.consume(n);
         self.offset += n as u64;
-        self.furthest = self.furthest.max(self.offset);
+        self.src.reached(self.offset);
     }
 
     /// Reads one row's bytes into `buf` (up to the limit), or `None` at the
@@ -376,7 +249,6 @@ impl Table {
         self.buf.clear();
         let line = self.line;
         let offset = self.offset;
-        let mut oversize = false;
         let mut in_quotes = false;
         let mut any = false;
         loop {
@@ -394,7 +266,7 @@ impl Table {
                     line,
                     offset,
                     end,
-                    oversize,
+                    oversize: self.buf.oversize(),
                 }));
             }
             any = true;
@@ -416,15 +288,7 @@ impl Table {
                 }
                 i = at + 1;
             }
-            if !oversize {
-                let part = chunk.get(..n).unwrap_or_default();
-                if self.buf.len() + part.len() > self.limit {
-                    oversize = true;
-                    self.buf = Vec::new();
-                } else {
-                    self.buf.extend_from_slice(part);
-                }
-            }
+            self.buf.push(within(chunk, ..n));
             self.consume(n);
             self.line += lines;
             if ended {
@@ -432,7 +296,7 @@ impl Table {
                     line,
                     offset,
                     end: End::Line,
-                    oversize,
+                    oversize: self.buf.oversize(),
                 }));
             }
         }
@@ -443,7 +307,7 @@ impl Table {
         let bad = |reason: String| Some(Row::Bad { line, reason });
         let record = match self.cells.parse(bytes) {
             Ok(record) => record,
-            Err(reason) => return bad(reason),
+            Err(e) => return bad(e.to_string()),
         };
         let Some(columns) = &self.columns else {
             let header: Vec<String> = record
@@ -487,7 +351,7 @@ impl Table {
 }
 
 /// The cells of one framed row, parsed by a fresh [`RowParser`].
-fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
     RowParser::default().parse(bytes)
 }
 
@@ -512,15 +376,15 @@ impl Default for RowParser {
 impl RowParser {
     /// The cells of a row; a row that holds two records (the `csv` crate
     /// also ends records at a lone carriage return) is refused.
-    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, String> {
+    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
         self.core.reset();
         let (record, used) = self.next_record(bytes);
         let Some(record) = record else {
             return Ok(csv::ByteRecord::new());
         };
-        match self.next_record(bytes.get(used..).unwrap_or_default()) {
+        match self.next_record(within(bytes, used..)) {
             (None, _) => Ok(record),
-            (Some(_), _) => Err("a carriage return outside quotes splits the row".into()),
+            (Some(_), _) => Err(ReadError::CarriageReturn),
         }
     }
 
@@ -533,7 +397,7 @@ impl RowParser {
                 _ => return (None, used),
             };
             let (result, nin, o, e) = self.core.read_record(input, out, ends);
-            input = input.get(nin..).unwrap_or_default();
+            input = within(input, nin..);
             used += nin;
             nout += o;
             nend += e;
@@ -552,8 +416,8 @@ impl RowParser {
                 csv_core::ReadRecordResult::Record => {
                     let mut record = csv::ByteRecord::new();
                     let mut start = 0;
-                    for &end in self.ends.get(..nend).unwrap_or_default() {
-                        record.push_field(self.out.get(start..end).unwrap_or_default());
+                    for &end in within(&self.ends, ..nend) {
+                        record.push_field(within(&self.out, start..end));
                         start = end;
                     }
                     return (Some(record), used);
@@ -567,7 +431,7 @@ impl RowParser {
 /// Whether a first line reads as a CSV header: at least two cells, each a
 /// short name with no control characters, none opening JSON.
 pub(crate) fn looks_like_header(line: &[u8]) -> bool {
-    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let line = line.strip_prefix(source::BOM).unwrap_or(line);
     let Ok(text) = std::str::from_utf8(line) else {
         return false;
     };
@@ -592,32 +456,10 @@ pub(crate) fn looks_like_header(line: &[u8]) -> bool {
     }
 }
 
-/// An admin center column name for matching: no outer spaces, single
-/// inner spaces, lower case.
-fn squeeze(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-fn admin_center_column(name: &str) -> Option<(&'static str, Conv)> {
-    let key = squeeze(name);
-    ADMIN_CENTER_COLUMNS
-        .iter()
-        .find(|(display, _, _)| squeeze(display) == key)
-        .map(|(_, path, conv)| (*path, *conv))
-}
-
-/// The dialect and columns of a header. Admin center headers are display
-/// names with spaces (`Request ID`, `Date (UTC)`), which no Log Analytics
-/// column has: two of them make the file an admin center download.
+/// The dialect and columns of a header (see
+/// [`admin_center::is_admin_header`]).
 fn header_columns(header: Vec<String>) -> (Dialect, Vec<Column>) {
-    let admin = header
-        .iter()
-        .filter(|h| h.contains(' ') && admin_center_column(h).is_some())
-        .count()
-        >= 2;
+    let admin = admin_center::is_admin_header(&header);
     let mut seen: Vec<String> = Vec::new();
     let mut columns = Vec::with_capacity(header.len());
     for cell in header {
@@ -642,16 +484,8 @@ fn header_columns(header: Vec<String>) -> (Dialect, Vec<Column>) {
         } else {
             format!("{base} ({})", n + 1)
         };
-        let target = admin
-            .then(|| admin_center_column(&cell))
-            .flatten()
-            .map(|(path, conv)| {
-                let field = catalog::resolve_in(SIGN_IN, path)
-                    .ok()
-                    .and_then(|r| r.field);
-                (path, field, conv)
-            });
-        let status = admin && squeeze(&cell) == ADMIN_STATUS;
+        let target = admin.then(|| admin_center::target(&cell)).flatten();
+        let status = admin && admin_center::is_status(&cell);
         columns.push(Column {
             name,
             header: cell,
@@ -722,155 +556,26 @@ fn same_text(value: &Value, text: &str) -> bool {
     }
 }
 
-/// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
-fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
-    let mut key = name.to_string();
-    let mut n = 2;
-    while out.contains_key(&key) {
-        key = format!("{name} ({n})");
-        n += 1;
-    }
-    out.insert(key, value);
-}
+impl Steps for Table {
+    type Item = Row;
 
-/// An admin center row: mapped columns under Graph names (the first
-/// non-empty cell of a field wins; a later one that differs is kept under
-/// its column's name), the others under their own names.
-fn admin_center_row(columns: &[Column], cells: &[&str], line: u64) -> Row {
-    let mut canonical = Map::new();
-    let mut unmapped = Vec::new();
-    let mut success = false;
-    for (column, cell) in columns.iter().zip(cells) {
-        let cell = cell.trim();
-        if cell.is_empty() {
-            continue;
+    fn step(&mut self) -> io::Result<Option<Row>> {
+        Table::step(self)
+    }
+
+    fn finished(&mut self) -> &mut bool {
+        &mut self.finished
+    }
+
+    fn started_reading(&self) -> bool {
+        self.offset != 0
+    }
+
+    fn read_failed(&mut self, reason: String) -> Row {
+        Row::Bad {
+            line: self.line,
+            reason,
         }
-        if column.status {
-            success = cell.eq_ignore_ascii_case("success");
-        }
-        let Some((path, field, conv)) = column.target else {
-            unmapped.push((column.name.clone(), Value::String(cell.to_string())));
-            continue;
-        };
-        let placed = match conv {
-            Conv::Location => match split_location(cell) {
-                Some(parts) => parts
-                    .into_iter()
-                    .all(|(child, value)| place(&mut canonical, &["location", child], value)),
-                None => false,
-            },
-            Conv::Bool => place(&mut canonical, &split_path(path), yes_no(cell)),
-            Conv::Text => place(
-                &mut canonical,
-                &split_path(path),
-                display_value(field, cell),
-            ),
-        };
-        if !placed {
-            unmapped.push((column.name.clone(), Value::String(cell.to_string())));
-        }
-    }
-    if success {
-        // `Success` is error code 0 when no column gives the code.
-        place(&mut canonical, &["status", "errorCode"], Value::from(0));
-    }
-    Row::AdminCenter {
-        canonical,
-        unmapped,
-        line,
-    }
-}
-
-fn split_path(path: &str) -> Vec<&str> {
-    path.split('.').collect()
-}
-
-/// Puts `value` at `path` unless a value is there already; gives whether it
-/// was put (or was the same).
-fn place(map: &mut Map<String, Value>, path: &[&str], value: Value) -> bool {
-    match path {
-        [] => false,
-        [last] => match map.get(*last) {
-            Some(existing) => *existing == value,
-            None => {
-                map.insert((*last).to_string(), value);
-                true
-            }
-        },
-        [first, rest @ ..] => {
-            let slot = map
-                .entry((*first).to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            match slot {
-                Value::Object(inner) => place(inner, rest, value),
-                _ => false,
-            }
-        }
-    }
-}
-
-/// `Yes` and `No` as booleans; other text is left to the normalizer.
-fn yes_no(cell: &str) -> Value {
-    if cell.eq_ignore_ascii_case("yes") {
-        Value::Bool(true)
-    } else if cell.eq_ignore_ascii_case("no") {
-        Value::Bool(false)
-    } else {
-        Value::String(cell.to_string())
-    }
-}
-
-/// The Graph name of an enum field's display value (`Not Applied` is
-/// `notApplied`, `Single-factor authentication` is
-/// `singleFactorAuthentication`); other text as it is.
-fn display_value(field: Option<&Field>, cell: &str) -> Value {
-    let compact = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '_'))
-            .collect::<String>()
-            .to_lowercase()
-    };
-    if let Some(field) = field.filter(|f| !f.values.is_empty()) {
-        let key = compact(cell);
-        if let Some(name) = field.values.iter().find(|v| compact(v) == key) {
-            return Value::String((*name).to_string());
-        }
-    }
-    Value::String(cell.to_string())
-}
-
-/// `City, State, CC` as location fields; the last part must be a
-/// two-letter country code. `None` when the text does not read so.
-fn split_location(text: &str) -> Option<Vec<(&'static str, Value)>> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let (country, rest) = parts.split_last()?;
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    let names: &[&'static str] = match rest.len() {
-        0 => &[],
-        1 => &["city"],
-        2 => &["city", "state"],
-        _ => return None,
-    };
-    let mut out: Vec<(&'static str, Value)> = names
-        .iter()
-        .zip(rest)
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (*k, Value::String((*v).to_string())))
-        .collect();
-    out.push(("countryOrRegion", Value::String((*country).to_string())));
-    Some(out)
-}
-
-/// System messages start with a capital (`Is a directory`); reasons do not.
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
-            first.to_lowercase().chain(chars).collect()
-        }
-        _ => text.to_string(),
     }
 }
 
@@ -1048,12 +753,5 @@ mod tests {
         assert!(!looks_like_header(b"just one column\n"));
         assert!(!looks_like_header(b"a,,b\n"));
         assert!(!looks_like_header(b"a,\xff\n"));
-    }
-
-    #[test]
-    fn locations_split_on_commas() {
-        assert_eq!(split_location("Paris, FR").map(|v| v.len()), Some(2));
-        assert_eq!(split_location("Seattle, Washington, USA"), None);
-        assert_eq!(split_location("a, b, c, US"), None);
     }
 }

@@ -10,11 +10,19 @@ use super::*;
 use crate::record::LogCategory;
 
 fn reader(bytes: &[u8], limit: usize) -> Reader {
+    reader_as(bytes, limit, InputFormat::Auto)
+}
+
+/// A reader of `bytes` with the given record size limit and format.
+fn reader_as(bytes: &[u8], limit: usize, format: InputFormat) -> Reader {
     buffered(
         "test".into(),
         Cursor::new(bytes.to_vec()),
         limit,
-        super::Options::default(),
+        Options {
+            format,
+            ..Options::default()
+        },
     )
 }
 
@@ -35,6 +43,11 @@ fn read_all(mut reader: Reader) -> (Vec<Item>, String) {
 
 fn read(bytes: &[u8]) -> (Vec<Item>, String) {
     read_all(reader(bytes, frame::DEFAULT_LIMIT))
+}
+
+/// The outline (see [`outline`]) of what `bytes` read as.
+fn outlined(bytes: &[u8]) -> Vec<String> {
+    outline(&read(bytes).0)
 }
 
 /// One line per item: `line:index id` for records, `line:index ! reason`
@@ -81,8 +94,10 @@ fn pretty_printed_array() {
 
 #[test]
 fn one_line_array() {
-    let (items, _) = read(br#"[{"id":"a"},{"id":"b"}, {"id":"c"}]"#);
-    assert_eq!(outline(&items), ["1:0 a", "1:1 b", "1:2 c"]);
+    assert_eq!(
+        outlined(br#"[{"id":"a"},{"id":"b"}, {"id":"c"}]"#),
+        ["1:0 a", "1:1 b", "1:2 c"]
+    );
 }
 
 #[test]
@@ -157,11 +172,12 @@ fn mixed_layouts_are_all_named() {
 
 #[test]
 fn bom_and_crlf() {
-    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\"}\r\n\r\n{\"id\":\"b\"}\r\n");
-    assert_eq!(outline(&items), ["1:0 a", "3:1 b"]);
-    let (items, _) = read(b"\xEF\xBB\xBF{\"id\":\"a\" \"x\":1}\r\n{\"id\":\"b\"}\r\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"\xEF\xBB\xBF{\"id\":\"a\"}\r\n\r\n{\"id\":\"b\"}\r\n"),
+        ["1:0 a", "3:1 b"]
+    );
+    assert_eq!(
+        outlined(b"\xEF\xBB\xBF{\"id\":\"a\" \"x\":1}\r\n{\"id\":\"b\"}\r\n"),
         [
             "1:0 ! invalid JSON at column 11: expected `,` or `}`",
             "2:1 b"
@@ -171,9 +187,8 @@ fn bom_and_crlf() {
 
 #[test]
 fn syntax_error_points_at_the_column() {
-    let (items, _) = read(b"{\"a\": 1 \"b\": 2}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"a\": 1 \"b\": 2}\n{\"id\":\"b\"}\n"),
         [
             "1:0 ! invalid JSON at column 9: expected `,` or `}`",
             "2:1 b"
@@ -183,9 +198,8 @@ fn syntax_error_points_at_the_column() {
 
 #[test]
 fn error_on_a_later_line_of_a_pretty_record() {
-    let (items, _) = read(b"{\n  \"a\": 1,\n  \"b\": tru\n}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\n  \"a\": 1,\n  \"b\": tru\n}\n{\"id\":\"b\"}\n"),
         [
             "1:0 ! invalid JSON at the end of line 3: expected ident",
             "5:1 b"
@@ -197,9 +211,8 @@ fn error_on_a_later_line_of_a_pretty_record() {
 fn broken_line_in_the_middle_of_json_lines() {
     // Cut after a complete value: the next line starts a record.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":1\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! record is not closed before the next record starts on line 3",
@@ -209,9 +222,8 @@ fn broken_line_in_the_middle_of_json_lines() {
     );
     // Cut inside a string.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"abc\n{\"id\":\"c\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! the line ends inside a string (cut line?)",
@@ -221,9 +233,8 @@ fn broken_line_in_the_middle_of_json_lines() {
     // Cut where a value was due: the next line is taken as that value at
     // first, then scanned again as a record of its own.
     let text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":[1,\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n";
-    let (items, _) = read(text);
     assert_eq!(
-        outline(&items),
+        outlined(text),
         [
             "1:0 a",
             "2:1 ! record is not closed before the next record starts on line 3",
@@ -265,9 +276,8 @@ fn broken_element_in_a_pretty_array_resyncs_inside_the_array() {
 
 #[test]
 fn invalid_element_with_balanced_brackets_is_skipped_alone() {
-    let (items, _) = read(b"[{\"id\":\"a\"}, {\"id\": x}, {\"id\":\"c\"}]");
     assert_eq!(
-        outline(&items),
+        outlined(b"[{\"id\":\"a\"}, {\"id\": x}, {\"id\":\"c\"}]"),
         [
             "1:0 a",
             "1:1 ! invalid JSON at column 21: expected value",
@@ -291,10 +301,8 @@ fn lines_that_never_close_are_not_replayed_forever() {
 
 #[test]
 fn records_must_be_objects() {
-    let (items, _) =
-        read(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"\"hello\"\n42\n{\"id\":\"a\"}\n[1, \"x\", {\"id\":\"b\"}, [2], null]\n"),
         [
             "1:0 ! record is not a JSON object but a string",
             "2:1 ! record is not a JSON object but a number",
@@ -310,14 +318,12 @@ fn records_must_be_objects() {
 
 #[test]
 fn truncated_file() {
-    let (items, _) = read(b"{\"id\":\"a\"}\n{\"id\":\"b\",\"status\":{\"errorCode\":");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"id\":\"a\"}\n{\"id\":\"b\",\"status\":{\"errorCode\":"),
         ["1:0 a", "2:1 ! file ends inside a record (truncated?)"]
     );
-    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"},\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"value\":[{\"id\":\"a\"},\n"),
         [
             "1:0 a",
             "2:1 ! file ends inside the array of records (truncated?)"
@@ -368,9 +374,8 @@ fn deep_nesting_does_not_overflow() {
     text.extend(std::iter::repeat_n(b'[', depth));
     text.extend(std::iter::repeat_n(b']', depth));
     text.extend_from_slice(b"\n{\"id\":\"ok\"}\n");
-    let (items, _) = read(&text);
     assert_eq!(
-        outline(&items),
+        outlined(&text),
         [
             "1:0 ! record is nested too deeply (more than 128 levels)",
             "2:1 ! record is nested too deeply (more than 128 levels)",
@@ -435,9 +440,8 @@ fn corrupt_gzip_stops_the_file_with_a_problem() {
     if let Some(mid) = data.get_mut(20..len - 8) {
         mid.iter_mut().for_each(|b| *b ^= 0x5a);
     }
-    let (items, _) = read(&data);
     assert_eq!(
-        outline(&items),
+        outlined(&data),
         ["1:0 ! cannot read the input: corrupt deflate stream"]
     );
     // Damage further in: what came before is read, then the file stops.
@@ -489,9 +493,8 @@ fn open_reads_files_and_gzip_whatever_the_name() {
 
 #[test]
 fn envelope_damage_is_reported_and_reading_goes_on() {
-    let (items, _) = read(b"{\"value\":[{\"id\":\"a\"}], oops}\n{\"id\":\"b\"}\n");
     assert_eq!(
-        outline(&items),
+        outlined(b"{\"value\":[{\"id\":\"a\"}], oops}\n{\"id\":\"b\"}\n"),
         [
             "1:0 a",
             "1:1 ! unexpected `o` in the object around the records",
@@ -710,6 +713,31 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
+
+    /// A byte of `alphabet`, which is not empty.
+    fn pick(&mut self, alphabet: &[u8]) -> u8 {
+        alphabet[self.below(alphabet.len())]
+    }
+
+    /// Changes `bytes` at one place at or after `from`: a byte replaced by
+    /// one of `noise`, a byte removed, one inserted, or the rest cut.
+    fn mutate(&mut self, bytes: &mut Vec<u8>, from: usize, noise: &[u8]) {
+        let at = from + self.below(bytes.len().saturating_sub(from));
+        match self.below(4) {
+            0 => {
+                if at < bytes.len() {
+                    bytes[at] = self.pick(noise);
+                }
+            }
+            1 => {
+                if at < bytes.len() {
+                    bytes.remove(at);
+                }
+            }
+            2 => bytes.insert(at.min(bytes.len()), self.pick(noise)),
+            _ => bytes.truncate(at),
+        }
+    }
 }
 
 /// Reads `bytes` and checks the accounting; gives the item count.
@@ -731,10 +759,7 @@ fn arbitrary_bytes_are_read_without_panic() {
                 if round % 3 == 0 {
                     rng.next() as u8
                 } else {
-                    ALPHABET
-                        .get(rng.below(ALPHABET.len()))
-                        .copied()
-                        .unwrap_or(b'{')
+                    rng.pick(ALPHABET)
                 }
             })
             .collect();
@@ -759,7 +784,9 @@ fn mutated_real_records_are_read_without_panic() {
                 .filter(|(_, b)| **b == b'\n')
                 .nth(3)
                 .map_or(text.len(), |(i, _)| i + 1);
-            seeds.push(text.get(..cut).unwrap_or_default().to_vec());
+            let mut text = text;
+            text.truncate(cut);
+            seeds.push(text);
         }
     }
     seeds.push(
@@ -775,24 +802,7 @@ fn mutated_real_records_are_read_without_panic() {
         };
         let mut bytes = seed.clone();
         for _ in 0..1 + rng.below(8) {
-            let at = rng.below(bytes.len());
-            match rng.below(4) {
-                0 => {
-                    if let Some(b) = bytes.get_mut(at) {
-                        *b = NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'{');
-                    }
-                }
-                1 => {
-                    if at < bytes.len() {
-                        bytes.remove(at);
-                    }
-                }
-                2 => bytes.insert(
-                    at.min(bytes.len()),
-                    NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"'),
-                ),
-                _ => bytes.truncate(at),
-            }
+            rng.mutate(&mut bytes, 0, NOISE);
         }
         let limit = if round % 4 == 0 { 4096 } else { 1 << 20 };
         check_reads(&bytes, limit);
@@ -800,15 +810,7 @@ fn mutated_real_records_are_read_without_panic() {
 }
 
 fn read_as(bytes: &[u8], format: InputFormat) -> (Vec<Item>, String) {
-    read_all(buffered(
-        "test".into(),
-        Cursor::new(bytes.to_vec()),
-        frame::DEFAULT_LIMIT,
-        Options {
-            format,
-            ..Options::default()
-        },
-    ))
+    read_all(reader_as(bytes, frame::DEFAULT_LIMIT, format))
 }
 
 const LA_CSV: &str = "\u{feff}TenantId,TimeGenerated [UTC],Id,Type,ResultType,Status_dynamic,Status_string\r\n\
@@ -894,24 +896,7 @@ fn mutated_csv_is_read_without_panic() {
             } else {
                 60.min(bytes.len())
             };
-            let at = from + rng.below(bytes.len().saturating_sub(from));
-            match rng.below(4) {
-                0 => {
-                    if let Some(b) = bytes.get_mut(at) {
-                        *b = NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"');
-                    }
-                }
-                1 => {
-                    if at < bytes.len() {
-                        bytes.remove(at);
-                    }
-                }
-                2 => bytes.insert(
-                    at.min(bytes.len()),
-                    NOISE.get(rng.below(NOISE.len())).copied().unwrap_or(b'"'),
-                ),
-                _ => bytes.truncate(at),
-            }
+            rng.mutate(&mut bytes, from, NOISE);
         }
         let limit = if round % 4 == 0 { 64 } else { 1 << 20 };
         check_reads(&bytes, limit);
@@ -935,24 +920,9 @@ fn arbitrary_bytes_read_as_csv_without_panic() {
     const ALPHABET: &[u8] = b"\",\r\n ab{}\x00\xff\xef\xbb\xbf";
     for round in 0..400 {
         let len = rng.below(200);
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                ALPHABET
-                    .get(rng.below(ALPHABET.len()))
-                    .copied()
-                    .unwrap_or(b',')
-            })
-            .collect();
+        let bytes: Vec<u8> = (0..len).map(|_| rng.pick(ALPHABET)).collect();
         let limit = if round % 2 == 0 { 16 } else { 1 << 20 };
-        let (items, _) = read_all(buffered(
-            "test".into(),
-            Cursor::new(bytes.clone()),
-            limit,
-            Options {
-                format: InputFormat::Csv,
-                ..Options::default()
-            },
-        ));
+        let (items, _) = read_all(reader_as(&bytes, limit, InputFormat::Csv));
         let lines = bytes.iter().filter(|b| **b == b'\n').count();
         assert!(items.len() <= lines + 1);
     }

@@ -1,0 +1,112 @@
+//! Marker keys: takes nothing, gives the one list of the keys that tell a
+//! record's shape and its log, the diagnostic envelope keys, and the key
+//! counts shape detection weighs.
+//!
+//! Normalization reads these keys to detect a record's shape and log;
+//! selective parsing must therefore keep them whatever the rules read, or a
+//! record read in part would be detected differently from the same record
+//! read whole. Both take them from here, so neither depends on the other.
+
+/// The key (any case) of a diagnostic record's payload object.
+pub(super) const PROPERTIES: &str = "properties";
+
+/// Keys (any case) that, next to a [`PROPERTIES`] object, make a record a
+/// diagnostic-settings record.
+pub(super) const DIAGNOSTIC_SOURCE: [&str; 2] = ["category", "operationName"];
+
+/// The key (any case) where a diagnostic record names its log.
+pub(super) const DIAGNOSTIC_LOG: [&str; 1] = ["category"];
+
+/// The keys (any case, in order) where a Log Analytics row names its log.
+pub(super) const LA_LOG: [&str; 2] = ["Type", "Category"];
+
+/// Columns that tell a Log Analytics row apart (exact spelling).
+pub(super) const LA_MARKERS: [&str; 4] = ["Type", "TenantId", "TimeGenerated", "SourceSystem"];
+
+/// Keys (any case) that, together, mark a record that names no source as
+/// Microsoft Graph activity: every Graph API call has both, no sign-in does.
+pub(super) const GRAPH_ACTIVITY_MARKERS: [&str; 2] = ["requestUri", "requestMethod"];
+
+/// The canonical fields the log category of a record that names no log is
+/// derived from (see `normalize::derive_category`).
+pub(super) const SIGN_IN_EVENT_TYPES: &str = "signInEventTypes";
+pub(super) const IS_INTERACTIVE: &str = "isInteractive";
+pub(super) const SERVICE_PRINCIPAL_ID: &str = "servicePrincipalId";
+pub(super) const USER_ID: &str = "userId";
+pub(super) const USER_PRINCIPAL_NAME: &str = "userPrincipalName";
+
+/// Diagnostic envelope keys (lower case) of sign-in records, and the
+/// canonical path (dotted) each fills in when `properties` lacks it.
+pub(super) const SIGN_IN_ENVELOPE: &[(&str, &str)] = &[
+    ("resulttype", "status.errorCode"),
+    ("resultdescription", "status.failureReason"),
+    ("calleripaddress", "ipAddress"),
+    ("correlationid", "correlationId"),
+    ("location", "location.countryOrRegion"),
+];
+
+/// Diagnostic envelope keys (lower case) of Graph activity records, and
+/// the canonical path each fills in.
+pub(super) const GRAPH_ACTIVITY_ENVELOPE: &[(&str, &str)] = &[
+    ("time", "timeGenerated"),
+    ("calleripaddress", "ipAddress"),
+    ("durationms", "durationMs"),
+    ("location", "location"),
+    ("tenantid", "tenantId"),
+];
+
+/// Every key normalization reads whatever the rules: the shape and log
+/// markers, and what the category is derived from. Duplicates (in any
+/// case) are harmless to the callers, which build a set.
+pub(super) fn always() -> impl Iterator<Item = &'static str> {
+    std::iter::once(PROPERTIES)
+        .chain(DIAGNOSTIC_SOURCE)
+        .chain(DIAGNOSTIC_LOG)
+        .chain(LA_LOG)
+        .chain(LA_MARKERS)
+        .chain(GRAPH_ACTIVITY_MARKERS)
+        .chain([
+            SIGN_IN_EVENT_TYPES,
+            IS_INTERACTIVE,
+            SERVICE_PRINCIPAL_ID,
+            USER_ID,
+            USER_PRINCIPAL_NAME,
+        ])
+}
+
+/// The diagnostic envelope keys (lower case) that fill in the top-level
+/// field `name`, or a field below it, in either catalog.
+pub(super) fn envelope_keys_for(name: &str) -> impl Iterator<Item = &'static str> {
+    [SIGN_IN_ENVELOPE, GRAPH_ACTIVITY_ENVELOPE]
+        .into_iter()
+        .flatten()
+        .filter(move |(_, path)| path.split('.').next() == Some(name))
+        .map(|(key, _)| *key)
+}
+
+/// How many keys a record had and how many of them start with an upper-case
+/// letter, counted before any was skipped: shape detection weighs them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KeyCounts {
+    pub(crate) total: usize,
+    pub(crate) upper: usize,
+}
+
+impl KeyCounts {
+    /// The counts of a record's keys.
+    pub(crate) fn of<'a>(keys: impl Iterator<Item = &'a String>) -> KeyCounts {
+        let mut counts = KeyCounts::default();
+        for key in keys {
+            counts.add(key);
+        }
+        counts
+    }
+
+    /// Counts one more key.
+    pub(super) fn add(&mut self, key: &str) {
+        self.total += 1;
+        if key.starts_with(|c: char| c.is_ascii_uppercase()) {
+            self.upper += 1;
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What the JSON framer and the CSV table reader share: takes the input
+//! stream and gives it back in chunks, with room to read some bytes again
+//! (the recovery from a broken record), a bounded buffer for one record's
+//! bytes, and the loop that turns reading steps into items and read errors
+//! into a last item.
+
+use std::io::{self, BufRead};
+use std::slice::SliceIndex;
+
+/// The byte-order mark some exports start with: skipped, not part of the
+/// first record.
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Bytes that may be read again beyond as many as were read once.
+pub(super) const REPLAY_SLACK: u64 = 1 << 20;
+
+/// The byte stream, with room to read some bytes again: when a record spans
+/// several lines and fails to parse, the lines after its first are scanned
+/// again, in case a broken line swallowed the start of the next record.
+///
+/// Replays are budgeted: bytes read again may not pass [`REPLAY_SLACK`] plus
+/// the bytes read once (as far as the reader has [`Source::reached`]), so
+/// input built to be replayed over and over is still read in linear time.
+pub(super) struct Source {
+    inner: Box<dyn BufRead + Send>,
+    /// Bytes put back, read before `inner`; `replay_pos` of them are read.
+    replay: Vec<u8>,
+    replay_pos: usize,
+    /// Bytes put back so far, and the furthest offset the reader reached.
+    replayed: u64,
+    furthest: u64,
+}
+
+impl Source {
+    /// A source over `inner`, with nothing to read again yet.
+    pub(super) fn new(inner: Box<dyn BufRead + Send>) -> Source {
+        Source {
+            inner,
+            replay: Vec::new(),
+            replay_pos: 0,
+            replayed: 0,
+            furthest: 0,
+        }
+    }
+
+    /// The next bytes, empty at the end of the stream.
+    pub(super) fn chunk(&mut self) -> io::Result<&[u8]> {
+        if let Some(rest) = self
+            .replay
+            .get(self.replay_pos..)
+            .filter(|rest| !rest.is_empty())
+        {
+            return Ok(rest);
+        }
+        // Retry interrupted reads first: returning the borrowed buffer from
+        // inside the retry loop is not accepted by the borrow checker.
+        loop {
+            match self.inner.fill_buf() {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.inner.fill_buf()
+    }
+
+    /// Marks the first `n` bytes of the last [`Source::chunk`] as read.
+    pub(super) fn consume(&mut self, n: usize) {
+        if self.replay_pos < self.replay.len() {
+            self.replay_pos += n;
+            if self.replay_pos >= self.replay.len() {
+                self.replay = Vec::new();
+                self.replay_pos = 0;
+            }
+        } else {
+            self.inner.consume(n);
+        }
+    }
+
+    /// The reader got as far as `offset`: bytes before it count as read
+    /// once for the replay budget.
+    pub(super) fn reached(&mut self, offset: u64) {
+        self.furthest = self.furthest.max(offset);
+    }
+
+    /// Whether `cost` more bytes may be read again.
+    pub(super) fn may_replay(&self, cost: u64) -> bool {
+        self.replayed + cost <= self.furthest + REPLAY_SLACK
+    }
+
+    /// Puts `bytes` back in front of what is left to read, charging them
+    /// to the replay budget (see [`Source::may_replay`]).
+    pub(super) fn replay(&mut self, bytes: &[u8]) {
+        self.replayed += bytes.len() as u64;
+        let left = std::mem::take(&mut self.replay);
+        let mut replay = bytes.to_vec();
+        // Whatever was put back before and not read yet follows.
+        replay.extend(left.iter().skip(self.replay_pos));
+        self.replay = replay;
+        self.replay_pos = 0;
+    }
+}
+
+/// The bytes of one record, up to a limit: past it they are dropped (the
+/// record will be reported, not read), so memory stays bounded by the
+/// limit whatever the input.
+pub(super) struct Capped {
+    bytes: Vec<u8>,
+    /// The record passed the limit and its bytes are being dropped.
+    oversize: bool,
+    limit: usize,
+}
+
+impl Capped {
+    /// An empty buffer holding at most `limit` bytes.
+    pub(super) fn new(limit: usize) -> Capped {
+        Capped {
+            bytes: Vec::new(),
+            oversize: false,
+            limit,
+        }
+    }
+
+    /// Starts the next record.
+    pub(super) fn clear(&mut self) {
+        self.bytes.clear();
+        self.oversize = false;
+    }
+
+    /// Appends the next bytes of the record, unless that passes the limit.
+    #[inline]
+    pub(super) fn push(&mut self, part: &[u8]) {
+        if self.oversize {
+            return;
+        }
+        if self.bytes.len() + part.len() > self.limit {
+            self.oversize = true;
+            // Give the memory back: the record may have been huge.
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(part);
+        }
+    }
+
+    /// The record's bytes (none once it passed the limit).
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Takes the record's bytes out, leaving the buffer empty.
+    pub(super) fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// Puts back the buffer [`Capped::take`] took, to reuse its memory.
+    pub(super) fn put_back(&mut self, bytes: Vec<u8>) {
+        self.bytes = bytes;
+    }
+
+    /// Empties the buffer and gives its memory back.
+    pub(super) fn release(&mut self) {
+        self.bytes = Vec::new();
+    }
+
+    /// Whether the record passed the limit.
+    pub(super) fn oversize(&self) -> bool {
+        self.oversize
+    }
+
+    /// The limit, for messages.
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+/// The part of `items` in `range`, for positions the caller read in
+/// `items` itself: counts of bytes it scanned in a chunk, or positions
+/// `csv_core` gives, which reads and writes no more than it is given.
+#[inline]
+#[cfg_attr(
+    not(test),
+    expect(
+        clippy::indexing_slicing,
+        reason = "callers give positions they read in `items`, never past its end"
+    )
+)]
+pub(super) fn within<T, R: SliceIndex<[T], Output = [T]>>(items: &[T], range: R) -> &[T] {
+    &items[range]
+}
+
+/// A reader that advances in steps, some of which give an item; see
+/// [`next_item`].
+pub(super) trait Steps {
+    /// What a step gives: a record, or a record that cannot be read.
+    type Item;
+
+    /// One step of progress: consumes input, and may give an item.
+    fn step(&mut self) -> io::Result<Option<Self::Item>>;
+
+    /// Whether nothing is left to read, set when a read fails.
+    fn finished(&mut self) -> &mut bool;
+
+    /// Whether any byte was read yet.
+    fn started_reading(&self) -> bool;
+
+    /// The item that reports a read error, given the reason.
+    fn read_failed(&mut self, reason: String) -> Self::Item;
+}
+
+/// The next item of a [`Steps`] reader, or `None` at the end: steps are
+/// taken until one gives an item. A read error ends the input and is given
+/// as a last item (it is not retried: a failing disk or a corrupt gzip
+/// stream would fail again).
+pub(super) fn next_item<S: Steps>(reader: &mut S) -> Option<S::Item> {
+    while !*reader.finished() {
+        match reader.step() {
+            Ok(Some(item)) => return Some(item),
+            Ok(None) => {}
+            Err(e) => {
+                *reader.finished() = true;
+                let what = if reader.started_reading() {
+                    "cannot read the rest of the input"
+                } else {
+                    "cannot read the input"
+                };
+                let reason = format!("{what}: {}", lowercase_first(&e.to_string()));
+                return Some(reader.read_failed(reason));
+            }
+        }
+    }
+    None
+}
+
+/// System messages start with a capital (`Is a directory`); reasons do not.
+/// A word in capitals (`UTF-8`) keeps them.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// A size for messages: whole MiB as such, else bytes.
+pub(super) fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
