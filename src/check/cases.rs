@@ -8,7 +8,7 @@
 use super::model::TestCase;
 use super::{RuleCx, find};
 use crate::catalog::{self, Field};
-use crate::diag::Diagnostic;
+use crate::diag::Code;
 use crate::syntax::{Node, NodeKind};
 
 impl RuleCx<'_> {
@@ -42,9 +42,7 @@ impl RuleCx<'_> {
                 Err(e) => {
                     if let Some(near) = e.suggestion.filter(|s| s != name) {
                         self.diags.push(
-                            Diagnostic::warning(
-                                "tollgate::unknown-record-field",
-                                key.span.clone(),
+                            Code::UnknownRecordField.warning(key.span.clone(),
                                 format!(
                                     "test record field `{name}` is not a {} field",
                                     self.catalog_name()
@@ -64,13 +62,13 @@ impl RuleCx<'_> {
     pub(super) fn tests(&mut self, n: &Node) -> Vec<TestCase> {
         let Some(items) = n.seq() else {
             self.err(
-                Diagnostic::error(
-                    "tollgate::wrong-type",
-                    n.span.clone(),
-                    format!("`tests` must be a list of cases, not {}", n.describe()),
-                )
-                .label("expected a list")
-                .help("write `- name: ...`, `expect: match`, `record: {...}` for each case"),
+                Code::WrongType
+                    .error(
+                        n.span.clone(),
+                        format!("`tests` must be a list of cases, not {}", n.describe()),
+                    )
+                    .label("expected a list")
+                    .help("write `- name: ...`, `expect: match`, `record: {...}` for each case"),
             );
             return Vec::new();
         };
@@ -79,12 +77,12 @@ impl RuleCx<'_> {
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::wrong-type",
-                        item.span.clone(),
-                        format!("a test case must be a mapping, not {}", item.describe()),
-                    )
-                    .label("expected `name`, `expect`, `record`"),
+                    Code::WrongType
+                        .error(
+                            item.span.clone(),
+                            format!("a test case must be a mapping, not {}", item.describe()),
+                        )
+                        .label("expected `name`, `expect`, `record`"),
                 );
                 continue;
             };
@@ -92,13 +90,10 @@ impl RuleCx<'_> {
                 let kname = k.text().unwrap_or_default();
                 if !KEYS.contains(&kname) {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::unknown-key",
-                            k.span.clone(),
-                            format!("unknown test key `{kname}`"),
-                        )
-                        .label("not a test key")
-                        .suggest(catalog::closest(kname, KEYS)),
+                        Code::UnknownKey
+                            .error(k.span.clone(), format!("unknown test key `{kname}`"))
+                            .label("not a test key")
+                            .suggest(catalog::closest(kname, KEYS)),
                     );
                 }
             }
@@ -111,25 +106,19 @@ impl RuleCx<'_> {
                     Some("no-match") | Some("no match") | Some("noMatch") => Some(false),
                     _ => {
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::bad-test",
-                                e.span.clone(),
-                                "`expect` must be `match` or `no-match`",
-                            )
-                            .label("unknown expectation"),
+                            Code::BadTest
+                                .error(e.span.clone(), "`expect` must be `match` or `no-match`")
+                                .label("unknown expectation"),
                         );
                         None
                     }
                 },
                 None => {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-test",
-                            item.span.clone(),
-                            format!("test `{name}` has no `expect`"),
-                        )
-                        .label("this case")
-                        .help("add `expect: match` or `expect: no-match`"),
+                        Code::BadTest
+                            .error(item.span.clone(), format!("test `{name}` has no `expect`"))
+                            .label("this case")
+                            .help("add `expect: match` or `expect: no-match`"),
                     );
                     None
                 }
@@ -145,27 +134,24 @@ impl RuleCx<'_> {
                 }
                 Some(r) => {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-test",
-                            r.span.clone(),
-                            format!(
-                                "a test record must be a mapping of sign-in fields, not {}",
-                                r.describe()
-                            ),
-                        )
-                        .label("expected a record"),
+                        Code::BadTest
+                            .error(
+                                r.span.clone(),
+                                format!(
+                                    "a test record must be a mapping of sign-in fields, not {}",
+                                    r.describe()
+                                ),
+                            )
+                            .label("expected a record"),
                     );
                     None
                 }
                 None => {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-test",
-                            item.span.clone(),
-                            format!("test `{name}` has no `record`"),
-                        )
-                        .label("this case")
-                        .help("add `record: { field: value, ... }`"),
+                        Code::BadTest
+                            .error(item.span.clone(), format!("test `{name}` has no `record`"))
+                            .label("this case")
+                            .help("add `record: { field: value, ... }`"),
                     );
                     None
                 }

@@ -11,7 +11,7 @@ use super::params::ParamValue;
 use super::pattern::{RegexError, build_regex, text_pattern};
 use super::{RuleCx, find};
 use crate::catalog::{self, Field, Kind, Resolved};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::syntax::{Lit, Node, NodeKind};
 
 impl RuleCx<'_> {
@@ -23,9 +23,7 @@ impl RuleCx<'_> {
     ) -> Option<Cond> {
         let Some(entries) = n.map() else {
             self.err(
-                Diagnostic::error(
-                    "tollgate::bad-condition",
-                    n.span.clone(),
+                Code::BadCondition.error(n.span.clone(),
                     format!("a condition must be a mapping of fields to values, not {}", n.describe()),
                 )
                 .label("expected `field: value`")
@@ -71,18 +69,18 @@ impl RuleCx<'_> {
             NodeKind::Map(_) => vec![value],
             NodeKind::Scalar(_) => {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::bad-condition",
-                        value.span.clone(),
-                        format!(
-                            "`{name}` takes a list of conditions, not {}",
-                            value.describe()
-                        ),
-                    )
-                    .label("expected a list of conditions")
-                    .help(format!(
-                        "write `{name}:` followed by `- field: value` lines"
-                    )),
+                    Code::BadCondition
+                        .error(
+                            value.span.clone(),
+                            format!(
+                                "`{name}` takes a list of conditions, not {}",
+                                value.describe()
+                            ),
+                        )
+                        .label("expected a list of conditions")
+                        .help(format!(
+                            "write `{name}:` followed by `- field: value` lines"
+                        )),
                 );
                 return None;
             }
@@ -123,13 +121,10 @@ impl RuleCx<'_> {
                     ),
                 };
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::unknown-field",
-                        span,
-                        format!("unknown field `{}`", e.segment),
-                    )
-                    .label(format!("not in the {} catalog", self.catalog_name()))
-                    .help(help),
+                    Code::UnknownField
+                        .error(span, format!("unknown field `{}`", e.segment))
+                        .label(format!("not in the {} catalog", self.catalog_name()))
+                        .help(help),
                 );
                 None
             }
@@ -181,15 +176,15 @@ impl RuleCx<'_> {
                 Some(Lit::Bool(b)) => b,
                 _ => {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::wrong-type",
-                            n.span.clone(),
-                            format!(
-                                "`caseSensitive` must be true or false, not {}",
-                                n.describe()
-                            ),
-                        )
-                        .label("expected true or false"),
+                        Code::WrongType
+                            .error(
+                                n.span.clone(),
+                                format!(
+                                    "`caseSensitive` must be true or false, not {}",
+                                    n.describe()
+                                ),
+                            )
+                            .label("expected true or false"),
                     );
                     false
                 }
@@ -227,9 +222,7 @@ impl RuleCx<'_> {
                 let names_list: Vec<&str> = Op::ALL.iter().map(|(n, _)| *n).collect();
                 let suggestion = catalog::closest(name, names);
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::unknown-operator",
-                        key.span.clone(),
+                    Code::UnknownOperator.error(key.span.clone(),
                         format!("unknown operator `{name}`"),
                     )
                     .label("not an operator")
@@ -253,7 +246,8 @@ impl RuleCx<'_> {
         }
         if parts.is_empty() {
             self.err(
-                Diagnostic::error("tollgate::bad-condition", span, "condition has no operator")
+                Code::BadCondition
+                    .error(span, "condition has no operator")
                     .label("empty")
                     .help("write an operator such as `{ eq: value }`, or the value itself"),
             );
@@ -281,17 +275,17 @@ impl RuleCx<'_> {
         let list_field = field.field.filter(|f| f.list);
         if field.field.is_some() && list_field.is_none() {
             self.err(
-                Diagnostic::error(
-                    "tollgate::not-a-list",
-                    key.span.clone(),
-                    format!(
-                        "`{}` applies to lists, and `{}` is not one",
-                        quantifier.name(),
-                        field.path
-                    ),
-                )
-                .label("not a list field")
-                .help("compare the field directly"),
+                Code::NotAList
+                    .error(
+                        key.span.clone(),
+                        format!(
+                            "`{}` applies to lists, and `{}` is not one",
+                            quantifier.name(),
+                            field.path
+                        ),
+                    )
+                    .label("not a list field")
+                    .help("compare the field directly"),
             );
             return None;
         }
@@ -358,12 +352,16 @@ impl RuleCx<'_> {
                     Some(s) => lits.push((s.lit(), item.span.clone())),
                     None => {
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::wrong-type",
-                                item.span.clone(),
-                                format!("`{}` takes a value, not {}", op.name(), item.describe()),
-                            )
-                            .label("expected a value"),
+                            Code::WrongType
+                                .error(
+                                    item.span.clone(),
+                                    format!(
+                                        "`{}` takes a value, not {}",
+                                        op.name(),
+                                        item.describe()
+                                    ),
+                                )
+                                .label("expected a value"),
                         );
                         failed = true;
                     }
@@ -375,16 +373,16 @@ impl RuleCx<'_> {
         }
         if is_list && !op.takes_list() && !matches!(op, Op::Eq) {
             self.err(
-                Diagnostic::error(
-                    "tollgate::wrong-type",
-                    value.span.clone(),
-                    format!("`{}` takes one value, not a list", op.name()),
-                )
-                .label("a list")
-                .help(match op {
-                    Op::Ne => "use `notIn` to exclude several values".to_string(),
-                    _ => format!("write one value after `{}`", op.name()),
-                }),
+                Code::WrongType
+                    .error(
+                        value.span.clone(),
+                        format!("`{}` takes one value, not a list", op.name()),
+                    )
+                    .label("a list")
+                    .help(match op {
+                        Op::Ne => "use `notIn` to exclude several values".to_string(),
+                        _ => format!("write one value after `{}`", op.name()),
+                    }),
             );
             return None;
         }
@@ -450,18 +448,16 @@ impl RuleCx<'_> {
 fn regex_diagnostic(span: Span, e: RegexError) -> Diagnostic {
     let (code, message, help) = if e.too_large {
         (
-            "tollgate::regex-too-large",
+            Code::RegexTooLarge,
             "regular expression is too large",
             "patterns from rule files are limited in size; simplify the pattern or split it",
         )
     } else {
         (
-            "tollgate::bad-regex",
+            Code::BadRegex,
             "invalid regular expression",
             "regexes use Rust `regex` syntax; escape special characters with `\\`",
         )
     };
-    Diagnostic::error(code, span, message)
-        .label(e.message)
-        .help(help)
+    code.error(span, message).label(e.message).help(help)
 }

@@ -9,7 +9,7 @@
 use super::RuleCx;
 use super::model::{Cond, Const, Op, Pred};
 use crate::catalog::{self, Resolved, SIGN_IN};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Span};
 
 impl RuleCx<'_> {
     /// Warns about conditions that can never hold, or always hold.
@@ -30,7 +30,7 @@ impl RuleCx<'_> {
                         if let Some(why) = contradiction(a, b) {
                             let (first, second) = (span_of(a), span_of(b));
                             self.diags.push(
-                                Diagnostic::warning("tollgate::never-true", second, "this condition can never be true")
+                                Code::NeverTrue.warning(second, "this condition can never be true")
                                     .label(why)
                                     .related(first, "conflicts with this condition")
                                     .help("the rule can never match; check the values, or use `any:` for alternatives"),
@@ -45,7 +45,7 @@ impl RuleCx<'_> {
                     for b in children.iter().skip(i + 1) {
                         if negation_of(a, b) {
                             self.diags.push(
-                                Diagnostic::warning("tollgate::always-true", span_of(b), "these alternatives are always true")
+                                Code::AlwaysTrue.warning(span_of(b), "these alternatives are always true")
                                     .label("the negation of an earlier alternative")
                                     .related(span_of(a), "this alternative")
                                     .help("one of a condition and its `not` always holds; remove one of them"),

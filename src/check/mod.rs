@@ -28,7 +28,7 @@ mod typing;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::{self, Field, SIGN_IN};
-use crate::diag::{Diagnostic, SourceId, Sources, Span};
+use crate::diag::{Code, Diagnostic, SourceId, Sources, Span};
 use crate::finding::{RuleInfo, Severity};
 use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
@@ -83,14 +83,11 @@ pub fn check(
         if let Some((id, span)) = cx.id.take() {
             if let Some(first) = seen_ids.get(&id) {
                 diags.push(
-                    Diagnostic::error(
-                        "tollgate::duplicate-id",
-                        span,
-                        format!("rule id `{id}` is used twice"),
-                    )
-                    .label("second rule with this id")
-                    .related(first.clone(), "first defined here")
-                    .help("rule ids must be unique across all rule files; rename one"),
+                    Code::DuplicateId
+                        .error(span, format!("rule id `{id}` is used twice"))
+                        .label("second rule with this id")
+                        .related(first.clone(), "first defined here")
+                        .help("rule ids must be unique across all rule files; rename one"),
                 );
                 continue;
             }
@@ -135,9 +132,7 @@ impl RuleCx<'_> {
     fn rule(&mut self, root: &Node) -> Option<CheckedRule> {
         let Some(entries) = root.map() else {
             self.err(
-                Diagnostic::error(
-                    "tollgate::rule-not-mapping",
-                    root.span.clone(),
+                Code::RuleNotMapping.error(root.span.clone(),
                     format!("a rule must be a mapping, not {}", root.describe()),
                 )
                 .label("expected `key: value` lines")
@@ -149,13 +144,10 @@ impl RuleCx<'_> {
             let name = key.text().unwrap_or_default();
             if !RULE_KEYS.contains(&name) {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::unknown-key",
-                        key.span.clone(),
-                        format!("unknown rule key `{name}`"),
-                    )
-                    .label("not a rule key")
-                    .suggest(catalog::closest(name, RULE_KEYS.iter().copied())),
+                    Code::UnknownKey
+                        .error(key.span.clone(), format!("unknown rule key `{name}`"))
+                        .label("not a rule key")
+                        .suggest(catalog::closest(name, RULE_KEYS.iter().copied())),
                 );
             }
         }
@@ -164,13 +156,10 @@ impl RuleCx<'_> {
             .map_or_else(|| root.span.clone(), |(k, _)| k.span.clone());
         let missing = |cx: &mut Self, key: &str, what: &str| {
             cx.err(
-                Diagnostic::error(
-                    "tollgate::missing-key",
-                    head.clone(),
-                    format!("rule has no `{key}`"),
-                )
-                .label("this rule")
-                .help(format!("add `{key}: {what}`")),
+                Code::MissingKey
+                    .error(head.clone(), format!("rule has no `{key}`"))
+                    .label("this rule")
+                    .help(format!("add `{key}: {what}`")),
             );
         };
         let id_node = find(entries, "id");
@@ -185,9 +174,7 @@ impl RuleCx<'_> {
                     Some(id)
                 } else {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-id",
-                            n.span.clone(),
+                        Code::BadId.error(n.span.clone(),
                             format!("rule id `{id}` has characters other than letters, digits, `.`, `_` and `-`"),
                         )
                         .label("invalid id")
@@ -214,9 +201,7 @@ impl RuleCx<'_> {
                 Err(_) => {
                     let names = Severity::ALL.map(Severity::name);
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-severity",
-                            n.span.clone(),
+                        Code::BadSeverity.error(n.span.clone(),
                             format!("`{s}` is not a severity"),
                         )
                         .label("unknown severity")
@@ -262,13 +247,13 @@ impl RuleCx<'_> {
         for (name, def) in &self.params {
             if !def.used {
                 self.diags.push(
-                    Diagnostic::warning(
-                        "tollgate::unused-param",
-                        def.span.clone(),
-                        format!("param `{name}` is declared but never used"),
-                    )
-                    .label("unused")
-                    .help(format!("use it as `${name}` in a condition, or remove it")),
+                    Code::UnusedParam
+                        .warning(
+                            def.span.clone(),
+                            format!("param `{name}` is declared but never used"),
+                        )
+                        .label("unused")
+                        .help(format!("use it as `${name}` in a condition, or remove it")),
                 );
             }
         }
@@ -298,12 +283,12 @@ impl RuleCx<'_> {
             Some(s) => Some(s.text.clone()),
             None => {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::wrong-type",
-                        n.span.clone(),
-                        format!("`{key}` must be text, not {}", n.describe()),
-                    )
-                    .label("expected text"),
+                    Code::WrongType
+                        .error(
+                            n.span.clone(),
+                            format!("`{key}` must be text, not {}", n.describe()),
+                        )
+                        .label("expected text"),
                 );
                 None
             }
@@ -316,12 +301,12 @@ impl RuleCx<'_> {
             NodeKind::Scalar(s) => vec![s.text.clone()],
             NodeKind::Map(_) => {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::wrong-type",
-                        n.span.clone(),
-                        format!("`{key}` must be a list of text, not a mapping"),
-                    )
-                    .label("expected a list"),
+                    Code::WrongType
+                        .error(
+                            n.span.clone(),
+                            format!("`{key}` must be a list of text, not a mapping"),
+                        )
+                        .label("expected a list"),
                 );
                 Vec::new()
             }
@@ -341,21 +326,16 @@ impl RuleCx<'_> {
             match LogCategory::from_rule_name(&name) {
                 Some(c) => logs.push(c),
                 None => self.err(
-                    Diagnostic::error(
-                        "tollgate::unknown-log",
-                        item.span.clone(),
-                        format!("unknown log `{name}`"),
-                    )
-                    .label("not a log category")
-                    .help(
-                        match catalog::closest(&name, LogCategory::RULE_NAMES) {
+                    Code::UnknownLog
+                        .error(item.span.clone(), format!("unknown log `{name}`"))
+                        .label("not a log category")
+                        .help(match catalog::closest(&name, LogCategory::RULE_NAMES) {
                             Some(near) => format!(
                                 "did you mean `{near}`? logs are {}",
                                 LogCategory::RULE_NAMES.join(", ")
                             ),
                             None => format!("logs are {}", LogCategory::RULE_NAMES.join(", ")),
-                        },
-                    ),
+                        }),
                 ),
             }
         }
@@ -374,9 +354,7 @@ impl RuleCx<'_> {
             return first;
         }
         self.err(
-            Diagnostic::error(
-                "tollgate::mixed-logs",
-                n.span.clone(),
+            Code::MixedLogs.error(n.span.clone(),
                 "a rule cannot read Graph activity and sign-in logs together",
             )
             .label("Graph activity and sign-ins have different fields")

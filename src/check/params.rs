@@ -8,7 +8,7 @@
 
 use super::{RuleCx, find};
 use crate::catalog;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Span};
 use crate::syntax::{Lit, Node, NodeKind};
 
 pub(super) struct ParamDef {
@@ -28,12 +28,12 @@ impl RuleCx<'_> {
     pub(super) fn declare_params(&mut self, n: &Node) {
         let Some(entries) = n.map() else {
             self.err(
-                Diagnostic::error(
-                    "tollgate::wrong-type",
-                    n.span.clone(),
-                    "`params` must be a mapping of names to `{ type: ..., default: ... }`",
-                )
-                .label("expected a mapping"),
+                Code::WrongType
+                    .error(
+                        n.span.clone(),
+                        "`params` must be a mapping of names to `{ type: ..., default: ... }`",
+                    )
+                    .label("expected a mapping"),
             );
             return;
         };
@@ -46,16 +46,13 @@ impl RuleCx<'_> {
                         let kname = k.text().unwrap_or_default();
                         if !["type", "default", "description"].contains(&kname) {
                             self.err(
-                                Diagnostic::error(
-                                    "tollgate::unknown-key",
-                                    k.span.clone(),
-                                    format!("unknown param key `{kname}`"),
-                                )
-                                .label("not a param key")
-                                .suggest(catalog::closest(
-                                    kname,
-                                    ["type", "default", "description"],
-                                )),
+                                Code::UnknownKey
+                                    .error(k.span.clone(), format!("unknown param key `{kname}`"))
+                                    .label("not a param key")
+                                    .suggest(catalog::closest(
+                                        kname,
+                                        ["type", "default", "description"],
+                                    )),
                             );
                         }
                     }
@@ -75,22 +72,17 @@ impl RuleCx<'_> {
                         canonical.to_string()
                     } else {
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::bad-param",
-                                t.span.clone(),
-                                format!("unknown param type `{t_name}`"),
-                            )
-                            .label("not a param type")
-                            .help(format!("param types are {}", TYPES.join(", "))),
+                            Code::BadParam
+                                .error(t.span.clone(), format!("unknown param type `{t_name}`"))
+                                .label("not a param type")
+                                .help(format!("param types are {}", TYPES.join(", "))),
                         );
                         continue;
                     }
                 }
                 None => {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-param",
-                            key.span.clone(),
+                        Code::BadParam.error(key.span.clone(),
                             format!("param `{name}` has no `type`"),
                         )
                         .label("this param")
@@ -119,21 +111,21 @@ impl RuleCx<'_> {
     pub(super) fn param_from_node(&mut self, name: &str, ty: &str, n: &Node) -> Option<ParamValue> {
         let bad = |cx: &mut Self, what: &str| {
             cx.err(
-                Diagnostic::error(
-                    "tollgate::bad-param",
-                    n.span.clone(),
-                    format!(
-                        "default of param `{name}` is {what}, not {}",
-                        with_article(ty)
-                    ),
-                )
-                .label(format!("expected {}", with_article(ty)))
-                .help(match ty {
-                    "list" => "write the default as a list, such as `[US, GB]`".to_string(),
-                    other => {
-                        format!("write a default of type {other}, or change the param's `type`")
-                    }
-                }),
+                Code::BadParam
+                    .error(
+                        n.span.clone(),
+                        format!(
+                            "default of param `{name}` is {what}, not {}",
+                            with_article(ty)
+                        ),
+                    )
+                    .label(format!("expected {}", with_article(ty)))
+                    .help(match ty {
+                        "list" => "write the default as a list, such as `[US, GB]`".to_string(),
+                        other => {
+                            format!("write a default of type {other}, or change the param's `type`")
+                        }
+                    }),
             );
             None
         };
@@ -202,16 +194,16 @@ impl RuleCx<'_> {
         };
         if lit.is_none() {
             self.err(
-                Diagnostic::error(
-                    "tollgate::bad-param",
-                    at.clone(),
-                    format!(
-                        "value `{text}` given for param `{name}` is not {}",
-                        with_article(ty)
-                    ),
-                )
-                .label(format!("declared as {ty} here"))
-                .help(format!("pass a {ty} value: `--param {name}=...`")),
+                Code::BadParam
+                    .error(
+                        at.clone(),
+                        format!(
+                            "value `{text}` given for param `{name}` is not {}",
+                            with_article(ty)
+                        ),
+                    )
+                    .label(format!("declared as {ty} here"))
+                    .help(format!("pass a {ty} value: `--param {name}=...`")),
             );
         }
         lit.map(ParamValue::One)
@@ -239,14 +231,11 @@ impl RuleCx<'_> {
                     None => {
                         let span = def.span.clone();
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::param-without-value",
-                                n.span.clone(),
-                                format!("param `{name}` has no value"),
-                            )
-                            .label("used here")
-                            .related(span, "declared without a default")
-                            .help(format!("give it a default, or pass `--param {name}=...`")),
+                            Code::ParamWithoutValue
+                                .error(n.span.clone(), format!("param `{name}` has no value"))
+                                .label("used here")
+                                .related(span, "declared without a default")
+                                .help(format!("give it a default, or pass `--param {name}=...`")),
                         );
                         Some(Err(()))
                     }
@@ -254,9 +243,7 @@ impl RuleCx<'_> {
             }
             None => {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::undefined-param",
-                        n.span.clone(),
+                    Code::UndefinedParam.error(n.span.clone(),
                         format!("param `{name}` is not declared"),
                     )
                     .label("undefined param")

@@ -6,7 +6,7 @@
 use super::RuleCx;
 use super::model::Piece;
 use crate::catalog;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Span};
 use crate::syntax::Node;
 
 impl RuleCx<'_> {
@@ -28,13 +28,10 @@ impl RuleCx<'_> {
             } else if let Some(tail) = after.strip_prefix('{') {
                 let Some(end) = tail.find('}') else {
                     self.err(
-                        Diagnostic::error(
-                            "tollgate::bad-message",
-                            n.span.clone(),
-                            "message has a `{` that is never closed",
-                        )
-                        .label("in this message")
-                        .help("close it with `}`, or write `{{` for a literal brace"),
+                        Code::BadMessage
+                            .error(n.span.clone(), "message has a `{` that is never closed")
+                            .label("in this message")
+                            .help("close it with `}`, or write `{{` for a literal brace"),
                     );
                     return None;
                 };
@@ -49,13 +46,10 @@ impl RuleCx<'_> {
                     Err(e) => {
                         let span = self.find_in_source(n, &format!("{{{name}"), 1, name.len());
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::unknown-field",
-                                span,
-                                format!("message names unknown field `{name}`"),
-                            )
-                            .label(format!("not in the {} catalog", self.catalog_name()))
-                            .suggest(e.suggestion),
+                            Code::UnknownField
+                                .error(span, format!("message names unknown field `{name}`"))
+                                .label(format!("not in the {} catalog", self.catalog_name()))
+                                .suggest(e.suggestion),
                         );
                         ok = false;
                     }

@@ -13,7 +13,7 @@ use super::RuleCx;
 use super::model::{Const, Op};
 use super::pattern::parse_net;
 use crate::catalog::{self, Field, Kind, Resolved};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Span};
 use crate::syntax::Lit;
 
 impl RuleCx<'_> {
@@ -82,17 +82,17 @@ impl RuleCx<'_> {
         help: String,
     ) -> Option<T> {
         self.err(
-            Diagnostic::error(
-                "tollgate::type-mismatch",
-                at.clone(),
-                format!(
-                    "`{}` compares `{}` with {lit_text}, but it holds {expected}",
-                    op.name(),
-                    field.path
-                ),
-            )
-            .label(format!("expected {expected}"))
-            .help(help),
+            Code::TypeMismatch
+                .error(
+                    at.clone(),
+                    format!(
+                        "`{}` compares `{}` with {lit_text}, but it holds {expected}",
+                        op.name(),
+                        field.path
+                    ),
+                )
+                .label(format!("expected {expected}"))
+                .help(help),
         );
         None
     }
@@ -134,9 +134,7 @@ impl RuleCx<'_> {
             Ok(net) => Some((Const::Str(text), net)),
             Err(e) => {
                 self.err(
-                    Diagnostic::error(
-                        "tollgate::bad-cidr",
-                        at.clone(),
+                    Code::BadCidr.error(at.clone(),
                         format!("`{text}` is not an IP range"),
                     )
                     .label(e.to_string())
@@ -258,13 +256,13 @@ impl RuleCx<'_> {
                     // never match.
                     Some(near) => {
                         self.err(
-                            Diagnostic::error(
-                                "tollgate::unknown-enum-value",
-                                at.clone(),
-                                format!("`{text}` is not a value of `{}`", field.path),
-                            )
-                            .label("unknown value")
-                            .help(format!("did you mean `{near}`? values: {allowed}")),
+                            Code::UnknownEnumValue
+                                .error(
+                                    at.clone(),
+                                    format!("`{text}` is not a value of `{}`", field.path),
+                                )
+                                .label("unknown value")
+                                .help(format!("did you mean `{near}`? values: {allowed}")),
                         );
                         None
                     }
@@ -272,13 +270,13 @@ impl RuleCx<'_> {
                     // may be new, so it is allowed with a warning.
                     None => {
                         self.diags.push(
-                            Diagnostic::warning(
-                                "tollgate::unknown-enum-value",
-                                at.clone(),
-                                format!("`{text}` is not a known value of `{}`", field.path),
-                            )
-                            .label("unknown value")
-                            .help(format!("known values: {allowed}")),
+                            Code::UnknownEnumValue
+                                .warning(
+                                    at.clone(),
+                                    format!("`{text}` is not a known value of `{}`", field.path),
+                                )
+                                .label("unknown value")
+                                .help(format!("known values: {allowed}")),
                         );
                         Some(Const::Str(text))
                     }
