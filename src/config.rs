@@ -153,10 +153,10 @@ pub fn parse(source: SourceId, text: &str, base: &Path) -> (Config, Vec<Diagnost
                 Code::Config
                     .error(key.span.clone(), format!("unknown config key `{other}`"))
                     .label("not a config key")
-                    .help(match catalog::closest(other, KEYS.iter().copied()) {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => format!("config keys are {}", KEYS.join(", ")),
-                    }),
+                    .suggest_or(
+                        catalog::closest(other, KEYS.iter().copied()),
+                        format!("config keys are {}", KEYS.join(", ")),
+                    ),
             ),
         }
     }
@@ -210,10 +210,10 @@ impl Cx<'_> {
             Code::Config
                 .error(n.span.clone(), format!("`{value}` is not a valid `{key}`"))
                 .label("unknown value")
-                .help(match catalog::closest(&value, allowed.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`? values: {}", allowed.join(", ")),
-                    None => format!("values: {}", allowed.join(", ")),
-                }),
+                .suggest_then(
+                    catalog::closest(&value, allowed.iter().copied()),
+                    &format!("values: {}", allowed.join(", ")),
+                ),
         );
         None
     }
@@ -307,10 +307,10 @@ impl Cx<'_> {
                         Code::Config
                             .error(k.span.clone(), format!("unknown exception key `{other}`"))
                             .label("not an exception key")
-                            .help(match catalog::closest(other, KEYS) {
-                                Some(near) => format!("did you mean `{near}`?"),
-                                None => format!("exception keys are {}", KEYS.join(", ")),
-                            }),
+                            .suggest_or(
+                                catalog::closest(other, KEYS),
+                                format!("exception keys are {}", KEYS.join(", ")),
+                            ),
                     ),
                 }
             }

@@ -180,6 +180,28 @@ impl Diagnostic {
         }
     }
 
+    /// Sets the help line to `did you mean X?` when there is a suggestion,
+    /// else to `otherwise`.
+    pub fn suggest_or(
+        self,
+        suggestion: Option<impl AsRef<str>>,
+        otherwise: impl Into<String>,
+    ) -> Diagnostic {
+        match suggestion {
+            Some(_) => self.suggest(suggestion),
+            None => self.help(otherwise),
+        }
+    }
+
+    /// Sets the help line to `hint`, led by `did you mean X?` when there is
+    /// a suggestion.
+    pub fn suggest_then(self, suggestion: Option<impl AsRef<str>>, hint: &str) -> Diagnostic {
+        match suggestion {
+            Some(s) => self.help(format!("did you mean `{}`? {hint}", s.as_ref())),
+            None => self.help(hint),
+        }
+    }
+
     /// Adds a related span.
     pub fn related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.related.push(Related {

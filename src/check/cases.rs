@@ -6,7 +6,7 @@
 //! any field are kept, since `raw.` rules may read them.
 
 use super::model::TestCase;
-use super::{RuleCx, find};
+use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field};
 use crate::diag::Code;
 use crate::syntax::{Node, NodeKind};
@@ -19,7 +19,7 @@ impl RuleCx<'_> {
             return;
         };
         for (key, value) in entries {
-            let name = key.text().unwrap_or_default();
+            let name = key_name(key);
             if fields == self.root && name.eq_ignore_ascii_case("properties") {
                 // A diagnostic-settings record: its fields are in `properties`.
                 self.record_keys(value, self.root);
@@ -62,13 +62,12 @@ impl RuleCx<'_> {
     pub(super) fn tests(&mut self, n: &Node) -> Vec<TestCase> {
         let Some(items) = n.seq() else {
             self.err(
-                Code::WrongType
-                    .error(
-                        n.span.clone(),
-                        format!("`tests` must be a list of cases, not {}", n.describe()),
-                    )
-                    .label("expected a list")
-                    .help("write `- name: ...`, `expect: match`, `record: {...}` for each case"),
+                wrong_type(
+                    n,
+                    format!("`tests` must be a list of cases, not {}", n.describe()),
+                    "expected a list",
+                )
+                .help("write `- name: ...`, `expect: match`, `record: {...}` for each case"),
             );
             return Vec::new();
         };
@@ -76,27 +75,14 @@ impl RuleCx<'_> {
         let mut cases = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
-                self.err(
-                    Code::WrongType
-                        .error(
-                            item.span.clone(),
-                            format!("a test case must be a mapping, not {}", item.describe()),
-                        )
-                        .label("expected `name`, `expect`, `record`"),
-                );
+                self.err(wrong_type(
+                    item,
+                    format!("a test case must be a mapping, not {}", item.describe()),
+                    "expected `name`, `expect`, `record`",
+                ));
                 continue;
             };
-            for (k, _) in entries {
-                let kname = k.text().unwrap_or_default();
-                if !KEYS.contains(&kname) {
-                    self.err(
-                        Code::UnknownKey
-                            .error(k.span.clone(), format!("unknown test key `{kname}`"))
-                            .label("not a test key")
-                            .suggest(catalog::closest(kname, KEYS)),
-                    );
-                }
-            }
+            self.known_keys(entries, &KEYS, "test");
             let name = find(entries, "name")
                 .and_then(|n| self.string(n, "name"))
                 .unwrap_or_else(|| format!("case {}", i + 1));

@@ -9,7 +9,7 @@
 use super::model::{Cond, Const, Op, Pred, Prepared, Quantifier};
 use super::params::ParamValue;
 use super::pattern::{RegexError, build_regex, text_pattern};
-use super::{RuleCx, find};
+use super::{RuleCx, all_of, find, key_name, wrong_type};
 use crate::catalog::{self, Field, Kind, Resolved};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::syntax::{Lit, Node, NodeKind};
@@ -34,7 +34,7 @@ impl RuleCx<'_> {
         let mut parts = Vec::new();
         let mut ok = true;
         for (key, value) in entries {
-            let name = key.text().unwrap_or_default();
+            let name = key_name(key);
             let part = match name {
                 "all" | "any" => self.list_of_conditions(name, value, fields, depth),
                 "not" => self
@@ -50,11 +50,7 @@ impl RuleCx<'_> {
         if !ok {
             return None;
         }
-        Some(if parts.len() == 1 {
-            parts.pop()?
-        } else {
-            Cond::All(parts)
-        })
+        all_of(parts)
     }
 
     pub(super) fn list_of_conditions(
@@ -104,7 +100,7 @@ impl RuleCx<'_> {
     }
 
     pub(super) fn resolve(&mut self, key: &Node, fields: &'static [Field]) -> Option<Resolved> {
-        let name = key.text().unwrap_or_default();
+        let name = key_name(key);
         match catalog::resolve_in(fields, name) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -113,18 +109,17 @@ impl RuleCx<'_> {
                 let quoted = key.scalar().is_some_and(|s| !s.plain);
                 let seg_start = start + usize::from(quoted) + e.offset;
                 let span = Span::new(self.source, seg_start..seg_start + e.segment.len());
-                let help = match &e.suggestion {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!(
-                        "see `tollgate schema` for the fields; reach a field the catalog lacks with `{}{name}`",
-                        catalog::RAW_PREFIX
-                    ),
-                };
                 self.err(
                     Code::UnknownField
                         .error(span, format!("unknown field `{}`", e.segment))
                         .label(format!("not in the {} catalog", self.catalog_name()))
-                        .help(help),
+                        .suggest_or(
+                            e.suggestion.as_ref(),
+                            format!(
+                                "see `tollgate schema` for the fields; reach a field the catalog lacks with `{}{name}`",
+                                catalog::RAW_PREFIX
+                            ),
+                        ),
                 );
                 None
             }
@@ -175,17 +170,14 @@ impl RuleCx<'_> {
             Some(n) => match n.scalar().map(|s| s.lit()) {
                 Some(Lit::Bool(b)) => b,
                 _ => {
-                    self.err(
-                        Code::WrongType
-                            .error(
-                                n.span.clone(),
-                                format!(
-                                    "`caseSensitive` must be true or false, not {}",
-                                    n.describe()
-                                ),
-                            )
-                            .label("expected true or false"),
-                    );
+                    self.err(wrong_type(
+                        n,
+                        format!(
+                            "`caseSensitive` must be true or false, not {}",
+                            n.describe()
+                        ),
+                        "expected true or false",
+                    ));
                     false
                 }
             },
@@ -194,7 +186,7 @@ impl RuleCx<'_> {
         let mut parts = Vec::new();
         let mut ok = true;
         for (key, value) in ops {
-            let name = key.text().unwrap_or_default();
+            let name = key_name(key);
             if name == "caseSensitive" {
                 continue;
             }
@@ -226,13 +218,13 @@ impl RuleCx<'_> {
                         format!("unknown operator `{name}`"),
                     )
                     .label("not an operator")
-                    .help(match suggestion {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
+                    .suggest_or(
+                        suggestion,
+                        format!(
                             "operators are {}; over lists: any, all, none; modifier: caseSensitive",
                             names_list.join(", ")
                         ),
-                    }),
+                    ),
                 );
                 None
             };
@@ -253,11 +245,7 @@ impl RuleCx<'_> {
             );
             return None;
         }
-        Some(if parts.len() == 1 {
-            parts.pop()?
-        } else {
-            Cond::All(parts)
-        })
+        all_of(parts)
     }
 
     pub(super) fn quantifier(
@@ -351,18 +339,11 @@ impl RuleCx<'_> {
                 None => match item.scalar() {
                     Some(s) => lits.push((s.lit(), item.span.clone())),
                     None => {
-                        self.err(
-                            Code::WrongType
-                                .error(
-                                    item.span.clone(),
-                                    format!(
-                                        "`{}` takes a value, not {}",
-                                        op.name(),
-                                        item.describe()
-                                    ),
-                                )
-                                .label("expected a value"),
-                        );
+                        self.err(wrong_type(
+                            item,
+                            format!("`{}` takes a value, not {}", op.name(), item.describe()),
+                            "expected a value",
+                        ));
                         failed = true;
                     }
                 },
@@ -373,16 +354,15 @@ impl RuleCx<'_> {
         }
         if is_list && !op.takes_list() && !matches!(op, Op::Eq) {
             self.err(
-                Code::WrongType
-                    .error(
-                        value.span.clone(),
-                        format!("`{}` takes one value, not a list", op.name()),
-                    )
-                    .label("a list")
-                    .help(match op {
-                        Op::Ne => "use `notIn` to exclude several values".to_string(),
-                        _ => format!("write one value after `{}`", op.name()),
-                    }),
+                wrong_type(
+                    value,
+                    format!("`{}` takes one value, not a list", op.name()),
+                    "a list",
+                )
+                .help(match op {
+                    Op::Ne => "use `notIn` to exclude several values".to_string(),
+                    _ => format!("write one value after `{}`", op.name()),
+                }),
             );
             return None;
         }

@@ -140,17 +140,7 @@ impl RuleCx<'_> {
             );
             return None;
         };
-        for (key, _) in entries {
-            let name = key.text().unwrap_or_default();
-            if !RULE_KEYS.contains(&name) {
-                self.err(
-                    Code::UnknownKey
-                        .error(key.span.clone(), format!("unknown rule key `{name}`"))
-                        .label("not a rule key")
-                        .suggest(catalog::closest(name, RULE_KEYS.iter().copied())),
-                );
-            }
-        }
+        self.known_keys(entries, RULE_KEYS, "rule");
         let head = entries
             .first()
             .map_or_else(|| root.span.clone(), |(k, _)| k.span.clone());
@@ -196,23 +186,24 @@ impl RuleCx<'_> {
             }
         };
         let severity = match find(entries, "severity") {
-            Some(n) => self.string(n, "severity").and_then(|s| match s.parse::<Severity>() {
-                Ok(sev) => Some(sev),
-                Err(_) => {
-                    let names = Severity::ALL.map(Severity::name);
-                    self.err(
-                        Code::BadSeverity.error(n.span.clone(),
-                            format!("`{s}` is not a severity"),
-                        )
-                        .label("unknown severity")
-                        .help(match catalog::closest(&s, names) {
-                            Some(near) => format!("did you mean `{near}`? severities are info, low, medium, high, critical"),
-                            None => "severities are info, low, medium, high, critical".into(),
-                        }),
-                    );
-                    None
-                }
-            }),
+            Some(n) => self
+                .string(n, "severity")
+                .and_then(|s| match s.parse::<Severity>() {
+                    Ok(sev) => Some(sev),
+                    Err(_) => {
+                        let names = Severity::ALL.map(Severity::name);
+                        self.err(
+                            Code::BadSeverity
+                                .error(n.span.clone(), format!("`{s}` is not a severity"))
+                                .label("unknown severity")
+                                .suggest_then(
+                                    catalog::closest(&s, names),
+                                    "severities are info, low, medium, high, critical",
+                                ),
+                        );
+                        None
+                    }
+                }),
             None => {
                 missing(self, "severity", "info | low | medium | high | critical");
                 None
@@ -282,14 +273,11 @@ impl RuleCx<'_> {
         match n.scalar() {
             Some(s) => Some(s.text.clone()),
             None => {
-                self.err(
-                    Code::WrongType
-                        .error(
-                            n.span.clone(),
-                            format!("`{key}` must be text, not {}", n.describe()),
-                        )
-                        .label("expected text"),
-                );
+                self.err(wrong_type(
+                    n,
+                    format!("`{key}` must be text, not {}", n.describe()),
+                    "expected text",
+                ));
                 None
             }
         }
@@ -300,14 +288,11 @@ impl RuleCx<'_> {
             NodeKind::Seq(items) => items.iter().filter_map(|i| self.string(i, key)).collect(),
             NodeKind::Scalar(s) => vec![s.text.clone()],
             NodeKind::Map(_) => {
-                self.err(
-                    Code::WrongType
-                        .error(
-                            n.span.clone(),
-                            format!("`{key}` must be a list of text, not a mapping"),
-                        )
-                        .label("expected a list"),
-                );
+                self.err(wrong_type(
+                    n,
+                    format!("`{key}` must be a list of text, not a mapping"),
+                    "expected a list",
+                ));
                 Vec::new()
             }
         }
@@ -329,13 +314,10 @@ impl RuleCx<'_> {
                     Code::UnknownLog
                         .error(item.span.clone(), format!("unknown log `{name}`"))
                         .label("not a log category")
-                        .help(match catalog::closest(&name, LogCategory::RULE_NAMES) {
-                            Some(near) => format!(
-                                "did you mean `{near}`? logs are {}",
-                                LogCategory::RULE_NAMES.join(", ")
-                            ),
-                            None => format!("logs are {}", LogCategory::RULE_NAMES.join(", ")),
-                        }),
+                        .suggest_then(
+                            catalog::closest(&name, LogCategory::RULE_NAMES),
+                            &format!("logs are {}", LogCategory::RULE_NAMES.join(", ")),
+                        ),
                 ),
             }
         }
@@ -371,4 +353,43 @@ impl RuleCx<'_> {
             "sign-in"
         }
     }
+}
+
+impl RuleCx<'_> {
+    /// Reports every key of `entries` that is not one of `known`, as an
+    /// unknown key of a `what` (rule, param, test).
+    fn known_keys(&mut self, entries: &[(Node, Node)], known: &[&str], what: &str) {
+        for (key, _) in entries {
+            let name = key_name(key);
+            if !known.contains(&name) {
+                self.err(
+                    Code::UnknownKey
+                        .error(key.span.clone(), format!("unknown {what} key `{name}`"))
+                        .label(format!("not a {what} key"))
+                        .suggest(catalog::closest(name, known.iter().copied())),
+                );
+            }
+        }
+    }
+}
+
+/// The name of a mapping key. syntax refuses keys that are not plain
+/// scalars (`tollgate::yaml-syntax`), so every key has text; should that
+/// change, an empty name matches no known key and is reported as unknown.
+fn key_name(key: &Node) -> &str {
+    key.text().unwrap_or_default()
+}
+
+/// A value of the wrong shape for its key (text, list, mapping).
+fn wrong_type(n: &Node, message: String, label: &str) -> Diagnostic {
+    Code::WrongType.error(n.span.clone(), message).label(label)
+}
+
+/// Every condition of a list, as one: itself when alone.
+fn all_of(mut parts: Vec<Cond>) -> Option<Cond> {
+    Some(if parts.len() == 1 {
+        parts.pop()?
+    } else {
+        Cond::All(parts)
+    })
 }

@@ -6,7 +6,7 @@
 //! or `${name}` through [`RuleCx::param_ref`], which marks the param used
 //! so unused ones can be reported; `$$` is a literal `$`.
 
-use super::{RuleCx, find};
+use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog;
 use crate::diag::{Code, Span};
 use crate::syntax::{Lit, Node, NodeKind};
@@ -27,42 +27,26 @@ pub(super) enum ParamValue {
 impl RuleCx<'_> {
     pub(super) fn declare_params(&mut self, n: &Node) {
         let Some(entries) = n.map() else {
-            self.err(
-                Code::WrongType
-                    .error(
-                        n.span.clone(),
-                        "`params` must be a mapping of names to `{ type: ..., default: ... }`",
-                    )
-                    .label("expected a mapping"),
-            );
+            self.err(wrong_type(
+                n,
+                "`params` must be a mapping of names to `{ type: ..., default: ... }`".into(),
+                "expected a mapping",
+            ));
             return;
         };
         const TYPES: [&str; 5] = ["string", "int", "number", "bool", "list"];
         for (key, def) in entries {
-            let name = key.text().unwrap_or_default().to_string();
+            let name = key_name(key).to_string();
             let (ty, default) = match def.map() {
                 Some(fields) => {
-                    for (k, _) in fields {
-                        let kname = k.text().unwrap_or_default();
-                        if !["type", "default", "description"].contains(&kname) {
-                            self.err(
-                                Code::UnknownKey
-                                    .error(k.span.clone(), format!("unknown param key `{kname}`"))
-                                    .label("not a param key")
-                                    .suggest(catalog::closest(
-                                        kname,
-                                        ["type", "default", "description"],
-                                    )),
-                            );
-                        }
-                    }
+                    self.known_keys(fields, &["type", "default", "description"], "param");
                     (find(fields, "type"), find(fields, "default"))
                 }
                 None => (None, None),
             };
             let ty_name = match ty {
                 Some(t) => {
-                    let t_name = t.text().unwrap_or_default();
+                    let t_name = key_name(t);
                     let canonical = match t_name {
                         "integer" => "int",
                         "boolean" => "bool",
@@ -181,6 +165,9 @@ impl RuleCx<'_> {
                 .collect();
             return Some(ParamValue::List(items));
         }
+        // The last value given wins. `Loader::param` never leaves a name
+        // with no value, but `ParamValues` is public: none reads as empty
+        // text, which is then refused for every type but string.
         let text = given.last().map(String::as_str).unwrap_or_default();
         let lit = match ty {
             "int" => text.trim().parse::<i64>().ok().map(Lit::Int),
@@ -216,11 +203,7 @@ impl RuleCx<'_> {
         if let Some(rest) = text.strip_prefix("$$") {
             return Some(Ok(ParamValue::One(Lit::Str(format!("${rest}")))));
         }
-        let name = text.strip_prefix('$')?;
-        let name = name
-            .strip_prefix('{')
-            .and_then(|n| n.strip_suffix('}'))
-            .unwrap_or(name);
+        let name = param_name(text)?;
         let declared: Vec<&str> = self.params.keys().map(String::as_str).collect();
         let suggestion = catalog::closest(name, declared);
         match self.params.get_mut(name) {
@@ -247,10 +230,10 @@ impl RuleCx<'_> {
                         format!("param `{name}` is not declared"),
                     )
                     .label("undefined param")
-                    .help(match suggestion {
-                        Some(near) => format!("did you mean `${near}`?"),
-                        None => format!("declare it under `params:` as `{name}: {{ type: ..., default: ... }}`, or write `$$` for a literal `$`"),
-                    }),
+                    .suggest_or(
+                        suggestion.map(|near| format!("${near}")),
+                        format!("declare it under `params:` as `{name}: {{ type: ..., default: ... }}`, or write `$$` for a literal `$`"),
+                    ),
                 );
                 Some(Err(()))
             }
@@ -274,13 +257,20 @@ impl RuleCx<'_> {
         if text.starts_with("$$") {
             return None;
         }
-        let name = text.strip_prefix('$')?;
-        let name = name
-            .strip_prefix('{')
-            .and_then(|n| n.strip_suffix('}'))
-            .unwrap_or(name);
-        self.params.get(name).map(|p| p.is_list)
+        self.params.get(param_name(text)?).map(|p| p.is_list)
     }
+}
+
+/// The param a `$name` or `${name}` reference names; `None` for text that
+/// is no reference.
+fn param_name(text: &str) -> Option<&str> {
+    let name = text.strip_prefix('$')?;
+    // `${name}` lets a name be followed by text; `$name` is the whole value.
+    Some(
+        name.strip_prefix('{')
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(name),
+    )
 }
 
 /// `an int`, `a list`, ...

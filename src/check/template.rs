@@ -26,7 +26,7 @@ impl RuleCx<'_> {
                 literal.push('}');
                 rest = tail;
             } else if let Some(tail) = after.strip_prefix('{') {
-                let Some(end) = tail.find('}') else {
+                let Some((name, after_field)) = tail.split_once('}') else {
                     self.err(
                         Code::BadMessage
                             .error(n.span.clone(), "message has a `{` that is never closed")
@@ -35,7 +35,7 @@ impl RuleCx<'_> {
                     );
                     return None;
                 };
-                let name = tail.get(..end).unwrap_or_default().trim();
+                let name = name.trim();
                 match catalog::resolve_in(self.root, name) {
                     Ok(r) => {
                         if !literal.is_empty() {
@@ -54,11 +54,15 @@ impl RuleCx<'_> {
                         ok = false;
                     }
                 }
-                rest = tail.get(end + 1..).unwrap_or_default();
-            } else {
+                rest = after_field;
+            } else if let Some(tail) = after.strip_prefix('}') {
                 // A lone `}`: keep it as text.
                 literal.push('}');
-                rest = after.get(1..).unwrap_or_default();
+                rest = tail;
+            } else {
+                // `find` stopped at a brace and both kinds are handled
+                // above; were it otherwise, the rest is kept as text.
+                break;
             }
         }
         literal.push_str(rest);
