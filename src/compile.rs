@@ -298,6 +298,24 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// Why a checked rule does not compile: the alternatives of one condition,
+/// each accepted by check, are together over the regex size limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// The condition.
+    pub span: Span,
+    /// What is wrong, for a label under the condition.
+    pub message: String,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
@@ -315,10 +333,10 @@ pub struct CompiledRule {
     pub tests: Vec<TestCase>,
 }
 
-/// Compiles a checked rule. Patterns were validated by check, so a failure
-/// here is a pattern over a limit found only when the whole set is built;
-/// it is returned as a label for the pattern's span.
-pub fn compile(rule: CheckedRule) -> Result<CompiledRule, (Span, String)> {
+/// Compiles a checked rule. Every regex and range was built by check; the
+/// one failure left is a condition whose alternatives were each accepted
+/// but together are over the size limit, which check kept for here.
+pub fn compile(rule: CheckedRule) -> Result<CompiledRule, CompileError> {
     let mut conds = Vec::new();
     let root = lower(&rule.cond, &mut conds)?;
     Ok(CompiledRule {
@@ -352,7 +370,7 @@ fn expected_json(values: &[Const]) -> Value {
     }
 }
 
-fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, (Span, String)> {
+fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, CompileError> {
     Ok(match cond {
         Cond::All(children) => Node::All(
             children
@@ -393,7 +411,7 @@ fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, (Span, String)>
     })
 }
 
-fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, String)> {
+fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileError> {
     let first_num = pred.values.iter().find_map(|v| match v {
         Const::Num(n) => Some(*n),
         Const::Int(i) => Some(*i as f64),
@@ -410,24 +428,28 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, Str
         Op::Lte => Some(Cmp::Lte),
         _ => None,
     };
-    let unprepared = || (pred.span.clone(), "condition was not prepared".to_string());
+    let error = |message: String| CompileError {
+        span: pred.span.clone(),
+        message,
+    };
     let matcher = match (pred.op, &pred.prepared) {
         (Op::Exists, _) => Matcher::Exists(pred.values.contains(&Const::Bool(true))),
         (Op::Eq | Op::In, _) => Matcher::In(ValueSet::new(&pred.values, pred.case_sensitive)),
         (Op::Ne | Op::NotIn, _) => Matcher::NotIn(ValueSet::new(&pred.values, pred.case_sensitive)),
         (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches, Prepared::Regex(built)) => {
-            Matcher::Regex(built.clone().map_err(|e| (pred.span.clone(), e.message))?)
+            Matcher::Regex(built.clone().map_err(|e| error(e.message))?)
         }
         (Op::Cidr, Prepared::Nets(nets)) => Matcher::Cidr(nets.clone().into()),
         (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches | Op::Cidr, _) => {
-            return Err(unprepared());
+            // check prepares every condition of these operators.
+            return Err(error("condition was not prepared".into()));
         }
         (Op::Gt | Op::Gte | Op::Lt | Op::Lte, _) => {
             let cmp = cmp.unwrap_or(Cmp::Gt);
             match (first_num, first_text) {
                 (Some(n), _) => Matcher::Num(cmp, n),
                 (None, Some(t)) => Matcher::Time(cmp, t.into()),
-                (None, None) => return Err((pred.span.clone(), "no value to compare with".into())),
+                (None, None) => return Err(error("no value to compare with".into())),
             }
         }
     };

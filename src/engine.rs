@@ -281,10 +281,10 @@ impl CheckedRules {
             }
             match compile::compile(rule) {
                 Ok(r) => rules.push(r),
-                Err((span, label)) => diagnostics.push(
+                Err(e) => diagnostics.push(
                     Code::RegexTooLarge
-                        .error(span, "condition cannot be compiled")
-                        .label(label)
+                        .error(e.span, "condition cannot be compiled")
+                        .label(e.message)
                         .help("simplify the pattern or split the alternatives"),
                 ),
             }

@@ -536,7 +536,7 @@ mod tests {
         let text = "id: A\ntitle: x\nid: B\n";
         let (_, diags) = parse(0, text);
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].code, "tollgate::duplicate-key");
+        assert_eq!(diags[0].kind(), Some(Code::DuplicateKey));
         assert_eq!(diags[0].span.range, 15..17);
         assert_eq!(diags[0].related[0].span.range, 0..2);
     }
@@ -546,25 +546,25 @@ mod tests {
         let text = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
         let (docs, diags) = parse(0, text);
         assert!(docs.is_empty());
-        assert_eq!(diags[0].code, "tollgate::yaml-anchor");
+        assert_eq!(diags[0].kind(), Some(Code::YamlAnchor));
     }
 
     #[test]
     fn deep_nesting_is_refused_without_overflow() {
         let text = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         let (_, diags) = parse(0, &text);
-        assert_eq!(diags[0].code, "tollgate::too-deep");
+        assert_eq!(diags[0].kind(), Some(Code::TooDeep));
         let block: String = (0..1_000)
             .map(|i| format!("{}k:\n", " ".repeat(i)))
             .collect();
         let (_, diags) = parse(0, &block);
-        assert_eq!(diags[0].code, "tollgate::too-deep");
+        assert_eq!(diags[0].kind(), Some(Code::TooDeep));
     }
 
     #[test]
     fn a_scalar_document_is_not_a_rule() {
         let (_, diags) = parse(0, "just text\n");
-        assert_eq!(diags[0].code, "tollgate::rule-not-mapping");
+        assert_eq!(diags[0].kind(), Some(Code::RuleNotMapping));
     }
 
     #[test]
@@ -572,7 +572,7 @@ mod tests {
         let text = "id: A\n---\nid: [unclosed\n";
         let (docs, diags) = parse(0, text);
         assert_eq!(docs.len(), 1);
-        assert_eq!(diags[0].code, "tollgate::yaml-syntax");
+        assert_eq!(diags[0].kind(), Some(Code::YamlSyntax));
         assert!(diags[0].span.range.start >= 10);
     }
 }
