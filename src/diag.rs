@@ -264,12 +264,17 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
+/// `file:line:col` of where a span starts.
+fn position(sources: &Sources, span: &Span) -> String {
+    let (line, col) = sources.line_col(span.source, span.range.start);
+    format!("{}:{line}:{col}", sources.name(span.source))
+}
+
 fn render_plain(out: &mut String, d: &Diagnostic, sources: &Sources) {
-    let (line, col) = sources.line_col(d.span.source, d.span.range.start);
     let _ = writeln!(
         out,
-        "{}:{line}:{col}: {}[{}]: {}",
-        sources.name(d.span.source),
+        "{}: {}[{}]: {}",
+        position(sources, &d.span),
         level_name(d.level),
         d.code,
         d.message
@@ -278,13 +283,7 @@ fn render_plain(out: &mut String, d: &Diagnostic, sources: &Sources) {
         let _ = writeln!(out, "    {}", d.label);
     }
     for r in &d.related {
-        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
-        let _ = writeln!(
-            out,
-            "    {}:{line}:{col}: {}",
-            sources.name(r.span.source),
-            r.label
-        );
+        let _ = writeln!(out, "    {}: {}", position(sources, &r.span), r.label);
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "    help: {help}");
@@ -404,13 +403,7 @@ fn render_human(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool
     }
     out.push_str(&rendered);
     for r in elsewhere {
-        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
-        let _ = writeln!(
-            out,
-            "  also: {}:{line}:{col}: {}",
-            sources.name(r.span.source),
-            r.label
-        );
+        let _ = writeln!(out, "  also: {}: {}", position(sources, &r.span), r.label);
     }
     out.push('\n');
 }
