@@ -366,6 +366,8 @@ impl RuleCx<'_> {
             );
             return None;
         }
+        // `eq` with a list (written, or from a list param) means "one of";
+        // `in` with one value is kept as `in` so evidence reads as written.
         let op = match (op, is_list) {
             (Op::Eq, true) => Op::In,
             (Op::In, false) => Op::In,

@@ -76,6 +76,9 @@ fn span_of(cond: &Cond) -> Span {
         Cond::Quant { span, .. } => span.clone(),
         Cond::Not(child) => span_of(child),
         Cond::All(children) | Cond::Any(children) => {
+            // An empty group keeps no span of its own; only a rule that
+            // pairs `all: []` with its `not` gets here, and the start of the
+            // first file stands in.
             children.first().map_or(Span::new(0, 0..0), span_of)
         }
     }
@@ -145,6 +148,8 @@ fn contradiction(a: &Cond, b: &Cond) -> Option<String> {
         return None;
     }
     let field = x.field.path.to_string();
+    // Compare constants as evaluation does: text without case unless the
+    // condition asks for it, and whole numbers equal to the same floats.
     let key = |c: &Const, case_sensitive: bool| match c {
         Const::Str(s) if !case_sensitive => Const::Str(s.to_lowercase()),
         Const::Int(i) => Const::Num(*i as f64),
@@ -179,6 +184,8 @@ fn contradiction(a: &Cond, b: &Cond) -> Option<String> {
         }
         _ => {
             let (bx, by) = (bound(x)?, bound(y)?);
+            // A lower bound above an upper one leaves no value; equal bounds
+            // leave one only when both include it (`gte 5` and `lte 5`).
             let lower_upper = |l: (Op, f64), u: (Op, f64)| {
                 let strict = matches!(l.0, Op::Gt) || matches!(u.0, Op::Lt);
                 matches!(l.0, Op::Gt | Op::Gte)

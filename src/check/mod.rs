@@ -10,11 +10,11 @@
 
 //!
 //! The work is split by concern, each a set of methods on one per-rule
-//! context ([`RuleCx`]): [`params`] (`params:` and `$name`), [`conditions`]
-//! (`match:` trees), [`typing`] (constants typed by field), [`template`]
-//! (`message:`), [`cases`] (`tests:`) and [`lints`] (conditions that never
-//! or always hold). [`model`] holds the checked rule as plain data and
-//! [`pattern`] the regex and IP-range readers that compile reuses.
+//! context (`RuleCx`): `params` (`params:` and `$name`), `conditions`
+//! (`match:` trees), `typing` (constants typed by field), `template`
+//! (`message:`), `cases` (`tests:`) and `lints` (conditions that never or
+//! always hold). `model` holds the checked rule as plain data (re-exported
+//! here) and [`pattern`] the regex and IP-range readers.
 
 mod cases;
 mod conditions;
