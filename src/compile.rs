@@ -1,28 +1,27 @@
 //! Compile: checked rules → matcher programs.
 //!
 //! Takes [`CheckedRule`]s and gives [`CompiledRule`]s whose conditions are a
-//! tree of [`Node`]s over resolved field paths: regexes built once (with a
-//! size limit), constant strings case-folded once, numbers and date-times
-//! parsed once, IP ranges parsed once, and alternatives on one field merged
-//! into one set. The program keeps no spans; each test carries a [`CondId`]
+//! tree of [`Node`]s over resolved field paths: regexes and IP ranges as
+//! check built them (compile parses neither), constant strings case-folded
+//! once, numbers and date-times parsed once, and alternatives on one field
+//! merged into one set. The program keeps no spans; each test carries a [`CondId`]
 //! into a side table of [`CondInfo`] for evidence and traces.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::catalog::FieldPath;
-use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Quantifier, TestCase};
+use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
+// Where these lived before check built every pattern; kept for callers.
+pub use crate::check::pattern::{REGEX_SIZE_LIMIT, RegexError, build_regex};
 use crate::diag::Span;
 use crate::finding::RuleInfo;
 use crate::record::LogCategory;
-
-/// Largest compiled regex, in bytes (the `regex` crate's own measure).
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Index of a condition in its rule's [`CondInfo`] table.
 pub type CondId = usize;
@@ -299,52 +298,23 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Why a rule pattern was refused.
+/// Why a checked rule does not compile: the alternatives of one condition,
+/// each accepted by check, are together over the regex size limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegexError {
-    /// The pattern compiles to more than [`REGEX_SIZE_LIMIT`].
-    pub too_large: bool,
-    /// What is wrong, for a label under the pattern.
+pub struct CompileError {
+    /// The condition.
+    pub span: Span,
+    /// What is wrong, for a label under the condition.
     pub message: String,
 }
 
-/// Builds a rule pattern with the size limit.
-pub fn build_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, RegexError> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(!case_sensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => RegexError {
-                too_large: true,
-                message: format!("the pattern compiles to more than {limit} bytes"),
-            },
-            other => RegexError {
-                too_large: false,
-                message: other
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid pattern")
-                    .trim()
-                    .to_string(),
-            },
-        })
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
-/// Reads an IP range (`10.0.0.0/8`, `2001:db8::/32`) or a single address.
-pub fn parse_net(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    if let Ok(net) = text.parse::<IpNet>() {
-        return Ok(net);
-    }
-    match text.parse::<IpAddr>() {
-        Ok(ip) => Ok(IpNet::from(ip)),
-        Err(_) if text.contains('/') => Err("not a valid address and prefix length".into()),
-        Err(_) => Err("not a valid IP address".into()),
-    }
-}
+impl std::error::Error for CompileError {}
 
 /// A rule ready to evaluate.
 #[derive(Debug, Clone)]
@@ -363,10 +333,10 @@ pub struct CompiledRule {
     pub tests: Vec<TestCase>,
 }
 
-/// Compiles a checked rule. Patterns were validated by check, so a failure
-/// here is a pattern over a limit found only when the whole set is built;
-/// it is returned as a label for the pattern's span.
-pub fn compile(rule: CheckedRule) -> Result<CompiledRule, (Span, String)> {
+/// Compiles a checked rule. Every regex and range was built by check; the
+/// one failure left is a condition whose alternatives were each accepted
+/// but together are over the size limit, which check kept for here.
+pub fn compile(rule: CheckedRule) -> Result<CompiledRule, CompileError> {
     let mut conds = Vec::new();
     let root = lower(&rule.cond, &mut conds)?;
     Ok(CompiledRule {
@@ -400,7 +370,7 @@ fn expected_json(values: &[Const]) -> Value {
     }
 }
 
-fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, (Span, String)> {
+fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, CompileError> {
     Ok(match cond {
         Cond::All(children) => Node::All(
             children
@@ -441,21 +411,14 @@ fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, (Span, String)>
     })
 }
 
-fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, String)> {
-    let strings = || {
-        pred.values.iter().filter_map(|v| match v {
-            Const::Str(s) => Some(s.as_str()),
-            _ => None,
-        })
-    };
-    let literal_regex = |prefix: &str, suffix: &str| {
-        let alternatives: Vec<String> = strings().map(regex::escape).collect();
-        let pattern = format!("{prefix}(?:{}){suffix}", alternatives.join("|"));
-        build_regex(&pattern, pred.case_sensitive).map_err(|e| (pred.span.clone(), e.message))
-    };
+fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileError> {
     let first_num = pred.values.iter().find_map(|v| match v {
         Const::Num(n) => Some(*n),
         Const::Int(i) => Some(*i as f64),
+        _ => None,
+    });
+    let first_text = pred.values.iter().find_map(|v| match v {
+        Const::Str(s) => Some(s.as_str()),
         _ => None,
     });
     let cmp = match pred.op {
@@ -465,27 +428,28 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, (Span, Str
         Op::Lte => Some(Cmp::Lte),
         _ => None,
     };
-    let matcher = match pred.op {
-        Op::Exists => Matcher::Exists(pred.values.contains(&Const::Bool(true))),
-        Op::Eq | Op::In => Matcher::In(ValueSet::new(&pred.values, pred.case_sensitive)),
-        Op::Ne | Op::NotIn => Matcher::NotIn(ValueSet::new(&pred.values, pred.case_sensitive)),
-        Op::Contains => Matcher::Regex(literal_regex("", "")?),
-        Op::StartsWith => Matcher::Regex(literal_regex(r"\A", "")?),
-        Op::EndsWith => Matcher::Regex(literal_regex("", r"\z")?),
-        Op::Matches => {
-            let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
-            Matcher::Regex(
-                build_regex(&patterns.join("|"), pred.case_sensitive)
-                    .map_err(|e| (pred.span.clone(), e.message))?,
-            )
+    let error = |message: String| CompileError {
+        span: pred.span.clone(),
+        message,
+    };
+    let matcher = match (pred.op, &pred.prepared) {
+        (Op::Exists, _) => Matcher::Exists(pred.values.contains(&Const::Bool(true))),
+        (Op::Eq | Op::In, _) => Matcher::In(ValueSet::new(&pred.values, pred.case_sensitive)),
+        (Op::Ne | Op::NotIn, _) => Matcher::NotIn(ValueSet::new(&pred.values, pred.case_sensitive)),
+        (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches, Prepared::Regex(built)) => {
+            Matcher::Regex(built.clone().map_err(|e| error(e.message))?)
         }
-        Op::Cidr => Matcher::Cidr(strings().filter_map(|s| parse_net(s).ok()).collect()),
-        Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+        (Op::Cidr, Prepared::Nets(nets)) => Matcher::Cidr(nets.clone().into()),
+        (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches | Op::Cidr, _) => {
+            // check prepares every condition of these operators.
+            return Err(error("condition was not prepared".into()));
+        }
+        (Op::Gt | Op::Gte | Op::Lt | Op::Lte, _) => {
             let cmp = cmp.unwrap_or(Cmp::Gt);
-            match (first_num, strings().next()) {
+            match (first_num, first_text) {
                 (Some(n), _) => Matcher::Num(cmp, n),
                 (None, Some(t)) => Matcher::Time(cmp, t.into()),
-                (None, None) => return Err((pred.span.clone(), "no value to compare with".into())),
+                (None, None) => return Err(error("no value to compare with".into())),
             }
         }
     };
@@ -668,25 +632,8 @@ mod tests {
     }
 
     #[test]
-    fn regexes_over_the_limit_are_refused() {
-        let err = build_regex("(?:a{1000}){1000}", false).err();
-        assert!(err.is_some_and(|e| e.too_large && e.message.contains("more than")));
-        assert!(build_regex("(", false).is_err());
-    }
-
-    #[test]
-    fn ranges_and_single_addresses_parse() {
-        assert!(parse_net("10.0.0.0/8").is_ok());
-        assert!(parse_net("2001:db8::/32").is_ok());
-        assert!(parse_net("192.0.2.1").is_ok());
-        assert!(parse_net("10.0.0.0/33").is_err());
-        assert!(parse_net("nope").is_err());
-    }
-
-    #[test]
     fn cidr_and_comparisons() {
-        let m =
-            Matcher::Cidr(vec![parse_net("10.0.0.0/8").unwrap_or_else(|_| unreachable!())].into());
+        let m = Matcher::Cidr(vec!["10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!())].into());
         assert!(m.test(&json!("10.1.2.3")));
         assert!(!m.test(&json!("11.1.2.3")));
         assert!(!m.test(&json!("not an ip")));

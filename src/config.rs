@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog;
-use crate::diag::{Diagnostic, SourceId, Sources, Span};
+use crate::diag::{Code, Diagnostic, SourceId, Sources, Span};
 use crate::finding::Severity;
 use crate::syntax::{self, Node, NodeKind};
 
@@ -105,13 +105,13 @@ pub fn parse(source: SourceId, text: &str, base: &Path) -> (Config, Vec<Diagnost
     };
     if let Some(extra) = docs.get(1) {
         diags.push(
-            Diagnostic::error(
-                "tollgate::config",
-                extra.root.span.clone(),
-                "a config file holds one YAML document",
-            )
-            .label("second document")
-            .help("merge the documents into one"),
+            Code::Config
+                .error(
+                    extra.root.span.clone(),
+                    "a config file holds one YAML document",
+                )
+                .label("second document")
+                .help("merge the documents into one"),
         );
     }
     let Some(entries) = doc.root.map() else {
@@ -150,16 +150,13 @@ pub fn parse(source: SourceId, text: &str, base: &Path) -> (Config, Vec<Diagnost
             "baseline" => config.baseline = cx.string(value, "baseline").map(|s| base.join(s)),
             "exceptions" => config.exceptions = cx.exceptions(value),
             other => cx.diags.push(
-                Diagnostic::error(
-                    "tollgate::config",
-                    key.span.clone(),
-                    format!("unknown config key `{other}`"),
-                )
-                .label("not a config key")
-                .help(match catalog::closest(other, KEYS.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("config keys are {}", KEYS.join(", ")),
-                }),
+                Code::Config
+                    .error(key.span.clone(), format!("unknown config key `{other}`"))
+                    .label("not a config key")
+                    .suggest_or(
+                        catalog::closest(other, KEYS.iter().copied()),
+                        format!("config keys are {}", KEYS.join(", ")),
+                    ),
             ),
         }
     }
@@ -173,7 +170,8 @@ struct Cx<'a> {
 impl Cx<'_> {
     fn wrong(&mut self, n: &Node, what: String) {
         self.diags.push(
-            Diagnostic::error("tollgate::config", n.span.clone(), what)
+            Code::Config
+                .error(n.span.clone(), what)
                 .label(format!("this is {}", n.describe()))
                 .help("see the example config in the README"),
         );
@@ -209,16 +207,13 @@ impl Cx<'_> {
             return Some(value);
         }
         self.diags.push(
-            Diagnostic::error(
-                "tollgate::config",
-                n.span.clone(),
-                format!("`{value}` is not a valid `{key}`"),
-            )
-            .label("unknown value")
-            .help(match catalog::closest(&value, allowed.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`? values: {}", allowed.join(", ")),
-                None => format!("values: {}", allowed.join(", ")),
-            }),
+            Code::Config
+                .error(n.span.clone(), format!("`{value}` is not a valid `{key}`"))
+                .label("unknown value")
+                .suggest_then(
+                    catalog::closest(&value, allowed.iter().copied()),
+                    &format!("values: {}", allowed.join(", ")),
+                ),
         );
         None
     }
@@ -298,9 +293,7 @@ impl Cx<'_> {
                             e.expires = Some(text);
                         } else {
                             self.diags.push(
-                                Diagnostic::error(
-                                    "tollgate::config",
-                                    v.span.clone(),
+                                Code::Config.error(v.span.clone(),
                                     format!("`{text}` is not a date"),
                                 )
                                 .label("expected YYYY-MM-DD")
@@ -311,16 +304,13 @@ impl Cx<'_> {
                         }
                     }
                     other => self.diags.push(
-                        Diagnostic::error(
-                            "tollgate::config",
-                            k.span.clone(),
-                            format!("unknown exception key `{other}`"),
-                        )
-                        .label("not an exception key")
-                        .help(match catalog::closest(other, KEYS) {
-                            Some(near) => format!("did you mean `{near}`?"),
-                            None => format!("exception keys are {}", KEYS.join(", ")),
-                        }),
+                        Code::Config
+                            .error(k.span.clone(), format!("unknown exception key `{other}`"))
+                            .label("not an exception key")
+                            .suggest_or(
+                                catalog::closest(other, KEYS),
+                                format!("exception keys are {}", KEYS.join(", ")),
+                            ),
                     ),
                 }
             }
@@ -329,25 +319,25 @@ impl Cx<'_> {
                 .map_or_else(|| item.span.clone(), |(k, _)| k.span.clone());
             if e.rule.is_empty() {
                 self.diags.push(
-                    Diagnostic::error("tollgate::config", head.clone(), "exception has no `rule`")
+                    Code::Config
+                        .error(head.clone(), "exception has no `rule`")
                         .label("this exception")
                         .help("name the rule whose findings it accepts: `rule: TG-CA-001`"),
                 );
             }
             if e.reason.trim().is_empty() {
                 self.diags.push(
-                    Diagnostic::error(
-                        "tollgate::config",
-                        head.clone(),
-                        "exception has no `reason`",
-                    )
-                    .label("this exception")
-                    .help("say why the findings are accepted, for whoever reads the config next"),
+                    Code::Config
+                        .error(head.clone(), "exception has no `reason`")
+                        .label("this exception")
+                        .help(
+                            "say why the findings are accepted, for whoever reads the config next",
+                        ),
                 );
             }
             if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() {
                 self.diags.push(
-                    Diagnostic::error("tollgate::config", head, "exception names no sign-in, user or app")
+                    Code::Config.error(head, "exception names no sign-in, user or app")
                         .label("this exception")
                         .help("list `signIns`, `users` or `apps`; to turn a whole rule off, use `disable`"),
                 );

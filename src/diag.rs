@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+mod code;
+
+pub use code::{Code, reference};
+
 /// Index of a source file in [`Sources`].
 pub type SourceId = usize;
 
@@ -151,6 +155,11 @@ impl Diagnostic {
         }
     }
 
+    /// The kind of mistake, when the code is one of [`Code`]'s.
+    pub fn kind(&self) -> Option<Code> {
+        Code::from_code(self.code)
+    }
+
     /// Sets the label under the span.
     pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = label.into();
@@ -168,6 +177,28 @@ impl Diagnostic {
         match suggestion {
             Some(s) => self.help(format!("did you mean `{}`?", s.as_ref())),
             None => self,
+        }
+    }
+
+    /// Sets the help line to `did you mean X?` when there is a suggestion,
+    /// else to `otherwise`.
+    pub fn suggest_or(
+        self,
+        suggestion: Option<impl AsRef<str>>,
+        otherwise: impl Into<String>,
+    ) -> Diagnostic {
+        match suggestion {
+            Some(_) => self.suggest(suggestion),
+            None => self.help(otherwise),
+        }
+    }
+
+    /// Sets the help line to `hint`, led by `did you mean X?` when there is
+    /// a suggestion.
+    pub fn suggest_then(self, suggestion: Option<impl AsRef<str>>, hint: &str) -> Diagnostic {
+        match suggestion {
+            Some(s) => self.help(format!("did you mean `{}`? {hint}", s.as_ref())),
+            None => self.help(hint),
         }
     }
 
@@ -233,12 +264,17 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
+/// `file:line:col` of where a span starts.
+fn position(sources: &Sources, span: &Span) -> String {
+    let (line, col) = sources.line_col(span.source, span.range.start);
+    format!("{}:{line}:{col}", sources.name(span.source))
+}
+
 fn render_plain(out: &mut String, d: &Diagnostic, sources: &Sources) {
-    let (line, col) = sources.line_col(d.span.source, d.span.range.start);
     let _ = writeln!(
         out,
-        "{}:{line}:{col}: {}[{}]: {}",
-        sources.name(d.span.source),
+        "{}: {}[{}]: {}",
+        position(sources, &d.span),
         level_name(d.level),
         d.code,
         d.message
@@ -247,13 +283,7 @@ fn render_plain(out: &mut String, d: &Diagnostic, sources: &Sources) {
         let _ = writeln!(out, "    {}", d.label);
     }
     for r in &d.related {
-        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
-        let _ = writeln!(
-            out,
-            "    {}:{line}:{col}: {}",
-            sources.name(r.span.source),
-            r.label
-        );
+        let _ = writeln!(out, "    {}: {}", position(sources, &r.span), r.label);
     }
     if let Some(help) = &d.help {
         let _ = writeln!(out, "    help: {help}");
@@ -373,13 +403,7 @@ fn render_human(out: &mut String, d: &Diagnostic, sources: &Sources, color: bool
     }
     out.push_str(&rendered);
     for r in elsewhere {
-        let (line, col) = sources.line_col(r.span.source, r.span.range.start);
-        let _ = writeln!(
-            out,
-            "  also: {}:{line}:{col}: {}",
-            sources.name(r.span.source),
-            r.label
-        );
+        let _ = writeln!(out, "  also: {}: {}", position(sources, &r.span), r.label);
     }
     out.push('\n');
 }
@@ -406,13 +430,10 @@ mod tests {
     fn plain_rendering_names_file_line_column_code_and_help() {
         let mut sources = Sources::default();
         let id = sources.add("rules/a.yaml", "id: x\nserverity: high\n");
-        let d = Diagnostic::error(
-            "tollgate::unknown-key",
-            Span::new(id, 6..15),
-            "unknown key `serverity`",
-        )
-        .label("not a rule key")
-        .suggest(Some("severity"));
+        let d = Code::UnknownKey
+            .error(Span::new(id, 6..15), "unknown key `serverity`")
+            .label("not a rule key")
+            .suggest(Some("severity"));
         let text = render(&[d], &sources, ErrorFormat::Plain);
         assert_eq!(
             text,
@@ -424,7 +445,7 @@ mod tests {
     fn json_rendering_is_one_object_per_line() {
         let mut sources = Sources::default();
         let id = sources.add("r.yaml", "a: b\n");
-        let d = Diagnostic::warning("tollgate::x", Span::new(id, 3..4), "m");
+        let d = Code::UnusedParam.warning(Span::new(id, 3..4), "m");
         let text = render(&[d.clone(), d], &sources, ErrorFormat::Json);
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
@@ -433,5 +454,63 @@ mod tests {
             assert_eq!(v["column"], 4);
         }
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn codes_read_back_and_are_distinct() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            assert_eq!(Code::from_code(code.as_str()), Some(*code));
+            assert!(code.as_str().starts_with("tollgate::"));
+            assert!(
+                Code::ALL
+                    .iter()
+                    .skip(i + 1)
+                    .all(|c| c.as_str() != code.as_str())
+            );
+        }
+        assert_eq!(Code::from_code("tollgate::nope"), None);
+    }
+
+    /// The reference is generated; with `UPDATE_DOCS=1` this writes it,
+    /// otherwise it fails when the checked-in file differs.
+    #[test]
+    fn the_diagnostics_reference_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostics.md");
+        let want = reference();
+        if std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1") {
+            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is out of date; run `UPDATE_DOCS=1 cargo test` and commit it",
+            path.display()
+        );
+    }
+
+    /// Every example in the reference gives its code, except those about
+    /// files and config, which a rule text alone cannot show.
+    #[test]
+    fn every_rule_example_gives_its_code() {
+        let not_from_a_rule = [
+            Code::FileTooLarge,
+            Code::NotUtf8,
+            Code::TooDeep,
+            Code::Config,
+        ];
+        for code in Code::ALL {
+            if not_from_a_rule.contains(code) {
+                continue;
+            }
+            let mut loader = crate::engine::Loader::new();
+            loader.add_source("example.yaml", code.example());
+            let diagnostics = loader.validate().diagnostics;
+            assert!(
+                diagnostics.iter().any(|d| d.kind() == Some(*code)),
+                "the example of {code} gives {:?}",
+                diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()
+            );
+        }
     }
 }

@@ -11,9 +11,9 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::check::{self, ParamValues, Piece};
+use crate::check::{self, CheckedRule, ParamValues, Piece};
 use crate::compile::{self, CompiledRule};
-use crate::diag::{Diagnostic, Level, Sources, Span};
+use crate::diag::{Code, Diagnostic, Level, Sources, Span};
 use crate::eval::{self, Scope, Trace};
 use crate::finding::{Finding, RuleInfo, Severity, SignIn};
 use crate::record::{Location, LogCategory, Record};
@@ -22,8 +22,9 @@ use crate::syntax::{self, Document};
 /// The built-in rule pack: (path under the crate, text), compiled in.
 pub const BUILTIN_RULES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
-/// Gathers rule files and parameter values, then checks and compiles them
-/// all at once.
+/// Gathers rule files and parameter values, then checks them
+/// ([`Loader::check`]) and compiles them ([`CheckedRules::compile`]), or
+/// both at once ([`Loader::load`]).
 #[derive(Debug, Default)]
 pub struct Loader {
     sources: Sources,
@@ -122,15 +123,15 @@ impl Loader {
         if len > syntax::MAX_FILE_BYTES as u64 {
             let id = self.sources.add(name, "");
             self.diags.push(
-                Diagnostic::error(
-                    "tollgate::file-too-large",
-                    Span::new(id, 0..0),
-                    format!(
-                        "rule file is {len} bytes, more than the {} MiB limit",
-                        syntax::MAX_FILE_BYTES >> 20
-                    ),
-                )
-                .help("split the rules into several files"),
+                Code::FileTooLarge
+                    .error(
+                        Span::new(id, 0..0),
+                        format!(
+                            "rule file is {len} bytes, more than the {} MiB limit",
+                            syntax::MAX_FILE_BYTES >> 20
+                        ),
+                    )
+                    .help("split the rules into several files"),
             );
             return Ok(());
         }
@@ -144,22 +145,99 @@ impl Loader {
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = self.sources.add(name, text);
                 self.diags.push(
-                    Diagnostic::error(
-                        "tollgate::not-utf8",
-                        Span::new(id, at..at + 1),
-                        "rule file is not valid UTF-8",
-                    )
-                    .label("invalid byte")
-                    .help("save the file as UTF-8"),
+                    Code::NotUtf8
+                        .error(Span::new(id, at..at + 1), "rule file is not valid UTF-8")
+                        .label("invalid byte")
+                        .help("save the file as UTF-8"),
                 );
             }
         }
         Ok(())
     }
 
+    /// Checks everything added without compiling: the rules that passed
+    /// and every diagnostic so far. [`CheckedRules::compile`] finishes the
+    /// job; [`Loader::load`] is the two in one.
+    pub fn check(self) -> CheckedRules {
+        let Loader {
+            sources,
+            docs,
+            mut diags,
+            params,
+            disabled,
+            severities,
+        } = self;
+        let (rules, mut check_diags) = check::check(&docs, &sources, &params);
+        diags.append(&mut check_diags);
+        crate::diag::sort(&mut diags, &sources);
+        CheckedRules {
+            rules,
+            diagnostics: diags,
+            sources,
+            disabled,
+            severities,
+        }
+    }
+
     /// Checks and compiles everything added. Any error rejects the whole
     /// set (no rule is dropped silently); warnings travel with the rules.
     pub fn load(self) -> Result<RuleSet, Rejected> {
+        self.check().compile()
+    }
+
+    /// Every mistake at once, for `validate`: the diagnostics of checking
+    /// and compiling, plus the failing `tests:` cases of every rule that
+    /// compiled, whether or not other rules have errors.
+    pub fn validate(self) -> Rejected {
+        let (rules, mut diagnostics) = self.check().build();
+        diagnostics.extend(rules.test_diagnostics());
+        crate::diag::sort(&mut diagnostics, &rules.sources);
+        Rejected {
+            diagnostics,
+            sources: rules.sources,
+        }
+    }
+}
+
+/// Rules that passed checking, not yet compiled, with every diagnostic of
+/// reading and checking them (a rule with an error is not among them).
+#[derive(Debug)]
+pub struct CheckedRules {
+    rules: Vec<CheckedRule>,
+    diagnostics: Vec<Diagnostic>,
+    sources: Sources,
+    disabled: Vec<String>,
+    severities: Vec<(String, Severity)>,
+}
+
+impl CheckedRules {
+    /// The rules without errors, in load order (disabled ones included:
+    /// they are checked, only not compiled).
+    pub fn rules(&self) -> &[CheckedRule] {
+        &self.rules
+    }
+
+    /// Errors and warnings of reading and checking, sorted by file and
+    /// position.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The rule files.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Whether some diagnostic is an error, so [`CheckedRules::compile`]
+    /// will reject the set.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == Level::Error)
+    }
+
+    /// Compiles the rules (skipping disabled ones, applying severity
+    /// overrides). Any error, of checking or compiling, rejects the whole
+    /// set; warnings travel with the rules.
+    pub fn compile(self) -> Result<RuleSet, Rejected> {
         let (rules, diagnostics) = self.build();
         if diagnostics.iter().any(|d| d.level == Level::Error) {
             return Err(Rejected {
@@ -173,31 +251,15 @@ impl Loader {
         })
     }
 
-    /// Every mistake at once, for `validate`: the diagnostics of checking
-    /// and compiling, plus the failing `tests:` cases of every rule that
-    /// compiled, whether or not other rules have errors.
-    pub fn validate(self) -> Rejected {
-        let (rules, mut diagnostics) = self.build();
-        diagnostics.extend(rules.test_diagnostics());
-        crate::diag::sort(&mut diagnostics, &rules.sources);
-        Rejected {
-            diagnostics,
-            sources: rules.sources,
-        }
-    }
-
-    /// The rules that check and compile, and every diagnostic, sorted.
+    /// The rules that compile, and every diagnostic, sorted.
     fn build(self) -> (RuleSet, Vec<Diagnostic>) {
-        let Loader {
+        let CheckedRules {
+            rules: checked,
+            mut diagnostics,
             sources,
-            docs,
-            mut diags,
-            params,
             disabled,
             severities,
         } = self;
-        let (checked, mut check_diags) = check::check(&docs, &sources, &params);
-        diags.append(&mut check_diags);
         let ids: Vec<&str> = checked.iter().map(|r| r.info.id.as_ref()).collect();
         let unknown_ids = disabled
             .iter()
@@ -219,18 +281,15 @@ impl Loader {
             }
             match compile::compile(rule) {
                 Ok(r) => rules.push(r),
-                Err((span, label)) => diags.push(
-                    Diagnostic::error(
-                        "tollgate::regex-too-large",
-                        span,
-                        "condition cannot be compiled",
-                    )
-                    .label(label)
-                    .help("simplify the pattern or split the alternatives"),
+                Err(e) => diagnostics.push(
+                    Code::RegexTooLarge
+                        .error(e.span, "condition cannot be compiled")
+                        .label(e.message)
+                        .help("simplify the pattern or split the alternatives"),
                 ),
             }
         }
-        crate::diag::sort(&mut diags, &sources);
+        crate::diag::sort(&mut diagnostics, &sources);
         let infos = rules.iter().map(|r| r.info.clone()).collect();
         let mut tops = Vec::new();
         for rule in &mut rules {
@@ -244,7 +303,7 @@ impl Loader {
             warnings: Vec::new(),
             unknown_ids,
         };
-        (set, diags)
+        (set, diagnostics)
     }
 }
 
@@ -411,7 +470,8 @@ impl RuleSet {
                         o.name, o.rule_id
                     ),
                 };
-                Diagnostic::error("tollgate::test-failed", o.span.clone(), message)
+                Code::TestFailed
+                    .error(o.span.clone(), message)
                     .label("this case")
                     .help(format!(
                         "the conditions evaluate as:\n{}",
@@ -643,4 +703,41 @@ pub fn fingerprint(rule_id: &str, record: &Record) -> String {
         let _ = write!(hex, "{byte:02x}");
     }
     hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = r#"
+id: EX-001
+title: Legacy IMAP sign-in
+severity: high
+match:
+  clientAppUsed: IMAP4
+  ipAddress: { cidr: [10.0.0.0/8, 192.0.2.1] }
+"#;
+
+    #[test]
+    fn checked_rules_are_there_before_compiling() {
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", RULE);
+        let checked = loader.check();
+        assert!(!checked.has_errors());
+        assert_eq!(checked.rules().len(), 1);
+        assert_eq!(checked.rules()[0].info.id.as_ref(), "EX-001");
+        let set = checked.compile().unwrap_or_else(|_| unreachable!());
+        assert_eq!(set.rules().len(), 1);
+    }
+
+    #[test]
+    fn checked_rules_with_errors_do_not_compile() {
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", "id: EX-002\ntitle: t\nseverity: high\n");
+        let checked = loader.check();
+        assert!(checked.has_errors());
+        assert!(checked.rules().is_empty());
+        let rejected = checked.compile().err().unwrap_or_else(|| unreachable!());
+        assert_eq!(rejected.diagnostics[0].kind(), Some(Code::MissingKey));
+    }
 }

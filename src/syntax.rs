@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use marked_yaml::{LoadError, LoaderOptions, Marker};
 
-use crate::diag::{Diagnostic, SourceId, Span};
+use crate::diag::{Code, Diagnostic, SourceId, Span};
 
 /// Largest rule file read, in bytes.
 pub const MAX_FILE_BYTES: usize = 4 << 20;
@@ -174,16 +174,16 @@ pub fn parse(source: SourceId, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     if text.len() > MAX_FILE_BYTES {
         diags.push(
-            Diagnostic::error(
-                "tollgate::file-too-large",
-                Span::new(source, 0..0),
-                format!(
-                    "rule file is {} bytes, more than the {} MiB limit",
-                    text.len(),
-                    MAX_FILE_BYTES >> 20
-                ),
-            )
-            .help("split the rules into several files"),
+            Code::FileTooLarge
+                .error(
+                    Span::new(source, 0..0),
+                    format!(
+                        "rule file is {} bytes, more than the {} MiB limit",
+                        text.len(),
+                        MAX_FILE_BYTES >> 20
+                    ),
+                )
+                .help("split the rules into several files"),
         );
         return (docs, diags);
     }
@@ -305,13 +305,13 @@ fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Bo
     };
     if let Some(at) = too_deep(chunk) {
         return Err(Box::new(
-            Diagnostic::error(
-                "tollgate::too-deep",
-                Span::new(source, base + at..base + at + 1),
-                format!("nesting is deeper than {MAX_DEPTH} levels"),
-            )
-            .label("too deep")
-            .help("no rule needs this much nesting; flatten the condition"),
+            Code::TooDeep
+                .error(
+                    Span::new(source, base + at..base + at + 1),
+                    format!("nesting is deeper than {MAX_DEPTH} levels"),
+                )
+                .label("too deep")
+                .help("no rule needs this much nesting; flatten the condition"),
         ));
     }
     let options = LoaderOptions::default()
@@ -325,12 +325,12 @@ fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Bo
         Ok(result) => result,
         Err(_) => {
             return Err(Box::new(
-                Diagnostic::error(
-                    "tollgate::yaml-syntax",
-                    Span::new(source, base..base),
-                    "the YAML parser failed on this document",
-                )
-                .help("check the document for unusual YAML constructs"),
+                Code::YamlSyntax
+                    .error(
+                        Span::new(source, base..base),
+                        "the YAML parser failed on this document",
+                    )
+                    .help("check the document for unusual YAML constructs"),
             ));
         }
     };
@@ -435,54 +435,36 @@ fn load_error(source: SourceId, e: &LoadError, offsets: &Offsets<'_>) -> Diagnos
     };
     match e {
         LoadError::TopLevelMustBeMapping(m) | LoadError::TopLevelMustBeSequence(m) => {
-            Diagnostic::error(
-                "tollgate::rule-not-mapping",
-                at(m),
-                "a rule must be a YAML mapping",
-            )
-            .label("expected `key: value` lines here")
-            .help("start the rule with `id: ...`, `title: ...`, `severity: ...`, `match: ...`")
+            Code::RuleNotMapping
+                .error(at(m), "a rule must be a YAML mapping")
+                .label("expected `key: value` lines here")
+                .help("start the rule with `id: ...`, `title: ...`, `severity: ...`, `match: ...`")
         }
-        LoadError::UnexpectedAnchor(m) => Diagnostic::error(
-            "tollgate::yaml-anchor",
-            at(m),
-            "YAML anchors and aliases are not allowed in rules",
-        )
-        .label("anchor or alias")
-        .help("write the value out; use `params` to share values between conditions"),
-        LoadError::MappingKeyMustBeScalar(m) => Diagnostic::error(
-            "tollgate::yaml-syntax",
-            at(m),
-            "mapping keys must be plain names",
-        )
-        .label("a list or mapping used as a key")
-        .help("write keys as plain names such as `clientAppUsed`"),
-        LoadError::UnexpectedTag(m) => Diagnostic::error(
-            "tollgate::yaml-tag",
-            at(m),
-            "YAML tags are not allowed in rules",
-        )
-        .label("tag")
-        .help("remove the `!tag`; values are typed by the field they are compared with"),
-        LoadError::ScanError(m, scan) => Diagnostic::error(
-            "tollgate::yaml-syntax",
-            at(m),
-            format!("invalid YAML: {}", scan.info()),
-        )
-        .label("here")
-        .help("check the quotes, brackets and indentation around this point"),
+        LoadError::UnexpectedAnchor(m) => Code::YamlAnchor
+            .error(at(m), "YAML anchors and aliases are not allowed in rules")
+            .label("anchor or alias")
+            .help("write the value out; use `params` to share values between conditions"),
+        LoadError::MappingKeyMustBeScalar(m) => Code::YamlSyntax
+            .error(at(m), "mapping keys must be plain names")
+            .label("a list or mapping used as a key")
+            .help("write keys as plain names such as `clientAppUsed`"),
+        LoadError::UnexpectedTag(m) => Code::YamlTag
+            .error(at(m), "YAML tags are not allowed in rules")
+            .label("tag")
+            .help("remove the `!tag`; values are typed by the field they are compared with"),
+        LoadError::ScanError(m, scan) => Code::YamlSyntax
+            .error(at(m), format!("invalid YAML: {}", scan.info()))
+            .label("here")
+            .help("check the quotes, brackets and indentation around this point"),
         LoadError::DuplicateKey(inner) => {
             let key = inner.key.as_str();
             let span = offsets.scalar_span(source, inner.key.span().start(), key);
             let first = offsets.scalar_span(source, inner.prev_key.span().start(), key);
-            Diagnostic::error(
-                "tollgate::duplicate-key",
-                span,
-                format!("duplicate key `{key}`"),
-            )
-            .label("written again here")
-            .related(first, "first written here")
-            .help("a mapping may name each key once; merge the two entries")
+            Code::DuplicateKey
+                .error(span, format!("duplicate key `{key}`"))
+                .label("written again here")
+                .related(first, "first written here")
+                .help("a mapping may name each key once; merge the two entries")
         }
     }
 }
@@ -554,7 +536,7 @@ mod tests {
         let text = "id: A\ntitle: x\nid: B\n";
         let (_, diags) = parse(0, text);
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].code, "tollgate::duplicate-key");
+        assert_eq!(diags[0].kind(), Some(Code::DuplicateKey));
         assert_eq!(diags[0].span.range, 15..17);
         assert_eq!(diags[0].related[0].span.range, 0..2);
     }
@@ -564,25 +546,25 @@ mod tests {
         let text = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
         let (docs, diags) = parse(0, text);
         assert!(docs.is_empty());
-        assert_eq!(diags[0].code, "tollgate::yaml-anchor");
+        assert_eq!(diags[0].kind(), Some(Code::YamlAnchor));
     }
 
     #[test]
     fn deep_nesting_is_refused_without_overflow() {
         let text = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         let (_, diags) = parse(0, &text);
-        assert_eq!(diags[0].code, "tollgate::too-deep");
+        assert_eq!(diags[0].kind(), Some(Code::TooDeep));
         let block: String = (0..1_000)
             .map(|i| format!("{}k:\n", " ".repeat(i)))
             .collect();
         let (_, diags) = parse(0, &block);
-        assert_eq!(diags[0].code, "tollgate::too-deep");
+        assert_eq!(diags[0].kind(), Some(Code::TooDeep));
     }
 
     #[test]
     fn a_scalar_document_is_not_a_rule() {
         let (_, diags) = parse(0, "just text\n");
-        assert_eq!(diags[0].code, "tollgate::rule-not-mapping");
+        assert_eq!(diags[0].kind(), Some(Code::RuleNotMapping));
     }
 
     #[test]
@@ -590,7 +572,7 @@ mod tests {
         let text = "id: A\n---\nid: [unclosed\n";
         let (docs, diags) = parse(0, text);
         assert_eq!(docs.len(), 1);
-        assert_eq!(diags[0].code, "tollgate::yaml-syntax");
+        assert_eq!(diags[0].kind(), Some(Code::YamlSyntax));
         assert!(diags[0].span.range.start >= 10);
     }
 }

@@ -1,0 +1,205 @@
+//! The kinds of diagnostic: one [`Code`] per stable code, with a one-line
+//! summary and an example, so the reference in `docs/diagnostics.md` is
+//! generated from the same table the code builds diagnostics from.
+
+use std::fmt::Write as _;
+
+use super::{Diagnostic, Span};
+
+/// Declares [`Code`] from one row per kind: variant, code text (without
+/// the `tollgate::` prefix), summary, example.
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $summary:literal, $example:literal;)*) => {
+        /// What kind of mistake a diagnostic reports. The code text
+        /// ([`Code::as_str`]) is stable: editors and CI match on it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Code {
+            $(
+                #[doc = $summary]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// Every kind, in the order of the reference.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable code text, such as `tollgate::unknown-field`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => concat!("tollgate::", $text),)*
+                }
+            }
+
+            /// What the kind means, in one line.
+            pub const fn summary(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $summary,)*
+                }
+            }
+
+            /// Text that gives a diagnostic of this kind (a rule, unless the
+            /// summary says otherwise).
+            pub const fn example(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $example,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    FileTooLarge = "file-too-large",
+        "A rule file is larger than the size limit.",
+        "# any rule file over 4 MiB\n";
+    NotUtf8 = "not-utf8",
+        "A rule file is not valid UTF-8.",
+        "# a rule file saved as Latin-1: title: Zürich\n";
+    TooDeep = "too-deep",
+        "The YAML nests deeper than the reader allows.",
+        "# a value nested more than 64 levels deep\nmatch: [[[[[[[[[[[[[[[[ ... ]]]]]]]]]]]]]]]]\n";
+    YamlSyntax = "yaml-syntax",
+        "The text is not YAML the rule reader accepts.",
+        "id: [unclosed\n";
+    YamlAnchor = "yaml-anchor",
+        "A YAML anchor or alias is used; rules share values through params instead.",
+        "id: EX-001\ntitle: Anchors\nseverity: low\nmatch:\n  clientAppUsed: &imap IMAP4\n  appDisplayName: *imap\n";
+    YamlTag = "yaml-tag",
+        "A YAML tag is used; values are typed by the field they are compared with.",
+        "id: EX-001\ntitle: Tags\nseverity: low\nmatch:\n  clientAppUsed: !!str IMAP4\n";
+    DuplicateKey = "duplicate-key",
+        "A mapping has the same key twice.",
+        "id: EX-001\ntitle: Twice\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n  clientAppUsed: POP3\n";
+    RuleNotMapping = "rule-not-mapping",
+        "A document is not a mapping of rule keys.",
+        "just text\n";
+    UnknownKey = "unknown-key",
+        "A key that rules, params or test cases do not have.",
+        "id: EX-001\ntitle: Typo\nseverity: low\nmatc:\n  clientAppUsed: IMAP4\n";
+    MissingKey = "missing-key",
+        "A rule lacks a required key (`id`, `title`, `severity` or `match`).",
+        "id: EX-001\ntitle: No severity\nmatch:\n  clientAppUsed: IMAP4\n";
+    BadId = "bad-id",
+        "A rule id has characters other than letters, digits, `.`, `_` and `-`.",
+        "id: EX 001\ntitle: Space in id\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n";
+    DuplicateId = "duplicate-id",
+        "Two rules have the same id.",
+        "id: EX-001\ntitle: First\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n---\nid: EX-001\ntitle: Second\nseverity: low\nmatch:\n  clientAppUsed: POP3\n";
+    BadSeverity = "bad-severity",
+        "A severity other than info, low, medium, high or critical.",
+        "id: EX-001\ntitle: Severity\nseverity: urgent\nmatch:\n  clientAppUsed: IMAP4\n";
+    WrongType = "wrong-type",
+        "A rule key or operator has the wrong shape of value (text, list, mapping).",
+        "id: EX-001\ntitle: [not, text]\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n";
+    UnknownLog = "unknown-log",
+        "`logs` names a log the engine does not read.",
+        "id: EX-001\ntitle: Logs\nseverity: low\nlogs: [signins]\nmatch:\n  clientAppUsed: IMAP4\n";
+    MixedLogs = "mixed-logs",
+        "A rule reads Graph activity and sign-in logs together, which have different fields.",
+        "id: EX-001\ntitle: Mixed\nseverity: low\nlogs: [graphActivity, interactive]\nmatch:\n  ipAddress: 192.0.2.1\n";
+    BadParam = "bad-param",
+        "A param declaration, default or given value is not of the param's type.",
+        "id: EX-001\ntitle: Params\nseverity: low\nparams:\n  limit: { type: int, default: many }\nmatch:\n  status.errorCode: $limit\n";
+    ParamWithoutValue = "param-without-value",
+        "A param is used but has no default and no value was given.",
+        "id: EX-001\ntitle: Params\nseverity: low\nparams:\n  apps: { type: list }\nmatch:\n  clientAppUsed: $apps\n";
+    UndefinedParam = "undefined-param",
+        "A `$name` refers to a param the rule does not declare.",
+        "id: EX-001\ntitle: Params\nseverity: low\nmatch:\n  clientAppUsed: $apps\n";
+    UnusedParam = "unused-param",
+        "A declared param is never used (a warning).",
+        "id: EX-001\ntitle: Params\nseverity: low\nparams:\n  apps: { type: list, default: [IMAP4] }\nmatch:\n  clientAppUsed: IMAP4\n";
+    BadCondition = "bad-condition",
+        "A condition is not a mapping of fields to values, or has no operator.",
+        "id: EX-001\ntitle: Condition\nseverity: low\nmatch: IMAP4\n";
+    UnknownField = "unknown-field",
+        "A condition or message names a field that is not in the catalog.",
+        "id: EX-001\ntitle: Field\nseverity: low\nmatch:\n  clientApp: IMAP4\n";
+    UnknownOperator = "unknown-operator",
+        "A condition uses an operator that does not exist.",
+        "id: EX-001\ntitle: Operator\nseverity: low\nmatch:\n  clientAppUsed: { equals: IMAP4 }\n";
+    NotAList = "not-a-list",
+        "`any`, `all` or `none` is applied to a field that is not a list.",
+        "id: EX-001\ntitle: Quantifier\nseverity: low\nmatch:\n  clientAppUsed: { any: IMAP4 }\n";
+    TypeMismatch = "type-mismatch",
+        "A value cannot be of the field's type, or the operator does not apply to the field.",
+        "id: EX-001\ntitle: Types\nseverity: low\nmatch:\n  status.errorCode: { gt: many }\n";
+    UnknownEnumValue = "unknown-enum-value",
+        "A value is not one the field takes: an error when close to a known value (a typo), else a warning.",
+        "id: EX-001\ntitle: Enum\nseverity: low\nmatch:\n  conditionalAccessStatus: sucess\n";
+    BadCidr = "bad-cidr",
+        "A `cidr` value is not an IP address or range.",
+        "id: EX-001\ntitle: Range\nseverity: low\nmatch:\n  ipAddress: { cidr: 10.0.0.0/33 }\n";
+    BadRegex = "bad-regex",
+        "A `matches` pattern is not a valid regular expression.",
+        "id: EX-001\ntitle: Regex\nseverity: low\nmatch:\n  userAgent: { matches: \"(unclosed\" }\n";
+    RegexTooLarge = "regex-too-large",
+        "A pattern, or the alternatives of one condition together, compile past the size limit.",
+        "id: EX-001\ntitle: Regex\nseverity: low\nmatch:\n  userAgent: { matches: \"(?:a{1000}){1000}\" }\n";
+    NeverTrue = "never-true",
+        "Conditions of one `all` contradict each other, so the rule never matches (a warning).",
+        "id: EX-001\ntitle: Never\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n  all:\n    - clientAppUsed: POP3\n";
+    AlwaysTrue = "always-true",
+        "Alternatives of one `any` include a condition and its negation (a warning).",
+        "id: EX-001\ntitle: Always\nseverity: low\nmatch:\n  any:\n    - clientAppUsed: IMAP4\n    - not: { clientAppUsed: IMAP4 }\n";
+    BadMessage = "bad-message",
+        "A message template has a `{` that is never closed.",
+        "id: EX-001\ntitle: Message\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\nmessage: \"{userPrincipalName used IMAP\"\n";
+    BadTest = "bad-test",
+        "A `tests:` case lacks `expect` or `record`, or has an unknown expectation.",
+        "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    record: { clientAppUsed: IMAP4 }\n";
+    UnknownRecordField = "unknown-record-field",
+        "A test record key looks like a misspelt catalog field (a warning).",
+        "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    expect: match\n    record: { clientAppUsed: IMAP4, userPrincipalNam: a@b.c }\n";
+    TestFailed = "test-failed",
+        "A rule's own test case does not give the expected outcome (reported by `validate`).",
+        "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    expect: match\n    record: { clientAppUsed: POP3 }\n";
+    Config = "config",
+        "A config file has an unknown key, a bad value, or names an unknown rule.",
+        "# in tollgate.yaml\nfailOn: hihg\n";
+}
+
+impl Code {
+    /// The kind whose code text this is.
+    pub fn from_code(text: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+
+    /// An error of this kind; the one place a diagnostic gets its code.
+    pub fn error(self, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.as_str(), span, message)
+    }
+
+    /// A warning of this kind.
+    pub fn warning(self, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::warning(self.as_str(), span, message)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The reference of every code, as checked in at `docs/diagnostics.md`.
+pub fn reference() -> String {
+    let mut out = String::from(
+        "# Diagnostic codes\n\n\
+         Every code `tollgate` reports about rule and config files, with what it\n\
+         means and text that gives it. Generated from `tollgate::diag::Code`;\n\
+         do not edit by hand (run `UPDATE_DOCS=1 cargo test` to regenerate).\n",
+    );
+    for code in Code::ALL {
+        let _ = write!(
+            out,
+            "\n## `{}`\n\n{}\n\n```yaml\n{}```\n",
+            code.as_str(),
+            code.summary(),
+            code.example()
+        );
+    }
+    out
+}
