@@ -678,7 +678,6 @@ fn the_builtin_pack_finds_the_same_sign_ins_in_every_shape() {
             ("TG-LEG-001", id(4)),
             ("TG-XT-001", id(6)),
             ("TG-XT-002", id(3)),
-            ("TG-XT-003", id(3)),
         ]
     );
 
