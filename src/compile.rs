@@ -52,6 +52,8 @@ pub enum Node {
     Not(Box<Node>),
     /// A test on the values at a path.
     Test(Box<Test>),
+    /// A comparison of the values at two paths (`{ field: PATH }`).
+    Compare(Box<Compare>),
     /// A condition over the elements of a list.
     Quant {
         /// any, all or none.
@@ -80,6 +82,106 @@ pub struct Test {
     pub top: Option<usize>,
 }
 
+/// A comparison of two fields: it holds when some value at `path` passes
+/// against the values at `other` (see [`RefOp`]); both must be present.
+#[derive(Debug, Clone)]
+pub struct Compare {
+    /// The field tested.
+    pub path: FieldPath,
+    /// The field it is compared with.
+    pub other: FieldPath,
+    /// The earlier sequence step whose record holds `other`; `None` for
+    /// the same record. The single-record walks find such a field absent:
+    /// the multi-record engine supplies the step's record.
+    pub step: Option<Box<str>>,
+    /// How the values compare.
+    pub op: RefOp,
+    /// Compare text with case.
+    pub case_sensitive: bool,
+    /// Its entry in the rule's condition table.
+    pub id: CondId,
+}
+
+/// How a value compares with the values of another field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefOp {
+    /// `eq`, `in`: equals some value of the other field.
+    Eq,
+    /// `ne`, `notIn`: equals no value of the other field (which is present).
+    NotIn,
+    /// `gt`, `gte`, `lt`, `lte`: ordered against some value (numbers, or
+    /// date-times in their normal form).
+    Order(Cmp),
+    /// Contains some value, as text.
+    Contains,
+    /// Starts with some value.
+    StartsWith,
+    /// Ends with some value.
+    EndsWith,
+}
+
+impl RefOp {
+    /// Whether a value passes against one value of the other field (for
+    /// `NotIn`: whether it equals it).
+    pub fn test(self, v: &Value, other: &Value, case_sensitive: bool) -> bool {
+        match self {
+            RefOp::Eq | RefOp::NotIn => values_equal(v, other, case_sensitive),
+            RefOp::Order(cmp) => match (number(v), number(other)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(|o| cmp.holds(o)),
+                _ => match (v, other) {
+                    (Value::String(a), Value::String(b)) => cmp.holds(a.as_str().cmp(b)),
+                    _ => false,
+                },
+            },
+            RefOp::Contains | RefOp::StartsWith | RefOp::EndsWith => {
+                let (Some(a), Some(b)) = (text(v), text(other)) else {
+                    return false;
+                };
+                let (a, b) = (fold(&a, case_sensitive), fold(&b, case_sensitive));
+                match self {
+                    RefOp::Contains => a.contains(b.as_ref()),
+                    RefOp::StartsWith => a.starts_with(b.as_ref()),
+                    _ => a.ends_with(b.as_ref()),
+                }
+            }
+        }
+    }
+}
+
+/// Whether two record values are equal as conditions compare them: text
+/// without case unless asked, numbers by value (also when one is written
+/// as text), booleans also as `"true"`/`"false"`.
+pub fn values_equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            if case_sensitive {
+                x == y
+            } else if x.is_ascii() && y.is_ascii() {
+                x.eq_ignore_ascii_case(y)
+            } else {
+                x.to_lowercase() == y.to_lowercase()
+            }
+        }
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Bool(x), Value::String(s)) | (Value::String(s), Value::Bool(x)) => {
+            s.eq_ignore_ascii_case(if *x { "true" } else { "false" })
+        }
+        (Value::Number(_) | Value::String(_), Value::Number(_) | Value::String(_)) => {
+            matches!((number(a), number(b)), (Some(x), Some(y)) if x == y)
+        }
+        _ => false,
+    }
+}
+
+fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
 /// Numbers the top-level fields that the record-level tests of `root`
 /// read, adding new ones to `tops` (name, matched in any case), so that a
 /// rule set looks each up once per record, not once per test.
@@ -102,8 +204,9 @@ pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
                 }
             });
         }
-        // Tests inside read the elements, not the record.
-        Node::Quant { .. } => {}
+        // Tests inside read the elements, not the record; comparisons
+        // look both fields up themselves.
+        Node::Quant { .. } | Node::Compare(_) => {}
     }
 }
 
@@ -208,6 +311,8 @@ impl ValueSet {
                 }
                 self.strings.insert(b.to_string().into());
             }
+            // A field reference is compiled to a [`Compare`], never a set.
+            Const::Field(_) => {}
         }
     }
 
@@ -385,6 +490,7 @@ fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, CompileError> {
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Not(child) => Node::Not(Box::new(lower(child, conds)?)),
+        Cond::Pred(pred) if pred.field_ref().is_some() => lower_compare(pred, conds),
         Cond::Pred(pred) => Node::Test(Box::new(lower_pred(pred, conds)?)),
         Cond::Quant {
             quantifier,
@@ -474,6 +580,45 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileErr
     })
 }
 
+fn lower_compare(pred: &Pred, conds: &mut Vec<CondInfo>) -> Node {
+    let Some(reference) = pred.field_ref() else {
+        return Node::All(Box::new([]));
+    };
+    let op = match pred.op {
+        Op::Ne | Op::NotIn => RefOp::NotIn,
+        Op::Gt => RefOp::Order(Cmp::Gt),
+        Op::Gte => RefOp::Order(Cmp::Gte),
+        Op::Lt => RefOp::Order(Cmp::Lt),
+        Op::Lte => RefOp::Order(Cmp::Lte),
+        Op::Contains => RefOp::Contains,
+        Op::StartsWith => RefOp::StartsWith,
+        Op::EndsWith => RefOp::EndsWith,
+        // check accepts no reference with `exists`, `matches` or `cidr`.
+        _ => RefOp::Eq,
+    };
+    let id = conds.len();
+    let name = reference.name();
+    conds.push(CondInfo {
+        text: format!(
+            "{} {} {{field: {name}}}",
+            display_path(&pred.field.path),
+            pred.op.name()
+        ),
+        field: display_path(&pred.field.path),
+        op: pred.op.name(),
+        expected: serde_json::json!({ "field": name }),
+        span: pred.span.clone(),
+    });
+    Node::Compare(Box::new(Compare {
+        path: pred.field.path.clone(),
+        other: reference.field.path.clone(),
+        step: reference.step.as_deref().map(Into::into),
+        op,
+        case_sensitive: pred.case_sensitive,
+        id,
+    }))
+}
+
 /// A path for people; the element itself inside a quantifier over scalars.
 fn display_path(path: &FieldPath) -> String {
     if path.segments().is_empty() {
@@ -520,7 +665,7 @@ fn optimize(node: Node, conds: &mut Vec<CondInfo>) -> Node {
             inner: Box::new(optimize(*inner, conds)),
             id,
         },
-        test @ Node::Test(_) => test,
+        test @ (Node::Test(_) | Node::Compare(_)) => test,
     }
 }
 

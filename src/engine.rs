@@ -586,6 +586,10 @@ fn visit_paths(node: &compile::Node, f: &mut dyn FnMut(&crate::catalog::FieldPat
         }
         compile::Node::Not(child) => visit_paths(child, f),
         compile::Node::Test(test) => f(&test.path),
+        compile::Node::Compare(c) => {
+            f(&c.path);
+            f(&c.other);
+        }
         compile::Node::Quant { path, .. } => f(path),
     }
 }

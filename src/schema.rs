@@ -37,10 +37,14 @@ pub fn rule_schema() -> Value {
         .map(|(name, op)| {
             let schema = match op {
                 Op::Exists => json!({ "type": "boolean" }),
-                Op::In | Op::NotIn | Op::Cidr | Op::Contains | Op::StartsWith | Op::EndsWith => {
+                Op::Cidr => {
                     json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "type": "array", "items": { "$ref": "#/$defs/scalar" } }] })
                 }
-                _ => json!({ "$ref": "#/$defs/scalar" }),
+                Op::Matches => json!({ "$ref": "#/$defs/scalar" }),
+                Op::In | Op::NotIn | Op::Contains | Op::StartsWith | Op::EndsWith => {
+                    json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "type": "array", "items": { "$ref": "#/$defs/scalar" } }, { "$ref": "#/$defs/fieldRef" }] })
+                }
+                _ => json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "$ref": "#/$defs/fieldRef" }] }),
             };
             (name.to_string(), schema)
         })
@@ -101,10 +105,18 @@ pub fn rule_schema() -> Value {
         },
         "$defs": {
             "scalar": { "type": ["string", "number", "boolean"] },
+            "fieldRef": {
+                "type": "object",
+                "description": "The value of another field of the same record (in a sequence step's `where`, `STEP.PATH` of an earlier step); both must be present.",
+                "required": ["field"],
+                "additionalProperties": false,
+                "properties": { "field": { "type": "string" } }
+            },
             "value": {
                 "anyOf": [
                     { "$ref": "#/$defs/scalar" },
                     { "type": "array", "items": { "$ref": "#/$defs/scalar" } },
+                    { "$ref": "#/$defs/fieldRef" },
                     { "$ref": "#/$defs/operators" }
                 ]
             },

@@ -22,6 +22,7 @@ mod lints;
 mod model;
 mod params;
 pub mod pattern;
+mod refs;
 mod template;
 mod typing;
 
@@ -33,7 +34,9 @@ use crate::finding::{RuleInfo, Severity};
 use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
-pub use model::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
+pub use model::{
+    CheckedRule, Cond, Const, FieldRef, Op, Piece, Pred, Prepared, Quantifier, TestCase,
+};
 use params::ParamDef;
 
 /// The keys a rule may have.
@@ -73,6 +76,7 @@ pub fn check(
             given: params,
             id: None,
             root: SIGN_IN,
+            where_scope: None,
         };
         let rule = cx.rule(&doc.root);
         let errors = cx
@@ -111,6 +115,8 @@ struct RuleCx<'a> {
     id: Option<(String, Span)>,
     /// The catalog the rule's fields are resolved in, chosen by its `logs`.
     root: &'static [Field],
+    /// While a sequence step's `where` is checked: the steps it may read.
+    where_scope: Option<refs::WhereScope>,
 }
 
 fn find<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {

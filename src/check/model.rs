@@ -117,6 +117,30 @@ pub enum Const {
     Num(f64),
     /// A boolean.
     Bool(bool),
+    /// The value of another field (`{ field: PATH }`): of the same record,
+    /// or in a sequence's `where`, of the record an earlier step matched.
+    Field(FieldRef),
+}
+
+/// A value taken from a field rather than written as a constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRef {
+    /// The earlier step whose record holds the field (`STEP.PATH` in a
+    /// sequence's `where`); `None` for the record being tested.
+    pub step: Option<String>,
+    /// The field.
+    pub field: Resolved,
+}
+
+impl FieldRef {
+    /// The reference as written canonically: `resourceTenantId`,
+    /// `failures.ipAddress`.
+    pub fn name(&self) -> String {
+        match &self.step {
+            Some(step) => format!("{step}.{}", self.field.path),
+            None => self.field.path.to_string(),
+        }
+    }
 }
 
 impl Const {
@@ -131,6 +155,7 @@ impl Const {
             }
             Const::Num(n) => serde_json::Value::from(*n),
             Const::Bool(b) => serde_json::Value::from(*b),
+            Const::Field(r) => serde_json::json!({ "field": r.name() }),
         }
     }
 }
@@ -142,7 +167,8 @@ pub struct Pred {
     pub field: Resolved,
     /// The operator.
     pub op: Op,
-    /// The constants (one for scalar operators; any may match for lists).
+    /// The constants (one for scalar operators; any may match for lists),
+    /// or a single [`Const::Field`] reference.
     pub values: Vec<Const>,
     /// Compare strings with case.
     pub case_sensitive: bool,
@@ -151,6 +177,17 @@ pub struct Pred {
     pub prepared: Prepared,
     /// Where the condition was written.
     pub span: Span,
+}
+
+impl Pred {
+    /// The field the condition compares with, when its value is
+    /// `{ field: PATH }`.
+    pub fn field_ref(&self) -> Option<&FieldRef> {
+        match self.values.as_slice() {
+            [Const::Field(r)] => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// The constants of a condition as its operator needs them, built once by

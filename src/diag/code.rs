@@ -126,6 +126,9 @@ codes! {
     TypeMismatch = "type-mismatch",
         "A value cannot be of the field's type, or the operator does not apply to the field.",
         "id: EX-001\ntitle: Types\nseverity: low\nmatch:\n  status.errorCode: { gt: many }\n";
+    BadFieldRef = "bad-field-ref",
+        "A `{ field: ... }` reference is used where it cannot be: with `matches`, `cidr` or `exists`, in a list, or `in` against a field of one value.",
+        "id: EX-001\ntitle: Reference\nseverity: low\nmatch:\n  userAgent: { matches: { field: appDisplayName } }\n";
     UnknownEnumValue = "unknown-enum-value",
         "A value is not one the field takes: an error when close to a known value (a typo), else a warning.",
         "id: EX-001\ntitle: Enum\nseverity: low\nmatch:\n  conditionalAccessStatus: sucess\n";
