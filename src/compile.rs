@@ -16,7 +16,10 @@ use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::catalog::FieldPath;
-use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
+use crate::check::{
+    CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, Sequence, Shape, TestCase,
+    Window,
+};
 // Where these lived before check built every pattern; kept for callers.
 pub use crate::check::pattern::{REGEX_SIZE_LIMIT, RegexError, build_regex};
 use crate::diag::Span;
@@ -449,6 +452,124 @@ pub fn compile(rule: CheckedRule) -> Result<CompiledRule, CompileError> {
         logs: rule.logs,
         root: optimize(root, &mut conds),
         conds,
+        message: rule.message,
+        tests: rule.tests,
+    })
+}
+
+/// A condition compiled alone: which records take part in a window, or
+/// are of a sequence step.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The logs its records come from.
+    pub logs: Vec<LogCategory>,
+    /// The condition.
+    pub root: Node,
+    /// Its conditions, by [`CondId`].
+    pub conds: Vec<CondInfo>,
+}
+
+impl Program {
+    fn new(logs: Vec<LogCategory>, cond: &Cond) -> Result<Program, CompileError> {
+        let mut conds = Vec::new();
+        let root = lower(cond, &mut conds)?;
+        Ok(Program {
+            logs,
+            root: optimize(root, &mut conds),
+            conds,
+        })
+    }
+
+    /// Whether a record is of one of the logs and passes the condition.
+    pub fn matches(&self, record: &crate::record::Record) -> bool {
+        self.logs.contains(&record.category)
+            && crate::eval::matches(&self.root, crate::eval::Scope::Fields(&record.fields))
+    }
+}
+
+/// A multi-record rule: its checked window or sequence, with the
+/// single-record matchers that say which records take part.
+#[derive(Debug, Clone)]
+pub struct MultiRule {
+    /// What reports show about it.
+    pub info: RuleInfo,
+    /// Every log it reads.
+    pub logs: Vec<LogCategory>,
+    /// The window or sequence, as checked (keys, span, thresholds, steps).
+    pub spec: MultiSpec,
+    /// For a window, one matcher (its `match`); for a sequence, one per
+    /// step in step order (its `match`, ANDed with the rule's).
+    pub steps: Vec<StepProgram>,
+    /// Its message template.
+    pub message: Vec<Piece>,
+    /// Its test cases.
+    pub tests: Vec<TestCase>,
+}
+
+/// The checked spec of a multi-record rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MultiSpec {
+    /// A `window:`.
+    Window(Window),
+    /// A `sequence:`.
+    Sequence(Sequence),
+}
+
+/// The matchers of one step (or of a window's `match`).
+#[derive(Debug, Clone)]
+pub struct StepProgram {
+    /// The step's name; `None` for a window.
+    pub name: Option<String>,
+    /// Which records are of the step.
+    pub matcher: Program,
+    /// The step's `where`: tests on its record whose [`Compare`] nodes
+    /// with a `step` read the record an earlier step matched
+    /// ([`crate::eval::compare_across`]).
+    pub where_: Option<Program>,
+}
+
+/// Compiles a window or sequence rule; `Err` also for a single-record rule
+/// given by mistake.
+pub fn compile_multi(rule: CheckedRule) -> Result<MultiRule, CompileError> {
+    let (spec, steps) = match rule.shape {
+        Shape::Single => {
+            return Err(CompileError {
+                span: rule.span,
+                message: "a single-record rule is compiled by `compile`".into(),
+            });
+        }
+        Shape::Window(w) => {
+            let step = StepProgram {
+                name: None,
+                matcher: Program::new(rule.logs.clone(), &rule.cond)?,
+                where_: None,
+            };
+            (MultiSpec::Window(w), vec![step])
+        }
+        Shape::Sequence(seq) => {
+            let steps = seq
+                .steps
+                .iter()
+                .map(|step| {
+                    Ok(StepProgram {
+                        name: Some(step.name.clone()),
+                        matcher: Program::new(step.logs.clone(), &step.cond)?,
+                        where_: step
+                            .where_
+                            .as_ref()
+                            .map(|w| Program::new(step.logs.clone(), w))
+                            .transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>, CompileError>>()?;
+            (MultiSpec::Sequence(seq), steps)
+        }
+    };
+    Ok(MultiRule {
+        info: rule.info,
+        logs: rule.logs,
+        spec,
+        steps,
         message: rule.message,
         tests: rule.tests,
     })

@@ -165,7 +165,7 @@ impl RuleCx<'_> {
                 };
                 if let Some((message, help)) = problem {
                     self.err(
-                        Code::BadFieldRef
+                        Code::UnknownStep
                             .error(target.span.clone(), message)
                             .label("not an earlier step")
                             .help(help),
@@ -191,24 +191,32 @@ impl RuleCx<'_> {
                     }
                 };
             }
-            if catalog::resolve_in(refs, name).is_err() {
-                let earlier = scope
+            if catalog::resolve_in(refs, name).is_err()
+                && catalog::find_field(refs, first).is_none()
+            {
+                let earlier: Vec<&str> = scope
                     .steps
                     .iter()
                     .take(scope.current)
-                    .map(|(n, _, _)| n.as_str());
-                if let Some(near) = catalog::closest(first, earlier) {
-                    self.err(
-                        Code::BadFieldRef
-                            .error(
-                                target.span.clone(),
-                                format!("unknown step or field `{first}`"),
-                            )
-                            .label("neither a step nor a field")
-                            .help(format!("did you mean the step `{near}` (`{near}.{rest}`)?")),
-                    );
-                    return None;
-                }
+                    .map(|(n, _, _)| n.as_str())
+                    .collect();
+                let help = match catalog::closest(first, earlier.iter().copied()) {
+                    Some(near) => format!("did you mean the step `{near}` (`{near}.{rest}`)?"),
+                    None if earlier.is_empty() => {
+                        "this is the first step: there is no earlier step to read".to_string()
+                    }
+                    None => format!("earlier steps: {}", earlier.join(", ")),
+                };
+                self.err(
+                    Code::UnknownStep
+                        .error(
+                            target.span.clone(),
+                            format!("unknown step or field `{first}`"),
+                        )
+                        .label("neither an earlier step nor a field")
+                        .help(help),
+                );
+                return None;
             }
         }
         let field = self.resolve(target, refs)?;
