@@ -9,6 +9,7 @@ use super::model::{Expect, TestCase, TestInput, TestRecord};
 use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field};
 use crate::diag::Code;
+use crate::record::LogCategory;
 use crate::syntax::{Node, NodeKind};
 
 impl RuleCx<'_> {
@@ -125,7 +126,7 @@ impl RuleCx<'_> {
                 (Some(r), None) => self
                     .one_record(r)
                     .map(|record| TestInput::Record { record, log }),
-                (None, Some(r)) => self.records(r).map(TestInput::Records),
+                (None, Some(r)) => self.records(r, log).map(TestInput::Records),
                 (None, None) => {
                     let (key, example) = if multi {
                         (
@@ -256,8 +257,8 @@ impl RuleCx<'_> {
     }
 
     /// A case's `records`: a list of mappings, each with its time and
-    /// optionally its own `log:`.
-    fn records(&mut self, n: &Node) -> Option<Vec<TestRecord>> {
+    /// optionally its own `log:` (else the case's `log`, if any).
+    fn records(&mut self, n: &Node, case_log: Option<LogCategory>) -> Option<Vec<TestRecord>> {
         let Some(items) = n.seq().filter(|i| !i.is_empty()) else {
             self.err(
                 Code::BadTest
@@ -287,7 +288,10 @@ impl RuleCx<'_> {
                 ok = false;
                 continue;
             };
-            let log = find(entries, "log").and_then(|l| self.logs(l).into_iter().next());
+            let log = match find(entries, "log") {
+                Some(l) => self.logs(l).into_iter().next(),
+                None => case_log.clone(),
+            };
             let fields = log.as_ref().map_or(self.root, catalog::for_log);
             self.record_keys(item, fields);
             if !has_time(item) {

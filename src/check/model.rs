@@ -519,3 +519,23 @@ pub struct CheckedRule {
     /// The span of its `id` value.
     pub span: Span,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_compare_counts() {
+        let t = |cmp, value| Threshold {
+            cmp,
+            value,
+            span: Span::new(0, 0..0),
+        };
+        assert!(t(CountCmp::Gte, 10).holds(10) && !t(CountCmp::Gte, 10).holds(9));
+        assert!(t(CountCmp::Gt, 10).holds(11) && !t(CountCmp::Gt, 10).holds(10));
+        assert!(t(CountCmp::Lt, 1).holds(0) && !t(CountCmp::Lt, 1).holds(1));
+        assert!(t(CountCmp::Lte, 1).holds(1) && !t(CountCmp::Lte, 1).holds(2));
+        assert!(t(CountCmp::Eq, 3).holds(3) && !t(CountCmp::Eq, 3).holds(4));
+        assert_eq!(CountCmp::Gte.name(), "gte");
+    }
+}
