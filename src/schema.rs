@@ -186,18 +186,24 @@ fn test_cases_schema() -> Value {
 /// The definitions of `window:` and `sequence:`.
 fn multi_record_defs() -> serde_json::Map<String, Value> {
     let defs = json!({
-            "duration": { "type": "string", "pattern": "^[0-9]+[smhd]$", "description": "A whole number and a unit: 30s, 20m, 1h, 2d." },
+            "duration": { "type": "string", "pattern": "^([0-9]+[smhd]|\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?)$", "description": "A whole number and a unit: 30s, 20m, 1h, 2d." },
+            "count": {
+                "anyOf": [
+                    { "type": "integer", "minimum": 0 },
+                    { "type": "string", "pattern": "^\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?$" }
+                ]
+            },
             "threshold": {
                 "type": "object",
                 "minProperties": 1,
                 "maxProperties": 1,
                 "additionalProperties": false,
                 "properties": {
-                    "gt": { "type": "integer", "minimum": 0 },
-                    "gte": { "type": "integer", "minimum": 0 },
-                    "lt": { "type": "integer", "minimum": 0 },
-                    "lte": { "type": "integer", "minimum": 0 },
-                    "eq": { "type": "integer", "minimum": 0 }
+                    "gt": { "$ref": "#/$defs/count" },
+                    "gte": { "$ref": "#/$defs/count" },
+                    "lt": { "$ref": "#/$defs/count" },
+                    "lte": { "$ref": "#/$defs/count" },
+                    "eq": { "$ref": "#/$defs/count" }
                 }
             },
             "keyFields": {

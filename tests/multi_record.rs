@@ -307,3 +307,33 @@ fn messages_of_multi_record_rules_use_what_findings_have() {
     assert_eq!(codes(&rule("{failures.ipAdress}")), [Code::MessageField]);
     assert_eq!(codes(&rule("{window.begin}")), [Code::MessageField]);
 }
+
+#[test]
+fn spans_and_thresholds_may_be_params() {
+    let text = r#"
+id: P-1
+title: t
+severity: low
+params:
+  failures: { type: int, default: 10 }
+  window: { type: string, default: 20m }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
+"#;
+    let set = load(text);
+    let MultiSpec::Window(w) = &set.multi()[0].spec else {
+        panic!("a window")
+    };
+    assert_eq!(w.count.as_ref().map(|c| c.value), Some(10));
+    assert_eq!(w.span.ticks, 20 * 60 * TICKS_PER_SECOND);
+    let mut loader = Loader::new();
+    loader.param("failures", "25");
+    loader.add_source("rules.yaml", text);
+    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
+    let MultiSpec::Window(w) = &set.multi()[0].spec else {
+        panic!("a window")
+    };
+    assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
+    let wrong = text.replace("default: 20m", "default: soon");
+    assert_eq!(codes(&wrong), [Code::BadDuration]);
+}

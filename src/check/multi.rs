@@ -12,6 +12,7 @@ use super::model::{
     Cond, CountCmp, Piece, Sequence, Shape, Step, TICKS_PER_SECOND, Threshold, TimeSpan, Window,
     WindowPart,
 };
+use super::params::ParamValue;
 use super::refs::{WhereScope, comparable, type_of};
 use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field, Kind, Resolved};
@@ -519,8 +520,15 @@ impl RuleCx<'_> {
     }
 
     /// A span of time: a whole number and a unit, `30s`, `20m`, `1h`, `2d`.
+    /// The span may be a param (`span: $window`).
     pub(super) fn duration(&mut self, n: &Node) -> Option<TimeSpan> {
-        let text = n.text().map(str::trim).unwrap_or_default().to_string();
+        let text = match self.param_ref(n) {
+            Some(Ok(ParamValue::One(lit))) => lit_text(&lit),
+            Some(Ok(ParamValue::List(_))) => String::new(),
+            Some(Err(())) => return None,
+            None => n.text().unwrap_or_default().to_string(),
+        };
+        let text = text.trim().to_string();
         let (number, unit) = text.split_at(text.len().saturating_sub(1));
         let seconds = match unit {
             "s" => Some(1),
@@ -609,10 +617,22 @@ impl RuleCx<'_> {
             );
             return None;
         };
-        match value.scalar().map(|s| s.lit()) {
-            Some(Lit::Int(i)) if i >= 0 => Some(Threshold {
+        // The bound may be a param (`count: { gte: $min_failures }`).
+        let lit = match self.param_ref(value) {
+            Some(Ok(ParamValue::One(lit))) => Some(lit),
+            Some(Ok(ParamValue::List(_))) => None,
+            Some(Err(())) => return None,
+            None => value.scalar().map(|s| s.lit()),
+        };
+        let count = match lit {
+            Some(Lit::Int(i)) => u64::try_from(i).ok(),
+            Some(Lit::Str(s)) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match count {
+            Some(value) => Some(Threshold {
                 cmp,
-                value: i as u64,
+                value,
                 span: n.span.clone(),
             }),
             _ => {
@@ -746,6 +766,17 @@ impl RuleCx<'_> {
             ),
             format!("use {}", usable()),
         ))
+    }
+}
+
+/// A literal as text (a param's value used as a span).
+fn lit_text(lit: &Lit) -> String {
+    match lit {
+        Lit::Str(s) => s.clone(),
+        Lit::Int(i) => i.to_string(),
+        Lit::Float(f) => f.to_string(),
+        Lit::Bool(b) => b.to_string(),
+        Lit::Null => String::new(),
     }
 }
 
