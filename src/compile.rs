@@ -17,8 +17,6 @@ use serde_json::Value;
 
 use crate::catalog::FieldPath;
 use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
-// Where these lived before check built every pattern; kept for callers.
-pub use crate::check::pattern::{REGEX_SIZE_LIMIT, RegexError, build_regex};
 use crate::diag::Span;
 use crate::finding::RuleInfo;
 use crate::record::LogCategory;
