@@ -47,6 +47,7 @@ pub(super) enum CheckFormat {
     Jsonl,
     Sarif,
     Github,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
