@@ -3,8 +3,9 @@
 # report of the bundled examples and the report of a hostile log, and the
 # DOM it ends with must hold the totals and every rule that found
 # something, after the page's script ran (it sets data-ready on <body>),
-# with no injected element and no blocked fetch. It also reads the page
-# with JavaScript off, and leaves a screenshot in target/html-report.png.
+# with no injected element and no blocked fetch. It checks the filters
+# (set from the address's fragment), reads the page without its script,
+# and leaves a screenshot in target/html-report.png.
 #
 # Needs chromium (apt-get install chromium) and python3.
 set -euo pipefail
@@ -99,6 +100,25 @@ EOF
 if grep -E "Content Security Policy|Refused to|Uncaught|ERR_" "$work/examples.log" >&2; then
   fail "the examples page tried a fetch or raised a script error"
 fi
+
+# The filters, driven by the address's fragment: each severity, and a few
+# rules, show exactly their findings.
+python3 - "$work/examples.json" >"$work/filters.txt" <<'EOF'
+import json, sys
+from urllib.parse import quote
+s = json.load(open(sys.argv[1]))["summary"]
+for sev, n in s["bySeverity"].items():
+    print(f"sev={sev} {n}")
+for rule, n in sorted(s["byRule"].items())[:3]:
+    print(f"rule={quote(rule)} {n}")
+EOF
+while read -r fragment expected; do
+  chrome --dump-dom "file://$work/examples.html#$fragment" >"$work/filtered.dom" 2>/dev/null || true
+  grep -q 'data-ready="1"' "$work/filtered.dom" || fail "#$fragment: the script did not run to the end"
+  shown=$(grep -o '<details class="f"[^>]*>' "$work/filtered.dom" | grep -vc ' hidden=""' || true)
+  [ "$shown" = "$expected" ] || fail "#$fragment shows $shown findings, expected $expected"
+done <"$work/filters.txt"
+echo "html-report: filters OK in the browser ($(wc -l <"$work/filters.txt") views)"
 
 # With JavaScript off the totals and the list are there all the same: the
 # page without its script (headless --dump-dom needs scripting on to run).

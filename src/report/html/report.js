@@ -68,6 +68,49 @@
         if (ok) { n++; }
       }
       shown.textContent = n === total ? fmt(total) + ' listed' : fmt(n) + ' of ' + fmt(total) + ' listed';
+      toHash();
+    }
+
+    // The filters live in the address's fragment (#sev=high&user=...), so a
+    // filtered view can be bookmarked or sent.
+    function fromHash() {
+      var hash = location.hash.replace(/^#/, '');
+      if (!hash) { return; }
+      hash.split('&').forEach(function (part) {
+        var at = part.indexOf('=');
+        if (at < 0) { return; }
+        var key, value;
+        try {
+          key = decodeURIComponent(part.slice(0, at));
+          value = decodeURIComponent(part.slice(at + 1));
+        } catch (e) { return; }
+        if (key === 'sev') {
+          var set = value.split(',');
+          boxes.forEach(function (b) { b.checked = !b.disabled && set.indexOf(b.value) >= 0; });
+        } else if (key === 'q') {
+          q.value = value;
+        } else if (selects[key]) {
+          var i = values[key].indexOf(value);
+          if (i >= 0) { selects[key].value = String(i); }
+        }
+      });
+    }
+
+    function toHash() {
+      var parts = [];
+      var on = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      if (on.length !== boxes.filter(function (b) { return !b.disabled; }).length) {
+        parts.push('sev=' + encodeURIComponent(on.join(',')));
+      }
+      keys.forEach(function (k) {
+        var v = chosen(k);
+        if (v !== null) { parts.push(k + '=' + encodeURIComponent(v)); }
+      });
+      if (q.value.trim()) { parts.push('q=' + encodeURIComponent(q.value.trim())); }
+      var hash = parts.length ? '#' + parts.join('&') : '';
+      if (hash !== location.hash && !(hash === '' && location.hash === '#')) {
+        try { history.replaceState(null, '', hash || location.pathname + location.search); } catch (e) { /* a page opened where history cannot change */ }
+      }
     }
 
     function reset() {
@@ -105,6 +148,7 @@
     });
 
     form.hidden = false;
+    fromHash();
     apply();
   }
   document.body.setAttribute('data-ready', '1');
