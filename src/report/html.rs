@@ -725,7 +725,12 @@ impl HtmlEmitter {
         );
         let buckets = buckets(&self.timeline.hours);
         let Some(unit) = buckets.first().map(|b| b.unit) else {
-            o.push_str("</div><p class=\"empty\">No finding has a sign-in time.</p></section>\n");
+            let why = if self.timeline.undated > 0 {
+                "No finding has a sign-in time."
+            } else {
+                "No findings."
+            };
+            writeln!(o, "</div><p class=\"empty\">{why}</p></section>")?;
             return Ok(());
         };
         write!(
@@ -765,10 +770,13 @@ impl HtmlEmitter {
                 .then_with(|| a.0.cmp(b.0))
         });
         let max = rules.first().map_or(1, |r| r.3).max(1);
-        o.push_str(
-            "<div class=\"card rules\"><div class=\"ch\"><h2>By rule</h2></div><table class=\"tbl bars\">\
-             <thead><tr><th>Severity</th><th>Rule</th><th>Title</th><th class=\"r\">Findings</th><th></th></tr></thead><tbody>",
-        );
+        o.push_str("<div class=\"card rules\"><div class=\"ch\"><h2>By rule</h2></div>");
+        if !rules.is_empty() {
+            o.push_str(
+                "<table class=\"tbl bars\"><thead><tr><th>Severity</th><th>Rule</th><th>Title</th>\
+                 <th class=\"r\">Findings</th><th></th></tr></thead><tbody>",
+            );
+        }
         for (id, title, sev, n) in rules.iter().take(TOP_RULES) {
             write!(
                 o,
@@ -781,7 +789,9 @@ impl HtmlEmitter {
                 title = Esc(title),
             )?;
         }
-        o.push_str("</tbody></table>");
+        if !rules.is_empty() {
+            o.push_str("</tbody></table>");
+        }
         let silent = self
             .rules
             .iter()
@@ -1122,6 +1132,9 @@ fn svg_histogram(o: &mut String, buckets: &[Bucket]) -> fmt::Result {
     } else {
         0.0
     };
+    // A bar is at most this wide, centred in its slot, so a few bars do not
+    // fill the chart.
+    let bar = (slot - gap).clamp(0.5, 64.0);
     // Labels about 7 units a character wide, with room between them.
     let label_width = buckets
         .first()
@@ -1158,8 +1171,8 @@ fn svg_histogram(o: &mut String, buckets: &[Bucket]) -> fmt::Result {
                 write!(
                     o,
                     "<rect class=\"b-{sev}\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\"/>",
-                    x + gap / 2.0,
-                    (slot - gap).max(0.5)
+                    x + (slot - bar) / 2.0,
+                    bar
                 )?;
             }
             o.push_str("</g>");
@@ -1264,7 +1277,7 @@ mod tests {
     fn an_empty_run_says_so() {
         let page = testdata::render(&mut HtmlEmitter::new(), false, false);
         assert!(page.contains("No findings."));
-        assert!(page.contains("No finding has a sign-in time."));
+        assert!(!page.contains("<table class=\"tbl bars\">"));
         assert!(!page.contains("id=\"filters\""));
     }
 

@@ -98,7 +98,7 @@
 
     function toHash() {
       var parts = [];
-      var on = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      var on = boxes.filter(function (b) { return b.checked && !b.disabled; }).map(function (b) { return b.value; });
       if (on.length !== boxes.filter(function (b) { return !b.disabled; }).length) {
         parts.push('sev=' + encodeURIComponent(on.join(',')));
       }
