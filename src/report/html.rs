@@ -1077,12 +1077,20 @@ fn buckets(hours: &BTreeMap<i64, [u64; 5]>) -> Vec<Bucket> {
 
 /// A round number at or above `n`, for the top of the axis.
 fn nice_ceiling(n: u64) -> u64 {
-    let mut step = 1;
+    if n <= 10 {
+        return if n <= 5 { 5 } else { 10 };
+    }
+    let mut step: u64 = 1;
     loop {
-        for m in [1, 2, 5] {
-            if step * m >= n {
-                return step * m;
+        // 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten.
+        for tenths in [10, 15, 20, 25, 30, 40, 50, 60, 80] {
+            let top = step.saturating_mul(tenths) / 10;
+            if top >= n {
+                return top;
             }
+        }
+        if step > u64::MAX / 100 {
+            return n;
         }
         step *= 10;
     }
@@ -1326,6 +1334,16 @@ mod tests {
             hour_label(hour_of("1969-12-31T23:00:00Z").unwrap()),
             "1969-12-31 23:00"
         );
+    }
+
+    #[test]
+    fn the_axis_tops_at_a_round_number() {
+        assert_eq!(nice_ceiling(1), 5);
+        assert_eq!(nice_ceiling(7), 10);
+        assert_eq!(nice_ceiling(18), 20);
+        assert_eq!(nice_ceiling(2_144), 2_500);
+        assert_eq!(nice_ceiling(5_365), 6_000);
+        assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
     }
 
     #[test]
