@@ -40,6 +40,7 @@ chrome() {
 cargo build --quiet
 bin=$(cargo metadata --format-version 1 --no-deps 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/tollgate
+bin=${bin#"$PWD/"} # the command line the page shows stays short
 
 # The bundled examples, as a page and as JSON (what the page must show).
 "$bin" check examples/ --format html --output "$work/examples.html" --fail-on never --quiet
