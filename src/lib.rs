@@ -77,3 +77,4 @@ pub mod run;
 pub mod schema;
 pub mod syntax;
 pub mod time;
+pub mod window;

@@ -1,0 +1,439 @@
+//! Rules over many records: sliding windows and sequences, evaluated over
+//! event time.
+//!
+//! This module is the engine core behind the `window` and `sequence` rule
+//! forms. It knows nothing of YAML, rule checking or JSON records. It takes
+//! [`Event`]s (a time, a [`TieKey`], a group key already case-folded by the
+//! caller, the distinct values or matched steps, and an opaque `payload` the
+//! caller uses to find the record again) and gives [`Episode`]s (the group
+//! key, first and last time, count, capped distinct values and contributors,
+//! and the record that completed the episode).
+//!
+//! One state per rule: [`WindowState`] for a `window`, [`SequenceState`] for
+//! a `sequence`. Both work the same way:
+//!
+//! - [`push`](WindowState::push) buffers an event. It fails with a
+//!   [`LimitError`] when more than [`Limits::max_retained`] events would be
+//!   retained (the caller stops the run naming the rule: nothing is ever
+//!   dropped silently). An event whose time is at or before the last
+//!   watermark is *late*: it is not used, it is counted ([`late`]
+//!   (WindowState::late)) and `push` answers [`Admission::Late`] so the
+//!   caller can report it.
+//! - [`advance(w)`](WindowState::advance) declares that no event with time
+//!   `<= w` will come any more (a watermark, for a live stream: `w` is
+//!   typically the newest time seen minus the documented lateness). It
+//!   processes every buffered event with time `<= w` in `(time, tie)` order,
+//!   returns the episodes decided so far, and drops the events that can no
+//!   longer take part.
+//! - [`finish`](WindowState::finish) is the end of input: everything is
+//!   processed and decided.
+//!
+//! Results never depend on the order events were pushed in, nor on how they
+//! were split across `advance` calls: events are processed in `(time, tie,
+//! payload)` order, and the episodes of all calls, concatenated, are the
+//! episodes of a single `finish`, ordered by the completing record's `(time,
+//! tie)` and then by key.
+//!
+//! # Windows
+//!
+//! Windows slide over event time and are inclusive: two records whose times
+//! differ by at most `span` can share a window. Per group, records are taken
+//! in `(time, tie)` order; at each record `r` the window is every record of
+//! the group not yet consumed with time in `[r.time - span, r.time]` that
+//! comes before `r` in that order, plus `r`. The first record at which the
+//! condition ([`WindowSpec::count`] and every [`WindowSpec::distinct`]
+//! threshold) holds over its window completes an episode; every record of
+//! that window is consumed, so a later episode needs new records. A burst of
+//! 12 distinct accounts one a minute against `distinct >= 5` in 20 minutes
+//! gives two episodes (minutes 0–4 and 5–9); 10 and 11 are left. An absent
+//! distinct value (`None`) counts nothing but the record still counts for
+//! `count`.
+//!
+//! # Sequences
+//!
+//! See [`SequenceState`] for the exact matching strategy and its limits.
+//!
+//! # Memory
+//!
+//! Only retained events take memory: buffered events not yet processed, and
+//! processed events that can still take part (for windows: unconsumed, and no
+//! older than the newest processable time minus `span`; for sequences: the
+//! same, and events of `absent` steps for `2 * span`). Group keys and distinct
+//! values are interned per state with reference counts, so a key or value
+//! takes memory once, and only while a retained event uses it.
+//!
+//! Bytes per retained event (x86-64, measured by the tests; `d` is the
+//! number of distinct fields of the window), not counting the interned text
+//! shared by all events of one key or value:
+//!
+//! | where                         | window       | sequence |
+//! |-------------------------------|--------------|----------|
+//! | buffered, before processing   | `40 + 4 d`   | `48`     |
+//! | processed, in a group's window| `16 + 4 d`   | `24`     |
+//!
+//! Vectors grow by doubling, so the capacity in use can be up to twice
+//! that; [`WindowState::retained_bytes`] reports what is allocated.
+
+mod intern;
+mod sequence;
+mod sliding;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use sequence::{SequenceSpec, SequenceState, StepSpec, Where};
+pub use sliding::{WindowSpec, WindowState};
+
+/// Ticks of 100 ns since the Unix epoch, the resolution Entra writes
+/// (seven fraction digits), so times and spans are exact integers.
+pub type Ticks = i64;
+
+/// One tick per 100 ns: this many ticks make a second.
+pub const TICKS_PER_SECOND: Ticks = 10_000_000;
+
+/// Breaks ties between events with the same time, so results do not depend
+/// on input order. Ordered like the record id for GUID ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TieKey {
+    hi: u64,
+    lo: u64,
+}
+
+impl TieKey {
+    /// The tie key of a record id. A GUID (`8-4-4-4-12` hex digits, any
+    /// case) gives its 128-bit value, so GUIDs order like their lowercase
+    /// text; any other id gives a stable 128-bit hash of its text (stable
+    /// across runs and machines, not ordered like the text).
+    pub fn from_id(id: &str) -> Self {
+        match parse_guid(id) {
+            Some(bits) => Self::from_bits(bits),
+            None => Self {
+                hi: fnv1a(id.as_bytes(), 0xcbf2_9ce4_8422_2325),
+                lo: fnv1a(id.as_bytes(), 0x6c62_272e_07bb_0142),
+            },
+        }
+    }
+
+    /// The tie key of a record without an id: a 64-bit hash of its content,
+    /// computed by the caller.
+    pub const fn from_hash(hash: u64) -> Self {
+        Self { hi: 0, lo: hash }
+    }
+
+    /// A tie key from its 128 bits.
+    pub const fn from_bits(bits: u128) -> Self {
+        Self {
+            hi: (bits >> 64) as u64,
+            lo: bits as u64,
+        }
+    }
+}
+
+fn parse_guid(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut bits: u128 = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = (b as char).to_digit(16)?;
+        bits = (bits << 4) | u128::from(digit);
+    }
+    Some(bits)
+}
+
+fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+    bytes.iter().fold(seed, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// How a count compares with a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// Greater than.
+    Gt,
+    /// Greater than or equal to.
+    Gte,
+    /// Less than.
+    Lt,
+    /// Less than or equal to.
+    Lte,
+    /// Equal to.
+    Eq,
+}
+
+/// A condition on a count: `count <cmp> value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    /// The comparison.
+    pub cmp: Cmp,
+    /// The value compared with.
+    pub value: u64,
+}
+
+impl Threshold {
+    /// `count >= value`.
+    pub const fn gte(value: u64) -> Self {
+        Self {
+            cmp: Cmp::Gte,
+            value,
+        }
+    }
+
+    /// Whether `count` satisfies the threshold.
+    pub fn holds(&self, count: u64) -> bool {
+        match self.cmp {
+            Cmp::Gt => count > self.value,
+            Cmp::Gte => count >= self.value,
+            Cmp::Lt => count < self.value,
+            Cmp::Lte => count <= self.value,
+            Cmp::Eq => count == self.value,
+        }
+    }
+}
+
+/// One record taking part in one rule, as the caller pushes it.
+///
+/// The strings are borrowed: the state interns what it keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// Event time.
+    pub time: Ticks,
+    /// Breaks ties in time.
+    pub tie: TieKey,
+    /// The group key values, already case-folded when the rule ignores case.
+    /// In a sequence with per-step `by` fields, the key computed from the
+    /// fields of the steps this event is pushed for.
+    pub key: &'a [&'a str],
+    /// Windows only: one value per distinct field of the [`WindowSpec`], in
+    /// its order, already case-folded; `None` when the record lacks it.
+    pub distinct: &'a [Option<&'a str>],
+    /// Sequences only: bit `i` set when the record matches step `i`
+    /// (steps 0 to 62).
+    pub steps: u64,
+    /// Opaque to the engine: how the caller finds the record again.
+    pub payload: u64,
+}
+
+impl<'a> Event<'a> {
+    /// An event with no distinct values and no steps.
+    pub fn new(time: Ticks, tie: TieKey, key: &'a [&'a str], payload: u64) -> Self {
+        Self {
+            time,
+            tie,
+            key,
+            distinct: &[],
+            steps: 0,
+            payload,
+        }
+    }
+
+    /// The same event with these distinct values (windows).
+    pub fn with_distinct(self, distinct: &'a [Option<&'a str>]) -> Self {
+        Self { distinct, ..self }
+    }
+
+    /// The same event matching these steps (sequences), a bit per step.
+    pub fn with_steps(self, steps: u64) -> Self {
+        Self { steps, ..self }
+    }
+}
+
+/// Limits of one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most events retained at once (buffered or in a window); one more is a
+    /// [`LimitError`].
+    pub max_retained: usize,
+    /// Most contributors (and records per step) listed in an episode.
+    pub max_contributors: usize,
+    /// Most distinct values listed per field in an episode.
+    pub max_values: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_retained: 2_000_000,
+            max_contributors: 100,
+            max_values: 20,
+        }
+    }
+}
+
+/// More events would be retained than [`Limits::max_retained`]; the event
+/// was not taken. The run cannot go on without under-counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitError {
+    /// The limit that was reached.
+    pub max_retained: usize,
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "more than {} records retained at once",
+            self.max_retained
+        )
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+/// What [`WindowState::push`] or [`SequenceState::push`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Buffered; it takes part.
+    Accepted,
+    /// At or before the last watermark: not used, counted as late.
+    Late,
+}
+
+/// Distinct values of one field in an episode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistinctSummary {
+    /// The first values, in the order of their first record.
+    pub values: Vec<Box<str>>,
+    /// How many distinct values there are.
+    pub total: u64,
+}
+
+/// Payloads of some records, capped, with their total.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Records {
+    /// The earliest payloads, in `(time, tie)` order.
+    pub payloads: Vec<u64>,
+    /// How many records there are.
+    pub total: u64,
+}
+
+/// One firing of a window or a sequence for one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Episode {
+    /// The group key, as pushed.
+    pub key: Box<[Box<str>]>,
+    /// Time of the earliest contributing record.
+    pub first: Ticks,
+    /// Time of the latest contributing record.
+    pub last: Ticks,
+    /// How many records contribute.
+    pub count: u64,
+    /// Windows: distinct values per distinct field, in the spec's order.
+    pub distinct: Vec<DistinctSummary>,
+    /// The contributing records, earliest first, capped.
+    pub contributors: Records,
+    /// The record that completed the episode: the finding's location.
+    pub completed_by: u64,
+    /// Sequences: the contributing records per step, in the spec's order
+    /// (empty for `absent` steps). Empty for windows.
+    pub steps: Vec<Records>,
+    /// Tie key of the completing record, for ordering.
+    completed_tie: TieKey,
+}
+
+impl Episode {
+    fn order_key(&self) -> (Ticks, TieKey, &[Box<str>]) {
+        (self.last, self.completed_tie, &self.key)
+    }
+}
+
+/// Sorts episodes by completion `(time, tie)` and then key.
+fn sort_episodes(episodes: &mut [Episode]) {
+    episodes.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+}
+
+/// Builds a [`Records`] from payloads already in order.
+fn capped(payloads: impl ExactSizeIterator<Item = u64>, cap: usize) -> Records {
+    let total = payloads.len() as u64;
+    Records {
+        payloads: payloads.take(cap).collect(),
+        total,
+    }
+}
+
+/// An event waiting for the watermark.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    time: Ticks,
+    tie: TieKey,
+    payload: u64,
+    group: u32,
+}
+
+/// Events waiting for the watermark, each with `width` extra `u32`s
+/// (distinct value ids, or step bits) kept in a parallel vector.
+#[derive(Debug, Default)]
+struct Buffer {
+    width: usize,
+    items: Vec<Pending>,
+    attrs: Vec<u32>,
+}
+
+impl Buffer {
+    fn new(width: usize) -> Self {
+        Self {
+            width,
+            ..Self::default()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn push(&mut self, item: Pending, attrs: impl IntoIterator<Item = u32>) {
+        self.items.push(item);
+        let before = self.attrs.len();
+        self.attrs.extend(attrs.into_iter().take(self.width));
+        self.attrs.resize(before + self.width, NONE);
+    }
+
+    fn attrs_of(&self, i: usize) -> &[u32] {
+        self.attrs
+            .get(i * self.width..(i + 1) * self.width)
+            .unwrap_or_default()
+    }
+
+    /// Removes the events with time `<= upto` (all with `None`) and returns
+    /// them in `(time, tie, payload)` order.
+    fn take_ready(&mut self, upto: Option<Ticks>) -> Buffer {
+        let ready_at = |p: &Pending| upto.is_none_or(|w| p.time <= w);
+        let mut ready: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items.get(i).is_some_and(ready_at))
+            .collect();
+        let order = |i: &usize| self.items.get(*i).map(|p| (p.time, p.tie, p.payload));
+        ready.sort_by_key(order);
+        let mut out = Buffer::new(self.width);
+        let mut rest = Buffer::new(self.width);
+        for &i in &ready {
+            if let Some(&p) = self.items.get(i) {
+                out.push(p, self.attrs_of(i).iter().copied());
+            }
+        }
+        if out.len() < self.items.len() {
+            for (i, p) in self.items.iter().enumerate() {
+                if !ready_at(p) {
+                    rest.push(*p, self.attrs_of(i).iter().copied());
+                }
+            }
+        }
+        *self = rest;
+        out
+    }
+
+    fn bytes(&self) -> usize {
+        self.items.capacity() * size_of::<Pending>() + self.attrs.capacity() * size_of::<u32>()
+    }
+}
+
+/// The id of an absent value.
+const NONE: u32 = u32::MAX;
