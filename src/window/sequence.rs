@@ -1,14 +1,15 @@
 //! Sequences: steps in order (or in any order) within a span, possibly with
 //! a step that must be absent.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
 use super::intern::{Interner, key_parts, key_text};
 use super::{
-    Admission, Buffer, Episode, Event, LimitError, Limits, Pending, Ticks, TieKey, capped,
-    sort_episodes,
+    Admission, Buffer, Episode, Event, LimitError, Limits, Pending, Ready, Ticks, TieKey, capped,
+    shrink, sort_episodes,
 };
 
 /// One step of a sequence.
@@ -64,8 +65,25 @@ pub(super) struct SeqEvent {
 #[derive(Debug, Default)]
 struct SeqGroup {
     events: VecDeque<SeqEvent>,
+    /// Per step, how many events of `events` match it and are not
+    /// consumed: when one is below the step's minimum, no search is needed.
+    free: Vec<u32>,
     /// Candidates of this group waiting for their absent steps.
     candidates: Vec<u64>,
+}
+
+impl SeqGroup {
+    /// Counts the free events of each step `steps` has, up (`1`) or down.
+    fn count(&mut self, steps: u64, up: bool) {
+        if steps & USED != 0 {
+            return;
+        }
+        for (s, n) in self.free.iter_mut().enumerate() {
+            if steps >> s & 1 == 1 {
+                *n = if up { *n + 1 } else { n.saturating_sub(1) };
+            }
+        }
+    }
 }
 
 /// Present steps matched, waiting for the absent steps to be decided.
@@ -145,7 +163,9 @@ pub struct SequenceState {
     pub(super) keys: Interner,
     buffer: Buffer,
     groups: FxHashMap<u32, SeqGroup>,
-    expiry: VecDeque<(Ticks, u32)>,
+    /// `(time, group)`, at most the time of the group's oldest event (see
+    /// [`WindowState`](super::WindowState)).
+    expiry: BinaryHeap<Reverse<(Ticks, u32)>>,
     candidates: FxHashMap<u64, Candidate>,
     /// Candidates by decision time `last + span`, in creation order.
     decisions: VecDeque<(Ticks, u64)>,
@@ -178,7 +198,7 @@ impl SequenceState {
             keys: Interner::default(),
             buffer: Buffer::new(2),
             groups: FxHashMap::default(),
-            expiry: VecDeque::new(),
+            expiry: BinaryHeap::new(),
             candidates: FxHashMap::default(),
             decisions: VecDeque::new(),
             next_candidate: 0,
@@ -215,6 +235,7 @@ impl SequenceState {
             tie: event.tie,
             payload: event.payload,
             group,
+            slot: 0,
         };
         self.buffer
             .push(pending, [steps as u32, (steps >> 32) as u32]);
@@ -289,7 +310,7 @@ impl SequenceState {
             + self.keys.bytes()
     }
 
-    fn process(&mut self, ready: &Buffer, holds: Where<'_>) -> Vec<Episode> {
+    fn process(&mut self, ready: &Ready, holds: Where<'_>) -> Vec<Episode> {
         let mut episodes = Vec::new();
         let span = self.spec.span;
         for (i, p) in ready.items.iter().enumerate() {
@@ -311,13 +332,18 @@ impl SequenceState {
                     }
                 }
             }
+            if group.events.is_empty() {
+                self.expiry.push(Reverse((p.time, p.group)));
+            }
             group.events.push_back(SeqEvent {
                 time: p.time,
                 payload: p.payload,
                 steps,
             });
-            self.expiry.push_back((p.time, p.group));
+            group.free.resize(self.spec.steps.len(), 0);
+            group.count(steps, true);
             if steps & self.present != 0
+                && self.enough(&group)
                 && let Some(chosen) = self.assign(&group, p.time, holds)
             {
                 self.complete(&mut group, p, &chosen, &mut episodes);
@@ -327,6 +353,16 @@ impl SequenceState {
             }
         }
         episodes
+    }
+
+    /// Whether every present step has at least its minimum of free events
+    /// in the group (a quick test before searching).
+    fn enough(&self, group: &SeqGroup) -> bool {
+        self.spec
+            .steps
+            .iter()
+            .zip(&group.free)
+            .all(|(step, &n)| step.absent || u64::from(n) >= step.min)
     }
 
     /// The greedy assignment described on [`SequenceState`]: per step, the
@@ -465,7 +501,9 @@ impl SequenceState {
         }
         for i in all() {
             if let Some(e) = group.events.get_mut(i) {
+                let steps = e.steps;
                 e.steps |= USED;
+                group.count(steps, false);
             }
         }
         let records: Vec<Vec<(Ticks, u64)>> = chosen
@@ -550,18 +588,22 @@ impl SequenceState {
     /// that every future event has time `>= next` (`None`: all).
     fn expire(&mut self, next: Option<Ticks>) {
         let horizon = self.horizon();
-        while let Some(&(time, gid)) = self.expiry.front() {
+        while let Some(&Reverse((time, gid))) = self.expiry.peek() {
             if next.is_some_and(|n| time >= n.saturating_sub(horizon)) {
                 break;
             }
-            self.expiry.pop_front();
+            self.expiry.pop();
             if let Some(mut group) = self.groups.remove(&gid) {
                 self.retained -= self.drop_front(&mut group, gid, next);
+                if let Some(oldest) = group.events.front() {
+                    self.expiry.push(Reverse((oldest.time, gid)));
+                }
                 if !group.events.is_empty() || !group.candidates.is_empty() {
                     self.groups.insert(gid, group);
                 }
             }
         }
+        shrink(&mut self.expiry);
     }
 
     /// How long an event may stay useful: `span`, or `2 * span` with absent
@@ -590,7 +632,9 @@ impl SequenceState {
         };
         let mut dropped = 0;
         while group.events.front().is_some_and(|e| !useful(e)) {
-            group.events.pop_front();
+            if let Some(e) = group.events.pop_front() {
+                group.count(e.steps, false);
+            }
             self.keys.release(gid);
             dropped += 1;
         }

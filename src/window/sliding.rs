@@ -1,13 +1,14 @@
 //! Sliding windows: counts and distinct values per group within a span.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
 use super::intern::{Interner, key_parts, key_text};
 use super::{
-    Admission, Buffer, DistinctSummary, Episode, Event, LimitError, Limits, NONE, Pending,
-    Threshold, Ticks, capped, sort_episodes,
+    Admission, Buffer, DistinctSummary, Episode, Event, LimitError, Limits, NONE, Pending, Ready,
+    Threshold, Ticks, capped, shrink, sort_episodes,
 };
 
 /// What a `window` asks of each group.
@@ -80,9 +81,10 @@ pub struct WindowState {
     pub(super) values: Interner,
     buffer: Buffer,
     groups: FxHashMap<u32, Group>,
-    /// Processed events in order, `(time, group)`, to find groups whose
-    /// oldest events have left every future window.
-    expiry: VecDeque<(Ticks, u32)>,
+    /// `(time, group)`, at most the time of the group's oldest event: finds
+    /// the groups whose oldest events have left every future window. One
+    /// entry per group, plus stale ones for groups since consumed.
+    expiry: BinaryHeap<Reverse<(Ticks, u32)>>,
     watermark: Option<Ticks>,
     late: u64,
     retained: usize,
@@ -100,7 +102,7 @@ impl WindowState {
             values: Interner::default(),
             buffer: Buffer::new(width),
             groups: FxHashMap::default(),
-            expiry: VecDeque::new(),
+            expiry: BinaryHeap::new(),
             watermark: None,
             late: 0,
             retained: 0,
@@ -133,6 +135,7 @@ impl WindowState {
             tie: event.tie,
             payload: event.payload,
             group,
+            slot: 0,
         };
         self.buffer.push(pending, ids);
         self.retained += 1;
@@ -186,7 +189,7 @@ impl WindowState {
             + self.values.bytes()
     }
 
-    fn process(&mut self, ready: &Buffer) -> Vec<Episode> {
+    fn process(&mut self, ready: &Ready) -> Vec<Episode> {
         let mut episodes = Vec::new();
         let width = self.spec.distinct.len();
         for (i, p) in ready.items.iter().enumerate() {
@@ -202,6 +205,9 @@ impl WindowState {
                 &mut self.values,
                 p.group,
             );
+            if group.events.is_empty() {
+                self.expiry.push(Reverse((p.time, p.group)));
+            }
             group.events.push_back(Active {
                 time: p.time,
                 payload: p.payload,
@@ -214,7 +220,6 @@ impl WindowState {
                     *counts.entry(v).or_insert(0) += 1;
                 }
             }
-            self.expiry.push_back((p.time, p.group));
             if self.spec.holds(group.events.len(), &group.counts) {
                 episodes.push(self.episode(&group, p));
                 self.retained -=
@@ -267,19 +272,23 @@ impl WindowState {
             self.expiry.clear();
             return;
         }
-        while let Some(&(time, gid)) = self.expiry.front() {
+        while let Some(&Reverse((time, gid))) = self.expiry.peek() {
             if time >= cutoff {
                 break;
             }
-            self.expiry.pop_front();
+            self.expiry.pop();
             if let Some(group) = self.groups.get_mut(&gid) {
                 self.retained -=
                     drop_front(group, Some(cutoff), &mut self.keys, &mut self.values, gid);
-                if group.events.is_empty() {
-                    self.groups.remove(&gid);
+                match group.events.front() {
+                    Some(oldest) => self.expiry.push(Reverse((oldest.time, gid))),
+                    None => {
+                        self.groups.remove(&gid);
+                    }
                 }
             }
         }
+        shrink(&mut self.expiry);
     }
 }
 

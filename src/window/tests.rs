@@ -584,6 +584,43 @@ fn memory_per_retained_event() {
     eprintln!("window: {buffered:.1} bytes/event buffered, {windowed:.1} in windows");
     assert!(buffered < 2.0 * 44.0 + 10.0, "{buffered}");
     assert!(windowed < 2.0 * 20.0 + 20.0, "{windowed}");
+
+    // The same for a sequence whose second step never comes.
+    let spec = SequenceSpec {
+        span: Ticks::MAX / 4,
+        ordered: true,
+        steps: vec![StepSpec::at_least(1), StepSpec::at_least(1)],
+    };
+    let mut state = SequenceState::new(spec, Limits::default());
+    for i in 0..n {
+        let key = format!("10.0.{}.{}", i % 1000 / 250, i % 250);
+        let ev = Ev::new(i as Ticks, &key, i).steps(1);
+        let parts = [ev.key[0].as_str()];
+        let event = Event::new(ev.time, ev.tie, &parts, ev.payload).with_steps(ev.steps);
+        state.push(event).unwrap();
+    }
+    let buffered = state.retained_bytes() as f64 / n as f64;
+    assert!(state.advance(n as Ticks, &always).is_empty());
+    assert_eq!(state.retained(), n as usize);
+    let grouped = state.retained_bytes() as f64 / n as f64;
+    eprintln!("sequence: {buffered:.1} bytes/event buffered, {grouped:.1} in groups");
+    assert!(buffered < 2.0 * 48.0 + 10.0, "{buffered}");
+    assert!(grouped < 2.0 * 24.0 + 10.0, "{grouped}");
+}
+
+#[test]
+fn a_hot_group_that_never_completes_stays_cheap() {
+    // 200,000 failures for one account within the span and no success:
+    // no search runs, since the success step has no event.
+    let mut state = SequenceState::new(brute_force_spec(), Limits::default());
+    let key = ["frank"];
+    for i in 0..200_000u64 {
+        let event = Event::new(i as Ticks, TieKey::from_hash(i), &key, i).with_steps(1);
+        state.push(event).unwrap();
+    }
+    let started = std::time::Instant::now();
+    assert!(state.finish(&always).is_empty());
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
 
 // ---------------------------------------------------------------- sequences
