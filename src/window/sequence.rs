@@ -343,7 +343,7 @@ impl SequenceState {
             group.free.resize(self.spec.steps.len(), 0);
             group.count(steps, true);
             if steps & self.present != 0
-                && self.enough(&group)
+                && self.worth_searching(&group, steps)
                 && let Some(chosen) = self.assign(&group, p.time, holds)
             {
                 self.complete(&mut group, p, &chosen, &mut episodes);
@@ -355,14 +355,33 @@ impl SequenceState {
         episodes
     }
 
-    /// Whether every present step has at least its minimum of free events
-    /// in the group (a quick test before searching).
-    fn enough(&self, group: &SeqGroup) -> bool {
-        self.spec
+    /// A quick test before searching, for the group's newest event (with
+    /// `steps`): every present step has at least its minimum of free events
+    /// in the group, and, when ordered, the newest event can be assigned:
+    /// it matches the last step that needs events, or some other event
+    /// shares its time.
+    fn worth_searching(&self, group: &SeqGroup, steps: u64) -> bool {
+        let enough = self
+            .spec
             .steps
             .iter()
             .zip(&group.free)
-            .all(|(step, &n)| step.absent || u64::from(n) >= step.min)
+            .all(|(step, &n)| step.absent || u64::from(n) >= step.min);
+        if !enough || !self.spec.ordered {
+            return enough;
+        }
+        let last_needed = self
+            .spec
+            .steps
+            .iter()
+            .rposition(|step| !step.absent && step.min > 0);
+        let matches_last = last_needed.is_none_or(|s| steps >> s & 1 == 1);
+        let mut newest = group.events.iter().rev().map(|e| e.time);
+        let shares_time = match (newest.next(), newest.next()) {
+            (Some(now), Some(before)) => before == now,
+            _ => false,
+        };
+        matches_last || shares_time
     }
 
     /// The greedy assignment described on [`SequenceState`]: per step, the

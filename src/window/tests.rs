@@ -610,11 +610,14 @@ fn memory_per_retained_event() {
 
 #[test]
 fn a_hot_group_that_never_completes_stays_cheap() {
-    // 200,000 failures for one account within the span and no success:
-    // no search runs, since the success step has no event.
+    // 200,000 failures for one account within the span, and no success
+    // after them: no search runs, since a failure cannot complete the
+    // ordered sequence and the only success came first.
     let mut state = SequenceState::new(brute_force_spec(), Limits::default());
     let key = ["frank"];
-    for i in 0..200_000u64 {
+    let success = Event::new(0, TieKey::from_hash(0), &key, 0).with_steps(0b10);
+    state.push(success).unwrap();
+    for i in 1..200_000u64 {
         let event = Event::new(i as Ticks, TieKey::from_hash(i), &key, i).with_steps(1);
         state.push(event).unwrap();
     }
