@@ -963,3 +963,83 @@ fn the_first_sequence_of_a_group_completes_as_early_as_possible() {
     }
     assert!(fired > 150, "{fired}");
 }
+
+#[test]
+fn an_event_serves_one_step_and_a_later_episode_needs_new_events() {
+    let spec = SequenceSpec {
+        span: 100,
+        ordered: false,
+        steps: vec![StepSpec::at_least(1), StepSpec::at_least(1)],
+    };
+    let run = |events: &[Ev]| {
+        let mut state = Seq {
+            state: SequenceState::new(spec.clone(), Limits::default()),
+            holds: &always,
+        };
+        run_once(&mut state, events)
+    };
+    assert!(run(&[Ev::new(0, "k", 1).steps(0b11)]).is_empty());
+    let episodes = run(&[
+        Ev::new(0, "k", 1).steps(0b11),
+        Ev::new(1, "k", 2).steps(0b11),
+    ]);
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].count, 2);
+    // Three events: the third has no partner left.
+    let episodes = run(&[
+        Ev::new(0, "k", 1).steps(0b01),
+        Ev::new(1, "k", 2).steps(0b10),
+        Ev::new(2, "k", 3).steps(0b10),
+    ]);
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].completed_by, 2);
+
+    // After a brute force episode, a second success needs new failures.
+    let mut events: Vec<Ev> = (0..10)
+        .map(|i| Ev::new(i * MIN, "frank", 1000 + i as u64).steps(0b01))
+        .collect();
+    events.push(Ev::new(10 * MIN, "frank", 1998).steps(0b10));
+    events.push(Ev::new(11 * MIN, "frank", 1999).steps(0b10));
+    let mut state = Seq {
+        state: SequenceState::new(brute_force_spec(), Limits::default()),
+        holds: &same_ip,
+    };
+    let episodes = run_once(&mut state, &events);
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].completed_by, 1998);
+}
+
+#[test]
+fn an_unordered_where_relates_steps_in_list_order() {
+    // The second step (a success) must share the address of the first
+    // (a failure), whichever comes first in time.
+    let spec = SequenceSpec {
+        span: 100,
+        ordered: false,
+        steps: vec![StepSpec::at_least(1), StepSpec::at_least(1)],
+    };
+    let asked = std::cell::RefCell::new(Vec::new());
+    let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
+        asked.borrow_mut().push((later, earlier));
+        same_ip(later, lp, earlier, ep)
+    };
+    let mut state = Seq {
+        state: SequenceState::new(spec, Limits::default()),
+        holds: &holds,
+    };
+    let events = vec![
+        Ev::new(0, "k", 1001).steps(0b10),
+        Ev::new(5, "k", 2002).steps(0b01),
+        Ev::new(9, "k", 1003).steps(0b01),
+    ];
+    let episodes = run_once(&mut state, &events);
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].steps[0].payloads, vec![1003]);
+    assert_eq!(episodes[0].steps[1].payloads, vec![1001]);
+    assert!(
+        asked
+            .borrow()
+            .iter()
+            .all(|&(later, earlier)| (later, earlier) == (1, 0))
+    );
+}
