@@ -121,25 +121,32 @@ pub type Where<'a> = &'a dyn Fn(usize, u64, usize, u64) -> bool;
 /// every event of a step is at or after (in time) every event of the steps
 /// before it.
 ///
-/// The search is greedy, backwards from `e`: the present steps are filled
-/// from the last to the first, each taking the *latest* eligible events
-/// (not taken, matching the step, at or before the earliest event taken by
-/// the next step when `ordered`, and satisfying [`Where`] with every event
-/// already taken by later steps) until it has `min`. Then each step, first
-/// to last, is extended with every other eligible event of the window (still
-/// between its neighbours when `ordered`, still satisfying [`Where`] with all
-/// events taken), so an episode of "10 failures then a success" lists all 15
-/// failures in the span, and all are consumed.
+/// The search is greedy, backwards from `e`. When not `ordered`, `e` is
+/// first placed in the last step it matches (then the one before, if that
+/// leads nowhere). The present steps are then filled from the last to the
+/// first, each taking the *latest* eligible events (not taken, matching the
+/// step, at or before the earliest event taken by the next step when
+/// `ordered`, and satisfying [`Where`] with every event already taken) until
+/// it has `min`. Then each step, first to last, is extended with every other
+/// eligible event of the window (still between its neighbours when
+/// `ordered`, still satisfying [`Where`] with all events taken), so an
+/// episode of "10 failures then a success" with 15 failures in the span
+/// lists and consumes all 15.
 ///
-/// The search is exact (it finds an assignment whenever one exists) when
-/// each event matches one step and no `where` relates two steps that are
-/// both before the last present step: then taking the latest events first
-/// leaves the most room to the earlier steps. It is not exhaustive when an
-/// event matches several present steps (it serves the later step), or when
-/// a `where` constrains a step against an earlier step that is not the
-/// completing one (for `A, B, C` with `B.ip = A.ip`, the latest `B` is
-/// taken even if only an older `B` has a matching `A`). It never backtracks,
-/// so its cost is linear in the window per event (times the `where` checks).
+/// The search is exact (it finds an assignment whenever one exists, so an
+/// episode completes at the earliest event that can complete it; the tests
+/// check this against an exhaustive search) when each event matches one
+/// step and either there is no `where`, or there are two present steps and
+/// the second needs one event: taking the latest events first leaves the
+/// most room to the earlier steps. It is not exhaustive when an event
+/// matches several present steps (the later step gets it), or when a
+/// `where` relates two steps of which neither is the completing event's (for
+/// `A, B, C` with `B.ip = A.ip`, the latest `B` is taken even if only an
+/// older `B` has a matching `A`), or a step needing several events to a
+/// later one. It never backtracks: its cost per event is linear in the
+/// group's window (times the `where` checks), and no search runs while a
+/// step lacks events, or, `ordered`, when the newest event cannot be the
+/// last.
 ///
 /// # Absent steps
 ///
@@ -398,9 +405,7 @@ impl SequenceState {
             .filter(|(_, e)| e.steps & USED == 0 && e.steps & self.present != 0)
             .map(|(i, e)| (i, *e))
             .collect();
-        let mut taken = vec![false; window.len()];
         let n = self.spec.steps.len();
-        let mut chosen: Vec<Vec<usize>> = vec![Vec::new(); n];
         let ordered = self.spec.ordered;
         let fits = |chosen: &[Vec<usize>], step: usize, e: &SeqEvent| {
             chosen.iter().enumerate().all(|(other, list)| {
@@ -418,40 +423,63 @@ impl SequenceState {
             })
         };
         let time_of = |w: usize| window.get(w).map_or(now, |(_, e)| e.time);
-        let mut upper = Ticks::MAX;
-        for step in (0..n).rev().filter(|s| self.present >> s & 1 == 1) {
-            let min = self.spec.steps.get(step).map_or(1, |s| s.min);
-            let mut picked = Vec::new();
-            for (w, (_, e)) in window.iter().enumerate() {
-                if picked.len() as u64 >= min {
-                    break;
-                }
-                let free = taken.get(w).is_some_and(|t| !t);
-                if free
-                    && e.steps >> step & 1 == 1
-                    && (!ordered || e.time <= upper)
-                    && fits(&chosen, step, e)
-                {
-                    picked.push(w);
-                    if let Some(t) = taken.get_mut(w) {
-                        *t = true;
+        // The greedy pass, with the completing event (the latest of the
+        // window, at 0) placed in step `seed` first when given.
+        let attempt = |seed: Option<usize>| -> Option<(Vec<Vec<usize>>, Vec<bool>)> {
+            let mut taken = vec![false; window.len()];
+            let mut chosen: Vec<Vec<usize>> = vec![Vec::new(); n];
+            if let Some(step) = seed {
+                taken.first_mut().map(|t| *t = true)?;
+                chosen.get_mut(step).map(|list| list.push(0))?;
+            }
+            let mut upper = Ticks::MAX;
+            for step in (0..n).rev().filter(|s| self.present >> s & 1 == 1) {
+                let min = self.spec.steps.get(step).map_or(1, |s| s.min);
+                let mut picked = chosen.get(step).cloned().unwrap_or_default();
+                for (w, (_, e)) in window.iter().enumerate() {
+                    if picked.len() as u64 >= min {
+                        break;
+                    }
+                    let free = taken.get(w).is_some_and(|t| !t);
+                    if free
+                        && e.steps >> step & 1 == 1
+                        && (!ordered || e.time <= upper)
+                        && fits(&chosen, step, e)
+                    {
+                        picked.push(w);
+                        if let Some(t) = taken.get_mut(w) {
+                            *t = true;
+                        }
                     }
                 }
+                if (picked.len() as u64) < min {
+                    return None;
+                }
+                if ordered && let Some(earliest) = picked.iter().map(|&w| time_of(w)).min() {
+                    upper = earliest;
+                }
+                if let Some(slot) = chosen.get_mut(step) {
+                    *slot = picked;
+                }
             }
-            if (picked.len() as u64) < min {
-                return None;
-            }
-            if ordered && let Some(&earliest) = picked.last() {
-                upper = time_of(earliest);
-            }
-            if let Some(slot) = chosen.get_mut(step) {
-                *slot = picked;
-            }
-        }
-        // The completing event is the latest of the window.
-        if !taken.first().copied().unwrap_or(false) {
-            return None;
-        }
+            // The completing event must take part.
+            taken
+                .first()
+                .copied()
+                .unwrap_or(false)
+                .then_some((chosen, taken))
+        };
+        // Ordered, the latest event falls in place; unordered, it goes first
+        // into the last step it matches that leads to an assignment.
+        let (mut chosen, mut taken) = if ordered {
+            attempt(None)?
+        } else {
+            let steps = window.first().map_or(0, |(_, e)| e.steps & self.present);
+            (0..n)
+                .rev()
+                .filter(|s| steps >> s & 1 == 1)
+                .find_map(|s| attempt(Some(s)))?
+        };
         // Extend each step with every other eligible event.
         for step in (0..n).filter(|s| self.present >> s & 1 == 1) {
             let (lower, upper) = if ordered {
