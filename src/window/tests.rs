@@ -1062,3 +1062,11 @@ fn an_unordered_where_relates_steps_in_list_order() {
             .all(|&(later, earlier)| (later, earlier) == (1, 0))
     );
 }
+
+#[test]
+fn states_can_move_to_another_thread() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<WindowState>();
+    send_sync::<SequenceState>();
+    send_sync::<Episode>();
+}
