@@ -34,43 +34,8 @@
 //! episodes of a single `finish`, ordered by the completing record's `(time,
 //! tie)` and then by key.
 //!
-//! ```
-//! use tollgate::window::{
-//!     Event, Limits, SequenceSpec, SequenceState, StepSpec, Threshold, TieKey,
-//!     TICKS_PER_SECOND, WindowSpec, WindowState,
-//! };
-//!
-//! const MIN: i64 = 60 * TICKS_PER_SECOND;
-//! // Five distinct accounts from one address within 20 minutes.
-//! let spec = WindowSpec { span: 20 * MIN, count: None, distinct: vec![Threshold::gte(5)] };
-//! let mut spray = WindowState::new(spec, Limits::default());
-//! for i in 0..12u64 {
-//!     let account = format!("user{i}@contoso.com");
-//!     let key = ["203.0.113.7"];
-//!     let values = [Some(account.as_str())];
-//!     let event = Event::new(i as i64 * MIN, TieKey::from_hash(i), &key, i)
-//!         .with_distinct(&values);
-//!     spray.push(event)?;
-//! }
-//! let episodes = spray.finish();
-//! assert_eq!(episodes.len(), 2);
-//! assert_eq!(episodes[0].contributors.payloads, [0, 1, 2, 3, 4]);
-//! assert_eq!(episodes[1].completed_by, 9);
-//!
-//! // A Graph call (step 0) with no sign-in (step 1, absent) within an hour.
-//! let spec = SequenceSpec {
-//!     span: 60 * MIN,
-//!     ordered: false,
-//!     steps: vec![StepSpec::at_least(1), StepSpec::absent()],
-//! };
-//! let mut calls = SequenceState::new(spec, Limits::default());
-//! let token = ["token-1"];
-//! calls.push(Event::new(0, TieKey::from_hash(1), &token, 1).with_steps(0b01))?;
-//! assert!(calls.advance(59 * MIN, &|_, _, _, _| true).is_empty());
-//! let episodes = calls.advance(60 * MIN, &|_, _, _, _| true);
-//! assert_eq!(episodes[0].completed_by, 1);
-//! # Ok::<(), tollgate::window::LimitError>(())
-//! ```
+//! (The module test `the_module_example_runs` walks through a spray window
+//! and a Graph call with no sign-in.)
 //!
 //! # Windows
 //!
@@ -517,3 +482,49 @@ fn shrink<T: Ord>(heap: &mut BinaryHeap<T>) {
 
 /// The id of an absent value.
 const NONE: u32 = u32::MAX;
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_module_example_runs() -> Result<(), super::LimitError> {
+        use super::{
+            Event, Limits, SequenceSpec, SequenceState, StepSpec, TICKS_PER_SECOND, Threshold,
+            TieKey, WindowSpec, WindowState,
+        };
+
+        const MIN: i64 = 60 * TICKS_PER_SECOND;
+        // Five distinct accounts from one address within 20 minutes.
+        let spec = WindowSpec {
+            span: 20 * MIN,
+            count: None,
+            distinct: vec![Threshold::gte(5)],
+        };
+        let mut spray = WindowState::new(spec, Limits::default());
+        for i in 0..12u64 {
+            let account = format!("user{i}@contoso.com");
+            let key = ["203.0.113.7"];
+            let values = [Some(account.as_str())];
+            let event =
+                Event::new(i as i64 * MIN, TieKey::from_hash(i), &key, i).with_distinct(&values);
+            spray.push(event)?;
+        }
+        let episodes = spray.finish();
+        assert_eq!(episodes.len(), 2);
+        assert_eq!(episodes[0].contributors.payloads, [0, 1, 2, 3, 4]);
+        assert_eq!(episodes[1].completed_by, 9);
+
+        // A Graph call (step 0) with no sign-in (step 1, absent) within an hour.
+        let spec = SequenceSpec {
+            span: 60 * MIN,
+            ordered: false,
+            steps: vec![StepSpec::at_least(1), StepSpec::absent()],
+        };
+        let mut calls = SequenceState::new(spec, Limits::default());
+        let token = ["token-1"];
+        calls.push(Event::new(0, TieKey::from_hash(1), &token, 1).with_steps(0b01))?;
+        assert!(calls.advance(59 * MIN, &|_, _, _, _| true).is_empty());
+        let episodes = calls.advance(60 * MIN, &|_, _, _, _| true);
+        assert_eq!(episodes[0].completed_by, 1);
+        Ok(())
+    }
+}
