@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tollgate::engine::{Loader, RuleSet};
-use tollgate::record::{Location, Record};
+use tollgate::{Location, Record};
 
 const RECORDS: usize = 5000;
 

@@ -1,18 +1,40 @@
-//! Using tollgate as a library: load rules, read a log, print findings.
+//! Using tollgate as a library: load rules, run them over logs, print
+//! findings and the accounting. Only the crate's front door is used.
 //!
 //! Run with `cargo run --example library -- examples/logs/graph-page.json`.
 
+use std::io;
 use std::path::PathBuf;
 
-use tollgate::engine::Loader;
-use tollgate::ingest::{self, Item};
+use tollgate::{ErrorFormat, Finding, Inputs, Loader, Problem, Run, RunOptions, Sink};
+
+/// Prints each finding as `path:line rule message`, and problems on
+/// standard error.
+struct Print;
+
+impl Sink for Print {
+    fn finding(&mut self, f: &Finding) -> io::Result<()> {
+        println!(
+            "{}:{} {} {}",
+            f.location.path, f.location.line, f.rule_id, f.message
+        );
+        Ok(())
+    }
+
+    fn unreadable_record(&mut self, p: &Problem) {
+        eprintln!("{}:{}: {}", p.path, p.line, p.reason);
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "examples/logs/graph-page.json".into()),
-    );
+    let paths: Vec<PathBuf> = match std::env::args()
+        .skip(1)
+        .map(PathBuf::from)
+        .collect::<Vec<_>>()
+    {
+        given if !given.is_empty() => given,
+        _ => vec![PathBuf::from("examples/logs/graph-page.json")],
+    };
 
     // The built-in pack plus a rule of our own, with a parameter set.
     let mut loader = Loader::new();
@@ -23,30 +45,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "inline.yaml",
         "id: EX-001\ntitle: Sign-in from outside the US\nseverity: low\nmatch:\n  not: { location.countryOrRegion: US }\n",
     );
-    let rules = match loader.load() {
-        Ok(rules) => rules,
-        Err(rejected) => {
-            let text = tollgate::diag::render(
-                &rejected.diagnostics,
-                &rejected.sources,
-                tollgate::diag::ErrorFormat::Plain,
-            );
-            return Err(text.into());
-        }
-    };
+    let rules = loader.load().map_err(|rejected| {
+        tollgate::diag::render(&rejected.diagnostics, &rejected.sources, ErrorFormat::Plain)
+    })?;
 
-    for item in ingest::open(&path, path.display().to_string().into())? {
-        match item {
-            Item::Record(record, location) => rules.evaluate(&record, &location, &mut |finding| {
-                println!(
-                    "{}:{} {} {}",
-                    location.path, location.line, finding.rule_id, finding.message
-                );
-            }),
-            Item::Unreadable(problem) => {
-                eprintln!("{}:{}: {}", problem.path, problem.line, problem.reason)
-            }
-        }
-    }
+    let inputs = Inputs::discover(&paths)?;
+    let result = Run::new(&rules, RunOptions::default()).run(&inputs, &mut Print)?;
+    let totals = &result.summary.totals;
+    eprintln!(
+        "{} findings in {} records ({} unreadable)",
+        totals.findings, totals.records, totals.unreadable
+    );
     Ok(())
 }

@@ -20,8 +20,6 @@ use crate::check::{
     CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, Sequence, Shape, TestCase,
     Window,
 };
-// Where these lived before check built every pattern; kept for callers.
-pub use crate::check::pattern::{REGEX_SIZE_LIMIT, RegexError, build_regex};
 use crate::diag::Span;
 use crate::finding::RuleInfo;
 use crate::record::LogCategory;

@@ -135,7 +135,7 @@ pub fn parse(source: SourceId, text: &str, base: &Path) -> (Config, Vec<Diagnost
                 config.format = cx.choice(
                     value,
                     "format",
-                    &["text", "json", "jsonl", "sarif", "github"],
+                    &["text", "json", "jsonl", "sarif", "github", "html"],
                 );
             }
             "failOn" => {

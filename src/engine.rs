@@ -492,6 +492,13 @@ impl RuleSet {
         }
     }
 
+    /// Whether one rule's conditions hold on a record (whatever its log),
+    /// by the fast path; `None` for an unknown id.
+    pub fn matches(&self, rule_id: &str, record: &Record) -> Option<bool> {
+        let rule = self.rules.iter().find(|r| r.info.id.as_ref() == rule_id)?;
+        Some(eval::matches(&rule.root, Scope::Fields(&record.fields)))
+    }
+
     /// The trace of one rule on one record, or `None` for an unknown id.
     pub fn explain(&self, rule_id: &str, record: &Record) -> Option<(&CompiledRule, Trace)> {
         let rule = self.rules.iter().find(|r| r.info.id.as_ref() == rule_id)?;

@@ -30,13 +30,25 @@ pub struct Location {
 /// them, for rules that reach them with `raw.NAME`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// The fields, keyed by canonical name.
-    pub fields: Map<String, Value>,
+    /// The fields, keyed by canonical name. Private to the crate: how a
+    /// record holds its values is free to change (a record that borrows
+    /// from the input, say) without breaking library users.
+    pub(crate) fields: Map<String, Value>,
     /// The log the record belongs to.
-    pub category: LogCategory,
+    pub(crate) category: LogCategory,
 }
 
 impl Record {
+    /// The log the record belongs to.
+    pub fn log(&self) -> &LogCategory {
+        &self.category
+    }
+
+    /// The canonical view as JSON: catalog names, catalog types (a copy).
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.fields.clone())
+    }
+
     /// The value at a canonical path, if it is present and not null, and no
     /// list lies on the way.
     pub fn get(&self, path: &FieldPath) -> Option<&Value> {

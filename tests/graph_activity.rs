@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tollgate::diag::Level;
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::ingest::{self, Item};
-use tollgate::record::{LogCategory, Record};
+use tollgate::{LogCategory, Record};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -102,7 +102,7 @@ fn read(lines: &[Value]) -> Vec<Record> {
 fn findings(set: &RuleSet, records: &[Record]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (i, record) in records.iter().enumerate() {
-        let at = tollgate::record::Location {
+        let at = tollgate::Location {
             path: "inline".into(),
             line: i as u64 + 1,
             record: i as u64,
@@ -133,9 +133,9 @@ fn the_fixture_rule_tests_pass() {
 fn graph_activity_records_are_read_against_their_own_catalog() {
     let records = read(&[la_row(), diagnostic()]);
     for r in &records {
-        assert_eq!(r.category, LogCategory::GraphActivity);
+        assert_eq!(r.log(), &LogCategory::GraphActivity);
     }
-    let la = &records[0].fields;
+    let la = &records[0].to_json();
     assert_eq!(la["responseStatusCode"], 201);
     assert_eq!(la["clientAuthMethod"], 2);
     assert_eq!(
@@ -149,7 +149,7 @@ fn graph_activity_records_are_read_against_their_own_catalog() {
     // The Entra tenant is `AadTenantId`; the workspace stays under its own name.
     assert_eq!(la["tenantId"], "72f988bf-86f1-41af-91ab-2d7cd011db47");
     assert_eq!(la["TenantId"], "9e0b4a4b-0000-4000-8000-00000000aaaa");
-    let diag = &records[1].fields;
+    let diag = &records[1].to_json();
     assert_eq!(diag["responseStatusCode"], 204);
     // The envelope fills in what `properties` lacks.
     assert_eq!(diag["ipAddress"], "198.51.100.8");
@@ -163,7 +163,7 @@ fn a_graph_activity_rule_fires_on_log_analytics_and_diagnostic_records() {
     // A sign-in in the same stream is not read by the rule.
     let sign_in = json!({"Type": "SigninLogs", "ResultType": "0", "UserPrincipalName": "a@b.c"});
     let records = read(&[la_row(), sign_in, diagnostic()]);
-    assert_eq!(records[1].category, LogCategory::Interactive);
+    assert_eq!(records[1].log(), &LogCategory::Interactive);
     let got = findings(&set, &records);
     assert_eq!(
         got,
@@ -210,8 +210,8 @@ fn a_record_that_names_no_log_is_graph_activity_by_its_keys() {
     let mut plain = diagnostic()["properties"].clone();
     plain["responseStatusCode"] = json!("201");
     let records = read(&[plain]);
-    assert_eq!(records[0].category, LogCategory::GraphActivity);
-    assert_eq!(records[0].fields["responseStatusCode"], 201);
+    assert_eq!(records[0].log(), &LogCategory::GraphActivity);
+    assert_eq!(records[0].to_json()["responseStatusCode"], 201);
 }
 
 /// The diagnostics of one rule text: (code, message, help).
@@ -280,7 +280,7 @@ fn graph_calls_are_told_apart_by_their_request_id() {
     let records = read(&[la_row(), second]);
     let mut found = Vec::new();
     for record in &records {
-        let at = tollgate::record::Location {
+        let at = tollgate::Location {
             path: "inline".into(),
             line: 1,
             record: 0,

@@ -3,9 +3,9 @@
 //! rules, quantifiers and message templates.
 
 use serde_json::{Value, json};
+use tollgate::Location;
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::finding::Finding;
-use tollgate::record::Location;
 
 fn rules(yaml: &str) -> RuleSet {
     rules_with(yaml, &[])

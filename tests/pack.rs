@@ -11,10 +11,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use tollgate::Location;
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::finding::Severity;
 use tollgate::ingest::{self, Item};
-use tollgate::record::Location;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

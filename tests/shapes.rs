@@ -6,10 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use tollgate::Record;
 use tollgate::engine::{Loader, RuleSet};
 use tollgate::finding::Finding;
 use tollgate::ingest::{self, Item};
-use tollgate::record::Record;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +27,7 @@ fn load(paths: &[&str], builtin: bool) -> RuleSet {
 }
 
 /// Reads a file; panics on any unreadable record.
-fn read(path: &Path) -> Vec<(Record, tollgate::record::Location)> {
+fn read(path: &Path) -> Vec<(Record, tollgate::Location)> {
     let reader = ingest::open(path, path.display().to_string().into()).expect("open");
     reader
         .map(|item| match item {
@@ -159,23 +159,26 @@ fn every_real_log_analytics_record_is_read_with_typed_fields() {
     for (i, (record, location)) in records.iter().enumerate() {
         assert_eq!(location.record, i as u64);
         assert_eq!(location.line, i as u64 + 1);
-        assert_eq!(record.category, tollgate::record::LogCategory::Interactive);
-        assert!(record.fields["status"]["errorCode"].is_i64(), "record {i}");
+        assert_eq!(record.log(), &tollgate::LogCategory::Interactive);
         assert!(
-            record.fields["location"]["countryOrRegion"].is_string(),
+            record.to_json()["status"]["errorCode"].is_i64(),
             "record {i}"
         );
         assert!(
-            record.fields["appliedConditionalAccessPolicies"].is_array(),
+            record.to_json()["location"]["countryOrRegion"].is_string(),
             "record {i}"
         );
         assert!(
-            record.fields["authenticationDetails"].is_array(),
+            record.to_json()["appliedConditionalAccessPolicies"].is_array(),
             "record {i}"
         );
-        assert!(record.fields["isInteractive"].is_boolean(), "record {i}");
+        assert!(
+            record.to_json()["authenticationDetails"].is_array(),
+            "record {i}"
+        );
+        assert!(record.to_json()["isInteractive"].is_boolean(), "record {i}");
     }
-    let first = &records[0].0.fields;
+    let first = &records[0].0.to_json();
     assert_eq!(first["status"]["errorCode"], 0);
     assert_eq!(first["location"]["countryOrRegion"], "US");
     assert_eq!(
@@ -195,11 +198,8 @@ fn the_real_diagnostic_record_is_read_with_typed_fields() {
     assert_eq!(records.len(), 1);
     let (record, location) = &records[0];
     assert_eq!((location.line, location.record), (1, 0));
-    assert_eq!(
-        record.category,
-        tollgate::record::LogCategory::NonInteractive
-    );
-    let f = &record.fields;
+    assert_eq!(record.log().clone(), tollgate::LogCategory::NonInteractive);
+    let f = &record.to_json();
     assert_eq!(f["status"]["errorCode"], 50097);
     assert_eq!(
         f["appliedConditionalAccessPolicies"]
@@ -226,15 +226,12 @@ fn the_builtin_pack_evaluates_every_real_record() {
     ] {
         for (record, location) in read(&real(name)) {
             // The fast path and the explaining path agree on every rule.
-            for rule in set.rules() {
-                let scope = tollgate::eval::Scope::Fields(&record.fields);
-                assert_eq!(
-                    tollgate::eval::matches(&rule.root, scope),
-                    tollgate::eval::explain(&rule.root, scope).outcome,
-                    "{} on {name}:{}",
-                    rule.info.id,
-                    location.line
-                );
+            for rule in set.infos() {
+                let id = rule.id.as_ref();
+                let fast = set.matches(id, &record);
+                let explained = set.explain(id, &record).map(|(_, trace)| trace.outcome);
+                assert!(fast.is_some(), "{id}");
+                assert_eq!(fast, explained, "{id} on {name}:{}", location.line);
             }
         }
     }

@@ -281,6 +281,7 @@ pub fn find_field(fields: &'static [Field], name: &str) -> Option<&'static Field
         })
 }
 
+#[cfg(test)]
 /// Resolves a dotted name as written in a rule to a canonical path.
 ///
 /// Each segment is looked up among the fields of the level above; an alias
@@ -399,11 +400,6 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .filter(|(score, _, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
         .map(|(_, _, c)| c.to_string())
-}
-
-/// Every sign-in field, depth first, with its dotted canonical path.
-pub fn walk() -> Vec<(String, &'static Field)> {
-    walk_in(SIGN_IN)
 }
 
 /// Every field of a catalog, depth first, with its dotted canonical path.

@@ -8,7 +8,7 @@
 
 use super::model::{Cond, Const, Op, Pred, Prepared, Quantifier};
 use super::params::ParamValue;
-use super::pattern::{RegexError, build_regex, text_pattern};
+use super::pattern::{RegexError, build_regex};
 use super::{RuleCx, all_of, find, key_name, wrong_type};
 use crate::catalog::{self, Field, Kind, Resolved};
 use crate::diag::{Code, Diagnostic, Span};
@@ -482,4 +482,49 @@ fn regex_diagnostic(span: Span, e: RegexError) -> Diagnostic {
         )
     };
     code.error(span, message).label(e.message).help(help)
+}
+
+/// The one regex a text operator's alternatives become: literals escaped
+/// and anchored for `contains` / `startsWith` / `endsWith`, patterns as
+/// written for `matches`. `None` for operators that need no regex.
+pub fn text_pattern(op: Op, values: &[Const]) -> Option<String> {
+    let strings = || {
+        values.iter().filter_map(|v| match v {
+            Const::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    };
+    let literal = |prefix: &str, suffix: &str| {
+        let alternatives: Vec<String> = strings().map(regex::escape).collect();
+        format!("{prefix}(?:{}){suffix}", alternatives.join("|"))
+    };
+    match op {
+        Op::Contains => Some(literal("", "")),
+        Op::StartsWith => Some(literal(r"\A", "")),
+        Op::EndsWith => Some(literal("", r"\z")),
+        Op::Matches => {
+            let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
+            Some(patterns.join("|"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_operators_become_one_pattern() {
+        let values = [Const::Str("a.b".into()), Const::Str("c".into())];
+        assert_eq!(
+            text_pattern(Op::StartsWith, &values).as_deref(),
+            Some(r"\A(?:a\.b|c)")
+        );
+        assert_eq!(
+            text_pattern(Op::Matches, &values).as_deref(),
+            Some("(?:a.b)|(?:c)")
+        );
+        assert_eq!(text_pattern(Op::Eq, &values), None);
+    }
 }

@@ -36,9 +36,8 @@ use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
-    CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared, Quantifier,
-    Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, TestRecord, Threshold, TimeSpan,
-    Window, WindowPart,
+    CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, Sequence, Shape, TestCase,
+    TestInput, Window,
 };
 use params::ParamDef;
 

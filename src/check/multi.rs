@@ -788,3 +788,6 @@ pub(super) fn key_span(entries: &[(Node, Node)], key: &str) -> Option<Span> {
         .find(|(k, _)| k.text() == Some(key))
         .map(|(k, _)| k.span.clone())
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,8 +11,6 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use regex::{Regex, RegexBuilder};
 
-use super::model::{Const, Op};
-
 /// Largest compiled regex, in bytes (the `regex` crate's own measure).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -58,32 +56,6 @@ pub fn build_regex(pattern: &str, case_sensitive: bool) -> Result<Regex, RegexEr
                     .to_string(),
             },
         })
-}
-
-/// The one regex a text operator's alternatives become: literals escaped
-/// and anchored for `contains` / `startsWith` / `endsWith`, patterns as
-/// written for `matches`. `None` for operators that need no regex.
-pub fn text_pattern(op: Op, values: &[Const]) -> Option<String> {
-    let strings = || {
-        values.iter().filter_map(|v| match v {
-            Const::Str(s) => Some(s.as_str()),
-            _ => None,
-        })
-    };
-    let literal = |prefix: &str, suffix: &str| {
-        let alternatives: Vec<String> = strings().map(regex::escape).collect();
-        format!("{prefix}(?:{}){suffix}", alternatives.join("|"))
-    };
-    match op {
-        Op::Contains => Some(literal("", "")),
-        Op::StartsWith => Some(literal(r"\A", "")),
-        Op::EndsWith => Some(literal("", r"\z")),
-        Op::Matches => {
-            let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
-            Some(patterns.join("|"))
-        }
-        _ => None,
-    }
 }
 
 /// Why a text is not an IP range.
@@ -137,19 +109,5 @@ mod tests {
         assert!(parse_net("192.0.2.1").is_ok());
         assert_eq!(parse_net("10.0.0.0/33"), Err(NetError::BadRange));
         assert_eq!(parse_net("nope"), Err(NetError::BadAddress));
-    }
-
-    #[test]
-    fn text_operators_become_one_pattern() {
-        let values = [Const::Str("a.b".into()), Const::Str("c".into())];
-        assert_eq!(
-            text_pattern(Op::StartsWith, &values).as_deref(),
-            Some(r"\A(?:a\.b|c)")
-        );
-        assert_eq!(
-            text_pattern(Op::Matches, &values).as_deref(),
-            Some("(?:a.b)|(?:c)")
-        );
-        assert_eq!(text_pattern(Op::Eq, &values), None);
     }
 }

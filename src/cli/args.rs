@@ -61,6 +61,7 @@ pub(super) enum CheckFormat {
     Jsonl,
     Sarif,
     Github,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,6 +42,7 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         Some(CheckFormat::Jsonl) => Format::Jsonl,
         Some(CheckFormat::Sarif) => Format::Sarif,
         Some(CheckFormat::Github) => Format::Github,
+        Some(CheckFormat::Html) => Format::Html,
         None => match &config.format {
             Some(name) => name.parse::<Format>()?,
             None => Format::Text,

@@ -130,6 +130,16 @@ pub struct Reader {
     read: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("display", &self.display)
+            .field("next_index", &self.next_index)
+            .field("bytes_read", &self.bytes_read())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The reader of a file's content.
 enum Body {
     Json(Framer),
@@ -242,7 +252,7 @@ impl Reader {
 
     /// Bytes read from the input so far (compressed bytes for gzip): up
     /// to a read buffer ahead of the records given out, and, under
-    /// [`crate::scan::scan`], ahead of the records evaluated by the batches
+    /// [`crate::run::scan::scan`], ahead of the records evaluated by the batches
     /// in flight.
     pub fn bytes_read(&self) -> u64 {
         self.read.load(Ordering::Relaxed)

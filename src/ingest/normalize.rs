@@ -298,7 +298,7 @@ enum Target {
 /// Each key gets a rank: lower ranks win when several keys land on one
 /// field. Exact spellings (name 0, alias 1, flat alias into an object 2)
 /// come before matches that ignore case (3, 4, 5), so `Location` is the
-/// country and `location` the object, as in [`crate::catalog::resolve`];
+/// country and `location` the object, as the catalog resolves rule field names;
 /// within a rank the catalog's order decides.
 struct Level {
     fields: &'static [Field],

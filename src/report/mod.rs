@@ -8,6 +8,7 @@
 //! pass a buffered one.
 
 mod github;
+mod html;
 mod json;
 mod junit;
 mod reference;
@@ -24,6 +25,7 @@ use serde::Serialize;
 use crate::finding::{Finding, RuleInfo, Summary};
 
 pub use github::{GithubEmitter, markdown_summary};
+pub use html::HtmlEmitter;
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
 pub use reference::rules_markdown;
@@ -53,16 +55,19 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl Format {
     /// Every format, in the order help texts list them.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Text,
         Format::Json,
         Format::Jsonl,
         Format::Sarif,
         Format::Github,
+        Format::Html,
     ];
 
     /// The name used on the command line.
@@ -73,6 +78,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Sarif => "sarif",
             Format::Github => "github",
+            Format::Html => "html",
         }
     }
 }
@@ -90,7 +96,7 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.name() == s)
             .ok_or_else(|| {
-                format!("`{s}` is not an output format (text, json, jsonl, sarif, github)")
+                format!("`{s}` is not an output format (text, json, jsonl, sarif, github, html)")
             })
     }
 }
@@ -127,6 +133,7 @@ pub fn emitter(format: Format) -> Box<dyn Emitter> {
         Format::Jsonl => Box::new(JsonlEmitter::new()),
         Format::Sarif => Box::new(SarifEmitter::new()),
         Format::Github => Box::new(GithubEmitter::new()),
+        Format::Html => Box::new(HtmlEmitter::new()),
     }
 }
 

@@ -3,9 +3,9 @@
 //! handed back in input order, so the output of a run does not depend on
 //! the number of threads.
 //!
-//! Memory stays bounded: at most [`IN_FLIGHT_PER_THREAD`] batches per worker
-//! are out at once, each at most [`BATCH`] records and, past its first
-//! record, [`BATCH_BYTES`] of input. A worker that panics (a bug) makes the
+//! Memory stays bounded: at most `IN_FLIGHT_PER_THREAD` (4) batches per worker
+//! are out at once, each at most `BATCH` (256) records and, past its first
+//! record, `BATCH_BYTES` (4 MiB) of input. A worker that panics (a bug) makes the
 //! whole scan panic with its message, once the other workers have stopped.
 
 use std::collections::BTreeMap;

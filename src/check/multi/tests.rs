@@ -1,17 +1,18 @@
-//! Multi-record rules (`window`, `sequence`) through the library: the
-//! contract's examples load, their checked form and matchers are there for
-//! the multi-record engine, single-record evaluation skips them, their
+//! Multi-record rules (`window`, `sequence`) from rule text to rule set:
+//! the contract's examples load, their checked form and matchers are there
+//! for the multi-record engine, single-record evaluation skips them, their
 //! test cases are reported as not run, and mistakes are reported with
 //! their codes.
 
 use serde_json::json;
-use tollgate::check::{CountCmp, Piece, Shape, TICKS_PER_SECOND, WindowPart};
-use tollgate::compile::MultiSpec;
-use tollgate::diag::{Code, Level};
-use tollgate::engine::{Loader, RuleSet};
-use tollgate::record::{Location, LogCategory};
 
-const CONTRACT: &str = include_str!("fixtures/rules/multi-record.yaml");
+use crate::check::model::{CountCmp, Piece, Shape, TICKS_PER_SECOND, TestInput, WindowPart};
+use crate::compile::MultiSpec;
+use crate::diag::{Code, Level};
+use crate::engine::{Loader, RuleSet};
+use crate::record::{Location, LogCategory};
+
+const CONTRACT: &str = include_str!("../../../tests/fixtures/rules/multi-record.yaml");
 
 fn load(text: &str) -> RuleSet {
     let mut loader = Loader::new();
@@ -20,10 +21,10 @@ fn load(text: &str) -> RuleSet {
         Ok(set) => set,
         Err(rejected) => panic!(
             "{}",
-            tollgate::diag::render(
+            crate::diag::render(
                 &rejected.diagnostics,
                 &rejected.sources,
-                tollgate::diag::ErrorFormat::Plain
+                crate::diag::ErrorFormat::Plain
             )
         ),
     }
@@ -112,7 +113,7 @@ fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
     let names: Vec<Option<&str>> = multi[1].steps.iter().map(|s| s.name.as_deref()).collect();
     assert_eq!(names, [Some("failures"), Some("success")]);
     assert!(multi[1].steps[1].where_.is_some());
-    let record = |v| tollgate::ingest::normalize(v).expect("a record");
+    let record = |v| crate::ingest::normalize(v).expect("a record");
     let failure = record(json!({"status": {"errorCode": 50126}, "isInteractive": true}));
     let success = record(json!({"status": {"errorCode": 0}, "isInteractive": true}));
     assert!(multi[0].steps[0].matcher.matches(&failure));
@@ -120,7 +121,7 @@ fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
     assert!(multi[1].steps[0].matcher.matches(&failure));
     assert!(multi[1].steps[1].matcher.matches(&success));
     // A step without `match` takes every record of its logs.
-    let call = tollgate::ingest::normalize_as(
+    let call = crate::ingest::normalize_as(
         json!({"requestUri": "https://graph.microsoft.com/v1.0/me", "requestMethod": "GET"}),
         &LogCategory::GraphActivity,
     )
@@ -147,10 +148,9 @@ fn single_record_evaluation_skips_multi_record_rules() {
         "{CONTRACT}\n---\nid: ONE-001\ntitle: one\nseverity: low\nmatch: {{ status.errorCode: 50126 }}\n"
     );
     let set = load(&text);
-    let record = tollgate::ingest::normalize(
-        json!({"status": {"errorCode": 50126}, "ipAddress": "192.0.2.1"}),
-    )
-    .expect("a record");
+    let record =
+        crate::ingest::normalize(json!({"status": {"errorCode": 50126}, "ipAddress": "192.0.2.1"}))
+            .expect("a record");
     let location = Location {
         path: "mem".into(),
         line: 1,
@@ -186,9 +186,9 @@ tests:
     assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
         assert!(o.not_run && !o.passed(), "{o:?}");
-        assert_eq!(o.note.as_deref(), Some(tollgate::engine::NOT_RUN_YET));
+        assert_eq!(o.note.as_deref(), Some(crate::engine::NOT_RUN_YET));
     }
-    let tollgate::check::TestInput::Records(records) = &set.multi()[0].tests[0].input else {
+    let TestInput::Records(records) = &set.multi()[0].tests[0].input else {
         panic!("records expected")
     };
     assert_eq!(records[1].log, Some(LogCategory::NonInteractive));
