@@ -225,3 +225,60 @@ fn an_empty_input_is_warned_about() {
         stderr(&o)
     );
 }
+
+/// Why: adopting tollgate took copying four files by hand; `init` writes
+/// them, and what it writes validates, passes its tests and finds its
+/// sample.
+#[test]
+fn init_scaffolds_a_project_that_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("detections");
+    let project_arg = project.to_str().unwrap_or_default();
+    let o = tollgate_in(dir.path(), &["init", project_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for file in [
+        "tollgate.yaml",
+        "rules/example-rule.yaml",
+        "logs/sample-signins.jsonl",
+        ".github/workflows/tollgate.yml",
+    ] {
+        assert!(project.join(file).is_file(), "{file}");
+    }
+    let o = tollgate_in(&project, &["validate", "--require-tests"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tollgate_in(&project, &["test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("3 passed, 0 failed"));
+    let o = tollgate_in(&project, &["check", "logs/", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["summary"]["findings"], 1);
+    // A second init does not overwrite what the team has edited.
+    let o = tollgate_in(&project, &["init", "."]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not overwriting"), "{}", stderr(&o));
+}
+
+/// Why: a team that requires every rule to carry tests needs the build to
+/// fail on one without.
+#[test]
+fn validate_can_require_tests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "id: X-1\ntitle: t\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["validate", "--rules", "r.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tollgate_in(
+        dir.path(),
+        &["validate", "--rules", "r.yaml", "--require-tests"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("1 rule has no `tests:` cases: X-1 (r.yaml:1)"),
+        "{}",
+        stderr(&o)
+    );
+}
