@@ -282,3 +282,53 @@ fn validate_can_require_tests() {
         stderr(&o)
     );
 }
+
+/// Why: exceptions named single users and apps only; teams accept whole
+/// domains (`*@contoso.com`) and address ranges (a scanner's subnet).
+#[test]
+fn exceptions_take_wildcards_and_address_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = |id: &str, user: &str, ip: &str| {
+        format!(
+            "{{\"id\": \"{id}\", \"userPrincipalName\": \"{user}\", \"ipAddress\": \"{ip}\", \"clientAppUsed\": \"IMAP4\", \"status\": {{\"errorCode\": 0}}}}\n"
+        )
+    };
+    let log = [
+        line("a", "svc-mail@Contoso.com", "198.51.100.1"),
+        line("b", "alice@fabrikam.com", "10.1.2.3"),
+        line("c", "bob@fabrikam.com", "203.0.113.9"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("s.jsonl"), log).expect("write");
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "exceptions:\n  - rule: TG-LEG-001\n    users: ['*@contoso.com']\n    reason: our mail robots\n  - rule: TG-LEG-001\n    ips: [10.0.0.0/8]\n    reason: the internal relay\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["check", "s.jsonl", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let reported: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["ruleId"] == "TG-LEG-001")
+        .filter_map(|f| f["signIn"]["id"].as_str())
+        .collect();
+    assert_eq!(reported, ["c"], "{}", stdout(&o));
+    let accepted = &v["summary"]["accepted"]["exceptions"];
+    assert_eq!(accepted.as_array().map(Vec::len), Some(2), "{accepted}");
+    // A range that is not one is refused at its line.
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "exceptions:\n  - rule: TG-LEG-001\n    ips: [10.0.0.0/40]\n    reason: typo\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["check", "s.jsonl", "--error-format", "plain"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tollgate.yaml:3:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not an IP address or range"),
+        "{}",
+        stderr(&o)
+    );
+}
