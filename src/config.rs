@@ -74,8 +74,11 @@ pub struct Exception {
     pub sign_ins: Vec<String>,
     /// User principal names (compared ignoring case).
     pub users: Vec<String>,
-    /// Application display names or ids (compared ignoring case).
+    /// Application display names (compared ignoring case).
     pub apps: Vec<String>,
+    /// IP address ranges (`10.0.0.0/8`, `2001:db8::/32`, or one address)
+    /// holding the sign-in's address.
+    pub ips: Vec<ipnet::IpNet>,
     /// Why the findings are accepted.
     pub reason: String,
     /// Last day (UTC, `YYYY-MM-DD`) the exception holds; after it, the
@@ -262,7 +265,9 @@ impl Cx<'_> {
             self.wrong(n, "`exceptions` must be a list".into());
             return Vec::new();
         };
-        const KEYS: [&str; 6] = ["rule", "signIns", "users", "apps", "reason", "expires"];
+        const KEYS: [&str; 7] = [
+            "rule", "signIns", "users", "apps", "ips", "reason", "expires",
+        ];
         let mut out = Vec::new();
         for item in items {
             let Some(entries) = item.map() else {
@@ -274,6 +279,7 @@ impl Cx<'_> {
                 sign_ins: Vec::new(),
                 users: Vec::new(),
                 apps: Vec::new(),
+                ips: Vec::new(),
                 reason: String::new(),
                 expires: None,
                 span: item.span.clone(),
@@ -286,6 +292,19 @@ impl Cx<'_> {
                     "signIns" => e.sign_ins = list(self),
                     "users" => e.users = list(self),
                     "apps" => e.apps = list(self),
+                    "ips" => {
+                        for (text, span) in self.strings(v, key) {
+                            match crate::check::pattern::parse_net(&text) {
+                                Ok(net) => e.ips.push(net),
+                                Err(why) => self.diags.push(
+                                    Code::Config
+                                        .error(span, format!("`{text}` is not an IP address or range: {why}"))
+                                        .label("expected an address or a range")
+                                        .help("write an address (`203.0.113.7`) or a range (`10.0.0.0/8`, `2001:db8::/32`)"),
+                                ),
+                            }
+                        }
+                    }
                     "reason" => e.reason = self.string(v, key).unwrap_or_default(),
                     "expires" => {
                         let text = self.string(v, key).unwrap_or_default();
@@ -335,11 +354,12 @@ impl Cx<'_> {
                         ),
                 );
             }
-            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() {
+            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() && e.ips.is_empty()
+            {
                 self.diags.push(
-                    Code::Config.error(head, "exception names no sign-in, user or app")
+                    Code::Config.error(head, "exception names no sign-in, user, app or IP address")
                         .label("this exception")
-                        .help("list `signIns`, `users` or `apps`; to turn a whole rule off, use `disable`"),
+                        .help("list `signIns`, `users`, `apps` or `ips`; to turn a whole rule off, use `disable`"),
                 );
             }
             out.push(e);

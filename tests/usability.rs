@@ -225,3 +225,110 @@ fn an_empty_input_is_warned_about() {
         stderr(&o)
     );
 }
+
+/// Why: adopting tollgate took copying four files by hand; `init` writes
+/// them, and what it writes validates, passes its tests and finds its
+/// sample.
+#[test]
+fn init_scaffolds_a_project_that_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("detections");
+    let project_arg = project.to_str().unwrap_or_default();
+    let o = tollgate_in(dir.path(), &["init", project_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for file in [
+        "tollgate.yaml",
+        "rules/example-rule.yaml",
+        "logs/sample-signins.jsonl",
+        ".github/workflows/tollgate.yml",
+    ] {
+        assert!(project.join(file).is_file(), "{file}");
+    }
+    let o = tollgate_in(&project, &["validate", "--require-tests"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tollgate_in(&project, &["test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("3 passed, 0 failed"));
+    let o = tollgate_in(&project, &["check", "logs/", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["summary"]["findings"], 1);
+    // A second init does not overwrite what the team has edited.
+    let o = tollgate_in(&project, &["init", "."]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not overwriting"), "{}", stderr(&o));
+}
+
+/// Why: a team that requires every rule to carry tests needs the build to
+/// fail on one without.
+#[test]
+fn validate_can_require_tests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "id: X-1\ntitle: t\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["validate", "--rules", "r.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tollgate_in(
+        dir.path(),
+        &["validate", "--rules", "r.yaml", "--require-tests"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("1 rule has no `tests:` cases: X-1 (r.yaml:1)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Why: exceptions named single users and apps only; teams accept whole
+/// domains (`*@contoso.com`) and address ranges (a scanner's subnet).
+#[test]
+fn exceptions_take_wildcards_and_address_ranges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = |id: &str, user: &str, ip: &str| {
+        format!(
+            "{{\"id\": \"{id}\", \"userPrincipalName\": \"{user}\", \"ipAddress\": \"{ip}\", \"clientAppUsed\": \"IMAP4\", \"status\": {{\"errorCode\": 0}}}}\n"
+        )
+    };
+    let log = [
+        line("a", "svc-mail@Contoso.com", "198.51.100.1"),
+        line("b", "alice@fabrikam.com", "10.1.2.3"),
+        line("c", "bob@fabrikam.com", "203.0.113.9"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("s.jsonl"), log).expect("write");
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "exceptions:\n  - rule: TG-LEG-001\n    users: ['*@contoso.com']\n    reason: our mail robots\n  - rule: TG-LEG-001\n    ips: [10.0.0.0/8]\n    reason: the internal relay\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["check", "s.jsonl", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let reported: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["ruleId"] == "TG-LEG-001")
+        .filter_map(|f| f["signIn"]["id"].as_str())
+        .collect();
+    assert_eq!(reported, ["c"], "{}", stdout(&o));
+    let accepted = &v["summary"]["accepted"]["exceptions"];
+    assert_eq!(accepted.as_array().map(Vec::len), Some(2), "{accepted}");
+    // A range that is not one is refused at its line.
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "exceptions:\n  - rule: TG-LEG-001\n    ips: [10.0.0.0/40]\n    reason: typo\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["check", "s.jsonl", "--error-format", "plain"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tollgate.yaml:3:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not an IP address or range"),
+        "{}",
+        stderr(&o)
+    );
+}

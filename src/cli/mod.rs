@@ -4,6 +4,7 @@
 
 mod args;
 mod check;
+mod init;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,7 +32,9 @@ pub fn run(cli: Cli) -> u8 {
             rules,
             error_format,
             deny_warnings,
-        } => validate(&rules, error_format, deny_warnings),
+            require_tests,
+        } => validate(&rules, error_format, deny_warnings, require_tests),
+        Command::Init { dir, force } => init::init(&dir, force),
         Command::Test {
             rules,
             format,
@@ -213,12 +216,17 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
-    let loader = match find_project(args, format).and_then(|project| loader(args, &project)) {
+fn validate(
+    args: &RuleArgs,
+    format: ErrorFormatArg,
+    deny_warnings: bool,
+    require_tests: bool,
+) -> CliResult {
+    let first = match find_project(args, format).and_then(|project| loader(args, &project)) {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let rejected = loader.validate();
+    let rejected = first.validate();
     let errors = rejected
         .diagnostics
         .iter()
@@ -234,6 +242,28 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
     if errors == 0 && rejected.sources.is_empty() {
         eprintln!("error: {}", no_rules(args));
         return Ok(EXIT_ERROR);
+    }
+    if require_tests && errors == 0 {
+        let again = match find_project(args, format).and_then(|project| loader(args, &project)) {
+            Ok(l) => l,
+            Err(code) => return Ok(code),
+        };
+        let untested: Vec<String> = again
+            .check()
+            .rules()
+            .iter()
+            .filter(|r| r.tests.is_empty())
+            .map(|r| format!("{} ({}:{})", r.info.id, r.info.source, r.info.line))
+            .collect();
+        if !untested.is_empty() {
+            eprintln!(
+                "error: {} {} no `tests:` cases: {}",
+                untested.len(),
+                plural(untested.len(), "rule has", "rules have"),
+                untested.join(", ")
+            );
+            return Ok(EXIT_ERROR);
+        }
     }
     if errors == 0 && format != ErrorFormatArg::Json {
         let files = rejected.sources.len();
