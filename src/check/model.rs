@@ -364,6 +364,16 @@ pub struct Threshold {
 }
 
 impl Threshold {
+    /// The least count that satisfies a `gte` or `gt` threshold; `None`
+    /// for the others (which a step's `count` cannot be).
+    pub fn at_least(&self) -> Option<u64> {
+        match self.cmp {
+            CountCmp::Gte => Some(self.value),
+            CountCmp::Gt => self.value.checked_add(1),
+            _ => None,
+        }
+    }
+
     /// Whether a count satisfies the threshold.
     pub fn holds(&self, n: u64) -> bool {
         match self.cmp {
@@ -426,7 +436,9 @@ pub struct Step {
     /// Which records are of the step (its `match`, ANDed with the rule's
     /// `match` when there is one; everything when neither is written).
     pub cond: Cond,
-    /// Bound on the step's records (default: at least one).
+    /// Bound on the step's records (default: at least one): `gte` or `gt`
+    /// of one record or more ([`Threshold::at_least`]), or for an absent
+    /// step the default.
     pub count: Threshold,
     /// The step holds when no record of it with the same key lies within
     /// the span of the other steps' records.

@@ -26,6 +26,8 @@ pub const WINDOW_KEYS: &[&str] = &["groupBy", "span", "count", "distinct", "case
 pub const SEQUENCE_KEYS: &[&str] = &["groupBy", "span", "ordered", "caseSensitive", "steps"];
 /// The keys of a sequence step.
 pub const STEP_KEYS: &[&str] = &["name", "logs", "by", "match", "count", "absent", "where"];
+/// Most steps of a sequence (the engine keeps a step set in 63 bits).
+pub const MAX_STEPS: usize = 63;
 /// Names a step cannot have: message placeholders start with them.
 const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct"];
 
@@ -134,6 +136,17 @@ impl RuleCx<'_> {
             ));
             return None;
         };
+        if items.len() > MAX_STEPS {
+            self.err(
+                Code::BadStep
+                    .error(
+                        steps_node.span.clone(),
+                        format!("a sequence has at most {MAX_STEPS} steps"),
+                    )
+                    .label(format!("{} steps", items.len()))
+                    .help("split the sequence into several rules"),
+            );
+        }
         if items.len() < 2 {
             self.err(
                 Code::BadStep
@@ -228,6 +241,18 @@ impl RuleCx<'_> {
                     span: span.clone(),
                 }),
             };
+            if !absent
+                && let (Some(c), Some(t)) = (count_node, &count)
+                && t.at_least().is_none_or(|n| n == 0)
+            {
+                self.err(
+                    Code::BadThreshold
+                        .error(c.span.clone(), format!("step `{name_text}` must count one record at least"))
+                        .label("a step counts a least number of records")
+                        .help("write `count: { gte: N }` or `{ gt: N }` with N of 1 or more (`gt: 0` at least); a step that must not occur is `absent: true`"),
+                );
+                ok = false;
+            }
             if absent
                 && let (Some(c), Some(t)) = (count_node, &count)
                 && !(t.value == 1 && matches!(t.cmp, CountCmp::Gte | CountCmp::Eq))

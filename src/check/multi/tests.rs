@@ -277,6 +277,19 @@ fn sequences_are_checked_step_by_step() {
     assert_eq!(codes(&seq(all_absent)), [Code::BadStep]);
     let reads_absent = "    - name: a\n      absent: true\n    - name: b\n      where: { ipAddress: { eq: { field: a.ipAddress } } }\n";
     assert_eq!(codes(&seq(reads_absent)), [Code::UnknownStep]);
+    // Step counts are least numbers of records.
+    for count in ["{ lt: 3 }", "{ eq: 2 }", "{ gte: 0 }"] {
+        let text = seq(&format!(
+            "    - name: a\n      count: {count}\n    - name: b\n"
+        ));
+        assert_eq!(codes(&text), [Code::BadThreshold], "{count}");
+    }
+    assert!(
+        codes(&seq(
+            "    - name: a\n      count: { gt: 0 }\n    - name: b\n"
+        ))
+        .is_empty()
+    );
     // Keys: every step needs one, of the same length and types.
     let keyless = "id: S-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: a\n      by: [ipAddress]\n    - name: b\n";
     assert_eq!(codes(keyless), [Code::BadStep]);
