@@ -428,7 +428,7 @@ impl RuleSet {
         for rule in &self.multi {
             for step in &rule.steps {
                 visit_paths(&step.matcher.root, &mut add);
-                if let Some(w) = &step.where_ {
+                for (_, w) in &step.where_ {
                     visit_paths(&w.root, &mut add);
                 }
             }

@@ -123,10 +123,6 @@ pub fn compare_across(c: &Compare, scope: Scope<'_>, other: Scope<'_>) -> bool {
 /// `steps` giving the records each earlier step matched, by step name. A
 /// reference to a step holds when it holds for each of that step's records
 /// (and there is one at least); everything else is as in [`matches`].
-#[allow(
-    dead_code,
-    reason = "called by the multi-record engine once it is wired to the language"
-)]
 pub fn matches_with_steps<'a>(
     node: &Node,
     scope: Scope<'a>,

@@ -248,6 +248,41 @@ pub enum Cond {
     },
 }
 
+impl Cond {
+    /// The steps whose records the condition's field references read
+    /// ([`FieldRef::step`]), each once, in the order met.
+    pub fn steps_read(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_steps(&mut out);
+        out
+    }
+
+    fn collect_steps<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Cond::All(children) | Cond::Any(children) => {
+                children.iter().for_each(|c| c.collect_steps(out));
+            }
+            Cond::Not(child) => child.collect_steps(out),
+            Cond::Quant { inner, .. } => inner.collect_steps(out),
+            Cond::Pred(p) => {
+                if let Some(step) = p.field_ref().and_then(|r| r.step.as_deref())
+                    && !out.contains(&step)
+                {
+                    out.push(step);
+                }
+            }
+        }
+    }
+
+    /// The conjuncts of nested `all`s (itself when it is not an `all`).
+    pub fn conjuncts(&self) -> Vec<&Cond> {
+        match self {
+            Cond::All(children) => children.iter().flat_map(Cond::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+}
+
 /// A piece of a message template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -444,7 +479,9 @@ pub struct Step {
     /// the span of the other steps' records.
     pub absent: bool,
     /// Conditions across steps: its field references may read
-    /// `STEP.PATH` of earlier steps ([`FieldRef::step`]).
+    /// `STEP.PATH` of earlier steps ([`FieldRef::step`]). Each conjunct
+    /// reads one earlier step at most, so the condition can be decided one
+    /// pair of records at a time.
     pub where_: Option<Cond>,
     /// Where its name was written.
     pub span: Span,

@@ -273,6 +273,28 @@ impl RuleCx<'_> {
                     });
                     let c = self.condition(w, fields, 0);
                     self.where_scope = None;
+                    // The engine decides a `where` one pair of records
+                    // (this step's, an earlier step's) at a time.
+                    if let Some(c) = &c {
+                        for part in c.conjuncts() {
+                            let read = part.steps_read();
+                            if read.len() > 1 {
+                                self.err(
+                                    Code::BadFieldRef
+                                        .error(
+                                            super::lints::span_of(part),
+                                            format!(
+                                                "one condition of the `where` reads steps `{}`",
+                                                read.join("` and `")
+                                            ),
+                                        )
+                                        .label("several earlier steps in one condition")
+                                        .help("compare with one earlier step per condition, and AND the conditions"),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
                     c.map(Some)
                 }
                 None => Some(None),

@@ -112,7 +112,24 @@ fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
     assert_eq!(multi[0].steps.len(), 1);
     let names: Vec<Option<&str>> = multi[1].steps.iter().map(|s| s.name.as_deref()).collect();
     assert_eq!(names, [Some("failures"), Some("success")]);
-    assert!(multi[1].steps[1].where_.is_some());
+    // The `where` of `success` reads `failures` (step 0), pair by pair.
+    let success_step = &multi[1].steps[1];
+    assert_eq!(success_step.where_.len(), 1);
+    assert_eq!(success_step.where_[0].0, 0);
+    let at = |ip: &str, code: i64| {
+        crate::ingest::normalize(json!({"status": {"errorCode": code}, "ipAddress": ip}))
+            .expect("a record")
+    };
+    let (ok, failed, elsewhere) = (
+        at("192.0.2.1", 0),
+        at("192.0.2.1", 50126),
+        at("192.0.2.9", 50126),
+    );
+    assert!(success_step.holds_with(0, &ok, &failed));
+    assert!(!success_step.holds_with(0, &ok, &elsewhere));
+    // It says nothing of other steps.
+    assert!(success_step.holds_with(1, &ok, &elsewhere));
+    assert!(multi[1].steps[0].where_.is_empty());
     let record = |v| crate::ingest::normalize(v).expect("a record");
     let failure = record(json!({"status": {"errorCode": 50126}, "isInteractive": true}));
     let success = record(json!({"status": {"errorCode": 0}, "isInteractive": true}));
@@ -300,6 +317,11 @@ fn sequences_are_checked_step_by_step() {
     // Types across steps in a `where`.
     let mismatch = "    - name: a\n    - name: b\n      where: { userAgent: { eq: { field: a.status.errorCode } } }\n";
     assert_eq!(codes(&seq(mismatch)), [Code::TypeMismatch]);
+    // One condition of a `where` reads one earlier step.
+    let three = "    - name: a\n    - name: b\n    - name: c\n      where:\n        any:\n          - ipAddress: { eq: { field: a.ipAddress } }\n          - ipAddress: { eq: { field: b.ipAddress } }\n";
+    assert_eq!(codes(&seq(three)), [Code::BadFieldRef]);
+    let split = "    - name: a\n    - name: b\n    - name: c\n      where:\n        ipAddress: { eq: { field: a.ipAddress } }\n        userAgent: { eq: { field: b.userAgent } }\n";
+    assert!(codes(&seq(split)).is_empty());
     // Both kinds at once.
     let both = format!("{}window: {{ span: 1h, count: {{ gte: 1 }} }}\n", seq(two));
     assert_eq!(codes(&both), [Code::WindowAndSequence]);
