@@ -442,7 +442,8 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sequence {
     /// The key fields every step shares, when written (steps may have
-    /// their own `by`).
+    /// their own `by`), as the first step that uses them resolves them
+    /// (each step's [`Step::key`] is resolved in its own logs).
     pub group_by: Option<Vec<Resolved>>,
     /// From the first contributing record to the last.
     pub span: TimeSpan,

@@ -109,10 +109,9 @@ impl RuleCx<'_> {
         let entries = self.mapping(n, "sequence", "`groupBy`, `span`, `steps`")?;
         self.known_keys(entries, SEQUENCE_KEYS, "sequence");
         let group_node = find(entries, "groupBy");
-        let group_by = match group_node {
-            Some(g) => Some(self.key_fields(g, self.root, "groupBy")?),
-            None => None,
-        };
+        // `groupBy` resolves in the catalog of each step that uses it,
+        // once per catalog.
+        let mut group_keys: Vec<(&'static [Field], Option<Vec<Resolved>>)> = Vec::new();
         let span = self.required_span(entries, n, "sequence");
         let ordered = self.flag(entries, "ordered", true);
         let case_sensitive = self.flag(entries, "caseSensitive", false);
@@ -201,8 +200,14 @@ impl RuleCx<'_> {
             };
             let key = match (&by, group_node) {
                 (Some(Some(by)), _) => Some(by.clone()),
-                (Some(None), Some(_)) if fields == self.root => group_by.clone(),
-                (Some(None), Some(g)) => self.key_fields(g, fields, "groupBy"),
+                (Some(None), Some(g)) => match group_keys.iter().find(|(f, _)| *f == fields) {
+                    Some((_, key)) => key.clone(),
+                    None => {
+                        let key = self.key_fields(g, fields, "groupBy");
+                        group_keys.push((fields, key.clone()));
+                        key
+                    }
+                },
                 (Some(None), None) => {
                     self.err(
                         Code::BadStep
@@ -318,6 +323,14 @@ impl RuleCx<'_> {
         if ok {
             self.same_keys(&steps);
         }
+        // The sequence's `groupBy` as its first step to use it reads it.
+        let group_by = match group_node {
+            Some(g) => match group_keys.into_iter().next() {
+                Some((_, key)) => Some(key?),
+                None => Some(self.key_fields(g, self.root, "groupBy")?),
+            },
+            None => None,
+        };
         let span = span?;
         ok.then_some(Sequence {
             group_by,

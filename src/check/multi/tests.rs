@@ -322,6 +322,11 @@ fn sequences_are_checked_step_by_step() {
     assert_eq!(codes(&seq(three)), [Code::BadFieldRef]);
     let split = "    - name: a\n    - name: b\n    - name: c\n      where:\n        ipAddress: { eq: { field: a.ipAddress } }\n        userAgent: { eq: { field: b.userAgent } }\n";
     assert!(codes(&seq(split)).is_empty());
+    // `groupBy` resolves in the logs of the steps, once per catalog.
+    let graph = "id: S-3\ntitle: t\nseverity: low\nsequence:\n  groupBy: [requestUri]\n  span: 1h\n  steps:\n    - name: a\n      logs: [graphActivity]\n    - name: b\n      logs: [graphActivity]\n";
+    assert!(codes(graph).is_empty(), "{:?}", errors(graph));
+    let typo = "id: S-3\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalNam]\n  span: 1h\n  steps:\n    - name: a\n    - name: b\n";
+    assert_eq!(codes(typo), [Code::UnknownField]);
     // Both kinds at once.
     let both = format!("{}window: {{ span: 1h, count: {{ gte: 1 }} }}\n", seq(two));
     assert_eq!(codes(&both), [Code::WindowAndSequence]);
