@@ -35,6 +35,15 @@ pub struct Loader {
     severities: Vec<(String, Severity)>,
 }
 
+/// What the rule files of a [`Loader`] declare (see [`Loader::declared`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// Rule ids, sorted.
+    pub ids: Vec<String>,
+    /// Param names, sorted.
+    pub params: Vec<String>,
+}
+
 /// Rules that could not be loaded: every diagnostic, with the sources to
 /// render them against.
 #[derive(Debug)]
@@ -71,6 +80,36 @@ impl Loader {
     pub fn severity(&mut self, id: &str, severity: Severity) -> &mut Loader {
         self.severities.push((id.to_string(), severity));
         self
+    }
+
+    /// The rule ids and the param names the rules added so far declare,
+    /// read from their text whatever its other mistakes, so settings that
+    /// name them can be checked before (and whether or not) the rules are.
+    pub fn declared(&self) -> Declared {
+        let mut declared = Declared::default();
+        for (_, doc) in &self.docs {
+            let Some(entries) = doc.root.map() else {
+                continue;
+            };
+            for (key, value) in entries {
+                match key.text() {
+                    Some("id") => declared.ids.extend(value.text().map(str::to_string)),
+                    Some("params") => declared.params.extend(
+                        value
+                            .map()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(k, _)| k.text().map(str::to_string)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        declared.ids.sort();
+        declared.ids.dedup();
+        declared.params.sort();
+        declared.params.dedup();
+        declared
     }
 
     /// Adds the rule text of one file.

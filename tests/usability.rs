@@ -225,3 +225,123 @@ fn an_empty_input_is_warned_about() {
         stderr(&o)
     );
 }
+
+/// Why: a misspelt `--param` name used to be ignored without a word, so
+/// the rule ran with its default and the user believed it configured.
+#[test]
+fn a_param_no_rule_declares_is_an_error_with_a_suggestion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for command in ["validate", "check"] {
+        let mut args = vec![command, "--param", "trusted_contries=US", "--quiet"];
+        if command == "check" {
+            args.push(".");
+        } else {
+            args.pop();
+        }
+        let o = tollgate_in(dir.path(), &args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("no rule declares param `trusted_contries`"),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("did you mean `trusted_countries`?"),
+            "{command}: {err}"
+        );
+    }
+}
+
+/// Why: the same typo under `params:` in the config was ignored too; it
+/// must point at the config's line and column.
+#[test]
+fn a_param_no_rule_declares_in_the_config_points_at_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "params:\n  trusted_contries: [US]\n",
+    )
+    .expect("write");
+    for command in ["validate", "rules", "test"] {
+        let o = tollgate_in(dir.path(), &[command, "--error-format", "plain"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains("tollgate.yaml:2:3: error[tollgate::config]: no rule declares param `trusted_contries`"),
+            "{command}: {err}"
+        );
+        assert!(err.contains("did you mean `trusted_countries`?"), "{err}");
+    }
+}
+
+/// Why: an exception, `disable:` or `severity:` entry naming a rule that
+/// does not exist was a warning `--quiet` hid and `validate` never gave:
+/// the exception silently accepted nothing.
+#[test]
+fn unknown_rule_ids_in_the_config_are_errors_everywhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "disable: [TG-FED-01]\nseverity: { TG-LEG-01: critical }\nexceptions:\n  - rule: TG-CA-01\n    users: [a@contoso.com]\n    reason: break glass\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("empty.jsonl"), "").expect("write");
+    for args in [
+        &["validate", "--error-format", "plain"][..],
+        &["check", "empty.jsonl", "--quiet", "--error-format", "plain"][..],
+    ] {
+        let o = tollgate_in(dir.path(), args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        for (at, id, near) in [
+            ("tollgate.yaml:1:11", "TG-FED-01", "TG-FED-001"),
+            ("tollgate.yaml:2:13", "TG-LEG-01", "TG-LEG-001"),
+            ("tollgate.yaml:4:11", "TG-CA-01", "TG-CA-001"),
+        ] {
+            assert!(
+                err.contains(&format!(
+                    "{at}: error[tollgate::config]: no rule has id `{id}`"
+                )),
+                "{args:?}: {err}"
+            );
+            assert!(
+                err.contains(&format!("did you mean `{near}`?")),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
+/// Why: a value of the wrong type for a param must be refused whether it
+/// comes from `--param` or from the config.
+#[test]
+fn a_param_value_of_the_wrong_type_is_an_error_from_both_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("rule.yaml"),
+        "id: EX-001\ntitle: Many failures\nseverity: low\nparams:\n  code: { type: int, default: 50126 }\nmatch:\n  status.errorCode: $code\n",
+    )
+    .expect("write");
+    let o = tollgate_in(
+        dir.path(),
+        &["validate", "--rules", "rule.yaml", "--param", "code=many"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("value `many` given for param `code` is not an int"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        "rules: [rule.yaml]\nparams:\n  code: many\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["validate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("value `many` given for param `code` is not an int"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -134,8 +134,13 @@ fn load(
     format: ErrorFormatArg,
     show_warnings: bool,
 ) -> Result<(RuleSet, Project), u8> {
-    let project = find_project(args, format)?;
-    match loader(args, &project)?.load() {
+    let mut project = find_project(args, format)?;
+    let loader = loader(args, &project)?;
+    let settings = project.setting_mistakes(&loader.declared(), &args.params);
+    if report_settings(&settings, &project, format, "no log was read") {
+        return Err(EXIT_ERROR);
+    }
+    match loader.load() {
         Ok(rules) => {
             if show_warnings && !rules.warnings().is_empty() {
                 eprint!(
@@ -148,13 +153,6 @@ fn load(
                 eprintln!("error: {}", no_rules(args));
                 return Err(EXIT_ERROR);
             }
-            let unknown = project.unknown_ids(&rules);
-            if show_warnings && !unknown.is_empty() {
-                eprint!(
-                    "{}",
-                    diag::render(&unknown, &project.sources, error_format(format))
-                );
-            }
             Ok((rules, project))
         }
         Err(rejected) => {
@@ -162,6 +160,31 @@ fn load(
             Err(EXIT_ERROR)
         }
     }
+}
+
+/// Prints the mistakes of the settings (params and rule ids named on the
+/// command line or in the config); whether any is an error.
+fn report_settings(
+    mistakes: &[diag::Diagnostic],
+    project: &Project,
+    format: ErrorFormatArg,
+    consequence: &str,
+) -> bool {
+    if mistakes.is_empty() {
+        return false;
+    }
+    eprint!(
+        "{}",
+        diag::render(mistakes, &project.sources, error_format(format))
+    );
+    let errors = mistakes.iter().filter(|d| d.level == Level::Error).count();
+    if errors > 0 && format != ErrorFormatArg::Json {
+        eprintln!(
+            "error: {errors} {} in the settings; {consequence}",
+            plural(errors, "mistake", "mistakes")
+        );
+    }
+    errors > 0
 }
 
 /// Prints diagnostics and a closing count of errors.
@@ -214,10 +237,19 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 }
 
 fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
-    let loader = match find_project(args, format).and_then(|project| loader(args, &project)) {
-        Ok(l) => l,
+    let (mut project, loader) = match find_project(args, format)
+        .and_then(|project| Ok((loader(args, &project)?, project)))
+    {
+        Ok((l, p)) => (p, l),
         Err(code) => return Ok(code),
     };
+    let settings = project.setting_mistakes(&loader.declared(), &args.params);
+    let bad_settings = report_settings(
+        &settings,
+        &project,
+        format,
+        "fix them before the rules can run",
+    );
     let rejected = loader.validate();
     let errors = rejected
         .diagnostics
@@ -235,7 +267,7 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
         eprintln!("error: {}", no_rules(args));
         return Ok(EXIT_ERROR);
     }
-    if errors == 0 && format != ErrorFormatArg::Json {
+    if errors == 0 && !bad_settings && format != ErrorFormatArg::Json {
         let files = rejected.sources.len();
         eprintln!(
             "{files} rule {}: ok{}",
@@ -247,11 +279,13 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
             }
         );
     }
-    Ok(if errors > 0 || (deny_warnings && warnings > 0) {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if bad_settings || errors > 0 || (deny_warnings && warnings > 0) {
+            EXIT_ERROR
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {

@@ -157,7 +157,7 @@ codes! {
         "A rule's own test case does not give the expected outcome (reported by `validate`).",
         "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    expect: match\n    record: { clientAppUsed: POP3 }\n";
     Config = "config",
-        "A config file has an unknown key, a bad value, or names an unknown rule.",
+        "A config file has an unknown key or a bad value, or a setting (config or `--param`) names a rule or param that no rule file declares.",
         "# in tollgate.yaml\nfailOn: hihg\n";
 }
 
