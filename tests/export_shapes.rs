@@ -613,9 +613,14 @@ mod shapes {
     }
 }
 
+/// The built-in pack with the params its waiting rules need, set so that
+/// TG-FED-002 and TG-XT-002 run and fire (record 8's issuer and record 3's
+/// tenants are on no list).
 fn builtin() -> RuleSet {
     let mut loader = Loader::new();
     loader.add_builtin();
+    loader.param("expected_token_issuers", "sts.fabrikam.com");
+    loader.param("home_tenants", "99999999-9999-4999-8999-999999999999");
     common::loaded(loader)
 }
 

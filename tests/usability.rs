@@ -345,3 +345,100 @@ fn a_param_value_of_the_wrong_type_is_an_error_from_both_sources() {
         stderr(&o)
     );
 }
+
+/// Why: rules whose params defaulted to empty lists flagged every record
+/// they read until configured. A required param has no default: until it
+/// is set the rule waits, says so, and is left out of reports and counts.
+#[test]
+fn rules_that_wait_for_a_param_say_so_and_do_not_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fed.jsonl"),
+        "{\"id\": \"s-1\", \"tokenIssuerType\": \"ADFederationServices\", \"tokenIssuerName\": \"sts.contoso.com\", \"isInteractive\": true}\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["check", "fed.jsonl", "--format", "json"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("note: TG-FED-002 waits for param expected_token_issuers (set it with --param or in tollgate.yaml)"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ids: Vec<&str> = v["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&"TG-FED-002"), "{ids:?}");
+    assert!(ids.contains(&"TG-FED-001"), "{ids:?}");
+    assert_eq!(v["summary"]["rules"].as_u64(), Some(ids.len() as u64));
+    let fired: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["ruleId"].as_str())
+        .collect();
+    assert_eq!(fired, ["TG-FED-001"]);
+
+    // Set, the rule runs and the note is gone.
+    let o = tollgate_in(
+        dir.path(),
+        &[
+            "check",
+            "fed.jsonl",
+            "--format",
+            "json",
+            "--param",
+            "expected_token_issuers=sts.fabrikam.com",
+        ],
+    );
+    assert!(!stderr(&o).contains("TG-FED-002 waits"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let fired: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["ruleId"].as_str())
+        .collect();
+    assert_eq!(fired, ["TG-FED-001", "TG-FED-002"]);
+}
+
+/// Why: `test` must not fail because a rule waits for a param; its cases
+/// run with the values of their `params:`, or are reported as skipped.
+#[test]
+fn tests_of_waiting_rules_run_with_their_params_or_are_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("rule.yaml"),
+        "id: EX-001\ntitle: Unexpected issuer\nseverity: medium\nparams:\n  issuers: { type: list, required: true, description: your issuers }\nmatch:\n  tokenIssuerType: ADFederationServices\n  not:\n    tokenIssuerName: $issuers\ntests:\n  - name: listed\n    expect: no-match\n    params: { issuers: [sts.contoso.com] }\n    record: { tokenIssuerType: ADFederationServices, tokenIssuerName: sts.contoso.com }\n  - name: without params\n    expect: match\n    record: { tokenIssuerType: ADFederationServices }\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["test", "--rules", "rule.yaml"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("PASS  EX-001  listed"), "{out}");
+    assert!(out.contains("SKIP  EX-001  without params"), "{out}");
+    assert!(out.contains("1 passed, 0 failed, 1 skipped"), "{out}");
+    assert!(
+        stderr(&o).contains("note: EX-001 waits for param issuers"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tollgate_in(dir.path(), &["rules", "--rules", "rule.yaml"]);
+    assert!(
+        stdout(&o).contains("param issuers: list, required, not set: the rule waits for it"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("note: EX-001 waits for param issuers"));
+    let o = tollgate_in(
+        dir.path(),
+        &["rules", "--rules", "rule.yaml", "--format", "markdown"],
+    );
+    assert!(
+        stdout(&o).contains("| `issuers` | list | required"),
+        "{}",
+        stdout(&o)
+    );
+}

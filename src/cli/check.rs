@@ -16,6 +16,12 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if rules.infos().is_empty() {
+        eprintln!(
+            "error: no rules to run: every rule loaded waits for a param (see the notes above)"
+        );
+        return Ok(EXIT_ERROR);
+    }
     let config = &project.config;
     let inputs = Inputs::discover(&args.paths).map_err(|e| e.to_string())?;
     if inputs.is_empty() && !args.quiet {

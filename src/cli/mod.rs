@@ -148,10 +148,22 @@ fn load(
                     diag::render(rules.warnings(), rules.sources(), error_format(format))
                 );
             }
-            if rules.infos().is_empty() {
+            if rules.infos().is_empty() && rules.waiting().is_empty() {
                 // A run that checks nothing must not pass as clean.
                 eprintln!("error: {}", no_rules(args));
                 return Err(EXIT_ERROR);
+            }
+            if show_warnings {
+                for w in rules.waiting() {
+                    eprintln!(
+                        "note: {} waits for {} {} (set {} with --param or in {})",
+                        w.info.id,
+                        plural(w.params.len(), "param", "params"),
+                        w.params.join(", "),
+                        plural(w.params.len(), "it", "them"),
+                        crate::config::FILE_NAME
+                    );
+                }
             }
             Ok((rules, project))
         }
@@ -311,25 +323,48 @@ fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg)
         Err(code) => return Ok(code),
     };
     let mut out = io::stdout().lock();
+    // Rules that wait for a param are listed too: they are loaded, and the
+    // list says what they wait for.
+    let all: Vec<&crate::finding::RuleInfo> = rules
+        .infos()
+        .iter()
+        .chain(rules.waiting().iter().map(|w| &w.info))
+        .collect();
     let text = match format {
-        ListFormat::Json => {
-            serde_json::to_string_pretty(rules.infos()).map_err(|e| e.to_string())? + "\n"
-        }
+        ListFormat::Json => serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n",
         ListFormat::Text => {
-            let width = rules.infos().iter().map(|r| r.id.len()).max().unwrap_or(0);
-            rules
-                .infos()
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{:width$}  {:8}  {}  [{}]\n",
-                        r.id,
-                        r.severity.name(),
-                        r.title,
-                        r.logs.join(", ")
-                    )
-                })
-                .collect()
+            let width = all.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            let mut text = String::new();
+            for r in &all {
+                text.push_str(&format!(
+                    "{:width$}  {:8}  {}  [{}]\n",
+                    r.id,
+                    r.severity.name(),
+                    r.title,
+                    r.logs.join(", ")
+                ));
+                let waits = rules
+                    .waiting()
+                    .iter()
+                    .find(|w| w.info.id == r.id)
+                    .map(|w| w.params.clone())
+                    .unwrap_or_default();
+                for p in report::params_of(&rules, &r.source, &r.id) {
+                    let unset = if waits.contains(&p.name) {
+                        ", not set: the rule waits for it"
+                    } else {
+                        ""
+                    };
+                    text.push_str(&format!(
+                        "{:width$}    param {}: {}, {}{unset}\n",
+                        "",
+                        p.name,
+                        p.ty,
+                        p.requirement()
+                    ));
+                }
+            }
+            text
         }
         ListFormat::Markdown => report::rules_markdown(&rules),
     };

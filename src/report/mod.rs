@@ -26,7 +26,7 @@ use crate::finding::{Finding, RuleInfo, Summary};
 pub use github::{GithubEmitter, markdown_summary};
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
-pub use reference::rules_markdown;
+pub use reference::{ParamDoc, params_of, rules_markdown};
 pub use sarif::SarifEmitter;
 pub use test_text::write_tests_text;
 pub use text::TextEmitter;
