@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     location.path, location.line, finding.rule_id, finding.message
                 );
             }),
-            Item::Unreadable(problem) => {
+            Item::Unreadable(problem) | Item::NotSignIn(problem) => {
                 eprintln!("{}:{}: {}", problem.path, problem.line, problem.reason)
             }
         }

@@ -646,6 +646,7 @@ fn findings(set: &RuleSet, path: &Path) -> (Vec<Seen>, String) {
                 ));
             }),
             Item::Unreadable(p) => panic!("{}:{}: unreadable: {}", p.path, p.line, p.reason),
+            Item::NotSignIn(p) => panic!("{}:{}: not a sign-in: {}", p.path, p.line, p.reason),
         }
     }
     out.sort();
@@ -734,6 +735,7 @@ fn the_csv_shapes_read_back_the_canonical_values() {
             .map(|item| match item {
                 Item::Record(r, _) => *r,
                 Item::Unreadable(p) => panic!("{shape}:{}: {}", p.line, p.reason),
+                Item::NotSignIn(p) => panic!("{shape}:{}: {}", p.line, p.reason),
             })
             .collect()
     };

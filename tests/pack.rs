@@ -134,6 +134,7 @@ fn every_rule_finds_something_in_the_example_logs() {
                     found.insert(f.rule_id.to_string());
                 }),
                 Item::Unreadable(p) => panic!("{}:{}: unreadable: {}", p.path, p.line, p.reason),
+                Item::NotSignIn(p) => panic!("{}:{}: not a sign-in: {}", p.path, p.line, p.reason),
             }
         }
     }

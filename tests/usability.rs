@@ -442,3 +442,99 @@ fn tests_of_waiting_rules_run_with_their_params_or_are_skipped() {
         stdout(&o)
     );
 }
+
+/// Why: a file of another log's lines (or an unrelated CSV) counted as
+/// evaluated sign-ins, so a run that checked nothing looked clean. Such a
+/// record is reported like an unreadable one and counted as `notSignIn`.
+#[test]
+fn records_with_no_known_field_are_not_counted_as_sign_ins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("junk.jsonl"), "{\"foo\":1}\n{\"foo\":2}\n").expect("write");
+    std::fs::write(dir.path().join("other.csv"), "name,size\nreport.pdf,12\n").expect("write");
+    std::fs::write(
+        dir.path().join("mixed.jsonl"),
+        "{\"foo\":1}\n{\"id\": \"s-1\", \"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}\n",
+    )
+    .expect("write");
+    let o = tollgate_in(
+        dir.path(),
+        &[
+            "check",
+            "junk.jsonl",
+            "other.csv",
+            "mixed.jsonl",
+            "--format",
+            "json",
+        ],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: junk.jsonl:1: not a sign-in or Graph activity record: none of its keys is a known field"),
+        "{err}"
+    );
+    assert!(err.contains("other.csv:2: not a sign-in"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let s = &v["summary"];
+    assert_eq!(v["schemaVersion"], "1.2");
+    assert_eq!(s["records"], 5);
+    assert_eq!(s["evaluated"], 1);
+    assert_eq!(s["unreadable"], 0);
+    assert_eq!(s["notSignIn"], 4);
+    let files = s["files"].as_array().expect("files");
+    let per_file: Vec<u64> = files
+        .iter()
+        .filter_map(|f| f["notSignIn"].as_u64())
+        .collect();
+    assert_eq!(per_file, [2, 1, 1]);
+    for f in files.iter().chain([s]) {
+        assert_eq!(
+            f["records"].as_u64(),
+            Some(
+                f["evaluated"].as_u64().unwrap_or(0)
+                    + f["unreadable"].as_u64().unwrap_or(0)
+                    + f["notSignIn"].as_u64().unwrap_or(0)
+            ),
+            "{f}"
+        );
+    }
+    assert_eq!(s["problems"][0]["line"], 1);
+    assert_eq!(
+        s["problems"][0]["reason"],
+        "not a sign-in or Graph activity record: none of its keys is a known field"
+    );
+
+    let o = tollgate_in(dir.path(), &["check", "junk.jsonl"]);
+    assert!(
+        stdout(&o).contains("2 read: 0 evaluated, 0 unreadable, 2 not sign-ins"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("nothing was checked"), "{}", stderr(&o));
+    let o = tollgate_in(dir.path(), &["check", "junk.jsonl", "--strict", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Why: deciding "not a sign-in" must never drop a real export: every
+/// record of the bundled examples and the ingest fixtures is evaluated.
+#[test]
+fn every_bundled_and_fixture_record_counts_as_evaluated() {
+    let o = tollgate_in(
+        &root(),
+        &[
+            "check",
+            "examples/logs",
+            "tests/fixtures/ingest",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    for f in v["summary"]["files"].as_array().expect("files") {
+        assert_eq!(f["notSignIn"], 0, "{f}");
+        assert!(
+            f["evaluated"].as_u64().unwrap_or(0) > 0 || f["records"] == 0,
+            "{f}"
+        );
+    }
+}

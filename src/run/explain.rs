@@ -110,7 +110,7 @@ impl Explanation {
                     chosen = Some((record, location));
                     break;
                 }
-                Item::Unreadable(p) if pick.wants(p.line, p.record) => {
+                Item::Unreadable(p) | Item::NotSignIn(p) if pick.wants(p.line, p.record) => {
                     return Err(ExplainError::Unreadable {
                         path: p.path.to_string(),
                         line: p.line,
