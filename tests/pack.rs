@@ -250,18 +250,19 @@ fn trusted_countries_turn_the_country_check_on() {
     };
     let quiet = pack(&[]);
     assert!(
-        !reports(&quiet, signin("BR"), "TG-RISK-002"),
-        "every country is trusted by default"
+        !reports(&quiet, signin("BR"), "TG-RISK-008"),
+        "the rule waits for the list"
     );
+    assert!(!reports(&quiet, signin("BR"), "TG-RISK-002"));
     let set = pack(&[("trusted_countries", "US,gb")]);
-    assert!(reports(&set, signin("BR"), "TG-RISK-002"));
-    assert!(!reports(&set, signin("US"), "TG-RISK-002"));
+    assert!(reports(&set, signin("BR"), "TG-RISK-008"));
+    assert!(!reports(&set, signin("US"), "TG-RISK-008"));
     assert!(
-        !reports(&set, signin("GB"), "TG-RISK-002"),
+        !reports(&set, signin("GB"), "TG-RISK-008"),
         "codes compare without case"
     );
     let no_country = serde_json::json!({"status": {"errorCode": 0}, "isInteractive": true});
-    assert!(!reports(&set, no_country, "TG-RISK-002"));
+    assert!(!reports(&set, no_country, "TG-RISK-008"));
 }
 
 #[test]
@@ -272,13 +273,14 @@ fn trusted_ranges_turn_the_address_check_on() {
             "status": {"errorCode": 0}, "ipAddress": ip
         })
     };
+    assert!(!reports(&pack(&[]), signin("192.0.2.1"), "TG-RISK-009"));
     assert!(!reports(&pack(&[]), signin("192.0.2.1"), "TG-RISK-003"));
     let set = pack(&[("trusted_ranges", "198.51.100.0/24,2001:db8::/32")]);
-    assert!(reports(&set, signin("192.0.2.1"), "TG-RISK-003"));
-    assert!(!reports(&set, signin("198.51.100.7"), "TG-RISK-003"));
-    assert!(!reports(&set, signin("2001:db8::7"), "TG-RISK-003"));
+    assert!(reports(&set, signin("192.0.2.1"), "TG-RISK-009"));
+    assert!(!reports(&set, signin("198.51.100.7"), "TG-RISK-009"));
+    assert!(!reports(&set, signin("2001:db8::7"), "TG-RISK-009"));
     assert!(
-        !reports(&set, signin(""), "TG-RISK-003"),
+        !reports(&set, signin(""), "TG-RISK-009"),
         "no address, nothing to judge"
     );
 }

@@ -112,7 +112,7 @@ until then, the single-record rules named here catch part of each.
 | Brute force on one user | many failed passwords for one user within minutes, from one or many IP addresses, possibly followed by a success | TG-AUTH-007 |
 | MFA fatigue | more than 10 MFA denials or unanswered prompts for one user, then a success, within 5 minutes | TG-AUTH-005, TG-AUTH-006 |
 | One session from several IP addresses | one `sessionId` or `uniqueTokenIdentifier` used from more than one IP address or autonomous system in a window (token replay) | TG-RISK-005 |
-| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002 |
+| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002, TG-RISK-008 |
 | Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
 | Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
 | Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | none |
