@@ -538,3 +538,24 @@ fn every_bundled_and_fixture_record_counts_as_evaluated() {
         );
     }
 }
+
+/// Why: `explain` on a rule that waits for a param said the rule did not
+/// exist; it must say what the rule waits for.
+#[test]
+fn explain_says_what_a_waiting_rule_waits_for() {
+    let o = tollgate_in(
+        &root(),
+        &[
+            "explain",
+            "--rule",
+            "TG-FED-002",
+            "examples/logs/graph-page.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("TG-FED-002 waits for param expected_token_issuers"),
+        "{}",
+        stderr(&o)
+    );
+}
