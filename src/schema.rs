@@ -52,6 +52,28 @@ pub fn rule_schema() -> Value {
         ])
         .collect();
     let severities = ["info", "low", "medium", "high", "critical"];
+    let param_def = json!({
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": false,
+        "properties": {
+            "type": { "enum": ["string", "int", "integer", "number", "bool", "boolean", "list"] },
+            "default": {},
+            "required": { "type": "boolean", "description": "With `true`, the param has no default and the rule waits (does not run) until a value is given." },
+            "description": { "type": "string" }
+        },
+        "not": { "required": ["default", "required"], "properties": { "required": { "const": true } } }
+    });
+    let case_params = json!({
+        "type": "object",
+        "description": "Values of the rule's params for this case; a case of a rule that waits for a required param runs only when it gives it.",
+        "additionalProperties": {
+            "anyOf": [
+                { "type": ["string", "number", "boolean"] },
+                { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
+            ]
+        }
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -71,16 +93,7 @@ pub fn rule_schema() -> Value {
             "tags": { "type": "array", "items": { "type": "string" } },
             "params": {
                 "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["type"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "type": { "enum": ["string", "int", "integer", "number", "bool", "boolean", "list"] },
-                        "default": {},
-                        "description": { "type": "string" }
-                    }
-                }
+                "additionalProperties": param_def
             },
             "match": { "$ref": "#/$defs/condition" },
             "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent." },
@@ -94,6 +107,7 @@ pub fn rule_schema() -> Value {
                         "name": { "type": "string" },
                         "expect": { "enum": ["match", "no-match"] },
                         "log": { "enum": LogCategory::RULE_NAMES },
+                        "params": case_params,
                         "record": { "type": "object" }
                     }
                 }

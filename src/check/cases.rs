@@ -71,7 +71,7 @@ impl RuleCx<'_> {
             );
             return Vec::new();
         };
-        const KEYS: [&str; 4] = ["name", "expect", "record", "log"];
+        const KEYS: [&str; 5] = ["name", "expect", "record", "log", "params"];
         let mut cases = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
@@ -142,6 +142,7 @@ impl RuleCx<'_> {
                     None
                 }
             };
+            let params = find(entries, "params").map_or_else(Vec::new, |n| self.case_params(n));
             if let (Some(expect_match), Some(record)) = (expect, record) {
                 // Point at the case's first key (usually `name`), not its
                 // whole extent.
@@ -153,10 +154,59 @@ impl RuleCx<'_> {
                     expect_match,
                     record,
                     log,
+                    params,
+                    with_params: None,
                     span,
                 });
             }
         }
         cases
+    }
+
+    /// A case's `params:`: values by name, each a scalar or a list of
+    /// scalars, for params the rule declares.
+    fn case_params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+        let Some(entries) = n.map() else {
+            self.err(wrong_type(
+                n,
+                format!(
+                    "a test case's `params` must map param names to values, not {}",
+                    n.describe()
+                ),
+                "expected a mapping",
+            ));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let name = key_name(key);
+            if !self.params.contains_key(name) {
+                let declared: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                self.err(
+                    Code::UndefinedParam
+                        .error(key.span.clone(), format!("param `{name}` is not declared"))
+                        .label("the rule declares no such param")
+                        .suggest(catalog::closest(name, declared)),
+                );
+                continue;
+            }
+            let items: Vec<&Node> = match &value.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            let mut values = Vec::new();
+            for item in items {
+                match item.scalar() {
+                    Some(s) => values.push(s.text.clone()),
+                    None => self.err(wrong_type(
+                        item,
+                        format!("a param value must be a scalar, not {}", item.describe()),
+                        "expected a value",
+                    )),
+                }
+            }
+            out.push((name.to_string(), values));
+        }
+        out
     }
 }

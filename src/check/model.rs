@@ -231,6 +231,12 @@ pub struct TestCase {
     pub record: serde_json::Value,
     /// The log the record is from, when the case says so.
     pub log: Option<LogCategory>,
+    /// Param values the case gives (its `params:`), by name.
+    pub params: Vec<(String, Vec<String>)>,
+    /// For a rule that waits for a required param: the rule checked again
+    /// with the case's `params:`, when they give every param it waits for.
+    /// The case runs against it; without it, the case is skipped.
+    pub with_params: Option<Box<CheckedRule>>,
     /// Where the case was written.
     pub span: Span,
 }
@@ -248,6 +254,9 @@ pub struct CheckedRule {
     pub message: Vec<Piece>,
     /// Its test cases.
     pub tests: Vec<TestCase>,
+    /// Required params that have no value (sorted): while any is left the
+    /// rule does not run, and only its cases that give them are evaluated.
+    pub waiting: Vec<String>,
     /// The span of its `id` value.
     pub span: Span,
 }

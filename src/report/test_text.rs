@@ -13,13 +13,22 @@ pub fn write_tests_text(
     rules: &[RuleInfo],
 ) -> io::Result<usize> {
     let mut failed = 0;
+    let mut skipped = 0;
     for o in outcomes {
-        let status = if o.passed() { "PASS" } else { "FAIL" };
+        let status = match (&o.skipped, o.passed()) {
+            (Some(_), _) => "SKIP",
+            (None, true) => "PASS",
+            (None, false) => "FAIL",
+        };
         writeln!(
             out,
             "{status}  {}  {}  ({}:{})",
             o.rule_id, o.name, o.source, o.line
         )?;
+        if let Some(why) = &o.skipped {
+            skipped += 1;
+            writeln!(out, "      {why}")?;
+        }
         if !o.passed() {
             failed += 1;
             let want = if o.expect_match { "match" } else { "no match" };
@@ -45,6 +54,14 @@ pub fn write_tests_text(
         };
         writeln!(out, "note: {n} {verb} no tests: {}", without.join(", "))?;
     }
-    writeln!(out, "{} passed, {failed} failed", outcomes.len() - failed)?;
+    write!(
+        out,
+        "{} passed, {failed} failed",
+        outcomes.len() - failed - skipped
+    )?;
+    if skipped > 0 {
+        write!(out, ", {skipped} skipped")?;
+    }
+    writeln!(out)?;
     Ok(failed)
 }

@@ -62,6 +62,8 @@ pub enum ExplainError {
     NoRecord(String, Pick),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
+    /// The rule waits for required params that have no value.
+    Waiting(String, Vec<String>),
 }
 
 impl std::fmt::Display for ExplainError {
@@ -82,6 +84,17 @@ impl std::fmt::Display for ExplainError {
                 write!(f, "no rule has id `{id}`; did you mean `{near}`?")
             }
             ExplainError::UnknownRule(id, None) => write!(f, "no rule has id `{id}`"),
+            ExplainError::Waiting(id, params) => write!(
+                f,
+                "{id} waits for {} {}: it runs, and can be explained, once {} set with --param or in tollgate.yaml",
+                if params.len() == 1 { "param" } else { "params" },
+                params.join(", "),
+                if params.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+            ),
         }
     }
 }
@@ -97,6 +110,13 @@ impl Explanation {
         path: &Path,
         pick: Pick,
     ) -> Result<Explanation, ExplainError> {
+        if let Some(w) = rules
+            .waiting()
+            .iter()
+            .find(|w| w.info.id.as_ref() == rule_id)
+        {
+            return Err(ExplainError::Waiting(rule_id.to_string(), w.params.clone()));
+        }
         let name = path.display().to_string();
         let display: Arc<str> = name.as_str().into();
         let reader = ingest::open(path, display)
@@ -110,7 +130,7 @@ impl Explanation {
                     chosen = Some((record, location));
                     break;
                 }
-                Item::Unreadable(p) if pick.wants(p.line, p.record) => {
+                Item::Unreadable(p) | Item::NotSignIn(p) if pick.wants(p.line, p.record) => {
                     return Err(ExplainError::Unreadable {
                         path: p.path.to_string(),
                         line: p.line,
