@@ -48,8 +48,9 @@ pub const KEYS: &[&str] = &[
 pub struct Config {
     /// Rule files or directories; empty means the built-in pack.
     pub rules: Vec<PathBuf>,
-    /// Parameter values by name (each value one element of a list param).
-    pub params: Vec<(String, Vec<String>)>,
+    /// Parameter values by name (each value one element of a list param),
+    /// with where the name is written.
+    pub params: Vec<(String, Vec<String>, Span)>,
     /// Rule ids not to run.
     pub disable: Vec<(String, Span)>,
     /// Severity overrides by rule id.
@@ -70,6 +71,8 @@ pub struct Config {
 pub struct Exception {
     /// The rule.
     pub rule: String,
+    /// Where the rule id is written (the whole exception when it has none).
+    pub rule_span: Span,
     /// Sign-in ids.
     pub sign_ins: Vec<String>,
     /// User principal names (compared ignoring case).
@@ -221,7 +224,7 @@ impl Cx<'_> {
         None
     }
 
-    fn params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+    fn params(&mut self, n: &Node) -> Vec<(String, Vec<String>, Span)> {
         let Some(entries) = n.map() else {
             self.wrong(n, "`params` must be a mapping of names to values".into());
             return Vec::new();
@@ -234,7 +237,11 @@ impl Cx<'_> {
                     .into_iter()
                     .map(|(s, _)| s)
                     .collect();
-                (k.text().unwrap_or_default().to_string(), values)
+                (
+                    k.text().unwrap_or_default().to_string(),
+                    values,
+                    k.span.clone(),
+                )
             })
             .collect()
     }
@@ -276,6 +283,7 @@ impl Cx<'_> {
             };
             let mut e = Exception {
                 rule: String::new(),
+                rule_span: item.span.clone(),
                 sign_ins: Vec::new(),
                 users: Vec::new(),
                 apps: Vec::new(),
@@ -288,7 +296,10 @@ impl Cx<'_> {
                 let key = k.text().unwrap_or_default();
                 let list = |cx: &mut Self| cx.strings(v, key).into_iter().map(|(s, _)| s).collect();
                 match key {
-                    "rule" => e.rule = self.string(v, key).unwrap_or_default(),
+                    "rule" => {
+                        e.rule = self.string(v, key).unwrap_or_default();
+                        e.rule_span = v.span.clone();
+                    }
                     "signIns" => e.sign_ins = list(self),
                     "users" => e.users = list(self),
                     "apps" => e.apps = list(self),
@@ -383,11 +394,10 @@ mod tests {
         );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(c.rules, vec![PathBuf::from("conf/rules/")]);
-        assert_eq!(
-            c.params[0],
-            ("trusted_countries".into(), vec!["US".into(), "GB".into()])
-        );
-        assert_eq!(c.params[1], ("limit".into(), vec!["5".into()]));
+        assert_eq!(c.params[0].0, "trusted_countries");
+        assert_eq!(c.params[0].1, vec!["US".to_string(), "GB".to_string()]);
+        assert_eq!(c.params[1].0, "limit");
+        assert_eq!(c.params[1].1, vec!["5".to_string()]);
         assert_eq!(c.disable[0].0, "TG-FED-001");
         assert_eq!(c.severity[0].1, Severity::Critical);
         assert_eq!(c.format.as_deref(), Some("sarif"));

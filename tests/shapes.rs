@@ -33,6 +33,7 @@ fn read(path: &Path) -> Vec<(Record, tollgate::Location)> {
         .map(|item| match item {
             Item::Record(r, l) => (*r, l),
             Item::Unreadable(p) => panic!("{}:{}: unreadable: {}", p.path, p.line, p.reason),
+            Item::NotSignIn(p) => panic!("{}:{}: not a sign-in: {}", p.path, p.line, p.reason),
         })
         .collect()
 }

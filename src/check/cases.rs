@@ -75,7 +75,9 @@ impl RuleCx<'_> {
             );
             return Vec::new();
         };
-        const KEYS: [&str; 6] = ["name", "expect", "findings", "record", "records", "log"];
+        const KEYS: [&str; 7] = [
+            "name", "expect", "findings", "record", "records", "log", "params",
+        ];
         let mut cases = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
@@ -145,6 +147,7 @@ impl RuleCx<'_> {
                     None
                 }
             };
+            let params = find(entries, "params").map_or_else(Vec::new, |n| self.case_params(n));
             if let (Some(expect), Some(input)) = (expect, input) {
                 // Point at the case's first key (usually `name`), not its
                 // whole extent.
@@ -155,11 +158,60 @@ impl RuleCx<'_> {
                     name,
                     expect,
                     input,
+                    params,
+                    with_params: None,
                     span,
                 });
             }
         }
         cases
+    }
+
+    /// A case's `params:`: values by name, each a scalar or a list of
+    /// scalars, for params the rule declares.
+    fn case_params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+        let Some(entries) = n.map() else {
+            self.err(wrong_type(
+                n,
+                format!(
+                    "a test case's `params` must map param names to values, not {}",
+                    n.describe()
+                ),
+                "expected a mapping",
+            ));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let name = key_name(key);
+            if !self.params.contains_key(name) {
+                let declared: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                self.err(
+                    Code::UndefinedParam
+                        .error(key.span.clone(), format!("param `{name}` is not declared"))
+                        .label("the rule declares no such param")
+                        .suggest(catalog::closest(name, declared)),
+                );
+                continue;
+            }
+            let items: Vec<&Node> = match &value.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            let mut values = Vec::new();
+            for item in items {
+                match item.scalar() {
+                    Some(s) => values.push(s.text.clone()),
+                    None => self.err(wrong_type(
+                        item,
+                        format!("a param value must be a scalar, not {}", item.describe()),
+                        "expected a value",
+                    )),
+                }
+            }
+            out.push((name.to_string(), values));
+        }
+        out
     }
 
     /// `expect: match | no-match`, or for multi-record rules `findings: N`

@@ -497,8 +497,32 @@ pub struct TestCase {
     pub expect: Expect,
     /// What it is given.
     pub input: TestInput,
+    /// Param values the case gives (its `params:`), by name.
+    pub params: Vec<(String, Vec<String>)>,
+    /// For a rule that waits for a required param: the rule checked again
+    /// with the case's `params:`, when they give every param it waits for.
+    /// The case runs against it; without it, the case is skipped.
+    pub with_params: Option<Box<CheckedRule>>,
     /// Where the case was written.
     pub span: Span,
+}
+
+impl TestCase {
+    /// The record of a single-record case (`record:`).
+    pub fn record(&self) -> Option<&serde_json::Value> {
+        match &self.input {
+            TestInput::Record { record, .. } => Some(record),
+            TestInput::Records(_) => None,
+        }
+    }
+
+    /// The log a single-record case names (`log:`).
+    pub fn log(&self) -> Option<&LogCategory> {
+        match &self.input {
+            TestInput::Record { log, .. } => log.as_ref(),
+            TestInput::Records(_) => None,
+        }
+    }
 }
 
 /// What a test case expects.
@@ -566,6 +590,9 @@ pub struct CheckedRule {
     pub message: Vec<Piece>,
     /// Its test cases.
     pub tests: Vec<TestCase>,
+    /// Required params that have no value (sorted): while any is left the
+    /// rule does not run, and only its cases that give them are evaluated.
+    pub waiting: Vec<String>,
     /// The span of its `id` value.
     pub span: Span,
 }

@@ -100,6 +100,28 @@ fn root_for(category: Option<&LogCategory>) -> &'static Root {
     }
 }
 
+/// Whether a record object read from a log has something of a sign-in or
+/// a Graph call: a key, at its top or in a diagnostic record's
+/// `properties` (an object, or JSON text holding one), that names a field
+/// of either catalog beyond the envelope ([`markers::is_record_key`]).
+/// `counts`, when given, are those [`super::sparse`] took of the keys it
+/// skipped as well as those it kept.
+pub(crate) fn has_known_key(input: &Map<String, Value>, counts: Option<KeyCounts>) -> bool {
+    let top = match counts {
+        Some(counts) => counts.known,
+        None => input.keys().any(|k| markers::is_record_key(k)),
+    };
+    top || input
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(PROPERTIES))
+        .any(|(_, v)| match v {
+            Value::Object(m) => m.keys().any(|k| markers::is_record_key(k)),
+            Value::String(_) => into_properties(v.clone())
+                .is_some_and(|m| m.keys().any(|k| markers::is_record_key(k))),
+            _ => false,
+        })
+}
+
 /// Normalizes a record object, detecting its shape.
 pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
     normalize_with(input, None, None)
@@ -193,7 +215,7 @@ fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape 
     if has_properties && has_source {
         return RecordShape::Diagnostic;
     }
-    let KeyCounts { total, upper } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
+    let KeyCounts { total, upper, .. } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
     if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > total {
         RecordShape::LogAnalytics
     } else {

@@ -28,7 +28,7 @@ pub use github::{GithubEmitter, markdown_summary};
 pub use html::HtmlEmitter;
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
-pub use reference::rules_markdown;
+pub use reference::{ParamDoc, params_of, rules_markdown};
 pub use sarif::SarifEmitter;
 pub use test_text::write_tests_text;
 pub use text::TextEmitter;
@@ -393,6 +393,7 @@ mod testdata {
                 records: 6,
                 evaluated: 5,
                 unreadable: 1,
+                not_sign_in: 0,
                 untargeted: 1,
                 findings: 0,
             },
@@ -406,6 +407,7 @@ mod testdata {
                     records: 4,
                     evaluated: 3,
                     unreadable: 1,
+                    not_sign_in: 0,
                     untargeted: 1,
                     findings: 1,
                 },
@@ -415,6 +417,7 @@ mod testdata {
                     records: 1,
                     evaluated: 1,
                     unreadable: 0,
+                    not_sign_in: 0,
                     untargeted: 0,
                     findings: 1,
                 },
@@ -424,6 +427,7 @@ mod testdata {
                     records: 1,
                     evaluated: 1,
                     unreadable: 0,
+                    not_sign_in: 0,
                     untargeted: 0,
                     findings: 1,
                 },

@@ -40,6 +40,9 @@ pub enum Outcome {
     },
     /// A record that could not be read.
     Unreadable(Problem),
+    /// A record that holds nothing of a sign-in or a Graph call: not
+    /// evaluated.
+    NotSignIn(Problem),
 }
 
 /// Evaluates `rules` over every record of `reader`, calling `sink` with
@@ -181,5 +184,6 @@ fn outcome(item: Item, rules: &RuleSet) -> Outcome {
             Outcome::Record { targeted, findings }
         }
         Item::Unreadable(problem) => Outcome::Unreadable(problem),
+        Item::NotSignIn(problem) => Outcome::NotSignIn(problem),
     }
 }

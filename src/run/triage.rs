@@ -299,6 +299,7 @@ mod tests {
     fn exception(expires: Option<&str>) -> Exception {
         Exception {
             rule: "R-1".into(),
+            rule_span: Span::new(0, 0..0),
             sign_ins: Vec::new(),
             users: vec!["Break@Contoso.com".into()],
             apps: Vec::new(),

@@ -33,6 +33,9 @@ pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
                 serde_json::to_string(&findings).expect("findings serialize")
             ),
             Outcome::Unreadable(p) => format!("unreadable {}:{:?} {}", p.line, p.record, p.reason),
+            Outcome::NotSignIn(p) => {
+                format!("not a sign-in {}:{:?} {}", p.line, p.record, p.reason)
+            }
         });
         Ok(())
     });
