@@ -662,7 +662,21 @@ impl RuleSet {
         let mut out = Vec::new();
         for rule in &self.rules {
             for case in &rule.tests {
-                out.push(self.run_case(rule, case));
+                // A case with `params:` runs against the rule as those
+                // values make it, never silently against the defaults.
+                let outcome = match &case.with_params {
+                    Some(checked) => match compile::compile((**checked).clone()) {
+                        Ok(with) => self.run_case(&with, case),
+                        Err(e) => TestOutcome {
+                            note: Some(format!(
+                                "the rule with the case's params does not compile: {e}"
+                            )),
+                            ..self.case_outcome(&rule.info, case)
+                        },
+                    },
+                    None => self.run_case(rule, case),
+                };
+                out.push(outcome);
             }
         }
         for rule in &self.multi {

@@ -102,10 +102,11 @@ pub fn check(
     (rules, diags)
 }
 
-/// For a rule that waits for required params: checks it again for each
-/// test case whose `params:` give them all, so the case can run against
-/// the rule as those values make it. Errors the values cause (a value of
-/// the wrong type) are reported; warnings were given the first time.
+/// For each test case with `params:`, checks the rule again with those
+/// values over the run's, so the case runs against the rule as they make
+/// it: a rule that waits for required params, or one whose defaults the
+/// case overrides. Errors the values cause (a value of the wrong type) are
+/// reported; warnings were given the first time.
 fn with_case_params(
     rule: &mut CheckedRule,
     source: SourceId,
@@ -114,9 +115,6 @@ fn with_case_params(
     params: &ParamValues,
     diags: &mut Vec<Diagnostic>,
 ) {
-    if rule.waiting.is_empty() {
-        return;
-    }
     for case in &mut rule.tests {
         if case.params.is_empty() {
             continue;

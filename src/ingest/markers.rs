@@ -43,6 +43,7 @@ pub(super) const SIGN_IN_ENVELOPE: &[(&str, &str)] = &[
     ("calleripaddress", "ipAddress"),
     ("correlationid", "correlationId"),
     ("location", "location.countryOrRegion"),
+    ("tenantid", "tenantId"),
 ];
 
 /// Diagnostic envelope keys (lower case) of Graph activity records, and

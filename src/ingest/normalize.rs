@@ -79,8 +79,9 @@ struct Root {
 static SIGN_IN_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     level: Level::new(SIGN_IN),
     // `ResourceId` is the Azure resource path of the log, not the Graph
-    // `resourceId` (that one is `ResourceIdentity`).
-    la_kept: &["ResourceId"],
+    // `resourceId` (that one is `ResourceIdentity`); `TenantId` is the Log
+    // Analytics workspace, not the Entra tenant (`AADTenantId`).
+    la_kept: &["ResourceId", "TenantId"],
     envelope: markers::SIGN_IN_ENVELOPE,
 });
 
