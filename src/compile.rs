@@ -16,7 +16,10 @@ use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::catalog::FieldPath;
-use crate::check::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
+use crate::check::{
+    CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, Sequence, Shape, TestCase,
+    Window,
+};
 use crate::diag::Span;
 use crate::finding::RuleInfo;
 use crate::record::LogCategory;
@@ -50,6 +53,8 @@ pub enum Node {
     Not(Box<Node>),
     /// A test on the values at a path.
     Test(Box<Test>),
+    /// A comparison of the values at two paths (`{ field: PATH }`).
+    Compare(Box<Compare>),
     /// A condition over the elements of a list.
     Quant {
         /// any, all or none.
@@ -78,6 +83,106 @@ pub struct Test {
     pub top: Option<usize>,
 }
 
+/// A comparison of two fields: it holds when some value at `path` passes
+/// against the values at `other` (see [`RefOp`]); both must be present.
+#[derive(Debug, Clone)]
+pub struct Compare {
+    /// The field tested.
+    pub path: FieldPath,
+    /// The field it is compared with.
+    pub other: FieldPath,
+    /// The earlier sequence step whose record holds `other`; `None` for
+    /// the same record. The single-record walks find such a field absent:
+    /// the multi-record engine supplies the step's record.
+    pub step: Option<Box<str>>,
+    /// How the values compare.
+    pub op: RefOp,
+    /// Compare text with case.
+    pub case_sensitive: bool,
+    /// Its entry in the rule's condition table.
+    pub id: CondId,
+}
+
+/// How a value compares with the values of another field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefOp {
+    /// `eq`, `in`: equals some value of the other field.
+    Eq,
+    /// `ne`, `notIn`: equals no value of the other field (which is present).
+    NotIn,
+    /// `gt`, `gte`, `lt`, `lte`: ordered against some value (numbers, or
+    /// date-times in their normal form).
+    Order(Cmp),
+    /// Contains some value, as text.
+    Contains,
+    /// Starts with some value.
+    StartsWith,
+    /// Ends with some value.
+    EndsWith,
+}
+
+impl RefOp {
+    /// Whether a value passes against one value of the other field (for
+    /// `NotIn`: whether it equals it).
+    pub fn test(self, v: &Value, other: &Value, case_sensitive: bool) -> bool {
+        match self {
+            RefOp::Eq | RefOp::NotIn => values_equal(v, other, case_sensitive),
+            RefOp::Order(cmp) => match (number(v), number(other)) {
+                (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(|o| cmp.holds(o)),
+                _ => match (v, other) {
+                    (Value::String(a), Value::String(b)) => cmp.holds(a.as_str().cmp(b)),
+                    _ => false,
+                },
+            },
+            RefOp::Contains | RefOp::StartsWith | RefOp::EndsWith => {
+                let (Some(a), Some(b)) = (text(v), text(other)) else {
+                    return false;
+                };
+                let (a, b) = (fold(&a, case_sensitive), fold(&b, case_sensitive));
+                match self {
+                    RefOp::Contains => a.contains(b.as_ref()),
+                    RefOp::StartsWith => a.starts_with(b.as_ref()),
+                    _ => a.ends_with(b.as_ref()),
+                }
+            }
+        }
+    }
+}
+
+/// Whether two record values are equal as conditions compare them: text
+/// without case unless asked, numbers by value (also when one is written
+/// as text), booleans also as `"true"`/`"false"`.
+pub fn values_equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            if case_sensitive {
+                x == y
+            } else if x.is_ascii() && y.is_ascii() {
+                x.eq_ignore_ascii_case(y)
+            } else {
+                x.to_lowercase() == y.to_lowercase()
+            }
+        }
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Bool(x), Value::String(s)) | (Value::String(s), Value::Bool(x)) => {
+            s.eq_ignore_ascii_case(if *x { "true" } else { "false" })
+        }
+        (Value::Number(_) | Value::String(_), Value::Number(_) | Value::String(_)) => {
+            matches!((number(a), number(b)), (Some(x), Some(y)) if x == y)
+        }
+        _ => false,
+    }
+}
+
+fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
 /// Numbers the top-level fields that the record-level tests of `root`
 /// read, adding new ones to `tops` (name, matched in any case), so that a
 /// rule set looks each up once per record, not once per test.
@@ -100,8 +205,9 @@ pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
                 }
             });
         }
-        // Tests inside read the elements, not the record.
-        Node::Quant { .. } => {}
+        // Tests inside read the elements, not the record; comparisons
+        // look both fields up themselves.
+        Node::Quant { .. } | Node::Compare(_) => {}
     }
 }
 
@@ -206,6 +312,8 @@ impl ValueSet {
                 }
                 self.strings.insert(b.to_string().into());
             }
+            // A field reference is compiled to a [`Compare`], never a set.
+            Const::Field(_) => {}
         }
     }
 
@@ -347,6 +455,124 @@ pub fn compile(rule: CheckedRule) -> Result<CompiledRule, CompileError> {
     })
 }
 
+/// A condition compiled alone: which records take part in a window, or
+/// are of a sequence step.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The logs its records come from.
+    pub logs: Vec<LogCategory>,
+    /// The condition.
+    pub root: Node,
+    /// Its conditions, by [`CondId`].
+    pub conds: Vec<CondInfo>,
+}
+
+impl Program {
+    fn new(logs: Vec<LogCategory>, cond: &Cond) -> Result<Program, CompileError> {
+        let mut conds = Vec::new();
+        let root = lower(cond, &mut conds)?;
+        Ok(Program {
+            logs,
+            root: optimize(root, &mut conds),
+            conds,
+        })
+    }
+
+    /// Whether a record is of one of the logs and passes the condition.
+    pub fn matches(&self, record: &crate::record::Record) -> bool {
+        self.logs.contains(&record.category)
+            && crate::eval::matches(&self.root, crate::eval::Scope::Fields(&record.fields))
+    }
+}
+
+/// A multi-record rule: its checked window or sequence, with the
+/// single-record matchers that say which records take part.
+#[derive(Debug, Clone)]
+pub struct MultiRule {
+    /// What reports show about it.
+    pub info: RuleInfo,
+    /// Every log it reads.
+    pub logs: Vec<LogCategory>,
+    /// The window or sequence, as checked (keys, span, thresholds, steps).
+    pub spec: MultiSpec,
+    /// For a window, one matcher (its `match`); for a sequence, one per
+    /// step in step order (its `match`, ANDed with the rule's).
+    pub steps: Vec<StepProgram>,
+    /// Its message template.
+    pub message: Vec<Piece>,
+    /// Its test cases.
+    pub tests: Vec<TestCase>,
+}
+
+/// The checked spec of a multi-record rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MultiSpec {
+    /// A `window:`.
+    Window(Window),
+    /// A `sequence:`.
+    Sequence(Sequence),
+}
+
+/// The matchers of one step (or of a window's `match`).
+#[derive(Debug, Clone)]
+pub struct StepProgram {
+    /// The step's name; `None` for a window.
+    pub name: Option<String>,
+    /// Which records are of the step.
+    pub matcher: Program,
+    /// The step's `where`: tests on its record whose [`Compare`] nodes
+    /// with a `step` read the record an earlier step matched
+    /// ([`crate::eval::compare_across`]).
+    pub where_: Option<Program>,
+}
+
+/// Compiles a window or sequence rule; `Err` also for a single-record rule
+/// given by mistake.
+pub fn compile_multi(rule: CheckedRule) -> Result<MultiRule, CompileError> {
+    let (spec, steps) = match rule.shape {
+        Shape::Single => {
+            return Err(CompileError {
+                span: rule.span,
+                message: "a single-record rule is compiled by `compile`".into(),
+            });
+        }
+        Shape::Window(w) => {
+            let step = StepProgram {
+                name: None,
+                matcher: Program::new(rule.logs.clone(), &rule.cond)?,
+                where_: None,
+            };
+            (MultiSpec::Window(w), vec![step])
+        }
+        Shape::Sequence(seq) => {
+            let steps = seq
+                .steps
+                .iter()
+                .map(|step| {
+                    Ok(StepProgram {
+                        name: Some(step.name.clone()),
+                        matcher: Program::new(step.logs.clone(), &step.cond)?,
+                        where_: step
+                            .where_
+                            .as_ref()
+                            .map(|w| Program::new(step.logs.clone(), w))
+                            .transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>, CompileError>>()?;
+            (MultiSpec::Sequence(seq), steps)
+        }
+    };
+    Ok(MultiRule {
+        info: rule.info,
+        logs: rule.logs,
+        spec,
+        steps,
+        message: rule.message,
+        tests: rule.tests,
+    })
+}
+
 fn describe_values(values: &[Const]) -> String {
     let parts: Vec<String> = values
         .iter()
@@ -383,6 +609,7 @@ fn lower(cond: &Cond, conds: &mut Vec<CondInfo>) -> Result<Node, CompileError> {
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Not(child) => Node::Not(Box::new(lower(child, conds)?)),
+        Cond::Pred(pred) if pred.field_ref().is_some() => lower_compare(pred, conds),
         Cond::Pred(pred) => Node::Test(Box::new(lower_pred(pred, conds)?)),
         Cond::Quant {
             quantifier,
@@ -472,6 +699,45 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileErr
     })
 }
 
+fn lower_compare(pred: &Pred, conds: &mut Vec<CondInfo>) -> Node {
+    let Some(reference) = pred.field_ref() else {
+        return Node::All(Box::new([]));
+    };
+    let op = match pred.op {
+        Op::Ne | Op::NotIn => RefOp::NotIn,
+        Op::Gt => RefOp::Order(Cmp::Gt),
+        Op::Gte => RefOp::Order(Cmp::Gte),
+        Op::Lt => RefOp::Order(Cmp::Lt),
+        Op::Lte => RefOp::Order(Cmp::Lte),
+        Op::Contains => RefOp::Contains,
+        Op::StartsWith => RefOp::StartsWith,
+        Op::EndsWith => RefOp::EndsWith,
+        // check accepts no reference with `exists`, `matches` or `cidr`.
+        _ => RefOp::Eq,
+    };
+    let id = conds.len();
+    let name = reference.name();
+    conds.push(CondInfo {
+        text: format!(
+            "{} {} {{field: {name}}}",
+            display_path(&pred.field.path),
+            pred.op.name()
+        ),
+        field: display_path(&pred.field.path),
+        op: pred.op.name(),
+        expected: serde_json::json!({ "field": name }),
+        span: pred.span.clone(),
+    });
+    Node::Compare(Box::new(Compare {
+        path: pred.field.path.clone(),
+        other: reference.field.path.clone(),
+        step: reference.step.as_deref().map(Into::into),
+        op,
+        case_sensitive: pred.case_sensitive,
+        id,
+    }))
+}
+
 /// A path for people; the element itself inside a quantifier over scalars.
 fn display_path(path: &FieldPath) -> String {
     if path.segments().is_empty() {
@@ -518,7 +784,7 @@ fn optimize(node: Node, conds: &mut Vec<CondInfo>) -> Node {
             inner: Box::new(optimize(*inner, conds)),
             id,
         },
-        test @ Node::Test(_) => test,
+        test @ (Node::Test(_) | Node::Compare(_)) => test,
     }
 }
 

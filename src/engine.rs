@@ -11,8 +11,8 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::check::{self, CheckedRule, ParamValues, Piece};
-use crate::compile::{self, CompiledRule};
+use crate::check::{self, CheckedRule, ParamValues, Piece, Shape, TestInput};
+use crate::compile::{self, CompiledRule, MultiRule};
 use crate::diag::{Code, Diagnostic, Level, Sources, Span};
 use crate::eval::{self, Scope, Trace};
 use crate::finding::{Finding, RuleInfo, Severity, SignIn};
@@ -268,6 +268,8 @@ impl CheckedRules {
             .cloned()
             .collect();
         let mut rules = Vec::new();
+        let mut multi = Vec::new();
+        let mut infos = Vec::new();
         for mut rule in checked {
             if disabled.iter().any(|d| d == rule.info.id.as_ref()) {
                 continue;
@@ -279,8 +281,15 @@ impl CheckedRules {
             {
                 rule.info.severity = *sev;
             }
-            match compile::compile(rule) {
-                Ok(r) => rules.push(r),
+            let info = rule.info.clone();
+            // Multi-record rules are kept apart: single-record evaluation
+            // never walks them.
+            let compiled = match rule.shape {
+                Shape::Single => compile::compile(rule).map(|r| rules.push(r)),
+                _ => compile::compile_multi(rule).map(|r| multi.push(r)),
+            };
+            match compiled {
+                Ok(()) => infos.push(info),
                 Err(e) => diagnostics.push(
                     Code::RegexTooLarge
                         .error(e.span, "condition cannot be compiled")
@@ -290,13 +299,13 @@ impl CheckedRules {
             }
         }
         crate::diag::sort(&mut diagnostics, &sources);
-        let infos = rules.iter().map(|r| r.info.clone()).collect();
         let mut tops = Vec::new();
         for rule in &mut rules {
             compile::intern_tops(&mut rule.root, &mut tops);
         }
         let set = RuleSet {
             rules,
+            multi,
             tops,
             infos,
             sources,
@@ -311,6 +320,8 @@ impl CheckedRules {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    /// Window and sequence rules, which single-record evaluation skips.
+    multi: Vec<MultiRule>,
     /// The top-level fields record-level tests read (see
     /// [`compile::intern_tops`]).
     tops: Vec<(Box<str>, bool)>,
@@ -331,8 +342,11 @@ pub struct TestOutcome {
     pub name: String,
     /// 1-based line of the case.
     pub line: u64,
-    /// Whether the case expected a match.
+    /// Whether the case expected a match (for `findings: N`, N > 0).
     pub expect_match: bool,
+    /// The case could not be run yet: it is a multi-record case, and the
+    /// multi-record engine does not run here. Never counted as passed.
+    pub not_run: bool,
     /// Whether the rule matched.
     pub matched: bool,
     /// The evaluation trace, for people.
@@ -346,17 +360,26 @@ pub struct TestOutcome {
 impl TestOutcome {
     /// Whether the case passed.
     pub fn passed(&self) -> bool {
-        self.note.is_none() && self.matched == self.expect_match
+        !self.not_run && self.note.is_none() && self.matched == self.expect_match
     }
 }
 
 impl RuleSet {
-    /// The rules, in load order.
+    /// The single-record rules, in load order.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
     }
 
-    /// What reports show about each rule, in load order.
+    /// The window and sequence rules, in load order: for each, the checked
+    /// spec (keys, span, thresholds, steps) and the compiled matcher of its
+    /// `match` (a window) or of each step (a sequence), for the
+    /// multi-record engine to feed records through.
+    pub fn multi(&self) -> &[MultiRule] {
+        &self.multi
+    }
+
+    /// What reports show about each rule (single- and multi-record), in
+    /// load order.
     pub fn infos(&self) -> &[RuleInfo] {
         &self.infos
     }
@@ -402,6 +425,35 @@ impl RuleSet {
                 }
             }
         }
+        for rule in &self.multi {
+            for step in &rule.steps {
+                visit_paths(&step.matcher.root, &mut add);
+                if let Some(w) = &step.where_ {
+                    visit_paths(&w.root, &mut add);
+                }
+            }
+            match &rule.spec {
+                compile::MultiSpec::Window(w) => {
+                    w.group_by.iter().for_each(|k| add(&k.path));
+                    w.distinct.iter().for_each(|(f, _)| add(&f.path));
+                }
+                compile::MultiSpec::Sequence(seq) => {
+                    seq.steps
+                        .iter()
+                        .flat_map(|s| s.key.iter())
+                        .for_each(|k| add(&k.path));
+                }
+            }
+            for piece in &rule.message {
+                match piece {
+                    Piece::Field(field)
+                    | Piece::Distinct(field)
+                    | Piece::Step { field, .. }
+                    | Piece::Key { field, .. } => add(&field.path),
+                    Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
+                }
+            }
+        }
         let identity = [
             "id",
             "requestId",
@@ -421,6 +473,7 @@ impl RuleSet {
     /// Whether any rule reads records of this category.
     pub fn targets(&self, category: &LogCategory) -> bool {
         self.rules.iter().any(|r| r.logs.contains(category))
+            || self.multi.iter().any(|r| r.logs.contains(category))
     }
 
     /// Evaluates every rule that reads the record's log, calling `emit` for
@@ -462,6 +515,15 @@ impl RuleSet {
             .into_iter()
             .filter(|o| !o.passed())
             .map(|o| {
+                if o.not_run {
+                    return Code::TestFailed
+                        .warning(
+                            o.span.clone(),
+                            format!("test `{}` of `{}` was not run", o.name, o.rule_id),
+                        )
+                        .label("this case")
+                        .help(o.note.unwrap_or_default());
+                }
                 let want = if o.expect_match {
                     "a match"
                 } else {
@@ -488,35 +550,46 @@ impl RuleSet {
             .collect()
     }
 
-    /// Runs every rule's `tests:` cases.
+    /// Runs every rule's `tests:` cases. The cases of window and sequence
+    /// rules are reported as not run ([`TestOutcome::not_run`]): running
+    /// them needs the multi-record engine ([`RuleSet::multi`]).
     pub fn run_tests(&self) -> Vec<TestOutcome> {
         let mut out = Vec::new();
+        let outcome = |info: &RuleInfo, case: &check::TestCase| TestOutcome {
+            rule_id: info.id.to_string(),
+            source: info.source.clone(),
+            name: case.name.clone(),
+            line: self
+                .sources
+                .line_col(case.span.source, case.span.range.start)
+                .0 as u64,
+            expect_match: case.expect.wants_match(),
+            not_run: false,
+            matched: false,
+            trace: String::new(),
+            note: None,
+            span: case.span.clone(),
+        };
         for rule in &self.rules {
             for case in &rule.tests {
-                let line = self
-                    .sources
-                    .line_col(case.span.source, case.span.range.start)
-                    .0 as u64;
-                let base = TestOutcome {
-                    rule_id: rule.info.id.to_string(),
-                    source: rule.info.source.clone(),
-                    name: case.name.clone(),
-                    line,
-                    expect_match: case.expect_match,
-                    matched: false,
-                    trace: String::new(),
-                    note: None,
-                    span: case.span.clone(),
+                let base = outcome(&rule.info, case);
+                let TestInput::Record { record, log } = &case.input else {
+                    // check gives single-record rules `record` cases only.
+                    out.push(TestOutcome {
+                        note: Some("a rule over one record is tested with `record`".into()),
+                        ..base
+                    });
+                    continue;
                 };
                 // A case's record is of the log it names; a case of a rule
                 // that reads Graph activity only is a Graph activity record.
-                let log = case.log.as_ref().or_else(|| {
+                let log = log.as_ref().or_else(|| {
                     (rule.logs == [LogCategory::GraphActivity])
                         .then_some(&LogCategory::GraphActivity)
                 });
                 let record = match log {
-                    Some(log) => crate::ingest::normalize_as(case.record.clone(), log),
-                    None => crate::ingest::normalize(case.record.clone()),
+                    Some(log) => crate::ingest::normalize_as(record.clone(), log),
+                    None => crate::ingest::normalize(record.clone()),
                 };
                 let record = match record {
                     Ok(r) => r,
@@ -546,9 +619,26 @@ impl RuleSet {
                 });
             }
         }
+        for rule in &self.multi {
+            for case in &rule.tests {
+                out.push(TestOutcome {
+                    not_run: true,
+                    note: Some(NOT_RUN_YET.to_string()),
+                    ..outcome(&rule.info, case)
+                });
+            }
+        }
+        // Load order, as the cases are written.
+        out.sort_by_key(|o| {
+            let at = self.infos.iter().position(|i| i.id.as_ref() == o.rule_id);
+            (at, o.line)
+        });
         out
     }
 }
+
+/// Why the cases of window and sequence rules are not run.
+pub const NOT_RUN_YET: &str = "not run yet: needs the multi-record engine";
 
 /// The top-level fields of a record that evaluation reads (see
 /// [`RuleSet::projection`]).
@@ -593,6 +683,10 @@ fn visit_paths(node: &compile::Node, f: &mut dyn FnMut(&crate::catalog::FieldPat
         }
         compile::Node::Not(child) => visit_paths(child, f),
         compile::Node::Test(test) => f(&test.path),
+        compile::Node::Compare(c) => {
+            f(&c.path);
+            f(&c.other);
+        }
         compile::Node::Quant { path, .. } => f(path),
     }
 }
@@ -631,6 +725,12 @@ pub fn render_message(pieces: &[Piece], record: &Record) -> String {
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
+            // Only multi-record findings fill these.
+            Piece::Count
+            | Piece::Window(_)
+            | Piece::Distinct(_)
+            | Piece::Step { .. }
+            | Piece::Key { .. } => out.push('-'),
             Piece::Field(field) => {
                 let mut parts: Vec<String> = Vec::new();
                 record.visit(&field.path, &mut |v| {

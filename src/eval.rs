@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::check::Quantifier;
-use crate::compile::{CondId, CondInfo, Matcher, Node};
+use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp};
 use crate::finding::Evidence;
 use crate::record::visit_value;
 
@@ -87,9 +87,42 @@ fn is_blank(value: &Value) -> bool {
     value.as_str().is_some_and(|s| s.trim().is_empty())
 }
 
+/// Whether a comparison of two fields holds on a record (or element).
+/// A reference to an earlier sequence step's record does not hold here:
+/// [`compare_across`] reads it from that record.
+fn compare(c: &Compare, scope: Scope<'_>) -> bool {
+    c.step.is_none() && compare_across(c, scope, scope)
+}
+
+/// Whether a comparison holds with the tested field read in `scope` and
+/// the other in `other` (the same record, or the record an earlier step of
+/// a sequence matched). Both fields must be present: absent, null and blank
+/// text (Log Analytics' missing column) never compare.
+pub fn compare_across(c: &Compare, scope: Scope<'_>, other: Scope<'_>) -> bool {
+    scope.visit(&c.path, &mut |v| {
+        if is_blank(v) {
+            return false;
+        }
+        match c.op {
+            RefOp::NotIn => {
+                let mut present = false;
+                let equal = other.visit(&c.other, &mut |o| {
+                    present |= !is_blank(o);
+                    !is_blank(o) && c.op.test(v, o, c.case_sensitive)
+                });
+                present && !equal
+            }
+            op => other.visit(&c.other, &mut |o| {
+                !is_blank(o) && op.test(v, o, c.case_sensitive)
+            }),
+        }
+    })
+}
+
 /// Whether the condition holds; short-circuits, allocates nothing.
 pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
     match node {
+        Node::Compare(c) => compare(c, scope),
         Node::All(children) => children.iter().all(|c| matches(c, scope)),
         Node::Any(children) => children.iter().any(|c| matches(c, scope)),
         Node::Not(child) => !matches(child, scope),
@@ -157,6 +190,15 @@ pub enum TraceKind {
         /// Values found at the path.
         seen: Vec<Value>,
     },
+    /// A comparison of two fields, with the values found at each.
+    Compare {
+        /// The condition.
+        id: CondId,
+        /// Values found at the tested field.
+        seen: Vec<Value>,
+        /// Values found at the field it is compared with.
+        other: Vec<Value>,
+    },
     /// A quantifier with the number of elements (`None` when absent).
     Quant {
         /// The condition.
@@ -169,6 +211,32 @@ pub enum TraceKind {
 /// Evaluates every node, recording outcomes and values seen.
 pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
     match node {
+        Node::Compare(c) => {
+            let values = |path, scope: Scope<'_>| {
+                let mut seen = Vec::new();
+                scope.visit(path, &mut |v| {
+                    if seen.len() < MAX_SEEN {
+                        seen.push(v.clone());
+                    }
+                    false
+                });
+                seen
+            };
+            Trace {
+                outcome: compare(c, scope),
+                kind: TraceKind::Compare {
+                    id: c.id,
+                    seen: values(&c.path, scope),
+                    // An earlier step's record is not at hand here.
+                    other: if c.step.is_none() {
+                        values(&c.other, scope)
+                    } else {
+                        Vec::new()
+                    },
+                },
+                children: Vec::new(),
+            }
+        }
         Node::All(children) => {
             let children: Vec<Trace> = children.iter().map(|c| explain(c, scope)).collect();
             Trace {
@@ -284,6 +352,16 @@ fn collect(trace: &Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Eviden
                 ));
             }
         }
+        TraceKind::Compare { id, seen, other } => {
+            if let Some(info) = conds.get(*id) {
+                let mut evidence = item(info, prefix, &info.field, seen_value(seen), trace.outcome);
+                evidence.expected = serde_json::json!({
+                    "field": info.expected.get("field").cloned().unwrap_or(Value::Null),
+                    "value": seen_value(other),
+                });
+                out.push(evidence);
+            }
+        }
         TraceKind::Quant { id, elements } => {
             let Some(info) = conds.get(*id) else {
                 return;
@@ -362,6 +440,20 @@ fn render_node(trace: &Trace, conds: &[CondInfo], depth: usize, label: &str, out
         TraceKind::Test { id, seen } => {
             let text = conds.get(*id).map_or("?", |c| c.text.as_str());
             writeln!(out, "{pad}{mark} {label}{text}  (saw {})", show_seen(seen))
+        }
+        TraceKind::Compare { id, seen, other } => {
+            let info = conds.get(*id);
+            let text = info.map_or("?", |c| c.text.as_str());
+            let name = info
+                .and_then(|c| c.expected.get("field"))
+                .and_then(Value::as_str)
+                .unwrap_or("other");
+            writeln!(
+                out,
+                "{pad}{mark} {label}{text}  (saw {}; {name} was {})",
+                show_seen(seen),
+                show_seen(other)
+            )
         }
         TraceKind::Quant { id, elements } => {
             let text = conds.get(*id).map_or("?", |c| c.text.as_str());
@@ -442,6 +534,55 @@ mod tests {
                 matches(&t, Scope::Fields(&f))
             );
         }
+    }
+
+    fn compare(op: crate::compile::RefOp, step: Option<&str>) -> Node {
+        Node::Compare(Box::new(Compare {
+            path: FieldPath::new(["a"], false),
+            other: FieldPath::new(["b"], false),
+            step: step.map(Into::into),
+            op,
+            case_sensitive: false,
+            id: 0,
+        }))
+    }
+
+    #[test]
+    fn comparisons_need_both_fields() {
+        let ne = compare(RefOp::NotIn, None);
+        let eq = compare(RefOp::Eq, None);
+        for (record, want_ne, want_eq) in [
+            (json!({"a": "x", "b": "y"}), true, false),
+            (json!({"a": "X", "b": "x"}), false, true),
+            (json!({"a": "x"}), false, false),
+            (json!({"a": "x", "b": null}), false, false),
+            (json!({"a": "", "b": "x"}), false, false),
+            (json!({"a": 1, "b": "1"}), false, true),
+            (json!({"a": "x", "b": ["y", "x"]}), false, true),
+            (json!({"a": ["y", "z"], "b": ["y"]}), true, true),
+        ] {
+            let f = fields(record.clone());
+            assert_eq!(matches(&ne, Scope::Fields(&f)), want_ne, "ne {record}");
+            assert_eq!(matches(&eq, Scope::Fields(&f)), want_eq, "eq {record}");
+            assert_eq!(explain(&ne, Scope::Fields(&f)).outcome, want_ne);
+        }
+    }
+
+    #[test]
+    fn a_reference_to_another_step_reads_that_record() {
+        let eq = compare(RefOp::Eq, Some("first"));
+        let this = fields(json!({"a": "x"}));
+        let first = fields(json!({"b": "x"}));
+        // Alone, the other step's record is not at hand.
+        assert!(!matches(&eq, Scope::Fields(&this)));
+        let Node::Compare(c) = &eq else {
+            unreachable!()
+        };
+        assert!(compare_across(
+            c,
+            Scope::Fields(&this),
+            Scope::Fields(&first)
+        ));
     }
 
     #[test]

@@ -37,10 +37,14 @@ pub fn rule_schema() -> Value {
         .map(|(name, op)| {
             let schema = match op {
                 Op::Exists => json!({ "type": "boolean" }),
-                Op::In | Op::NotIn | Op::Cidr | Op::Contains | Op::StartsWith | Op::EndsWith => {
+                Op::Cidr => {
                     json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "type": "array", "items": { "$ref": "#/$defs/scalar" } }] })
                 }
-                _ => json!({ "$ref": "#/$defs/scalar" }),
+                Op::Matches => json!({ "$ref": "#/$defs/scalar" }),
+                Op::In | Op::NotIn | Op::Contains | Op::StartsWith | Op::EndsWith => {
+                    json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "type": "array", "items": { "$ref": "#/$defs/scalar" } }, { "$ref": "#/$defs/fieldRef" }] })
+                }
+                _ => json!({ "anyOf": [{ "$ref": "#/$defs/scalar" }, { "$ref": "#/$defs/fieldRef" }] }),
             };
             (name.to_string(), schema)
         })
@@ -52,13 +56,20 @@ pub fn rule_schema() -> Value {
         ])
         .collect();
     let severities = ["info", "low", "medium", "high", "critical"];
-    json!({
+    let tests = test_cases_schema();
+    let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "tollgate rule",
         "description": "A tollgate rule over Microsoft Entra ID sign-in logs or Microsoft Graph activity. `tollgate validate` checks more than this schema can.",
         "type": "object",
-        "required": ["id", "title", "severity", "match"],
+        "required": ["id", "title", "severity"],
+        "anyOf": [
+            { "required": ["match"] },
+            { "required": ["window"] },
+            { "required": ["sequence"] }
+        ],
+        "not": { "required": ["window", "sequence"] },
         "additionalProperties": false,
         "propertyNames": { "enum": RULE_KEYS },
         "properties": {
@@ -83,28 +94,25 @@ pub fn rule_schema() -> Value {
                 }
             },
             "match": { "$ref": "#/$defs/condition" },
-            "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent." },
-            "tests": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["expect", "record"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "name": { "type": "string" },
-                        "expect": { "enum": ["match", "no-match"] },
-                        "log": { "enum": LogCategory::RULE_NAMES },
-                        "record": { "type": "object" }
-                    }
-                }
-            }
+            "window": { "$ref": "#/$defs/window" },
+            "sequence": { "$ref": "#/$defs/sequence" },
+            "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent. Windows and sequences: {count}, {window.duration}, {window.start}, {window.end}, {distinct.FIELD}, {STEP.FIELD} and group-key fields." },
+            "tests": tests
         },
         "$defs": {
             "scalar": { "type": ["string", "number", "boolean"] },
+            "fieldRef": {
+                "type": "object",
+                "description": "The value of another field of the same record (in a sequence step's `where`, `STEP.PATH` of an earlier step); both must be present.",
+                "required": ["field"],
+                "additionalProperties": false,
+                "properties": { "field": { "type": "string" } }
+            },
             "value": {
                 "anyOf": [
                     { "$ref": "#/$defs/scalar" },
                     { "type": "array", "items": { "$ref": "#/$defs/scalar" } },
+                    { "$ref": "#/$defs/fieldRef" },
                     { "$ref": "#/$defs/operators" }
                 ]
             },
@@ -137,7 +145,112 @@ pub fn rule_schema() -> Value {
                 ]
             }
         }
+    });
+    if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
+        defs.extend(multi_record_defs());
+    }
+    schema
+}
+
+/// The schema of `tests:`.
+fn test_cases_schema() -> Value {
+    json!({
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "oneOf": [
+                { "required": ["record"], "not": { "required": ["records"] } },
+                { "required": ["records"], "not": { "required": ["record"] } }
+            ],
+            "properties": {
+                "name": { "type": "string" },
+                "expect": { "enum": ["match", "no-match"] },
+                "findings": { "type": "integer", "minimum": 0, "description": "Windows and sequences: how many findings the records give." },
+                "log": { "enum": LogCategory::RULE_NAMES },
+                "record": { "type": "object" },
+                "records": {
+                    "type": "array",
+                    "minItems": 1,
+                    "description": "Windows and sequences: records, each with its time (`createdDateTime`, `timeGenerated` for Graph activity) and optionally its `log`.",
+                    "items": {
+                        "type": "object",
+                        "properties": { "log": { "enum": LogCategory::RULE_NAMES } }
+                    }
+                }
+            }
+        }
     })
+}
+
+/// The definitions of `window:` and `sequence:`.
+fn multi_record_defs() -> serde_json::Map<String, Value> {
+    let defs = json!({
+            "duration": { "type": "string", "pattern": "^[0-9]+[smhd]$", "description": "A whole number and a unit: 30s, 20m, 1h, 2d." },
+            "threshold": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "properties": {
+                    "gt": { "type": "integer", "minimum": 0 },
+                    "gte": { "type": "integer", "minimum": 0 },
+                    "lt": { "type": "integer", "minimum": 0 },
+                    "lte": { "type": "integer", "minimum": 0 },
+                    "eq": { "type": "integer", "minimum": 0 }
+                }
+            },
+            "keyFields": {
+                "anyOf": [
+                    { "type": "string" },
+                    { "type": "array", "minItems": 1, "items": { "type": "string" } }
+                ]
+            },
+            "window": {
+                "type": "object",
+                "description": "Counts and distinct values per group of records in a time span.",
+                "required": ["span"],
+                "additionalProperties": false,
+                "properties": {
+                    "groupBy": { "$ref": "#/$defs/keyFields" },
+                    "span": { "$ref": "#/$defs/duration" },
+                    "count": { "$ref": "#/$defs/threshold" },
+                    "distinct": { "type": "object", "additionalProperties": { "$ref": "#/$defs/threshold" } },
+                    "caseSensitive": { "type": "boolean" }
+                }
+            },
+            "sequence": {
+                "type": "object",
+                "description": "Steps in order (or not), possibly in different logs, possibly absent.",
+                "required": ["span", "steps"],
+                "additionalProperties": false,
+                "properties": {
+                    "groupBy": { "$ref": "#/$defs/keyFields" },
+                    "span": { "$ref": "#/$defs/duration" },
+                    "ordered": { "type": "boolean" },
+                    "caseSensitive": { "type": "boolean" },
+                    "steps": { "type": "array", "minItems": 2, "items": { "$ref": "#/$defs/step" } }
+                }
+            },
+            "step": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": false,
+                "properties": {
+                    "name": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
+                    "logs": { "type": "array", "items": { "enum": LogCategory::RULE_NAMES } },
+                    "by": { "$ref": "#/$defs/keyFields" },
+                    "match": { "$ref": "#/$defs/condition" },
+                    "count": { "$ref": "#/$defs/threshold" },
+                    "absent": { "type": "boolean" },
+                    "where": { "$ref": "#/$defs/condition" }
+                }
+            }
+    });
+    match defs {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// The other spellings rules accept: Log Analytics names (a top-level name

@@ -509,3 +509,142 @@ fn the_projection_names_every_field_rules_and_findings_read() {
     assert!(p.wants_raw("rngcstatus"));
     assert!(!p.wants_raw("other"));
 }
+
+#[test]
+fn field_references_compare_two_fields_of_one_record() {
+    let ne = "homeTenantId: { ne: { field: resourceTenantId } }";
+    assert!(hits(
+        ne,
+        json!({"homeTenantId": "a", "resourceTenantId": "b"})
+    ));
+    // Text compares without case, as with constants.
+    assert!(!hits(
+        ne,
+        json!({"homeTenantId": "A", "resourceTenantId": "a"})
+    ));
+    // Two-valued logic: absent, null or blank on either side is false.
+    for record in [
+        json!({"homeTenantId": "a"}),
+        json!({"resourceTenantId": "a"}),
+        json!({"homeTenantId": "a", "resourceTenantId": null}),
+        json!({"homeTenantId": "a", "resourceTenantId": ""}),
+    ] {
+        assert!(!hits(ne, record.clone()), "{record}");
+        assert!(
+            hits(&format!("not: {{ {ne} }}"), record.clone()),
+            "{record}"
+        );
+    }
+    let eq = "homeTenantId: { field: resourceTenantId }";
+    assert!(hits(
+        eq,
+        json!({"homeTenantId": "A", "resourceTenantId": "a"})
+    ));
+    let cs = "homeTenantId: { eq: { field: resourceTenantId }, caseSensitive: true }";
+    assert!(!hits(
+        cs,
+        json!({"homeTenantId": "A", "resourceTenantId": "a"})
+    ));
+}
+
+#[test]
+fn field_references_order_text_tests_and_lists() {
+    let later = "createdDateTime: { gt: { field: raw.lastSeen } }";
+    assert!(hits(
+        later,
+        json!({"createdDateTime": "2025-01-02T00:00:00Z", "lastSeen": "2025-01-01T00:00:00.0000000Z"})
+    ));
+    assert!(hits(
+        "userPrincipalName: { endsWith: { field: raw.domain } }",
+        json!({"userPrincipalName": "a@Contoso.com", "domain": "contoso.COM"})
+    ));
+    // `in` against a list field; a path through a list is any element.
+    let in_list = "userId: { in: { field: raw.owners } }";
+    assert!(hits(
+        in_list,
+        json!({"userId": "u2", "owners": ["u1", "u2"]})
+    ));
+    assert!(!hits(
+        in_list,
+        json!({"userId": "u3", "owners": ["u1", "u2"]})
+    ));
+    let not_in = "userId: { notIn: { field: raw.owners } }";
+    assert!(hits(
+        not_in,
+        json!({"userId": "u3", "owners": ["u1", "u2"]})
+    ));
+    assert!(!hits(not_in, json!({"userId": "u3", "owners": []})));
+    assert!(hits(
+        "appliedConditionalAccessPolicies.displayName: { eq: { field: appDisplayName } }",
+        json!({"appDisplayName": "P2", "appliedConditionalAccessPolicies": [{"displayName": "P1"}, {"displayName": "p2"}]})
+    ));
+}
+
+#[test]
+fn field_reference_evidence_shows_both_values() {
+    let set = cond("homeTenantId: { ne: { field: resourceTenantId } }");
+    let found = findings(&set, json!({"homeTenantId": "a", "resourceTenantId": "b"}));
+    assert_eq!(found.len(), 1);
+    let e = &found[0].evidence[0];
+    assert_eq!(e.condition, "homeTenantId ne {field: resourceTenantId}");
+    assert_eq!(e.actual, json!("a"));
+    assert_eq!(
+        e.expected,
+        json!({"field": "resourceTenantId", "value": "b"})
+    );
+    // The referenced field is read even when ingest parses only what rules
+    // need.
+    assert!(set.projection().wants("resourceTenantId"));
+}
+
+#[test]
+fn field_references_are_checked_like_constants() {
+    let errors = |condition: &str| -> Vec<String> {
+        let mut loader = Loader::new();
+        loader.add_source(
+            "t.yaml",
+            &format!("id: T-1\ntitle: t\nseverity: low\nmatch:\n  {condition}\n"),
+        );
+        loader
+            .validate()
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == tollgate::diag::Level::Error)
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect()
+    };
+    let e = errors("homeTenantId: { ne: { field: resourceTenantI } }");
+    assert!(
+        e[0].contains("unknown-field") && e[0].contains("resourceTenantI"),
+        "{e:?}"
+    );
+    let e = errors("status.errorCode: { eq: { field: userPrincipalName } }");
+    assert!(
+        e[0].contains("type-mismatch") && e[0].contains("integer") && e[0].contains("string"),
+        "{e:?}"
+    );
+    let e = errors("userAgent: { matches: { field: appDisplayName } }");
+    assert!(
+        e[0].contains("bad-field-ref") && e[0].contains("compiled once"),
+        "{e:?}"
+    );
+    let e = errors("ipAddress: { cidr: { field: raw.ranges } }");
+    assert!(e[0].contains("bad-field-ref"), "{e:?}");
+    let e = errors("ipAddress: { in: { field: appDisplayName } }");
+    assert!(e[0].contains("bad-field-ref"), "{e:?}");
+    let e = errors("createdDateTime: { gt: { field: status.errorCode } }");
+    assert!(e[0].contains("type-mismatch"), "{e:?}");
+    assert!(errors("ResultType: { eq: { field: raw.code } }").is_empty());
+    assert!(errors("IPAddress: { eq: { field: LocationDetails.city } }").is_empty());
+}
+
+#[test]
+fn the_field_reference_fixture_passes_its_tests() {
+    let text = include_str!("fixtures/rules/field-references.yaml");
+    let set = rules(text);
+    let outcomes = set.run_tests();
+    assert!(outcomes.len() >= 4);
+    for o in &outcomes {
+        assert!(o.passed(), "{} {}: {}", o.rule_id, o.name, o.trace);
+    }
+}

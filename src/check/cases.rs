@@ -5,7 +5,7 @@
 //! that look like misspelt catalog fields are warned about; keys far from
 //! any field are kept, since `raw.` rules may read them.
 
-use super::model::TestCase;
+use super::model::{Expect, TestCase, TestInput, TestRecord};
 use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field};
 use crate::diag::Code;
@@ -59,7 +59,10 @@ impl RuleCx<'_> {
         }
     }
 
-    pub(super) fn tests(&mut self, n: &Node) -> Vec<TestCase> {
+    /// Reads `tests:`. Cases of a single-record rule take one `record`;
+    /// those of a multi-record rule (`multi`) take `records`, each with its
+    /// time, and may expect a number of findings.
+    pub(super) fn tests(&mut self, n: &Node, multi: bool) -> Vec<TestCase> {
         let Some(items) = n.seq() else {
             self.err(
                 wrong_type(
@@ -71,7 +74,7 @@ impl RuleCx<'_> {
             );
             return Vec::new();
         };
-        const KEYS: [&str; 4] = ["name", "expect", "record", "log"];
+        const KEYS: [&str; 6] = ["name", "expect", "findings", "record", "records", "log"];
         let mut cases = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
@@ -86,63 +89,62 @@ impl RuleCx<'_> {
             let name = find(entries, "name")
                 .and_then(|n| self.string(n, "name"))
                 .unwrap_or_else(|| format!("case {}", i + 1));
-            let expect = match find(entries, "expect") {
-                Some(e) => match e.text() {
-                    Some("match") => Some(true),
-                    Some("no-match") | Some("no match") | Some("noMatch") => Some(false),
-                    _ => {
-                        self.err(
-                            Code::BadTest
-                                .error(e.span.clone(), "`expect` must be `match` or `no-match`")
-                                .label("unknown expectation"),
-                        );
-                        None
-                    }
-                },
-                None => {
-                    self.err(
-                        Code::BadTest
-                            .error(item.span.clone(), format!("test `{name}` has no `expect`"))
-                            .label("this case")
-                            .help("add `expect: match` or `expect: no-match`"),
-                    );
-                    None
-                }
-            };
+            let expect = self.expectation(entries, item, &name, multi);
             let log = find(entries, "log").and_then(|n| {
                 let logs = self.logs(n);
                 logs.into_iter().next()
             });
-            let record = match find(entries, "record") {
-                Some(r) if r.map().is_some() => {
-                    self.record_keys(r, self.root);
-                    Some(r.to_json())
-                }
-                Some(r) => {
+            let input = match (find(entries, "record"), find(entries, "records")) {
+                (Some(_), Some(r)) => {
                     self.err(
                         Code::BadTest
-                            .error(
-                                r.span.clone(),
-                                format!(
-                                    "a test record must be a mapping of sign-in fields, not {}",
-                                    r.describe()
-                                ),
-                            )
-                            .label("expected a record"),
+                            .error(r.span.clone(), format!("test `{name}` has both `record` and `records`"))
+                            .label("second input")
+                            .help("a case takes one `record` (rules over one record) or `records` (windows and sequences)"),
                     );
                     None
                 }
-                None => {
+                (Some(r), None) if multi => {
                     self.err(
                         Code::BadTest
-                            .error(item.span.clone(), format!("test `{name}` has no `record`"))
+                            .error(r.span.clone(), "a window or sequence is tested with `records`, not `record`")
+                            .label("one record")
+                            .help("write `records: [ {...}, {...} ]`, each record with its time (`createdDateTime`)"),
+                    );
+                    None
+                }
+                (None, Some(r)) if !multi => {
+                    self.err(
+                        Code::BadTest
+                            .error(r.span.clone(), "`records` is for window and sequence rules; this rule reads one record")
+                            .label("several records")
+                            .help("write `record: { field: value, ... }`"),
+                    );
+                    None
+                }
+                (Some(r), None) => self
+                    .one_record(r)
+                    .map(|record| TestInput::Record { record, log }),
+                (None, Some(r)) => self.records(r).map(TestInput::Records),
+                (None, None) => {
+                    let (key, example) = if multi {
+                        (
+                            "records",
+                            "records: [ { createdDateTime: ..., field: value }, ... ]",
+                        )
+                    } else {
+                        ("record", "record: { field: value, ... }")
+                    };
+                    self.err(
+                        Code::BadTest
+                            .error(item.span.clone(), format!("test `{name}` has no `{key}`"))
                             .label("this case")
-                            .help("add `record: { field: value, ... }`"),
+                            .help(format!("add `{example}`")),
                     );
                     None
                 }
             };
-            if let (Some(expect_match), Some(record)) = (expect, record) {
+            if let (Some(expect), Some(input)) = (expect, input) {
                 // Point at the case's first key (usually `name`), not its
                 // whole extent.
                 let span = entries
@@ -150,13 +152,180 @@ impl RuleCx<'_> {
                     .map_or_else(|| item.span.clone(), |(k, _)| k.span.clone());
                 cases.push(TestCase {
                     name,
-                    expect_match,
-                    record,
-                    log,
+                    expect,
+                    input,
                     span,
                 });
             }
         }
         cases
     }
+
+    /// `expect: match | no-match`, or for multi-record rules `findings: N`
+    /// instead: exactly one of them.
+    fn expectation(
+        &mut self,
+        entries: &[(Node, Node)],
+        item: &Node,
+        name: &str,
+        multi: bool,
+    ) -> Option<Expect> {
+        match (find(entries, "expect"), find(entries, "findings")) {
+            (Some(_), Some(f)) => {
+                self.err(
+                    Code::BadTest
+                        .error(
+                            f.span.clone(),
+                            format!("test `{name}` has both `expect` and `findings`"),
+                        )
+                        .label("second expectation")
+                        .help("keep one: `expect: match | no-match`, or `findings: N`"),
+                );
+                None
+            }
+            (Some(e), None) => match e.text() {
+                Some("match") => Some(Expect::Match),
+                Some("no-match") | Some("no match") | Some("noMatch") => Some(Expect::NoMatch),
+                _ => {
+                    self.err(
+                        Code::BadTest
+                            .error(e.span.clone(), "`expect` must be `match` or `no-match`")
+                            .label("unknown expectation"),
+                    );
+                    None
+                }
+            },
+            (None, Some(f)) if !multi => {
+                self.err(
+                    Code::BadTest
+                        .error(f.span.clone(), "`findings` counts the findings of a window or sequence; this rule reads one record")
+                        .label("a count of findings")
+                        .help("write `expect: match` or `expect: no-match`"),
+                );
+                None
+            }
+            (None, Some(f)) => match f.scalar().map(|s| s.lit()) {
+                Some(crate::syntax::Lit::Int(n)) if n >= 0 => Some(Expect::Findings(n as u64)),
+                _ => {
+                    self.err(
+                        Code::BadTest
+                            .error(
+                                f.span.clone(),
+                                "`findings` must be a whole number, zero or more",
+                            )
+                            .label("not a count"),
+                    );
+                    None
+                }
+            },
+            (None, None) => {
+                let help = if multi {
+                    "add `expect: match`, `expect: no-match` or `findings: N`"
+                } else {
+                    "add `expect: match` or `expect: no-match`"
+                };
+                self.err(
+                    Code::BadTest
+                        .error(item.span.clone(), format!("test `{name}` has no `expect`"))
+                        .label("this case")
+                        .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// A case's `record`: a mapping, whose keys are checked for typos.
+    fn one_record(&mut self, r: &Node) -> Option<serde_json::Value> {
+        if r.map().is_some() {
+            self.record_keys(r, self.root);
+            return Some(r.to_json());
+        }
+        self.err(
+            Code::BadTest
+                .error(
+                    r.span.clone(),
+                    format!(
+                        "a test record must be a mapping of sign-in fields, not {}",
+                        r.describe()
+                    ),
+                )
+                .label("expected a record"),
+        );
+        None
+    }
+
+    /// A case's `records`: a list of mappings, each with its time and
+    /// optionally its own `log:`.
+    fn records(&mut self, n: &Node) -> Option<Vec<TestRecord>> {
+        let Some(items) = n.seq().filter(|i| !i.is_empty()) else {
+            self.err(
+                Code::BadTest
+                    .error(
+                        n.span.clone(),
+                        format!("`records` must be a list of records, not {}", n.describe()),
+                    )
+                    .label("expected `[ {...}, {...} ]`"),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let Some(entries) = item.map() else {
+                self.err(
+                    Code::BadTest
+                        .error(
+                            item.span.clone(),
+                            format!(
+                                "a test record must be a mapping of fields, not {}",
+                                item.describe()
+                            ),
+                        )
+                        .label("expected a record"),
+                );
+                ok = false;
+                continue;
+            };
+            let log = find(entries, "log").and_then(|l| self.logs(l).into_iter().next());
+            let fields = log.as_ref().map_or(self.root, catalog::for_log);
+            self.record_keys(item, fields);
+            if !has_time(item) {
+                self.err(
+                    Code::BadTest
+                        .error(item.span.clone(), "a record of a multi-record test needs its time")
+                        .label("no readable time")
+                        .help("add `createdDateTime: 2025-01-31T08:00:00Z` (`timeGenerated` for Graph activity)"),
+                );
+                ok = false;
+            }
+            let mut record = item.to_json();
+            if let Some(map) = record.as_object_mut() {
+                map.remove("log");
+            }
+            out.push(TestRecord {
+                record,
+                log,
+                span: item.span.clone(),
+            });
+        }
+        ok.then_some(out)
+    }
+}
+
+/// Whether a test record has a time a multi-record rule can order it by:
+/// `createdDateTime` or `timeGenerated` (any case, also inside a
+/// diagnostic record's `properties`) that reads as a date-time.
+fn has_time(record: &Node) -> bool {
+    let Some(entries) = record.map() else {
+        return false;
+    };
+    entries.iter().any(|(k, v)| {
+        let name = key_name(k);
+        if name.eq_ignore_ascii_case("properties") {
+            return has_time(v);
+        }
+        (name.eq_ignore_ascii_case("createdDateTime") || name.eq_ignore_ascii_case("timeGenerated"))
+            && v.text().and_then(crate::time::normalize).is_some()
+    })
 }

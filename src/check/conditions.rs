@@ -144,9 +144,9 @@ impl RuleCx<'_> {
             key.span.range.start..value.span.range.end.max(key.span.range.end),
         );
         match &value.kind {
-            NodeKind::Map(ops) => self.operators(&field, ops, span, depth),
+            NodeKind::Map(ops) => self.operators(&field, ops, span, depth, Some(fields)),
             NodeKind::Seq(_) => self
-                .pred(&field, Op::In, value, false, span)
+                .pred(&field, Op::In, value, false, span, Some(fields))
                 .map(Cond::Pred),
             NodeKind::Scalar(_) => {
                 // `field: $list` reads as "equals one of".
@@ -154,7 +154,8 @@ impl RuleCx<'_> {
                     Some(true) => Op::In,
                     _ => Op::Eq,
                 };
-                self.pred(&field, op, value, false, span).map(Cond::Pred)
+                self.pred(&field, op, value, false, span, Some(fields))
+                    .map(Cond::Pred)
             }
         }
     }
@@ -165,7 +166,14 @@ impl RuleCx<'_> {
         ops: &[(Node, Node)],
         span: Span,
         depth: usize,
+        refs: Option<&'static [Field]>,
     ) -> Option<Cond> {
+        // `field: { field: other }` is equality with another field.
+        if let Some(target) = field_ref_target_in(ops) {
+            return self
+                .ref_pred(field, Op::Eq, target, false, span, refs)
+                .map(Cond::Pred);
+        }
         let case_sensitive = match find(ops, "caseSensitive") {
             Some(n) => match n.scalar().map(|s| s.lit()) {
                 Some(Lit::Bool(b)) => b,
@@ -203,7 +211,7 @@ impl RuleCx<'_> {
                     self.source,
                     span.range.start..value.span.range.end.max(key.span.range.end),
                 );
-                self.pred(field, op, value, case_sensitive, span)
+                self.pred(field, op, value, case_sensitive, span, refs)
                     .map(Cond::Pred)
             } else {
                 let names =
@@ -290,12 +298,14 @@ impl RuleCx<'_> {
                     field: list_field,
                 };
                 match &value.kind {
-                    NodeKind::Map(ops) => self.operators(&element, ops, span.clone(), depth + 1)?,
+                    NodeKind::Map(ops) => {
+                        self.operators(&element, ops, span.clone(), depth + 1, None)?
+                    }
                     NodeKind::Seq(_) => {
-                        Cond::Pred(self.pred(&element, Op::In, value, false, span.clone())?)
+                        Cond::Pred(self.pred(&element, Op::In, value, false, span.clone(), None)?)
                     }
                     NodeKind::Scalar(_) => {
-                        Cond::Pred(self.pred(&element, Op::Eq, value, false, span.clone())?)
+                        Cond::Pred(self.pred(&element, Op::Eq, value, false, span.clone(), None)?)
                     }
                 }
             }
@@ -309,7 +319,9 @@ impl RuleCx<'_> {
     }
 
     /// Reads the value(s) of one operator, substituting params and typing
-    /// each constant against the field.
+    /// each constant against the field; a value `{ field: PATH }` is read
+    /// by [`RuleCx::ref_pred`], resolving in `refs` (no field references
+    /// where it is `None`: inside a quantifier over scalars).
     pub(super) fn pred(
         &mut self,
         field: &Resolved,
@@ -317,7 +329,11 @@ impl RuleCx<'_> {
         value: &Node,
         case_sensitive: bool,
         span: Span,
+        refs: Option<&'static [Field]>,
     ) -> Option<Pred> {
+        if let Some(target) = field_ref_target(value) {
+            return self.ref_pred(field, op, target, case_sensitive, span, refs);
+        }
         let mut lits: Vec<(Lit, Span)> = Vec::new();
         let mut failed = false;
         let mut is_list = false;
@@ -338,6 +354,18 @@ impl RuleCx<'_> {
                 Some(Err(())) => failed = true,
                 None => match item.scalar() {
                     Some(s) => lits.push((s.lit(), item.span.clone())),
+                    None if field_ref_target(item).is_some() => {
+                        self.err(
+                            Code::BadFieldRef
+                                .error(
+                                    item.span.clone(),
+                                    "a field reference cannot be one value of a list",
+                                )
+                                .label("inside a list")
+                                .help("compare with one field (`FIELD: { field: OTHER }`), or with every value of a list field (`FIELD: { in: { field: LIST_FIELD } }`)"),
+                        );
+                        failed = true;
+                    }
                     None => {
                         self.err(wrong_type(
                             item,
@@ -423,6 +451,18 @@ impl RuleCx<'_> {
             prepared,
             span,
         })
+    }
+}
+
+/// The `PATH` node of a value written `{ field: PATH }`.
+pub(super) fn field_ref_target(value: &Node) -> Option<&Node> {
+    field_ref_target_in(value.map()?)
+}
+
+fn field_ref_target_in(entries: &[(Node, Node)]) -> Option<&Node> {
+    match entries {
+        [(key, target)] if key_name(key) == "field" => Some(target),
+        _ => None,
     }
 }
 

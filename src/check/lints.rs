@@ -144,6 +144,10 @@ fn contradiction(a: &Cond, b: &Cond) -> Option<String> {
     let (Cond::Pred(x), Cond::Pred(y)) = (a, b) else {
         return None;
     };
+    // Another field's value is not known until a record is read.
+    if x.field_ref().is_some() || y.field_ref().is_some() {
+        return None;
+    }
     if x.field != y.field || !single_valued(&x.field) {
         return None;
     }

@@ -20,8 +20,10 @@ mod cases;
 mod conditions;
 mod lints;
 mod model;
+mod multi;
 mod params;
 pub mod pattern;
+mod refs;
 mod template;
 mod typing;
 
@@ -33,7 +35,11 @@ use crate::finding::{RuleInfo, Severity};
 use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
-pub use model::{CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, TestCase};
+pub use model::{
+    CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared, Quantifier,
+    Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, TestRecord, Threshold, TimeSpan,
+    Window, WindowPart,
+};
 use params::ParamDef;
 
 /// The keys a rule may have.
@@ -47,6 +53,8 @@ pub const RULE_KEYS: &[&str] = &[
     "tags",
     "params",
     "match",
+    "window",
+    "sequence",
     "message",
     "tests",
 ];
@@ -73,6 +81,7 @@ pub fn check(
             given: params,
             id: None,
             root: SIGN_IN,
+            where_scope: None,
         };
         let rule = cx.rule(&doc.root);
         let errors = cx
@@ -111,6 +120,8 @@ struct RuleCx<'a> {
     id: Option<(String, Span)>,
     /// The catalog the rule's fields are resolved in, chosen by its `logs`.
     root: &'static [Field],
+    /// While a sequence step's `where` is checked: the steps it may read.
+    where_scope: Option<refs::WhereScope>,
 }
 
 fn find<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
@@ -223,18 +234,61 @@ impl RuleCx<'_> {
         if let Some(n) = find(entries, "params") {
             self.declare_params(n);
         }
+        let window = find(entries, "window");
+        let sequence = find(entries, "sequence");
+        let multi = window.is_some() || sequence.is_some();
         let cond = match find(entries, "match") {
             Some(n) => self.condition(n, self.root, 0).inspect(|c| self.lint(c)),
+            // A window or sequence without `match` reads every record of
+            // its logs (a sequence's steps have their own `match`).
+            None if multi => Some(Cond::All(Vec::new())),
             None => {
                 missing(self, "match", "{ field: value }");
                 None
             }
         };
-        let message = match find(entries, "message") {
-            Some(n) => self.template(n),
-            None => title.clone().map(|t| vec![Piece::Text(t)]),
+        let mut logs = logs;
+        let shape = match (window, sequence) {
+            (Some(_), Some(_)) => {
+                let at = multi::key_span(entries, "sequence").unwrap_or_else(|| head.clone());
+                let first = multi::key_span(entries, "window").unwrap_or_else(|| head.clone());
+                self.err(
+                    Code::WindowAndSequence
+                        .error(at, "a rule cannot have both `window` and `sequence`")
+                        .label("second kind of multi-record rule")
+                        .related(first, "`window` here")
+                        .help(
+                            "split it into two rules, one with `window:` and one with `sequence:`",
+                        ),
+                );
+                None
+            }
+            (Some(w), None) => self.window(w).map(Shape::Window),
+            (None, Some(s)) => {
+                let rule_match = find(entries, "match").and(cond.as_ref());
+                let seq = self.sequence(s, &logs, rule_match);
+                if let Some(seq) = &seq {
+                    // The rule reads the logs of its steps.
+                    logs = Vec::new();
+                    for log in seq.steps.iter().flat_map(|s| s.logs.iter()) {
+                        if !logs.contains(log) {
+                            logs.push(log.clone());
+                        }
+                    }
+                }
+                seq.map(Shape::Sequence)
+            }
+            (None, None) => Some(Shape::Single),
         };
-        let tests = find(entries, "tests").map_or_else(Vec::new, |n| self.tests(n));
+        let message = match (find(entries, "message"), &shape) {
+            (Some(n), Some(Shape::Single)) => self.template(n, None),
+            (Some(n), Some(shape)) => self.template(n, Some(shape)),
+            // The placeholders a message may use depend on the window or
+            // sequence, which has errors.
+            (Some(_), None) => None,
+            (None, _) => title.clone().map(|t| vec![Piece::Text(t)]),
+        };
+        let tests = find(entries, "tests").map_or_else(Vec::new, |n| self.tests(n, multi));
         for (name, def) in &self.params {
             if !def.used {
                 self.diags.push(
@@ -263,6 +317,7 @@ impl RuleCx<'_> {
             },
             logs,
             cond: cond?,
+            shape: shape?,
             message: message?,
             tests,
             span: id_span,

@@ -117,6 +117,30 @@ pub enum Const {
     Num(f64),
     /// A boolean.
     Bool(bool),
+    /// The value of another field (`{ field: PATH }`): of the same record,
+    /// or in a sequence's `where`, of the record an earlier step matched.
+    Field(FieldRef),
+}
+
+/// A value taken from a field rather than written as a constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldRef {
+    /// The earlier step whose record holds the field (`STEP.PATH` in a
+    /// sequence's `where`); `None` for the record being tested.
+    pub step: Option<String>,
+    /// The field.
+    pub field: Resolved,
+}
+
+impl FieldRef {
+    /// The reference as written canonically: `resourceTenantId`,
+    /// `failures.ipAddress`.
+    pub fn name(&self) -> String {
+        match &self.step {
+            Some(step) => format!("{step}.{}", self.field.path),
+            None => self.field.path.to_string(),
+        }
+    }
 }
 
 impl Const {
@@ -131,6 +155,7 @@ impl Const {
             }
             Const::Num(n) => serde_json::Value::from(*n),
             Const::Bool(b) => serde_json::Value::from(*b),
+            Const::Field(r) => serde_json::json!({ "field": r.name() }),
         }
     }
 }
@@ -142,7 +167,8 @@ pub struct Pred {
     pub field: Resolved,
     /// The operator.
     pub op: Op,
-    /// The constants (one for scalar operators; any may match for lists).
+    /// The constants (one for scalar operators; any may match for lists),
+    /// or a single [`Const::Field`] reference.
     pub values: Vec<Const>,
     /// Compare strings with case.
     pub case_sensitive: bool,
@@ -151,6 +177,17 @@ pub struct Pred {
     pub prepared: Prepared,
     /// Where the condition was written.
     pub span: Span,
+}
+
+impl Pred {
+    /// The field the condition compares with, when its value is
+    /// `{ field: PATH }`.
+    pub fn field_ref(&self) -> Option<&FieldRef> {
+        match self.values.as_slice() {
+            [Const::Field(r)] => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// The constants of a condition as its operator needs them, built once by
@@ -218,6 +255,187 @@ pub enum Piece {
     Text(String),
     /// A field's value (`-` when absent).
     Field(Resolved),
+    /// Multi-record rules: `{count}`, the records of the finding.
+    Count,
+    /// Multi-record rules: `{window.duration}`, `{window.start}`,
+    /// `{window.end}`.
+    Window(WindowPart),
+    /// Windows: `{distinct.FIELD}`, the number of distinct values of one of
+    /// the window's `distinct` fields.
+    Distinct(Resolved),
+    /// Sequences: `{STEP.PATH}`, the distinct values of a field over the
+    /// records of a step.
+    Step {
+        /// The step's name.
+        step: String,
+        /// The field of its records.
+        field: Resolved,
+    },
+    /// Multi-record rules: a group-key field written plainly
+    /// (`{ipAddress}`): the value of the key at this position.
+    Key {
+        /// The position in `groupBy` (or in each step's key).
+        index: usize,
+        /// The field as written.
+        field: Resolved,
+    },
+}
+
+/// What `{window.*}` names in a multi-record message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowPart {
+    /// The time from the first contributing record to the last.
+    Duration,
+    /// The first contributing record's time.
+    Start,
+    /// The last contributing record's time.
+    End,
+}
+
+/// Whether a rule reads one record at a time or many.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// One record at a time: `match` alone (v1).
+    Single,
+    /// Counts and distinct values per group in a time span.
+    Window(Window),
+    /// Steps in order (or not), possibly in different logs, possibly
+    /// absent.
+    Sequence(Sequence),
+}
+
+/// A time span in ticks of 100 ns (the resolution of the records' times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeSpan {
+    /// Ticks of 100 ns.
+    pub ticks: i64,
+    /// As written (`20m`).
+    pub text: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Ticks of 100 ns in a second.
+pub const TICKS_PER_SECOND: i64 = 10_000_000;
+
+/// How a count compares with a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CountCmp {
+    /// More than.
+    Gt,
+    /// At least.
+    Gte,
+    /// Fewer than.
+    Lt,
+    /// At most.
+    Lte,
+    /// Exactly.
+    Eq,
+}
+
+impl CountCmp {
+    /// Every comparison with its name in rules.
+    pub const ALL: [(&'static str, CountCmp); 5] = [
+        ("gt", CountCmp::Gt),
+        ("gte", CountCmp::Gte),
+        ("lt", CountCmp::Lt),
+        ("lte", CountCmp::Lte),
+        ("eq", CountCmp::Eq),
+    ];
+
+    /// The comparison's name in rules.
+    pub fn name(self) -> &'static str {
+        CountCmp::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+/// A bound on a number of records or of distinct values: `{ gte: 10 }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threshold {
+    /// The comparison.
+    pub cmp: CountCmp,
+    /// The bound.
+    pub value: u64,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl Threshold {
+    /// Whether a count satisfies the threshold.
+    pub fn holds(&self, n: u64) -> bool {
+        match self.cmp {
+            CountCmp::Gt => n > self.value,
+            CountCmp::Gte => n >= self.value,
+            CountCmp::Lt => n < self.value,
+            CountCmp::Lte => n <= self.value,
+            CountCmp::Eq => n == self.value,
+        }
+    }
+}
+
+/// A `window:` rule: the records that pass `match`, grouped by key, in a
+/// sliding time span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// The key fields (empty: every record is of one group). A record
+    /// lacking one takes no part.
+    pub group_by: Vec<Resolved>,
+    /// How far apart in time records of one window may be (inclusive).
+    pub span: TimeSpan,
+    /// Bound on the records in the window.
+    pub count: Option<Threshold>,
+    /// Bounds on the distinct values of fields, ANDed.
+    pub distinct: Vec<(Resolved, Threshold)>,
+    /// Compare group keys (and distinct values) with case.
+    pub case_sensitive: bool,
+}
+
+/// A `sequence:` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    /// The key fields every step shares, when written (steps may have
+    /// their own `by`).
+    pub group_by: Option<Vec<Resolved>>,
+    /// From the first contributing record to the last.
+    pub span: TimeSpan,
+    /// Whether steps occur in step order in time (equal times count as in
+    /// order).
+    pub ordered: bool,
+    /// Compare keys with case.
+    pub case_sensitive: bool,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One step of a sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Its name (`[A-Za-z_][A-Za-z0-9_]*`, unique in the rule).
+    pub name: String,
+    /// The logs its records come from (default: the rule's logs).
+    pub logs: Vec<LogCategory>,
+    /// Its own key fields, when written.
+    pub by: Option<Vec<Resolved>>,
+    /// The key its records are grouped by: `by`, or the sequence's
+    /// `groupBy` resolved in the step's logs. Every step's key has the same
+    /// number of fields, of comparable types position by position.
+    pub key: Vec<Resolved>,
+    /// Which records are of the step (its `match`, ANDed with the rule's
+    /// `match` when there is one; everything when neither is written).
+    pub cond: Cond,
+    /// Bound on the step's records (default: at least one).
+    pub count: Threshold,
+    /// The step holds when no record of it with the same key lies within
+    /// the span of the other steps' records.
+    pub absent: bool,
+    /// Conditions across steps: its field references may read
+    /// `STEP.PATH` of earlier steps ([`FieldRef::step`]).
+    pub where_: Option<Cond>,
+    /// Where its name was written.
+    pub span: Span,
 }
 
 /// One `tests:` case of a rule.
@@ -225,13 +443,60 @@ pub enum Piece {
 pub struct TestCase {
     /// The case's name.
     pub name: String,
-    /// Whether the rule should match.
-    pub expect_match: bool,
-    /// The record, as JSON in any supported shape.
-    pub record: serde_json::Value,
-    /// The log the record is from, when the case says so.
-    pub log: Option<LogCategory>,
+    /// What the rule should give.
+    pub expect: Expect,
+    /// What it is given.
+    pub input: TestInput,
     /// Where the case was written.
+    pub span: Span,
+}
+
+/// What a test case expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// `expect: match` (for a multi-record rule: at least one finding).
+    Match,
+    /// `expect: no-match`.
+    NoMatch,
+    /// `findings: N` (multi-record rules).
+    Findings(u64),
+}
+
+impl Expect {
+    /// Whether the case expects the rule to find something.
+    pub fn wants_match(self) -> bool {
+        match self {
+            Expect::Match => true,
+            Expect::NoMatch => false,
+            Expect::Findings(n) => n > 0,
+        }
+    }
+}
+
+/// The records a test case gives the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestInput {
+    /// `record:` (single-record rules): one record, as JSON in any
+    /// supported shape, and the log it is from when the case says so.
+    Record {
+        /// The record.
+        record: serde_json::Value,
+        /// Its log, from the case's `log:`.
+        log: Option<LogCategory>,
+    },
+    /// `records:` (multi-record rules): several records, each with its
+    /// time. Running these needs the multi-record engine.
+    Records(Vec<TestRecord>),
+}
+
+/// One record of a multi-record test case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestRecord {
+    /// The record (without its `log:` key).
+    pub record: serde_json::Value,
+    /// Its log, from its own `log:` key.
+    pub log: Option<LogCategory>,
+    /// Where it was written.
     pub span: Span,
 }
 
@@ -242,8 +507,11 @@ pub struct CheckedRule {
     pub info: RuleInfo,
     /// The logs it reads.
     pub logs: Vec<LogCategory>,
-    /// Its condition.
+    /// Its condition: which records take part (every record of its logs
+    /// when a multi-record rule has no `match`).
     pub cond: Cond,
+    /// One record at a time, a window or a sequence.
+    pub shape: Shape,
     /// Its message template.
     pub message: Vec<Piece>,
     /// Its test cases.

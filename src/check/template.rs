@@ -4,13 +4,16 @@
 //! resolved against the rule's catalog; `{{` and `}}` are literal braces.
 
 use super::RuleCx;
-use super::model::Piece;
+use super::model::{Piece, Shape};
 use crate::catalog;
 use crate::diag::{Code, Span};
 use crate::syntax::Node;
 
 impl RuleCx<'_> {
-    pub(super) fn template(&mut self, n: &Node) -> Option<Vec<Piece>> {
+    /// Reads a message; for a multi-record rule (`multi`), the
+    /// placeholders are those its findings can fill (see
+    /// [`RuleCx::multi_piece`]).
+    pub(super) fn template(&mut self, n: &Node, multi: Option<&Shape>) -> Option<Vec<Piece>> {
         let text = self.string(n, "message")?;
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -36,6 +39,28 @@ impl RuleCx<'_> {
                     return None;
                 };
                 let name = name.trim();
+                if let Some(shape) = multi {
+                    match self.multi_piece(name, shape) {
+                        Ok(piece) => {
+                            if !literal.is_empty() {
+                                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                            }
+                            pieces.push(piece);
+                        }
+                        Err((message, help)) => {
+                            let span = self.find_in_source(n, &format!("{{{name}"), 1, name.len());
+                            self.err(
+                                Code::MessageField
+                                    .error(span, message)
+                                    .label("not something this finding has")
+                                    .help(help),
+                            );
+                            ok = false;
+                        }
+                    }
+                    rest = after_field;
+                    continue;
+                }
                 match catalog::resolve_in(self.root, name) {
                     Ok(r) => {
                         if !literal.is_empty() {

@@ -17,6 +17,14 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         Err(code) => return Ok(code),
     };
     let config = &project.config;
+    if !rules.multi().is_empty() && !args.quiet {
+        let ids: Vec<&str> = rules.multi().iter().map(|r| r.info.id.as_ref()).collect();
+        eprintln!(
+            "warning: {} window or sequence rule(s) not run (the multi-record engine is not part of this build): {}",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
     let inputs = Inputs::discover(&args.paths).map_err(|e| e.to_string())?;
     if inputs.is_empty() && !args.quiet {
         eprintln!(

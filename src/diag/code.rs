@@ -126,6 +126,9 @@ codes! {
     TypeMismatch = "type-mismatch",
         "A value cannot be of the field's type, or the operator does not apply to the field.",
         "id: EX-001\ntitle: Types\nseverity: low\nmatch:\n  status.errorCode: { gt: many }\n";
+    BadFieldRef = "bad-field-ref",
+        "A `{ field: ... }` reference is used where it cannot be: with `matches`, `cidr` or `exists`, in a list, or `in` against a field of one value.",
+        "id: EX-001\ntitle: Reference\nseverity: low\nmatch:\n  userAgent: { matches: { field: appDisplayName } }\n";
     UnknownEnumValue = "unknown-enum-value",
         "A value is not one the field takes: an error when close to a known value (a typo), else a warning.",
         "id: EX-001\ntitle: Enum\nseverity: low\nmatch:\n  conditionalAccessStatus: sucess\n";
@@ -156,6 +159,24 @@ codes! {
     TestFailed = "test-failed",
         "A rule's own test case does not give the expected outcome (reported by `validate`).",
         "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    expect: match\n    record: { clientAppUsed: POP3 }\n";
+    UnknownStep = "unknown-step",
+        "A sequence step's `where` reads a step that is unknown, later, itself or absent.",
+        "id: EX-001\ntitle: Steps\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n    - name: failure\n      match: { status.errorCode: 50126 }\n    - name: success\n      match: { status.errorCode: 0 }\n      where: { ipAddress: { eq: { field: failures.ipAddress } } }\n";
+    WindowAndSequence = "window-and-sequence",
+        "A rule has both `window` and `sequence`.",
+        "id: EX-001\ntitle: Both\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { gte: 10 }\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n    - name: failures\n      match: { status.errorCode: 50126 }\n    - name: success\n      match: { status.errorCode: 0 }\n";
+    BadDuration = "bad-duration",
+        "A `span` is not a whole number and a unit (`30s`, `20m`, `1h`, `2d`).",
+        "id: EX-001\ntitle: Span\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20\n  count: { gte: 10 }\n";
+    BadThreshold = "bad-threshold",
+        "A `count` or `distinct` bound is not one of gt, gte, lt, lte, eq with a whole number, or a window counts nothing.",
+        "id: EX-001\ntitle: Threshold\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { atLeast: 10 }\n";
+    BadStep = "bad-step",
+        "A sequence step has no name or a bad or repeated one, no key or a key unlike the others, an absent step has a count, every step is absent, or there is one step.",
+        "id: EX-001\ntitle: Steps\nseverity: low\nsequence:\n  span: 20m\n  steps:\n    - name: failures\n      match: { status.errorCode: 50126 }\n    - name: success\n      match: { status.errorCode: 0 }\n";
+    MessageField = "message-field",
+        "A multi-record rule's message names something its findings cannot fill.",
+        "id: EX-001\ntitle: Message\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { gte: 10 }\nmessage: \"{userPrincipalName} failed {count} times\"\n";
     Config = "config",
         "A config file has an unknown key, a bad value, or names an unknown rule.",
         "# in tollgate.yaml\nfailOn: hihg\n";

@@ -98,6 +98,7 @@ mod tests {
             name: name.into(),
             line: 7,
             expect_match: true,
+            not_run: false,
             matched,
             trace: "✗ status.errorCode eq 0  (saw 50126)\n".into(),
             note: None,

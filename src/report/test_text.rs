@@ -6,20 +6,32 @@ use std::io::{self, Write};
 use crate::engine::TestOutcome;
 use crate::finding::RuleInfo;
 
-/// Writes the outcomes; gives how many failed.
+/// Writes the outcomes; gives how many failed or were not run.
 pub fn write_tests_text(
     out: &mut dyn Write,
     outcomes: &[TestOutcome],
     rules: &[RuleInfo],
 ) -> io::Result<usize> {
     let mut failed = 0;
+    let mut not_run = 0;
     for o in outcomes {
-        let status = if o.passed() { "PASS" } else { "FAIL" };
+        let status = match (o.passed(), o.not_run) {
+            (true, _) => "PASS",
+            (false, true) => "NOT RUN",
+            (false, false) => "FAIL",
+        };
         writeln!(
             out,
             "{status}  {}  {}  ({}:{})",
             o.rule_id, o.name, o.source, o.line
         )?;
+        if o.not_run {
+            not_run += 1;
+            if let Some(note) = &o.note {
+                writeln!(out, "      {note}")?;
+            }
+            continue;
+        }
         if !o.passed() {
             failed += 1;
             let want = if o.expect_match { "match" } else { "no match" };
@@ -45,6 +57,12 @@ pub fn write_tests_text(
         };
         writeln!(out, "note: {n} {verb} no tests: {}", without.join(", "))?;
     }
-    writeln!(out, "{} passed, {failed} failed", outcomes.len() - failed)?;
-    Ok(failed)
+    let passed = outcomes.len() - failed - not_run;
+    if not_run > 0 {
+        writeln!(out, "{passed} passed, {failed} failed, {not_run} not run")?;
+    } else {
+        writeln!(out, "{passed} passed, {failed} failed")?;
+    }
+    // A case not run is no pass: it fails the run as a failure does.
+    Ok(failed + not_run)
 }

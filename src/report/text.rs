@@ -164,6 +164,13 @@ fn render_evidence(out: &mut String, e: &Evidence) -> fmt::Result {
     }
     write!(out, "{} (saw ", Clean(&e.condition))?;
     render_value(out, &e.actual)?;
+    // A comparison with another field shows that field's value too.
+    if let (Some(Value::String(other)), Some(value)) =
+        (e.expected.get("field"), e.expected.get("value"))
+    {
+        write!(out, "; {} was ", Clean(other))?;
+        render_value(out, value)?;
+    }
     out.push(')');
     Ok(())
 }

@@ -62,6 +62,8 @@ pub enum ExplainError {
     NoRecord(String, Pick),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
+    /// The rule is a window or sequence: it reads many records, not one.
+    MultiRecord(String),
 }
 
 impl std::fmt::Display for ExplainError {
@@ -82,6 +84,10 @@ impl std::fmt::Display for ExplainError {
                 write!(f, "no rule has id `{id}`; did you mean `{near}`?")
             }
             ExplainError::UnknownRule(id, None) => write!(f, "no rule has id `{id}`"),
+            ExplainError::MultiRecord(id) => write!(
+                f,
+                "rule `{id}` is a window or sequence over many records; `explain` evaluates a rule on one record"
+            ),
         }
     }
 }
@@ -124,6 +130,9 @@ impl Explanation {
             return Err(ExplainError::NoRecord(name, pick));
         };
         let Some((rule, trace)) = rules.explain(rule_id, &record) else {
+            if rules.multi().iter().any(|r| r.info.id.as_ref() == rule_id) {
+                return Err(ExplainError::MultiRecord(rule_id.to_string()));
+            }
             let ids: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
             let near = catalog::closest(rule_id, ids);
             return Err(ExplainError::UnknownRule(rule_id.to_string(), near));

@@ -1,0 +1,309 @@
+//! Multi-record rules (`window`, `sequence`) through the library: the
+//! contract's examples load, their checked form and matchers are there for
+//! the multi-record engine, single-record evaluation skips them, their
+//! test cases are reported as not run, and mistakes are reported with
+//! their codes.
+
+use serde_json::json;
+use tollgate::check::{CountCmp, Piece, Shape, TICKS_PER_SECOND, WindowPart};
+use tollgate::compile::MultiSpec;
+use tollgate::diag::{Code, Level};
+use tollgate::engine::{Loader, RuleSet};
+use tollgate::record::{Location, LogCategory};
+
+const CONTRACT: &str = include_str!("fixtures/rules/multi-record.yaml");
+
+fn load(text: &str) -> RuleSet {
+    let mut loader = Loader::new();
+    loader.add_source("rules.yaml", text);
+    match loader.load() {
+        Ok(set) => set,
+        Err(rejected) => panic!(
+            "{}",
+            tollgate::diag::render(
+                &rejected.diagnostics,
+                &rejected.sources,
+                tollgate::diag::ErrorFormat::Plain
+            )
+        ),
+    }
+}
+
+/// The error codes of validating `text`, in order.
+fn errors(text: &str) -> Vec<(Code, String)> {
+    let mut loader = Loader::new();
+    loader.add_source("rules.yaml", text);
+    loader
+        .validate()
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.level == Level::Error)
+        .filter_map(|d| Some((d.kind()?, d.message.clone())))
+        .collect()
+}
+
+fn codes(text: &str) -> Vec<Code> {
+    errors(text).into_iter().map(|(c, _)| c).collect()
+}
+
+#[test]
+fn the_contract_examples_check_without_a_mistake() {
+    let mut loader = Loader::new();
+    loader.add_source("multi-record.yaml", CONTRACT);
+    let diagnostics = loader.validate().diagnostics;
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let checked = {
+        let mut loader = Loader::new();
+        loader.add_source("multi-record.yaml", CONTRACT);
+        loader.check()
+    };
+    let shapes: Vec<&Shape> = checked.rules().iter().map(|r| &r.shape).collect();
+    let Shape::Window(w) = shapes[0] else {
+        panic!("{:?}", shapes[0])
+    };
+    assert_eq!(w.group_by[0].path.to_string(), "ipAddress");
+    assert_eq!(w.span.ticks, 20 * 60 * TICKS_PER_SECOND);
+    let count = w.count.as_ref().map(|c| (c.cmp, c.value));
+    assert_eq!(count, Some((CountCmp::Gte, 10)));
+    assert_eq!(w.distinct[0].0.path.to_string(), "userPrincipalName");
+    assert!(!w.case_sensitive);
+    let Shape::Sequence(bf) = shapes[1] else {
+        panic!("{:?}", shapes[1])
+    };
+    assert!(bf.ordered);
+    assert_eq!(bf.steps.len(), 2);
+    assert_eq!(bf.steps[0].count.value, 10);
+    assert_eq!(bf.steps[1].count.value, 1);
+    assert!(
+        bf.steps
+            .iter()
+            .all(|s| s.key[0].path.to_string() == "userPrincipalName")
+    );
+    let where_ = format!("{:?}", bf.steps[1].where_);
+    assert!(where_.contains("step: Some(\"failures\")"), "{where_}");
+    let Shape::Sequence(ga) = shapes[2] else {
+        panic!("{:?}", shapes[2])
+    };
+    assert!(!ga.ordered && ga.group_by.is_none());
+    assert_eq!(ga.steps[0].logs, [LogCategory::GraphActivity]);
+    assert!(ga.steps[1].absent);
+    assert_eq!(ga.steps[1].key[0].path.to_string(), "uniqueTokenIdentifier");
+    // The window's message uses only what its findings have.
+    let message = &checked.rules()[0].message;
+    assert!(message.contains(&Piece::Count));
+    assert!(message.contains(&Piece::Window(WindowPart::Duration)));
+    assert!(message.iter().any(|p| matches!(p, Piece::Distinct(_))));
+    assert!(
+        message
+            .iter()
+            .any(|p| matches!(p, Piece::Key { index: 0, .. }))
+    );
+}
+
+#[test]
+fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
+    let set = load(CONTRACT);
+    assert!(set.rules().is_empty());
+    assert_eq!(set.infos().len(), 3);
+    let multi = set.multi();
+    assert_eq!(multi.len(), 3);
+    assert!(matches!(multi[0].spec, MultiSpec::Window(_)));
+    assert_eq!(multi[0].steps.len(), 1);
+    let names: Vec<Option<&str>> = multi[1].steps.iter().map(|s| s.name.as_deref()).collect();
+    assert_eq!(names, [Some("failures"), Some("success")]);
+    assert!(multi[1].steps[1].where_.is_some());
+    let record = |v| tollgate::ingest::normalize(v).expect("a record");
+    let failure = record(json!({"status": {"errorCode": 50126}, "isInteractive": true}));
+    let success = record(json!({"status": {"errorCode": 0}, "isInteractive": true}));
+    assert!(multi[0].steps[0].matcher.matches(&failure));
+    assert!(!multi[0].steps[0].matcher.matches(&success));
+    assert!(multi[1].steps[0].matcher.matches(&failure));
+    assert!(multi[1].steps[1].matcher.matches(&success));
+    // A step without `match` takes every record of its logs.
+    let call = tollgate::ingest::normalize_as(
+        json!({"requestUri": "https://graph.microsoft.com/v1.0/me", "requestMethod": "GET"}),
+        &LogCategory::GraphActivity,
+    )
+    .expect("a record");
+    assert!(multi[2].steps[0].matcher.matches(&call));
+    assert!(!multi[2].steps[1].matcher.matches(&call));
+    // Ingest keeps the fields the multi-record rules read.
+    let projection = set.projection();
+    for field in [
+        "ipAddress",
+        "userPrincipalName",
+        "status",
+        "signInActivityId",
+        "uniqueTokenIdentifier",
+    ] {
+        assert!(projection.wants(field), "{field}");
+    }
+    assert!(set.targets(&LogCategory::GraphActivity));
+}
+
+#[test]
+fn single_record_evaluation_skips_multi_record_rules() {
+    let text = format!(
+        "{CONTRACT}\n---\nid: ONE-001\ntitle: one\nseverity: low\nmatch: {{ status.errorCode: 50126 }}\n"
+    );
+    let set = load(&text);
+    let record = tollgate::ingest::normalize(
+        json!({"status": {"errorCode": 50126}, "ipAddress": "192.0.2.1"}),
+    )
+    .expect("a record");
+    let location = Location {
+        path: "mem".into(),
+        line: 1,
+        record: 0,
+    };
+    let mut found = Vec::new();
+    set.evaluate(&record, &location, &mut |f| {
+        found.push(f.rule_id.to_string())
+    });
+    assert_eq!(found, ["ONE-001"]);
+}
+
+#[test]
+fn multi_record_cases_are_checked_and_reported_as_not_run() {
+    let text = r#"
+id: SPRAY-T
+title: spray
+severity: high
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: 20m, count: { gte: 2 } }
+tests:
+  - name: two failures
+    expect: match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 }, log: nonInteractive }
+  - name: counted
+    findings: 0
+    records: [ { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1 } ]
+"#;
+    let set = load(text);
+    let outcomes = set.run_tests();
+    assert_eq!(outcomes.len(), 2);
+    for o in &outcomes {
+        assert!(o.not_run && !o.passed(), "{o:?}");
+        assert_eq!(o.note.as_deref(), Some(tollgate::engine::NOT_RUN_YET));
+    }
+    let tollgate::check::TestInput::Records(records) = &set.multi()[0].tests[0].input else {
+        panic!("records expected")
+    };
+    assert_eq!(records[1].log, Some(LogCategory::NonInteractive));
+    assert!(records[1].record.get("log").is_none());
+    // `validate` warns about them; it does not fail.
+    let mut loader = Loader::new();
+    loader.add_source("rules.yaml", text);
+    let diagnostics = loader.validate().diagnostics;
+    assert!(diagnostics.iter().all(|d| d.level == Level::Warning));
+    assert_eq!(diagnostics.len(), 2);
+}
+
+#[test]
+fn spans_and_thresholds_are_checked() {
+    let window = |body: &str| {
+        format!(
+            "id: W-1\ntitle: t\nseverity: low\nmatch: {{ status.errorCode: 50126 }}\nwindow:\n{body}"
+        )
+    };
+    for span in ["20", "20x", "m", "1.5h", "-5m", "0s"] {
+        let e = errors(&window(&format!("  span: {span}\n  count: {{ gte: 1 }}\n")));
+        assert_eq!(e[0].0, Code::BadDuration, "{span}: {e:?}");
+    }
+    for ok in ["30s", "20m", "1h", "2d"] {
+        assert!(codes(&window(&format!("  span: {ok}\n  count: {{ gte: 1 }}\n"))).is_empty());
+    }
+    for threshold in [
+        "{ gte: -1 }",
+        "{ atLeast: 3 }",
+        "5",
+        "{ gte: 1, lte: 3 }",
+        "{ gt: 2.5 }",
+    ] {
+        let e = codes(&window(&format!("  span: 1h\n  count: {threshold}\n")));
+        assert_eq!(e, [Code::BadThreshold], "{threshold}");
+    }
+    assert_eq!(codes(&window("  span: 1h\n")), [Code::BadThreshold]);
+    let e = errors(&window(
+        "  groupBy: [ipAdress]\n  span: 1h\n  count: { gt: 1 }\n  distinct: { userPrincipalNam: { gte: 2 } }\n",
+    ));
+    assert_eq!(e.len(), 2);
+    assert!(e.iter().all(|(c, _)| *c == Code::UnknownField), "{e:?}");
+    assert_eq!(
+        codes(&window(
+            "  groupBy: [ipAddress]\n  spam: 1h\n  count: { gt: 1 }\n"
+        )),
+        [Code::MissingKey, Code::UnknownKey]
+    );
+}
+
+#[test]
+fn sequences_are_checked_step_by_step() {
+    let seq = |steps: &str| {
+        format!(
+            "id: S-1\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n{steps}"
+        )
+    };
+    let two = "    - name: a\n      match: { status.errorCode: 50126 }\n    - name: b\n      match: { status.errorCode: 0 }\n";
+    assert!(codes(&seq(two)).is_empty());
+    // A `where` reading a later step, itself, or an unknown one.
+    let later = "    - name: a\n      where: { ipAddress: { eq: { field: b.ipAddress } } }\n    - name: b\n";
+    assert_eq!(codes(&seq(later)), [Code::UnknownStep]);
+    let itself = "    - name: a\n    - name: b\n      where: { ipAddress: { eq: { field: b.ipAddress } } }\n";
+    assert_eq!(codes(&seq(itself)), [Code::UnknownStep]);
+    let typo = "    - name: failures\n    - name: b\n      where: { ipAddress: { eq: { field: failurs.ipAddress } } }\n";
+    let e = errors(&seq(typo));
+    assert_eq!(e[0].0, Code::UnknownStep);
+    let mut loader = Loader::new();
+    loader.add_source("rules.yaml", &seq(typo));
+    let d = loader.validate().diagnostics;
+    assert!(
+        d[0].help.as_deref().is_some_and(|h| h.contains("failures")),
+        "{d:?}"
+    );
+    // Names.
+    let dup = "    - name: a\n    - name: a\n";
+    assert_eq!(codes(&seq(dup)), [Code::BadStep]);
+    let bad = "    - name: 1a\n    - name: b\n";
+    assert_eq!(codes(&seq(bad)), [Code::BadStep]);
+    let unknown_key = "    - name: a\n      mach: { status.errorCode: 0 }\n    - name: b\n";
+    assert_eq!(codes(&seq(unknown_key)), [Code::UnknownKey]);
+    // Absent steps.
+    let counted = "    - name: a\n    - name: b\n      absent: true\n      count: { gte: 3 }\n";
+    assert_eq!(codes(&seq(counted)), [Code::BadStep]);
+    let all_absent = "    - name: a\n      absent: true\n    - name: b\n      absent: true\n";
+    assert_eq!(codes(&seq(all_absent)), [Code::BadStep]);
+    let reads_absent = "    - name: a\n      absent: true\n    - name: b\n      where: { ipAddress: { eq: { field: a.ipAddress } } }\n";
+    assert_eq!(codes(&seq(reads_absent)), [Code::UnknownStep]);
+    // Keys: every step needs one, of the same length and types.
+    let keyless = "id: S-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: a\n      by: [ipAddress]\n    - name: b\n";
+    assert_eq!(codes(keyless), [Code::BadStep]);
+    let lengths = "id: S-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: a\n      by: [ipAddress, userId]\n    - name: b\n      by: [ipAddress]\n";
+    assert_eq!(codes(lengths), [Code::BadStep]);
+    let types = "id: S-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: a\n      by: [ipAddress]\n    - name: b\n      by: [status.errorCode]\n";
+    assert_eq!(codes(types), [Code::BadStep]);
+    // Types across steps in a `where`.
+    let mismatch = "    - name: a\n    - name: b\n      where: { userAgent: { eq: { field: a.status.errorCode } } }\n";
+    assert_eq!(codes(&seq(mismatch)), [Code::TypeMismatch]);
+    // Both kinds at once.
+    let both = format!("{}window: {{ span: 1h, count: {{ gte: 1 }} }}\n", seq(two));
+    assert_eq!(codes(&both), [Code::WindowAndSequence]);
+}
+
+#[test]
+fn messages_of_multi_record_rules_use_what_findings_have() {
+    let rule = |message: &str| {
+        format!(
+            "id: S-1\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n    - name: failures\n    - name: success\nmessage: \"{message}\"\n"
+        )
+    };
+    assert!(codes(&rule("{userPrincipalName}: {count} in {window.duration} from {failures.ipAddress} {window.start} {window.end}")).is_empty());
+    let e = errors(&rule("{ipAddress}"));
+    assert_eq!(e[0].0, Code::MessageField);
+    assert!(e[0].1.contains("cannot fill"), "{e:?}");
+    assert_eq!(codes(&rule("{distinct.ipAddress}")), [Code::MessageField]);
+    assert_eq!(codes(&rule("{failures.ipAdress}")), [Code::MessageField]);
+    assert_eq!(codes(&rule("{window.begin}")), [Code::MessageField]);
+}
