@@ -246,6 +246,21 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
         )?;
     }
 
+    if s.untimed > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} with no readable time: no part in window or sequence rules",
+            "untimed", s.untimed
+        )?;
+    }
+    if s.late > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} too late for a window or sequence rule (more than 10 minutes behind the newest): not used",
+            "late", s.late
+        )?;
+    }
+
     let t = &s.totals;
     write!(
         out,

@@ -238,6 +238,7 @@ mod tests {
             },
             evidence: Vec::new(),
             fingerprint: fingerprint.into(),
+            episode: None,
         }
     }
 
