@@ -609,7 +609,14 @@ impl RuleCx<'_> {
             );
             return None;
         };
-        match value.scalar().map(|s| s.lit()) {
+        // `$name` takes a rule parameter's value (a number param).
+        let lit = match self.param_ref(value) {
+            Some(Ok(super::params::ParamValue::One(lit))) => Some(lit),
+            Some(Ok(super::params::ParamValue::List(_))) => None,
+            Some(Err(())) => return None,
+            None => value.scalar().map(|s| s.lit()),
+        };
+        match lit {
             Some(Lit::Int(i)) if i >= 0 => Some(Threshold {
                 cmp,
                 value: i as u64,
