@@ -157,6 +157,35 @@ pub struct Detail {
     fields: Map<String, Value>,
 }
 
+impl Detail {
+    /// Heap bytes of a detail, estimated: its time text, and per kept
+    /// field a map entry (key, value and a share of a B-tree node) and the
+    /// text they hold.
+    fn heap_bytes(&self) -> usize {
+        fn value_heap(v: &Value) -> usize {
+            match v {
+                Value::String(s) => s.capacity(),
+                Value::Array(a) => {
+                    a.capacity() * size_of::<Value>() + a.iter().map(value_heap).sum::<usize>()
+                }
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| {
+                        size_of::<String>() + size_of::<Value>() + k.capacity() + value_heap(v)
+                    })
+                    .sum(),
+                _ => 0,
+            }
+        }
+        self.time.len()
+            + value_heap(&Value::Object(self.fields.clone()))
+            // B-tree nodes hold up to 11 entries plus links: about 1.3
+            // entries' room per entry, and a node header.
+            + self.fields.len() * (size_of::<String>() + size_of::<Value>()) / 3
+            + 64
+    }
+}
+
 /// One record taking part in one rule, as the workers give it.
 #[derive(Debug, Clone)]
 pub struct Part {
@@ -632,6 +661,29 @@ impl<'r> MultiRun<'r> {
         Ok(pushed)
     }
 
+    /// Bytes held for the rules: the engine's retained events
+    /// ([`WindowState::retained_bytes`]) and the details of their records
+    /// (an estimate: map slots, and each kept field's key and value).
+    pub fn retained_bytes(&self) -> usize {
+        let engine: usize = self
+            .states
+            .iter()
+            .map(|s| match s {
+                State::Window(w) => w.retained_bytes(),
+                State::Sequence(q) => q.retained_bytes(),
+            })
+            .sum();
+        let details: usize = self
+            .details
+            .iter()
+            .map(|d| {
+                d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
+                    + d.values().map(Detail::heap_bytes).sum::<usize>()
+            })
+            .sum();
+        engine + details
+    }
+
     /// The end of input: every episode left, as findings.
     pub fn finish(&mut self) -> Vec<Finding> {
         let out = self.decide(None);
@@ -993,6 +1045,51 @@ mod tests {
             format_ticks(parse_ticks("2025-03-01T10:20:30.1234567Z").unwrap_or(0)),
             "2025-03-01T10:20:30.1234567Z"
         );
+    }
+
+    /// The bytes a participating record costs a window rule, engine and
+    /// detail: the README quotes this (run with `--nocapture`).
+    #[test]
+    fn memory_per_participating_record_is_small() {
+        let text = r#"
+id: SPRAY-MEM
+title: spray
+severity: high
+match: { status.errorCode: 50126 }
+window:
+  groupBy: [ipAddress]
+  span: 1d
+  distinct: { userPrincipalName: { gte: 100000 } }
+"#;
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("mem.yaml", text);
+        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let rules = set.multi();
+        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let mut run = MultiRun::new(rules, Limits::default());
+        let n = 20_000u64;
+        for i in 0..n {
+            let record = crate::ingest::normalize(serde_json::json!({
+                "id": format!("00000000-0000-0000-0000-{i:012x}"),
+                "createdDateTime": format!("2025-03-01T10:{:02}:{:02}.1234567Z", (i / 60) % 60, i % 60),
+                "userPrincipalName": format!("user{i}@contoso.com"),
+                "ipAddress": format!("203.0.113.{}", i % 50),
+                "appDisplayName": "Office 365 Exchange Online",
+                "correlationId": format!("5f8e2c1a-0000-4000-8000-{i:012x}"),
+                "status": { "errorCode": 50126 },
+            }))
+            .unwrap_or_else(|_| unreachable!());
+            let location = Location {
+                path: "mem".into(),
+                line: i + 1,
+                record: i,
+            };
+            let parts = extract(rules, &plans, &record, &location);
+            assert!(run.push(parts, false).is_ok());
+        }
+        let per = run.retained_bytes() as u64 / n;
+        println!("bytes per participating record (engine and detail): {per}");
+        assert!(per > 0 && per < 2048, "{per}");
     }
 
     #[test]
