@@ -289,3 +289,57 @@ fn standard_input_reports_records_later_than_the_watermark() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("too late for TG-SPRAY-001"), "{stderr}");
 }
+
+#[test]
+fn the_report_schema_accepts_findings_of_many_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("spray.jsonl");
+    let mut records = spray_records();
+    records.extend(
+        (0..10).map(|i| sign_in(200 + i, 30 + i, "bob@contoso.com", "198.51.100.9", 50126)),
+    );
+    records.push(sign_in(300, 41, "bob@contoso.com", "198.51.100.9", 0));
+    records.push(graph_call(500, "tokA"));
+    write_jsonl(&logs, &records);
+    let report = check(Path::new(FIXTURE), &[&logs], &[]);
+    assert_eq!(findings(&report).len(), 3);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(root.join("schemas/report.schema.json")).expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+
+    // SARIF: the other contributing records are related locations.
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "--rules", FIXTURE, "--format", "sarif", "--quiet"])
+        .arg(&logs)
+        .output()
+        .expect("run");
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(root.join("schemas/sarif-schema-2.1.0.json")).expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let related: Vec<usize> = sarif["runs"][0]["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|r| r["relatedLocations"].as_array().map_or(0, Vec::len))
+                .collect()
+        })
+        .unwrap_or_default();
+    // 10 spray records, 11 of the brute force, the Graph call alone.
+    assert_eq!(related, [9, 10, 0]);
+}
