@@ -52,7 +52,7 @@ fn run(rules: &RuleSet, data: &Arc<[u8]>, threads: usize) -> (u64, u64) {
                 black_box(found);
                 Ok(())
             }
-            Outcome::Unreadable(problem) => {
+            Outcome::Unreadable(problem) | Outcome::NotSignIn(problem) => {
                 Err(format!("unreadable generated record: {problem:?}"))
             }
         }

@@ -24,6 +24,10 @@ impl Sink for Print {
     fn unreadable_record(&mut self, p: &Problem) {
         eprintln!("{}:{}: {}", p.path, p.line, p.reason);
     }
+
+    fn not_sign_in(&mut self, p: &Problem) {
+        eprintln!("{}:{}: {}", p.path, p.line, p.reason);
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -520,10 +520,34 @@ pub struct StepProgram {
     pub name: Option<String>,
     /// Which records are of the step.
     pub matcher: Program,
-    /// The step's `where`: tests on its record whose [`Compare`] nodes
-    /// with a `step` read the record an earlier step matched
-    /// ([`crate::eval::compare_across`]).
-    pub where_: Option<Program>,
+    /// The step's `where`, one program per earlier step it reads, by that
+    /// step's index: a pair of records (this step's, the earlier step's)
+    /// satisfies the `where` when every program for the earlier step holds
+    /// ([`StepProgram::holds_with`]). The conditions of a `where` that read
+    /// no other step are in `matcher`.
+    pub where_: Vec<(usize, Program)>,
+}
+
+impl StepProgram {
+    /// Whether this step's record and a record of the earlier step
+    /// `earlier` (by index) satisfy the step's `where` (true when it says
+    /// nothing of that step), as the window engine's `Where` asks.
+    pub fn holds_with(
+        &self,
+        earlier: usize,
+        record: &crate::record::Record,
+        other: &crate::record::Record,
+    ) -> bool {
+        use crate::eval::Scope;
+        self.where_
+            .iter()
+            .filter(|(i, _)| *i == earlier)
+            .all(|(_, p)| {
+                crate::eval::matches_with_steps(&p.root, Scope::Fields(&record.fields), &|_| {
+                    vec![Scope::Fields(&other.fields)]
+                })
+            })
+    }
 }
 
 /// Compiles a window or sequence rule; `Err` also for a single-record rule
@@ -540,26 +564,41 @@ pub fn compile_multi(rule: CheckedRule) -> Result<MultiRule, CompileError> {
             let step = StepProgram {
                 name: None,
                 matcher: Program::new(rule.logs.clone(), &rule.cond)?,
-                where_: None,
+                where_: Vec::new(),
             };
             (MultiSpec::Window(w), vec![step])
         }
         Shape::Sequence(seq) => {
-            let steps = seq
-                .steps
-                .iter()
-                .map(|step| {
-                    Ok(StepProgram {
-                        name: Some(step.name.clone()),
-                        matcher: Program::new(step.logs.clone(), &step.cond)?,
-                        where_: step
-                            .where_
-                            .as_ref()
-                            .map(|w| Program::new(step.logs.clone(), w))
-                            .transpose()?,
-                    })
-                })
-                .collect::<Result<Vec<_>, CompileError>>()?;
+            let index = |name: &str| seq.steps.iter().position(|s| s.name == name);
+            let mut steps = Vec::new();
+            for step in &seq.steps {
+                // Split the `where` by the earlier step each conjunct reads;
+                // those that read none test the step's own record.
+                let mut own = vec![step.cond.clone()];
+                let mut by_step: Vec<(usize, Vec<Cond>)> = Vec::new();
+                for part in step.where_.iter().flat_map(Cond::conjuncts) {
+                    match part.steps_read().first().and_then(|s| index(s)) {
+                        Some(i) => match by_step.iter_mut().find(|(j, _)| *j == i) {
+                            Some((_, parts)) => parts.push(part.clone()),
+                            None => by_step.push((i, vec![part.clone()])),
+                        },
+                        None => own.push(part.clone()),
+                    }
+                }
+                let matcher = match own.len() {
+                    1 => Program::new(step.logs.clone(), &step.cond)?,
+                    _ => Program::new(step.logs.clone(), &Cond::All(own))?,
+                };
+                let where_ = by_step
+                    .into_iter()
+                    .map(|(i, parts)| Ok((i, Program::new(step.logs.clone(), &Cond::All(parts))?)))
+                    .collect::<Result<Vec<_>, CompileError>>()?;
+                steps.push(StepProgram {
+                    name: Some(step.name.clone()),
+                    matcher,
+                    where_,
+                });
+            }
             (MultiSpec::Sequence(seq), steps)
         }
     };

@@ -48,8 +48,9 @@ pub const KEYS: &[&str] = &[
 pub struct Config {
     /// Rule files or directories; empty means the built-in pack.
     pub rules: Vec<PathBuf>,
-    /// Parameter values by name (each value one element of a list param).
-    pub params: Vec<(String, Vec<String>)>,
+    /// Parameter values by name (each value one element of a list param),
+    /// with where the name is written.
+    pub params: Vec<(String, Vec<String>, Span)>,
     /// Rule ids not to run.
     pub disable: Vec<(String, Span)>,
     /// Severity overrides by rule id.
@@ -70,12 +71,17 @@ pub struct Config {
 pub struct Exception {
     /// The rule.
     pub rule: String,
+    /// Where the rule id is written (the whole exception when it has none).
+    pub rule_span: Span,
     /// Sign-in ids.
     pub sign_ins: Vec<String>,
     /// User principal names (compared ignoring case).
     pub users: Vec<String>,
-    /// Application display names or ids (compared ignoring case).
+    /// Application display names (compared ignoring case).
     pub apps: Vec<String>,
+    /// IP address ranges (`10.0.0.0/8`, `2001:db8::/32`, or one address)
+    /// holding the sign-in's address.
+    pub ips: Vec<ipnet::IpNet>,
     /// Why the findings are accepted.
     pub reason: String,
     /// Last day (UTC, `YYYY-MM-DD`) the exception holds; after it, the
@@ -218,7 +224,7 @@ impl Cx<'_> {
         None
     }
 
-    fn params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+    fn params(&mut self, n: &Node) -> Vec<(String, Vec<String>, Span)> {
         let Some(entries) = n.map() else {
             self.wrong(n, "`params` must be a mapping of names to values".into());
             return Vec::new();
@@ -231,7 +237,11 @@ impl Cx<'_> {
                     .into_iter()
                     .map(|(s, _)| s)
                     .collect();
-                (k.text().unwrap_or_default().to_string(), values)
+                (
+                    k.text().unwrap_or_default().to_string(),
+                    values,
+                    k.span.clone(),
+                )
             })
             .collect()
     }
@@ -262,7 +272,9 @@ impl Cx<'_> {
             self.wrong(n, "`exceptions` must be a list".into());
             return Vec::new();
         };
-        const KEYS: [&str; 6] = ["rule", "signIns", "users", "apps", "reason", "expires"];
+        const KEYS: [&str; 7] = [
+            "rule", "signIns", "users", "apps", "ips", "reason", "expires",
+        ];
         let mut out = Vec::new();
         for item in items {
             let Some(entries) = item.map() else {
@@ -271,9 +283,11 @@ impl Cx<'_> {
             };
             let mut e = Exception {
                 rule: String::new(),
+                rule_span: item.span.clone(),
                 sign_ins: Vec::new(),
                 users: Vec::new(),
                 apps: Vec::new(),
+                ips: Vec::new(),
                 reason: String::new(),
                 expires: None,
                 span: item.span.clone(),
@@ -282,10 +296,26 @@ impl Cx<'_> {
                 let key = k.text().unwrap_or_default();
                 let list = |cx: &mut Self| cx.strings(v, key).into_iter().map(|(s, _)| s).collect();
                 match key {
-                    "rule" => e.rule = self.string(v, key).unwrap_or_default(),
+                    "rule" => {
+                        e.rule = self.string(v, key).unwrap_or_default();
+                        e.rule_span = v.span.clone();
+                    }
                     "signIns" => e.sign_ins = list(self),
                     "users" => e.users = list(self),
                     "apps" => e.apps = list(self),
+                    "ips" => {
+                        for (text, span) in self.strings(v, key) {
+                            match crate::check::pattern::parse_net(&text) {
+                                Ok(net) => e.ips.push(net),
+                                Err(why) => self.diags.push(
+                                    Code::Config
+                                        .error(span, format!("`{text}` is not an IP address or range: {why}"))
+                                        .label("expected an address or a range")
+                                        .help("write an address (`203.0.113.7`) or a range (`10.0.0.0/8`, `2001:db8::/32`)"),
+                                ),
+                            }
+                        }
+                    }
                     "reason" => e.reason = self.string(v, key).unwrap_or_default(),
                     "expires" => {
                         let text = self.string(v, key).unwrap_or_default();
@@ -335,11 +365,12 @@ impl Cx<'_> {
                         ),
                 );
             }
-            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() {
+            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() && e.ips.is_empty()
+            {
                 self.diags.push(
-                    Code::Config.error(head, "exception names no sign-in, user or app")
+                    Code::Config.error(head, "exception names no sign-in, user, app or IP address")
                         .label("this exception")
-                        .help("list `signIns`, `users` or `apps`; to turn a whole rule off, use `disable`"),
+                        .help("list `signIns`, `users`, `apps` or `ips`; to turn a whole rule off, use `disable`"),
                 );
             }
             out.push(e);
@@ -363,11 +394,10 @@ mod tests {
         );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(c.rules, vec![PathBuf::from("conf/rules/")]);
-        assert_eq!(
-            c.params[0],
-            ("trusted_countries".into(), vec!["US".into(), "GB".into()])
-        );
-        assert_eq!(c.params[1], ("limit".into(), vec!["5".into()]));
+        assert_eq!(c.params[0].0, "trusted_countries");
+        assert_eq!(c.params[0].1, vec!["US".to_string(), "GB".to_string()]);
+        assert_eq!(c.params[1].0, "limit");
+        assert_eq!(c.params[1].1, vec!["5".to_string()]);
         assert_eq!(c.disable[0].0, "TG-FED-001");
         assert_eq!(c.severity[0].1, Severity::Critical);
         assert_eq!(c.format.as_deref(), Some("sarif"));

@@ -35,6 +35,15 @@ pub struct Loader {
     severities: Vec<(String, Severity)>,
 }
 
+/// What the rule files of a [`Loader`] declare (see [`Loader::declared`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// Rule ids, sorted.
+    pub ids: Vec<String>,
+    /// Param names, sorted.
+    pub params: Vec<String>,
+}
+
 /// Rules that could not be loaded: every diagnostic, with the sources to
 /// render them against.
 #[derive(Debug)]
@@ -71,6 +80,36 @@ impl Loader {
     pub fn severity(&mut self, id: &str, severity: Severity) -> &mut Loader {
         self.severities.push((id.to_string(), severity));
         self
+    }
+
+    /// The rule ids and the param names the rules added so far declare,
+    /// read from their text whatever its other mistakes, so settings that
+    /// name them can be checked before (and whether or not) the rules are.
+    pub fn declared(&self) -> Declared {
+        let mut declared = Declared::default();
+        for (_, doc) in &self.docs {
+            let Some(entries) = doc.root.map() else {
+                continue;
+            };
+            for (key, value) in entries {
+                match key.text() {
+                    Some("id") => declared.ids.extend(value.text().map(str::to_string)),
+                    Some("params") => declared.params.extend(
+                        value
+                            .map()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(k, _)| k.text().map(str::to_string)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        declared.ids.sort();
+        declared.ids.dedup();
+        declared.params.sort();
+        declared.params.dedup();
+        declared
     }
 
     /// Adds the rule text of one file.
@@ -270,6 +309,20 @@ impl CheckedRules {
         let mut rules = Vec::new();
         let mut multi = Vec::new();
         let mut infos = Vec::new();
+        let mut waiting = Vec::new();
+        let compile_one =
+            |rule: CheckedRule, diagnostics: &mut Vec<Diagnostic>| match compile::compile(rule) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    diagnostics.push(
+                        Code::RegexTooLarge
+                            .error(e.span, "condition cannot be compiled")
+                            .label(e.message)
+                            .help("simplify the pattern or split the alternatives"),
+                    );
+                    None
+                }
+            };
         for mut rule in checked {
             if disabled.iter().any(|d| d == rule.info.id.as_ref()) {
                 continue;
@@ -281,22 +334,46 @@ impl CheckedRules {
             {
                 rule.info.severity = *sev;
             }
-            let info = rule.info.clone();
-            // Multi-record rules are kept apart: single-record evaluation
-            // never walks them.
-            let compiled = match rule.shape {
-                Shape::Single => compile::compile(rule).map(|r| rules.push(r)),
-                _ => compile::compile_multi(rule).map(|r| multi.push(r)),
-            };
-            match compiled {
-                Ok(()) => infos.push(info),
-                Err(e) => diagnostics.push(
-                    Code::RegexTooLarge
-                        .error(e.span, "condition cannot be compiled")
-                        .label(e.message)
-                        .help("simplify the pattern or split the alternatives"),
-                ),
+            if rule.waiting.is_empty() {
+                let info = rule.info.clone();
+                // Multi-record rules are kept apart: single-record
+                // evaluation never walks them.
+                let compiled = match rule.shape {
+                    Shape::Single => compile_one(rule, &mut diagnostics).map(|r| rules.push(r)),
+                    _ => match compile::compile_multi(rule) {
+                        Ok(r) => {
+                            multi.push(r);
+                            Some(())
+                        }
+                        Err(e) => {
+                            diagnostics.push(
+                                Code::RegexTooLarge
+                                    .error(e.span, "condition cannot be compiled")
+                                    .label(e.message)
+                                    .help("simplify the pattern or split the alternatives"),
+                            );
+                            None
+                        }
+                    },
+                };
+                if compiled.is_some() {
+                    infos.push(info);
+                }
+                continue;
             }
+            let mut cases = Vec::new();
+            for mut case in std::mem::take(&mut rule.tests) {
+                let with = case.with_params.take().and_then(|mut r| {
+                    r.info.severity = rule.info.severity;
+                    compile_one(*r, &mut diagnostics)
+                });
+                cases.push((case, with));
+            }
+            waiting.push(Waiting {
+                info: rule.info,
+                params: rule.waiting,
+                cases,
+            });
         }
         crate::diag::sort(&mut diagnostics, &sources);
         let mut tops = Vec::new();
@@ -313,6 +390,7 @@ impl CheckedRules {
             sources,
             warnings: Vec::new(),
             unknown_ids,
+            waiting,
         };
         (set, diagnostics)
     }
@@ -333,6 +411,19 @@ pub struct RuleSet {
     sources: Sources,
     warnings: Vec<Diagnostic>,
     unknown_ids: Vec<String>,
+    waiting: Vec<Waiting>,
+}
+
+/// A rule that does not run because a required param has no value.
+#[derive(Debug)]
+pub struct Waiting {
+    /// The rule.
+    pub info: RuleInfo,
+    /// The required params it waits for, sorted.
+    pub params: Vec<String>,
+    /// Its test cases, each with the rule as the case's `params:` make it,
+    /// when they give every param it waits for.
+    cases: Vec<(crate::check::TestCase, Option<CompiledRule>)>,
 }
 
 /// The outcome of one `tests:` case.
@@ -357,14 +448,19 @@ pub struct TestOutcome {
     pub trace: String,
     /// Why the rule could not be evaluated as written, if so.
     pub note: Option<String>,
+    /// Why the case was not run, if so: its rule waits for a required
+    /// param the case does not give.
+    pub skipped: Option<String>,
     /// Where the case is written.
     pub span: Span,
 }
 
 impl TestOutcome {
-    /// Whether the case passed.
+    /// Whether the case passed; a skipped case did not fail.
     pub fn passed(&self) -> bool {
-        !self.not_run && self.note.is_none() && self.matched == self.expect_match
+        !self.not_run
+            && (self.skipped.is_some()
+                || (self.note.is_none() && self.matched == self.expect_match))
     }
 }
 
@@ -432,7 +528,7 @@ impl RuleSet {
         for rule in &self.multi {
             for step in &rule.steps {
                 visit_paths(&step.matcher.root, &mut add);
-                if let Some(w) = &step.where_ {
+                for (_, w) in &step.where_ {
                     visit_paths(&w.root, &mut add);
                 }
             }
@@ -563,85 +659,136 @@ impl RuleSet {
             .collect()
     }
 
-    /// Runs every rule's `tests:` cases; those of window and sequence rules
-    /// through the multi-record engine, as `check` runs them.
+    /// The rules that do not run because a required param has no value,
+    /// in load order.
+    pub fn waiting(&self) -> &[Waiting] {
+        &self.waiting
+    }
+
+    /// Runs every rule's `tests:` cases: those of rules that run (window
+    /// and sequence rules through the multi-record engine, as `check` runs
+    /// them), then those of rules that wait for a param, against the rule
+    /// as the case's `params:` make it, or skipped when they do not give
+    /// every param.
     pub fn run_tests(&self) -> Vec<TestOutcome> {
         let mut out = Vec::new();
-        let outcome = |info: &RuleInfo, case: &check::TestCase| TestOutcome {
+        for rule in &self.rules {
+            for case in &rule.tests {
+                // A case with `params:` runs against the rule as those
+                // values make it, never silently against the defaults.
+                let outcome = match &case.with_params {
+                    Some(checked) => match compile::compile((**checked).clone()) {
+                        Ok(with) => self.run_case(&with, case),
+                        Err(e) => TestOutcome {
+                            note: Some(format!(
+                                "the rule with the case's params does not compile: {e}"
+                            )),
+                            ..self.case_outcome(&rule.info, case)
+                        },
+                    },
+                    None => self.run_case(rule, case),
+                };
+                out.push(outcome);
+            }
+        }
+        for rule in &self.multi {
+            for case in &rule.tests {
+                out.push(self.run_multi_case(rule, case, self.case_outcome(&rule.info, case)));
+            }
+        }
+        for waiting in &self.waiting {
+            for (case, with) in &waiting.cases {
+                match with {
+                    Some(rule) => out.push(self.run_case(rule, case)),
+                    None => {
+                        let mut outcome = self.case_outcome(&waiting.info, case);
+                        let names = waiting.params.join(", ");
+                        outcome.skipped = Some(format!(
+                            "the rule waits for {} {names}; give {} in the case's `params:`",
+                            if waiting.params.len() == 1 {
+                                "param"
+                            } else {
+                                "params"
+                            },
+                            if waiting.params.len() == 1 {
+                                "it"
+                            } else {
+                                "them"
+                            },
+                        ));
+                        out.push(outcome);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A case's outcome before it runs.
+    fn case_outcome(&self, info: &RuleInfo, case: &crate::check::TestCase) -> TestOutcome {
+        let line = self
+            .sources
+            .line_col(case.span.source, case.span.range.start)
+            .0 as u64;
+        TestOutcome {
             rule_id: info.id.to_string(),
             source: info.source.clone(),
             name: case.name.clone(),
-            line: self
-                .sources
-                .line_col(case.span.source, case.span.range.start)
-                .0 as u64,
+            line,
             expect_match: case.expect.wants_match(),
             not_run: false,
             matched: false,
             trace: String::new(),
             note: None,
+            skipped: None,
             span: case.span.clone(),
+        }
+    }
+
+    /// Runs one `tests:` case against a rule.
+    fn run_case(&self, rule: &CompiledRule, case: &crate::check::TestCase) -> TestOutcome {
+        let base = self.case_outcome(&rule.info, case);
+        let TestInput::Record { record, log } = &case.input else {
+            // check gives single-record rules `record` cases only.
+            return TestOutcome {
+                note: Some("a rule over one record is tested with `record`".into()),
+                ..base
+            };
         };
-        for rule in &self.rules {
-            for case in &rule.tests {
-                let base = outcome(&rule.info, case);
-                let TestInput::Record { record, log } = &case.input else {
-                    // check gives single-record rules `record` cases only.
-                    out.push(TestOutcome {
-                        note: Some("a rule over one record is tested with `record`".into()),
-                        ..base
-                    });
-                    continue;
-                };
-                // A case's record is of the log it names; a case of a rule
-                // that reads Graph activity only is a Graph activity record.
-                let log = log.as_ref().or_else(|| {
-                    (rule.logs == [LogCategory::GraphActivity])
-                        .then_some(&LogCategory::GraphActivity)
-                });
-                let record = match log {
-                    Some(log) => crate::ingest::normalize_as(record.clone(), log),
-                    None => crate::ingest::normalize(record.clone()),
-                };
-                let record = match record {
-                    Ok(r) => r,
-                    Err(e) => {
-                        out.push(TestOutcome {
-                            note: Some(format!("the test record cannot be read: {e}")),
-                            ..base
-                        });
-                        continue;
-                    }
-                };
-                let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
-                let in_logs = rule.logs.contains(&record.category);
-                let mut text = eval::render_trace(&trace, &rule.conds);
-                if !in_logs {
-                    let logs: Vec<&str> = rule.logs.iter().map(LogCategory::name).collect();
-                    text = format!(
-                        "the record is from the {} log, which the rule does not read (logs: {}); add `log:` to the case to set it\n{text}",
-                        record.category,
-                        logs.join(", ")
-                    );
-                }
-                out.push(TestOutcome {
-                    matched: in_logs && trace.outcome,
-                    trace: text,
-                    ..base
-                });
-            }
-        }
-        for rule in &self.multi {
-            for case in &rule.tests {
-                out.push(self.run_multi_case(rule, case, outcome(&rule.info, case)));
-            }
-        }
-        // Load order, as the cases are written.
-        out.sort_by_key(|o| {
-            let at = self.infos.iter().position(|i| i.id.as_ref() == o.rule_id);
-            (at, o.line)
+        // A case's record is of the log it names; a case of a rule
+        // that reads Graph activity only is a Graph activity record.
+        let log = log.as_ref().or_else(|| {
+            (rule.logs == [LogCategory::GraphActivity]).then_some(&LogCategory::GraphActivity)
         });
-        out
+        let record = match log {
+            Some(log) => crate::ingest::normalize_as(record.clone(), log),
+            None => crate::ingest::normalize(record.clone()),
+        };
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                return TestOutcome {
+                    note: Some(format!("the test record cannot be read: {e}")),
+                    ..base
+                };
+            }
+        };
+        let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
+        let in_logs = rule.logs.contains(&record.category);
+        let mut text = eval::render_trace(&trace, &rule.conds);
+        if !in_logs {
+            let logs: Vec<&str> = rule.logs.iter().map(LogCategory::name).collect();
+            text = format!(
+                "the record is from the {} log, which the rule does not read (logs: {}); add `log:` to the case to set it\n{text}",
+                record.category,
+                logs.join(", ")
+            );
+        }
+        TestOutcome {
+            matched: in_logs && trace.outcome,
+            trace: text,
+            ..base
+        }
     }
 }
 
@@ -928,5 +1075,78 @@ match:
         assert!(checked.rules().is_empty());
         let rejected = checked.compile().err().unwrap_or_else(|| unreachable!());
         assert_eq!(rejected.diagnostics[0].kind(), Some(Code::MissingKey));
+    }
+
+    const WAITING: &str = r#"
+id: EX-003
+title: Unexpected issuer
+severity: medium
+params:
+  issuers: { type: list, required: true }
+match:
+  tokenIssuerType: ADFederationServices
+  not:
+    tokenIssuerName: $issuers
+tests:
+  - name: an issuer not listed
+    expect: match
+    params: { issuers: [sts.contoso.com] }
+    record: { tokenIssuerType: ADFederationServices, tokenIssuerName: idp.example }
+  - name: a listed issuer
+    expect: no-match
+    params: { issuers: sts.contoso.com }
+    record: { tokenIssuerType: ADFederationServices, tokenIssuerName: sts.contoso.com }
+  - name: no params given
+    expect: match
+    record: { tokenIssuerType: ADFederationServices, tokenIssuerName: idp.example }
+"#;
+
+    #[test]
+    fn a_rule_with_an_unset_required_param_waits_and_its_cases_run_with_their_params() {
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", WAITING);
+        let set = loader
+            .load()
+            .unwrap_or_else(|r| panic!("{:?}", r.diagnostics));
+        assert!(set.rules().is_empty() && set.infos().is_empty());
+        assert_eq!(set.waiting().len(), 1);
+        assert_eq!(set.waiting()[0].params, ["issuers"]);
+        let outcomes = set.run_tests();
+        assert_eq!(outcomes.len(), 3);
+        assert!(outcomes[0].passed() && outcomes[0].skipped.is_none());
+        assert!(outcomes[0].matched);
+        assert!(outcomes[1].passed() && !outcomes[1].matched);
+        assert!(
+            outcomes[2]
+                .skipped
+                .as_deref()
+                .is_some_and(|s| s.contains("issuers"))
+        );
+
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", WAITING);
+        loader.param("issuers", "sts.contoso.com");
+        let set = loader
+            .load()
+            .unwrap_or_else(|r| panic!("{:?}", r.diagnostics));
+        assert_eq!(set.rules().len(), 1);
+        assert!(set.waiting().is_empty());
+        assert!(set.run_tests().iter().all(TestOutcome::passed));
+    }
+
+    #[test]
+    fn a_required_param_with_a_default_is_an_error() {
+        let mut loader = Loader::new();
+        loader.add_source(
+            "rules.yaml",
+            "id: EX-004\ntitle: t\nseverity: low\nparams:\n  apps: { type: list, required: true, default: [a] }\nmatch:\n  appId: $apps\n",
+        );
+        let rejected = loader.load().err().unwrap_or_else(|| unreachable!());
+        assert_eq!(rejected.diagnostics[0].kind(), Some(Code::BadParam));
+        assert!(
+            rejected.diagnostics[0]
+                .message
+                .contains("required and has a default")
+        );
     }
 }

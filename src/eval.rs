@@ -119,6 +119,31 @@ pub fn compare_across(c: &Compare, scope: Scope<'_>, other: Scope<'_>) -> bool {
     })
 }
 
+/// Whether a sequence step's `where` holds on its record (`scope`), with
+/// `steps` giving the records each earlier step matched, by step name. A
+/// reference to a step holds when it holds for each of that step's records
+/// (and there is one at least); everything else is as in [`matches`].
+pub fn matches_with_steps<'a>(
+    node: &Node,
+    scope: Scope<'a>,
+    steps: &dyn Fn(&str) -> Vec<Scope<'a>>,
+) -> bool {
+    match node {
+        Node::All(children) => children.iter().all(|c| matches_with_steps(c, scope, steps)),
+        Node::Any(children) => children.iter().any(|c| matches_with_steps(c, scope, steps)),
+        Node::Not(child) => !matches_with_steps(child, scope, steps),
+        Node::Compare(c) => match &c.step {
+            Some(step) => {
+                let records = steps(step);
+                !records.is_empty() && records.iter().all(|r| compare_across(c, scope, *r))
+            }
+            None => compare(c, scope),
+        },
+        // Inside a quantifier and in plain tests no step is read.
+        other => matches(other, scope),
+    }
+}
+
 /// Whether the condition holds; short-circuits, allocates nothing.
 pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
     match node {
@@ -583,6 +608,37 @@ mod tests {
             Scope::Fields(&this),
             Scope::Fields(&first)
         ));
+    }
+
+    #[test]
+    fn a_where_holds_for_each_record_of_the_step_it_reads() {
+        let eq = Node::Not(Box::new(compare(RefOp::NotIn, Some("first"))));
+        let this = fields(json!({"a": "x"}));
+        let same = fields(json!({"b": "X"}));
+        let other = fields(json!({"b": "y"}));
+        let holds = |records: Vec<&Map<String, Value>>| {
+            let scopes: Vec<Scope<'_>> = records.into_iter().map(Scope::Fields).collect();
+            matches_with_steps(&eq, Scope::Fields(&this), &|name| {
+                if name == "first" {
+                    scopes.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+        };
+        // `ne` must hold for each record, so its `not` holds unless every
+        // record of the step differs.
+        assert!(holds(vec![&same, &same]));
+        assert!(holds(vec![&same, &other]));
+        assert!(!holds(vec![&other, &other]));
+        let eq = compare(RefOp::Eq, Some("first"));
+        let steps_of = |records: Vec<&Map<String, Value>>| {
+            let scopes: Vec<Scope<'_>> = records.into_iter().map(Scope::Fields).collect();
+            matches_with_steps(&eq, Scope::Fields(&this), &|_| scopes.clone())
+        };
+        assert!(steps_of(vec![&same, &same]));
+        assert!(!steps_of(vec![&same, &other]));
+        assert!(!steps_of(Vec::new()));
     }
 
     #[test]

@@ -253,12 +253,15 @@ pub struct FileCounts {
     /// totals).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub format: String,
-    /// Records seen: `evaluated + unreadable`.
+    /// Records seen: `evaluated + unreadable + notSignIn`.
     pub records: u64,
     /// Records read and offered to the rules.
     pub evaluated: u64,
     /// Records that could not be read.
     pub unreadable: u64,
+    /// Records read that hold nothing of a sign-in or a Graph call (no
+    /// key names a known field): not evaluated.
+    pub not_sign_in: u64,
     /// Of the evaluated records, those of a log category no rule reads.
     pub untargeted: u64,
     /// Findings on records of this file.
@@ -271,6 +274,7 @@ impl FileCounts {
         self.records += other.records;
         self.evaluated += other.evaluated;
         self.unreadable += other.unreadable;
+        self.not_sign_in += other.not_sign_in;
         self.untargeted += other.untargeted;
         self.findings += other.findings;
     }
@@ -279,7 +283,8 @@ impl FileCounts {
 /// Most problems a summary keeps; the counts stay exact past it.
 pub const MAX_PROBLEMS_KEPT: usize = 1000;
 
-/// The accounting of a run: always `records = evaluated + unreadable`.
+/// The accounting of a run: always `records = evaluated + unreadable +
+/// notSignIn`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
@@ -296,7 +301,8 @@ pub struct Summary {
     pub files: Vec<FileCounts>,
     /// Files given in a directory that were not read, with why.
     pub skipped: Vec<Problem>,
-    /// Unreadable records and files (the first [`MAX_PROBLEMS_KEPT`]).
+    /// Unreadable records and files, and records that are no sign-in (the
+    /// first [`MAX_PROBLEMS_KEPT`]).
     pub problems: Vec<Problem>,
     /// Findings accepted by a baseline or an exception: not reported, but
     /// counted here.

@@ -88,23 +88,7 @@ pub mod run;
 mod schema;
 mod syntax;
 mod time;
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "the engine of rules over many records, wired to the language next"
-)]
 mod window;
-
-/// The checked and compiled form of window and sequence rules, as
-/// [`RuleSet::multi`] gives them. Not a stable interface yet.
-#[doc(hidden)]
-pub mod model {
-    pub use crate::check::{
-        CountCmp, Expect, FieldRef, Piece, Sequence, Shape, Step, TICKS_PER_SECOND, TestInput,
-        TestRecord, Threshold, TimeSpan, Window, WindowPart,
-    };
-    pub use crate::compile::{MultiRule, MultiSpec, StepProgram};
-}
 
 pub use config::{Config, Exception};
 pub use diag::{Code, Diagnostic, ErrorFormat, Level};

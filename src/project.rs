@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog;
 use crate::config::{self, Config};
-use crate::diag::{Diagnostic, Sources};
-use crate::engine::{Loader, RuleSet};
+use crate::diag::{Code, Diagnostic, Sources, Span};
+use crate::engine::{Declared, Loader};
 
 /// The config in force, with its text for diagnostics.
 #[derive(Debug, Default)]
@@ -97,7 +97,7 @@ impl Project {
     ) -> Result<Loader, ProjectError> {
         let mut loader = Loader::new();
         let config = &self.config;
-        for (name, values) in &config.params {
+        for (name, values, _) in &config.params {
             if !params.iter().any(|(n, _)| n == name) {
                 for value in values {
                     loader.param(name, value);
@@ -129,27 +129,84 @@ impl Project {
         Ok(loader)
     }
 
-    /// Warnings for the config's rule ids (in `disable` and `severity`)
-    /// that name no rule of `rules`.
-    pub fn unknown_ids(&self, rules: &RuleSet) -> Vec<Diagnostic> {
-        let known: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
-        let spans = self
-            .config
+    /// Errors for settings that name nothing the rules declare: a param
+    /// (`--param` or the config's `params:`) no rule declares, and a rule
+    /// id in `disable:`, `severity:` or an exception that no rule has; each
+    /// with the closest declared name. Command-line params are added to
+    /// [`Project::sources`] as a source of their own, `command line`, so
+    /// every diagnostic renders against `self.sources`.
+    pub fn setting_mistakes(
+        &mut self,
+        declared: &Declared,
+        params: &[(String, String)],
+    ) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let unknown_param = |name: &str, span: Span, given: &str| {
+            Code::Config
+                .error(span, format!("no rule declares param `{name}`"))
+                .label(format!("unknown param, given {given}"))
+                .suggest_or(
+                    catalog::closest(name, declared.params.iter().map(String::as_str)),
+                    if declared.params.is_empty() {
+                        "the rules loaded declare no params".to_string()
+                    } else {
+                        format!("the rules loaded declare {}", declared.params.join(", "))
+                    },
+                )
+        };
+        let mut seen = Vec::new();
+        for (name, value) in params {
+            if declared.params.contains(name) || seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let text = format!("--param {name}={value}");
+            let id = self.sources.add("command line", text.as_str());
+            let at = "--param ".len();
+            out.push(unknown_param(
+                name,
+                Span::new(id, at..at + name.len()),
+                "with --param",
+            ));
+        }
+        for (name, _, span) in &self.config.params {
+            if !declared.params.contains(name) {
+                out.push(unknown_param(name, span.clone(), "in the config"));
+            }
+        }
+        let config = &self.config;
+        let ids = config
             .disable
             .iter()
-            .map(|(id, span)| (id, span))
-            .chain(self.config.severity.iter().map(|(id, _, span)| (id, span)));
-        spans
-            .filter(|(id, _)| rules.unknown_ids().contains(id))
-            .map(|(id, span)| {
-                Diagnostic::warning(
-                    "tollgate::config",
-                    span.clone(),
-                    format!("no rule has id `{id}`"),
-                )
-                .label("unknown rule id")
-                .suggest(catalog::closest(id, known.iter().copied()))
-            })
-            .collect()
+            .map(|(id, span)| (id, span, "disable"))
+            .chain(
+                config
+                    .severity
+                    .iter()
+                    .map(|(id, _, span)| (id, span, "severity")),
+            )
+            .chain(
+                config
+                    .exceptions
+                    .iter()
+                    .filter(|e| !e.rule.is_empty())
+                    .map(|e| (&e.rule, &e.rule_span, "exceptions")),
+            );
+        for (id, span, key) in ids {
+            if declared.ids.contains(id) {
+                continue;
+            }
+            out.push(
+                Code::Config
+                    .error(span.clone(), format!("no rule has id `{id}`"))
+                    .label(format!("unknown rule id in `{key}`"))
+                    .suggest_or(
+                        catalog::closest(id, declared.ids.iter().map(String::as_str)),
+                        "`tollgate rules` lists the ids of the rules loaded",
+                    ),
+            );
+        }
+        crate::diag::sort(&mut out, &self.sources);
+        out
     }
 }

@@ -56,7 +56,29 @@ pub fn rule_schema() -> Value {
         ])
         .collect();
     let severities = ["info", "low", "medium", "high", "critical"];
-    let tests = test_cases_schema();
+    let param_def = json!({
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": false,
+        "properties": {
+            "type": { "enum": ["string", "int", "integer", "number", "bool", "boolean", "list"] },
+            "default": {},
+            "required": { "type": "boolean", "description": "With `true`, the param has no default and the rule waits (does not run) until a value is given." },
+            "description": { "type": "string" }
+        },
+        "not": { "required": ["default", "required"], "properties": { "required": { "const": true } } }
+    });
+    let case_params = json!({
+        "type": "object",
+        "description": "Values of the rule's params for this case; a case of a rule that waits for a required param runs only when it gives it.",
+        "additionalProperties": {
+            "anyOf": [
+                { "type": ["string", "number", "boolean"] },
+                { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
+            ]
+        }
+    });
+    let tests = test_cases_schema(&case_params);
     let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -82,16 +104,7 @@ pub fn rule_schema() -> Value {
             "tags": { "type": "array", "items": { "type": "string" } },
             "params": {
                 "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["type"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "type": { "enum": ["string", "int", "integer", "number", "bool", "boolean", "list"] },
-                        "default": {},
-                        "description": { "type": "string" }
-                    }
-                }
+                "additionalProperties": param_def
             },
             "match": { "$ref": "#/$defs/condition" },
             "window": { "$ref": "#/$defs/window" },
@@ -153,7 +166,7 @@ pub fn rule_schema() -> Value {
 }
 
 /// The schema of `tests:`.
-fn test_cases_schema() -> Value {
+fn test_cases_schema(case_params: &Value) -> Value {
     json!({
         "type": "array",
         "items": {
@@ -168,6 +181,7 @@ fn test_cases_schema() -> Value {
                 "expect": { "enum": ["match", "no-match"] },
                 "findings": { "type": "integer", "minimum": 0, "description": "Windows and sequences: how many findings the records give." },
                 "log": { "enum": LogCategory::RULE_NAMES },
+                "params": case_params,
                 "record": { "type": "object" },
                 "records": {
                     "type": "array",
@@ -186,18 +200,24 @@ fn test_cases_schema() -> Value {
 /// The definitions of `window:` and `sequence:`.
 fn multi_record_defs() -> serde_json::Map<String, Value> {
     let defs = json!({
-            "duration": { "type": "string", "pattern": "^[0-9]+[smhd]$", "description": "A whole number and a unit: 30s, 20m, 1h, 2d." },
+            "duration": { "type": "string", "pattern": "^([0-9]+[smhd]|\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?)$", "description": "A whole number and a unit: 30s, 20m, 1h, 2d." },
+            "count": {
+                "anyOf": [
+                    { "type": "integer", "minimum": 0 },
+                    { "type": "string", "pattern": "^\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?$" }
+                ]
+            },
             "threshold": {
                 "type": "object",
                 "minProperties": 1,
                 "maxProperties": 1,
                 "additionalProperties": false,
                 "properties": {
-                    "gt": { "type": "integer", "minimum": 0 },
-                    "gte": { "type": "integer", "minimum": 0 },
-                    "lt": { "type": "integer", "minimum": 0 },
-                    "lte": { "type": "integer", "minimum": 0 },
-                    "eq": { "type": "integer", "minimum": 0 }
+                    "gt": { "$ref": "#/$defs/count" },
+                    "gte": { "$ref": "#/$defs/count" },
+                    "lt": { "$ref": "#/$defs/count" },
+                    "lte": { "$ref": "#/$defs/count" },
+                    "eq": { "$ref": "#/$defs/count" }
                 }
             },
             "keyFields": {

@@ -196,6 +196,7 @@ struct Summary {
     records: u64,
     evaluated: u64,
     unreadable: u64,
+    not_sign_in: u64,
     untargeted: u64,
     findings: u64,
     by_severity: std::collections::BTreeMap<String, u64>,
@@ -235,7 +236,7 @@ fn json_output_reads_into_independent_types() {
     assert_eq!(report.summary.findings as usize, report.findings.len());
     assert_eq!(
         report.summary.records,
-        report.summary.evaluated + report.summary.unreadable
+        report.summary.evaluated + report.summary.unreadable + report.summary.not_sign_in
     );
     for f in &report.findings {
         assert!(f.location.line >= 1);

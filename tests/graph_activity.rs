@@ -95,6 +95,7 @@ fn read(lines: &[Value]) -> Vec<Record> {
         .map(|item| match item {
             Item::Record(r, _) => *r,
             Item::Unreadable(p) => panic!("{}: {}", p.line, p.reason),
+            Item::NotSignIn(p) => panic!("{}: {}", p.line, p.reason),
         })
         .collect()
 }

@@ -135,6 +135,9 @@ fn every_rule_finds_something_in_the_example_logs() {
         fn unreadable_record(&mut self, p: &tollgate::Problem) {
             panic!("{}:{}: unreadable: {}", p.path, p.line, p.reason);
         }
+        fn not_sign_in(&mut self, p: &tollgate::Problem) {
+            panic!("{}:{}: not a sign-in: {}", p.path, p.line, p.reason);
+        }
     }
     let inputs = tollgate::Inputs::discover(&files).expect("inputs");
     let mut ids = Ids(BTreeSet::new());
@@ -254,18 +257,19 @@ fn trusted_countries_turn_the_country_check_on() {
     };
     let quiet = pack(&[]);
     assert!(
-        !reports(&quiet, signin("BR"), "TG-RISK-002"),
-        "every country is trusted by default"
+        !reports(&quiet, signin("BR"), "TG-RISK-008"),
+        "the rule waits for the list"
     );
+    assert!(!reports(&quiet, signin("BR"), "TG-RISK-002"));
     let set = pack(&[("trusted_countries", "US,gb")]);
-    assert!(reports(&set, signin("BR"), "TG-RISK-002"));
-    assert!(!reports(&set, signin("US"), "TG-RISK-002"));
+    assert!(reports(&set, signin("BR"), "TG-RISK-008"));
+    assert!(!reports(&set, signin("US"), "TG-RISK-008"));
     assert!(
-        !reports(&set, signin("GB"), "TG-RISK-002"),
+        !reports(&set, signin("GB"), "TG-RISK-008"),
         "codes compare without case"
     );
     let no_country = serde_json::json!({"status": {"errorCode": 0}, "isInteractive": true});
-    assert!(!reports(&set, no_country, "TG-RISK-002"));
+    assert!(!reports(&set, no_country, "TG-RISK-008"));
 }
 
 #[test]
@@ -276,13 +280,14 @@ fn trusted_ranges_turn_the_address_check_on() {
             "status": {"errorCode": 0}, "ipAddress": ip
         })
     };
+    assert!(!reports(&pack(&[]), signin("192.0.2.1"), "TG-RISK-009"));
     assert!(!reports(&pack(&[]), signin("192.0.2.1"), "TG-RISK-003"));
     let set = pack(&[("trusted_ranges", "198.51.100.0/24,2001:db8::/32")]);
-    assert!(reports(&set, signin("192.0.2.1"), "TG-RISK-003"));
-    assert!(!reports(&set, signin("198.51.100.7"), "TG-RISK-003"));
-    assert!(!reports(&set, signin("2001:db8::7"), "TG-RISK-003"));
+    assert!(reports(&set, signin("192.0.2.1"), "TG-RISK-009"));
+    assert!(!reports(&set, signin("198.51.100.7"), "TG-RISK-009"));
+    assert!(!reports(&set, signin("2001:db8::7"), "TG-RISK-009"));
     assert!(
-        !reports(&set, signin(""), "TG-RISK-003"),
+        !reports(&set, signin(""), "TG-RISK-009"),
         "no address, nothing to judge"
     );
 }
@@ -296,8 +301,8 @@ fn managed_identity_ranges_silence_known_addresses() {
         })
     };
     assert!(
-        reports(&pack(&[]), mi("20.1.2.3"), "TG-SP-002"),
-        "fails closed by default"
+        !reports(&pack(&[]), mi("20.1.2.3"), "TG-SP-002"),
+        "waits for the ranges"
     );
     let set = pack(&[("managed_identity_ranges", "20.0.0.0/8")]);
     assert!(!reports(&set, mi("20.1.2.3"), "TG-SP-002"));
@@ -318,7 +323,12 @@ fn tenant_lists_narrow_the_cross_tenant_rules() {
         })
     };
     let everything = pack(&[]);
-    assert!(reports(&everything, guest_from(partner), "TG-XT-002"));
+    assert!(
+        !reports(&everything, guest_from(partner), "TG-XT-002"),
+        "waits for home_tenants"
+    );
+    let home_only = pack(&[("home_tenants", home)]);
+    assert!(reports(&home_only, guest_from(partner), "TG-XT-002"));
     let set = pack(&[("home_tenants", home), ("allowed_tenants", partner)]);
     assert!(!reports(&set, guest_from(partner), "TG-XT-002"));
     assert!(reports(&set, guest_from(stranger), "TG-XT-002"));
@@ -355,7 +365,12 @@ fn listed_issuers_and_apps_are_not_reported() {
         "isInteractive": true, "status": {"errorCode": 0},
         "tokenIssuerType": "ADFederationServices", "tokenIssuerName": "sts.contoso.com"
     });
-    assert!(reports(&pack(&[]), federated.clone(), "TG-FED-002"));
+    assert!(
+        !reports(&pack(&[]), federated.clone(), "TG-FED-002"),
+        "waits for the issuers"
+    );
+    let other = pack(&[("expected_token_issuers", "sts.fabrikam.com")]);
+    assert!(reports(&other, federated.clone(), "TG-FED-002"));
     let set = pack(&[("expected_token_issuers", "STS.contoso.com")]);
     assert!(!reports(&set, federated, "TG-FED-002"));
 
@@ -364,7 +379,12 @@ fn listed_issuers_and_apps_are_not_reported() {
         "appId": "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",
         "clientCredentialType": "clientSecret", "status": {"errorCode": 0}
     });
-    assert!(reports(&pack(&[]), secret.clone(), "TG-SP-001"));
+    assert!(
+        !reports(&pack(&[]), secret.clone(), "TG-SP-001"),
+        "waits for the allowed apps"
+    );
+    let none = pack(&[("secret_allowed_apps", "none")]);
+    assert!(reports(&none, secret.clone(), "TG-SP-001"));
     let set = pack(&[(
         "secret_allowed_apps",
         "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",
@@ -391,7 +411,19 @@ fn listed_apps_may_add_credentials_and_read_mail() {
         "GET",
         "https://graph.microsoft.com/v1.0/users/0b1c2d3e-0000-4000-8000-000000000090/messages",
     );
-    let everything = pack(&[]);
+    let unset = pack(&[]);
+    assert!(
+        report(&unset, secret.clone()).is_empty(),
+        "waits for the apps"
+    );
+    assert!(
+        report(&unset, mail.clone()).is_empty(),
+        "waits for the apps"
+    );
+    let everything = pack(&[
+        ("credential_manager_apps", "none"),
+        ("mail_reader_apps", "none"),
+    ]);
     assert_eq!(report(&everything, secret.clone()), ["TG-GA-002"]);
     assert_eq!(report(&everything, mail.clone()), ["TG-GA-004"]);
     let listed = pack(&[

@@ -344,6 +344,14 @@ pub const SIGN_IN: &[Field] = &[
         "applications Conditional Access evaluated",
     )
     .list(),
+    // The log's tenant: the diagnostic envelope's `tenantId`, Log
+    // Analytics' `AADTenantId` (its `TenantId` is the workspace, kept under
+    // its own name). Graph pages do not carry it.
+    s(
+        "tenantId",
+        "Entra tenant the log belongs to (absent in Graph API pages)",
+    )
+    .aliases(&["AadTenantId"]),
 ];
 
 /// The canonical Microsoft Graph activity record: one Graph API call, named

@@ -9,6 +9,7 @@ use super::model::{Expect, TestCase, TestInput, TestRecord};
 use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field};
 use crate::diag::Code;
+use crate::record::LogCategory;
 use crate::syntax::{Node, NodeKind};
 
 impl RuleCx<'_> {
@@ -74,7 +75,9 @@ impl RuleCx<'_> {
             );
             return Vec::new();
         };
-        const KEYS: [&str; 6] = ["name", "expect", "findings", "record", "records", "log"];
+        const KEYS: [&str; 7] = [
+            "name", "expect", "findings", "record", "records", "log", "params",
+        ];
         let mut cases = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Some(entries) = item.map() else {
@@ -125,7 +128,7 @@ impl RuleCx<'_> {
                 (Some(r), None) => self
                     .one_record(r)
                     .map(|record| TestInput::Record { record, log }),
-                (None, Some(r)) => self.records(r).map(TestInput::Records),
+                (None, Some(r)) => self.records(r, log).map(TestInput::Records),
                 (None, None) => {
                     let (key, example) = if multi {
                         (
@@ -144,6 +147,7 @@ impl RuleCx<'_> {
                     None
                 }
             };
+            let params = find(entries, "params").map_or_else(Vec::new, |n| self.case_params(n));
             if let (Some(expect), Some(input)) = (expect, input) {
                 // Point at the case's first key (usually `name`), not its
                 // whole extent.
@@ -154,11 +158,60 @@ impl RuleCx<'_> {
                     name,
                     expect,
                     input,
+                    params,
+                    with_params: None,
                     span,
                 });
             }
         }
         cases
+    }
+
+    /// A case's `params:`: values by name, each a scalar or a list of
+    /// scalars, for params the rule declares.
+    fn case_params(&mut self, n: &Node) -> Vec<(String, Vec<String>)> {
+        let Some(entries) = n.map() else {
+            self.err(wrong_type(
+                n,
+                format!(
+                    "a test case's `params` must map param names to values, not {}",
+                    n.describe()
+                ),
+                "expected a mapping",
+            ));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let name = key_name(key);
+            if !self.params.contains_key(name) {
+                let declared: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                self.err(
+                    Code::UndefinedParam
+                        .error(key.span.clone(), format!("param `{name}` is not declared"))
+                        .label("the rule declares no such param")
+                        .suggest(catalog::closest(name, declared)),
+                );
+                continue;
+            }
+            let items: Vec<&Node> = match &value.kind {
+                NodeKind::Seq(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            let mut values = Vec::new();
+            for item in items {
+                match item.scalar() {
+                    Some(s) => values.push(s.text.clone()),
+                    None => self.err(wrong_type(
+                        item,
+                        format!("a param value must be a scalar, not {}", item.describe()),
+                        "expected a value",
+                    )),
+                }
+            }
+            out.push((name.to_string(), values));
+        }
+        out
     }
 
     /// `expect: match | no-match`, or for multi-record rules `findings: N`
@@ -256,8 +309,8 @@ impl RuleCx<'_> {
     }
 
     /// A case's `records`: a list of mappings, each with its time and
-    /// optionally its own `log:`.
-    fn records(&mut self, n: &Node) -> Option<Vec<TestRecord>> {
+    /// optionally its own `log:` (else the case's `log`, if any).
+    fn records(&mut self, n: &Node, case_log: Option<LogCategory>) -> Option<Vec<TestRecord>> {
         let Some(items) = n.seq().filter(|i| !i.is_empty()) else {
             self.err(
                 Code::BadTest
@@ -287,7 +340,10 @@ impl RuleCx<'_> {
                 ok = false;
                 continue;
             };
-            let log = find(entries, "log").and_then(|l| self.logs(l).into_iter().next());
+            let log = match find(entries, "log") {
+                Some(l) => self.logs(l).into_iter().next(),
+                None => case_log.clone(),
+            };
             let fields = log.as_ref().map_or(self.root, catalog::for_log);
             self.record_keys(item, fields);
             if !has_time(item) {

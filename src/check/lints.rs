@@ -70,7 +70,7 @@ fn flatten<'a>(cond: &'a Cond, out: &mut Vec<&'a Cond>) {
     }
 }
 
-fn span_of(cond: &Cond) -> Span {
+pub(super) fn span_of(cond: &Cond) -> Span {
     match cond {
         Cond::Pred(p) => p.span.clone(),
         Cond::Quant { span, .. } => span.clone(),

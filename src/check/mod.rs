@@ -27,7 +27,7 @@ mod refs;
 mod template;
 mod typing;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::catalog::{self, Field, SIGN_IN};
 use crate::diag::{Code, Diagnostic, SourceId, Sources, Span};
@@ -36,9 +36,8 @@ use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
-    CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared, Quantifier,
-    Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, TestRecord, Threshold, TimeSpan,
-    Window, WindowPart,
+    CheckedRule, Cond, Const, CountCmp, Expect, Op, Piece, Pred, Prepared, Quantifier, Sequence,
+    Shape, TestCase, TestInput, Threshold, Window, WindowPart,
 };
 use params::ParamDef;
 
@@ -73,17 +72,8 @@ pub fn check(
     let mut diags = Vec::new();
     let mut seen_ids: HashMap<String, Span> = HashMap::new();
     for (source, doc) in docs {
-        let mut cx = RuleCx {
-            source: *source,
-            sources,
-            diags: Vec::new(),
-            params: BTreeMap::new(),
-            given: params,
-            id: None,
-            root: SIGN_IN,
-            where_scope: None,
-        };
-        let rule = cx.rule(&doc.root);
+        let mut cx = RuleCx::new(*source, sources, params);
+        let mut rule = cx.rule(&doc.root);
         let errors = cx
             .diags
             .iter()
@@ -102,11 +92,52 @@ pub fn check(
             }
             seen_ids.insert(id, span);
         }
+        if let (Some(rule), false) = (rule.as_mut(), errors) {
+            with_case_params(rule, *source, doc, sources, params, &mut diags);
+        }
         if let (Some(rule), false) = (rule, errors) {
             rules.push(rule);
         }
     }
     (rules, diags)
+}
+
+/// For each test case with `params:`, checks the rule again with those
+/// values over the run's, so the case runs against the rule as they make
+/// it: a rule that waits for required params, or one whose defaults the
+/// case overrides. Errors the values cause (a value of the wrong type) are
+/// reported; warnings were given the first time.
+fn with_case_params(
+    rule: &mut CheckedRule,
+    source: SourceId,
+    doc: &Document,
+    sources: &Sources,
+    params: &ParamValues,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for case in &mut rule.tests {
+        if case.params.is_empty() {
+            continue;
+        }
+        let mut given = params.clone();
+        for (name, values) in &case.params {
+            given.insert(name.clone(), values.clone());
+        }
+        let mut cx = RuleCx::new(source, sources, &given);
+        let checked = cx.rule(&doc.root);
+        let errors: Vec<Diagnostic> = cx
+            .diags
+            .into_iter()
+            .filter(|d| d.level == crate::diag::Level::Error)
+            .collect();
+        if let (Some(mut checked), true) = (checked, errors.is_empty())
+            && checked.waiting.is_empty()
+        {
+            checked.tests.clear();
+            case.with_params = Some(Box::new(checked));
+        }
+        diags.extend(errors);
+    }
 }
 
 struct RuleCx<'a> {
@@ -122,6 +153,24 @@ struct RuleCx<'a> {
     root: &'static [Field],
     /// While a sequence step's `where` is checked: the steps it may read.
     where_scope: Option<refs::WhereScope>,
+    /// Required params the rule uses that have no value.
+    waiting: BTreeSet<String>,
+}
+
+impl<'a> RuleCx<'a> {
+    fn new(source: SourceId, sources: &'a Sources, given: &'a ParamValues) -> RuleCx<'a> {
+        RuleCx {
+            source,
+            sources,
+            diags: Vec::new(),
+            params: BTreeMap::new(),
+            given,
+            id: None,
+            root: SIGN_IN,
+            waiting: BTreeSet::new(),
+            where_scope: None,
+        }
+    }
 }
 
 fn find<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
@@ -238,7 +287,12 @@ impl RuleCx<'_> {
         let sequence = find(entries, "sequence");
         let multi = window.is_some() || sequence.is_some();
         let cond = match find(entries, "match") {
-            Some(n) => self.condition(n, self.root, 0).inspect(|c| self.lint(c)),
+            Some(n) => self
+                .condition(n, self.root, 0)
+                .inspect(|c| self.lint(c))
+                // A rule that waits for a param has no condition to run;
+                // every other mistake in it has been reported.
+                .or_else(|| (!self.waiting.is_empty()).then(|| Cond::All(Vec::new()))),
             // A window or sequence without `match` reads every record of
             // its logs (a sequence's steps have their own `match`).
             None if multi => Some(Cond::All(Vec::new())),
@@ -320,6 +374,7 @@ impl RuleCx<'_> {
             shape: shape?,
             message: message?,
             tests,
+            waiting: self.waiting.iter().cloned().collect(),
             span: id_span,
         })
     }

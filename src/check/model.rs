@@ -248,6 +248,41 @@ pub enum Cond {
     },
 }
 
+impl Cond {
+    /// The steps whose records the condition's field references read
+    /// ([`FieldRef::step`]), each once, in the order met.
+    pub fn steps_read(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_steps(&mut out);
+        out
+    }
+
+    fn collect_steps<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Cond::All(children) | Cond::Any(children) => {
+                children.iter().for_each(|c| c.collect_steps(out));
+            }
+            Cond::Not(child) => child.collect_steps(out),
+            Cond::Quant { inner, .. } => inner.collect_steps(out),
+            Cond::Pred(p) => {
+                if let Some(step) = p.field_ref().and_then(|r| r.step.as_deref())
+                    && !out.contains(&step)
+                {
+                    out.push(step);
+                }
+            }
+        }
+    }
+
+    /// The conjuncts of nested `all`s (itself when it is not an `all`).
+    pub fn conjuncts(&self) -> Vec<&Cond> {
+        match self {
+            Cond::All(children) => children.iter().flat_map(Cond::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+}
+
 /// A piece of a message template.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -364,6 +399,16 @@ pub struct Threshold {
 }
 
 impl Threshold {
+    /// The least count that satisfies a `gte` or `gt` threshold; `None`
+    /// for the others (which a step's `count` cannot be).
+    pub fn at_least(&self) -> Option<u64> {
+        match self.cmp {
+            CountCmp::Gte => Some(self.value),
+            CountCmp::Gt => self.value.checked_add(1),
+            _ => None,
+        }
+    }
+
     /// Whether a count satisfies the threshold.
     pub fn holds(&self, n: u64) -> bool {
         match self.cmp {
@@ -397,7 +442,8 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sequence {
     /// The key fields every step shares, when written (steps may have
-    /// their own `by`).
+    /// their own `by`), as the first step that uses them resolves them
+    /// (each step's [`Step::key`] is resolved in its own logs).
     pub group_by: Option<Vec<Resolved>>,
     /// From the first contributing record to the last.
     pub span: TimeSpan,
@@ -426,13 +472,17 @@ pub struct Step {
     /// Which records are of the step (its `match`, ANDed with the rule's
     /// `match` when there is one; everything when neither is written).
     pub cond: Cond,
-    /// Bound on the step's records (default: at least one).
+    /// Bound on the step's records (default: at least one): `gte` or `gt`
+    /// of one record or more ([`Threshold::at_least`]), or for an absent
+    /// step the default.
     pub count: Threshold,
     /// The step holds when no record of it with the same key lies within
     /// the span of the other steps' records.
     pub absent: bool,
     /// Conditions across steps: its field references may read
-    /// `STEP.PATH` of earlier steps ([`FieldRef::step`]).
+    /// `STEP.PATH` of earlier steps ([`FieldRef::step`]). Each conjunct
+    /// reads one earlier step at most, so the condition can be decided one
+    /// pair of records at a time.
     pub where_: Option<Cond>,
     /// Where its name was written.
     pub span: Span,
@@ -447,8 +497,32 @@ pub struct TestCase {
     pub expect: Expect,
     /// What it is given.
     pub input: TestInput,
+    /// Param values the case gives (its `params:`), by name.
+    pub params: Vec<(String, Vec<String>)>,
+    /// For a rule that waits for a required param: the rule checked again
+    /// with the case's `params:`, when they give every param it waits for.
+    /// The case runs against it; without it, the case is skipped.
+    pub with_params: Option<Box<CheckedRule>>,
     /// Where the case was written.
     pub span: Span,
+}
+
+impl TestCase {
+    /// The record of a single-record case (`record:`).
+    pub fn record(&self) -> Option<&serde_json::Value> {
+        match &self.input {
+            TestInput::Record { record, .. } => Some(record),
+            TestInput::Records(_) => None,
+        }
+    }
+
+    /// The log a single-record case names (`log:`).
+    pub fn log(&self) -> Option<&LogCategory> {
+        match &self.input {
+            TestInput::Record { log, .. } => log.as_ref(),
+            TestInput::Records(_) => None,
+        }
+    }
 }
 
 /// What a test case expects.
@@ -516,6 +590,29 @@ pub struct CheckedRule {
     pub message: Vec<Piece>,
     /// Its test cases.
     pub tests: Vec<TestCase>,
+    /// Required params that have no value (sorted): while any is left the
+    /// rule does not run, and only its cases that give them are evaluated.
+    pub waiting: Vec<String>,
     /// The span of its `id` value.
     pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_compare_counts() {
+        let t = |cmp, value| Threshold {
+            cmp,
+            value,
+            span: Span::new(0, 0..0),
+        };
+        assert!(t(CountCmp::Gte, 10).holds(10) && !t(CountCmp::Gte, 10).holds(9));
+        assert!(t(CountCmp::Gt, 10).holds(11) && !t(CountCmp::Gt, 10).holds(10));
+        assert!(t(CountCmp::Lt, 1).holds(0) && !t(CountCmp::Lt, 1).holds(1));
+        assert!(t(CountCmp::Lte, 1).holds(1) && !t(CountCmp::Lte, 1).holds(2));
+        assert!(t(CountCmp::Eq, 3).holds(3) && !t(CountCmp::Eq, 3).holds(4));
+        assert_eq!(CountCmp::Gte.name(), "gte");
+    }
 }

@@ -12,6 +12,7 @@ use super::model::{
     Cond, CountCmp, Piece, Sequence, Shape, Step, TICKS_PER_SECOND, Threshold, TimeSpan, Window,
     WindowPart,
 };
+use super::params::ParamValue;
 use super::refs::{WhereScope, comparable, type_of};
 use super::{RuleCx, find, key_name, wrong_type};
 use crate::catalog::{self, Field, Kind, Resolved};
@@ -25,6 +26,8 @@ pub const WINDOW_KEYS: &[&str] = &["groupBy", "span", "count", "distinct", "case
 pub const SEQUENCE_KEYS: &[&str] = &["groupBy", "span", "ordered", "caseSensitive", "steps"];
 /// The keys of a sequence step.
 pub const STEP_KEYS: &[&str] = &["name", "logs", "by", "match", "count", "absent", "where"];
+/// Most steps of a sequence (the engine keeps a step set in 63 bits).
+pub const MAX_STEPS: usize = 63;
 /// Names a step cannot have: message placeholders start with them.
 const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct"];
 
@@ -106,10 +109,9 @@ impl RuleCx<'_> {
         let entries = self.mapping(n, "sequence", "`groupBy`, `span`, `steps`")?;
         self.known_keys(entries, SEQUENCE_KEYS, "sequence");
         let group_node = find(entries, "groupBy");
-        let group_by = match group_node {
-            Some(g) => Some(self.key_fields(g, self.root, "groupBy")?),
-            None => None,
-        };
+        // `groupBy` resolves in the catalog of each step that uses it,
+        // once per catalog.
+        let mut group_keys: Vec<(&'static [Field], Option<Vec<Resolved>>)> = Vec::new();
         let span = self.required_span(entries, n, "sequence");
         let ordered = self.flag(entries, "ordered", true);
         let case_sensitive = self.flag(entries, "caseSensitive", false);
@@ -133,6 +135,17 @@ impl RuleCx<'_> {
             ));
             return None;
         };
+        if items.len() > MAX_STEPS {
+            self.err(
+                Code::BadStep
+                    .error(
+                        steps_node.span.clone(),
+                        format!("a sequence has at most {MAX_STEPS} steps"),
+                    )
+                    .label(format!("{} steps", items.len()))
+                    .help("split the sequence into several rules"),
+            );
+        }
         if items.len() < 2 {
             self.err(
                 Code::BadStep
@@ -187,8 +200,14 @@ impl RuleCx<'_> {
             };
             let key = match (&by, group_node) {
                 (Some(Some(by)), _) => Some(by.clone()),
-                (Some(None), Some(_)) if fields == self.root => group_by.clone(),
-                (Some(None), Some(g)) => self.key_fields(g, fields, "groupBy"),
+                (Some(None), Some(g)) => match group_keys.iter().find(|(f, _)| *f == fields) {
+                    Some((_, key)) => key.clone(),
+                    None => {
+                        let key = self.key_fields(g, fields, "groupBy");
+                        group_keys.push((fields, key.clone()));
+                        key
+                    }
+                },
                 (Some(None), None) => {
                     self.err(
                         Code::BadStep
@@ -227,6 +246,18 @@ impl RuleCx<'_> {
                     span: span.clone(),
                 }),
             };
+            if !absent
+                && let (Some(c), Some(t)) = (count_node, &count)
+                && t.at_least().is_none_or(|n| n == 0)
+            {
+                self.err(
+                    Code::BadThreshold
+                        .error(c.span.clone(), format!("step `{name_text}` must count one record at least"))
+                        .label("a step counts a least number of records")
+                        .help("write `count: { gte: N }` or `{ gt: N }` with N of 1 or more (`gt: 0` at least); a step that must not occur is `absent: true`"),
+                );
+                ok = false;
+            }
             if absent
                 && let (Some(c), Some(t)) = (count_node, &count)
                 && !(t.value == 1 && matches!(t.cmp, CountCmp::Gte | CountCmp::Eq))
@@ -247,6 +278,28 @@ impl RuleCx<'_> {
                     });
                     let c = self.condition(w, fields, 0);
                     self.where_scope = None;
+                    // The engine decides a `where` one pair of records
+                    // (this step's, an earlier step's) at a time.
+                    if let Some(c) = &c {
+                        for part in c.conjuncts() {
+                            let read = part.steps_read();
+                            if read.len() > 1 {
+                                self.err(
+                                    Code::BadFieldRef
+                                        .error(
+                                            super::lints::span_of(part),
+                                            format!(
+                                                "one condition of the `where` reads steps `{}`",
+                                                read.join("` and `")
+                                            ),
+                                        )
+                                        .label("several earlier steps in one condition")
+                                        .help("compare with one earlier step per condition, and AND the conditions"),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
                     c.map(Some)
                 }
                 None => Some(None),
@@ -270,6 +323,14 @@ impl RuleCx<'_> {
         if ok {
             self.same_keys(&steps);
         }
+        // The sequence's `groupBy` as its first step to use it reads it.
+        let group_by = match group_node {
+            Some(g) => match group_keys.into_iter().next() {
+                Some((_, key)) => Some(key?),
+                None => Some(self.key_fields(g, self.root, "groupBy")?),
+            },
+            None => None,
+        };
         let span = span?;
         ok.then_some(Sequence {
             group_by,
@@ -519,8 +580,15 @@ impl RuleCx<'_> {
     }
 
     /// A span of time: a whole number and a unit, `30s`, `20m`, `1h`, `2d`.
+    /// The span may be a param (`span: $window`).
     pub(super) fn duration(&mut self, n: &Node) -> Option<TimeSpan> {
-        let text = n.text().map(str::trim).unwrap_or_default().to_string();
+        let text = match self.param_ref(n) {
+            Some(Ok(ParamValue::One(lit))) => lit_text(&lit),
+            Some(Ok(ParamValue::List(_))) => String::new(),
+            Some(Err(())) => return None,
+            None => n.text().unwrap_or_default().to_string(),
+        };
+        let text = text.trim().to_string();
         let (number, unit) = text.split_at(text.len().saturating_sub(1));
         let seconds = match unit {
             "s" => Some(1),
@@ -609,17 +677,22 @@ impl RuleCx<'_> {
             );
             return None;
         };
-        // `$name` takes a rule parameter's value (a number param).
+        // The bound may be a param (`count: { gte: $min_failures }`).
         let lit = match self.param_ref(value) {
-            Some(Ok(super::params::ParamValue::One(lit))) => Some(lit),
-            Some(Ok(super::params::ParamValue::List(_))) => None,
+            Some(Ok(ParamValue::One(lit))) => Some(lit),
+            Some(Ok(ParamValue::List(_))) => None,
             Some(Err(())) => return None,
             None => value.scalar().map(|s| s.lit()),
         };
-        match lit {
-            Some(Lit::Int(i)) if i >= 0 => Some(Threshold {
+        let count = match lit {
+            Some(Lit::Int(i)) => u64::try_from(i).ok(),
+            Some(Lit::Str(s)) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match count {
+            Some(value) => Some(Threshold {
                 cmp,
-                value: i as u64,
+                value,
                 span: n.span.clone(),
             }),
             _ => {
@@ -756,6 +829,17 @@ impl RuleCx<'_> {
     }
 }
 
+/// A literal as text (a param's value used as a span).
+fn lit_text(lit: &Lit) -> String {
+    match lit {
+        Lit::Str(s) => s.clone(),
+        Lit::Int(i) => i.to_string(),
+        Lit::Float(f) => f.to_string(),
+        Lit::Bool(b) => b.to_string(),
+        Lit::Null => String::new(),
+    }
+}
+
 /// The span of a rule's `window` or `sequence` key, for errors about the
 /// pair.
 pub(super) fn key_span(entries: &[(Node, Node)], key: &str) -> Option<Span> {
@@ -764,3 +848,6 @@ pub(super) fn key_span(entries: &[(Node, Node)], key: &str) -> Option<Span> {
         .find(|(k, _)| k.text() == Some(key))
         .map(|(k, _)| k.span.clone())
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,9 @@ pub(super) struct ParamDef {
     pub(super) value: Option<ParamValue>,
     pub(super) used: bool,
     pub(super) is_list: bool,
+    /// Declared `required: true`: no default, and until a value is given
+    /// the rule waits instead of running.
+    pub(super) required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -37,13 +40,44 @@ impl RuleCx<'_> {
         const TYPES: [&str; 5] = ["string", "int", "number", "bool", "list"];
         for (key, def) in entries {
             let name = key_name(key).to_string();
-            let (ty, default) = match def.map() {
+            let (ty, default, required) = match def.map() {
                 Some(fields) => {
-                    self.known_keys(fields, &["type", "default", "description"], "param");
-                    (find(fields, "type"), find(fields, "default"))
+                    self.known_keys(
+                        fields,
+                        &["type", "default", "required", "description"],
+                        "param",
+                    );
+                    (
+                        find(fields, "type"),
+                        find(fields, "default"),
+                        find(fields, "required"),
+                    )
                 }
-                None => (None, None),
+                None => (None, None, None),
             };
+            let required = match required.map(|r| (r, r.scalar().map(|s| s.lit()))) {
+                None => false,
+                Some((_, Some(Lit::Bool(b)))) => b,
+                Some((r, _)) => {
+                    self.err(wrong_type(
+                        r,
+                        format!("`required` must be true or false, not {}", r.describe()),
+                        "expected true or false",
+                    ));
+                    false
+                }
+            };
+            if required && let Some(d) = default {
+                self.err(
+                    Code::BadParam
+                        .error(
+                            d.span.clone(),
+                            format!("param `{name}` is required and has a default"),
+                        )
+                        .label("a required param has no default")
+                        .help("remove the default, or `required: true` to let the default apply when no value is given"),
+                );
+            }
             let ty_name = match ty {
                 Some(t) => {
                     let t_name = key_name(t);
@@ -87,6 +121,7 @@ impl RuleCx<'_> {
                     value,
                     used: false,
                     is_list,
+                    required,
                 },
             );
         }
@@ -211,6 +246,12 @@ impl RuleCx<'_> {
                 def.used = true;
                 match def.value.clone() {
                     Some(v) => Some(Ok(v)),
+                    // The rule waits for the value: not a mistake, and the
+                    // condition is not built (the rule does not run).
+                    None if def.required => {
+                        self.waiting.insert(name.to_string());
+                        Some(Err(()))
+                    }
                     None => {
                         let span = def.span.clone();
                         self.err(
@@ -218,7 +259,7 @@ impl RuleCx<'_> {
                                 .error(n.span.clone(), format!("param `{name}` has no value"))
                                 .label("used here")
                                 .related(span, "declared without a default")
-                                .help(format!("give it a default, or pass `--param {name}=...`")),
+                                .help(format!("give it a default, declare it `required: true`, or pass `--param {name}=...`")),
                         );
                         Some(Err(()))
                     }

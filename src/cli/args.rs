@@ -104,6 +104,9 @@ pub(super) enum Command {
         /// Fail (exit 2) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Fail (exit 2) when a rule has no `tests:` cases.
+        #[arg(long)]
+        require_tests: bool,
     },
     /// Run the `tests:` cases embedded in the rules.
     Test {
@@ -146,6 +149,16 @@ pub(super) enum Command {
         /// How to show rule errors.
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormatArg,
+    },
+    /// Scaffold a project: tollgate.yaml, rules/ with an example rule and
+    /// its tests, logs/ with a sample, and a GitHub Actions workflow.
+    Init {
+        /// The project directory (created when missing).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Replace files that already exist.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the field catalog rules are written against.
     Schema {

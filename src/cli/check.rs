@@ -16,6 +16,12 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if rules.infos().is_empty() {
+        eprintln!(
+            "error: no rules to run: every rule loaded waits for a param (see the notes above)"
+        );
+        return Ok(EXIT_ERROR);
+    }
     let config = &project.config;
     let inputs = Inputs::discover(&args.paths).map_err(|e| e.to_string())?;
     if inputs.is_empty() && !args.quiet {
@@ -145,6 +151,13 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
                 .join(", ")
         );
     }
+    let totals = &summary.totals;
+    if !args.quiet && totals.records > 0 && totals.evaluated == 0 && totals.not_sign_in > 0 {
+        eprintln!(
+            "warning: none of the {} records read is a sign-in or Graph activity record: nothing was checked",
+            totals.records
+        );
+    }
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     if let Some(path) = &args.write_baseline {
@@ -190,7 +203,8 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
             }
         );
     }
-    if unreadable_input || (args.strict && summary.totals.unreadable > 0) {
+    let unread = summary.totals.unreadable + summary.totals.not_sign_in;
+    if unreadable_input || (args.strict && unread > 0) {
         return Ok(EXIT_ERROR);
     }
     if args.write_baseline.is_some() {
@@ -231,6 +245,17 @@ impl Sink for CheckSink<'_> {
             self.progress.suspend(|| {
                 eprintln!(
                     "warning: {}:{}: unreadable record: {}",
+                    problem.path, problem.line, problem.reason
+                );
+            });
+        }
+    }
+
+    fn not_sign_in(&mut self, problem: &Problem) {
+        if !self.quiet {
+            self.progress.suspend(|| {
+                eprintln!(
+                    "warning: {}:{}: {}",
                     problem.path, problem.line, problem.reason
                 );
             });

@@ -4,6 +4,7 @@
 
 mod args;
 mod check;
+mod init;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,7 +32,9 @@ pub fn run(cli: Cli) -> u8 {
             rules,
             error_format,
             deny_warnings,
-        } => validate(&rules, error_format, deny_warnings),
+            require_tests,
+        } => validate(&rules, error_format, deny_warnings, require_tests),
+        Command::Init { dir, force } => init::init(&dir, force),
         Command::Test {
             rules,
             format,
@@ -134,8 +137,13 @@ fn load(
     format: ErrorFormatArg,
     show_warnings: bool,
 ) -> Result<(RuleSet, Project), u8> {
-    let project = find_project(args, format)?;
-    match loader(args, &project)?.load() {
+    let mut project = find_project(args, format)?;
+    let loader = loader(args, &project)?;
+    let settings = project.setting_mistakes(&loader.declared(), &args.params);
+    if report_settings(&settings, &project, format, "no log was read") {
+        return Err(EXIT_ERROR);
+    }
+    match loader.load() {
         Ok(rules) => {
             if show_warnings && !rules.warnings().is_empty() {
                 eprint!(
@@ -143,17 +151,22 @@ fn load(
                     diag::render(rules.warnings(), rules.sources(), error_format(format))
                 );
             }
-            if rules.infos().is_empty() {
+            if rules.infos().is_empty() && rules.waiting().is_empty() {
                 // A run that checks nothing must not pass as clean.
                 eprintln!("error: {}", no_rules(args));
                 return Err(EXIT_ERROR);
             }
-            let unknown = project.unknown_ids(&rules);
-            if show_warnings && !unknown.is_empty() {
-                eprint!(
-                    "{}",
-                    diag::render(&unknown, &project.sources, error_format(format))
-                );
+            if show_warnings {
+                for w in rules.waiting() {
+                    eprintln!(
+                        "note: {} waits for {} {} (set {} with --param or in {})",
+                        w.info.id,
+                        plural(w.params.len(), "param", "params"),
+                        w.params.join(", "),
+                        plural(w.params.len(), "it", "them"),
+                        crate::config::FILE_NAME
+                    );
+                }
             }
             Ok((rules, project))
         }
@@ -162,6 +175,31 @@ fn load(
             Err(EXIT_ERROR)
         }
     }
+}
+
+/// Prints the mistakes of the settings (params and rule ids named on the
+/// command line or in the config); whether any is an error.
+fn report_settings(
+    mistakes: &[diag::Diagnostic],
+    project: &Project,
+    format: ErrorFormatArg,
+    consequence: &str,
+) -> bool {
+    if mistakes.is_empty() {
+        return false;
+    }
+    eprint!(
+        "{}",
+        diag::render(mistakes, &project.sources, error_format(format))
+    );
+    let errors = mistakes.iter().filter(|d| d.level == Level::Error).count();
+    if errors > 0 && format != ErrorFormatArg::Json {
+        eprintln!(
+            "error: {errors} {} in the settings; {consequence}",
+            plural(errors, "mistake", "mistakes")
+        );
+    }
+    errors > 0
 }
 
 /// Prints diagnostics and a closing count of errors.
@@ -213,12 +251,26 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> CliResult {
-    let loader = match find_project(args, format).and_then(|project| loader(args, &project)) {
-        Ok(l) => l,
+fn validate(
+    args: &RuleArgs,
+    format: ErrorFormatArg,
+    deny_warnings: bool,
+    require_tests: bool,
+) -> CliResult {
+    let (mut project, first) = match find_project(args, format)
+        .and_then(|project| Ok((loader(args, &project)?, project)))
+    {
+        Ok((l, p)) => (p, l),
         Err(code) => return Ok(code),
     };
-    let rejected = loader.validate();
+    let settings = project.setting_mistakes(&first.declared(), &args.params);
+    let bad_settings = report_settings(
+        &settings,
+        &project,
+        format,
+        "fix them before the rules can run",
+    );
+    let rejected = first.validate();
     let errors = rejected
         .diagnostics
         .iter()
@@ -235,7 +287,29 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
         eprintln!("error: {}", no_rules(args));
         return Ok(EXIT_ERROR);
     }
-    if errors == 0 && format != ErrorFormatArg::Json {
+    if require_tests && errors == 0 {
+        let again = match find_project(args, format).and_then(|project| loader(args, &project)) {
+            Ok(l) => l,
+            Err(code) => return Ok(code),
+        };
+        let untested: Vec<String> = again
+            .check()
+            .rules()
+            .iter()
+            .filter(|r| r.tests.is_empty())
+            .map(|r| format!("{} ({}:{})", r.info.id, r.info.source, r.info.line))
+            .collect();
+        if !untested.is_empty() {
+            eprintln!(
+                "error: {} {} no `tests:` cases: {}",
+                untested.len(),
+                plural(untested.len(), "rule has", "rules have"),
+                untested.join(", ")
+            );
+            return Ok(EXIT_ERROR);
+        }
+    }
+    if errors == 0 && !bad_settings && format != ErrorFormatArg::Json {
         let files = rejected.sources.len();
         eprintln!(
             "{files} rule {}: ok{}",
@@ -247,11 +321,13 @@ fn validate(args: &RuleArgs, format: ErrorFormatArg, deny_warnings: bool) -> Cli
             }
         );
     }
-    Ok(if errors > 0 || (deny_warnings && warnings > 0) {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if bad_settings || errors > 0 || (deny_warnings && warnings > 0) {
+            EXIT_ERROR
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {
@@ -277,25 +353,48 @@ fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg)
         Err(code) => return Ok(code),
     };
     let mut out = io::stdout().lock();
+    // Rules that wait for a param are listed too: they are loaded, and the
+    // list says what they wait for.
+    let all: Vec<&crate::finding::RuleInfo> = rules
+        .infos()
+        .iter()
+        .chain(rules.waiting().iter().map(|w| &w.info))
+        .collect();
     let text = match format {
-        ListFormat::Json => {
-            serde_json::to_string_pretty(rules.infos()).map_err(|e| e.to_string())? + "\n"
-        }
+        ListFormat::Json => serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n",
         ListFormat::Text => {
-            let width = rules.infos().iter().map(|r| r.id.len()).max().unwrap_or(0);
-            rules
-                .infos()
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{:width$}  {:8}  {}  [{}]\n",
-                        r.id,
-                        r.severity.name(),
-                        r.title,
-                        r.logs.join(", ")
-                    )
-                })
-                .collect()
+            let width = all.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            let mut text = String::new();
+            for r in &all {
+                text.push_str(&format!(
+                    "{:width$}  {:8}  {}  [{}]\n",
+                    r.id,
+                    r.severity.name(),
+                    r.title,
+                    r.logs.join(", ")
+                ));
+                let waits = rules
+                    .waiting()
+                    .iter()
+                    .find(|w| w.info.id == r.id)
+                    .map(|w| w.params.clone())
+                    .unwrap_or_default();
+                for p in report::params_of(&rules, &r.source, &r.id) {
+                    let unset = if waits.contains(&p.name) {
+                        ", not set: the rule waits for it"
+                    } else {
+                        ""
+                    };
+                    text.push_str(&format!(
+                        "{:width$}    param {}: {}, {}{unset}\n",
+                        "",
+                        p.name,
+                        p.ty,
+                        p.requirement()
+                    ));
+                }
+            }
+            text
         }
         ListFormat::Markdown => report::rules_markdown(&rules),
     };

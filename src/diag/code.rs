@@ -100,10 +100,10 @@ codes! {
         "A rule reads Graph activity and sign-in logs together, which have different fields.",
         "id: EX-001\ntitle: Mixed\nseverity: low\nlogs: [graphActivity, interactive]\nmatch:\n  ipAddress: 192.0.2.1\n";
     BadParam = "bad-param",
-        "A param declaration, default or given value is not of the param's type.",
+        "A param declaration is wrong (an unknown type, or a default beside `required: true`), or a default or given value is not of the param's type.",
         "id: EX-001\ntitle: Params\nseverity: low\nparams:\n  limit: { type: int, default: many }\nmatch:\n  status.errorCode: $limit\n";
     ParamWithoutValue = "param-without-value",
-        "A param is used but has no default and no value was given.",
+        "A param is used but has no default, is not declared `required: true`, and no value was given.",
         "id: EX-001\ntitle: Params\nseverity: low\nparams:\n  apps: { type: list }\nmatch:\n  clientAppUsed: $apps\n";
     UndefinedParam = "undefined-param",
         "A `$name` refers to a param the rule does not declare.",
@@ -178,7 +178,7 @@ codes! {
         "A multi-record rule's message names something its findings cannot fill.",
         "id: EX-001\ntitle: Message\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { gte: 10 }\nmessage: \"{userPrincipalName} failed {count} times\"\n";
     Config = "config",
-        "A config file has an unknown key, a bad value, or names an unknown rule.",
+        "A config file has an unknown key or a bad value, or a setting (config or `--param`) names a rule or param that no rule file declares.",
         "# in tollgate.yaml\nfailOn: hihg\n";
 }
 

@@ -43,6 +43,7 @@ pub(super) const SIGN_IN_ENVELOPE: &[(&str, &str)] = &[
     ("calleripaddress", "ipAddress"),
     ("correlationid", "correlationId"),
     ("location", "location.countryOrRegion"),
+    ("tenantid", "tenantId"),
 ];
 
 /// Diagnostic envelope keys (lower case) of Graph activity records, and
@@ -84,12 +85,74 @@ pub(super) fn envelope_keys_for(name: &str) -> impl Iterator<Item = &'static str
         .map(|(key, _)| *key)
 }
 
+/// Keys (lower case) that, though the catalog may know them, only frame a
+/// record (when it was written, by which pipeline, to which workspace or
+/// resource): a record with none but these carries nothing of a sign-in or
+/// of a Graph call.
+const ENVELOPE_ONLY: [&str; 14] = [
+    "time",
+    "timegenerated",
+    "category",
+    "type",
+    "tenantid",
+    "sourcesystem",
+    "operationname",
+    "operationversion",
+    "resourceid",
+    "level",
+    "durationms",
+    "resultsignature",
+    "identity",
+    PROPERTIES,
+];
+
+/// Every key (lower case) that names a field of either catalog, or a Log
+/// Analytics column standing for one (`Location` for
+/// `location.countryOrRegion`), but the envelope keys.
+static RECORD_KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<String>> =
+    std::sync::LazyLock::new(|| {
+        let mut keys = rustc_hash::FxHashSet::default();
+        for field in crate::catalog::SIGN_IN
+            .iter()
+            .chain(crate::catalog::GRAPH_ACTIVITY)
+        {
+            let children = if field.list {
+                &[][..]
+            } else {
+                field.children()
+            };
+            let names = std::iter::once(field.name)
+                .chain(field.aliases.iter().copied())
+                .chain(children.iter().flat_map(|c| c.aliases.iter().copied()));
+            for name in names {
+                keys.insert(name.to_ascii_lowercase());
+            }
+        }
+        for key in ENVELOPE_ONLY {
+            keys.remove(key);
+        }
+        keys
+    });
+
+/// Whether a key of a record (any case) names a sign-in or Graph activity
+/// field beyond the envelope: a record with no such key is not one.
+pub(crate) fn is_record_key(key: &str) -> bool {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        RECORD_KEYS.contains(&key.to_ascii_lowercase())
+    } else {
+        RECORD_KEYS.contains(key)
+    }
+}
+
 /// How many keys a record had and how many of them start with an upper-case
 /// letter, counted before any was skipped: shape detection weighs them.
+/// `known` tells whether some key (at the top, or in a diagnostic record's
+/// `properties` object) is a field ([`is_record_key`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct KeyCounts {
     pub(crate) total: usize,
     pub(crate) upper: usize,
+    pub(crate) known: bool,
 }
 
 impl KeyCounts {
@@ -98,6 +161,7 @@ impl KeyCounts {
         let mut counts = KeyCounts::default();
         for key in keys {
             counts.add(key);
+            counts.known = counts.known || is_record_key(key);
         }
         counts
     }

@@ -104,7 +104,15 @@ pub enum Item {
     Record(Box<Record>, Location),
     /// A record that could not be read, with where and why.
     Unreadable(Problem),
+    /// A record that was read but holds nothing of a sign-in or of a Graph
+    /// call (no key names a field of either catalog beyond the envelope,
+    /// such as a line of another log): not evaluated, with where and why.
+    NotSignIn(Problem),
 }
+
+/// Why a record is [`Item::NotSignIn`].
+pub const NOT_SIGN_IN: &str =
+    "not a sign-in or Graph activity record: none of its keys is a known field";
 
 /// An input named on the command line, after directories are walked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,22 +340,44 @@ impl Pending {
     /// [`Reader::note`].
     pub fn decode(self) -> (Item, Seen) {
         let Pending { raw, location } = self;
+        let counted = |fields: serde_json::Map<String, Value>, counts| {
+            let known = normalize::has_known_key(&fields, counts);
+            (normalize::normalize_counted(fields, counts), known)
+        };
         let found = match raw {
             Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
-                .map(|(fields, counts)| normalize::normalize_counted(fields, counts))
+                .map(|(fields, counts)| counted(fields, counts))
                 .map_err(|e| e.to_string()),
-            Raw::Object { fields, counts } => Ok(normalize::normalize_counted(fields, counts)),
+            Raw::Object { fields, counts } => Ok(counted(fields, counts)),
             Raw::AdminCenter {
                 canonical,
                 unmapped,
-            } => Ok((
-                normalize::normalize_admin_center(canonical, unmapped),
-                RecordShape::AdminCenter,
-            )),
+            } => {
+                // Only the columns mapped to Graph names can tell.
+                let known = normalize::has_known_key(&canonical, None);
+                Ok((
+                    (
+                        normalize::normalize_admin_center(canonical, unmapped),
+                        RecordShape::AdminCenter,
+                    ),
+                    known,
+                ))
+            }
             Raw::Bad(reason) => Err(reason),
         };
         match found {
-            Ok((record, shape)) => (Item::Record(Box::new(record), location), Seen(Some(shape))),
+            Ok(((_, shape), false)) => (
+                Item::NotSignIn(Problem {
+                    path: location.path,
+                    line: location.line,
+                    record: Some(location.record),
+                    reason: NOT_SIGN_IN.to_string(),
+                }),
+                Seen(Some(shape)),
+            ),
+            Ok(((record, shape), true)) => {
+                (Item::Record(Box::new(record), location), Seen(Some(shape)))
+            }
             Err(reason) => (
                 Item::Unreadable(Problem {
                     path: location.path,

@@ -79,8 +79,9 @@ struct Root {
 static SIGN_IN_ROOT: LazyLock<Root> = LazyLock::new(|| Root {
     level: Level::new(SIGN_IN),
     // `ResourceId` is the Azure resource path of the log, not the Graph
-    // `resourceId` (that one is `ResourceIdentity`).
-    la_kept: &["ResourceId"],
+    // `resourceId` (that one is `ResourceIdentity`); `TenantId` is the Log
+    // Analytics workspace, not the Entra tenant (`AADTenantId`).
+    la_kept: &["ResourceId", "TenantId"],
     envelope: markers::SIGN_IN_ENVELOPE,
 });
 
@@ -98,6 +99,28 @@ fn root_for(category: Option<&LogCategory>) -> &'static Root {
         Some(LogCategory::GraphActivity) => &GRAPH_ACTIVITY_ROOT,
         _ => &SIGN_IN_ROOT,
     }
+}
+
+/// Whether a record object read from a log has something of a sign-in or
+/// a Graph call: a key, at its top or in a diagnostic record's
+/// `properties` (an object, or JSON text holding one), that names a field
+/// of either catalog beyond the envelope ([`markers::is_record_key`]).
+/// `counts`, when given, are those [`super::sparse`] took of the keys it
+/// skipped as well as those it kept.
+pub(crate) fn has_known_key(input: &Map<String, Value>, counts: Option<KeyCounts>) -> bool {
+    let top = match counts {
+        Some(counts) => counts.known,
+        None => input.keys().any(|k| markers::is_record_key(k)),
+    };
+    top || input
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(PROPERTIES))
+        .any(|(_, v)| match v {
+            Value::Object(m) => m.keys().any(|k| markers::is_record_key(k)),
+            Value::String(_) => into_properties(v.clone())
+                .is_some_and(|m| m.keys().any(|k| markers::is_record_key(k))),
+            _ => false,
+        })
 }
 
 /// Normalizes a record object, detecting its shape.
@@ -193,7 +216,7 @@ fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape 
     if has_properties && has_source {
         return RecordShape::Diagnostic;
     }
-    let KeyCounts { total, upper } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
+    let KeyCounts { total, upper, .. } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
     if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > total {
         RecordShape::LogAnalytics
     } else {

@@ -308,10 +308,14 @@ fn object<'de, A: MapAccess<'de>>(
 ) -> Result<(Value, KeyCounts), A::Error> {
     let mut out = Map::new();
     let mut counts = KeyCounts::default();
+    // Whether the `properties` object holds a field, told by the keys
+    // read there, kept or not.
+    let properties_known = std::cell::Cell::new(false);
     while let Some(Key(key)) = map.next_key()? {
         counts.add(&key);
         if let Some(seen) = seen.as_deref_mut() {
             seen.add(&key);
+            counts.known = counts.known || markers::is_record_key(&key);
         }
         let value = if seen.is_some() && key.eq_ignore_ascii_case(markers::PROPERTIES) {
             // An object holds the fields of a diagnostic record, read with
@@ -324,6 +328,7 @@ fn object<'de, A: MapAccess<'de>>(
                 map.next_value_seed(Part {
                     keep,
                     whole_elements: true,
+                    known: Some(&properties_known),
                 })?
             }
         } else {
@@ -336,11 +341,13 @@ fn object<'de, A: MapAccess<'de>>(
                 Some(Below::Some(keep)) => map.next_value_seed(Part {
                     keep,
                     whole_elements: false,
+                    known: None,
                 })?,
             }
         };
         out.insert(key.into_owned(), value);
     }
+    counts.known = counts.known || properties_known.get();
     Ok((Value::Object(out), counts))
 }
 
@@ -408,6 +415,9 @@ impl<'de> Visitor<'de> for CheckedVisitor {
 struct Part<'k> {
     keep: &'k Keep,
     whole_elements: bool,
+    /// Set when an object read here has a key that names a field
+    /// ([`markers::is_record_key`]); only for a diagnostic `properties`.
+    known: Option<&'k std::cell::Cell<bool>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Part<'_> {
@@ -426,7 +436,31 @@ impl<'de> Visitor<'de> for Part<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        Ok(object(map, self.keep, None)?.0)
+        let Some(known) = self.known else {
+            return Ok(object(map, self.keep, None)?.0);
+        };
+        // Keys are looked at one by one, as at the top of a record.
+        let mut found = false;
+        let mut out = Map::new();
+        let mut map = map;
+        while let Some(Key(key)) = map.next_key()? {
+            found = found || markers::is_record_key(&key);
+            let value = match self.keep.get(&key) {
+                None => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
+                Some(Below::Whole) => map.next_value::<Value>()?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part {
+                    keep,
+                    whole_elements: false,
+                    known: None,
+                })?,
+            };
+            out.insert(key.into_owned(), value);
+        }
+        known.set(known.get() || found);
+        Ok(Value::Object(out))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -547,7 +581,7 @@ mod tests {
             value,
             json!({"Status": {"errorCode": 0}, "properties": {"status": 1}})
         );
-        assert_eq!(counts, Some(KeyCounts { total: 5, upper: 2 }));
+        assert_eq!(counts.map(|c| (c.total, c.upper)), Some((5, 2)));
     }
 
     #[test]

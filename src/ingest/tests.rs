@@ -32,7 +32,7 @@ fn read_all(mut reader: Reader) -> (Vec<Item>, String) {
     for item in reader.by_ref() {
         let index = match &item {
             Item::Record(_, loc) => Some(loc.record),
-            Item::Unreadable(p) => p.record,
+            Item::Unreadable(p) | Item::NotSignIn(p) => p.record,
         };
         assert_eq!(index, Some(items.len() as u64), "indexes must not skip");
         items.push(item);
@@ -63,6 +63,9 @@ fn outline(items: &[Item]) -> Vec<String> {
             Item::Unreadable(p) => {
                 format!("{}:{} ! {}", p.line, p.record.unwrap_or(99), p.reason)
             }
+            Item::NotSignIn(p) => {
+                format!("{}:{} ? {}", p.line, p.record.unwrap_or(99), p.reason)
+            }
         })
         .collect()
 }
@@ -72,7 +75,7 @@ fn records(items: &[Item]) -> Vec<&Record> {
         .iter()
         .filter_map(|i| match i {
             Item::Record(r, _) => Some(r.as_ref()),
-            Item::Unreadable(_) => None,
+            Item::Unreadable(_) | Item::NotSignIn(_) => None,
         })
         .collect()
 }
@@ -526,7 +529,7 @@ fn unreadable(items: &[Item]) -> Vec<&Problem> {
     items
         .iter()
         .filter_map(|i| match i {
-            Item::Unreadable(p) => Some(p),
+            Item::Unreadable(p) | Item::NotSignIn(p) => Some(p),
             Item::Record(..) => None,
         })
         .collect()
@@ -544,7 +547,7 @@ fn real_log_analytics_rows() {
         .iter()
         .filter_map(|i| match i {
             Item::Record(_, loc) => Some(loc.line),
-            Item::Unreadable(_) => None,
+            Item::Unreadable(_) | Item::NotSignIn(_) => None,
         })
         .collect();
     assert_eq!(lines, (1..=86).collect::<Vec<u64>>());
@@ -926,4 +929,47 @@ fn arbitrary_bytes_read_as_csv_without_panic() {
         let lines = bytes.iter().filter(|b| **b == b'\n').count();
         assert!(items.len() <= lines + 1);
     }
+}
+
+#[test]
+fn records_with_no_known_field_are_not_sign_ins_whether_read_in_part_or_whole() {
+    let text = concat!(
+        "{\"foo\": 1}\n",
+        "{\"time\": \"2025-01-01T00:00:00Z\", \"category\": \"SignInLogs\", \"operationName\": \"Sign-in activity\", \"properties\": {\"foo\": 1}}\n",
+        "{\"time\": \"2025-01-01T00:00:00Z\", \"category\": \"SignInLogs\", \"operationName\": \"Sign-in activity\", \"properties\": {\"riskState\": \"none\"}}\n",
+        "{\"time\": \"2025-01-01T00:00:00Z\", \"category\": \"SignInLogs\", \"operationName\": \"Sign-in activity\", \"properties\": \"{\\\"riskState\\\": \\\"none\\\"}\"}\n",
+        "{\"TimeGenerated\": \"2025-01-01T00:00:00Z\", \"Type\": \"SigninLogs\", \"TenantId\": \"t\", \"Other\": 1}\n",
+        "{\"TimeGenerated\": \"2025-01-01T00:00:00Z\", \"Type\": \"SigninLogs\", \"Location\": \"FR\"}\n",
+        "{\"RequestUri\": \"https://graph.microsoft.com/v1.0/me\", \"RequestMethod\": \"GET\"}\n",
+    );
+    let expected = ["?", "?", "r", "r", "?", "r", "r"];
+    let kinds = |items: &[Item]| -> Vec<&'static str> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Record(..) => "r",
+                Item::NotSignIn(p) => {
+                    assert_eq!(p.reason, NOT_SIGN_IN);
+                    "?"
+                }
+                Item::Unreadable(_) => "!",
+            })
+            .collect()
+    };
+    let (whole, _) = read(text.as_bytes());
+    assert_eq!(kinds(&whole), expected);
+    // Read in part, keeping only what one unrelated field needs: the keys
+    // skipped still count.
+    let keep = Keep::new([&["clientAppUsed".to_string()][..]], []);
+    let part = buffered(
+        "test".into(),
+        Cursor::new(text.as_bytes().to_vec()),
+        frame::DEFAULT_LIMIT,
+        Options {
+            keep: Some(std::sync::Arc::new(keep)),
+            ..Options::default()
+        },
+    );
+    let (part, _) = read_all(part);
+    assert_eq!(kinds(&part), expected);
 }

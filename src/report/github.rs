@@ -83,7 +83,12 @@ impl Emitter for GithubEmitter {
             };
             writeln!(
                 out,
-                "::warning file={file}{line},title=unreadable record::{}",
+                "::warning file={file}{line},title={}::{}",
+                if p.reason == crate::ingest::NOT_SIGN_IN {
+                    "not a sign-in"
+                } else {
+                    "unreadable record"
+                },
                 escape_data(&p.reason)
             )?;
         }
@@ -97,11 +102,12 @@ pub fn markdown_summary(rules: &[RuleInfo], summary: &Summary) -> String {
     let t = &summary.totals;
     let _ = writeln!(
         md,
-        "{} findings in {} records from {} files ({} unreadable).\n",
+        "{} findings in {} records from {} files ({} unreadable, {} not sign-ins).\n",
         t.findings,
         t.records,
         summary.files.len(),
-        t.unreadable
+        t.unreadable,
+        t.not_sign_in
     );
     if t.findings > 0 {
         md.push_str("| severity | findings |\n|---|---:|\n");

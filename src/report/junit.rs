@@ -22,9 +22,10 @@ pub fn write_junit(out: &mut dyn Write, outcomes: &[TestOutcome]) -> io::Result<
     )?;
     for (source, cases) in suites {
         let failed = cases.iter().filter(|o| !o.passed()).count();
+        let skipped = cases.iter().filter(|o| o.skipped.is_some()).count();
         writeln!(
             out,
-            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="{}" tests="{}" failures="{failed}" errors="0" skipped="{skipped}">"#,
             escape(source),
             cases.len()
         )?;
@@ -37,6 +38,12 @@ pub fn write_junit(out: &mut dyn Write, outcomes: &[TestOutcome]) -> io::Result<
                 escape(&o.source),
                 o.line
             )?;
+            if let Some(why) = &o.skipped {
+                writeln!(out, ">")?;
+                writeln!(out, r#"      <skipped message="{}"/>"#, escape(why))?;
+                writeln!(out, "    </testcase>")?;
+                continue;
+            }
             if o.passed() {
                 writeln!(out, "/>")?;
                 continue;
@@ -102,6 +109,7 @@ mod tests {
             matched,
             trace: "✗ status.errorCode eq 0  (saw 50126)\n".into(),
             note: None,
+            skipped: None,
             span: crate::diag::Span::new(0, 0..0),
         }
     }

@@ -28,7 +28,7 @@ pub use github::{GithubEmitter, markdown_summary};
 pub use html::HtmlEmitter;
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
-pub use reference::rules_markdown;
+pub use reference::{ParamDoc, params_of, rules_markdown};
 pub use sarif::SarifEmitter;
 pub use test_text::write_tests_text;
 pub use text::TextEmitter;
@@ -396,6 +396,7 @@ mod testdata {
                 records: 6,
                 evaluated: 5,
                 unreadable: 1,
+                not_sign_in: 0,
                 untargeted: 1,
                 findings: 0,
             },
@@ -409,6 +410,7 @@ mod testdata {
                     records: 4,
                     evaluated: 3,
                     unreadable: 1,
+                    not_sign_in: 0,
                     untargeted: 1,
                     findings: 1,
                 },
@@ -418,6 +420,7 @@ mod testdata {
                     records: 1,
                     evaluated: 1,
                     unreadable: 0,
+                    not_sign_in: 0,
                     untargeted: 0,
                     findings: 1,
                 },
@@ -427,6 +430,7 @@ mod testdata {
                     records: 1,
                     evaluated: 1,
                     unreadable: 0,
+                    not_sign_in: 0,
                     untargeted: 0,
                     findings: 1,
                 },

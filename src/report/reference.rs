@@ -4,15 +4,98 @@
 
 use crate::engine::RuleSet;
 
+/// A declared param, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamDoc {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: String,
+    /// Whether it is required (it then has no default).
+    pub required: bool,
+    /// Its default, in backquotes, or `none`.
+    pub default: String,
+    /// What it means.
+    pub description: String,
+}
+
+impl ParamDoc {
+    /// `required`, or `default VALUE`.
+    pub fn requirement(&self) -> String {
+        if self.required {
+            "required".to_string()
+        } else {
+            format!("default {}", self.default)
+        }
+    }
+}
+
+/// A rule's declared params, from its text.
+pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
+    use crate::syntax::{self, Node};
+    use serde_json::Value;
+
+    let sources = rules.sources();
+    let Some(file) = (0..sources.len())
+        .filter_map(|i| sources.get(i).map(|f| (i, f)))
+        .find(|(_, f)| f.name == source)
+    else {
+        return Vec::new();
+    };
+    let (docs, _) = syntax::parse(file.0, &file.1.text);
+    let field = |node: &Node, key: &str| -> Option<Node> {
+        node.map()?
+            .iter()
+            .find(|(k, _)| k.text() == Some(key))
+            .map(|(_, v)| v.clone())
+    };
+    let Some(params) = docs
+        .iter()
+        .find(|d| {
+            field(&d.root, "id").and_then(|n| n.text().map(str::to_string)) == Some(id.to_string())
+        })
+        .and_then(|d| field(&d.root, "params"))
+    else {
+        return Vec::new();
+    };
+    let text = |node: Option<Node>| {
+        node.and_then(|n| n.text().map(str::to_string))
+            .unwrap_or_default()
+    };
+    params
+        .map()
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, def)| {
+            let default = match field(def, "default").map(|d| d.to_json()) {
+                None => "none".to_string(),
+                Some(Value::Array(items)) => format!(
+                    "`[{}]`",
+                    items
+                        .iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some(other) => format!("`{other}`"),
+            };
+            ParamDoc {
+                name: name.text().unwrap_or_default().to_string(),
+                ty: text(field(def, "type")),
+                required: field(def, "required").and_then(|n| n.to_json().as_bool()) == Some(true),
+                default,
+                description: text(field(def, "description")),
+            }
+        })
+        .collect()
+}
+
 /// A reference page of the rules, in Markdown: a summary table, then one
 /// section per rule (severity, logs, parameters with their defaults,
 /// description, tags, references), sorted by id. For the built-in pack it
 /// ends with the detections that wait for rules over many records.
 /// `rules/README.md` is this page for the built-in pack.
 pub fn rules_markdown(rules: &RuleSet) -> String {
-    use crate::syntax::{self, Node};
-    use serde_json::Value;
-
     /// The detections that need windows, sequences or joins, which rule
     /// language v1 cannot express (see the roadmap in the README).
     const AWAITING: &str = "\
@@ -29,69 +112,12 @@ until then, the single-record rules named here catch part of each.
 | Brute force on one user | many failed passwords for one user within minutes, from one or many IP addresses, possibly followed by a success | TG-AUTH-007 |
 | MFA fatigue | more than 10 MFA denials or unanswered prompts for one user, then a success, within 5 minutes | TG-AUTH-005, TG-AUTH-006 |
 | One session from several IP addresses | one `sessionId` or `uniqueTokenIdentifier` used from more than one IP address or autonomous system in a window (token replay) | TG-RISK-005 |
-| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002 |
+| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002, TG-RISK-008 |
 | Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
 | Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
 | Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | none |
 | Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005 |
 ";
-
-    /// A rule's declared params as (name, type, default, description).
-    fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<[String; 4]> {
-        let sources = rules.sources();
-        let Some(file) = (0..sources.len())
-            .filter_map(|i| sources.get(i).map(|f| (i, f)))
-            .find(|(_, f)| f.name == source)
-        else {
-            return Vec::new();
-        };
-        let (docs, _) = syntax::parse(file.0, &file.1.text);
-        let field = |node: &Node, key: &str| -> Option<Node> {
-            node.map()?
-                .iter()
-                .find(|(k, _)| k.text() == Some(key))
-                .map(|(_, v)| v.clone())
-        };
-        let Some(params) = docs
-            .iter()
-            .find(|d| {
-                field(&d.root, "id").and_then(|n| n.text().map(str::to_string))
-                    == Some(id.to_string())
-            })
-            .and_then(|d| field(&d.root, "params"))
-        else {
-            return Vec::new();
-        };
-        let text = |node: Option<Node>| {
-            node.and_then(|n| n.text().map(str::to_string))
-                .unwrap_or_default()
-        };
-        params
-            .map()
-            .unwrap_or_default()
-            .iter()
-            .map(|(name, def)| {
-                let default = match field(def, "default").map(|d| d.to_json()) {
-                    None => "none".to_string(),
-                    Some(Value::Array(items)) => format!(
-                        "`[{}]`",
-                        items
-                            .iter()
-                            .map(Value::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    Some(other) => format!("`{other}`"),
-                };
-                [
-                    name.text().unwrap_or_default().to_string(),
-                    text(field(def, "type")),
-                    default,
-                    text(field(def, "description")),
-                ]
-            })
-            .collect()
-    }
 
     /// A MITRE ATT&CK technique id (`T1110`, `T1110.003`) as a link to its
     /// page; any other tag as it is.
@@ -111,7 +137,11 @@ until then, the single-record rules named here catch part of each.
     }
 
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut infos: Vec<_> = rules.infos().iter().collect();
+    let mut infos: Vec<_> = rules
+        .infos()
+        .iter()
+        .chain(rules.waiting().iter().map(|w| &w.info))
+        .collect();
     infos.sort_by(|a, b| a.id.cmp(&b.id));
     let builtin = !infos.is_empty() && infos.iter().all(|r| r.source.starts_with("builtin:"));
 
@@ -126,12 +156,18 @@ until then, the single-record rules named here catch part of each.
         );
     }
     md.push_str("| id | title | severity | logs | params |\n|---|---|---|---|---|\n");
-    let all_params: Vec<Vec<[String; 4]>> = infos
+    let all_params: Vec<Vec<ParamDoc>> = infos
         .iter()
         .map(|r| params_of(rules, &r.source, &r.id))
         .collect();
     for (r, params) in infos.iter().zip(&all_params) {
-        let names: Vec<String> = params.iter().map(|p| format!("`{}`", p[0])).collect();
+        let names: Vec<String> = params
+            .iter()
+            .map(|p| {
+                let required = if p.required { " (required)" } else { "" };
+                format!("`{}`{required}", p.name)
+            })
+            .collect();
         md.push_str(&format!(
             "| [{}](#{}) | {} | {} | {} | {} |\n",
             r.id,
@@ -167,11 +203,17 @@ until then, the single-record rules named here catch part of each.
         }
         if !params.is_empty() {
             md.push_str("\n| param | type | default | meaning |\n|---|---|---|---|\n");
-            for [name, ty, default, description] in params {
+            for p in params {
                 md.push_str(&format!(
-                    "| `{name}` | {ty} | {} | {} |\n",
-                    cell(default),
-                    cell(description)
+                    "| `{}` | {} | {} | {} |\n",
+                    p.name,
+                    p.ty,
+                    if p.required {
+                        "required: the rule runs once it is set".to_string()
+                    } else {
+                        cell(&p.default)
+                    },
+                    cell(&p.description)
                 ));
             }
         }

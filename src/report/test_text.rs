@@ -13,12 +13,14 @@ pub fn write_tests_text(
     rules: &[RuleInfo],
 ) -> io::Result<usize> {
     let mut failed = 0;
+    let mut skipped = 0;
     let mut not_run = 0;
     for o in outcomes {
-        let status = match (o.passed(), o.not_run) {
-            (true, _) => "PASS",
-            (false, true) => "NOT RUN",
-            (false, false) => "FAIL",
+        let status = match (&o.skipped, o.not_run, o.passed()) {
+            (_, true, _) => "NOT RUN",
+            (Some(_), _, _) => "SKIP",
+            (None, _, true) => "PASS",
+            (None, _, false) => "FAIL",
         };
         writeln!(
             out,
@@ -31,6 +33,10 @@ pub fn write_tests_text(
                 writeln!(out, "      {note}")?;
             }
             continue;
+        }
+        if let Some(why) = &o.skipped {
+            skipped += 1;
+            writeln!(out, "      {why}")?;
         }
         if !o.passed() {
             failed += 1;
@@ -57,12 +63,18 @@ pub fn write_tests_text(
         };
         writeln!(out, "note: {n} {verb} no tests: {}", without.join(", "))?;
     }
-    let passed = outcomes.len() - failed - not_run;
-    if not_run > 0 {
-        writeln!(out, "{passed} passed, {failed} failed, {not_run} not run")?;
-    } else {
-        writeln!(out, "{passed} passed, {failed} failed")?;
+    write!(
+        out,
+        "{} passed, {failed} failed",
+        outcomes.len() - failed - skipped - not_run
+    )?;
+    if skipped > 0 {
+        write!(out, ", {skipped} skipped")?;
     }
+    if not_run > 0 {
+        write!(out, ", {not_run} not run")?;
+    }
+    writeln!(out)?;
     // A case not run is no pass: it fails the run as a failure does.
     Ok(failed + not_run)
 }

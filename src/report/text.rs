@@ -343,7 +343,8 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
     if t.untargeted > 0 {
         write!(out, " ({} in logs no rule reads)", t.untargeted)?;
     }
-    writeln!(out, ", {} unreadable", t.unreadable)?;
+    write!(out, ", {} unreadable", t.unreadable)?;
+    writeln!(out, ", {} not sign-ins", t.not_sign_in)?;
 
     write!(out, "{:LABEL_WIDTH$}{} read", "files", s.files.len())?;
     if !s.skipped.is_empty() {
@@ -409,7 +410,7 @@ medium    TG-CA-001  Interactive sign-in succeeded without Conditional Access
       and not crossTenantAccessType in [passthrough, b2bCollaboration] (saw absent)
 
 3 findings: 1 high, 2 medium
-records   6 read: 5 evaluated (1 in logs no rule reads), 1 unreadable
+records   6 read: 5 evaluated (1 in logs no rule reads), 1 unreadable, 0 not sign-ins
 files     3 read, 1 skipped
 rules     2
 problems

@@ -64,6 +64,8 @@ pub enum ExplainError {
     UnknownRule(String, Option<String>),
     /// The rule is a window or sequence: it reads many records, not one.
     MultiRecord(String),
+    /// The rule waits for required params that have no value.
+    Waiting(String, Vec<String>),
 }
 
 impl std::fmt::Display for ExplainError {
@@ -88,6 +90,17 @@ impl std::fmt::Display for ExplainError {
                 f,
                 "rule `{id}` is a window or sequence over many records; `explain` evaluates a rule on one record"
             ),
+            ExplainError::Waiting(id, params) => write!(
+                f,
+                "{id} waits for {} {}: it runs, and can be explained, once {} set with --param or in tollgate.yaml",
+                if params.len() == 1 { "param" } else { "params" },
+                params.join(", "),
+                if params.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+            ),
         }
     }
 }
@@ -103,6 +116,13 @@ impl Explanation {
         path: &Path,
         pick: Pick,
     ) -> Result<Explanation, ExplainError> {
+        if let Some(w) = rules
+            .waiting()
+            .iter()
+            .find(|w| w.info.id.as_ref() == rule_id)
+        {
+            return Err(ExplainError::Waiting(rule_id.to_string(), w.params.clone()));
+        }
         let name = path.display().to_string();
         let display: Arc<str> = name.as_str().into();
         let reader = ingest::open(path, display)
@@ -116,7 +136,7 @@ impl Explanation {
                     chosen = Some((record, location));
                     break;
                 }
-                Item::Unreadable(p) if pick.wants(p.line, p.record) => {
+                Item::Unreadable(p) | Item::NotSignIn(p) if pick.wants(p.line, p.record) => {
                     return Err(ExplainError::Unreadable {
                         path: p.path.to_string(),
                         line: p.line,

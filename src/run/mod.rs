@@ -179,6 +179,10 @@ pub trait Sink {
     /// A record that could not be read; the run goes on.
     fn unreadable_record(&mut self, _problem: &Problem) {}
 
+    /// A record that holds nothing of a sign-in or a Graph call (it is
+    /// counted, kept among the problems, and not evaluated).
+    fn not_sign_in(&mut self, _problem: &Problem) {}
+
     /// One record done, with how many new findings it gave; `bytes` reads
     /// how far into the current input the reader is (cheap, call it only
     /// when needed).
@@ -375,6 +379,12 @@ impl<'r> Run<'r> {
                     counts.unreadable += 1;
                     sink.record(0, &|| read.get());
                     sink.unreadable_record(&problem);
+                    result.summary.keep_problem(problem);
+                }
+                Outcome::NotSignIn(problem) => {
+                    counts.not_sign_in += 1;
+                    sink.record(0, &|| read.get());
+                    sink.not_sign_in(&problem);
                     result.summary.keep_problem(problem);
                 }
             }

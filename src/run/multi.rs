@@ -39,9 +39,6 @@ pub const MAX_RECORDS_LISTED: usize = 20;
 pub struct Plan {
     /// Top-level fields a record's [`Detail`] keeps: `(name, any case)`.
     keep: Vec<(Box<str>, bool)>,
-    /// Per step: whether its `where` reads no earlier step, so it is
-    /// tested with its `match` on the record alone.
-    local_where: Vec<bool>,
 }
 
 /// The fields that identify a record in a finding.
@@ -74,7 +71,7 @@ impl Plan {
             add(&FieldPath::new([name], false));
         }
         for step in &rule.steps {
-            if let Some(w) = &step.where_ {
+            for (_, w) in &step.where_ {
                 crate::engine::visit_paths(&w.root, &mut add);
             }
         }
@@ -99,26 +96,7 @@ impl Plan {
                 Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
             }
         }
-        let local_where = rule
-            .steps
-            .iter()
-            .map(|s| s.where_.as_ref().is_none_or(|w| !reads_step(&w.root, None)))
-            .collect();
-        Plan { keep, local_where }
-    }
-}
-
-/// Whether a condition reads a field of an earlier step (of `step`, or of
-/// any step with `None`).
-fn reads_step(node: &Node, step: Option<&str>) -> bool {
-    match node {
-        Node::All(c) | Node::Any(c) => c.iter().any(|n| reads_step(n, step)),
-        Node::Not(c) => reads_step(c, step),
-        Node::Compare(c) => c
-            .step
-            .as_deref()
-            .is_some_and(|s| step.is_none_or(|want| want == s)),
-        Node::Test(_) | Node::Quant { .. } => false,
+        Plan { keep }
     }
 }
 
@@ -355,14 +333,9 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
         }
         let mut steps = 0u64;
         for (i, step) in rule.steps.iter().enumerate() {
-            let local = plan.local_where.get(i).copied().unwrap_or(true);
-            if step.matcher.matches(record)
-                && (!local
-                    || step
-                        .where_
-                        .as_ref()
-                        .is_none_or(|w| eval::matches(&w.root, Scope::Fields(&record.fields))))
-            {
+            // The step's `where` conditions that read no earlier step are
+            // part of its matcher; those that do are asked pair by pair.
+            if step.matcher.matches(record) {
                 steps |= 1 << i;
             }
         }
@@ -741,25 +714,28 @@ fn where_holds(
     earlier: usize,
     earlier_payload: u64,
 ) -> bool {
-    let Some(w) = rule.steps.get(later).and_then(|s| s.where_.as_ref()) else {
+    let Some(step) = rule.steps.get(later) else {
         return true;
     };
+    let mut programs = step.where_.iter().filter(|(i, _)| *i == earlier).peekable();
+    if programs.peek().is_none() {
+        return true;
+    }
     let Some(name) = rule.steps.get(earlier).and_then(|s| s.name.as_deref()) else {
         return true;
     };
-    if !reads_step(&w.root, Some(name)) {
-        return true;
-    }
     let (Some(this), Some(other)) = (details.get(&later_payload), details.get(&earlier_payload))
     else {
         return false;
     };
-    holds_across(
-        &w.root,
-        Scope::Fields(&this.fields),
-        name,
-        Scope::Fields(&other.fields),
-    )
+    programs.all(|(_, w)| {
+        holds_across(
+            &w.root,
+            Scope::Fields(&this.fields),
+            name,
+            Scope::Fields(&other.fields),
+        )
+    })
 }
 
 fn contributor(d: &Detail) -> Contributor {

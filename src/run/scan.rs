@@ -43,6 +43,9 @@ pub enum Outcome {
     },
     /// A record that could not be read.
     Unreadable(Problem),
+    /// A record that holds nothing of a sign-in or a Graph call: not
+    /// evaluated.
+    NotSignIn(Problem),
 }
 
 /// Evaluates `rules` over every record of `reader`, calling `sink` with
@@ -190,5 +193,6 @@ fn outcome(item: Item, rules: &RuleSet) -> Outcome {
             }
         }
         Item::Unreadable(problem) => Outcome::Unreadable(problem),
+        Item::NotSignIn(problem) => Outcome::NotSignIn(problem),
     }
 }

@@ -195,14 +195,54 @@ fn covers(e: &Exception, f: &Finding) -> bool {
     if e.rule != f.rule_id.as_ref() {
         return false;
     }
-    let any_case = |list: &[String], value: &Option<String>| {
+    let any = |patterns: &[String], value: &Option<String>| {
         value
             .as_deref()
-            .is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v)))
+            .is_some_and(|v| patterns.iter().any(|p| glob_matches(p, v)))
     };
-    any_case(&e.sign_ins, &f.sign_in.id)
-        || any_case(&e.users, &f.sign_in.user_principal_name)
-        || any_case(&e.apps, &f.sign_in.app_display_name)
+    let in_ranges = || {
+        f.sign_in
+            .ip_address
+            .as_deref()
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| e.ips.iter().any(|net| net.contains(&ip)))
+    };
+    any(&e.sign_ins, &f.sign_in.id)
+        || any(&e.users, &f.sign_in.user_principal_name)
+        || any(&e.apps, &f.sign_in.app_display_name)
+        || in_ranges()
+}
+
+/// Whether `text` matches `pattern`, ignoring case: `*` stands for any run
+/// of characters (`*@contoso.com`), `?` for one; everything else is itself.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().flat_map(char::to_lowercase).collect();
+    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    // Iterative matching with one backtrack point: the last `*` seen.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || Some(c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 /// Today's date in UTC, `YYYY-MM-DD`.
@@ -216,6 +256,21 @@ pub fn today() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_match_ignoring_case() {
+        assert!(glob_matches("*@contoso.com", "Alice@Contoso.com"));
+        assert!(glob_matches(
+            "breakglass@contoso.com",
+            "BreakGlass@contoso.com"
+        ));
+        assert!(glob_matches("svc-?@*", "svc-1@fabrikam.com"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("a*b*c", "aXXbYYc"));
+        assert!(!glob_matches("*@contoso.com", "alice@contoso.com.evil"));
+        assert!(!glob_matches("svc-?", "svc-12"));
+        assert!(!glob_matches("", "x"));
+    }
     use crate::diag::Span;
     use crate::finding::{Severity, SignIn};
     use crate::record::Location;
@@ -245,9 +300,11 @@ mod tests {
     fn exception(expires: Option<&str>) -> Exception {
         Exception {
             rule: "R-1".into(),
+            rule_span: Span::new(0, 0..0),
             sign_ins: Vec::new(),
             users: vec!["Break@Contoso.com".into()],
             apps: Vec::new(),
+            ips: Vec::new(),
             reason: "break glass".into(),
             expires: expires.map(String::from),
             span: Span::new(0, 0..0),

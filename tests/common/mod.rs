@@ -35,6 +35,9 @@ pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
                 serde_json::to_string(&findings).expect("findings serialize")
             ),
             Outcome::Unreadable(p) => format!("unreadable {}:{:?} {}", p.line, p.record, p.reason),
+            Outcome::NotSignIn(p) => {
+                format!("not a sign-in {}:{:?} {}", p.line, p.record, p.reason)
+            }
         });
         Ok(())
     });
@@ -68,4 +71,17 @@ pub fn loaded(loader: Loader) -> RuleSet {
             )
         )
     })
+}
+
+/// The evidence every shape can give: without the conditions on the
+/// tenant the log belongs to (`tenantId`), which the diagnostic and Log
+/// Analytics shapes carry and Graph pages do not, so the same sign-in
+/// rightly shows them with other values.
+pub fn shared_evidence(evidence: &[tollgate::Evidence]) -> Vec<&tollgate::Evidence> {
+    evidence
+        .iter()
+        .filter(|e| {
+            e.field != "tenantId" && e.expected.get("field") != Some(&serde_json::json!("tenantId"))
+        })
+        .collect()
 }

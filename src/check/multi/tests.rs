@@ -1,17 +1,18 @@
-//! Multi-record rules (`window`, `sequence`) through the library: the
-//! contract's examples load, their checked form and matchers are there for
-//! the multi-record engine, single-record evaluation skips them, their
+//! Multi-record rules (`window`, `sequence`) from rule text to rule set:
+//! the contract's examples load, their checked form and matchers are there
+//! for the multi-record engine, single-record evaluation skips them, their
 //! test cases are reported as not run, and mistakes are reported with
 //! their codes.
 
 use serde_json::json;
-use tollgate::diag::{Code, Level};
-use tollgate::engine::{Loader, RuleSet};
-use tollgate::model::MultiSpec;
-use tollgate::model::{CountCmp, Piece, Shape, TICKS_PER_SECOND, WindowPart};
-use tollgate::{Location, LogCategory};
 
-const CONTRACT: &str = include_str!("fixtures/rules/multi-record.yaml");
+use crate::check::model::{CountCmp, Piece, Shape, TICKS_PER_SECOND, TestInput, WindowPart};
+use crate::compile::MultiSpec;
+use crate::diag::{Code, Level};
+use crate::engine::{Loader, RuleSet};
+use crate::record::{Location, LogCategory};
+
+const CONTRACT: &str = include_str!("../../../tests/fixtures/rules/multi-record.yaml");
 
 fn load(text: &str) -> RuleSet {
     let mut loader = Loader::new();
@@ -20,10 +21,10 @@ fn load(text: &str) -> RuleSet {
         Ok(set) => set,
         Err(rejected) => panic!(
             "{}",
-            tollgate::diag::render(
+            crate::diag::render(
                 &rejected.diagnostics,
                 &rejected.sources,
-                tollgate::diag::ErrorFormat::Plain
+                crate::diag::ErrorFormat::Plain
             )
         ),
     }
@@ -111,8 +112,25 @@ fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
     assert_eq!(multi[0].steps.len(), 1);
     let names: Vec<Option<&str>> = multi[1].steps.iter().map(|s| s.name.as_deref()).collect();
     assert_eq!(names, [Some("failures"), Some("success")]);
-    assert!(multi[1].steps[1].where_.is_some());
-    let record = |v| tollgate::ingest::normalize(v).expect("a record");
+    // The `where` of `success` reads `failures` (step 0), pair by pair.
+    let success_step = &multi[1].steps[1];
+    assert_eq!(success_step.where_.len(), 1);
+    assert_eq!(success_step.where_[0].0, 0);
+    let at = |ip: &str, code: i64| {
+        crate::ingest::normalize(json!({"status": {"errorCode": code}, "ipAddress": ip}))
+            .expect("a record")
+    };
+    let (ok, failed, elsewhere) = (
+        at("192.0.2.1", 0),
+        at("192.0.2.1", 50126),
+        at("192.0.2.9", 50126),
+    );
+    assert!(success_step.holds_with(0, &ok, &failed));
+    assert!(!success_step.holds_with(0, &ok, &elsewhere));
+    // It says nothing of other steps.
+    assert!(success_step.holds_with(1, &ok, &elsewhere));
+    assert!(multi[1].steps[0].where_.is_empty());
+    let record = |v| crate::ingest::normalize(v).expect("a record");
     let failure = record(json!({"status": {"errorCode": 50126}, "isInteractive": true}));
     let success = record(json!({"status": {"errorCode": 0}, "isInteractive": true}));
     assert!(multi[0].steps[0].matcher.matches(&failure));
@@ -120,7 +138,7 @@ fn the_rule_set_gives_the_engine_each_rule_and_its_matchers() {
     assert!(multi[1].steps[0].matcher.matches(&failure));
     assert!(multi[1].steps[1].matcher.matches(&success));
     // A step without `match` takes every record of its logs.
-    let call = tollgate::ingest::normalize_as(
+    let call = crate::ingest::normalize_as(
         json!({"requestUri": "https://graph.microsoft.com/v1.0/me", "requestMethod": "GET"}),
         &LogCategory::GraphActivity,
     )
@@ -147,10 +165,9 @@ fn single_record_evaluation_skips_multi_record_rules() {
         "{CONTRACT}\n---\nid: ONE-001\ntitle: one\nseverity: low\nmatch: {{ status.errorCode: 50126 }}\n"
     );
     let set = load(&text);
-    let record = tollgate::ingest::normalize(
-        json!({"status": {"errorCode": 50126}, "ipAddress": "192.0.2.1"}),
-    )
-    .expect("a record");
+    let record =
+        crate::ingest::normalize(json!({"status": {"errorCode": 50126}, "ipAddress": "192.0.2.1"}))
+            .expect("a record");
     let location = Location {
         path: "mem".into(),
         line: 1,
@@ -187,7 +204,7 @@ tests:
     for o in &outcomes {
         assert!(!o.not_run && o.passed(), "{o:?}");
     }
-    let tollgate::model::TestInput::Records(records) = &set.multi()[0].tests[0].input else {
+    let TestInput::Records(records) = &set.multi()[0].tests[0].input else {
         panic!("records expected")
     };
     assert_eq!(records[1].log, Some(LogCategory::NonInteractive));
@@ -275,6 +292,19 @@ fn sequences_are_checked_step_by_step() {
     assert_eq!(codes(&seq(all_absent)), [Code::BadStep]);
     let reads_absent = "    - name: a\n      absent: true\n    - name: b\n      where: { ipAddress: { eq: { field: a.ipAddress } } }\n";
     assert_eq!(codes(&seq(reads_absent)), [Code::UnknownStep]);
+    // Step counts are least numbers of records.
+    for count in ["{ lt: 3 }", "{ eq: 2 }", "{ gte: 0 }"] {
+        let text = seq(&format!(
+            "    - name: a\n      count: {count}\n    - name: b\n"
+        ));
+        assert_eq!(codes(&text), [Code::BadThreshold], "{count}");
+    }
+    assert!(
+        codes(&seq(
+            "    - name: a\n      count: { gt: 0 }\n    - name: b\n"
+        ))
+        .is_empty()
+    );
     // Keys: every step needs one, of the same length and types.
     let keyless = "id: S-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: a\n      by: [ipAddress]\n    - name: b\n";
     assert_eq!(codes(keyless), [Code::BadStep]);
@@ -285,6 +315,16 @@ fn sequences_are_checked_step_by_step() {
     // Types across steps in a `where`.
     let mismatch = "    - name: a\n    - name: b\n      where: { userAgent: { eq: { field: a.status.errorCode } } }\n";
     assert_eq!(codes(&seq(mismatch)), [Code::TypeMismatch]);
+    // One condition of a `where` reads one earlier step.
+    let three = "    - name: a\n    - name: b\n    - name: c\n      where:\n        any:\n          - ipAddress: { eq: { field: a.ipAddress } }\n          - ipAddress: { eq: { field: b.ipAddress } }\n";
+    assert_eq!(codes(&seq(three)), [Code::BadFieldRef]);
+    let split = "    - name: a\n    - name: b\n    - name: c\n      where:\n        ipAddress: { eq: { field: a.ipAddress } }\n        userAgent: { eq: { field: b.userAgent } }\n";
+    assert!(codes(&seq(split)).is_empty());
+    // `groupBy` resolves in the logs of the steps, once per catalog.
+    let graph = "id: S-3\ntitle: t\nseverity: low\nsequence:\n  groupBy: [requestUri]\n  span: 1h\n  steps:\n    - name: a\n      logs: [graphActivity]\n    - name: b\n      logs: [graphActivity]\n";
+    assert!(codes(graph).is_empty(), "{:?}", errors(graph));
+    let typo = "id: S-3\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalNam]\n  span: 1h\n  steps:\n    - name: a\n    - name: b\n";
+    assert_eq!(codes(typo), [Code::UnknownField]);
     // Both kinds at once.
     let both = format!("{}window: {{ span: 1h, count: {{ gte: 1 }} }}\n", seq(two));
     assert_eq!(codes(&both), [Code::WindowAndSequence]);
@@ -304,4 +344,34 @@ fn messages_of_multi_record_rules_use_what_findings_have() {
     assert_eq!(codes(&rule("{distinct.ipAddress}")), [Code::MessageField]);
     assert_eq!(codes(&rule("{failures.ipAdress}")), [Code::MessageField]);
     assert_eq!(codes(&rule("{window.begin}")), [Code::MessageField]);
+}
+
+#[test]
+fn spans_and_thresholds_may_be_params() {
+    let text = r#"
+id: P-1
+title: t
+severity: low
+params:
+  failures: { type: int, default: 10 }
+  window: { type: string, default: 20m }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
+"#;
+    let set = load(text);
+    let MultiSpec::Window(w) = &set.multi()[0].spec else {
+        panic!("a window")
+    };
+    assert_eq!(w.count.as_ref().map(|c| c.value), Some(10));
+    assert_eq!(w.span.ticks, 20 * 60 * TICKS_PER_SECOND);
+    let mut loader = Loader::new();
+    loader.param("failures", "25");
+    loader.add_source("rules.yaml", text);
+    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
+    let MultiSpec::Window(w) = &set.multi()[0].spec else {
+        panic!("a window")
+    };
+    assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
+    let wrong = text.replace("default: 20m", "default: soon");
+    assert_eq!(codes(&wrong), [Code::BadDuration]);
 }
