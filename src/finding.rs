@@ -321,6 +321,11 @@ pub struct Summary {
     /// once per rule they would have taken part in, and not used by it.
     #[serde(skip_serializing_if = "is_zero")]
     pub late: u64,
+    /// Records a window or sequence rule saw again (the same time and id,
+    /// or the same content without an id: an export read twice,
+    /// overlapping pages) and used once, once per rule.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repeated: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

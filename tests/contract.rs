@@ -211,6 +211,8 @@ struct Summary {
     untimed: u64,
     #[serde(default)]
     late: u64,
+    #[serde(default)]
+    repeated: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -133,6 +133,10 @@ fn a_spray_of_twelve_accounts_gives_two_findings() {
         found[0]["message"],
         "203.0.113.7 failed sign-ins for 5 accounts in 4m (5 attempts)"
     );
+    // The same export read twice: every record is used once.
+    let report = check(&rules, &[&logs, &logs], &[]);
+    assert_eq!(findings(&report).len(), 2, "{report:#}");
+    assert_eq!(report["summary"]["repeated"], 12);
     // The contract's own rule also wants 10 attempts: one finding.
     let report = check(Path::new(FIXTURE), &[&logs], &[]);
     let spray: Vec<Value> = findings(&report)

@@ -446,6 +446,7 @@ mod testdata {
             duplicates: 0,
             untimed: 0,
             late: 0,
+            repeated: 0,
         };
         for f in findings {
             s.count_finding(f);

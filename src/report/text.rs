@@ -334,6 +334,14 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
         )?;
     }
 
+    if s.repeated > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} seen again by a window or sequence rule: used once",
+            "again", s.repeated
+        )?;
+    }
+
     let t = &s.totals;
     write!(
         out,

@@ -405,6 +405,7 @@ impl<'r> Run<'r> {
     fn finish(mut self) -> RunResult {
         self.result.summary.untimed = self.multi.untimed;
         self.result.summary.late = self.multi.late;
+        self.result.summary.repeated = self.multi.repeated;
         let triage = &self.triage;
         self.result.summary.accepted.exceptions = triage
             .excepted

@@ -512,6 +512,10 @@ pub struct MultiRun<'r> {
     rules: &'r [MultiRule],
     states: Vec<State>,
     details: Vec<FxHashMap<u64, Detail>>,
+    /// Per rule, `(time, tie, key hash)` of the events taken: a record
+    /// delivered again (an export read twice, overlapping pages) is used
+    /// once.
+    taken: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
     next_payload: u64,
     newest: Option<Ticks>,
     watermark: Option<Ticks>,
@@ -521,6 +525,8 @@ pub struct MultiRun<'r> {
     pub untimed: u64,
     /// Events that came behind the watermark.
     pub late: u64,
+    /// Events of a record delivered again, used once.
+    pub repeated: u64,
 }
 
 /// A multi-record rule retains more records than its limit allows.
@@ -549,6 +555,7 @@ impl<'r> MultiRun<'r> {
             rules,
             states: rules.iter().map(|r| State::new(r, limits)).collect(),
             details: rules.iter().map(|_| FxHashMap::default()).collect(),
+            taken: rules.iter().map(|_| Default::default()).collect(),
             next_payload: 0,
             newest: None,
             watermark: None,
@@ -556,6 +563,7 @@ impl<'r> MultiRun<'r> {
             limits,
             untimed: 0,
             late: 0,
+            repeated: 0,
         }
     }
 
@@ -569,13 +577,21 @@ impl<'r> MultiRun<'r> {
         }
         for part in parts.parts {
             let r = part.rule as usize;
-            let (Some(state), Some(details), Some(rule)) = (
+            let (Some(state), Some(details), Some(rule), Some(taken)) = (
                 self.states.get_mut(r),
                 self.details.get_mut(r),
                 self.rules.get(r),
+                self.taken.get_mut(r),
             ) else {
                 continue;
             };
+            let key_hash = part.key.iter().fold(0u64, |h, k| {
+                fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            if !taken.insert((part.time, part.tie, key_hash)) {
+                self.repeated += 1;
+                continue;
+            }
             let payload = self.next_payload;
             self.next_payload += 1;
             let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
@@ -653,7 +669,12 @@ impl<'r> MultiRun<'r> {
                 d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
                     + d.values().map(Detail::heap_bytes).sum::<usize>()
             })
-            .sum();
+            .sum::<usize>()
+            + self
+                .taken
+                .iter()
+                .map(|t| t.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
+                .sum::<usize>();
         engine + details
     }
 
@@ -663,6 +684,9 @@ impl<'r> MultiRun<'r> {
         for d in &mut self.details {
             *d = FxHashMap::default();
         }
+        for t in &mut self.taken {
+            *t = Default::default();
+        }
         out
     }
 
@@ -670,9 +694,16 @@ impl<'r> MultiRun<'r> {
     /// the watermark by three spans (a sequence keeps absent steps two
     /// spans, and a candidate waits one more).
     fn sweep(&mut self, watermark: Ticks) {
-        for (rule, details) in self.rules.iter().zip(&mut self.details) {
+        for ((rule, details), taken) in self
+            .rules
+            .iter()
+            .zip(&mut self.details)
+            .zip(&mut self.taken)
+        {
             let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
             details.retain(|_, d| parse_ticks(&d.time).is_none_or(|t| t >= cutoff));
+            // A repeat older than this would be late anyway.
+            taken.retain(|(t, _, _)| *t >= cutoff);
         }
     }
 
