@@ -380,9 +380,11 @@ impl CheckedRules {
         for rule in &mut rules {
             compile::intern_tops(&mut rule.root, &mut tops);
         }
+        let plans = multi.iter().map(crate::run::multi::Plan::new).collect();
         let set = RuleSet {
             rules,
             multi,
+            plans,
             tops,
             infos,
             sources,
@@ -400,6 +402,8 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     /// Window and sequence rules, which single-record evaluation skips.
     multi: Vec<MultiRule>,
+    /// What extraction precomputes for each of `multi`, in its order.
+    plans: Vec<crate::run::multi::Plan>,
     /// The top-level fields record-level tests read (see
     /// [`compile::intern_tops`]).
     tops: Vec<(Box<str>, bool)>,
@@ -435,8 +439,8 @@ pub struct TestOutcome {
     pub line: u64,
     /// Whether the case expected a match (for `findings: N`, N > 0).
     pub expect_match: bool,
-    /// The case could not be run yet: it is a multi-record case, and the
-    /// multi-record engine does not run here. Never counted as passed.
+    /// The case could not be run. Never counted as passed. (Every case
+    /// runs in this build.)
     pub not_run: bool,
     /// Whether the rule matched.
     pub matched: bool,
@@ -572,6 +576,15 @@ impl RuleSet {
             || self.multi.iter().any(|r| r.logs.contains(category))
     }
 
+    /// The events of a record for the window and sequence rules that read
+    /// its log (nothing when there are none).
+    pub(crate) fn extract(&self, record: &Record, location: &Location) -> crate::run::multi::Parts {
+        if self.multi.is_empty() {
+            return crate::run::multi::Parts::default();
+        }
+        crate::run::multi::extract(&self.multi, &self.plans, record, location)
+    }
+
     /// Evaluates every rule that reads the record's log, calling `emit` for
     /// each match, in rule order.
     pub fn evaluate(&self, record: &Record, location: &Location, emit: &mut dyn FnMut(Finding)) {
@@ -652,12 +665,11 @@ impl RuleSet {
         &self.waiting
     }
 
-    /// Runs every rule's `tests:` cases: those of rules that run, then those
-    /// of rules that wait for a param, against the rule as the case's
-    /// `params:` make it, or skipped when they do not give every param.
-    /// The cases of window and sequence rules are reported as not run
-    /// ([`TestOutcome::not_run`]): running them needs the multi-record
-    /// engine ([`RuleSet::multi`]).
+    /// Runs every rule's `tests:` cases: those of rules that run (window
+    /// and sequence rules through the multi-record engine, as `check` runs
+    /// them), then those of rules that wait for a param, against the rule
+    /// as the case's `params:` make it, or skipped when they do not give
+    /// every param.
     pub fn run_tests(&self) -> Vec<TestOutcome> {
         let mut out = Vec::new();
         for rule in &self.rules {
@@ -681,11 +693,7 @@ impl RuleSet {
         }
         for rule in &self.multi {
             for case in &rule.tests {
-                out.push(TestOutcome {
-                    not_run: true,
-                    note: Some(NOT_RUN_YET.to_string()),
-                    ..self.case_outcome(&rule.info, case)
-                });
+                out.push(self.run_multi_case(rule, case, self.case_outcome(&rule.info, case)));
             }
         }
         for waiting in &self.waiting {
@@ -784,8 +792,81 @@ impl RuleSet {
     }
 }
 
-/// Why the cases of window and sequence rules are not run.
-pub const NOT_RUN_YET: &str = "not run yet: needs the multi-record engine";
+impl RuleSet {
+    /// Runs one `records:` case of a window or sequence rule: each record
+    /// normalized (of its `log:`, else inferred), then through the same
+    /// extraction and state as `check`, and the findings counted.
+    fn run_multi_case(
+        &self,
+        rule: &MultiRule,
+        case: &check::TestCase,
+        base: TestOutcome,
+    ) -> TestOutcome {
+        let TestInput::Records(records) = &case.input else {
+            return TestOutcome {
+                note: Some("a rule over many records is tested with `records`".into()),
+                ..base
+            };
+        };
+        let mut read = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let record = match &r.log {
+                Some(log) => crate::ingest::normalize_as(r.record.clone(), log),
+                None => crate::ingest::normalize(r.record.clone()),
+            };
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    return TestOutcome {
+                        note: Some(format!("test record {} cannot be read: {e}", i + 1)),
+                        ..base
+                    };
+                }
+            };
+            let location = Location {
+                path: base.source.as_str().into(),
+                line: self.sources.line_col(r.span.source, r.span.range.start).0 as u64,
+                record: i as u64,
+            };
+            read.push((record, location));
+        }
+        let (findings, untimed) = match crate::run::multi::run_records(rule, &read) {
+            Ok(found) => found,
+            Err(o) => {
+                return TestOutcome {
+                    note: Some(format!("{}", o.error)),
+                    ..base
+                };
+            }
+        };
+        let n = findings.len() as u64;
+        let mut trace = format!(
+            "{n} {} from {} records",
+            if n == 1 { "finding" } else { "findings" },
+            read.len()
+        );
+        if untimed > 0 {
+            let _ = write!(
+                trace,
+                " ({untimed} with no readable time took no part: give each `createdDateTime`, or `timeGenerated` for Graph activity)"
+            );
+        }
+        for f in &findings {
+            let _ = write!(trace, "\n  {}", f.message);
+        }
+        trace.push('\n');
+        let (matched, expect_match) = match case.expect {
+            check::Expect::Findings(want) => (n == want, true),
+            other => (n > 0, other.wants_match()),
+        };
+        TestOutcome {
+            matched,
+            expect_match,
+            trace,
+            ..base
+        }
+    }
+}
 
 /// The top-level fields of a record that evaluation reads (see
 /// [`RuleSet::projection`]).
@@ -823,7 +904,7 @@ impl Projection {
 
 /// Calls `f` on every path the condition reads at its own level (paths
 /// inside a quantifier are relative to its list, which is visited).
-fn visit_paths(node: &compile::Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
+pub(crate) fn visit_paths(node: &compile::Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
     match node {
         compile::Node::All(children) | compile::Node::Any(children) => {
             children.iter().for_each(|c| visit_paths(c, f));
@@ -863,6 +944,7 @@ fn finding(rule: &CompiledRule, record: &Record, location: &Location) -> Finding
         },
         evidence: eval::evidence(&trace, &rule.conds),
         fingerprint: fingerprint(&rule.info.id, record),
+        episode: None,
     }
 }
 

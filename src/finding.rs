@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::record::Location;
 
 /// Version of the `json` / `jsonl` output contract.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "2.0";
 
 /// How serious a finding is. Ordered: `Info < Low < ... < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -154,6 +154,77 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Stable across runs and across reformatting of the log file.
     pub fingerprint: String,
+    /// Window and sequence rules: the group, the time span, the counts and
+    /// the contributing records (absent from single-record findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episode: Option<Box<Episodic>>,
+}
+
+/// One contributing record in a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contributor {
+    /// The file.
+    pub path: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 0-based index of the record in its file.
+    pub record: u64,
+    /// The record's id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its time.
+    pub time: String,
+}
+
+/// The distinct values of one field in a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistinctValues {
+    /// The first values (case-folded unless the rule is case-sensitive).
+    pub values: Vec<String>,
+    /// How many there are.
+    pub total: u64,
+}
+
+/// The records of one sequence step in a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRecords {
+    /// The step.
+    pub name: String,
+    /// Whether the step must be absent (then it lists nothing).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+    /// Its first records.
+    pub records: Vec<Contributor>,
+    /// How many it has.
+    pub total: u64,
+}
+
+/// What a finding of a window or sequence rule adds: the group, the time
+/// span, the counts and the contributing records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Episodic {
+    /// The group key: canonical field name to value.
+    pub group: BTreeMap<String, String>,
+    /// The first contributing record's time.
+    pub window_start: String,
+    /// The last contributing record's time.
+    pub window_end: String,
+    /// How many records contribute.
+    pub count: u64,
+    /// Windows: distinct values per field.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub distinct: BTreeMap<String, DistinctValues>,
+    /// The first contributing records, earliest first.
+    pub records: Vec<Contributor>,
+    /// How many records contribute.
+    pub records_total: u64,
+    /// Sequences: the records of each step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRecords>,
 }
 
 /// A record or file that could not be read.
@@ -240,6 +311,25 @@ pub struct Summary {
     /// same sign-in (a sign-in delivered twice, as exports do): one finding
     /// per rule and sign-in.
     pub duplicates: u64,
+    /// Records that would take part in a window or sequence rule but have
+    /// no readable time (`createdDateTime`; for Graph activity
+    /// `timeGenerated`): they take no part.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub untimed: u64,
+    /// Records of standard input that came later than a window or sequence
+    /// rule's watermark (the newest time seen minus 10 minutes): counted
+    /// once per rule they would have taken part in, and not used by it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late: u64,
+    /// Records a window or sequence rule saw again (the same time and id,
+    /// or the same content without an id: an export read twice,
+    /// overlapping pages) and used once, once per rule.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repeated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Findings not reported because they were accepted.

@@ -88,11 +88,6 @@ pub mod run;
 mod schema;
 mod syntax;
 mod time;
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "the engine of rules over many records, wired to the language next"
-)]
 mod window;
 
 pub use config::{Config, Exception};

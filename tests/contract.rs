@@ -86,6 +86,66 @@ struct Finding {
     sign_in: SignIn,
     evidence: Vec<Evidence>,
     fingerprint: String,
+    #[serde(default)]
+    episode: Option<Episode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(
+    dead_code,
+    reason = "read to check the wire format, not every field is asserted"
+)]
+struct Episode {
+    group: std::collections::BTreeMap<String, String>,
+    window_start: String,
+    window_end: String,
+    count: u64,
+    #[serde(default)]
+    distinct: std::collections::BTreeMap<String, DistinctValues>,
+    records: Vec<Contributor>,
+    records_total: u64,
+    #[serde(default)]
+    steps: Vec<StepRecords>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "read to check the wire format, not every field is asserted"
+)]
+struct DistinctValues {
+    values: Vec<String>,
+    total: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "read to check the wire format, not every field is asserted"
+)]
+struct Contributor {
+    path: String,
+    line: u64,
+    record: u64,
+    id: Option<String>,
+    time: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "read to check the wire format, not every field is asserted"
+)]
+struct StepRecords {
+    name: String,
+    #[serde(default)]
+    absent: bool,
+    records: Vec<Contributor>,
+    total: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,6 +207,12 @@ struct Summary {
     problems: Vec<serde_json::Value>,
     accepted: Accepted,
     duplicates: u64,
+    #[serde(default)]
+    untimed: u64,
+    #[serde(default)]
+    late: u64,
+    #[serde(default)]
+    repeated: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +231,7 @@ fn json_output_reads_into_independent_types() {
     let o = tollgate(&["check", "examples/", "--format", "json"]);
     let report: Report =
         serde_json::from_slice(&o.stdout).expect("the json report keeps its contract");
-    assert!(report.schema_version.starts_with("1."));
+    assert_eq!(report.schema_version, "2.0");
     assert_eq!(report.tool.name, "tollgate");
     assert!(!report.tool.version.is_empty());
     assert!(report.rules.len() >= 5);
@@ -201,7 +267,7 @@ fn jsonl_lines_read_into_independent_types() {
             version
                 .as_ref()
                 .and_then(|v| v.as_str())
-                .is_some_and(|v| v.starts_with("1.")),
+                .is_some_and(|v| v == "2.0"),
             "{version:?}"
         );
         let finding: Finding = serde_json::from_value(serde_json::Value::Object(fields))

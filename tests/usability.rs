@@ -582,7 +582,7 @@ fn records_with_no_known_field_are_not_counted_as_sign_ins() {
     assert!(err.contains("other.csv:2: not a sign-in"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let s = &v["summary"];
-    assert_eq!(v["schemaVersion"], "1.2");
+    assert_eq!(v["schemaVersion"], tollgate::finding::SCHEMA_VERSION);
     assert_eq!(s["records"], 5);
     assert_eq!(s["evaluated"], 1);
     assert_eq!(s["unreadable"], 0);

@@ -36,8 +36,8 @@ use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
-    CheckedRule, Cond, Const, Op, Piece, Pred, Prepared, Quantifier, Sequence, Shape, TestCase,
-    TestInput, Window,
+    CheckedRule, Cond, Const, CountCmp, Expect, Op, Piece, Pred, Prepared, Quantifier, Sequence,
+    Shape, TestCase, TestInput, Threshold, Window, WindowPart,
 };
 use params::ParamDef;
 

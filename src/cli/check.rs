@@ -23,14 +23,6 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         return Ok(EXIT_ERROR);
     }
     let config = &project.config;
-    if !rules.multi().is_empty() && !args.quiet {
-        let ids: Vec<&str> = rules.multi().iter().map(|r| r.info.id.as_ref()).collect();
-        eprintln!(
-            "warning: {} window or sequence rule(s) not run (the multi-record engine is not part of this build): {}",
-            ids.len(),
-            ids.join(", ")
-        );
-    }
     let inputs = Inputs::discover(&args.paths).map_err(|e| e.to_string())?;
     if inputs.is_empty() && !args.quiet {
         eprintln!(
@@ -276,5 +268,16 @@ impl Sink for CheckSink<'_> {
 
     fn input_done(&mut self, bytes: u64) {
         self.progress.input_done(bytes);
+    }
+
+    fn late_record(&mut self, rule_id: &str, location: &crate::record::Location) {
+        if !self.quiet {
+            self.progress.suspend(|| {
+                eprintln!(
+                    "warning: {}:{}: record came too late for {rule_id} (more than 10 minutes behind the newest record): not used",
+                    location.path, location.line
+                );
+            });
+        }
     }
 }

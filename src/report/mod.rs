@@ -353,6 +353,7 @@ mod testdata {
                 sign_in: sign_in("66ea54eb-6301-4ee5-be62-ff5a759b8100", "alice@contoso.com"),
                 evidence: ca_evidence.clone(),
                 fingerprint: "3f1c2a9d8e7b6a50".into(),
+                episode: None,
             },
             Finding {
                 rule_id: "TG-RISK-002".into(),
@@ -370,6 +371,7 @@ mod testdata {
                     true,
                 )],
                 fingerprint: "aa00bb11cc22dd33".into(),
+                episode: None,
             },
             Finding {
                 rule_id: "TG-CA-001".into(),
@@ -381,6 +383,7 @@ mod testdata {
                 sign_in: SignIn::default(),
                 evidence: ca_evidence,
                 fingerprint: "0123456789abcdef".into(),
+                episode: None,
             },
         ]
     }
@@ -441,6 +444,9 @@ mod testdata {
             problems: vec![],
             accepted: Default::default(),
             duplicates: 0,
+            untimed: 0,
+            late: 0,
+            repeated: 0,
         };
         for f in findings {
             s.count_finding(f);

@@ -96,27 +96,25 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
 /// ends with the detections that wait for rules over many records.
 /// `rules/README.md` is this page for the built-in pack.
 pub fn rules_markdown(rules: &RuleSet) -> String {
-    /// The detections that need windows, sequences or joins, which rule
-    /// language v1 cannot express (see the roadmap in the README).
+    /// The detections over many records the pack does not have yet.
     const AWAITING: &str = "\
-## Awaiting windowed rules
+## Not in the pack yet
 
-These detections need many records at once (a count in a time window per
-user or per IP address, a sequence, or a join across logs), which the rule
-language cannot express yet. They join the pack when windowed rules land;
-until then, the single-record rules named here catch part of each.
+Detections over many records that the rule language can express (windows,
+sequences, absent steps) but that the pack does not carry yet, with the
+rules that catch part of each meanwhile. Password spray (TG-AUTH-014),
+brute force then success (TG-AUTH-015), MFA fatigue (TG-AUTH-016) and one
+session from several addresses (TG-RISK-010) are in the pack.
 
-| detection | what it needs | single-record rules meanwhile |
+| detection | what it needs | rules meanwhile |
 |---|---|---|
-| Password spray | failures 50126, 50053 or 50055 for 5 or more distinct users from one IP address within 20 minutes | TG-AUTH-007 (lockouts), TG-LEG-001 |
-| Brute force on one user | many failed passwords for one user within minutes, from one or many IP addresses, possibly followed by a success | TG-AUTH-007 |
-| MFA fatigue | more than 10 MFA denials or unanswered prompts for one user, then a success, within 5 minutes | TG-AUTH-005, TG-AUTH-006 |
-| One session from several IP addresses | one `sessionId` or `uniqueTokenIdentifier` used from more than one IP address or autonomous system in a window (token replay) | TG-RISK-005 |
-| Bursts from several countries | one user signing in from several countries within an hour | TG-RISK-002, TG-RISK-008 |
-| Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
+| Impossible travel | two successful sign-ins of one account whose distance over time (from `location.geoCoordinates`) no traveller could cover: a distance-over-time comparison between a sequence's steps | TG-RISK-002, TG-RISK-008 |
+| Distributed password cracking | many failures for one account from many locations within hours (`count` and `distinct` locations per account) | TG-AUTH-007 |
+| Disabled-account probing across apps | error 50057 for one account across several applications | TG-AUTH-007 |
+| Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` within an hour (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
 | Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
-| Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | none |
-| Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005 |
+| Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | TG-AUTH-009 |
+| Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005, TG-RISK-010 |
 ";
 
     /// A MITRE ATT&CK technique id (`T1110`, `T1110.003`) as a link to its

@@ -146,6 +146,10 @@ fn render_finding(out: &mut String, style: Style, f: &Finding) -> fmt::Result {
 
     writeln!(out, "  {}", Clean(&f.message))?;
 
+    if let Some(e) = &f.episode {
+        render_episode(out, e)?;
+    }
+
     for (i, e) in f.evidence.iter().enumerate() {
         // "because" for the first condition, "and" right-aligned under it
         // for the others, so the conditions line up.
@@ -155,6 +159,75 @@ fn render_finding(out: &mut String, style: Style, f: &Finding) -> fmt::Result {
         out.push('\n');
     }
     out.push('\n');
+    Ok(())
+}
+
+/// Records listed under a window or sequence finding.
+const EPISODE_RECORDS_SHOWN: usize = 5;
+
+/// The block of a window or sequence finding: group, span, counts, and the
+/// first few contributing records.
+fn render_episode(out: &mut String, e: &crate::finding::Episodic) -> fmt::Result {
+    if !e.group.is_empty() {
+        let group: Vec<String> = e
+            .group
+            .iter()
+            .map(|(k, v)| format!("{k}={}", Clean(v)))
+            .collect();
+        writeln!(out, "  group   {}", group.join(", "))?;
+    }
+    writeln!(
+        out,
+        "  window  {} – {}, {} {}",
+        e.window_start,
+        e.window_end,
+        e.count,
+        if e.count == 1 { "record" } else { "records" }
+    )?;
+    for (field, d) in &e.distinct {
+        let values: Vec<String> = d
+            .values
+            .iter()
+            .take(EPISODE_RECORDS_SHOWN)
+            .map(|v| Clean(v).to_string())
+            .collect();
+        let more = d.total.saturating_sub(values.len() as u64);
+        write!(
+            out,
+            "  distinct {field}: {} ({})",
+            d.total,
+            values.join(", ")
+        )?;
+        if more > 0 {
+            write!(out, " and {more} more")?;
+        }
+        out.push('\n');
+    }
+    for step in &e.steps {
+        if step.absent {
+            writeln!(out, "  step    {}: absent", step.name)?;
+        } else {
+            let noun = if step.total == 1 { "record" } else { "records" };
+            writeln!(out, "  step    {}: {} {noun}", step.name, step.total)?;
+        }
+    }
+    for r in e.records.iter().take(EPISODE_RECORDS_SHOWN) {
+        writeln!(
+            out,
+            "    {}:{} (record {}) {}{}",
+            Clean(display_path(&r.path)),
+            r.line,
+            r.record,
+            r.time,
+            r.id.as_deref()
+                .map(|id| format!(" id {}", Clean(id)))
+                .unwrap_or_default()
+        )?;
+    }
+    let shown = e.records.len().min(EPISODE_RECORDS_SHOWN) as u64;
+    if e.records_total > shown {
+        writeln!(out, "    and {} more", e.records_total - shown)?;
+    }
     Ok(())
 }
 
@@ -243,6 +316,29 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
             out,
             "{:LABEL_WIDTH$}{} not reported: the same rule on the same sign-in, delivered again",
             "repeated", s.duplicates
+        )?;
+    }
+
+    if s.untimed > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} with no readable time: no part in window or sequence rules",
+            "untimed", s.untimed
+        )?;
+    }
+    if s.late > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} too late for a window or sequence rule (more than 10 minutes behind the newest): not used",
+            "late", s.late
+        )?;
+    }
+
+    if s.repeated > 0 {
+        writeln!(
+            out,
+            "{:LABEL_WIDTH$}{} seen again by a window or sequence rule: used once",
+            "again", s.repeated
         )?;
     }
 

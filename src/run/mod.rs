@@ -12,6 +12,7 @@
 //! code, so a library user gets the same behaviour as `tollgate check`.
 
 pub mod explain;
+pub mod multi;
 pub mod scan;
 pub mod triage;
 
@@ -25,6 +26,7 @@ use crate::config::Exception;
 use crate::engine::RuleSet;
 use crate::finding::{AcceptedByException, FileCounts, Finding, Problem, Summary};
 use crate::ingest::{self, Input, InputFormat};
+use crate::record::Location;
 use scan::Outcome;
 use triage::{Baseline, BaselineEntry, Triage, Verdict};
 
@@ -48,6 +50,14 @@ pub enum RunError {
     },
     /// The sink failed (the report could not be written).
     Sink(io::Error),
+    /// A window or sequence rule would retain more records than its limit:
+    /// going on would under-count.
+    Limit {
+        /// The rule.
+        rule_id: String,
+        /// The limit reached.
+        max_retained: usize,
+    },
 }
 
 impl std::fmt::Display for RunError {
@@ -55,6 +65,14 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Unreadable { path, reason } => write!(f, "cannot read {path}: {reason}"),
             RunError::Sink(e) => write!(f, "cannot write the report: {e}"),
+            RunError::Limit {
+                rule_id,
+                max_retained,
+            } => write!(
+                f,
+                "rule {rule_id} would hold more than {max_retained} records at once \
+                 (the limit of a window or sequence rule); the run stopped rather than under-count"
+            ),
         }
     }
 }
@@ -63,7 +81,7 @@ impl std::error::Error for RunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RunError::Sink(e) => Some(e),
-            RunError::Unreadable { .. } => None,
+            RunError::Unreadable { .. } | RunError::Limit { .. } => None,
         }
     }
 }
@@ -172,6 +190,11 @@ pub trait Sink {
 
     /// An input read to its end, `bytes` long.
     fn input_done(&mut self, _bytes: u64) {}
+
+    /// A record of standard input came later than the watermark of a
+    /// window or sequence rule (see [`multi::LATENESS`]): it takes no part
+    /// in that rule.
+    fn late_record(&mut self, _rule_id: &str, _location: &Location) {}
 }
 
 /// What a run came to.
@@ -196,6 +219,8 @@ pub struct Run<'r> {
     /// Fingerprints of the findings seen so far: a sign-in delivered twice
     /// gives one finding per rule. Grows with findings, not with records.
     seen: FxHashSet<String>,
+    /// The window and sequence rules' states.
+    multi: multi::MultiRun<'r>,
     result: RunResult,
 }
 
@@ -218,6 +243,7 @@ impl<'r> Run<'r> {
             triage,
             expired,
             seen: FxHashSet::default(),
+            multi: multi::MultiRun::new(rules.multi(), crate::window::Limits::default()),
             result,
         }
     }
@@ -241,6 +267,18 @@ impl<'r> Run<'r> {
             .extend(inputs.skipped.iter().cloned());
         for input in &inputs.inputs {
             self.input(input, sink)?;
+        }
+        let findings = self.multi.finish();
+        for finding in findings {
+            deliver(
+                finding,
+                None,
+                &mut self.seen,
+                &mut self.triage,
+                &self.options,
+                &mut self.result,
+                sink,
+            )?;
         }
         Ok(self.finish())
     }
@@ -290,45 +328,50 @@ impl<'r> Run<'r> {
             Input::Stdin => 1,
             Input::File(_) => self.options.threads,
         };
+        let live = matches!(input, Input::Stdin);
         let Run {
             rules,
             options,
             triage,
             seen,
+            multi,
             result,
             ..
         } = self;
         scan::scan(&mut reader, rules, threads, &mut |outcome| {
             counts.records += 1;
             match outcome {
-                Outcome::Record { targeted, findings } => {
+                Outcome::Record {
+                    targeted,
+                    findings,
+                    parts,
+                } => {
                     let before = counts.findings;
                     counts.evaluated += 1;
                     if !targeted {
                         counts.untargeted += 1;
                     }
-                    for finding in findings {
-                        if !seen.insert(finding.fingerprint.clone()) {
-                            result.summary.duplicates += 1;
-                            continue;
+                    let mut decided = Vec::new();
+                    if !parts.is_empty() {
+                        let pushed = multi.push(parts, live).map_err(|o| RunError::Limit {
+                            rule_id: o.rule_id,
+                            max_retained: o.error.max_retained,
+                        })?;
+                        for (rule_id, location) in &pushed.late {
+                            sink.late_record(rule_id, location);
                         }
-                        let verdict = triage.classify(&finding);
-                        if options.collect_baseline && !matches!(verdict, Verdict::Excepted(_)) {
-                            result.baseline.push(BaselineEntry {
-                                fingerprint: finding.fingerprint.clone(),
-                                rule_id: finding.rule_id.to_string(),
-                                sign_in_id: finding.sign_in.id.clone(),
-                            });
-                        }
-                        match verdict {
-                            Verdict::New => {
-                                counts.findings += 1;
-                                result.summary.count_finding(&finding);
-                                sink.finding(&finding)?;
-                            }
-                            Verdict::Baselined => result.summary.accepted.baseline += 1,
-                            Verdict::Excepted(_) => {}
-                        }
+                        decided = pushed.findings;
+                    }
+                    for finding in findings.into_iter().chain(decided) {
+                        deliver(
+                            finding,
+                            Some(&mut counts),
+                            seen,
+                            triage,
+                            options,
+                            result,
+                            sink,
+                        )?;
                     }
                     sink.record(counts.findings - before, &|| read.get());
                 }
@@ -346,8 +389,7 @@ impl<'r> Run<'r> {
                 }
             }
             Ok(())
-        })
-        .map_err(RunError::Sink)?;
+        })?;
         sink.input_done(reader.bytes_read());
         counts.format = reader.format();
         let summary = &mut self.result.summary;
@@ -361,6 +403,9 @@ impl<'r> Run<'r> {
 
     /// Closes the run: counts what each exception accepted.
     fn finish(mut self) -> RunResult {
+        self.result.summary.untimed = self.multi.untimed;
+        self.result.summary.late = self.multi.late;
+        self.result.summary.repeated = self.multi.repeated;
         let triage = &self.triage;
         self.result.summary.accepted.exceptions = triage
             .excepted
@@ -377,4 +422,54 @@ impl<'r> Run<'r> {
             .collect();
         self.result
     }
+}
+
+/// Triages one finding and gives it to the sink when it is new, counting it
+/// in the summary (and in `counts`, the file being read, when given; a
+/// finding decided at the end of the run counts in its record's file).
+fn deliver(
+    finding: Finding,
+    counts: Option<&mut FileCounts>,
+    seen: &mut FxHashSet<String>,
+    triage: &mut Triage,
+    options: &RunOptions,
+    result: &mut RunResult,
+    sink: &mut dyn Sink,
+) -> Result<(), RunError> {
+    if !seen.insert(finding.fingerprint.clone()) {
+        result.summary.duplicates += 1;
+        return Ok(());
+    }
+    let verdict = triage.classify(&finding);
+    if options.collect_baseline && !matches!(verdict, Verdict::Excepted(_)) {
+        result.baseline.push(BaselineEntry {
+            fingerprint: finding.fingerprint.clone(),
+            rule_id: finding.rule_id.to_string(),
+            sign_in_id: finding.sign_in.id.clone(),
+        });
+    }
+    match verdict {
+        Verdict::New => {
+            match counts {
+                Some(counts) => counts.findings += 1,
+                None => {
+                    let path = finding.location.path.as_ref();
+                    if let Some(file) = result
+                        .summary
+                        .files
+                        .iter_mut()
+                        .rev()
+                        .find(|f| f.path == path)
+                    {
+                        file.findings += 1;
+                    }
+                }
+            }
+            result.summary.count_finding(&finding);
+            sink.finding(&finding).map_err(RunError::Sink)?;
+        }
+        Verdict::Baselined => result.summary.accepted.baseline += 1,
+        Verdict::Excepted(_) => {}
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::engine::RuleSet;
 use crate::finding::{Finding, Problem};
 use crate::ingest::{Item, Pending, Reader, Seen};
+pub use crate::run::multi::Parts;
 
 /// Records per batch handed to a worker.
 const BATCH: usize = 256;
@@ -37,6 +38,8 @@ pub enum Outcome {
         targeted: bool,
         /// Its findings, in rule order.
         findings: Vec<Finding>,
+        /// Its events for the window and sequence rules.
+        parts: Parts,
     },
     /// A record that could not be read.
     Unreadable(Problem),
@@ -178,10 +181,16 @@ fn outcome(item: Item, rules: &RuleSet) -> Outcome {
         Item::Record(record, location) => {
             let targeted = rules.targets(&record.category);
             let mut findings = Vec::new();
+            let mut parts = Parts::default();
             if targeted {
                 rules.evaluate(&record, &location, &mut |f| findings.push(f));
+                parts = rules.extract(&record, &location);
             }
-            Outcome::Record { targeted, findings }
+            Outcome::Record {
+                targeted,
+                findings,
+                parts,
+            }
         }
         Item::Unreadable(problem) => Outcome::Unreadable(problem),
         Item::NotSignIn(problem) => Outcome::NotSignIn(problem),

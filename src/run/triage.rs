@@ -293,6 +293,7 @@ mod tests {
             },
             evidence: Vec::new(),
             fingerprint: fingerprint.into(),
+            episode: None,
         }
     }
 

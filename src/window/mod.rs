@@ -90,7 +90,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-pub use sequence::{SequenceSpec, SequenceState, StepSpec, Where};
+pub use sequence::{SequenceSpec, SequenceState, StepSpec};
 pub use sliding::{WindowSpec, WindowState};
 
 /// Ticks of 100 ns since the Unix epoch, the resolution Entra writes
@@ -189,6 +189,7 @@ pub struct Threshold {
 
 impl Threshold {
     /// `count >= value`.
+    #[cfg(test)]
     pub const fn gte(value: u64) -> Self {
         Self {
             cmp: Cmp::Gte,

@@ -277,11 +277,13 @@ impl SequenceState {
     }
 
     /// How many events were late (pushed at or before the watermark).
+    #[cfg(test)]
     pub fn late(&self) -> u64 {
         self.late
     }
 
     /// How many events are retained (buffered or in a group).
+    #[cfg(test)]
     pub fn retained(&self) -> usize {
         self.retained
     }

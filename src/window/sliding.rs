@@ -169,11 +169,13 @@ impl WindowState {
     }
 
     /// How many events were late (pushed at or before the watermark).
+    #[cfg(test)]
     pub fn late(&self) -> u64 {
         self.late
     }
 
     /// How many events are retained (buffered or in a window).
+    #[cfg(test)]
     pub fn retained(&self) -> usize {
         self.retained
     }

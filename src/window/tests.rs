@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::sequence::Where;
 use super::*;
 
 const MIN: Ticks = 60 * TICKS_PER_SECOND;

@@ -28,7 +28,9 @@ pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
     let threads = if fast { 3 } else { 1 };
     let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
         out.push(match outcome {
-            Outcome::Record { targeted, findings } => format!(
+            Outcome::Record {
+                targeted, findings, ..
+            } => format!(
                 "record targeted={targeted} {}",
                 serde_json::to_string(&findings).expect("findings serialize")
             ),

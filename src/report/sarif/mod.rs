@@ -226,6 +226,32 @@ impl Emitter for SarifEmitter {
                 },
                 logical_locations: logical_locations(&finding.sign_in),
             }],
+            related_locations: finding
+                .episode
+                .iter()
+                .flat_map(|e| e.records.iter())
+                .filter(|r| {
+                    !(r.path == *finding.location.path
+                        && r.line == finding.location.line
+                        && r.record == finding.location.record)
+                })
+                .enumerate()
+                .map(|(i, r)| RelatedLocation {
+                    id: i as u64 + 1,
+                    physical_location: PhysicalLocation {
+                        artifact_location: self.artifact(&r.path),
+                        region: Some(Region {
+                            start_line: r.line.max(1),
+                        }),
+                    },
+                    message: OwnedMessage {
+                        text: match &r.id {
+                            Some(id) => format!("contributing record {id} at {}", r.time),
+                            None => format!("contributing record at {}", r.time),
+                        },
+                    },
+                })
+                .collect(),
             partial_fingerprints: Fingerprints {
                 v1: &finding.fingerprint,
             },

@@ -101,6 +101,9 @@ pub(super) struct SarifResult<'a> {
     pub(super) baseline_state: Option<&'static str>,
     pub(super) message: Message<'a>,
     pub(super) locations: [ResultLocation<'a>; 1],
+    /// Window and sequence findings: the other contributing records.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) related_locations: Vec<RelatedLocation>,
     pub(super) partial_fingerprints: Fingerprints<'a>,
     pub(super) properties: ResultProperties<'a>,
 }
@@ -116,6 +119,20 @@ pub(super) struct ResultLocation<'a> {
     pub(super) physical_location: PhysicalLocation,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) logical_locations: Vec<LogicalLocation<'a>>,
+}
+
+/// Another record a finding rests on.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RelatedLocation {
+    pub(super) id: u64,
+    pub(super) physical_location: PhysicalLocation,
+    pub(super) message: OwnedMessage,
+}
+
+#[derive(Serialize)]
+pub(super) struct OwnedMessage {
+    pub(super) text: String,
 }
 
 #[derive(Serialize)]
