@@ -310,16 +310,17 @@ impl CheckedRules {
         let mut multi = Vec::new();
         let mut infos = Vec::new();
         let mut waiting = Vec::new();
+        let cannot_compile = |e: compile::CompileError| {
+            Code::RegexTooLarge
+                .error(e.span, "condition cannot be compiled")
+                .label(e.message)
+                .help("simplify the pattern or split the alternatives")
+        };
         let compile_one =
             |rule: CheckedRule, diagnostics: &mut Vec<Diagnostic>| match compile::compile(rule) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    diagnostics.push(
-                        Code::RegexTooLarge
-                            .error(e.span, "condition cannot be compiled")
-                            .label(e.message)
-                            .help("simplify the pattern or split the alternatives"),
-                    );
+                    diagnostics.push(cannot_compile(e));
                     None
                 }
             };
@@ -346,12 +347,7 @@ impl CheckedRules {
                             Some(())
                         }
                         Err(e) => {
-                            diagnostics.push(
-                                Code::RegexTooLarge
-                                    .error(e.span, "condition cannot be compiled")
-                                    .label(e.message)
-                                    .help("simplify the pattern or split the alternatives"),
-                            );
+                            diagnostics.push(cannot_compile(e));
                             None
                         }
                     },

@@ -337,8 +337,8 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
     if s.repeated > 0 {
         writeln!(
             out,
-            "{:LABEL_WIDTH$}{} seen again by a window or sequence rule: used once",
-            "again", s.repeated
+            "{:LABEL_WIDTH$}{} times a window or sequence rule met a sign-in it already had (delivered twice): counted once",
+            "repeated", s.repeated
         )?;
     }
 

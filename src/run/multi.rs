@@ -204,50 +204,11 @@ fn record_time(record: &Record) -> Option<(Ticks, &str)> {
     Some((parse_ticks(text)?, text))
 }
 
-/// Ticks since the Unix epoch of a time in the normal form
-/// `YYYY-MM-DDTHH:MM:SS.fffffffZ`, read exactly; other forms through the
-/// general reader.
+/// Ticks (100 ns) since the Unix epoch of a record's time, read with the
+/// same reader as normalization (7 fraction digits are exact in ticks).
 pub fn parse_ticks(text: &str) -> Option<Ticks> {
-    let b = text.as_bytes();
-    let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    let exact = b.len() == 28
-        && at(4, b'-')
-        && at(7, b'-')
-        && at(10, b'T')
-        && at(13, b':')
-        && at(16, b':')
-        && at(19, b'.')
-        && at(27, b'Z');
-    if exact {
-        let num = |r: std::ops::Range<usize>| -> Option<i64> {
-            let s = text.get(r)?;
-            if !s.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            s.parse().ok()
-        };
-        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let (hh, mm, ss, frac) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..27)?);
-        if (1..=12).contains(&m) && (1..=31).contains(&d) && hh < 24 && mm < 60 && ss < 61 {
-            let days = days_from_civil(y, m, d);
-            let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-            return Some(secs * crate::window::TICKS_PER_SECOND + frac);
-        }
-        return None;
-    }
     let ts = crate::time::parse(text)?;
-    Some((ts.as_nanosecond() / 100) as Ticks)
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    Ticks::try_from(ts.as_nanosecond() / 100).ok()
 }
 
 /// The normal form of a time in ticks.
