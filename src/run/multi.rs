@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
@@ -127,12 +128,13 @@ pub struct Detail {
     /// Its log.
     category: LogCategory,
     /// Its time, as written in the normal form.
-    time: Box<str>,
+    time: Arc<str>,
     /// The steps it was taken for (bit per step; 1 for windows).
     steps: u64,
-    /// The fields the rule's `where`, message and keys read, and those of
-    /// its identity.
-    fields: Map<String, Value>,
+    /// The fields the rules' `where`, messages and keys read, and those of
+    /// its identity: one map per record, shared by every rule it takes
+    /// part in, so a record in four rules is kept once, not four times.
+    fields: Arc<Map<String, Value>>,
 }
 
 impl Detail {
@@ -155,8 +157,10 @@ impl Detail {
                 _ => 0,
             }
         }
+        // The shared parts count in full here: this is the cost of a record
+        // that takes part in one rule; each further rule adds only the rest.
         self.time.len()
-            + value_heap(&Value::Object(self.fields.clone()))
+            + value_heap(&Value::Object((*self.fields).clone()))
             // B-tree nodes hold up to 11 entries plus links: about 1.3
             // entries' room per entry, and a node header.
             + self.fields.len() * (size_of::<String>() + size_of::<Value>()) / 3
@@ -282,13 +286,39 @@ fn fnv64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// What every rule a record takes part in shares: its time text and the
+/// fields any rule keeps.
+type Shared = (Arc<str>, Arc<Map<String, Value>>);
+
+/// The fields of a record that any rule's plan keeps, in one map.
+fn kept_fields(plans: &[Plan], record: &Record) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, raw) in plans.iter().flat_map(|p| p.keep.iter()) {
+        let found = if *raw {
+            record
+                .fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        } else {
+            record.fields.get_key_value(name.as_ref())
+        };
+        if let Some((k, v)) = found
+            && !out.contains_key(k)
+        {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 /// The events of one record for every multi-record rule (with its plan)
 /// that reads its log.
 pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &Location) -> Parts {
     let mut out = Parts::default();
     let mut timed: Option<Option<(Ticks, &str)>> = None;
     let mut tie: Option<TieKey> = None;
-    for (r, (rule, plan)) in rules.iter().zip(plans).enumerate() {
+    let mut shared: Option<Shared> = None;
+    for (r, rule) in rules.iter().enumerate() {
         if !rule.logs.contains(&record.category) {
             continue;
         }
@@ -314,26 +344,15 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
                 TieKey::from_hash(fnv64(json.as_bytes()))
             }
         });
+        let (time_text, fields) = shared
+            .get_or_insert_with(|| (Arc::from(text), Arc::new(kept_fields(plans, record))))
+            .clone();
         let detail = |steps: u64| Detail {
             location: location.clone(),
             category: record.category.clone(),
-            time: text.into(),
+            time: time_text.clone(),
             steps,
-            fields: plan
-                .keep
-                .iter()
-                .filter_map(|(name, raw)| {
-                    let (k, v) = if *raw {
-                        record
-                            .fields
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(name))?
-                    } else {
-                        record.fields.get_key_value(name.as_ref())?
-                    };
-                    Some((k.clone(), v.clone()))
-                })
-                .collect(),
+            fields: fields.clone(),
         };
         match &rule.spec {
             MultiSpec::Window(w) => {
