@@ -1,6 +1,8 @@
 //! The command line as users run it: exit codes, formats, bad input.
 
 mod common;
+
+use common::{stderr, stdout};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -10,12 +12,7 @@ fn root() -> PathBuf {
 }
 
 fn tollgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tollgate")
+    common::tollgate_in(&root(), args)
 }
 
 fn with_stdin(args: &[&str], input: &[u8]) -> Output {
@@ -31,14 +28,6 @@ fn with_stdin(args: &[&str], input: &[u8]) -> Output {
         stdin.write_all(input).expect("write stdin");
     }
     child.wait_with_output().expect("wait")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json(o: &Output) -> serde_json::Value {

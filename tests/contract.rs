@@ -10,26 +10,14 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 
+use common::{stderr, tollgate_in};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tollgate_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("run tollgate")
-}
-
 fn tollgate(args: &[&str]) -> Output {
     tollgate_in(&root(), args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 // The wire format, as a consumer would write it. Unknown fields are

@@ -85,3 +85,25 @@ pub fn shared_evidence(evidence: &[tollgate::Evidence]) -> Vec<&tollgate::Eviden
         })
         .collect()
 }
+
+/// Runs the tollgate binary in `dir`, without colour or a GitHub step
+/// summary, and gives what it did.
+pub fn tollgate_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run tollgate")
+}
+
+/// What a run printed on standard output.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What a run printed on standard error.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
