@@ -498,6 +498,7 @@ mod tests {
             Code::NotUtf8,
             Code::TooDeep,
             Code::Config,
+            Code::NotExpressible,
         ];
         for code in Code::ALL {
             if not_from_a_rule.contains(code) {

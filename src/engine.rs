@@ -267,6 +267,34 @@ impl CheckedRules {
         &self.sources
     }
 
+    /// The rules a run would evaluate, as checked: disabled ones left out,
+    /// severity overrides applied; and apart, those waiting for a required
+    /// param, with the params they wait for.
+    pub fn selected(&self) -> (Vec<CheckedRule>, Vec<(String, Vec<String>)>) {
+        let mut ready = Vec::new();
+        let mut waiting = Vec::new();
+        for rule in &self.rules {
+            if self.disabled.iter().any(|d| d == rule.info.id.as_ref()) {
+                continue;
+            }
+            if !rule.waiting.is_empty() {
+                waiting.push((rule.info.id.to_string(), rule.waiting.clone()));
+                continue;
+            }
+            let mut rule = rule.clone();
+            if let Some((_, sev)) = self
+                .severities
+                .iter()
+                .rev()
+                .find(|(id, _)| id == rule.info.id.as_ref())
+            {
+                rule.info.severity = *sev;
+            }
+            ready.push(rule);
+        }
+        (ready, waiting)
+    }
+
     /// Whether some diagnostic is an error, so [`CheckedRules::compile`]
     /// will reject the set.
     pub fn has_errors(&self) -> bool {

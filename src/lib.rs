@@ -87,6 +87,7 @@ pub mod report;
 pub mod run;
 mod schema;
 mod syntax;
+pub mod target;
 mod time;
 mod window;
 

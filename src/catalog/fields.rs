@@ -209,6 +209,16 @@ pub const SIGN_IN: &[Field] = &[
         "nativeAuth",
         "unknownFutureValue",
     ]),
+    s(
+        "originalTransferMethod",
+        "how the session was transferred to this sign-in (device code flow, authentication transfer)",
+    )
+    .values(&[
+        "none",
+        "deviceCodeFlow",
+        "authenticationTransfer",
+        "unknownFutureValue",
+    ]),
     s("incomingTokenType", "token presented to sign in").values(&[
         "none",
         "primaryRefreshToken",

@@ -90,10 +90,57 @@ pub(super) enum SchemaFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum TargetArg {
+    /// KQL over the Log Analytics tables.
+    Kql,
+    /// Microsoft Sentinel scheduled analytics rules (YAML).
+    Sentinel,
+    /// Spark SQL over the diagnostic-settings shape.
+    SparkSql,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum CompileFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct CompileArgs {
+    /// The engine to compile for.
+    #[arg(long, value_enum)]
+    pub(super) target: TargetArg,
+    #[command(flatten)]
+    pub(super) rules: RuleArgs,
+    /// json: one document with the schema and every query; text: the
+    /// queries one after another.
+    #[arg(long, value_enum, default_value = "json")]
+    pub(super) format: CompileFormat,
+    /// Write one file per rule (ID.kql, ID.yaml, ID.sql) into DIR instead
+    /// of printing.
+    #[arg(long, value_name = "DIR")]
+    pub(super) output: Option<PathBuf>,
+    /// Spark: the view of sign-in records.
+    #[arg(long, value_name = "NAME", default_value = "signins")]
+    pub(super) table: String,
+    /// Spark: the view of Graph activity records.
+    #[arg(long, value_name = "NAME", default_value = "graphActivity")]
+    pub(super) graph_table: String,
+    /// Print nothing on success but the output.
+    #[arg(long, short)]
+    pub(super) quiet: bool,
+    /// How to print rule errors: human, plain or json.
+    #[arg(long, value_enum, default_value = "human")]
+    pub(super) error_format: ErrorFormatArg,
+}
+
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
     /// Evaluate rules over sign-in logs and report findings.
     Check(CheckArgs),
+    /// Compile rules to queries for Sentinel (KQL) or Spark SQL.
+    Compile(CompileArgs),
     /// Check rule files and report every mistake, without reading logs.
     Validate {
         #[command(flatten)]

@@ -4,6 +4,7 @@
 
 mod args;
 mod check;
+mod compile;
 mod init;
 
 use std::io::{self, IsTerminal, Write};
@@ -28,6 +29,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Check(args) => check::check(args),
+        Command::Compile(args) => compile::compile(args),
         Command::Validate {
             rules,
             error_format,

@@ -177,6 +177,9 @@ codes! {
     MessageField = "message-field",
         "A multi-record rule's message names something its findings cannot fill.",
         "id: EX-001\ntitle: Message\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { gte: 10 }\nmessage: \"{userPrincipalName} failed {count} times\"\n";
+    NotExpressible = "not-expressible",
+        "`compile`: a rule uses a construct the target cannot express exactly, so no query is written for it.",
+        "# tollgate compile --target kql, on a rule with\nmatch:\n  resourceTenantId: { eq: { field: homeTenantId } }\n";
     Config = "config",
         "A config file has an unknown key or a bad value, or a setting (config or `--param`) names a rule or param that no rule file declares.",
         "# in tollgate.yaml\nfailOn: hihg\n";

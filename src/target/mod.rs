@@ -1,0 +1,231 @@
+//! Targets: checked rules → queries for the engines where large logs live.
+//!
+//! Compiles from the checked form (not from the matcher program, which has
+//! already lost what a query needs: the kinds of fields, the original
+//! patterns, the case rules). Each target writes one query per rule that
+//! means what the native engine means on the same data: the same case
+//! rules, the same two-valued logic (a missing field makes a comparison
+//! false and its `not` true, never unknown), the same "some value" reading
+//! of lists. A construct a target cannot say exactly is an [`Unsupported`]
+//! naming the rule and the construct, never an approximation.
+//!
+//! - [`spark`]: Spark SQL over the diagnostic-settings shape (`signins`,
+//!   `graphActivity` views);
+//! - [`kql`]: KQL over the Log Analytics tables;
+//! - [`sentinel`]: the KQL queries as Microsoft Sentinel scheduled rules.
+
+pub mod kql;
+pub mod sentinel;
+pub mod spark;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::check::{CheckedRule, Const};
+use crate::diag::Span;
+use crate::record::LogCategory;
+
+/// An engine rules compile for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// KQL over the Log Analytics tables.
+    Kql,
+    /// Microsoft Sentinel scheduled analytics rules (YAML holding KQL).
+    Sentinel,
+    /// Spark SQL over the diagnostic-settings shape.
+    SparkSql,
+}
+
+impl Target {
+    /// The target's name on the command line and in the JSON document.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Kql => "kql",
+            Target::Sentinel => "sentinel",
+            Target::SparkSql => "spark-sql",
+        }
+    }
+
+    /// The extension of the file `--output` writes per rule.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Target::Kql => "kql",
+            Target::Sentinel => "yaml",
+            Target::SparkSql => "sql",
+        }
+    }
+}
+
+/// Names of the views or tables queries read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The Spark view of sign-in records (`signins`).
+    pub table: String,
+    /// The Spark view of Graph activity records (`graphActivity`).
+    pub graph_table: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            table: "signins".into(),
+            graph_table: "graphActivity".into(),
+        }
+    }
+}
+
+/// One rule's query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Query {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The query text (for Sentinel, the rule as YAML).
+    pub query: String,
+}
+
+/// A construct a target cannot express exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unsupported {
+    /// The rule's id.
+    pub rule: String,
+    /// What cannot be expressed, for people: `cidr with an IPv6 range`.
+    pub construct: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Compiles one rule for a target.
+pub fn compile(
+    rule: &CheckedRule,
+    target: Target,
+    options: &Options,
+) -> Result<Query, Unsupported> {
+    let query = match target {
+        Target::SparkSql => spark::query(rule, options)?,
+        Target::Kql => kql::query(rule)?,
+        Target::Sentinel => sentinel::rule(rule)?,
+    };
+    Ok(Query {
+        rule_id: rule.info.id.to_string(),
+        query,
+    })
+}
+
+/// The schema of what a target's queries read, for the JSON document:
+/// for Spark, the DDL of each view, which the PySpark driver reads exports
+/// with; for KQL, the tables' columns.
+pub fn schema(target: Target, options: &Options) -> serde_json::Value {
+    match target {
+        Target::SparkSql => spark::schema(options),
+        Target::Kql | Target::Sentinel => kql::schema(),
+    }
+}
+
+/// A stable GUID for a rule id: the same id gives the same GUID on every
+/// run and machine, whatever the rule's title or text (SHA-256 of the id,
+/// formatted as an RFC 9562 version-8 UUID).
+pub fn rule_guid(id: &str) -> String {
+    let digest = Sha256::digest(format!("tollgate rule {id}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// The diagnostic-settings `category` values of a log (in lower case; the
+/// engine reads categories ignoring case, and Log Analytics table names as
+/// well as diagnostic category names).
+pub(crate) fn categories(log: &LogCategory) -> &'static [&'static str] {
+    match log {
+        LogCategory::Interactive => &["signinlogs"],
+        LogCategory::NonInteractive => &[
+            "noninteractiveusersigninlogs",
+            "aadnoninteractiveusersigninlogs",
+        ],
+        LogCategory::ServicePrincipal => &[
+            "serviceprincipalsigninlogs",
+            "aadserviceprincipalsigninlogs",
+        ],
+        LogCategory::ManagedIdentity => {
+            &["managedidentitysigninlogs", "aadmanagedidentitysigninlogs"]
+        }
+        LogCategory::GraphActivity => &["microsoftgraphactivitylogs"],
+        LogCategory::Other(_) => &[],
+    }
+}
+
+/// A constant as text, as the native engine compares a text value with it
+/// (`0` as `"0"`, `true` as `"true"`).
+pub(crate) fn const_text(c: &Const) -> Option<String> {
+    match c {
+        Const::Str(s) => Some(s.clone()),
+        Const::Int(i) => Some(i.to_string()),
+        Const::Num(n) => Some(n.to_string()),
+        Const::Bool(b) => Some(b.to_string()),
+        Const::Field(_) => None,
+    }
+}
+
+/// A constant as a number, as the native engine compares a number with it
+/// (text that reads as a number counts).
+pub(crate) fn const_number(c: &Const) -> Option<f64> {
+    match c {
+        Const::Int(i) => Some(*i as f64),
+        Const::Num(n) => Some(*n),
+        Const::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A constant as a boolean (`"true"` and `"false"` in any case count).
+pub(crate) fn const_bool(c: &Const) -> Option<bool> {
+    match c {
+        Const::Bool(b) => Some(*b),
+        Const::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Const::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// A number as a literal both SQL and KQL read as a double.
+pub(crate) fn double_literal(n: f64) -> String {
+    let text = format!("{n:?}");
+    if text.contains(['.', 'e', 'E']) || text.contains("inf") || text.contains("NaN") {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_stable_and_well_formed() {
+        let a = rule_guid("TG-CA-001");
+        assert_eq!(a, rule_guid("TG-CA-001"));
+        assert_ne!(a, rule_guid("TG-CA-002"));
+        let parts: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert_eq!(a.chars().nth(14), Some('8'));
+        assert!(matches!(a.chars().nth(19), Some('8' | '9' | 'a' | 'b')));
+    }
+
+    #[test]
+    fn doubles_read_as_doubles() {
+        assert_eq!(double_literal(1.0), "1.0");
+        assert_eq!(double_literal(2.5), "2.5");
+        assert_eq!(double_literal(1e20), "1e20");
+    }
+}
