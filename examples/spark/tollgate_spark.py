@@ -14,7 +14,8 @@ go to the Graph view, all others to the sign-in view.
 Each query's rows are written as one JSON object a line: `ruleId`, the
 sign-in's `id`, and the identity columns the query returns.
 
-Needs pyspark (pip install pyspark==4.3.0) and Java 17.
+Needs pyspark (pip install pyspark==4.3.0) and Java 17. For large inputs
+give the driver memory: PYSPARK_SUBMIT_ARGS="--driver-memory 8g pyspark-shell".
 """
 
 import json
@@ -22,6 +23,7 @@ import sys
 import time
 
 from pyspark.sql import SparkSession
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 
@@ -40,12 +42,15 @@ def views(spark, paths, schema, table, graph_table):
     many = parsed.where("batch.records IS NOT NULL").select(
         F.explode("batch.records").alias("json")
     )
-    texts = one.unionByName(many).cache()
+    texts = one.unionByName(many)
     is_graph = "lower(get_json_object(json, '$.category')) = 'microsoftgraphactivitylogs'"
     signins = texts.where(f"NOT coalesce({is_graph}, false)").select(
         F.from_json("json", record).alias("r")
     ).select("r.*")
     activity = texts.where(is_graph).select(F.from_json("json", graph).alias("r")).select("r.*")
+    # Parsed once, read by every query.
+    signins = signins.persist(StorageLevel.MEMORY_AND_DISK)
+    activity = activity.persist(StorageLevel.MEMORY_AND_DISK)
     signins.createOrReplaceTempView(table)
     activity.createOrReplaceTempView(graph_table)
 

@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, Resolved, SIGN_IN};
-use crate::check::{CheckedRule, Cond, Const, Op, Pred, Quantifier, Shape};
+use crate::check::{CheckedRule, Cond, Const, CountCmp, Op, Pred, Quantifier, Shape};
 use crate::diag::Span;
 use crate::record::LogCategory;
 
@@ -114,19 +114,16 @@ pub fn query(rule: &CheckedRule, options: &Options) -> Result<String, Unsupporte
     }
     match &rule.shape {
         Shape::Single => {}
-        Shape::Window(_) => {
-            return Err(unsupported(rule, "a `window` rule", &rule.span));
-        }
-        Shape::Sequence(_) => {
-            return Err(unsupported(rule, "a `sequence` rule", &rule.span));
-        }
+        Shape::Window(w) => return window_query(rule, w, options),
+        Shape::Sequence(seq) => return sequence_query(rule, seq, options),
     }
     let mut emit = Emit {
         rule,
         graph,
         vars: 0,
+        steps: Vec::new(),
     };
-    let cond = emit.cond(&rule.cond, &Scope::Record)?;
+    let cond = emit.cond(&rule.cond, &Scope::Record(String::new()))?;
     let view = if graph {
         &options.graph_table
     } else {
@@ -150,6 +147,284 @@ pub fn query(rule: &CheckedRule, options: &Options) -> Result<String, Unsupporte
         ip = emit.text_of("ipAddress")?,
         view = quote_ident(view),
         logs = log_filter(&rule.logs),
+    ))
+}
+
+/// The events of a multi-record rule (or of one step): the rows of its
+/// logs that pass its condition and have a time and every key field, with
+/// `_ticks` (the time in ticks of 100 ns), `_tie` (the record id, which
+/// breaks ties in time), `_k0`... (the key, case-folded unless the rule
+/// compares with case) and `_d0`... (the distinct fields, case-folded).
+struct Events<'r> {
+    rule: &'r CheckedRule,
+    logs: &'r [LogCategory],
+    cond: &'r Cond,
+    key: &'r [Resolved],
+    distinct: Vec<&'r Resolved>,
+    case_sensitive: bool,
+}
+
+impl Events<'_> {
+    fn sql(&self, options: &Options) -> Result<String, Unsupported> {
+        let graph = self.logs.contains(&LogCategory::GraphActivity);
+        if graph && self.logs.len() > 1 {
+            return Err(unsupported(
+                self.rule,
+                "records of both Graph activity and sign-in logs in one step",
+                &self.rule.span,
+            ));
+        }
+        let mut emit = Emit {
+            rule: self.rule,
+            graph,
+            vars: 0,
+            steps: Vec::new(),
+        };
+        let cond = emit.cond(self.cond, &Scope::Record(String::new()))?;
+        let (time, id) = if graph {
+            (emit.text_of("timeGenerated")?, "properties.`requestId`")
+        } else {
+            (emit.text_of("createdDateTime")?, "properties.`id`")
+        };
+        let mut columns = vec![
+            format!("{} AS _ticks", ticks_of(&time)),
+            format!("lower(CAST({id} AS STRING)) AS _tie"),
+            format!("{time} AS _time"),
+        ];
+        let mut present = vec!["_ticks IS NOT NULL".to_string()];
+        for (i, field) in self.key.iter().enumerate() {
+            let text = emit.scalar_text(field, &self.rule.span)?;
+            let text = if self.case_sensitive {
+                text
+            } else {
+                format!("lower({text})")
+            };
+            columns.push(format!("{text} AS _k{i}"));
+            present.push(format!("_k{i} IS NOT NULL"));
+        }
+        for (i, field) in self.distinct.iter().enumerate() {
+            let text = emit.scalar_text(field, &self.rule.span)?;
+            columns.push(format!("lower({text}) AS _d{i}"));
+        }
+        let view = if graph {
+            &options.graph_table
+        } else {
+            &options.table
+        };
+        Ok(format!(
+            "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
+            columns.join(", "),
+            quote_ident(view),
+            log_filter(self.logs),
+            present.join(" AND ")
+        ))
+    }
+}
+
+/// The ISO 8601 UTC text of a time in ticks (Spark's session time zone
+/// must be UTC, as the PySpark driver sets it).
+fn iso(ticks: &str) -> String {
+    format!(
+        "concat(date_format(timestamp_micros(div({ticks}, 10)), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\"), CAST(pmod({ticks}, 10) AS STRING), 'Z')"
+    )
+}
+
+/// A threshold as SQL on a count.
+fn threshold(count: &str, t: &crate::check::Threshold) -> String {
+    let op = match t.cmp {
+        CountCmp::Gt => ">",
+        CountCmp::Gte => ">=",
+        CountCmp::Lt => "<",
+        CountCmp::Lte => "<=",
+        CountCmp::Eq => "=",
+    };
+    format!("{count} {op} {}", t.value)
+}
+
+/// The column name of a group-key field in the rows: its canonical name
+/// with `.` written `_`.
+fn key_column(field: &Resolved) -> String {
+    field.path.to_string().replace('.', "_")
+}
+
+/// The rows of a multi-record rule's groups: the first window (in time)
+/// of each group that has one, from `hits` (a query with the key columns,
+/// `_start` and `_end` in ticks, and `_endTie`).
+fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str, ctes: &str) -> String {
+    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
+    let partition = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("PARTITION BY {} ", keys.join(", "))
+    };
+    let mut columns = vec![format!("{} AS ruleId", string_literal(&rule.info.id))];
+    for (i, name) in names.iter().enumerate() {
+        columns.push(format!("_k{i} AS {}", quote_ident(name)));
+    }
+    columns.push(format!("{} AS windowStart", iso("_start")));
+    columns.push(format!("{} AS windowEnd", iso("_end")));
+    format!(
+        "WITH {ctes},\nhits AS (\n{hits}\n),\nfirst AS (\n  SELECT *, row_number() OVER ({partition}ORDER BY _end, _endTie) AS _rn FROM hits\n)\nSELECT {}\nFROM first\nWHERE _rn = 1",
+        columns.join(", ")
+    )
+}
+
+/// A `window` rule: a group has a finding when some record's window (the
+/// records of its group within `span` before it, in time and tie order)
+/// meets the thresholds. That is when the native engine's first episode
+/// completes, so the groups are the same; one row per group (later
+/// episodes depend on which records earlier ones consumed, which SQL does
+/// not follow).
+fn window_query(
+    rule: &CheckedRule,
+    w: &crate::check::Window,
+    options: &Options,
+) -> Result<String, Unsupported> {
+    let events = Events {
+        rule,
+        logs: &rule.logs,
+        cond: &rule.cond,
+        key: &w.group_by,
+        distinct: w.distinct.iter().map(|(f, _)| f).collect(),
+        case_sensitive: w.case_sensitive,
+    };
+    let ev = events.sql(options)?;
+    let keys: Vec<String> = (0..w.group_by.len()).map(|i| format!("r._k{i}")).collect();
+    let mut on: Vec<String> = (0..w.group_by.len())
+        .map(|i| format!("s._k{i} = r._k{i}"))
+        .collect();
+    on.push(format!(
+        "s._ticks BETWEEN r._ticks - {} AND r._ticks",
+        w.span.ticks
+    ));
+    on.push("(s._ticks < r._ticks OR s._tie <= r._tie)".into());
+    let mut aggregates = vec![
+        "min(s._ticks) AS _start".to_string(),
+        "count(*) AS _n".into(),
+    ];
+    let mut having = Vec::new();
+    if let Some(t) = &w.count {
+        having.push(threshold("count(*)", t));
+    }
+    for (i, (_, t)) in w.distinct.iter().enumerate() {
+        aggregates.push(format!("count(DISTINCT s._d{i}) AS _n{i}"));
+        having.push(threshold(&format!("count(DISTINCT s._d{i})"), t));
+    }
+    let mut group = keys.clone();
+    group.extend(["r._ticks".to_string(), "r._tie".to_string()]);
+    let mut select = keys.clone();
+    select.extend([
+        "r._ticks AS _end".to_string(),
+        "r._tie AS _endTie".to_string(),
+    ]);
+    select.extend(aggregates);
+    let hits = format!(
+        "  SELECT {}\n  FROM ev r JOIN ev s ON {}\n  GROUP BY {}\n  HAVING {}",
+        select.join(", "),
+        on.join(" AND "),
+        group.join(", "),
+        if having.is_empty() {
+            "true".into()
+        } else {
+            having.join(" AND ")
+        }
+    );
+    let names: Vec<String> = w.group_by.iter().map(key_column).collect();
+    Ok(first_per_group(
+        rule,
+        &names,
+        &hits,
+        &format!("ev AS (\n  {ev}\n)"),
+    ))
+}
+
+/// A `sequence` rule, in the shape the native engine decides exactly and
+/// SQL can say: two steps in order, the first with at least N records, the
+/// second with one, no absent step. A group has a finding when some record
+/// of the second step has N records of the first (not itself) at or before
+/// it within `span`, each meeting the second step's `where` with it.
+fn sequence_query(
+    rule: &CheckedRule,
+    seq: &crate::check::Sequence,
+    options: &Options,
+) -> Result<String, Unsupported> {
+    let no = |what: &str| Err(unsupported(rule, what, &seq.span.span));
+    if seq.steps.iter().any(|s| s.absent) {
+        return no(
+            "a sequence with an `absent` step (whether it holds depends on which records earlier candidates consumed)",
+        );
+    }
+    if !seq.ordered {
+        return no("a sequence with `ordered: false`");
+    }
+    let [first, second] = seq.steps.as_slice() else {
+        return no("a sequence of more than two steps");
+    };
+    let Some(need) = first.count.at_least() else {
+        return no("a first step without an at-least count");
+    };
+    if second.count.at_least() != Some(1) {
+        return no("a last step that needs more than one record");
+    }
+    let a = Events {
+        rule,
+        logs: &first.logs,
+        cond: &first.cond,
+        key: &first.key,
+        distinct: Vec::new(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .sql(options)?;
+    let b = Events {
+        rule,
+        logs: &second.logs,
+        cond: &second.cond,
+        key: &second.key,
+        distinct: Vec::new(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .sql(options)?;
+    let mut on: Vec<String> = (0..second.key.len())
+        .map(|i| format!("a._k{i} = b._k{i}"))
+        .collect();
+    on.push(format!(
+        "a._ticks BETWEEN b._ticks - {} AND b._ticks",
+        seq.span.ticks
+    ));
+    on.push("NOT (a._ticks = b._ticks AND a._tie = b._tie)".into());
+    if let Some(cond) = &second.where_ {
+        let mut emit = Emit {
+            rule,
+            graph: second.logs.contains(&LogCategory::GraphActivity),
+            vars: 0,
+            steps: vec![(first.name.clone(), "a.".into())],
+        };
+        on.push(emit.cond(cond, &Scope::Record("b.".into()))?);
+    }
+    let keys: Vec<String> = (0..second.key.len()).map(|i| format!("b._k{i}")).collect();
+    let mut select = keys.clone();
+    select.extend([
+        "b._ticks AS _end".to_string(),
+        "b._tie AS _endTie".to_string(),
+        "min(a._ticks) AS _start".to_string(),
+    ]);
+    let mut group = keys;
+    group.extend(["b._ticks".to_string(), "b._tie".to_string()]);
+    let hits = format!(
+        "  SELECT {}\n  FROM b JOIN a ON {}\n  GROUP BY {}\n  HAVING count(*) >= {need}",
+        select.join(", "),
+        on.join(" AND "),
+        group.join(", ")
+    );
+    let names: Vec<String> = match &seq.group_by {
+        Some(fields) => fields.iter().map(key_column).collect(),
+        None => second.key.iter().map(key_column).collect(),
+    };
+    Ok(first_per_group(
+        rule,
+        &names,
+        &hits,
+        &format!("a AS (\n  {a}\n),\nb AS (\n  {b}\n)"),
     ))
 }
 
@@ -200,8 +475,9 @@ fn quote_ident(name: &str) -> String {
 /// Where a condition's paths start.
 #[derive(Debug, Clone)]
 enum Scope {
-    /// The record: `properties` and the envelope.
-    Record,
+    /// The record: `properties` and the envelope, their columns prefixed
+    /// (`b.` in a join of two records, else empty).
+    Record(String),
     /// An element of a list, bound to a lambda variable, with its fields
     /// (empty for a list of scalars).
     Element {
@@ -216,6 +492,9 @@ struct Emit<'a> {
     rule: &'a CheckedRule,
     graph: bool,
     vars: usize,
+    /// Earlier sequence steps a `where` may read, with the prefix of their
+    /// record's columns.
+    steps: Vec<(String, String)>,
 }
 
 /// A value at the end of a path: its expression and field.
@@ -243,14 +522,14 @@ impl Emit<'_> {
     fn text_of(&mut self, name: &str) -> Result<String, Unsupported> {
         let field = self.catalog().iter().find(|f| f.name == name);
         match field {
-            Some(f) => Ok(self.with_envelope(name, format!("properties.`{name}`"), f)),
+            Some(f) => Ok(self.with_envelope("", name, format!("properties.`{name}`"), f)),
             None => Ok("CAST(NULL AS STRING)".into()),
         }
     }
 
     /// The expression of a scalar path of the record, with the envelope
     /// column that fills it in when `properties` lacks it.
-    fn with_envelope(&self, path: &str, expr: String, field: &Field) -> String {
+    fn with_envelope(&self, prefix: &str, path: &str, expr: String, field: &Field) -> String {
         let table = if self.graph {
             GRAPH_ENVELOPE
         } else {
@@ -258,7 +537,7 @@ impl Emit<'_> {
         };
         match table.iter().find(|(p, _)| *p == path) {
             Some((_, column)) => {
-                let column = format!("nullif(trim({column}), '')");
+                let column = format!("nullif(trim({prefix}{column}), '')");
                 let cast = match field.kind {
                     Kind::Integer => format!("try_cast({column} AS BIGINT)"),
                     Kind::Number => format!("try_cast({column} AS DOUBLE)"),
@@ -268,6 +547,36 @@ impl Emit<'_> {
             }
             None => expr,
         }
+    }
+
+    /// The text of a scalar field of the record (a group key or distinct
+    /// field), null when absent or blank.
+    fn scalar_text(&mut self, field: &Resolved, span: &Span) -> Result<String, Unsupported> {
+        if field.path.is_raw() {
+            return Err(self.no(format!("`{}`: a `raw.` key field", field.path), span));
+        }
+        let mut fields = self.catalog();
+        let mut expr = "properties".to_string();
+        let mut found = None;
+        for seg in field.path.segments() {
+            let Some(f) = fields.iter().find(|f| *f.name == **seg) else {
+                return Err(self.no(format!("the field `{seg}`"), span));
+            };
+            if f.list {
+                return Err(self.no(format!("the list `{}` as a key", field.path), span));
+            }
+            expr = format!("{expr}.{}", quote_ident(seg));
+            fields = f.children();
+            found = Some(f);
+        }
+        let Some(f) = found else {
+            return Err(self.no(format!("`{}`", field.path), span));
+        };
+        let expr = self.with_envelope("", &field.path.to_string(), expr, f);
+        let text = text_of(&typed(&expr, Some(f)), f.kind);
+        Ok(format!(
+            "CASE WHEN {text} RLIKE '(?U)\\\\S' THEN {text} END"
+        ))
     }
 
     fn cond(&mut self, cond: &Cond, scope: &Scope) -> Result<String, Unsupported> {
@@ -320,7 +629,7 @@ impl Emit<'_> {
         }
         let segments: Vec<&str> = resolved.path.segments().iter().map(|s| &**s).collect();
         let (base, fields, element) = match scope {
-            Scope::Record => ("properties".to_string(), self.catalog(), None),
+            Scope::Record(prefix) => (format!("{prefix}properties"), self.catalog(), None),
             Scope::Element { var, fields, field } => (var.clone(), *fields, *field),
         };
         if segments.is_empty() {
@@ -335,7 +644,10 @@ impl Emit<'_> {
             )?;
             return Ok(format!("coalesce({out}, false)"));
         }
-        let top = matches!(scope, Scope::Record);
+        let top = match scope {
+            Scope::Record(prefix) => Some(prefix.as_str()),
+            Scope::Element { .. } => None,
+        };
         self.walk(
             &base,
             fields,
@@ -353,7 +665,7 @@ impl Emit<'_> {
         base: &str,
         fields: &'static [Field],
         segments: &[&str],
-        top: bool,
+        top: Option<&str>,
         dotted: &mut String,
         span: &Span,
         leaf: &mut dyn FnMut(&mut Self, Leaf<'_>) -> Result<String, Unsupported>,
@@ -382,15 +694,14 @@ impl Emit<'_> {
                 format!("coalesce({out}, false)")
             } else {
                 // Below a list, no envelope fills anything in.
-                self.walk(&var, field.children(), rest, false, dotted, span, leaf)?
+                self.walk(&var, field.children(), rest, None, dotted, span, leaf)?
             };
             return Ok(format!("coalesce(exists({expr}, {var} -> {inner}), false)"));
         }
         if rest.is_empty() {
-            let expr = if top {
-                self.with_envelope(dotted, expr, field)
-            } else {
-                expr
+            let expr = match top {
+                Some(prefix) => self.with_envelope(prefix, dotted, expr, field),
+                None => expr,
             };
             let out = leaf(
                 self,
@@ -419,7 +730,7 @@ impl Emit<'_> {
             return Err(self.no(format!("`{}`", field.path), span));
         };
         let (mut expr, mut fields) = match scope {
-            Scope::Record => ("properties".to_string(), self.catalog()),
+            Scope::Record(prefix) => (format!("{prefix}properties"), self.catalog()),
             Scope::Element { var, fields, .. } => (var.clone(), *fields),
         };
         // The path to the list crosses objects only (as natively: a list on
@@ -653,9 +964,17 @@ impl Emit<'_> {
         let Some(reference) = pred.field_ref() else {
             return Ok("false".into());
         };
-        if reference.step.is_some() {
-            return Err(self.no("a reference to a sequence step", &pred.span));
-        }
+        // The other field is of this record, or of the record an earlier
+        // step matched (joined under its own prefix).
+        let other_scope = match &reference.step {
+            None => scope.clone(),
+            Some(step) => match self.steps.iter().find(|(name, _)| name == step) {
+                Some((_, prefix)) => Scope::Record(prefix.clone()),
+                None => {
+                    return Err(self.no(format!("a reference to the step `{step}`"), &pred.span));
+                }
+            },
+        };
         let other = reference.field.clone();
         let op = pred.op;
         let cs = pred.case_sensitive;
@@ -681,7 +1000,7 @@ impl Emit<'_> {
                 Op::Ne | Op::NotIn => {
                     let any_other =
                         this.some_value(scope, &other, &span, &mut |_, b| Ok(present(b)))?;
-                    let equal = this.some_value(scope, &other, &span, &mut |_, b| {
+                    let equal = this.some_value(&other_scope, &other, &span, &mut |_, b| {
                         let b_kind = b.field.map_or(Kind::Dynamic, |f| f.kind);
                         let b_expr = typed(b.expr, b.field);
                         let test = pair_test(Op::Eq, cs, (&a_expr, a_kind), (&b_expr, b_kind));
@@ -690,7 +1009,8 @@ impl Emit<'_> {
                     Ok(format!("({a_present} AND {any_other} AND NOT {equal})"))
                 }
                 _ => {
-                    let inner = this.some_value(scope, &other, &span, &mut |_, b| Ok(pair(b)))?;
+                    let inner =
+                        this.some_value(&other_scope, &other, &span, &mut |_, b| Ok(pair(b)))?;
                     Ok(format!("({a_present} AND {inner})"))
                 }
             }
