@@ -37,7 +37,7 @@ use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
     CheckedRule, Cond, Const, CountCmp, Expect, Op, Piece, Pred, Prepared, Quantifier, Sequence,
-    Shape, TICKS_PER_SECOND, TestCase, TestInput, Threshold, Window, WindowPart,
+    Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, Threshold, Window, WindowPart,
 };
 use params::ParamDef;
 

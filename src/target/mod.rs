@@ -142,6 +142,66 @@ pub fn rule_guid(id: &str) -> String {
     )
 }
 
+/// Why a rule cannot be compiled.
+pub(crate) fn unsupported(rule: &CheckedRule, construct: &str, span: &Span) -> Unsupported {
+    Unsupported {
+        rule: rule.info.id.to_string(),
+        construct: construct.to_string(),
+        span: span.clone(),
+    }
+}
+
+/// The column name of a group-key field in a multi-record rule's rows: its
+/// canonical name with `.` written `_`.
+pub(crate) fn key_column(field: &crate::catalog::Resolved) -> String {
+    field.path.to_string().replace('.', "_")
+}
+
+/// The comparison of a count with a threshold, written with `eq` as the
+/// target writes equality (`=` in SQL, `==` in KQL).
+pub(crate) fn threshold(count: &str, t: &crate::check::Threshold, eq: &str) -> String {
+    use crate::check::CountCmp;
+    let op = match t.cmp {
+        CountCmp::Gt => ">",
+        CountCmp::Gte => ">=",
+        CountCmp::Lt => "<",
+        CountCmp::Lte => "<=",
+        CountCmp::Eq => eq,
+    };
+    format!("{count} {op} {}", t.value)
+}
+
+/// The two steps of a sequence in the shape both query targets decide as
+/// the native engine does: in order, the first with at least N records
+/// (N is returned), the second with one, none absent. A group then has a
+/// finding when some record of the second step has N records of the first
+/// (not itself) at or before it within the span, each meeting the second
+/// step's `where` with it.
+pub(crate) fn two_steps<'s>(
+    rule: &CheckedRule,
+    seq: &'s crate::check::Sequence,
+) -> Result<(&'s crate::check::Step, &'s crate::check::Step, u64), Unsupported> {
+    let no = |what: &str| Err(unsupported(rule, what, &seq.span.span));
+    if seq.steps.iter().any(|s| s.absent) {
+        return no(
+            "a sequence with an `absent` step (whether it holds depends on which records earlier candidates consumed)",
+        );
+    }
+    if !seq.ordered {
+        return no("a sequence with `ordered: false`");
+    }
+    let [first, second] = seq.steps.as_slice() else {
+        return no("a sequence of more than two steps");
+    };
+    let Some(need) = first.count.at_least() else {
+        return no("a first step without an at-least count");
+    };
+    if second.count.at_least() != Some(1) {
+        return no("a last step that needs more than one record");
+    }
+    Ok((first, second, need))
+}
+
 /// The diagnostic-settings `category` values of a log (in lower case; the
 /// engine reads categories ignoring case, and Log Analytics table names as
 /// well as diagnostic category names).

@@ -1,0 +1,295 @@
+//! KQL of rules over many records: windows and two-step sequences, one
+//! row per group with its first window, as in Spark SQL.
+
+use std::fmt::Write as _;
+
+use super::leaf::pair_test;
+use super::{Emit, Scope, string_literal, table_for, union};
+use crate::catalog::{Kind, Resolved};
+use crate::check::{CheckedRule, Cond, Pred};
+use crate::record::LogCategory;
+use crate::target::{Unsupported, key_column, threshold, two_steps, unsupported};
+
+/// The events of a multi-record rule (or step) from each of its tables,
+/// projected to the same columns: `_ticks` (the time in ticks of 100 ns),
+/// `_tie` (the record id), `_k0`... (the key, case-folded unless the rule
+/// compares with case), `_d0`... (distinct fields, case-folded) and `_w0`...
+/// (fields a later step's `where` compares with).
+struct Events<'r> {
+    rule: &'r CheckedRule,
+    logs: &'r [LogCategory],
+    cond: &'r Cond,
+    key: &'r [Resolved],
+    distinct: Vec<&'r Resolved>,
+    compared: Vec<&'r Resolved>,
+    case_sensitive: bool,
+}
+
+impl Events<'_> {
+    fn kql(&self) -> Result<String, Unsupported> {
+        let mut parts = Vec::new();
+        for log in self.logs {
+            let table = table_for(self.rule, log)?;
+            let graph = *log == LogCategory::GraphActivity;
+            let mut emit = Emit {
+                rule: self.rule,
+                table,
+                graph,
+                vars: 0,
+                steps: Vec::new(),
+            };
+            let cond = emit.cond(self.cond, &Scope::Record)?;
+            let time = if graph {
+                "TimeGenerated"
+            } else {
+                "CreatedDateTime"
+            };
+            let time = emit
+                .column_of(time)
+                .map_or_else(|| "datetime(null)".to_string(), |(c, _)| c);
+            let id = if graph { "RequestId" } else { "Id" };
+            let id = emit
+                .column_of(id)
+                .map_or_else(|| "\"\"".to_string(), |(c, _)| c);
+            let mut columns = vec![
+                format!("_ticks = tolong(todatetime({time}) - datetime(1970-01-01))"),
+                format!("_tie = tolower(tostring({id}))"),
+            ];
+            let mut present = vec!["isnotnull(_ticks)".to_string()];
+            for (i, field) in self.key.iter().enumerate() {
+                let text = emit.scalar_text(field)?;
+                let text = if self.case_sensitive {
+                    text
+                } else {
+                    format!("tolower({text})")
+                };
+                columns.push(format!("_k{i} = {text}"));
+                present.push(format!("isnotempty(trim(@\"\\s+\", _k{i}))"));
+            }
+            for (i, field) in self.distinct.iter().enumerate() {
+                let text = emit.scalar_text(field)?;
+                columns.push(format!("_d{i} = tolower({text})"));
+            }
+            for (i, field) in self.compared.iter().enumerate() {
+                columns.push(format!("_w{i} = {}", emit.scalar_text(field)?));
+            }
+            let mut out = table.name.clone();
+            for step in &emit.steps {
+                let _ = write!(out, "\n| {step}");
+            }
+            let names: Vec<String> = columns
+                .iter()
+                .filter_map(|c| c.split(" = ").next())
+                .map(str::to_string)
+                .collect();
+            let _ = write!(
+                out,
+                "\n| where {cond}\n| extend {}\n| where {}\n| project {}",
+                columns.join(", "),
+                present.join(" and "),
+                names.join(", ")
+            );
+            parts.push(out);
+        }
+        Ok(union(&parts))
+    }
+}
+
+/// A time in ticks as ISO 8601 UTC text.
+fn iso(ticks: &str) -> String {
+    let t = format!("(datetime(1970-01-01) + {ticks} * 1tick)");
+    format!(
+        "strcat(format_datetime({t}, \"yyyy-MM-dd\"), \"T\", format_datetime({t}, \"HH:mm:ss.fffffff\"), \"Z\")"
+    )
+}
+
+/// The first window (in time) of each group that has one, from `hits`
+/// (rows with the key columns, `_start`, `_end` and `_endTie`).
+fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str) -> String {
+    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
+    let by = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", keys.join(", "))
+    };
+    let mut columns = vec![format!("ruleId = {}", string_literal(&rule.info.id))];
+    for (i, name) in names.iter().enumerate() {
+        columns.push(format!("['{name}'] = _k{i}"));
+    }
+    columns.push(format!("windowStart = {}", iso("_start")));
+    columns.push(format!("windowEnd = {}", iso("_end")));
+    format!(
+        "{hits}\n| summarize arg_min(_order, *){by}\n| project {}",
+        columns.join(", ")
+    )
+}
+
+/// A `window` rule, as in Spark SQL: a group has a finding when some
+/// record's window (its group's records within `span` before it, in time
+/// and tie order) meets the thresholds; one row per group, its first such
+/// window.
+pub(super) fn window_query(
+    rule: &CheckedRule,
+    w: &crate::check::Window,
+) -> Result<String, Unsupported> {
+    let ev = Events {
+        rule,
+        logs: &rule.logs,
+        cond: &rule.cond,
+        key: &w.group_by,
+        distinct: w.distinct.iter().map(|(f, _)| f).collect(),
+        compared: Vec::new(),
+        case_sensitive: w.case_sensitive,
+    }
+    .kql()?;
+    let keys: Vec<String> = (0..w.group_by.len()).map(|i| format!("_k{i}")).collect();
+    let mut right = vec!["_sticks = _ticks".to_string(), "_stie = _tie".into()];
+    right.extend(keys.iter().cloned());
+    for i in 0..w.distinct.len() {
+        right.push(format!("_sd{i} = _d{i}"));
+    }
+    let on = if keys.is_empty() {
+        // One group: join every record with every other.
+        "$left._one == $right._one".to_string()
+    } else {
+        keys.join(", ")
+    };
+    let one = if keys.is_empty() {
+        "| extend _one = 1\n"
+    } else {
+        ""
+    };
+    let mut aggregates = vec!["_start = min(_sticks)".to_string(), "_n = count()".into()];
+    let mut having = Vec::new();
+    if let Some(t) = &w.count {
+        having.push(threshold("_n", t, "=="));
+    }
+    for (i, (_, t)) in w.distinct.iter().enumerate() {
+        aggregates.push(format!(
+            "_n{i} = array_length(make_set_if(_sd{i}, isnotempty(_sd{i})))"
+        ));
+        having.push(threshold(&format!("_n{i}"), t, "=="));
+    }
+    let mut by = keys.clone();
+    by.extend(["_ticks".to_string(), "_tie".to_string()]);
+    let right_one = if keys.is_empty() { ", _one = 1" } else { "" };
+    let hits = format!(
+        "let ev = materialize(\n{}\n);\nev\n{one}| join kind=inner (ev | project {}{right_one}) on {on}\n| where _sticks between ((_ticks - {}) .. _ticks) and (_sticks < _ticks or strcmp(_stie, _tie) <= 0)\n| summarize {} by {}\n| where {}\n| extend _end = _ticks, _endTie = _tie, _order = strcat(format_datetime(datetime(1970-01-01) + _ticks * 1tick, \"yyyy-MM-dd HH:mm:ss.fffffff\"), \" \", _tie)",
+        ev,
+        right.join(", "),
+        w.span.ticks,
+        aggregates.join(", "),
+        by.join(", "),
+        if having.is_empty() {
+            "true".to_string()
+        } else {
+            having.join(" and ")
+        }
+    );
+    let names: Vec<String> = w.group_by.iter().map(key_column).collect();
+    Ok(first_per_group(rule, &names, &hits))
+}
+
+/// A `sequence` rule in the shape Spark SQL takes too (two steps in order,
+/// the first with at least N records, the second with one, no absent
+/// step), whose `where` compares fields of the second step with fields of
+/// the first.
+pub(super) fn sequence_query(
+    rule: &CheckedRule,
+    seq: &crate::check::Sequence,
+) -> Result<String, Unsupported> {
+    let (first, second, need) = two_steps(rule, seq)?;
+    // The `where`: comparisons of a field of the second step's record with
+    // a field of the first's, ANDed.
+    let mut pairs: Vec<(&Pred, &Resolved)> = Vec::new();
+    let mut own: Vec<Cond> = vec![second.cond.clone()];
+    for part in second.where_.iter().flat_map(Cond::conjuncts) {
+        match part {
+            Cond::Pred(p)
+                if p.field_ref()
+                    .is_some_and(|r| r.step.as_deref() == Some(&first.name)) =>
+            {
+                if let Some(r) = p.field_ref() {
+                    pairs.push((p, &r.field));
+                }
+            }
+            other if other.steps_read().is_empty() => own.push(other.clone()),
+            other => {
+                let span = match other {
+                    Cond::Pred(p) => p.span.clone(),
+                    Cond::Quant { span, .. } => span.clone(),
+                    _ => second.span.clone(),
+                };
+                return Err(unsupported(
+                    rule,
+                    "a `where` condition other than fields compared with fields of the first step",
+                    &span,
+                ));
+            }
+        }
+    }
+    let own = Cond::All(own);
+    let a = Events {
+        rule,
+        logs: &first.logs,
+        cond: &first.cond,
+        key: &first.key,
+        distinct: Vec::new(),
+        compared: pairs.iter().map(|(_, f)| *f).collect(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .kql()?;
+    let b = Events {
+        rule,
+        logs: &second.logs,
+        cond: &own,
+        key: &second.key,
+        distinct: Vec::new(),
+        compared: pairs.iter().map(|(p, _)| &p.field).collect(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .kql()?;
+    let keys: Vec<String> = (0..second.key.len()).map(|i| format!("_k{i}")).collect();
+    let mut right = vec!["_aticks = _ticks".to_string(), "_atie = _tie".into()];
+    right.extend(keys.iter().cloned());
+    let mut tests = vec![
+        format!("_aticks between ((_ticks - {}) .. _ticks)", seq.span.ticks),
+        "not(_aticks == _ticks and _atie == _tie)".to_string(),
+    ];
+    for (i, (p, other)) in pairs.iter().enumerate() {
+        right.push(format!("_aw{i} = _w{i}"));
+        let kind = |f: &Resolved| f.field.map_or(Kind::Dynamic, |f| f.kind);
+        let test = pair_test(
+            p.op,
+            p.case_sensitive,
+            (&format!("_w{i}"), kind(&p.field)),
+            (&format!("_aw{i}"), kind(other)),
+        );
+        tests.push(format!(
+            "(isnotempty(trim(@\"\\s+\", tostring(_w{i}))) and isnotempty(trim(@\"\\s+\", tostring(_aw{i}))) and {test})"
+        ));
+    }
+    let on = if keys.is_empty() {
+        "$left._one == $right._one".to_string()
+    } else {
+        keys.join(", ")
+    };
+    let (one, right_one) = if keys.is_empty() {
+        ("| extend _one = 1\n", ", _one = 1")
+    } else {
+        ("", "")
+    };
+    let mut by = keys.clone();
+    by.extend(["_ticks".to_string(), "_tie".to_string()]);
+    let hits = format!(
+        "let a = materialize(\n{a}\n);\nlet b = materialize(\n{b}\n);\nb\n{one}| join kind=inner (a | project {}{right_one}) on {on}\n| where {}\n| summarize _start = min(_aticks), _n = count() by {}\n| where _n >= {need}\n| extend _end = _ticks, _endTie = _tie, _order = strcat(format_datetime(datetime(1970-01-01) + _ticks * 1tick, \"yyyy-MM-dd HH:mm:ss.fffffff\"), \" \", _tie)",
+        right.join(", "),
+        tests.join(" and "),
+        by.join(", "),
+    );
+    let names: Vec<String> = match &seq.group_by {
+        Some(fields) => fields.iter().map(key_column).collect(),
+        None => second.key.iter().map(key_column).collect(),
+    };
+    Ok(first_per_group(rule, &names, &hits))
+}

@@ -1,0 +1,252 @@
+//! Spark SQL of rules over many records: windows and two-step sequences,
+//! one row per group with its first window.
+
+use super::leaf::ticks_of;
+use super::{Emit, Scope, log_filter, quote_ident, string_literal};
+use crate::catalog::Resolved;
+use crate::check::{CheckedRule, Cond};
+use crate::record::LogCategory;
+use crate::target::{Options, Unsupported, key_column, threshold, two_steps, unsupported};
+
+/// The events of a multi-record rule (or of one step): the rows of its
+/// logs that pass its condition and have a time and every key field, with
+/// `_ticks` (the time in ticks of 100 ns), `_tie` (the record id, which
+/// breaks ties in time), `_k0`... (the key, case-folded unless the rule
+/// compares with case) and `_d0`... (the distinct fields, case-folded).
+struct Events<'r> {
+    rule: &'r CheckedRule,
+    logs: &'r [LogCategory],
+    cond: &'r Cond,
+    key: &'r [Resolved],
+    distinct: Vec<&'r Resolved>,
+    case_sensitive: bool,
+}
+
+impl Events<'_> {
+    fn sql(&self, options: &Options) -> Result<String, Unsupported> {
+        let graph = self.logs.contains(&LogCategory::GraphActivity);
+        if graph && self.logs.len() > 1 {
+            return Err(unsupported(
+                self.rule,
+                "records of both Graph activity and sign-in logs in one step",
+                &self.rule.span,
+            ));
+        }
+        let mut emit = Emit {
+            rule: self.rule,
+            graph,
+            vars: 0,
+            steps: Vec::new(),
+        };
+        let cond = emit.cond(self.cond, &Scope::Record(String::new()))?;
+        let (time, id) = if graph {
+            (emit.text_of("timeGenerated")?, "properties.`requestId`")
+        } else {
+            (emit.text_of("createdDateTime")?, "properties.`id`")
+        };
+        let mut columns = vec![
+            format!("{} AS _ticks", ticks_of(&time)),
+            format!("lower(CAST({id} AS STRING)) AS _tie"),
+            format!("{time} AS _time"),
+        ];
+        let mut present = vec!["_ticks IS NOT NULL".to_string()];
+        for (i, field) in self.key.iter().enumerate() {
+            let text = emit.scalar_text(field, &self.rule.span)?;
+            let text = if self.case_sensitive {
+                text
+            } else {
+                format!("lower({text})")
+            };
+            columns.push(format!("{text} AS _k{i}"));
+            present.push(format!("_k{i} IS NOT NULL"));
+        }
+        for (i, field) in self.distinct.iter().enumerate() {
+            let text = emit.scalar_text(field, &self.rule.span)?;
+            columns.push(format!("lower({text}) AS _d{i}"));
+        }
+        let view = if graph {
+            &options.graph_table
+        } else {
+            &options.table
+        };
+        Ok(format!(
+            "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
+            columns.join(", "),
+            quote_ident(view),
+            log_filter(self.logs),
+            present.join(" AND ")
+        ))
+    }
+}
+
+/// The ISO 8601 UTC text of a time in ticks (Spark's session time zone
+/// must be UTC, as the PySpark driver sets it).
+pub(super) fn iso(ticks: &str) -> String {
+    format!(
+        "concat(date_format(timestamp_micros(div({ticks}, 10)), \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\"), CAST(pmod({ticks}, 10) AS STRING), 'Z')"
+    )
+}
+
+/// The rows of a multi-record rule's groups: the first window (in time)
+/// of each group that has one, from `hits` (a query with the key columns,
+/// `_start` and `_end` in ticks, and `_endTie`).
+fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str, ctes: &str) -> String {
+    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
+    let partition = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("PARTITION BY {} ", keys.join(", "))
+    };
+    let mut columns = vec![format!("{} AS ruleId", string_literal(&rule.info.id))];
+    for (i, name) in names.iter().enumerate() {
+        columns.push(format!("_k{i} AS {}", quote_ident(name)));
+    }
+    columns.push(format!("{} AS windowStart", iso("_start")));
+    columns.push(format!("{} AS windowEnd", iso("_end")));
+    format!(
+        "WITH {ctes},\nhits AS (\n{hits}\n),\nfirst AS (\n  SELECT *, row_number() OVER ({partition}ORDER BY _end, _endTie) AS _rn FROM hits\n)\nSELECT {}\nFROM first\nWHERE _rn = 1",
+        columns.join(", ")
+    )
+}
+
+/// A `window` rule: a group has a finding when some record's window (the
+/// records of its group within `span` before it, in time and tie order)
+/// meets the thresholds. That is when the native engine's first episode
+/// completes, so the groups are the same; one row per group (later
+/// episodes depend on which records earlier ones consumed, which SQL does
+/// not follow).
+pub(super) fn window_query(
+    rule: &CheckedRule,
+    w: &crate::check::Window,
+    options: &Options,
+) -> Result<String, Unsupported> {
+    let events = Events {
+        rule,
+        logs: &rule.logs,
+        cond: &rule.cond,
+        key: &w.group_by,
+        distinct: w.distinct.iter().map(|(f, _)| f).collect(),
+        case_sensitive: w.case_sensitive,
+    };
+    let ev = events.sql(options)?;
+    let keys: Vec<String> = (0..w.group_by.len()).map(|i| format!("r._k{i}")).collect();
+    let mut on: Vec<String> = (0..w.group_by.len())
+        .map(|i| format!("s._k{i} = r._k{i}"))
+        .collect();
+    on.push(format!(
+        "s._ticks BETWEEN r._ticks - {} AND r._ticks",
+        w.span.ticks
+    ));
+    on.push("(s._ticks < r._ticks OR s._tie <= r._tie)".into());
+    let mut aggregates = vec![
+        "min(s._ticks) AS _start".to_string(),
+        "count(*) AS _n".into(),
+    ];
+    let mut having = Vec::new();
+    if let Some(t) = &w.count {
+        having.push(threshold("count(*)", t, "="));
+    }
+    for (i, (_, t)) in w.distinct.iter().enumerate() {
+        aggregates.push(format!("count(DISTINCT s._d{i}) AS _n{i}"));
+        having.push(threshold(&format!("count(DISTINCT s._d{i})"), t, "="));
+    }
+    let mut group = keys.clone();
+    group.extend(["r._ticks".to_string(), "r._tie".to_string()]);
+    let mut select = keys.clone();
+    select.extend([
+        "r._ticks AS _end".to_string(),
+        "r._tie AS _endTie".to_string(),
+    ]);
+    select.extend(aggregates);
+    let hits = format!(
+        "  SELECT {}\n  FROM ev r JOIN ev s ON {}\n  GROUP BY {}\n  HAVING {}",
+        select.join(", "),
+        on.join(" AND "),
+        group.join(", "),
+        if having.is_empty() {
+            "true".into()
+        } else {
+            having.join(" AND ")
+        }
+    );
+    let names: Vec<String> = w.group_by.iter().map(key_column).collect();
+    Ok(first_per_group(
+        rule,
+        &names,
+        &hits,
+        &format!("ev AS (\n  {ev}\n)"),
+    ))
+}
+
+/// A `sequence` rule, in the shape the native engine decides exactly and
+/// SQL can say: two steps in order, the first with at least N records, the
+/// second with one, no absent step. A group has a finding when some record
+/// of the second step has N records of the first (not itself) at or before
+/// it within `span`, each meeting the second step's `where` with it.
+pub(super) fn sequence_query(
+    rule: &CheckedRule,
+    seq: &crate::check::Sequence,
+    options: &Options,
+) -> Result<String, Unsupported> {
+    let (first, second, need) = two_steps(rule, seq)?;
+    let a = Events {
+        rule,
+        logs: &first.logs,
+        cond: &first.cond,
+        key: &first.key,
+        distinct: Vec::new(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .sql(options)?;
+    let b = Events {
+        rule,
+        logs: &second.logs,
+        cond: &second.cond,
+        key: &second.key,
+        distinct: Vec::new(),
+        case_sensitive: seq.case_sensitive,
+    }
+    .sql(options)?;
+    let mut on: Vec<String> = (0..second.key.len())
+        .map(|i| format!("a._k{i} = b._k{i}"))
+        .collect();
+    on.push(format!(
+        "a._ticks BETWEEN b._ticks - {} AND b._ticks",
+        seq.span.ticks
+    ));
+    on.push("NOT (a._ticks = b._ticks AND a._tie = b._tie)".into());
+    if let Some(cond) = &second.where_ {
+        let mut emit = Emit {
+            rule,
+            graph: second.logs.contains(&LogCategory::GraphActivity),
+            vars: 0,
+            steps: vec![(first.name.clone(), "a.".into())],
+        };
+        on.push(emit.cond(cond, &Scope::Record("b.".into()))?);
+    }
+    let keys: Vec<String> = (0..second.key.len()).map(|i| format!("b._k{i}")).collect();
+    let mut select = keys.clone();
+    select.extend([
+        "b._ticks AS _end".to_string(),
+        "b._tie AS _endTie".to_string(),
+        "min(a._ticks) AS _start".to_string(),
+    ]);
+    let mut group = keys;
+    group.extend(["b._ticks".to_string(), "b._tie".to_string()]);
+    let hits = format!(
+        "  SELECT {}\n  FROM b JOIN a ON {}\n  GROUP BY {}\n  HAVING count(*) >= {need}",
+        select.join(", "),
+        on.join(" AND "),
+        group.join(", ")
+    );
+    let names: Vec<String> = match &seq.group_by {
+        Some(fields) => fields.iter().map(key_column).collect(),
+        None => second.key.iter().map(key_column).collect(),
+    };
+    Ok(first_per_group(
+        rule,
+        &names,
+        &hits,
+        &format!("a AS (\n  {a}\n),\nb AS (\n  {b}\n)"),
+    ))
+}
