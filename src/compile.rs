@@ -81,6 +81,9 @@ pub struct Test {
     /// index of its top-level field among those a rule set looks up once
     /// per record (set by [`intern_tops`]).
     pub top: Option<usize>,
+    /// An object or a list at the path is tested as its compact JSON text
+    /// ([`crate::check::Pred::as_text`]).
+    pub as_text: bool,
 }
 
 /// A comparison of two fields: it holds when some value at `path` passes
@@ -735,6 +738,7 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileErr
         matcher,
         id,
         top: None,
+        as_text: pred.as_text,
     })
 }
 
@@ -875,7 +879,9 @@ fn mergeable_with<'a>(existing: &'a mut Node, new: &Node) -> Option<&'a mut Test
     match (existing, new) {
         (Node::Test(a), Node::Test(b)) => match (&a.matcher, &b.matcher) {
             (Matcher::In(x), Matcher::In(y))
-                if a.path == b.path && x.case_sensitive == y.case_sensitive =>
+                if a.path == b.path
+                    && x.case_sensitive == y.case_sensitive
+                    && a.as_text == b.as_text =>
             {
                 Some(a)
             }

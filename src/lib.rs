@@ -86,6 +86,7 @@ mod record;
 pub mod report;
 pub mod run;
 mod schema;
+pub mod sigma;
 mod syntax;
 mod time;
 mod window;
