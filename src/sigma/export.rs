@@ -408,7 +408,13 @@ impl Writer<'_> {
                 // holds on an absent field.
                 let mut eq = p.clone();
                 eq.op = Op::Eq;
-                let field = self.field(p)?;
+                let (field, list_of_text) = self.field(p)?;
+                if list_of_text {
+                    return Err(self.unsupported(
+                        &format!("`{}` on list field `{}`", p.op.name(), p.field.path),
+                        &p.span,
+                    ));
+                }
                 let present = self.add(vec![(format!("{field}|exists"), vec!["true".into()])]);
                 let entry = self.entry(&eq)?;
                 let equal = self.add(vec![entry]);
@@ -432,33 +438,82 @@ impl Writer<'_> {
         })
     }
 
-    fn field(&self, p: &Pred) -> Result<String, Unsupported> {
-        // A list anywhere along the path is JSON text in Log Analytics:
-        // an element-wise test has no exact Sigma form.
+    /// The field's Log Analytics name, and whether it is a list of text
+    /// (which Log Analytics holds as JSON text).
+    fn field(&self, p: &Pred) -> Result<(String, bool), Unsupported> {
         let mut fields = self.root;
+        let mut list_of_text = false;
         if !p.field.path.is_raw() {
-            for seg in p.field.path.segments() {
+            let segments = p.field.path.segments();
+            for (i, seg) in segments.iter().enumerate() {
                 let Some(f) = catalog::find_field(fields, seg) else {
                     break;
                 };
                 if f.list {
-                    return Err(self.unsupported(
-                        &format!(
-                            "a condition on list field `{}` (Log Analytics holds it as JSON text)",
-                            p.field.path
-                        ),
-                        &p.span,
-                    ));
+                    let last = i + 1 == segments.len();
+                    if last && f.kind == catalog::Kind::String {
+                        list_of_text = true;
+                    } else {
+                        return Err(self.unsupported(
+                            &format!(
+                                "a condition through list field `{}` (Log Analytics holds it as JSON text)",
+                                p.field.path
+                            ),
+                            &p.span,
+                        ));
+                    }
                 }
                 fields = f.children();
             }
         }
-        Ok(log_analytics_name(&p.field.path, self.root))
+        Ok((log_analytics_name(&p.field.path, self.root), list_of_text))
+    }
+
+    /// A condition on a list of text, as a `contains` on its JSON text:
+    /// an element equals `v` where the text holds `"v"`, contains `v`
+    /// where it holds `v`. Exact for values JSON writes as they are and
+    /// that hold no `"`, `,`, `[` or `]` (which could reach across
+    /// elements).
+    fn list_entry(&self, field: &str, p: &Pred) -> Result<(String, Vec<String>), Unsupported> {
+        let refuse = |why: &str| {
+            self.unsupported(
+                &format!("`{}` on list field `{}` ({why})", p.op.name(), p.field.path),
+                &p.span,
+            )
+        };
+        let mut values = Vec::new();
+        for v in &p.values {
+            let Const::Str(text) = v else {
+                return Err(refuse("a value other than text"));
+            };
+            let plain = text
+                .chars()
+                .all(|c| !c.is_control() && !matches!(c, '"' | '\\' | ',' | '[' | ']'));
+            if !plain {
+                return Err(refuse("a value with JSON punctuation"));
+            }
+            let needle = match p.op {
+                Op::Eq | Op::In => format!("\"{text}\""),
+                Op::Contains => text.clone(),
+                Op::StartsWith => format!("\"{text}"),
+                Op::EndsWith => format!("{text}\""),
+                _ => return Err(refuse("Log Analytics holds the list as JSON text")),
+            };
+            values.push(quote(&escape(&needle)));
+        }
+        let mut key = format!("{field}|contains");
+        if p.case_sensitive {
+            key.push_str("|cased");
+        }
+        Ok((key, values))
     }
 
     /// One `Field|modifiers: values` entry.
     fn entry(&self, p: &Pred) -> Result<(String, Vec<String>), Unsupported> {
-        let field = self.field(p)?;
+        let (field, list_of_text) = self.field(p)?;
+        if list_of_text {
+            return self.list_entry(&field, p);
+        }
         let value = |c: &Const| -> Result<String, Unsupported> {
             Ok(match c {
                 Const::Str(s) => quote(&escape(s)),
