@@ -26,10 +26,22 @@ fn root() -> PathBuf {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/sigma/run"))
-        .expect("fixture folder")
+    rule_files(&root().join("tests/fixtures/sigma/run"))
+}
+
+/// The single-record Sigma rules of a folder: one document a file, no
+/// aggregation (the reference reads those).
+fn rule_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("rule folder")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            !text.contains("\n---")
+                && !text.contains("correlation:")
+                && !text.contains("timeframe:")
+        })
         .collect();
     files.sort();
     files
@@ -578,7 +590,10 @@ fn tollgate(
 /// Compares tollgate with the reference on the rows; gives tollgate's
 /// records per rule.
 fn compare(name: &str, bytes: &[u8]) -> BTreeMap<String, BTreeSet<u64>> {
-    let files = fixtures();
+    compare_rules(name, &fixtures(), bytes)
+}
+
+fn compare_rules(name: &str, files: &[PathBuf], bytes: &[u8]) -> BTreeMap<String, BTreeSet<u64>> {
     let rules: Vec<RefRule> = files
         .iter()
         .map(|f| read_rule(&std::fs::read_to_string(f).expect("fixture")))
@@ -590,14 +605,14 @@ fn compare(name: &str, bytes: &[u8]) -> BTreeMap<String, BTreeSet<u64>> {
         .map(|l| serde_json::from_str(l).expect("a JSON row"))
         .collect();
     let want = reference(&rules, &rows);
-    let set = load(&files);
+    let set = load(files);
     let plain = tollgate(&set, &ids, bytes, false);
     let fast = tollgate(&set, &ids, bytes, true);
     assert_eq!(
         plain, fast,
         "{name}: reading every key and only the rules' keys"
     );
-    for (rule, file) in rules.iter().zip(&files) {
+    for (rule, file) in rules.iter().zip(files) {
         let got = &plain[&rule.id];
         let expected = &want[&rule.id];
         assert_eq!(
@@ -653,6 +668,26 @@ fn every_fixture_rule_finds_something() {
             continue;
         }
         assert!(!found[id].is_empty(), "{} finds nothing", file.display());
+    }
+}
+
+/// A folder of Sigma rules named by `TOLLGATE_SIGMA_RULES` (such as
+/// `rules/cloud/azure/signin_logs` of a SigmaHQ checkout), compared with
+/// the reference like the fixtures; skipped when the variable is unset.
+#[test]
+fn sigma_rules_of_a_folder_named_in_the_environment_agree_with_the_reference() {
+    let Ok(dir) = std::env::var("TOLLGATE_SIGMA_RULES") else {
+        eprintln!("skipped: set TOLLGATE_SIGMA_RULES to a folder of Sigma rules");
+        return;
+    };
+    let files = rule_files(std::path::Path::new(&dir));
+    let mut bytes =
+        std::fs::read(root().join("tests/fixtures/ingest/la_signinlogs_msticpy_aad_logons.jsonl"))
+            .expect("fixture");
+    bytes.extend(support::buffer(support::Shape::LogAnalytics, 3000, 5));
+    let found = compare_rules(&dir, &files, &bytes);
+    for (id, records) in &found {
+        eprintln!("{id}: {} records", records.len());
     }
 }
 
@@ -821,6 +856,7 @@ fn correlations_and_aggregations_run_as_windows_and_sequences() {
         ("Failure then success (temporal_ordered)", 1),
         ("Failure and success (temporal)", 2),
         ("Spray (aggregation)", 1),
+        ("Failures then success (temporal over event_count)", 1),
         ("Success in App", 2),
     ]
     .into_iter()

@@ -122,6 +122,10 @@ struct Base {
     cond: Cond,
     /// Whether it is itself a correlation.
     correlation: bool,
+    /// For an `event_count` correlation of at least some records: that
+    /// bound, its group-by fields and its timespan, so a temporal
+    /// correlation can take it as a step with a count.
+    counted: Option<(Threshold, Vec<String>, i64)>,
 }
 
 /// Checks the Sigma documents of a load, in order: detection rules first
@@ -467,6 +471,7 @@ impl Cx<'_> {
             root: self.root,
             cond: cond.clone(),
             correlation: false,
+            counted: None,
         });
         let Some(info) = self.info(&head, &logs, &id, &id_span) else {
             return (None, head.id);
@@ -890,6 +895,16 @@ impl Cx<'_> {
     /// A field name as Sigma writes it (a Log Analytics column, any case):
     /// the catalog's field, or `raw.NAME` with a warning.
     fn field(&mut self, name: &str, at: &Span) -> Resolved {
+        // Diagnostic-settings records hold the sign-in under `properties`,
+        // which ingest unwraps: `properties.X` is `X` when `X` is known.
+        let inner = name
+            .get(..11)
+            .filter(|p| p.eq_ignore_ascii_case("properties."))
+            .and_then(|_| name.get(11..))
+            .and_then(|rest| catalog::resolve_in(self.root, rest).ok());
+        if let Some(r) = inner {
+            return r;
+        }
         match catalog::resolve_in(self.root, name) {
             Ok(r) => r,
             Err(e) => {
@@ -1406,10 +1421,12 @@ impl Cx<'_> {
                 .iter()
                 .find(|b| b.id == *name || b.name.as_deref() == Some(name))
             {
-                Some(b) if b.correlation => {
+                Some(b)
+                    if b.correlation && !(kind.starts_with("temporal") && b.counted.is_some()) =>
+                {
                     self.unsupported(
                         at,
-                        &format!("a correlation of correlation rules (`{name}`)"),
+                        &format!("a correlation of correlation rules (`{name}`) other than a temporal one over `event_count` rules of at least some records"),
                         "correlate the detection rules directly",
                     );
                     return (None, head.id);
@@ -1524,6 +1541,22 @@ impl Cx<'_> {
                     );
                     return (None, head.id);
                 }
+                // A counted rule (an `event_count` correlation) is a step
+                // with its count: all records of all steps lie within the
+                // timespan, so its own window, as long or longer, holds.
+                let keys: Vec<String> = group_by.iter().map(|g| g.path.to_string()).collect();
+                for (b, (name, at)) in used.iter().zip(&names) {
+                    if let Some((_, inner_keys, ticks)) = &b.counted
+                        && (*inner_keys != keys || *ticks < span.ticks)
+                    {
+                        self.unsupported(
+                            at,
+                            &format!("a temporal correlation over `{name}`, whose group-by differs or whose timespan is shorter"),
+                            "give the counted rule the same group-by and a timespan at least as long",
+                        );
+                        return (None, head.id);
+                    }
+                }
                 let steps = used
                     .iter()
                     .enumerate()
@@ -1533,11 +1566,14 @@ impl Cx<'_> {
                         by: None,
                         key: group_by.clone(),
                         cond: b.cond.clone(),
-                        count: Threshold {
-                            cmp: CountCmp::Gte,
-                            value: 1,
-                            span: corr.span.clone(),
-                        },
+                        count: b.counted.as_ref().map_or_else(
+                            || Threshold {
+                                cmp: CountCmp::Gte,
+                                value: 1,
+                                span: corr.span.clone(),
+                            },
+                            |(t, _, _)| t.clone(),
+                        ),
                         absent: false,
                         where_: None,
                         span: names.get(i).map_or(corr.span.clone(), |(_, s)| s.clone()),
@@ -1569,6 +1605,17 @@ impl Cx<'_> {
             root: self.root,
             cond: cond.clone(),
             correlation: true,
+            counted: match &shape {
+                Shape::Window(w) if kind == "event_count" => w
+                    .count
+                    .as_ref()
+                    .filter(|t| t.at_least().is_some())
+                    .map(|t| {
+                        let keys = w.group_by.iter().map(|g| g.path.to_string()).collect();
+                        (t.clone(), keys, w.span.ticks)
+                    }),
+                _ => None,
+            },
         });
         if errors {
             return (None, head.id);
