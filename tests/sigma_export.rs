@@ -144,10 +144,9 @@ fn exported_rules_read_back_find_what_the_native_rules_find() {
             )
         )
     });
-    let mut bytes = std::fs::read(
-        root().join("tests/fixtures/ingest/la_signinlogs_msticpy_aad_logons.jsonl"),
-    )
-    .expect("fixture");
+    let mut bytes =
+        std::fs::read(root().join("tests/fixtures/ingest/la_signinlogs_msticpy_aad_logons.jsonl"))
+            .expect("fixture");
     bytes.extend(support::buffer(support::Shape::LogAnalytics, 4000, 3));
     let found = |set: &tollgate::RuleSet, map: &dyn Fn(&str) -> Option<String>| {
         let mut reader = tollgate::ingest::from_reader_with(

@@ -839,13 +839,13 @@ impl Cx<'_> {
     /// (OR), or keywords (a value or a list of values).
     fn search(&mut self, n: &Node) -> Option<Cond> {
         match &n.kind {
-            NodeKind::Map(entries) => self.field_map(entries),
+            NodeKind::Map(entries) => self.field_map(entries, &n.span),
             NodeKind::Seq(items)
                 if items.iter().all(|i| i.map().is_some()) && !items.is_empty() =>
             {
                 let parts = items
                     .iter()
-                    .map(|i| self.field_map(i.map().unwrap_or_default()))
+                    .map(|i| self.field_map(i.map().unwrap_or_default(), &i.span))
                     .collect::<Vec<_>>();
                 Some(Cond::Any(parts.into_iter().collect::<Option<_>>()?))
             }
@@ -861,7 +861,16 @@ impl Cx<'_> {
         }
     }
 
-    fn field_map(&mut self, entries: &[(Node, Node)]) -> Option<Cond> {
+    fn field_map(&mut self, entries: &[(Node, Node)], at: &Span) -> Option<Cond> {
+        if entries.is_empty() {
+            self.err(
+                Code::SigmaValue
+                    .error(at.clone(), "an empty search would match every record")
+                    .label("no field")
+                    .help("name a field and its value, or remove the search identifier"),
+            );
+            return None;
+        }
         let mut parts = Vec::new();
         let mut ok = true;
         for (key, value) in entries {
@@ -895,6 +904,18 @@ impl Cx<'_> {
     /// A field name as Sigma writes it (a Log Analytics column, any case):
     /// the catalog's field, or `raw.NAME` with a warning.
     fn field(&mut self, name: &str, at: &Span) -> Resolved {
+        if name.split('.').any(|seg| seg.trim().is_empty()) {
+            self.err(
+                Code::SigmaValue
+                    .error(at.clone(), format!("`{name}` is not a field name"))
+                    .label("empty name or segment")
+                    .help("write a Log Analytics column, such as `ResultType` or `DeviceDetail.isCompliant`"),
+            );
+            return Resolved {
+                path: FieldPath::new(name.split('.'), true),
+                field: None,
+            };
+        }
         // Diagnostic-settings records hold the sign-in under `properties`,
         // which ingest unwraps: `properties.X` is `X` when `X` is known.
         let inner = name
