@@ -670,16 +670,9 @@ impl Cx<'_> {
         };
         let cond = self.expr(&expr, &searches, &span_at)?;
         let shape = match aggregation {
-            None => {
-                if let Some(t) = timeframe {
-                    // A timeframe with no aggregation changes nothing.
-                    let _ = t;
-                }
-                Shape::Single
-            }
-            Some(agg) => {
-                Shape::Window(self.aggregation(&agg, timeframe, &span_at, &text_node.span)?)
-            }
+            // A timeframe with no aggregation changes nothing.
+            None => Shape::Single,
+            Some(agg) => Shape::Window(self.aggregation(&agg, timeframe, &span_at)?),
         };
         Some((cond, shape))
     }
@@ -689,7 +682,6 @@ impl Cx<'_> {
         agg: &Aggregation,
         timeframe: Option<&Node>,
         span_at: &dyn Fn(std::ops::Range<usize>) -> Span,
-        whole: &Span,
     ) -> Option<Window> {
         let at = span_at(agg.at.clone());
         let Some(timeframe) = timeframe else {
@@ -725,7 +717,6 @@ impl Cx<'_> {
                 vec![(self.field(name, &span_at(r.clone())), threshold)],
             ),
         };
-        let _ = whole;
         Some(Window {
             group_by,
             span,
@@ -877,14 +868,20 @@ impl Cx<'_> {
             let text = key.text().unwrap_or_default().to_string();
             let mut pieces = text.split('|');
             let name = pieces.next().unwrap_or_default().to_string();
-            let mods: Vec<String> = pieces.map(str::to_string).collect();
+            // Each modifier with its own span, for did-you-mean under it.
+            let start = self.text_start(key);
+            let mut offset = start + name.len() + 1;
+            let mods: Vec<(String, Span)> = pieces
+                .map(|m| {
+                    let at = Span::new(self.source, offset..offset + m.len());
+                    offset += m.len() + 1;
+                    (m.to_string(), at)
+                })
+                .collect();
             let field = if name.is_empty() {
                 None
             } else {
-                let at = Span::new(
-                    self.source,
-                    key.span.range.start..key.span.range.start + name.len(),
-                );
+                let at = Span::new(self.source, start..start + name.len());
                 Some(self.field(&name, &at))
             };
             match self.values(field, &mods, value, &key.span) {
@@ -956,13 +953,13 @@ impl Cx<'_> {
     fn values(
         &mut self,
         field: Option<Resolved>,
-        mods: &[String],
+        mods: &[(String, Span)],
         n: &Node,
         key_span: &Span,
     ) -> Option<Cond> {
         let mut m = Mods::default();
         let mut ok = true;
-        for (i, name) in mods.iter().enumerate() {
+        for (name, at) in mods {
             if !m.set(name) {
                 ok = false;
                 if let Some((_, what)) = UNSUPPORTED_MODIFIERS.iter().find(|(u, _)| u == name) {
@@ -980,17 +977,15 @@ impl Cx<'_> {
                         );
                     } else {
                         self.unsupported(
-                            key_span,
+                            at,
                             &format!("modifier `{name}` ({what})"),
                             "remove the modifier or rewrite the value without it",
                         );
                     }
                 } else {
-                    let before: usize = mods.iter().take(i).map(|m| m.len() + 1).sum();
-                    let _ = before;
                     self.err(
                         Code::SigmaModifier
-                            .error(key_span.clone(), format!("unknown Sigma modifier `{name}`"))
+                            .error(at.clone(), format!("unknown Sigma modifier `{name}`"))
                             .label("not a modifier")
                             .suggest_or(
                                 catalog::closest(name, MODIFIERS.iter().copied()),

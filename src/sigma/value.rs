@@ -97,7 +97,7 @@ impl Pattern {
     pub fn windash(self) -> Pattern {
         let mut out = Pattern::default();
         let parts = self.0;
-        for (i, part) in parts.iter().enumerate() {
+        for part in &parts {
             let Part::Text(text) = part else {
                 out.0.push(part.clone());
                 continue;
@@ -119,8 +119,6 @@ impl Pattern {
                     out.push_char(c);
                 }
             }
-            // Keep text of separate parts apart from what follows.
-            let _ = i;
         }
         out
     }
