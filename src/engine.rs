@@ -112,6 +112,30 @@ impl Loader {
         declared
     }
 
+    /// The `logsource.service` of every Sigma detection rule added so far,
+    /// in order, read from the text whatever its other mistakes (so
+    /// `validate` can say which log each service reads).
+    pub fn sigma_services(&self) -> Vec<String> {
+        self.docs
+            .iter()
+            .filter(|(_, doc)| crate::sigma::is_sigma(&doc.root))
+            .filter_map(|(_, doc)| {
+                let entries = doc.root.map()?;
+                let logsource = entries
+                    .iter()
+                    .find(|(k, _)| k.text() == Some("logsource"))?
+                    .1
+                    .map()?;
+                let service = logsource
+                    .iter()
+                    .find(|(k, _)| k.text() == Some("service"))?
+                    .1
+                    .text()?;
+                Some(service.to_string())
+            })
+            .collect()
+    }
+
     /// Adds the rule text of one file.
     pub fn add_source(&mut self, name: &str, text: &str) -> &mut Loader {
         let id = self.sources.add(name, text);

@@ -868,3 +868,45 @@ fn correlations_and_aggregations_run_as_windows_and_sequences() {
     // `generate: true`.
     assert_eq!(counts, expected, "{}", common::stderr(&out));
 }
+
+/// `validate` says which log each Sigma service reads; `check` reports
+/// Sigma findings like any other, in SARIF too (the rule's id, title,
+/// level and description).
+#[test]
+fn the_command_line_lists_the_services_and_reports_sigma_findings() {
+    let dir = root();
+    let out = common::tollgate_in(&dir, &["validate", "--rules", "tests/fixtures/sigma/run"]);
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Sigma `service: signinlogs` reads the `interactive` log (13 rules)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Sigma `service: noninteractiveusersigninlogs` reads the `nonInteractive` log (1 rule)"
+        ),
+        "{err}"
+    );
+    let out = common::tollgate_in(
+        &dir,
+        &[
+            "check",
+            "--rules",
+            "tests/fixtures/sigma/run/basic.yml",
+            "tests/fixtures/ingest/la_signinlogs_msticpy_aad_logons.jsonl",
+            "--format",
+            "sarif",
+        ],
+    );
+    let sarif: Value = serde_json::from_str(&common::stdout(&out)).expect("SARIF");
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["id"], "6f1d2a10-0001-4a00-8000-000000000001");
+    assert!(
+        rule.to_string().contains("Field maps, value lists"),
+        "the description is the help: {rule}"
+    );
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "repeated records are reported once");
+    assert_eq!(results[0]["level"], "note", "informational is info");
+}

@@ -88,6 +88,14 @@ const UNSUPPORTED_MODIFIERS: &[(&str, &str)] = &[
     ("year", "time-part comparison"),
 ];
 
+/// The log a Sigma `service` names (ignoring case), if tollgate reads it.
+pub fn log_of_service(service: &str) -> Option<LogCategory> {
+    SERVICES
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(service))
+        .map(|(_, l)| l.clone())
+}
+
 /// Sigma `level` → severity.
 pub fn severity_of(level: &str) -> Option<Severity> {
     Some(match level.to_ascii_lowercase().as_str() {
@@ -558,10 +566,7 @@ impl Cx<'_> {
             }
         };
         let name = service.text().unwrap_or_default();
-        let log = SERVICES
-            .iter()
-            .find(|(s, _)| s.eq_ignore_ascii_case(name))
-            .map(|(_, l)| l.clone());
+        let log = log_of_service(name);
         match log {
             Some(log) if ok => Some(vec![log]),
             Some(_) => None,
