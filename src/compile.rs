@@ -781,9 +781,13 @@ fn lower_compare(pred: &Pred, conds: &mut Vec<CondInfo>) -> Node {
     }))
 }
 
-/// A path for people; the element itself inside a quantifier over scalars.
+/// A path for people; the element itself inside a quantifier over scalars;
+/// every value of the record for a keyword search (a `raw.` path of no
+/// segment).
 fn display_path(path: &FieldPath) -> String {
-    if path.segments().is_empty() {
+    if path.segments().is_empty() && path.is_raw() {
+        "any value".to_string()
+    } else if path.segments().is_empty() {
         "element".to_string()
     } else {
         path.to_string()

@@ -347,11 +347,15 @@ pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
             let mut seen = Vec::new();
             let mut any = false;
             let mut present = false;
+            // A keyword search reads every value of the record: it shows
+            // those that matched.
+            let keyword = test.path.is_raw() && test.path.segments().is_empty();
             visit_test(test, scope, &mut |v| {
-                if seen.len() < MAX_SEEN {
+                let passed = test.matcher.test(v);
+                if seen.len() < MAX_SEEN && (passed || !keyword) {
                     seen.push(v.clone());
                 }
-                any |= test.matcher.test(v);
+                any |= passed;
                 present |= !is_blank(v);
                 false
             });

@@ -88,7 +88,8 @@ struct RefRule {
     service: String,
     /// Search identifier → maps (ORed), each a list of entries (ANDed).
     searches: BTreeMap<String, Vec<Vec<Entry>>>,
-    condition: String,
+    /// The conditions (a list: any of them).
+    conditions: Vec<String>,
 }
 
 fn read_rule(text: &str) -> RefRule {
@@ -102,7 +103,7 @@ fn read_rule(text: &str) -> RefRule {
     };
     let detection = map.get_mapping("detection").expect("detection");
     let mut searches = BTreeMap::new();
-    let mut condition = String::new();
+    let mut conditions = Vec::new();
     let values_of = |n: &Node| -> Vec<Y> {
         match n {
             Node::Scalar(x) => vec![yaml_value(x)],
@@ -116,7 +117,13 @@ fn read_rule(text: &str) -> RefRule {
     for (key, value) in detection.iter() {
         let key = key.as_str();
         if key == "condition" {
-            condition = value.as_scalar().expect("condition").as_str().to_string();
+            conditions = match value {
+                Node::Sequence(items) => items
+                    .iter()
+                    .map(|i| i.as_scalar().expect("condition").as_str().to_string())
+                    .collect(),
+                other => vec![other.as_scalar().expect("condition").as_str().to_string()],
+            };
             continue;
         }
         let entries_of = |m: &marked_yaml::types::MarkedMappingNode| -> Vec<Entry> {
@@ -153,7 +160,7 @@ fn read_rule(text: &str) -> RefRule {
             .map(|l| s(l, "service"))
             .unwrap_or_default(),
         searches,
-        condition,
+        conditions,
     }
 }
 
@@ -435,9 +442,16 @@ fn search_holds(rule: &RefRule, name: &str, row: &Value) -> bool {
         .any(|entries| entries.iter().all(|e| entry_holds(e, row)))
 }
 
-/// The condition, by recursive descent over its words.
+/// Whether one of the conditions holds.
 fn condition_holds(rule: &RefRule, row: &Value) -> bool {
-    let spaced = rule.condition.replace('(', " ( ").replace(')', " ) ");
+    rule.conditions
+        .iter()
+        .any(|c| one_condition_holds(rule, c, row))
+}
+
+/// A condition, by recursive descent over its words.
+fn one_condition_holds(rule: &RefRule, condition: &str, row: &Value) -> bool {
+    let spaced = condition.replace('(', " ( ").replace(')', " ) ");
     let words: Vec<&str> = spaced.split_whitespace().collect();
     fn pattern_names<'a>(rule: &'a RefRule, pattern: &str) -> Vec<&'a str> {
         rule.searches

@@ -647,37 +647,46 @@ impl Cx<'_> {
             NodeKind::Seq(items) => items.iter().collect(),
             _ => vec![condition],
         };
-        if texts.len() > 1 {
-            self.unsupported(
-                &condition.span,
-                "`condition` as a list",
-                "join the conditions with `or` in one expression",
-            );
-            return None;
-        }
-        let text_node = texts.first().copied()?;
-        let text = self.text(text_node, "condition")?;
-        let base = self.text_start(text_node);
-        let source = self.source;
-        let span_at = |r: std::ops::Range<usize>| Span::new(source, base + r.start..base + r.end);
-        let (expr, aggregation) = match cond::parse(&text) {
-            Ok(x) => x,
-            Err(e) => {
-                let span = span_at(e.at);
-                self.err(
-                    Code::SigmaCondition
-                        .error(span, format!("Sigma condition: {}", e.message))
-                        .label("here")
-                        .help("conditions combine search identifiers with `and`, `or`, `not`, parentheses, `1 of x*`, `all of x*` and `them`"),
-                );
-                return None;
-            }
-        };
-        let cond = self.expr(&expr, &searches, &span_at)?;
-        let shape = match aggregation {
+        // Sigma 1 allowed a list of conditions, each its own query: a
+        // record matches when one of them holds.
+        let mut conds = Vec::new();
+        let mut shape = Shape::Single;
+        for text_node in &texts {
+            let text = self.text(text_node, "condition")?;
+            let base = self.text_start(text_node);
+            let source = self.source;
+            let span_at =
+                |r: std::ops::Range<usize>| Span::new(source, base + r.start..base + r.end);
+            let (expr, aggregation) = match cond::parse(&text) {
+                Ok(x) => x,
+                Err(e) => {
+                    let span = span_at(e.at);
+                    self.err(
+                        Code::SigmaCondition
+                            .error(span, format!("Sigma condition: {}", e.message))
+                            .label("here")
+                            .help("conditions combine search identifiers with `and`, `or`, `not`, parentheses, `1 of x*`, `all of x*` and `them`"),
+                    );
+                    return None;
+                }
+            };
+            conds.push(self.expr(&expr, &searches, &span_at)?);
             // A timeframe with no aggregation changes nothing.
-            None => Shape::Single,
-            Some(agg) => Shape::Window(self.aggregation(&agg, timeframe, &span_at)?),
+            if let Some(agg) = aggregation {
+                if texts.len() > 1 {
+                    self.unsupported(
+                        &span_at(agg.at.clone()),
+                        "an aggregation in a list of conditions",
+                        "write the rule with one condition",
+                    );
+                    return None;
+                }
+                shape = Shape::Window(self.aggregation(&agg, timeframe, &span_at)?);
+            }
+        }
+        let cond = match conds.len() {
+            1 => conds.pop()?,
+            _ => Cond::Any(conds),
         };
         Some((cond, shape))
     }

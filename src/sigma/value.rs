@@ -125,12 +125,13 @@ impl Pattern {
 
     /// The pattern as a regex matching the whole value.
     pub fn to_regex(&self) -> String {
-        let mut out = String::from(r"\A");
+        // `(?s)`: a wildcard matches line breaks too.
+        let mut out = String::from(r"(?s)\A");
         for part in &self.0 {
             match part {
                 Part::Text(t) => out.push_str(&regex::escape(t)),
-                Part::Star => out.push_str("(?s:.*)"),
-                Part::One => out.push_str("(?s:.)"),
+                Part::Star => out.push_str(".*"),
+                Part::One => out.push('.'),
                 Part::Dash => {
                     out.push('[');
                     for d in DASHES {
