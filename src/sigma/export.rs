@@ -514,6 +514,14 @@ impl Writer<'_> {
         if list_of_text {
             return self.list_entry(&field, p);
         }
+        if p.field.kind() == catalog::Kind::DateTime && p.op != Op::Exists {
+            // tollgate compares the normal form of an instant; Log
+            // Analytics writes it otherwise.
+            return Err(self.unsupported(
+                &format!("`{}` on date-time field `{}`", p.op.name(), p.field.path),
+                &p.span,
+            ));
+        }
         let value = |c: &Const| -> Result<String, Unsupported> {
             Ok(match c {
                 Const::Str(s) => quote(&escape(s)),
@@ -717,5 +725,11 @@ mod tests {
         .unwrap();
         assert!(err.construct.contains("`any` over a list"), "{err}");
         assert!(err.to_string().contains("EX-003"));
+        let err = export(
+            "id: EX-004\ntitle: t\nseverity: low\nmatch:\n  createdDateTime: { gt: '2025-01-01T00:00:00Z' }\n",
+        )
+        .err()
+        .unwrap();
+        assert!(err.construct.contains("date-time"), "{err}");
     }
 }
