@@ -531,6 +531,10 @@ fn log_of(row: &Value) -> &'static str {
         "aadnoninteractiveusersigninlogs" | "noninteractiveusersigninlogs" => {
             "noninteractiveusersigninlogs"
         }
+        "aadserviceprincipalsigninlogs" | "serviceprincipalsigninlogs" => {
+            "serviceprincipalsigninlogs"
+        }
+        "aadmanagedidentitysigninlogs" | "managedidentitysigninlogs" => "managedidentitysigninlogs",
         _ => "other",
     }
 }
@@ -543,7 +547,9 @@ fn reference(rules: &[RefRule], rows: &[Value]) -> BTreeMap<String, BTreeSet<u64
         .collect();
     for (i, row) in rows.iter().enumerate() {
         for rule in rules {
-            if log_of(row) == rule.service && condition_holds(rule, row) {
+            let service = rule.service.to_ascii_lowercase();
+            let service = service.strip_prefix("aad").unwrap_or(&service);
+            if log_of(row) == service && condition_holds(rule, row) {
                 out.get_mut(&rule.id).unwrap().insert(i as u64);
             }
         }
@@ -894,6 +900,12 @@ fn the_command_line_lists_the_services_and_reports_sigma_findings() {
     assert!(out.status.success(), "{err}");
     assert!(
         err.contains("Sigma `service: signinlogs` reads the `interactive` log (13 rules)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Sigma `service: AADManagedIdentitySignInLogs` reads the `managedIdentity` log (1 rule)"
+        ),
         "{err}"
     );
     assert!(
