@@ -1915,3 +1915,84 @@ impl Mods {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Loader;
+
+    fn checked(text: &str) -> (Vec<CheckedRule>, Vec<Diagnostic>) {
+        let mut loader = Loader::new();
+        loader.add_source("sigma.yml", text);
+        let c = loader.check();
+        (c.rules().to_vec(), c.diagnostics().to_vec())
+    }
+
+    const HEAD: &str = "title: t\nid: 0e000000-0000-4000-8000-000000000001\nlogsource:\n  product: azure\n  service: signinlogs\n";
+
+    #[test]
+    fn diagnostic_settings_names_resolve_without_their_properties_prefix() {
+        let (rules, diags) = checked(&format!(
+            "{HEAD}detection:\n  sel:\n    properties.authenticationProtocol: deviceCode\n  condition: sel\n"
+        ));
+        assert!(diags.is_empty(), "{diags:?}");
+        let Cond::Pred(p) = &rules[0].cond else {
+            panic!("one predicate")
+        };
+        assert_eq!(p.field.path.to_string(), "authenticationProtocol");
+    }
+
+    #[test]
+    fn placeholders_are_named_with_the_file() {
+        let (rules, diags) = checked(&format!(
+            "{HEAD}detection:\n  sel:\n    IPAddress|expand:\n      - '%office_ips%'\n      - '%vpn%'\n  condition: sel\n"
+        ));
+        assert!(rules.is_empty());
+        let d = diags
+            .iter()
+            .find(|d| d.kind() == Some(Code::SigmaPlaceholder))
+            .unwrap();
+        assert!(
+            d.message.contains("`%office_ips%`, `%vpn%`"),
+            "{}",
+            d.message
+        );
+        assert!(d.message.contains("sigma.yml"), "{}", d.message);
+    }
+
+    #[test]
+    fn identifier_patterns_match_whole_names() {
+        assert!(glob("sel_*", "sel_a"));
+        assert!(glob("*_x", "sel_x"));
+        assert!(!glob("sel_*", "filter_sel_a"));
+        assert!(glob("a.b", "a.b") && !glob("a.b", "axb"));
+    }
+
+    #[test]
+    fn levels_are_severities() {
+        assert_eq!(severity_of("informational"), Some(Severity::Info));
+        assert_eq!(severity_of("Critical"), Some(Severity::Critical));
+        assert_eq!(severity_of("urgent"), None);
+        assert_eq!(
+            log_of_service("AADNonInteractiveUserSignInLogs"),
+            Some(LogCategory::NonInteractive)
+        );
+    }
+
+    #[test]
+    fn a_rule_a_correlation_names_does_not_run_alone() {
+        let text = format!(
+            "{HEAD}name: base\ndetection:\n  sel:\n    ResultType: 50126\n  condition: sel\n---\ntitle: c\nid: 0e000000-0000-4000-8000-000000000002\ncorrelation:\n  type: event_count\n  rules: [base]\n  group-by: [IPAddress]\n  timespan: 5m\n  condition: {{ gte: 3 }}\n"
+        );
+        let (rules, diags) = checked(&text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let ids: Vec<&str> = rules.iter().map(|r| r.info.id.as_ref()).collect();
+        assert_eq!(ids, ["0e000000-0000-4000-8000-000000000002"]);
+        assert!(matches!(rules[0].shape, Shape::Window(_)));
+        let generate = text.replace(
+            "  condition: { gte: 3 }",
+            "  generate: true\n  condition: { gte: 3 }",
+        );
+        assert_eq!(checked(&generate).0.len(), 2);
+    }
+}
