@@ -186,6 +186,9 @@ codes! {
     SigmaRawField = "sigma-raw-field",
         "A Sigma rule names a field the catalog lacks: it is read as `raw.NAME` (a warning).",
         "title: Raw\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000003\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    AutonomousSystemNumbr: 16509\n  condition: sel\n";
+    SigmaJsonText = "sigma-json-text",
+        "A Sigma value is compared whole with a column that holds an object or a list: it is compared with the JSON text, which it never equals (a warning).",
+        "title: Status\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000009\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    Status: Success\n  condition: sel\n";
     SigmaModifier = "sigma-modifier",
         "A Sigma value modifier is unknown, or modifiers that exclude each other are combined.",
         "title: Modifier\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000004\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    UserAgent|contians: python\n  condition: sel\n";

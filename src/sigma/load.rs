@@ -1257,6 +1257,29 @@ impl Cx<'_> {
                 }
             };
         }
+        // A whole object or list never equals text that is not JSON of
+        // one: say so (the rule still loads, as Log Analytics runs it).
+        let whole = !(contains || m.startswith || m.endswith || m.base64 || m.base64offset);
+        let structured = field
+            .field
+            .is_some_and(|f| f.list || !f.children().is_empty());
+        let trimmed = text.trim_start();
+        if whole && structured && !keyword && !trimmed.starts_with(['{', '[', '*', '?']) {
+            let name = n.text().unwrap_or_default();
+            let column = super::export::log_analytics_name(&field.path, self.root);
+            self.err(
+                Code::SigmaJsonText
+                    .warning(
+                        span.clone(),
+                        format!(
+                            "`{column}` holds {}: `{name}` is compared with its JSON text and never equals it",
+                            if field.field.is_some_and(|f| f.list) { "a list" } else { "an object" }
+                        ),
+                    )
+                    .label("never matches")
+                    .help("compare a field inside it (`Status.errorCode`, `ResultType`), or use `|contains`"),
+            );
+        }
         // Strings: wildcards, then the modifiers that rewrite the value.
         let mut alternatives: Vec<Pattern> = if m.base64 || m.base64offset {
             let pattern = Pattern::parse(&text);
