@@ -81,6 +81,9 @@ pub struct Test {
     /// index of its top-level field among those a rule set looks up once
     /// per record (set by [`intern_tops`]).
     pub top: Option<usize>,
+    /// An object or a list at the path is tested as its compact JSON text
+    /// ([`crate::check::Pred::as_text`]).
+    pub as_text: bool,
 }
 
 /// A comparison of two fields: it holds when some value at `path` passes
@@ -735,6 +738,7 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileErr
         matcher,
         id,
         top: None,
+        as_text: pred.as_text,
     })
 }
 
@@ -777,9 +781,13 @@ fn lower_compare(pred: &Pred, conds: &mut Vec<CondInfo>) -> Node {
     }))
 }
 
-/// A path for people; the element itself inside a quantifier over scalars.
+/// A path for people; the element itself inside a quantifier over scalars;
+/// every value of the record for a keyword search (a `raw.` path of no
+/// segment).
 fn display_path(path: &FieldPath) -> String {
-    if path.segments().is_empty() {
+    if path.segments().is_empty() && path.is_raw() {
+        "any value".to_string()
+    } else if path.segments().is_empty() {
         "element".to_string()
     } else {
         path.to_string()
@@ -875,7 +883,9 @@ fn mergeable_with<'a>(existing: &'a mut Node, new: &Node) -> Option<&'a mut Test
     match (existing, new) {
         (Node::Test(a), Node::Test(b)) => match (&a.matcher, &b.matcher) {
             (Matcher::In(x), Matcher::In(y))
-                if a.path == b.path && x.case_sensitive == y.case_sensitive =>
+                if a.path == b.path
+                    && x.case_sensitive == y.case_sensitive
+                    && a.as_text == b.as_text =>
             {
                 Some(a)
             }

@@ -112,6 +112,30 @@ impl Loader {
         declared
     }
 
+    /// The `logsource.service` of every Sigma detection rule added so far,
+    /// in order, read from the text whatever its other mistakes (so
+    /// `validate` can say which log each service reads).
+    pub fn sigma_services(&self) -> Vec<String> {
+        self.docs
+            .iter()
+            .filter(|(_, doc)| crate::sigma::is_sigma(&doc.root))
+            .filter_map(|(_, doc)| {
+                let entries = doc.root.map()?;
+                let logsource = entries
+                    .iter()
+                    .find(|(k, _)| k.text() == Some("logsource"))?
+                    .1
+                    .map()?;
+                let service = logsource
+                    .iter()
+                    .find(|(k, _)| k.text() == Some("service"))?
+                    .1
+                    .text()?;
+                Some(service.to_string())
+            })
+            .collect()
+    }
+
     /// Adds the rule text of one file.
     pub fn add_source(&mut self, name: &str, text: &str) -> &mut Loader {
         let id = self.sources.add(name, text);
@@ -530,6 +554,9 @@ impl RuleSet {
     pub fn projection(&self) -> Projection {
         let mut projection = Projection::default();
         let mut add = |path: &crate::catalog::FieldPath| {
+            // A keyword search (a `raw.` path of no segment) reads every
+            // key of the record.
+            projection.everything |= path.is_raw() && path.segments().is_empty();
             if let Some(first) = path.segments().first() {
                 if path.is_raw() {
                     projection.raw.insert(first.to_ascii_lowercase());
@@ -903,6 +930,9 @@ pub struct Projection {
     /// Every canonical path read, in full (`["location", "city"]`); a
     /// list a quantifier walks is read whole.
     pub paths: std::collections::BTreeSet<Vec<String>>,
+    /// Some rule reads every key of a record (a Sigma keyword search):
+    /// ingest must keep them all.
+    pub everything: bool,
 }
 
 impl Projection {
@@ -913,11 +943,18 @@ impl Projection {
 
     /// The keys ingest must read from records for these fields (see
     /// [`crate::ingest::Keep`]).
+    /// (See [`Projection::everything`]: then no key may be left out, and
+    /// [`Projection::keep_some`] gives `None`.)
     pub fn keep(&self) -> crate::ingest::Keep {
         crate::ingest::Keep::new(
             self.paths.iter().map(Vec::as_slice),
             self.raw.iter().map(String::as_str),
         )
+    }
+
+    /// [`Projection::keep`], or `None` when every key must be read.
+    pub fn keep_some(&self) -> Option<crate::ingest::Keep> {
+        (!self.everything).then(|| self.keep())
     }
 
     /// Whether evaluation can read an uncatalogued key.

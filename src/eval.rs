@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::check::Quantifier;
-use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp};
+use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp, Test};
 use crate::finding::Evidence;
 use crate::record::visit_value;
 
@@ -70,6 +70,71 @@ pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Opt
         crate::fold::get_any_case(map, key)
     } else {
         map.get(key)
+    }
+}
+
+/// Calls `f` on the values a test reads, until it returns true: those at
+/// its path (the rule set's interned top-level value when there is one);
+/// with [`Test::as_text`], an object or a list there as its compact JSON
+/// text; for a `raw.` path of no segment, every scalar of the record at
+/// any depth (Sigma keyword searches).
+fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    let path = &test.path;
+    let raw = path.is_raw();
+    if raw && path.segments().is_empty() {
+        return match scope {
+            Scope::Fields(map) | Scope::Record(map, _) => map.values().any(|v| visit_scalars(v, f)),
+            Scope::Value(v) => visit_scalars(v, f),
+        };
+    }
+    let walk = |v: &Value, rest: &[Box<str>], f: &mut dyn FnMut(&Value) -> bool| {
+        if test.as_text {
+            visit_text(v, rest, raw, f)
+        } else {
+            visit_value(v, rest, raw, f)
+        }
+    };
+    match (scope, test.top) {
+        (Scope::Record(_, tops), Some(i)) => tops.get(i).copied().flatten().is_some_and(|v| {
+            let rest = path.segments().get(1..).unwrap_or_default();
+            walk(v, rest, f)
+        }),
+        (Scope::Fields(map) | Scope::Record(map, _), _) => match path.segments().split_first() {
+            Some((first, rest)) => lookup(map, first, raw).is_some_and(|v| walk(v, rest, f)),
+            None => false,
+        },
+        (Scope::Value(v), _) => walk(v, path.segments(), f),
+    }
+}
+
+/// [`visit_value`], except that an object or a list where the path ends
+/// is given as its compact JSON text (lists along the path are still
+/// walked element by element).
+fn visit_text(
+    value: &Value,
+    rest: &[Box<str>],
+    raw: bool,
+    f: &mut dyn FnMut(&Value) -> bool,
+) -> bool {
+    match (value, rest.split_first()) {
+        (Value::Null, _) => false,
+        (Value::Array(_) | Value::Object(_), None) => f(&Value::String(value.to_string())),
+        (Value::Array(items), Some(_)) => items.iter().any(|item| visit_text(item, rest, raw, f)),
+        (Value::Object(map), Some((seg, rest))) => {
+            lookup(map, seg, raw).is_some_and(|v| visit_text(v, rest, raw, f))
+        }
+        (_, None) => f(value),
+        (_, Some(_)) => false,
+    }
+}
+
+/// Calls `f` on every scalar below a value (itself when it is one).
+fn visit_scalars(value: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(|v| visit_scalars(v, f)),
+        Value::Object(map) => map.values().any(|v| visit_scalars(v, f)),
+        scalar => f(scalar),
     }
 }
 
@@ -152,15 +217,7 @@ pub fn matches(node: &Node, scope: Scope<'_>) -> bool {
         Node::Any(children) => children.iter().any(|c| matches(c, scope)),
         Node::Not(child) => !matches(child, scope),
         Node::Test(test) => {
-            let visit = |f: &mut dyn FnMut(&Value) -> bool| match (scope, test.top) {
-                (Scope::Record(_, tops), Some(i)) => {
-                    tops.get(i).copied().flatten().is_some_and(|v| {
-                        let rest = test.path.segments().get(1..).unwrap_or_default();
-                        visit_value(v, rest, test.path.is_raw(), f)
-                    })
-                }
-                _ => scope.visit(&test.path, f),
-            };
+            let visit = |f: &mut dyn FnMut(&Value) -> bool| visit_test(test, scope, f);
             match test.matcher {
                 Matcher::Exists(want) => visit(&mut |v| !is_blank(v)) == want,
                 ref m => visit(&mut |v| m.test(v)),
@@ -290,11 +347,15 @@ pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
             let mut seen = Vec::new();
             let mut any = false;
             let mut present = false;
-            scope.visit(&test.path, &mut |v| {
-                if seen.len() < MAX_SEEN {
+            // A keyword search reads every value of the record: it shows
+            // those that matched.
+            let keyword = test.path.is_raw() && test.path.segments().is_empty();
+            visit_test(test, scope, &mut |v| {
+                let passed = test.matcher.test(v);
+                if seen.len() < MAX_SEEN && (passed || !keyword) {
                     seen.push(v.clone());
                 }
-                any |= test.matcher.test(v);
+                any |= passed;
                 present |= !is_blank(v);
                 false
             });
@@ -529,6 +590,7 @@ mod tests {
             matcher: Matcher::Exists(false),
             id: 0,
             top: None,
+            as_text: false,
         }));
         for record in [json!({}), json!({"a": null}), json!({"a": []})] {
             let f = fields(record);
@@ -546,6 +608,7 @@ mod tests {
             matcher: Matcher::Exists(true),
             id: 0,
             top: None,
+            as_text: false,
         }))));
         let mut tops = vec![("z".into(), false)];
         crate::compile::intern_tops(&mut t, &mut tops);
@@ -648,6 +711,7 @@ mod tests {
             matcher: Matcher::NotIn(ValueSet::default()),
             id: 0,
             top: None,
+            as_text: false,
         }));
         let f = fields(json!({}));
         assert!(!matches(&t, Scope::Fields(&f)));

@@ -12,7 +12,9 @@
 //! and returns the [`Summary`]; [`report`] writes findings as text, JSON,
 //! SARIF and the other formats; [`ingest`] reads every export shape into
 //! canonical [`Record`]s. [`Project`] resolves a `tollgate.yaml` and the
-//! caller's settings into a loader, as the command line does.
+//! caller's settings into a loader, as the command line does. The loader
+//! also reads Sigma rules, into the same checked rules; [`sigma`] says
+//! how, and writes tollgate's own rules as Sigma.
 //!
 //! Inside, one private module per pipeline stage: syntax (rule text →
 //! spanned YAML) → check (names resolved against the field catalog, values
@@ -86,6 +88,7 @@ mod record;
 pub mod report;
 pub mod run;
 mod schema;
+pub mod sigma;
 mod syntax;
 pub mod target;
 mod time;

@@ -449,6 +449,7 @@ impl RuleCx<'_> {
             values,
             case_sensitive,
             prepared,
+            as_text: false,
             span,
         })
     }

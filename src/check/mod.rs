@@ -36,8 +36,9 @@ use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
-    CheckedRule, Cond, Const, CountCmp, Expect, Op, Piece, Pred, Prepared, Quantifier, Sequence,
-    Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, Threshold, Window, WindowPart,
+    CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared, Quantifier,
+    Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, Threshold, TimeSpan, Window,
+    WindowPart,
 };
 use params::ParamDef;
 
@@ -71,7 +72,35 @@ pub fn check(
     let mut rules = Vec::new();
     let mut diags = Vec::new();
     let mut seen_ids: HashMap<String, Span> = HashMap::new();
+    // Sigma rules are read together: a correlation names other rules.
+    let sigma_docs: Vec<(SourceId, &Document)> = docs
+        .iter()
+        .filter(|(_, d)| crate::sigma::is_sigma(&d.root))
+        .map(|(s, d)| (*s, d))
+        .collect();
+    let mut sigma = crate::sigma::check_all(&sigma_docs, sources).into_iter();
     for (source, doc) in docs {
+        if crate::sigma::is_sigma(&doc.root) {
+            let Some(outcome) = sigma.next() else {
+                continue;
+            };
+            let errors = outcome
+                .diags
+                .iter()
+                .any(|d| d.level == crate::diag::Level::Error);
+            diags.extend(outcome.diags);
+            if let Some((id, span)) = outcome.id {
+                if let Some(first) = seen_ids.get(&id) {
+                    diags.push(duplicate_id(&id, span, first));
+                    continue;
+                }
+                seen_ids.insert(id, span);
+            }
+            if let (Some(rule), false) = (outcome.rule, errors) {
+                rules.push(rule);
+            }
+            continue;
+        }
         let mut cx = RuleCx::new(*source, sources, params);
         let mut rule = cx.rule(&doc.root);
         let errors = cx
@@ -81,13 +110,7 @@ pub fn check(
         diags.append(&mut cx.diags);
         if let Some((id, span)) = cx.id.take() {
             if let Some(first) = seen_ids.get(&id) {
-                diags.push(
-                    Code::DuplicateId
-                        .error(span, format!("rule id `{id}` is used twice"))
-                        .label("second rule with this id")
-                        .related(first.clone(), "first defined here")
-                        .help("rule ids must be unique across all rule files; rename one"),
-                );
+                diags.push(duplicate_id(&id, span, first));
                 continue;
             }
             seen_ids.insert(id, span);
@@ -100,6 +123,14 @@ pub fn check(
         }
     }
     (rules, diags)
+}
+
+fn duplicate_id(id: &str, span: Span, first: &Span) -> Diagnostic {
+    Code::DuplicateId
+        .error(span, format!("rule id `{id}` is used twice"))
+        .label("second rule with this id")
+        .related(first.clone(), "first defined here")
+        .help("rule ids must be unique across all rule files; rename one")
 }
 
 /// For each test case with `params:`, checks the rule again with those

@@ -175,6 +175,10 @@ pub struct Pred {
     /// What check parsed from the constants, so compile never reads them
     /// again.
     pub prepared: Prepared,
+    /// An object or a list at the field is compared as its compact JSON
+    /// text rather than element by element, as Log Analytics compares a
+    /// string with a dynamic column (Sigma rules).
+    pub as_text: bool,
     /// Where the condition was written.
     pub span: Span,
 }

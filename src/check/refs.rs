@@ -123,6 +123,7 @@ impl RuleCx<'_> {
             values: vec![Const::Field(reference)],
             case_sensitive,
             prepared: Prepared::Values,
+            as_text: false,
             span,
         })
     }

@@ -98,6 +98,8 @@ pub(super) enum TargetArg {
     Sentinel,
     /// Spark SQL over the diagnostic-settings shape.
     SparkSql,
+    /// Sigma rules, with Log Analytics field names.
+    Sigma,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -117,7 +119,7 @@ pub(super) struct CompileArgs {
     /// queries one after another.
     #[arg(long, value_enum, default_value = "json")]
     pub(super) format: CompileFormat,
-    /// Write one file per rule (ID.kql, ID.yaml, ID.sql) into DIR instead
+    /// Write one file per rule (ID.kql, ID.yaml, ID.sql, ID.yml) into DIR instead
     /// of printing.
     #[arg(long, value_name = "DIR")]
     pub(super) output: Option<PathBuf>,
@@ -139,7 +141,7 @@ pub(super) struct CompileArgs {
 pub(super) enum Command {
     /// Evaluate rules over sign-in logs and report findings.
     Check(CheckArgs),
-    /// Compile rules to queries for Sentinel (KQL) or Spark SQL.
+    /// Compile rules to queries for Sentinel (KQL) or Spark SQL, or to Sigma.
     Compile(CompileArgs),
     /// Check rule files and report every mistake, without reading logs.
     Validate {

@@ -64,6 +64,7 @@ pub(super) fn compile(args: CompileArgs) -> CliResult {
         TargetArg::Kql => Target::Kql,
         TargetArg::Sentinel => Target::Sentinel,
         TargetArg::SparkSql => Target::SparkSql,
+        TargetArg::Sigma => Target::Sigma,
     };
     let options = Options {
         table: args.table.clone(),
@@ -159,7 +160,7 @@ fn text(target: Target, queries: &[Query]) -> String {
     let comment = match target {
         Target::Kql => "//",
         Target::SparkSql => "--",
-        Target::Sentinel => "#",
+        Target::Sentinel | Target::Sigma => "#",
     };
     let mut out = String::new();
     for q in queries {

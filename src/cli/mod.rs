@@ -272,6 +272,7 @@ fn validate(
         format,
         "fix them before the rules can run",
     );
+    let services = first.sigma_services();
     let rejected = first.validate();
     let errors = rejected
         .diagnostics
@@ -312,6 +313,25 @@ fn validate(
         }
     }
     if errors == 0 && !bad_settings && format != ErrorFormatArg::Json {
+        // Which log each Sigma service reads, once per service.
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for service in &services {
+            match seen
+                .iter_mut()
+                .find(|(s, _)| s.eq_ignore_ascii_case(service))
+            {
+                Some((_, n)) => *n += 1,
+                None => seen.push((service, 1)),
+            }
+        }
+        for (service, n) in seen {
+            if let Some(log) = tollgate_sigma_log(service) {
+                eprintln!(
+                    "Sigma `service: {service}` reads the {log} log ({n} {})",
+                    plural(n, "rule", "rules")
+                );
+            }
+        }
         let files = rejected.sources.len();
         eprintln!(
             "{files} rule {}: ok{}",
@@ -330,6 +350,11 @@ fn validate(
             EXIT_OK
         },
     )
+}
+
+/// The log a Sigma service reads, by its name in rules.
+fn tollgate_sigma_log(service: &str) -> Option<String> {
+    crate::sigma::log_of_service(service).map(|l| format!("`{}`", l.name()))
 }
 
 fn test(args: &RuleArgs, format: TestFormat, error_format: ErrorFormatArg) -> CliResult {

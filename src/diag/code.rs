@@ -180,6 +180,33 @@ codes! {
     NotExpressible = "not-expressible",
         "`compile`: a rule uses a construct the target cannot express exactly, so no query is written for it.",
         "# tollgate compile --target kql, on a rule with\nmatch:\n  resourceTenantId: { eq: { field: homeTenantId } }\n";
+    SigmaUnsupported = "sigma-unsupported",
+        "A Sigma rule uses a feature tollgate does not run; the message names the file, the line and the feature.",
+        "title: Category\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000001\nlogsource:\n  product: azure\n  category: process_creation\n  service: signinlogs\ndetection:\n  sel:\n    ResultType: 0\n  condition: sel\n";
+    SigmaPlaceholder = "sigma-placeholder",
+        "A Sigma rule has a placeholder (`|expand`, `%name%`) that nothing fills.",
+        "title: Placeholder\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000002\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    IPAddress|expand: '%admin_ips%'\n  condition: sel\n";
+    SigmaRawField = "sigma-raw-field",
+        "A Sigma rule names a field the catalog lacks: it is read as `raw.NAME` (a warning).",
+        "title: Raw\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000003\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    AutonomousSystemNumbr: 16509\n  condition: sel\n";
+    SigmaJsonText = "sigma-json-text",
+        "A Sigma value is compared whole with a column that holds an object or a list: it is compared with the JSON text, which it never equals (a warning).",
+        "title: Status\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000009\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    Status: Success\n  condition: sel\n";
+    SigmaModifier = "sigma-modifier",
+        "A Sigma value modifier is unknown, or modifiers that exclude each other are combined.",
+        "title: Modifier\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000004\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    UserAgent|contians: python\n  condition: sel\n";
+    SigmaCondition = "sigma-condition",
+        "A Sigma `condition` does not parse or names a search identifier the detection lacks.",
+        "title: Condition\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000005\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 50126\n  condition: selecton\n";
+    SigmaLogsource = "sigma-logsource",
+        "A Sigma `logsource` names a product or service other than the Entra logs tollgate reads.",
+        "title: Logsource\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000006\nlogsource:\n  product: azure\n  service: signinlog\ndetection:\n  sel:\n    ResultType: 0\n  condition: sel\n";
+    SigmaValue = "sigma-value",
+        "A Sigma value does not suit its modifier (`gt` with text, `exists` with a string, ...).",
+        "title: Value\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000007\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    DurationMs|gt: long\n  condition: sel\n";
+    SigmaCorrelation = "sigma-correlation",
+        "A Sigma correlation rule has an unknown type, names a rule not loaded, or lacks what its type needs.",
+        "title: Correlation\nid: 0b8e4f4e-1111-4c3a-9d7e-000000000008\ncorrelation:\n  type: event_count\n  rules: [no-such-rule]\n  group-by: [IPAddress]\n  timespan: 10m\n  condition: { gte: 10 }\n";
     Config = "config",
         "A config file has an unknown key or a bad value, or a setting (config or `--param`) names a rule or param that no rule file declares.",
         "# in tollgate.yaml\nfailOn: hihg\n";

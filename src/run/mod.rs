@@ -287,7 +287,7 @@ impl<'r> Run<'r> {
     fn input(&mut self, input: &Input, sink: &mut dyn Sink) -> Result<(), RunError> {
         let options = ingest::Options {
             format: self.options.input_format,
-            keep: Some(Arc::new(self.rules.projection().keep())),
+            keep: self.rules.projection().keep_some().map(Arc::new),
         };
         let (display, reader) = match input {
             Input::Stdin => {

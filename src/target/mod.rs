@@ -12,7 +12,8 @@
 //! - [`spark`]: Spark SQL over the diagnostic-settings shape (`signins`,
 //!   `graphActivity` views);
 //! - [`kql`]: KQL over the Log Analytics tables;
-//! - [`sentinel`]: the KQL queries as Microsoft Sentinel scheduled rules.
+//! - [`sentinel`]: the KQL queries as Microsoft Sentinel scheduled rules;
+//! - Sigma, written by [`crate::sigma::export`].
 
 pub mod kql;
 pub mod sentinel;
@@ -34,6 +35,8 @@ pub enum Target {
     Sentinel,
     /// Spark SQL over the diagnostic-settings shape.
     SparkSql,
+    /// Sigma rules (single-record rules), with Log Analytics field names.
+    Sigma,
 }
 
 impl Target {
@@ -43,6 +46,7 @@ impl Target {
             Target::Kql => "kql",
             Target::Sentinel => "sentinel",
             Target::SparkSql => "spark-sql",
+            Target::Sigma => "sigma",
         }
     }
 
@@ -52,6 +56,7 @@ impl Target {
             Target::Kql => "kql",
             Target::Sentinel => "yaml",
             Target::SparkSql => "sql",
+            Target::Sigma => "yml",
         }
     }
 }
@@ -85,7 +90,7 @@ pub struct Query {
 }
 
 /// A construct a target cannot express exactly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported {
     /// The rule's id.
     pub rule: String,
@@ -94,6 +99,14 @@ pub struct Unsupported {
     /// Where it was written.
     pub span: Span,
 }
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule `{}` uses {}", self.rule, self.construct)
+    }
+}
+
+impl std::error::Error for Unsupported {}
 
 /// Compiles one rule for a target.
 pub fn compile(
@@ -105,6 +118,7 @@ pub fn compile(
         Target::SparkSql => spark::query(rule, options)?,
         Target::Kql => kql::query(rule)?,
         Target::Sentinel => sentinel::rule(rule)?,
+        Target::Sigma => crate::sigma::export::to_sigma(rule)?,
     };
     Ok(Query {
         rule_id: rule.info.id.to_string(),
@@ -119,6 +133,9 @@ pub fn schema(target: Target, options: &Options) -> serde_json::Value {
     match target {
         Target::SparkSql => spark::schema(options),
         Target::Kql | Target::Sentinel => kql::schema(),
+        // Sigma rules name Log Analytics columns; their types are the
+        // SIEM's concern.
+        Target::Sigma => serde_json::Value::Null,
     }
 }
 
@@ -126,7 +143,13 @@ pub fn schema(target: Target, options: &Options) -> serde_json::Value {
 /// run and machine, whatever the rule's title or text (SHA-256 of the id,
 /// formatted as an RFC 9562 version-8 UUID).
 pub fn rule_guid(id: &str) -> String {
-    let digest = Sha256::digest(format!("tollgate rule {id}").as_bytes());
+    guid(&format!("tollgate rule {id}"))
+}
+
+/// A GUID derived from a text: SHA-256 of it, formatted as an RFC 9562
+/// version-8 UUID.
+pub fn guid(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
     b[6] = (b[6] & 0x0f) | 0x80;

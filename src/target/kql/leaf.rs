@@ -10,6 +10,18 @@ use crate::target::{Unsupported, const_bool, const_number, const_text, double_li
 
 impl Emit<'_> {
     pub(super) fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
+        if pred.as_text {
+            // A Sigma comparison of a whole object or list as its JSON
+            // text: the compact text the native engine writes is not what
+            // the target would write.
+            return Err(self.no(
+                format!(
+                    "`{}` compared as JSON text (a Sigma value against an object or list column)",
+                    pred.field.path
+                ),
+                &pred.span,
+            ));
+        }
         let pred = pred.clone();
         match pred.op {
             Op::Exists => {
