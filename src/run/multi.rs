@@ -20,7 +20,9 @@ use crate::catalog::{FieldPath, Resolved};
 use crate::check::{CountCmp, Piece, WindowPart};
 use crate::compile::{MultiRule, MultiSpec, Node};
 use crate::eval::{self, Scope};
-use crate::finding::{Contributor, DistinctValues, Episodic, Finding, SignIn, StepRecords};
+use crate::finding::{
+    Contributor, DistinctValues, Episodic, Evidence, Finding, SignIn, StepRecords,
+};
 use crate::record::{Location, LogCategory, Record};
 use crate::window::{
     Admission, Cmp, Episode, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec,
@@ -961,7 +963,7 @@ fn episode_finding(
             app_display_name: text("appDisplayName"),
             correlation_id: text("correlationId"),
         },
-        evidence: Vec::new(),
+        evidence: episode_evidence(rule, episode, &group),
         fingerprint,
         episode: Some(Box::new(Episodic {
             group: group.into_iter().collect(),
@@ -981,6 +983,77 @@ fn episode_finding(
 }
 
 /// The present values at a path, as text.
+/// Why an episode is a finding: its group key, then each threshold it met
+/// with the count it had (a window's count and distinct values; a
+/// sequence's steps, absent ones with none).
+fn episode_evidence(
+    rule: &MultiRule,
+    episode: &crate::window::Episode,
+    group: &[(String, String)],
+) -> Vec<Evidence> {
+    let mut out: Vec<Evidence> = group
+        .iter()
+        .map(|(field, value)| Evidence {
+            condition: format!("groupBy {field}"),
+            field: field.clone(),
+            operator: "groupBy".into(),
+            expected: Value::Null,
+            actual: Value::from(value.as_str()),
+            outcome: true,
+        })
+        .collect();
+    let met = |what: String, field: String, t: &crate::check::Threshold, actual: u64| Evidence {
+        condition: format!("{what} {} {}", t.cmp.name(), t.value),
+        field,
+        operator: t.cmp.name().into(),
+        expected: Value::from(t.value),
+        actual: Value::from(actual),
+        outcome: true,
+    };
+    match &rule.spec {
+        MultiSpec::Window(w) => {
+            if let Some(t) = &w.count {
+                out.push(met(
+                    format!("count within {}", w.span.text),
+                    "count".into(),
+                    t,
+                    episode.count,
+                ));
+            }
+            for ((f, t), d) in w.distinct.iter().zip(&episode.distinct) {
+                out.push(met(
+                    format!("distinct {} within {}", f.path, w.span.text),
+                    f.path.to_string(),
+                    t,
+                    d.total,
+                ));
+            }
+        }
+        MultiSpec::Sequence(seq) => {
+            for (step, records) in seq.steps.iter().zip(&episode.steps) {
+                if step.absent {
+                    out.push(Evidence {
+                        condition: format!("step {} absent within {}", step.name, seq.span.text),
+                        field: step.name.clone(),
+                        operator: "absent".into(),
+                        expected: Value::from(0),
+                        actual: Value::from(0),
+                        outcome: true,
+                    });
+                } else {
+                    out.push(met(
+                        format!("step {} count", step.name),
+                        step.name.clone(),
+                        &step.count,
+                        records.total,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn collect(fields: &Map<String, Value>, path: &FieldPath, out: &mut Vec<String>) {
     let Some((first, rest)) = path.segments().split_first() else {
         return;
