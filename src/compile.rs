@@ -214,6 +214,23 @@ pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
     }
 }
 
+/// Calls `f` on every path the condition reads at its own level (paths
+/// inside a quantifier are relative to its list, which is visited).
+pub(crate) fn visit_paths(node: &Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
+    match node {
+        Node::All(children) | Node::Any(children) => {
+            children.iter().for_each(|c| visit_paths(c, f));
+        }
+        Node::Not(child) => visit_paths(child, f),
+        Node::Test(test) => f(&test.path),
+        Node::Compare(c) => {
+            f(&c.path);
+            f(&c.other);
+        }
+        Node::Quant { path, .. } => f(path),
+    }
+}
+
 /// What a value must be.
 #[derive(Debug, Clone)]
 pub enum Matcher {

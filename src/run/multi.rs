@@ -73,7 +73,7 @@ impl Plan {
         }
         for step in &rule.steps {
             for (_, w) in &step.where_ {
-                crate::engine::visit_paths(&w.root, &mut add);
+                crate::compile::visit_paths(&w.root, &mut add);
             }
         }
         match &rule.spec {
