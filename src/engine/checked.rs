@@ -2,7 +2,7 @@
 //! their compilation into a [`RuleSet`](super::RuleSet).
 
 use crate::check::{CheckedRule, Shape};
-use crate::compile::{self};
+use crate::compile;
 use crate::diag::{Code, Diagnostic, Level, Sources};
 use crate::finding::Severity;
 

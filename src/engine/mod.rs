@@ -5,17 +5,17 @@
 //! This is the library's front door; the command line is a thin shell over
 //! it.
 
+mod cases;
 mod checked;
 mod finding;
 mod loader;
 mod rule_set;
-mod rule_tests;
 
+pub use cases::TestOutcome;
 pub use checked::{CheckedRules, Rejected};
 pub use finding::{IDENTITY_FIELDS, fingerprint, render_message};
 pub use loader::{BUILTIN_RULES, Declared, Loader};
 pub use rule_set::{Projection, RuleSet, Waiting};
-pub use rule_tests::TestOutcome;
 
 #[cfg(test)]
 mod tests {
