@@ -13,7 +13,7 @@ use super::ticks::{format_duration, format_ticks};
 use crate::catalog::{FieldPath, Resolved};
 use crate::check::{Piece, WindowPart};
 use crate::compile::{MultiRule, MultiSpec};
-use crate::eval::{self};
+use crate::eval;
 use crate::finding::{Contributor, DistinctValues, Episodic, Finding, SignIn, StepRecords};
 use crate::window::Episode;
 

@@ -9,7 +9,7 @@ use super::ticks::parse_ticks;
 use crate::catalog::FieldPath;
 use crate::check::Piece;
 use crate::compile::{MultiRule, MultiSpec};
-use crate::eval::{self};
+use crate::eval;
 use crate::record::{Location, LogCategory, Record};
 use crate::window::{Ticks, TieKey};
 
