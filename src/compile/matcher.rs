@@ -1,0 +1,278 @@
+//! What a value must be ([`Matcher`]): constant sets folded once
+//! ([`ValueSet`]), regexes, numbers, times and ranges, and how record
+//! values compare.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::Regex;
+use rustc_hash::FxHashSet;
+use serde_json::Value;
+
+use crate::check::Const;
+
+/// Whether two record values are equal as conditions compare them: text
+/// without case unless asked, numbers by value (also when one is written
+/// as text), booleans also as `"true"`/`"false"`.
+pub fn values_equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            if case_sensitive {
+                x == y
+            } else if x.is_ascii() && y.is_ascii() {
+                x.eq_ignore_ascii_case(y)
+            } else {
+                x.to_lowercase() == y.to_lowercase()
+            }
+        }
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Bool(x), Value::String(s)) | (Value::String(s), Value::Bool(x)) => {
+            s.eq_ignore_ascii_case(if *x { "true" } else { "false" })
+        }
+        (Value::Number(_) | Value::String(_), Value::Number(_) | Value::String(_)) => {
+            matches!((number(a), number(b)), (Some(x), Some(y)) if x == y)
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+/// What a value must be.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Present (`true`) or absent (`false`); decided by the path, not a value.
+    Exists(bool),
+    /// Equals one of the set.
+    In(ValueSet),
+    /// Is present and equals none of the set.
+    NotIn(ValueSet),
+    /// Text that the regex matches (`contains`, `startsWith`, `endsWith`,
+    /// `matches`, all as one regex of alternatives).
+    Regex(Regex),
+    /// A number compared with a constant.
+    Num(Cmp, f64),
+    /// A normalized date-time compared with a constant (the normal form
+    /// orders like the instants).
+    Time(Cmp, Box<str>),
+    /// An IP address inside one of the ranges.
+    Cidr(Box<[IpNet]>),
+}
+
+/// Order comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+}
+
+impl Cmp {
+    pub(super) fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Cmp::Gt => ord == Greater,
+            Cmp::Gte => ord != Less,
+            Cmp::Lt => ord == Less,
+            Cmp::Lte => ord != Greater,
+        }
+    }
+}
+
+/// A set of constants to compare a value with: strings (case-folded unless
+/// case-sensitive), numbers and booleans. A constant is entered in every
+/// form a record may hold it in (`0` as the number and the text `"0"`), so a
+/// record value is looked up without being converted.
+#[derive(Debug, Clone, Default)]
+pub struct ValueSet {
+    strings: FxHashSet<Box<str>>,
+    numbers: Vec<f64>,
+    has_true: bool,
+    has_false: bool,
+    pub(super) case_sensitive: bool,
+}
+
+impl ValueSet {
+    pub(super) fn new(values: &[Const], case_sensitive: bool) -> ValueSet {
+        let mut set = ValueSet {
+            case_sensitive,
+            ..ValueSet::default()
+        };
+        for v in values {
+            set.insert(v);
+        }
+        set
+    }
+
+    fn insert(&mut self, v: &Const) {
+        match v {
+            Const::Str(s) => {
+                if let Ok(n) = s.trim().parse::<f64>() {
+                    self.numbers.push(n);
+                }
+                match s.to_ascii_lowercase().as_str() {
+                    "true" => self.has_true = true,
+                    "false" => self.has_false = true,
+                    _ => {}
+                }
+                let folded = fold(s, self.case_sensitive).into_owned();
+                self.strings.insert(folded.into());
+            }
+            Const::Int(i) => {
+                self.numbers.push(*i as f64);
+                self.strings.insert(i.to_string().into());
+            }
+            Const::Num(n) => {
+                self.numbers.push(*n);
+                self.strings.insert(n.to_string().into());
+            }
+            Const::Bool(b) => {
+                if *b {
+                    self.has_true = true;
+                } else {
+                    self.has_false = true;
+                }
+                self.strings.insert(b.to_string().into());
+            }
+            // A field reference is compiled to a [`Compare`], never a set.
+            Const::Field(_) => {}
+        }
+    }
+
+    pub(super) fn merge(&mut self, other: &ValueSet) {
+        self.strings.extend(other.strings.iter().cloned());
+        self.numbers.extend_from_slice(&other.numbers);
+        self.has_true |= other.has_true;
+        self.has_false |= other.has_false;
+    }
+
+    /// Whether a record value is in the set.
+    pub fn contains(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => {
+                // Fold short ASCII text on the stack: this runs for every
+                // record and every set on its field.
+                let mut buf = [0u8; 128];
+                match buf.get_mut(..s.len()) {
+                    Some(lower) if !self.case_sensitive && s.is_ascii() => {
+                        lower.copy_from_slice(s.as_bytes());
+                        lower.make_ascii_lowercase();
+                        std::str::from_utf8(lower).is_ok_and(|k| self.strings.contains(k))
+                    }
+                    _ => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
+                }
+            }
+            Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
+            Value::Bool(true) => self.has_true,
+            Value::Bool(false) => self.has_false,
+            _ => false,
+        }
+    }
+}
+
+/// Lower-cases text for case-insensitive comparison, borrowing when it is
+/// already lower case (the common case for enum values).
+pub fn fold(s: &str, case_sensitive: bool) -> Cow<'_, str> {
+    if case_sensitive {
+        return Cow::Borrowed(s);
+    }
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+impl Matcher {
+    /// Whether one value passes. (`Exists` is decided by the caller.)
+    pub fn test(&self, v: &Value) -> bool {
+        match self {
+            Matcher::Exists(_) => true,
+            Matcher::In(set) => set.contains(v),
+            Matcher::NotIn(set) => !set.contains(v),
+            Matcher::Regex(re) => match v {
+                Value::String(s) => re.is_match(s),
+                Value::Number(n) => re.is_match(&n.to_string()),
+                Value::Bool(b) => re.is_match(if *b { "true" } else { "false" }),
+                _ => false,
+            },
+            Matcher::Num(cmp, c) => {
+                number(v).is_some_and(|n| n.partial_cmp(c).is_some_and(|o| cmp.holds(o)))
+            }
+            Matcher::Time(cmp, c) => match v {
+                Value::String(s) => cmp.holds(s.as_str().cmp(c)),
+                _ => false,
+            },
+            Matcher::Cidr(nets) => match v {
+                Value::String(s) => s
+                    .trim()
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+                _ => false,
+            },
+        }
+    }
+}
+
+pub(super) fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn value_sets_match_every_form_of_a_constant() {
+        let set = ValueSet::new(&[Const::Int(0), Const::Str("NotApplied".into())], false);
+        assert!(set.contains(&json!(0)));
+        assert!(set.contains(&json!("0")));
+        assert!(set.contains(&json!("notapplied")));
+        assert!(!set.contains(&json!(1)));
+        assert!(!set.contains(&json!(null)));
+        let cs = ValueSet::new(&[Const::Str("NotApplied".into())], true);
+        assert!(!cs.contains(&json!("notapplied")));
+        assert!(cs.contains(&json!("NotApplied")));
+    }
+
+    #[test]
+    fn unicode_text_folds_too() {
+        let set = ValueSet::new(&[Const::Str("ZÜRICH".into())], false);
+        assert!(set.contains(&json!("zürich")));
+    }
+
+    #[test]
+    fn cidr_and_comparisons() {
+        let m = Matcher::Cidr(vec!["10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!())].into());
+        assert!(m.test(&json!("10.1.2.3")));
+        assert!(!m.test(&json!("11.1.2.3")));
+        assert!(!m.test(&json!("not an ip")));
+        assert!(Matcher::Num(Cmp::Gte, 5.0).test(&json!(5)));
+        assert!(Matcher::Num(Cmp::Gt, 5.0).test(&json!("6")));
+        assert!(!Matcher::Num(Cmp::Lt, 5.0).test(&json!(5)));
+        let t = Matcher::Time(Cmp::Lt, "2025-01-01T00:00:00.0000000Z".into());
+        assert!(t.test(&json!("2024-12-31T23:59:59.9999999Z")));
+        assert!(!t.test(&json!("2025-01-01T00:00:00.0000000Z")));
+    }
+}

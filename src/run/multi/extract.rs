@@ -1,0 +1,344 @@
+//! On the worker threads: a record → the compact events of the rules
+//! that read it ([`extract`]), each with the [`Detail`] a finding needs.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::ticks::parse_ticks;
+use crate::catalog::FieldPath;
+use crate::check::Piece;
+use crate::compile::{MultiRule, MultiSpec};
+use crate::eval;
+use crate::record::{Location, LogCategory, Record};
+use crate::window::{Ticks, TieKey};
+
+/// What the workers precompute once per rule.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Top-level fields a record's [`Detail`] keeps: `(name, any case)`.
+    keep: Vec<(Box<str>, bool)>,
+}
+
+/// The fields that identify a record in a finding.
+const IDENTITY: [&str; 10] = [
+    "id",
+    "requestId",
+    "createdDateTime",
+    "timeGenerated",
+    "userPrincipalName",
+    "ipAddress",
+    "appDisplayName",
+    "correlationId",
+    "userId",
+    "appId",
+];
+
+impl Plan {
+    /// The plan of one rule.
+    pub fn new(rule: &MultiRule) -> Plan {
+        let mut keep: Vec<(Box<str>, bool)> = Vec::new();
+        let mut add = |path: &FieldPath| {
+            if let Some(first) = path.segments().first() {
+                let k = (first.clone(), path.is_raw());
+                if !keep.contains(&k) {
+                    keep.push(k);
+                }
+            }
+        };
+        for name in IDENTITY {
+            add(&FieldPath::new([name], false));
+        }
+        for step in &rule.steps {
+            for (_, w) in &step.where_ {
+                crate::compile::visit_paths(&w.root, &mut add);
+            }
+        }
+        match &rule.spec {
+            MultiSpec::Window(w) => {
+                w.group_by.iter().for_each(|k| add(&k.path));
+                w.distinct.iter().for_each(|(f, _)| add(&f.path));
+            }
+            MultiSpec::Sequence(s) => {
+                s.steps
+                    .iter()
+                    .flat_map(|s| s.key.iter())
+                    .for_each(|k| add(&k.path));
+            }
+        }
+        for piece in &rule.message {
+            match piece {
+                Piece::Field(f)
+                | Piece::Distinct(f)
+                | Piece::Step { field: f, .. }
+                | Piece::Key { field: f, .. } => add(&f.path),
+                Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
+            }
+        }
+        Plan { keep }
+    }
+}
+
+/// What a record keeps for a finding of a multi-record rule.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    /// Where it was read.
+    pub(super) location: Location,
+    /// Its log.
+    pub(super) category: LogCategory,
+    /// Its time, as written in the normal form.
+    pub(super) time: Arc<str>,
+    /// The steps it was taken for (bit per step; 1 for windows).
+    pub(super) steps: u64,
+    /// The fields the rules' `where`, messages and keys read, and those of
+    /// its identity: one map per record, shared by every rule it takes
+    /// part in, so a record in four rules is kept once, not four times.
+    pub(super) fields: Arc<Map<String, Value>>,
+}
+
+impl Detail {
+    /// Heap bytes of a detail, estimated: its time text, and per kept
+    /// field a map entry (key, value and a share of a B-tree node) and the
+    /// text they hold.
+    pub(super) fn heap_bytes(&self) -> usize {
+        fn value_heap(v: &Value) -> usize {
+            match v {
+                Value::String(s) => s.capacity(),
+                Value::Array(a) => {
+                    a.capacity() * size_of::<Value>() + a.iter().map(value_heap).sum::<usize>()
+                }
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, v)| {
+                        size_of::<String>() + size_of::<Value>() + k.capacity() + value_heap(v)
+                    })
+                    .sum(),
+                _ => 0,
+            }
+        }
+        // The shared parts count in full here: this is the cost of a record
+        // that takes part in one rule; each further rule adds only the rest.
+        self.time.len()
+            + value_heap(&Value::Object((*self.fields).clone()))
+            // B-tree nodes hold up to 11 entries plus links: about 1.3
+            // entries' room per entry, and a node header.
+            + self.fields.len() * (size_of::<String>() + size_of::<Value>()) / 3
+            + 64
+    }
+}
+
+/// One record taking part in one rule, as the workers give it.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub(super) rule: u32,
+    pub(super) time: Ticks,
+    pub(super) tie: TieKey,
+    pub(super) key: Box<[Box<str>]>,
+    pub(super) distinct: Box<[Option<Box<str>>]>,
+    pub(super) detail: Detail,
+}
+
+/// The events one record gives, for every multi-record rule it takes part
+/// in.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub(super) parts: Vec<Part>,
+    /// Whether the record would have taken part in some rule but has no
+    /// readable time.
+    pub(super) untimed: bool,
+}
+
+impl Parts {
+    /// Whether the record takes part in nothing.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty() && !self.untimed
+    }
+}
+
+/// The time of a record in ticks: `createdDateTime`, or for Graph activity
+/// `timeGenerated`.
+fn record_time(record: &Record) -> Option<(Ticks, &str)> {
+    let name = if record.category == LogCategory::GraphActivity {
+        "timeGenerated"
+    } else {
+        "createdDateTime"
+    };
+    let text = record.fields.get(name)?.as_str()?;
+    Some((parse_ticks(text)?, text))
+}
+
+/// The first present, non-blank value at a path, as text.
+pub(super) fn first_text(fields: &Map<String, Value>, path: &FieldPath) -> Option<String> {
+    let mut found = None;
+    let (first, rest) = path.segments().split_first()?;
+    let value = eval::lookup(fields, first, path.is_raw())?;
+    crate::record::visit_value(value, rest, path.is_raw(), &mut |v| {
+        let text = match v {
+            Value::String(s) => s.trim().to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return false,
+        };
+        if text.is_empty() {
+            return false;
+        }
+        found = Some(text);
+        true
+    });
+    found
+}
+
+fn folded(text: String, case_sensitive: bool) -> Box<str> {
+    if case_sensitive {
+        text.into()
+    } else {
+        text.to_lowercase().into()
+    }
+}
+
+/// The record's own identifier: a sign-in's `id`, a Graph call's
+/// `requestId`.
+pub(super) fn record_id(fields: &Map<String, Value>) -> Option<&str> {
+    ["id", "requestId"].into_iter().find_map(|name| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    })
+}
+
+pub(super) fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// What every rule a record takes part in shares: its time text and the
+/// fields any rule keeps.
+type Shared = (Arc<str>, Arc<Map<String, Value>>);
+
+/// The fields of a record that any rule's plan keeps, in one map.
+fn kept_fields(plans: &[Plan], record: &Record) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, raw) in plans.iter().flat_map(|p| p.keep.iter()) {
+        let found = if *raw {
+            record
+                .fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        } else {
+            record.fields.get_key_value(name.as_ref())
+        };
+        if let Some((k, v)) = found
+            && !out.contains_key(k)
+        {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// The events of one record for every multi-record rule (with its plan)
+/// that reads its log.
+pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &Location) -> Parts {
+    let mut out = Parts::default();
+    let mut timed: Option<Option<(Ticks, &str)>> = None;
+    let mut tie: Option<TieKey> = None;
+    let mut shared: Option<Shared> = None;
+    for (r, rule) in rules.iter().enumerate() {
+        if !rule.logs.contains(&record.category) {
+            continue;
+        }
+        let mut steps = 0u64;
+        for (i, step) in rule.steps.iter().enumerate() {
+            // The step's `where` conditions that read no earlier step are
+            // part of its matcher; those that do are asked pair by pair.
+            if step.matcher.matches(record) {
+                steps |= 1 << i;
+            }
+        }
+        if steps == 0 {
+            continue;
+        }
+        let Some((time, text)) = *timed.get_or_insert_with(|| record_time(record)) else {
+            out.untimed = true;
+            continue;
+        };
+        let tie = *tie.get_or_insert_with(|| match record_id(&record.fields) {
+            Some(id) => TieKey::from_id(id),
+            None => {
+                let json = serde_json::to_string(&record.fields).unwrap_or_default();
+                TieKey::from_hash(fnv64(json.as_bytes()))
+            }
+        });
+        let (time_text, fields) = shared
+            .get_or_insert_with(|| (Arc::from(text), Arc::new(kept_fields(plans, record))))
+            .clone();
+        let detail = |steps: u64| Detail {
+            location: location.clone(),
+            category: record.category.clone(),
+            time: time_text.clone(),
+            steps,
+            fields: fields.clone(),
+        };
+        match &rule.spec {
+            MultiSpec::Window(w) => {
+                let key: Option<Vec<Box<str>>> = w
+                    .group_by
+                    .iter()
+                    .map(|k| {
+                        first_text(&record.fields, &k.path).map(|t| folded(t, w.case_sensitive))
+                    })
+                    .collect();
+                let Some(key) = key else { continue };
+                let distinct = w
+                    .distinct
+                    .iter()
+                    .map(|(f, _)| {
+                        first_text(&record.fields, &f.path).map(|t| folded(t, w.case_sensitive))
+                    })
+                    .collect();
+                out.parts.push(Part {
+                    rule: r as u32,
+                    time,
+                    tie,
+                    key: key.into(),
+                    distinct,
+                    detail: detail(1),
+                });
+            }
+            MultiSpec::Sequence(s) => {
+                // Steps whose keys give the same values share one event.
+                let mut by_key: Vec<(Vec<Box<str>>, u64)> = Vec::new();
+                for (i, step) in s.steps.iter().enumerate() {
+                    if steps >> i & 1 == 0 {
+                        continue;
+                    }
+                    let key: Option<Vec<Box<str>>> = step
+                        .key
+                        .iter()
+                        .map(|k| {
+                            first_text(&record.fields, &k.path).map(|t| folded(t, s.case_sensitive))
+                        })
+                        .collect();
+                    let Some(key) = key else { continue };
+                    match by_key.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, bits)) => *bits |= 1 << i,
+                        None => by_key.push((key, 1 << i)),
+                    }
+                }
+                for (key, bits) in by_key {
+                    out.parts.push(Part {
+                        rule: r as u32,
+                        time,
+                        tie,
+                        key: key.into(),
+                        distinct: Box::new([]),
+                        detail: detail(bits),
+                    });
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,166 @@
+//! Rules over many records in a run: the records that take part become
+//! compact events on the worker threads ([`extract`]), and the calling
+//! thread feeds them to one window or sequence state per rule
+//! ([`MultiRun`]), turning the episodes into findings.
+//!
+//! An event keeps, besides what the engine needs (time, tie key, group key,
+//! distinct values, steps), a [`Detail`] for the finding: where the record
+//! was read, its id and time text, and only the top-level fields that the
+//! rule's `where`, message, keys and a finding's identity read.
+
+mod episode;
+mod extract;
+mod state;
+mod ticks;
+
+pub use episode::MAX_RECORDS_LISTED;
+pub use extract::{Detail, Part, Parts, Plan, extract};
+pub use state::{LATENESS, MultiRun, Overflow, Pushed, holds_across};
+pub use ticks::{format_duration, format_ticks, parse_ticks};
+
+use crate::compile::MultiRule;
+use crate::finding::Finding;
+use crate::record::{Location, Record};
+use crate::window::Limits;
+
+/// Runs one rule over a few records (a `tests:` case): every record
+/// through the same extraction and state as a run; gives the findings.
+pub fn run_records(
+    rule: &MultiRule,
+    records: &[(Record, Location)],
+) -> Result<(Vec<Finding>, u64), Overflow> {
+    let rules = std::slice::from_ref(rule);
+    let plans = [Plan::new(rule)];
+    let mut run = MultiRun::new(rules, Limits::default());
+    for (record, location) in records {
+        run.push(extract(rules, &plans, record, location), false)?;
+    }
+    Ok((run.finish(), run.untimed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes a participating record costs a window rule, engine and
+    /// detail: the README quotes this (run with `--nocapture`).
+    #[test]
+    fn memory_per_participating_record_is_small() {
+        let text = r#"
+id: SPRAY-MEM
+title: spray
+severity: high
+match: { status.errorCode: 50126 }
+window:
+  groupBy: [ipAddress]
+  span: 1d
+  distinct: { userPrincipalName: { gte: 100000 } }
+"#;
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("mem.yaml", text);
+        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let rules = set.multi();
+        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let mut run = MultiRun::new(rules, Limits::default());
+        let n = 20_000u64;
+        for i in 0..n {
+            let record = crate::ingest::normalize(serde_json::json!({
+                "id": format!("00000000-0000-0000-0000-{i:012x}"),
+                "createdDateTime": format!("2025-03-01T10:{:02}:{:02}.1234567Z", (i / 60) % 60, i % 60),
+                "userPrincipalName": format!("user{i}@contoso.com"),
+                "ipAddress": format!("203.0.113.{}", i % 50),
+                "appDisplayName": "Office 365 Exchange Online",
+                "correlationId": format!("5f8e2c1a-0000-4000-8000-{i:012x}"),
+                "status": { "errorCode": 50126 },
+            }))
+            .unwrap_or_else(|_| unreachable!());
+            let location = Location {
+                path: "mem".into(),
+                line: i + 1,
+                record: i,
+            };
+            let parts = extract(rules, &plans, &record, &location);
+            assert!(run.push(parts, false).is_ok());
+        }
+        let per = run.retained_bytes() as u64 / n;
+        println!("bytes per participating record (engine and detail): {per}");
+        assert!(per > 0 && per < 2048, "{per}");
+    }
+
+    fn spray_set() -> crate::engine::RuleSet {
+        let text = r#"
+id: SPRAY-LIMIT
+title: spray
+severity: high
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
+"#;
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("limit.yaml", text);
+        loader.load().unwrap_or_else(|_| unreachable!())
+    }
+
+    fn failure(i: u64, time: Option<&str>) -> (Record, Location) {
+        let mut json = serde_json::json!({
+            "id": format!("00000000-0000-0000-0000-{i:012x}"),
+            "userPrincipalName": format!("user{i}@contoso.com"),
+            "ipAddress": "203.0.113.7",
+            "status": { "errorCode": 50126 },
+        });
+        if let (Some(t), Some(o)) = (time, json.as_object_mut()) {
+            o.insert("createdDateTime".into(), t.into());
+        }
+        let record = crate::ingest::normalize(json).unwrap_or_else(|_| unreachable!());
+        let location = Location {
+            path: "mem".into(),
+            line: i + 1,
+            record: i,
+        };
+        (record, location)
+    }
+
+    #[test]
+    fn past_the_limit_the_run_stops_naming_the_rule() {
+        let set = spray_set();
+        let rules = set.multi();
+        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let limits = Limits {
+            max_retained: 3,
+            ..Limits::default()
+        };
+        let mut run = MultiRun::new(rules, limits);
+        for i in 0..3 {
+            let (r, l) = failure(i, Some("2025-03-01T10:00:00Z"));
+            assert!(run.push(extract(rules, &plans, &r, &l), false).is_ok());
+        }
+        let (r, l) = failure(3, Some("2025-03-01T10:00:00Z"));
+        let err = run.push(extract(rules, &plans, &r, &l), false).err();
+        assert_eq!(err.map(|o| o.rule_id), Some("SPRAY-LIMIT".to_string()));
+    }
+
+    #[test]
+    fn records_with_no_time_are_counted_and_late_ones_reported() {
+        let set = spray_set();
+        let rules = set.multi();
+        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let mut run = MultiRun::new(rules, Limits::default());
+        let (r, l) = failure(0, None);
+        assert!(run.push(extract(rules, &plans, &r, &l), true).is_ok());
+        assert_eq!(run.untimed, 1);
+        let (r, l) = failure(1, Some("2025-03-01T10:30:00Z"));
+        assert!(run.push(extract(rules, &plans, &r, &l), true).is_ok());
+        // 10 minutes of lateness: 10:20 is still on time, 10:19 is late.
+        let (r, l) = failure(2, Some("2025-03-01T10:20:00.0000001Z"));
+        let pushed = run.push(extract(rules, &plans, &r, &l), true);
+        assert!(pushed.is_ok_and(|p| p.late.is_empty()));
+        let (r, l) = failure(3, Some("2025-03-01T10:19:00Z"));
+        let pushed = run.push(extract(rules, &plans, &r, &l), true);
+        let late = pushed.map(|p| p.late).unwrap_or_default();
+        assert_eq!(late.len(), 1);
+        assert_eq!(
+            late.first().map(|(id, l)| (id.as_str(), l.line)),
+            Some(("SPRAY-LIMIT", 4))
+        );
+        assert_eq!(run.late, 1);
+    }
+}

@@ -1,0 +1,374 @@
+//! On the calling thread: one window or sequence state per rule
+//! ([`MultiRun`]), fed the events, checking sequence steps' `where`
+//! between records, and giving each closed episode to be rendered.
+
+use rustc_hash::FxHashMap;
+
+use super::episode::episode_finding;
+use super::extract::{Detail, Parts, fnv64};
+use super::ticks::parse_ticks;
+use crate::check::CountCmp;
+use crate::compile::{MultiRule, MultiSpec, Node};
+use crate::eval::{self, Scope};
+use crate::finding::Finding;
+use crate::record::Location;
+use crate::window::{
+    Admission, Cmp, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold,
+    Ticks, TieKey, WindowSpec, WindowState,
+};
+
+/// How late a record of standard input may come, in event time, behind the
+/// newest record seen so far, and still take part: 10 minutes.
+pub const LATENESS: Ticks = 10 * 60 * crate::window::TICKS_PER_SECOND;
+
+/// The state of one multi-record rule.
+#[derive(Debug)]
+enum State {
+    Window(WindowState),
+    Sequence(SequenceState),
+}
+
+fn threshold(t: &crate::check::Threshold) -> Threshold {
+    Threshold {
+        cmp: match t.cmp {
+            CountCmp::Gt => Cmp::Gt,
+            CountCmp::Gte => Cmp::Gte,
+            CountCmp::Lt => Cmp::Lt,
+            CountCmp::Lte => Cmp::Lte,
+            CountCmp::Eq => Cmp::Eq,
+        },
+        value: t.value,
+    }
+}
+
+/// A step's count as the least number of records it needs.
+fn step_min(t: &crate::check::Threshold) -> u64 {
+    match t.cmp {
+        CountCmp::Gt => t.value.saturating_add(1),
+        CountCmp::Gte | CountCmp::Eq => t.value.max(1),
+        CountCmp::Lt | CountCmp::Lte => 1,
+    }
+}
+
+impl State {
+    fn new(rule: &MultiRule, limits: Limits) -> State {
+        match &rule.spec {
+            MultiSpec::Window(w) => State::Window(WindowState::new(
+                WindowSpec {
+                    span: w.span.ticks,
+                    count: w.count.as_ref().map(threshold),
+                    distinct: w.distinct.iter().map(|(_, t)| threshold(t)).collect(),
+                },
+                limits,
+            )),
+            MultiSpec::Sequence(s) => State::Sequence(SequenceState::new(
+                SequenceSpec {
+                    span: s.span.ticks,
+                    ordered: s.ordered,
+                    steps: s
+                        .steps
+                        .iter()
+                        .map(|st| {
+                            if st.absent {
+                                StepSpec::absent()
+                            } else {
+                                StepSpec::at_least(step_min(&st.count))
+                            }
+                        })
+                        .collect(),
+                },
+                limits,
+            )),
+        }
+    }
+
+    fn span(rule: &MultiRule) -> Ticks {
+        match &rule.spec {
+            MultiSpec::Window(w) => w.span.ticks,
+            MultiSpec::Sequence(s) => s.span.ticks,
+        }
+    }
+}
+
+/// A run's multi-record rules: one state per rule, and the details of the
+/// records their events stand for.
+#[derive(Debug)]
+pub struct MultiRun<'r> {
+    rules: &'r [MultiRule],
+    states: Vec<State>,
+    details: Vec<FxHashMap<u64, Detail>>,
+    /// Per rule, `(time, tie, key hash)` of the events taken: a record
+    /// delivered again (an export read twice, overlapping pages) is used
+    /// once.
+    taken: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
+    next_payload: u64,
+    newest: Option<Ticks>,
+    watermark: Option<Ticks>,
+    since_sweep: u64,
+    limits: Limits,
+    /// Records that would have taken part but had no readable time.
+    pub untimed: u64,
+    /// Events that came behind the watermark.
+    pub late: u64,
+    /// Events of a record delivered again, used once.
+    pub repeated: u64,
+}
+
+/// A multi-record rule retains more records than its limit allows.
+#[derive(Debug, Clone)]
+pub struct Overflow {
+    /// The rule.
+    pub rule_id: String,
+    /// The limit.
+    pub error: LimitError,
+}
+
+/// What pushing a record's events did.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    /// Findings decided by the watermark moving (standard input).
+    pub findings: Vec<Finding>,
+    /// Rules for which the record came too late, by id, with where it was
+    /// read.
+    pub late: Vec<(String, Location)>,
+}
+
+impl<'r> MultiRun<'r> {
+    /// A state per rule.
+    pub fn new(rules: &'r [MultiRule], limits: Limits) -> MultiRun<'r> {
+        MultiRun {
+            rules,
+            states: rules.iter().map(|r| State::new(r, limits)).collect(),
+            details: rules.iter().map(|_| FxHashMap::default()).collect(),
+            taken: rules.iter().map(|_| Default::default()).collect(),
+            next_payload: 0,
+            newest: None,
+            watermark: None,
+            since_sweep: 0,
+            limits,
+            untimed: 0,
+            late: 0,
+            repeated: 0,
+        }
+    }
+
+    /// Pushes one record's events. With `live` (standard input), the
+    /// watermark follows the newest time seen minus [`LATENESS`], and the
+    /// episodes it decides come back as findings.
+    pub fn push(&mut self, parts: Parts, live: bool) -> Result<Pushed, Overflow> {
+        let mut pushed = Pushed::default();
+        if parts.untimed {
+            self.untimed += 1;
+        }
+        for part in parts.parts {
+            let r = part.rule as usize;
+            let (Some(state), Some(details), Some(rule), Some(taken)) = (
+                self.states.get_mut(r),
+                self.details.get_mut(r),
+                self.rules.get(r),
+                self.taken.get_mut(r),
+            ) else {
+                continue;
+            };
+            let key_hash = part.key.iter().fold(0u64, |h, k| {
+                fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            if !taken.insert((part.time, part.tie, key_hash)) {
+                self.repeated += 1;
+                continue;
+            }
+            let payload = self.next_payload;
+            self.next_payload += 1;
+            let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
+            let distinct: Vec<Option<&str>> = part.distinct.iter().map(|d| d.as_deref()).collect();
+            let event = Event::new(part.time, part.tie, &key, payload)
+                .with_distinct(&distinct)
+                .with_steps(part.detail.steps);
+            let admitted = match state {
+                State::Window(s) => s.push(event),
+                State::Sequence(s) => s.push(event),
+            };
+            // The details count against the limit too: they are what the
+            // events stand for.
+            let admitted = admitted.and_then(|a| {
+                if details.len() >= self.limits.max_retained {
+                    Err(LimitError {
+                        max_retained: self.limits.max_retained,
+                    })
+                } else {
+                    Ok(a)
+                }
+            });
+            match admitted {
+                Ok(Admission::Accepted) => {
+                    details.insert(payload, part.detail);
+                }
+                Ok(Admission::Late) => {
+                    self.late += 1;
+                    pushed
+                        .late
+                        .push((rule.info.id.to_string(), part.detail.location));
+                }
+                Err(error) => {
+                    return Err(Overflow {
+                        rule_id: rule.info.id.to_string(),
+                        error,
+                    });
+                }
+            }
+            if live {
+                self.newest = Some(self.newest.map_or(part.time, |n| n.max(part.time)));
+            }
+        }
+        if live && let Some(newest) = self.newest {
+            let w = newest - LATENESS;
+            if self.watermark.is_none_or(|old| w > old) {
+                self.watermark = Some(w);
+                pushed.findings = self.decide(Some(w));
+                self.since_sweep += 1;
+                if self.since_sweep >= 1024 {
+                    self.since_sweep = 0;
+                    self.sweep(w);
+                }
+            }
+        }
+        Ok(pushed)
+    }
+
+    /// Bytes held for the rules: the engine's retained events
+    /// ([`WindowState::retained_bytes`]) and the details of their records
+    /// (an estimate: map slots, and each kept field's key and value).
+    pub fn retained_bytes(&self) -> usize {
+        let engine: usize = self
+            .states
+            .iter()
+            .map(|s| match s {
+                State::Window(w) => w.retained_bytes(),
+                State::Sequence(q) => q.retained_bytes(),
+            })
+            .sum();
+        let details: usize = self
+            .details
+            .iter()
+            .map(|d| {
+                d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
+                    + d.values().map(Detail::heap_bytes).sum::<usize>()
+            })
+            .sum::<usize>()
+            + self
+                .taken
+                .iter()
+                .map(|t| t.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
+                .sum::<usize>();
+        engine + details
+    }
+
+    /// The end of input: every episode left, as findings.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        let out = self.decide(None);
+        for d in &mut self.details {
+            *d = FxHashMap::default();
+        }
+        for t in &mut self.taken {
+            *t = Default::default();
+        }
+        out
+    }
+
+    /// Drops the details no episode can use any more: events older than
+    /// the watermark by three spans (a sequence keeps absent steps two
+    /// spans, and a candidate waits one more).
+    fn sweep(&mut self, watermark: Ticks) {
+        for ((rule, details), taken) in self
+            .rules
+            .iter()
+            .zip(&mut self.details)
+            .zip(&mut self.taken)
+        {
+            let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
+            details.retain(|_, d| parse_ticks(&d.time).is_none_or(|t| t >= cutoff));
+            // A repeat older than this would be late anyway.
+            taken.retain(|(t, _, _)| *t >= cutoff);
+        }
+    }
+
+    /// Advances every state to `watermark` (all the way with `None`).
+    fn decide(&mut self, watermark: Option<Ticks>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for ((rule, state), details) in self.rules.iter().zip(&mut self.states).zip(&self.details) {
+            let episodes = match state {
+                State::Window(s) => match watermark {
+                    Some(w) => s.advance(w),
+                    None => s.finish(),
+                },
+                State::Sequence(s) => {
+                    let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
+                        where_holds(rule, details, later, lp, earlier, ep)
+                    };
+                    match watermark {
+                        Some(w) => s.advance(w, &holds),
+                        None => s.finish(&holds),
+                    }
+                }
+            };
+            out.extend(
+                episodes
+                    .iter()
+                    .filter_map(|e| episode_finding(rule, details, e)),
+            );
+        }
+        out
+    }
+}
+
+/// The `where` of step `later` between two records.
+fn where_holds(
+    rule: &MultiRule,
+    details: &FxHashMap<u64, Detail>,
+    later: usize,
+    later_payload: u64,
+    earlier: usize,
+    earlier_payload: u64,
+) -> bool {
+    let Some(step) = rule.steps.get(later) else {
+        return true;
+    };
+    let mut programs = step.where_.iter().filter(|(i, _)| *i == earlier).peekable();
+    if programs.peek().is_none() {
+        return true;
+    }
+    let Some(name) = rule.steps.get(earlier).and_then(|s| s.name.as_deref()) else {
+        return true;
+    };
+    let (Some(this), Some(other)) = (details.get(&later_payload), details.get(&earlier_payload))
+    else {
+        return false;
+    };
+    programs.all(|(_, w)| {
+        holds_across(
+            &w.root,
+            Scope::Fields(&this.fields),
+            name,
+            Scope::Fields(&other.fields),
+        )
+    })
+}
+
+/// Whether a step's `where` holds between its record (`this`) and a record
+/// of the earlier step `earlier` (`other`): a field reference to
+/// `earlier` reads `other`; a reference to another step is left to the
+/// pair with that step (it counts as holding here); everything else reads
+/// `this`.
+pub fn holds_across(node: &Node, this: Scope<'_>, earlier: &str, other: Scope<'_>) -> bool {
+    match node {
+        Node::All(c) => c.iter().all(|n| holds_across(n, this, earlier, other)),
+        Node::Any(c) => c.iter().any(|n| holds_across(n, this, earlier, other)),
+        Node::Not(c) => !holds_across(c, this, earlier, other),
+        Node::Compare(c) => match c.step.as_deref() {
+            Some(s) if s == earlier => eval::compare_across(c, this, other),
+            Some(_) => true,
+            None => eval::matches(node, this),
+        },
+        Node::Test(_) | Node::Quant { .. } => eval::matches(node, this),
+    }
+}
