@@ -14,11 +14,12 @@ go to the Graph view, all others to the sign-in view.
 Each query's rows are written as one JSON object a line: `ruleId`, the
 sign-in's `id`, and the identity columns the query returns.
 
-Needs pyspark (pip install pyspark==4.3.0) and Java 17. For large inputs
-give the driver memory: PYSPARK_SUBMIT_ARGS="--driver-memory 8g pyspark-shell".
+Needs pyspark (pip install pyspark==4.3.0) and Java 17. The local Spark
+gets 6 GB of memory; set TOLLGATE_SPARK_MEMORY (such as 12g) for more.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -75,6 +76,9 @@ def main(argv):
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
+        # The parsed records are cached for every query: give the driver
+        # (which is the executor on a local Spark) room for them.
+        .config("spark.driver.memory", os.environ.get("TOLLGATE_SPARK_MEMORY", "6g"))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

@@ -194,21 +194,53 @@ pub(crate) fn threshold(count: &str, t: &crate::check::Threshold, eq: &str) -> S
     format!("{count} {op} {}", t.value)
 }
 
-/// The two steps of a sequence in the shape both query targets decide as
-/// the native engine does: in order, the first with at least N records
-/// (N is returned), the second with one, none absent. A group then has a
-/// finding when some record of the second step has N records of the first
-/// (not itself) at or before it within the span, each meeting the second
-/// step's `where` with it.
-pub(crate) fn two_steps<'s>(
+/// The sequences both query targets decide as the native engine does.
+pub(crate) enum SeqShape<'s> {
+    /// Two steps in order, the first with at least N records (`need`), the
+    /// second with one, none absent. A group has a finding when some
+    /// record of the second step has N records of the first (not itself)
+    /// at or before it within the span, each meeting the second step's
+    /// `where` with it.
+    Then {
+        first: &'s crate::check::Step,
+        second: &'s crate::check::Step,
+        need: u64,
+    },
+    /// One present step of one record and absent steps (without `where`):
+    /// each record of the present step is a finding when no record of an
+    /// absent step with the same key lies within the span before or after
+    /// it. (Each such record is its own candidate, so which records earlier
+    /// candidates consumed does not matter.)
+    Unless {
+        present: &'s crate::check::Step,
+        absent: Vec<&'s crate::check::Step>,
+    },
+}
+
+/// The shape of a sequence, or why the query targets refuse it.
+pub(crate) fn seq_shape<'s>(
     rule: &CheckedRule,
     seq: &'s crate::check::Sequence,
-) -> Result<(&'s crate::check::Step, &'s crate::check::Step, u64), Unsupported> {
+) -> Result<SeqShape<'s>, Unsupported> {
     let no = |what: &str| Err(unsupported(rule, what, &seq.span.span));
-    if seq.steps.iter().any(|s| s.absent) {
-        return no(
-            "a sequence with an `absent` step (whether it holds depends on which records earlier candidates consumed)",
-        );
+    let present: Vec<&crate::check::Step> = seq.steps.iter().filter(|s| !s.absent).collect();
+    let absent: Vec<&crate::check::Step> = seq.steps.iter().filter(|s| s.absent).collect();
+    if !absent.is_empty() {
+        let [one] = present.as_slice() else {
+            return no(
+                "a sequence with an `absent` step and several present ones (whether it holds depends on which records earlier candidates consumed)",
+            );
+        };
+        if one.count.at_least() != Some(1) {
+            return no("a sequence with an `absent` step whose present step needs several records");
+        }
+        if seq.steps.iter().any(|s| s.where_.is_some()) {
+            return no("a sequence with an `absent` step and a `where`");
+        }
+        return Ok(SeqShape::Unless {
+            present: one,
+            absent,
+        });
     }
     if !seq.ordered {
         return no("a sequence with `ordered: false`");
@@ -222,7 +254,11 @@ pub(crate) fn two_steps<'s>(
     if second.count.at_least() != Some(1) {
         return no("a last step that needs more than one record");
     }
-    Ok((first, second, need))
+    Ok(SeqShape::Then {
+        first,
+        second,
+        need,
+    })
 }
 
 /// The diagnostic-settings `category` values of a log (in lower case; the

@@ -8,7 +8,7 @@ use super::{Emit, Scope, string_literal, table_for, union};
 use crate::catalog::{Kind, Resolved};
 use crate::check::{CheckedRule, Cond, Pred};
 use crate::record::LogCategory;
-use crate::target::{Unsupported, key_column, threshold, two_steps, unsupported};
+use crate::target::{SeqShape, Unsupported, key_column, seq_shape, threshold, unsupported};
 
 /// The events of a multi-record rule (or step) from each of its tables,
 /// projected to the same columns: `_ticks` (the time in ticks of 100 ns),
@@ -198,7 +198,14 @@ pub(super) fn sequence_query(
     rule: &CheckedRule,
     seq: &crate::check::Sequence,
 ) -> Result<String, Unsupported> {
-    let (first, second, need) = two_steps(rule, seq)?;
+    let (first, second, need) = match seq_shape(rule, seq)? {
+        SeqShape::Then {
+            first,
+            second,
+            need,
+        } => (first, second, need),
+        SeqShape::Unless { present, absent } => return unless_query(rule, seq, present, &absent),
+    };
     // The `where`: comparisons of a field of the second step's record with
     // a field of the first's, ANDed.
     let mut pairs: Vec<(&Pred, &Resolved)> = Vec::new();
@@ -292,4 +299,68 @@ pub(super) fn sequence_query(
         None => second.key.iter().map(key_column).collect(),
     };
     Ok(first_per_group(rule, &names, &hits))
+}
+
+/// A sequence of one present record and absent steps, as in Spark SQL: a
+/// group has a finding when some record of the present step has no record
+/// of an absent step with the same key within the span before or after it.
+fn unless_query(
+    rule: &CheckedRule,
+    seq: &crate::check::Sequence,
+    present: &crate::check::Step,
+    absent: &[&crate::check::Step],
+) -> Result<String, Unsupported> {
+    let events = |step: &crate::check::Step| {
+        Events {
+            rule,
+            logs: &step.logs,
+            cond: &step.cond,
+            key: &step.key,
+            distinct: Vec::new(),
+            compared: Vec::new(),
+            case_sensitive: seq.case_sensitive,
+        }
+        .kql()
+    };
+    let keys: Vec<String> = (0..present.key.len()).map(|i| format!("_k{i}")).collect();
+    let mut text = format!("let p = materialize(\n{}\n);\n", events(present)?);
+    for (j, step) in absent.iter().enumerate() {
+        let _ = write!(text, "let x{j} = materialize(\n{}\n);\n", events(step)?);
+    }
+    let _ = write!(text, "p");
+    let on = if keys.is_empty() {
+        "$left._one == $right._one".to_string()
+    } else {
+        keys.join(", ")
+    };
+    let mut by = keys.clone();
+    by.extend(["_ticks".to_string(), "_tie".to_string()]);
+    for j in 0..absent.len() {
+        // Every record of the step with the same key, counted when within
+        // the span (a record with none keeps a row with an empty time).
+        let one = if keys.is_empty() {
+            "| extend _one = 1\n"
+        } else {
+            ""
+        };
+        let right_one = if keys.is_empty() { ", _one = 1" } else { "" };
+        let mut right = keys.clone();
+        right.extend(["_xticks = _ticks".to_string(), "_xtie = _tie".to_string()]);
+        let _ = write!(
+            text,
+            "\n{one}| join kind=leftouter (x{j} | project {}{right_one}) on {on}\n| summarize _near = countif(isnotnull(_xticks) and _xticks between ((_ticks - {span}) .. (_ticks + {span})) and not(_xticks == _ticks and _xtie == _tie)) by {}\n| where _near == 0\n| project-away _near",
+            right.join(", "),
+            by.join(", "),
+            span = seq.span.ticks
+        );
+    }
+    let _ = write!(
+        text,
+        "\n| extend _start = _ticks, _end = _ticks, _endTie = _tie, _order = strcat(format_datetime(datetime(1970-01-01) + _ticks * 1tick, \"yyyy-MM-dd HH:mm:ss.fffffff\"), \" \", _tie)"
+    );
+    let names: Vec<String> = match &seq.group_by {
+        Some(fields) => fields.iter().map(key_column).collect(),
+        None => present.key.iter().map(key_column).collect(),
+    };
+    Ok(first_per_group(rule, &names, &text))
 }

@@ -109,6 +109,11 @@ fn field_type(f: &Field) -> String {
 
 /// The Spark SQL query of one rule.
 pub fn query(rule: &CheckedRule, options: &Options) -> Result<String, Unsupported> {
+    match &rule.shape {
+        Shape::Single => {}
+        Shape::Window(w) => return window_query(rule, w, options),
+        Shape::Sequence(seq) => return sequence_query(rule, seq, options),
+    }
     let graph = rule.logs.contains(&LogCategory::GraphActivity);
     if graph && rule.logs.len() > 1 {
         return Err(unsupported(
@@ -116,11 +121,6 @@ pub fn query(rule: &CheckedRule, options: &Options) -> Result<String, Unsupporte
             "a rule over both Graph activity and sign-in logs",
             &rule.span,
         ));
-    }
-    match &rule.shape {
-        Shape::Single => {}
-        Shape::Window(w) => return window_query(rule, w, options),
-        Shape::Sequence(seq) => return sequence_query(rule, seq, options),
     }
     let mut emit = Emit {
         rule,

@@ -6,7 +6,9 @@ use super::{Emit, Scope, log_filter, quote_ident, string_literal};
 use crate::catalog::Resolved;
 use crate::check::{CheckedRule, Cond};
 use crate::record::LogCategory;
-use crate::target::{Options, Unsupported, key_column, threshold, two_steps, unsupported};
+use crate::target::{
+    Options, SeqShape, Unsupported, key_column, seq_shape, threshold, unsupported,
+};
 
 /// The events of a multi-record rule (or of one step): the rows of its
 /// logs that pass its condition and have a time and every key field, with
@@ -188,7 +190,16 @@ pub(super) fn sequence_query(
     seq: &crate::check::Sequence,
     options: &Options,
 ) -> Result<String, Unsupported> {
-    let (first, second, need) = two_steps(rule, seq)?;
+    let (first, second, need) = match seq_shape(rule, seq)? {
+        SeqShape::Then {
+            first,
+            second,
+            need,
+        } => (first, second, need),
+        SeqShape::Unless { present, absent } => {
+            return unless_query(rule, seq, present, &absent, options);
+        }
+    };
     let a = Events {
         rule,
         logs: &first.logs,
@@ -249,4 +260,61 @@ pub(super) fn sequence_query(
         &hits,
         &format!("a AS (\n  {a}\n),\nb AS (\n  {b}\n)"),
     ))
+}
+
+/// A sequence of one present record and absent steps: a group has a
+/// finding when some record of the present step has no record of any
+/// absent step with the same key within the span before or after it; one
+/// row per group, its first such record.
+fn unless_query(
+    rule: &CheckedRule,
+    seq: &crate::check::Sequence,
+    present: &crate::check::Step,
+    absent: &[&crate::check::Step],
+    options: &Options,
+) -> Result<String, Unsupported> {
+    let events = |step: &crate::check::Step| {
+        Events {
+            rule,
+            logs: &step.logs,
+            cond: &step.cond,
+            key: &step.key,
+            distinct: Vec::new(),
+            case_sensitive: seq.case_sensitive,
+        }
+        .sql(options)
+    };
+    let mut ctes = vec![format!("p AS (\n  {}\n)", events(present)?)];
+    let mut anti = Vec::new();
+    for (j, step) in absent.iter().enumerate() {
+        ctes.push(format!("x{j} AS (\n  {}\n)", events(step)?));
+        let mut on: Vec<String> = (0..present.key.len())
+            .map(|i| format!("x{j}._k{i} = p._k{i}"))
+            .collect();
+        on.push(format!(
+            "x{j}._ticks BETWEEN p._ticks - {span} AND p._ticks + {span}",
+            span = seq.span.ticks
+        ));
+        on.push(format!(
+            "NOT (x{j}._ticks = p._ticks AND x{j}._tie = p._tie)"
+        ));
+        anti.push(format!("LEFT ANTI JOIN x{j} ON {}", on.join(" AND ")));
+    }
+    let keys: Vec<String> = (0..present.key.len()).map(|i| format!("p._k{i}")).collect();
+    let mut select = keys;
+    select.extend([
+        "p._ticks AS _end".to_string(),
+        "p._tie AS _endTie".to_string(),
+        "p._ticks AS _start".to_string(),
+    ]);
+    let hits = format!(
+        "  SELECT {}\n  FROM p {}",
+        select.join(", "),
+        anti.join(" ")
+    );
+    let names: Vec<String> = match &seq.group_by {
+        Some(fields) => fields.iter().map(key_column).collect(),
+        None => present.key.iter().map(key_column).collect(),
+    };
+    Ok(first_per_group(rule, &names, &hits, &ctes.join(",\n")))
 }
