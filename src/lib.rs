@@ -88,7 +88,7 @@ mod record;
 pub mod report;
 pub mod run;
 mod schema;
-pub mod sigma;
+mod sigma;
 mod syntax;
 pub mod target;
 mod time;

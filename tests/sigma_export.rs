@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use tollgate::engine::Loader;
-use tollgate::sigma::export::{sigma_id, to_sigma};
+use tollgate::target::{Options, Target, compile, sigma_id};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,7 +29,7 @@ fn export_pack() -> (Vec<(String, String)>, Vec<String>) {
     let mut refused = Vec::new();
     for rule in checked.rules() {
         let id = rule.info.id.to_string();
-        match to_sigma(rule) {
+        match compile(rule, Target::Sigma, &Options::default()).map(|q| q.query) {
             Ok(yaml) => exported.push((id, yaml)),
             Err(e) => {
                 // The reason names the rule and a construct.

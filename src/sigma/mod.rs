@@ -14,5 +14,5 @@ pub mod export;
 mod load;
 mod value;
 
-pub use load::{MODIFIERS, SERVICES, log_of_service};
+pub use load::log_of_service;
 pub(crate) use load::{check_all, is_sigma};

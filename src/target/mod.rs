@@ -19,6 +19,7 @@ pub mod kql;
 pub mod sentinel;
 pub mod spark;
 
+pub use crate::sigma::export::sigma_id;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

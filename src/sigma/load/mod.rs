@@ -13,8 +13,7 @@ mod document;
 mod fields;
 mod values;
 
-pub use document::{SERVICES, log_of_service};
-pub use values::MODIFIERS;
+pub use document::log_of_service;
 
 use crate::catalog;
 use crate::check::CheckedRule;
