@@ -284,6 +284,20 @@ pub(crate) fn categories(log: &LogCategory) -> &'static [&'static str] {
     }
 }
 
+/// Whether a condition compares an object or a list as its compact JSON
+/// text (Sigma's reading of a string against a dynamic column), which the
+/// query targets cannot write the same: the field at the end of its path is
+/// an object, a list or untyped. On a scalar field the reading changes
+/// nothing.
+pub(crate) fn reads_json_text(pred: &crate::check::Pred) -> bool {
+    use crate::catalog::Kind;
+    pred.as_text
+        && pred
+            .field
+            .field
+            .is_none_or(|f| f.list || matches!(f.kind, Kind::Object(_) | Kind::Dynamic))
+}
+
 /// A constant as text, as the native engine compares a text value with it
 /// (`0` as `"0"`, `true` as `"true"`).
 pub(crate) fn const_text(c: &Const) -> Option<String> {

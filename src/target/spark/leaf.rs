@@ -10,7 +10,7 @@ use crate::target::{Unsupported, const_bool, const_number, const_text, double_li
 
 impl Emit<'_> {
     pub(super) fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
-        if pred.as_text {
+        if crate::target::reads_json_text(pred) {
             // A Sigma comparison of a whole object or list as its JSON
             // text: the compact text the native engine writes is not what
             // the target would write.
