@@ -103,21 +103,17 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
         construct: construct.to_string(),
         span: span.clone(),
     };
-    match &rule.shape {
-        Shape::Single => {}
-        Shape::Window(_) => {
-            return Err(unsupported(
-                "a `window` (rules over many records are not exported)",
-                &rule.span,
-            ));
-        }
+    // A window is a correlation over its `match` written as base rules.
+    let correlation = match &rule.shape {
+        Shape::Single => None,
+        Shape::Window(w) => Some(window_correlation(rule, w)?),
         Shape::Sequence(_) => {
             return Err(unsupported(
-                "a `sequence` (rules over many records are not exported)",
+                "a `sequence` (sequences are not exported as Sigma correlations yet)",
                 &rule.span,
             ));
         }
-    }
+    };
     if !rule.waiting.is_empty() {
         return Err(unsupported(
             &format!(
@@ -153,9 +149,25 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
         if i > 0 {
             out.push_str("---\n");
         }
+        // Under a correlation, the base rules have ids and names of their
+        // own; the correlation takes the rule's id.
+        let (uuid, title) = match &correlation {
+            Some(_) => (
+                sigma_id(&format!("{id}#match#{}", log.name())),
+                format!(
+                    "{} (records that take part, {})",
+                    rule.info.title,
+                    log.name()
+                ),
+            ),
+            None => (uuid, title),
+        };
         let _ = writeln!(out, "title: {}", quote(&title));
         let _ = writeln!(out, "id: {uuid}");
-        if i > 0 {
+        if correlation.is_some() {
+            let _ = writeln!(out, "name: {}", base_name(&id, log));
+        }
+        if i > 0 && correlation.is_none() {
             let _ = writeln!(
                 out,
                 "related:\n    - id: {}\n      type: similar",
@@ -227,6 +239,82 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
         }
         let _ = writeln!(out, "    condition: {}", quote(&condition));
         let _ = writeln!(out, "level: {}", level_of(rule.info.severity));
+    }
+    if let Some(body) = correlation {
+        let _ = writeln!(out, "---\ntitle: {}", quote(&rule.info.title));
+        let _ = writeln!(out, "id: {}", sigma_id(&id));
+        out.push_str("status: experimental\n");
+        let mut description = rule.info.description.trim().to_string();
+        if description.is_empty() {
+            description = rule.info.title.to_string();
+        }
+        let _ = writeln!(
+            out,
+            "description: {}",
+            quote(&format!("{description}\n\n(tollgate rule {id})"))
+        );
+        out.push_str("author: tollgate\n");
+        out.push_str(&body);
+        let _ = writeln!(out, "level: {}", level_of(rule.info.severity));
+    }
+    Ok(out)
+}
+
+/// The Sigma name of the base rule of a correlation, for one log.
+fn base_name(id: &str, log: &LogCategory) -> String {
+    let id: String = id
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{id}_{}", log.name().to_ascii_lowercase())
+}
+
+/// The `correlation:` block of a window: `event_count` for a bound on the
+/// records, `value_count` for a bound on one field's distinct values, over
+/// the base rules of its logs, grouped by its key, within its span. Sigma
+/// correlations have one condition, so a window with both bounds, or
+/// several distinct fields, is refused.
+fn window_correlation(rule: &CheckedRule, w: &crate::check::Window) -> Result<String, Unsupported> {
+    let no = |what: &str| Unsupported {
+        rule: rule.info.id.to_string(),
+        construct: what.to_string(),
+        span: w.span.span.clone(),
+    };
+    let root = rule.logs.first().map_or(catalog::SIGN_IN, catalog::for_log);
+    let (kind, threshold, field) = match (&w.count, w.distinct.as_slice()) {
+        (Some(t), []) => ("event_count", t, None),
+        (None, [(f, t)]) => ("value_count", t, Some(log_analytics_name(&f.path, root))),
+        _ => {
+            return Err(no(
+                "a window with more than one bound (a Sigma correlation has one condition)",
+            ));
+        }
+    };
+    if w.case_sensitive {
+        return Err(no("a window that compares its keys with case"));
+    }
+    let mut out = String::from("correlation:\n");
+    let _ = writeln!(out, "    type: {kind}");
+    out.push_str("    rules:\n");
+    for log in &rule.logs {
+        let _ = writeln!(out, "        - {}", base_name(&rule.info.id, log));
+    }
+    if !w.group_by.is_empty() {
+        out.push_str("    group-by:\n");
+        for f in &w.group_by {
+            let _ = writeln!(
+                out,
+                "        - {}",
+                quote(&log_analytics_name(&f.path, root))
+            );
+        }
+    }
+    let _ = writeln!(out, "    timespan: {}", w.span.text);
+    out.push_str("    condition:\n");
+    let _ = writeln!(out, "        {}: {}", threshold.cmp.name(), threshold.value);
+    if let Some(field) = field {
+        let _ = writeln!(out, "        field: {}", quote(&field));
     }
     Ok(out)
 }
