@@ -535,6 +535,16 @@ fn unreadable(items: &[Item]) -> Vec<&Problem> {
         .collect()
 }
 
+/// Each dotted path of `expected` holds its value in `fields`.
+fn assert_fields(fields: &serde_json::Map<String, Value>, expected: &[(&str, Value)]) {
+    for (path, want) in expected {
+        let mut parts = path.split('.');
+        let first = parts.next().and_then(|p| fields.get(p));
+        let got = parts.fold(first, |v, p| v.and_then(|v| v.get(p)));
+        assert_eq!(got, Some(want), "{path}");
+    }
+}
+
 #[test]
 fn real_log_analytics_rows() {
     let Some(items) = read_real("la_signinlogs_msticpy_aad_logons.jsonl") else {
@@ -585,40 +595,34 @@ fn real_log_analytics_rows() {
         );
     }
     let Some(first) = recs.first() else { return };
-    let f = &first.fields;
-    assert_eq!(f.get("status"), Some(&json!({"errorCode": 0})));
     assert_eq!(
-        f.get("location").and_then(|l| l.get("countryOrRegion")),
-        Some(&json!("US"))
-    );
-    assert_eq!(
-        f.get("appliedConditionalAccessPolicies")
+        first
+            .fields
+            .get("appliedConditionalAccessPolicies")
             .and_then(Value::as_array)
             .map(Vec::len),
         Some(12)
     );
-    assert_eq!(f.get("authenticationDetails"), Some(&json!([])));
-    assert_eq!(f.get("processingTimeInMilliseconds"), Some(&json!(366)));
-    assert_eq!(f.get("isInteractive"), Some(&json!(true)));
-    assert_eq!(f.get("ipAddress"), Some(&json!("24.13.212.221")));
-    assert_eq!(
-        f.get("userPrincipalName"),
-        Some(&json!("ctfuser3@seccxp.ninja"))
+    assert_fields(
+        &first.fields,
+        &[
+            ("status", json!({"errorCode": 0})),
+            ("location.countryOrRegion", json!("US")),
+            ("authenticationDetails", json!([])),
+            ("processingTimeInMilliseconds", json!(366)),
+            ("isInteractive", json!(true)),
+            ("ipAddress", json!("24.13.212.221")),
+            ("userPrincipalName", json!("ctfuser3@seccxp.ninja")),
+            ("createdDateTime", json!("2020-05-20T18:19:04.0000000Z")),
+            ("resourceId", json!("797f4846-ba00-4fd7-ba43-dac1f8f63013")),
+            ("riskEventTypes_v2", json!([])),
+            ("authenticationMethodsUsed", json!([])),
+            // Columns the catalog lacks are kept under their own names.
+            ("Type", json!("SigninLogs")),
+            ("Level", json!("4")),
+            ("Latitude", json!(42.9971809387207)),
+        ],
     );
-    assert_eq!(
-        f.get("createdDateTime"),
-        Some(&json!("2020-05-20T18:19:04.0000000Z"))
-    );
-    assert_eq!(
-        f.get("resourceId"),
-        Some(&json!("797f4846-ba00-4fd7-ba43-dac1f8f63013"))
-    );
-    assert_eq!(f.get("riskEventTypes_v2"), Some(&json!([])));
-    assert_eq!(f.get("authenticationMethodsUsed"), Some(&json!([])));
-    // Columns the catalog lacks are kept under their own names.
-    assert_eq!(f.get("Type"), Some(&json!("SigninLogs")));
-    assert_eq!(f.get("Level"), Some(&json!("4")));
-    assert_eq!(f.get("Latitude"), Some(&json!(42.9971809387207)));
     // Some rows hold their authentication steps as JSON text.
     let steps = recs
         .iter()
@@ -651,17 +655,26 @@ fn real_diagnostic_record() {
     let Some(r) = recs.first() else { return };
     assert_eq!(r.category, LogCategory::NonInteractive);
     let f = &r.fields;
-    assert_eq!(
-        f.get("status").and_then(|s| s.get("errorCode")),
-        Some(&json!(50097))
-    );
-    assert_eq!(
-        f.get("createdDateTime"),
-        Some(&json!("2025-02-01T16:26:24.6955459Z"))
-    );
-    assert_eq!(
-        f.get("resourceId"),
-        Some(&json!("00000003-0000-0000-c000-000000000000"))
+    assert_fields(
+        f,
+        &[
+            ("status.errorCode", json!(50097)),
+            ("createdDateTime", json!("2025-02-01T16:26:24.6955459Z")),
+            ("resourceId", json!("00000003-0000-0000-c000-000000000000")),
+            ("location.countryOrRegion", json!("CN")),
+            ("autonomousSystemNumber", json!(4134)),
+            // Envelope keys stay as extras; the ones properties repeats give way.
+            ("Level", json!(4)),
+            ("operationName", json!("Sign-in activity")),
+            ("category", json!("NonInteractiveUserSignInLogs")),
+            ("tenantId", json!("a2164b8e-d052-4f10-8352-fa46f761a964")),
+            ("resultType", json!("50097")),
+            // Keys the catalog lacks are kept.
+            (
+                "tokenProtectionStatusDetails.signInSessionStatusCode",
+                json!(1004),
+            ),
+        ],
     );
     let policies = f
         .get("appliedConditionalAccessPolicies")
@@ -674,30 +687,7 @@ fn real_diagnostic_record() {
             .iter()
             .all(|p| p.get("conditionsSatisfied").is_some_and(Value::is_i64))
     );
-    assert_eq!(
-        f.get("location").and_then(|l| l.get("countryOrRegion")),
-        Some(&json!("CN"))
-    );
-    assert_eq!(f.get("autonomousSystemNumber"), Some(&json!(4134)));
-    // Envelope keys stay as extras; the ones properties repeats give way.
-    assert_eq!(f.get("Level"), Some(&json!(4)));
-    assert_eq!(f.get("operationName"), Some(&json!("Sign-in activity")));
-    assert_eq!(
-        f.get("category"),
-        Some(&json!("NonInteractiveUserSignInLogs"))
-    );
-    assert_eq!(
-        f.get("tenantId"),
-        Some(&json!("a2164b8e-d052-4f10-8352-fa46f761a964"))
-    );
-    assert_eq!(f.get("resultType"), Some(&json!("50097")));
     assert!(f.get("properties").is_none());
-    // Keys the catalog lacks are kept.
-    assert_eq!(
-        f.get("tokenProtectionStatusDetails")
-            .and_then(|t| t.get("signInSessionStatusCode")),
-        Some(&json!(1004))
-    );
 }
 
 // Robustness: arbitrary bytes never panic, always end, and account for

@@ -16,6 +16,7 @@
 //! - Sigma, written by [`crate::sigma::export`].
 
 pub mod kql;
+mod plan;
 pub mod sentinel;
 pub mod spark;
 
@@ -193,73 +194,6 @@ pub(crate) fn threshold(count: &str, t: &crate::check::Threshold, eq: &str) -> S
         CountCmp::Eq => eq,
     };
     format!("{count} {op} {}", t.value)
-}
-
-/// The sequences both query targets decide as the native engine does.
-pub(crate) enum SeqShape<'s> {
-    /// Two steps in order, the first with at least N records (`need`), the
-    /// second with one, none absent. A group has a finding when some
-    /// record of the second step has N records of the first (not itself)
-    /// at or before it within the span, each meeting the second step's
-    /// `where` with it.
-    Then {
-        first: &'s crate::check::Step,
-        second: &'s crate::check::Step,
-        need: u64,
-    },
-    /// One present step of one record and absent steps (without `where`):
-    /// each record of the present step is a finding when no record of an
-    /// absent step with the same key lies within the span before or after
-    /// it. (Each such record is its own candidate, so which records earlier
-    /// candidates consumed does not matter.)
-    Unless {
-        present: &'s crate::check::Step,
-        absent: Vec<&'s crate::check::Step>,
-    },
-}
-
-/// The shape of a sequence, or why the query targets refuse it.
-pub(crate) fn seq_shape<'s>(
-    rule: &CheckedRule,
-    seq: &'s crate::check::Sequence,
-) -> Result<SeqShape<'s>, Unsupported> {
-    let no = |what: &str| Err(unsupported(rule, what, &seq.span.span));
-    let present: Vec<&crate::check::Step> = seq.steps.iter().filter(|s| !s.absent).collect();
-    let absent: Vec<&crate::check::Step> = seq.steps.iter().filter(|s| s.absent).collect();
-    if !absent.is_empty() {
-        let [one] = present.as_slice() else {
-            return no(
-                "a sequence with an `absent` step and several present ones (whether it holds depends on which records earlier candidates consumed)",
-            );
-        };
-        if one.count.at_least() != Some(1) {
-            return no("a sequence with an `absent` step whose present step needs several records");
-        }
-        if seq.steps.iter().any(|s| s.where_.is_some()) {
-            return no("a sequence with an `absent` step and a `where`");
-        }
-        return Ok(SeqShape::Unless {
-            present: one,
-            absent,
-        });
-    }
-    if !seq.ordered {
-        return no("a sequence with `ordered: false`");
-    }
-    let [first, second] = seq.steps.as_slice() else {
-        return no("a sequence of more than two steps");
-    };
-    let Some(need) = first.count.at_least() else {
-        return no("a first step without an at-least count");
-    };
-    if second.count.at_least() != Some(1) {
-        return no("a last step that needs more than one record");
-    }
-    Ok(SeqShape::Then {
-        first,
-        second,
-        need,
-    })
 }
 
 /// The diagnostic-settings `category` values of a log (in lower case; the

@@ -5,23 +5,18 @@ use std::fmt::Write as _;
 
 use super::{Emit, Scope, string_literal};
 use crate::catalog::{Field, Kind};
-use crate::check::{Const, Op, Pred, Prepared};
+use crate::check::{CheckedRule, Const, Op, Pred, Prepared};
+use crate::target::plan::{Leaves, any_of, in_list};
 use crate::target::{Unsupported, const_bool, const_number, const_text, double_literal};
 
-impl Emit<'_> {
-    pub(super) fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
-        if crate::target::reads_json_text(pred) {
-            // A Sigma comparison of a whole object or list as its JSON
-            // text: the compact text the native engine writes is not what
-            // the target would write.
-            return Err(self.no(
-                format!(
-                    "`{}` compared as JSON text (a Sigma value against an object or list column)",
-                    pred.field.path
-                ),
-                &pred.span,
-            ));
-        }
+impl Leaves for Emit<'_> {
+    type Scope = Scope;
+
+    fn rule(&self) -> &CheckedRule {
+        self.rule
+    }
+
+    fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
         let pred = pred.clone();
         match pred.op {
             Op::Exists => {
@@ -73,6 +68,45 @@ impl Emit<'_> {
         }
     }
 
+    /// A comparison of two fields of the row (or element): some value of
+    /// one against some value of the other, both present.
+    fn compare(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
+        let Some(reference) = pred.field_ref() else {
+            return Ok("false".into());
+        };
+        if reference.step.is_some() {
+            return Err(self.no("a reference to a sequence step", &pred.span));
+        }
+        let other = reference.field.clone();
+        let (op, cs, span) = (pred.op, pred.case_sensitive, pred.span.clone());
+        self.some_value(scope, &pred.field, &pred.span, &mut |this, a, a_field| {
+            let a_present = present(a, a_field);
+            let a = (typed(a, a_field), a_field.map_or(Kind::Dynamic, |f| f.kind));
+            match op {
+                Op::Ne | Op::NotIn => {
+                    let any_other =
+                        this.some_value(scope, &other, &span, &mut |_, b, f| Ok(present(b, f)))?;
+                    let equal = this.some_value(scope, &other, &span, &mut |_, b, f| {
+                        let b_kind = f.map_or(Kind::Dynamic, |f| f.kind);
+                        let test = pair_test(Op::Eq, cs, (&a.0, a.1), (&typed(b, f), b_kind));
+                        Ok(format!("({} and {test})", present(b, f)))
+                    })?;
+                    Ok(format!("({a_present} and {any_other} and not({equal}))"))
+                }
+                _ => {
+                    let inner = this.some_value(scope, &other, &span, &mut |_, b, f| {
+                        let b_kind = f.map_or(Kind::Dynamic, |f| f.kind);
+                        let test = pair_test(op, cs, (&a.0, a.1), (&typed(b, f), b_kind));
+                        Ok(format!("({} and {test})", present(b, f)))
+                    })?;
+                    Ok(format!("({a_present} and {inner})"))
+                }
+            }
+        })
+    }
+}
+
+impl Emit<'_> {
     fn leaf_test(
         &mut self,
         pred: &Pred,
@@ -157,7 +191,7 @@ impl Emit<'_> {
                     .filter_map(const_text)
                     .map(|s| format!("{text} {op} {}", string_literal(&s)))
                     .collect();
-                any_of(&parts)
+                any_of(&parts, " or ")
             }
             Op::Matches => {
                 let text = format!("tostring({value})");
@@ -170,7 +204,7 @@ impl Emit<'_> {
                         format!("{text} matches regex {}", string_literal(&p))
                     })
                     .collect();
-                any_of(&parts)
+                any_of(&parts, " or ")
             }
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
                 let sym = match pred.op {
@@ -196,42 +230,6 @@ impl Emit<'_> {
                 }
             }
             Op::Exists | Op::Cidr => "false".into(),
-        })
-    }
-    /// A comparison of two fields of the row (or element): some value of
-    /// one against some value of the other, both present.
-    pub(super) fn compare(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
-        let Some(reference) = pred.field_ref() else {
-            return Ok("false".into());
-        };
-        if reference.step.is_some() {
-            return Err(self.no("a reference to a sequence step", &pred.span));
-        }
-        let other = reference.field.clone();
-        let (op, cs, span) = (pred.op, pred.case_sensitive, pred.span.clone());
-        self.some_value(scope, &pred.field, &pred.span, &mut |this, a, a_field| {
-            let a_present = present(a, a_field);
-            let a = (typed(a, a_field), a_field.map_or(Kind::Dynamic, |f| f.kind));
-            match op {
-                Op::Ne | Op::NotIn => {
-                    let any_other =
-                        this.some_value(scope, &other, &span, &mut |_, b, f| Ok(present(b, f)))?;
-                    let equal = this.some_value(scope, &other, &span, &mut |_, b, f| {
-                        let b_kind = f.map_or(Kind::Dynamic, |f| f.kind);
-                        let test = pair_test(Op::Eq, cs, (&a.0, a.1), (&typed(b, f), b_kind));
-                        Ok(format!("({} and {test})", present(b, f)))
-                    })?;
-                    Ok(format!("({a_present} and {any_other} and not({equal}))"))
-                }
-                _ => {
-                    let inner = this.some_value(scope, &other, &span, &mut |_, b, f| {
-                        let b_kind = f.map_or(Kind::Dynamic, |f| f.kind);
-                        let test = pair_test(op, cs, (&a.0, a.1), (&typed(b, f), b_kind));
-                        Ok(format!("({} and {test})", present(b, f)))
-                    })?;
-                    Ok(format!("({a_present} and {inner})"))
-                }
-            }
         })
     }
 }
@@ -315,21 +313,5 @@ pub(super) fn present(expr: &str, field: Option<&'static Field>) -> String {
         }
         Some(Kind::Object(_)) => format!("isnotnull({expr})"),
         Some(_) => format!("isnotnull({})", typed(expr, field)),
-    }
-}
-
-pub(super) fn in_list(value: &str, items: &[String], op: &str) -> String {
-    if items.is_empty() {
-        "false".into()
-    } else {
-        format!("{value} {op} ({})", items.join(", "))
-    }
-}
-
-pub(super) fn any_of(parts: &[String]) -> String {
-    match parts {
-        [] => "false".into(),
-        [one] => format!("({one})"),
-        _ => format!("({})", parts.join(" or ")),
     }
 }

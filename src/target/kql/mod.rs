@@ -25,9 +25,10 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, Resolved, SIGN_IN};
-use crate::check::{CheckedRule, Cond, Piece, Quantifier, Shape};
+use crate::check::{CheckedRule, Piece, Quantifier, Shape};
 use crate::diag::Span;
 use crate::record::LogCategory;
+use crate::target::plan::{CondWriter, Leaves, Quant};
 
 use super::{Unsupported, unsupported};
 
@@ -276,10 +277,6 @@ impl<'a> Emit<'a> {
         if self.graph { GRAPH_ACTIVITY } else { SIGN_IN }
     }
 
-    fn no(&self, construct: impl Into<String>, span: &Span) -> Unsupported {
-        unsupported(self.rule, &construct.into(), span)
-    }
-
     /// The table's column for a name (exact, then ignoring case), with its
     /// Kusto type.
     fn column_of(&self, name: &str) -> Option<(String, String)> {
@@ -312,34 +309,6 @@ impl<'a> Emit<'a> {
             ));
         }
         Ok(format!("tostring({})", typed(&access.expr, access.field)))
-    }
-
-    fn cond(&mut self, cond: &Cond, scope: &Scope) -> Result<String, Unsupported> {
-        Ok(match cond {
-            Cond::All(children) if children.is_empty() => "true".into(),
-            Cond::Any(children) if children.is_empty() => "false".into(),
-            Cond::All(children) | Cond::Any(children) => {
-                let joiner = if matches!(cond, Cond::All(_)) {
-                    " and "
-                } else {
-                    " or "
-                };
-                let parts = children
-                    .iter()
-                    .map(|c| self.cond(c, scope))
-                    .collect::<Result<Vec<_>, _>>()?;
-                format!("({})", parts.join(joiner))
-            }
-            Cond::Not(child) => format!("not({})", self.cond(child, scope)?),
-            Cond::Pred(pred) if pred.field_ref().is_some() => self.compare(pred, scope)?,
-            Cond::Pred(pred) => self.pred(pred, scope)?,
-            Cond::Quant {
-                quantifier,
-                field,
-                inner,
-                span,
-            } => self.quant(*quantifier, field, inner, span, scope)?,
-        })
     }
 
     /// The expression of a path: `(expr, field, list)` for each level,
@@ -502,15 +471,57 @@ impl<'a> Emit<'a> {
         ));
         Ok(format!("coalesce({count} > 0, false)"))
     }
+}
 
-    fn quant(
-        &mut self,
-        quantifier: Quantifier,
-        field: &Resolved,
-        inner: &Cond,
-        span: &Span,
-        scope: &Scope,
-    ) -> Result<String, Unsupported> {
+/// A path's expression: a scalar, or the first list on the way with the
+/// segments below it.
+struct Access<'p> {
+    expr: String,
+    field: Option<&'static Field>,
+    rest: Vec<&'p str>,
+    list: bool,
+}
+
+/// The field at the end of a path that starts at `top`.
+fn leaf_field(top: &'static Field, segments: &[&str]) -> Option<&'static Field> {
+    let mut field = top;
+    for seg in segments.iter().skip(1) {
+        field = field.children().iter().find(|c| c.name == *seg)?;
+    }
+    Some(field)
+}
+
+/// A column holding an object or list: itself when dynamic, parsed when it
+/// holds JSON text.
+fn dynamic(column: &str, ty: &str) -> String {
+    if ty == "dynamic" {
+        column.to_string()
+    } else {
+        format!("todynamic({column})")
+    }
+}
+
+/// A list value as an array: a single object is a list of one, as the
+/// native engine reads it.
+fn as_list(expr: &str) -> String {
+    format!("iff(gettype({expr}) == \"array\", {expr}, pack_array({expr}))")
+}
+
+impl CondWriter for Emit<'_> {
+    const AND: &'static str = " and ";
+    const OR: &'static str = " or ";
+
+    fn negate(condition: String) -> String {
+        format!("not({condition})")
+    }
+
+    fn quant(&mut self, quant: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
+        let Quant {
+            quantifier,
+            field,
+            inner,
+            span,
+        } = quant;
         let access = self.access(scope, field, span)?;
         if !access.rest.is_empty() {
             // A list on the way to the quantifier's list: natively absent.
@@ -552,38 +563,4 @@ impl<'a> Emit<'a> {
             Quantifier::None => format!("({present} and {count} == 0)"),
         })
     }
-}
-
-/// A path's expression: a scalar, or the first list on the way with the
-/// segments below it.
-struct Access<'p> {
-    expr: String,
-    field: Option<&'static Field>,
-    rest: Vec<&'p str>,
-    list: bool,
-}
-
-/// The field at the end of a path that starts at `top`.
-fn leaf_field(top: &'static Field, segments: &[&str]) -> Option<&'static Field> {
-    let mut field = top;
-    for seg in segments.iter().skip(1) {
-        field = field.children().iter().find(|c| c.name == *seg)?;
-    }
-    Some(field)
-}
-
-/// A column holding an object or list: itself when dynamic, parsed when it
-/// holds JSON text.
-fn dynamic(column: &str, ty: &str) -> String {
-    if ty == "dynamic" {
-        column.to_string()
-    } else {
-        format!("todynamic({column})")
-    }
-}
-
-/// A list value as an array: a single object is a list of one, as the
-/// native engine reads it.
-fn as_list(expr: &str) -> String {
-    format!("iff(gettype({expr}) == \"array\", {expr}, pack_array({expr}))")
 }

@@ -8,37 +8,25 @@ use super::{Emit, Scope, string_literal, table_for, union};
 use crate::catalog::{Kind, Resolved};
 use crate::check::{CheckedRule, Cond, Pred};
 use crate::record::LogCategory;
-use crate::target::{SeqShape, Unsupported, key_column, seq_shape, threshold, unsupported};
+use crate::target::plan::{CondWriter as _, Events, SeqShape, group_names, group_row, seq_shape};
+use crate::target::{Unsupported, key_column, threshold, unsupported};
 
 /// The events of a multi-record rule (or step) from each of its tables,
-/// projected to the same columns: `_ticks` (the time in ticks of 100 ns),
-/// `_tie` (the record id), `_k0`... (the key, case-folded unless the rule
-/// compares with case), `_d0`... (distinct fields, case-folded) and `_w0`...
-/// (fields a later step's `where` compares with).
-struct Events<'r> {
-    rule: &'r CheckedRule,
-    logs: &'r [LogCategory],
-    cond: &'r Cond,
-    key: &'r [Resolved],
-    distinct: Vec<&'r Resolved>,
-    compared: Vec<&'r Resolved>,
-    case_sensitive: bool,
-}
-
-impl Events<'_> {
-    fn kql(&self) -> Result<String, Unsupported> {
+/// projected to the same columns (see [`Events`]).
+fn events(ev: &Events<'_>) -> Result<String, Unsupported> {
+    {
         let mut parts = Vec::new();
-        for log in self.logs {
-            let table = table_for(self.rule, log)?;
+        for log in ev.logs {
+            let table = table_for(ev.rule, log)?;
             let graph = *log == LogCategory::GraphActivity;
             let mut emit = Emit {
-                rule: self.rule,
+                rule: ev.rule,
                 table,
                 graph,
                 vars: 0,
                 steps: Vec::new(),
             };
-            let cond = emit.cond(self.cond, &Scope::Record)?;
+            let cond = emit.cond(ev.cond, &Scope::Record)?;
             let time = if graph {
                 "TimeGenerated"
             } else {
@@ -56,21 +44,15 @@ impl Events<'_> {
                 format!("_tie = tolower(tostring({id}))"),
             ];
             let mut present = vec!["isnotnull(_ticks)".to_string()];
-            for (i, field) in self.key.iter().enumerate() {
-                let text = emit.scalar_text(field)?;
-                let text = if self.case_sensitive {
-                    text
-                } else {
-                    format!("tolower({text})")
-                };
-                columns.push(format!("_k{i} = {text}"));
-                present.push(format!("isnotempty(trim(@\"\\s+\", _k{i}))"));
+            for (name, expr) in
+                ev.key_columns(|f| emit.scalar_text(f), |t| format!("tolower({t})"))?
+            {
+                if name.starts_with("_k") {
+                    present.push(format!("isnotempty(trim(@\"\\s+\", {name}))"));
+                }
+                columns.push(format!("{name} = {expr}"));
             }
-            for (i, field) in self.distinct.iter().enumerate() {
-                let text = emit.scalar_text(field)?;
-                columns.push(format!("_d{i} = tolower({text})"));
-            }
-            for (i, field) in self.compared.iter().enumerate() {
+            for (i, field) in ev.compared.iter().enumerate() {
                 columns.push(format!("_w{i} = {}", emit.scalar_text(field)?));
             }
             let mut out = table.name.clone();
@@ -112,12 +94,18 @@ fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str) -> String {
     } else {
         format!(" by {}", keys.join(", "))
     };
-    let mut columns = vec![format!("ruleId = {}", string_literal(&rule.info.id))];
-    for (i, name) in names.iter().enumerate() {
-        columns.push(format!("['{name}'] = _k{i}"));
-    }
-    columns.push(format!("windowStart = {}", iso("_start")));
-    columns.push(format!("windowEnd = {}", iso("_end")));
+    let columns = group_row(
+        string_literal(&rule.info.id),
+        names,
+        |expr, name, key| {
+            if key {
+                format!("['{name}'] = {expr}")
+            } else {
+                format!("{name} = {expr}")
+            }
+        },
+        iso,
+    );
     format!(
         "{hits}\n| summarize arg_min(_order, *){by}\n| project {}",
         columns.join(", ")
@@ -132,16 +120,7 @@ pub(super) fn window_query(
     rule: &CheckedRule,
     w: &crate::check::Window,
 ) -> Result<String, Unsupported> {
-    let ev = Events {
-        rule,
-        logs: &rule.logs,
-        cond: &rule.cond,
-        key: &w.group_by,
-        distinct: w.distinct.iter().map(|(f, _)| f).collect(),
-        compared: Vec::new(),
-        case_sensitive: w.case_sensitive,
-    }
-    .kql()?;
+    let ev = events(&Events::window(rule, w))?;
     let keys: Vec<String> = (0..w.group_by.len()).map(|i| format!("_k{i}")).collect();
     let mut right = vec!["_sticks = _ticks".to_string(), "_stie = _tie".into()];
     right.extend(keys.iter().cloned());
@@ -236,26 +215,15 @@ pub(super) fn sequence_query(
         }
     }
     let own = Cond::All(own);
-    let a = Events {
-        rule,
-        logs: &first.logs,
-        cond: &first.cond,
-        key: &first.key,
-        distinct: Vec::new(),
+    let a = events(&Events {
         compared: pairs.iter().map(|(_, f)| *f).collect(),
-        case_sensitive: seq.case_sensitive,
-    }
-    .kql()?;
-    let b = Events {
-        rule,
-        logs: &second.logs,
+        ..Events::step(rule, seq, first)
+    })?;
+    let b = events(&Events {
         cond: &own,
-        key: &second.key,
-        distinct: Vec::new(),
         compared: pairs.iter().map(|(p, _)| &p.field).collect(),
-        case_sensitive: seq.case_sensitive,
-    }
-    .kql()?;
+        ..Events::step(rule, seq, second)
+    })?;
     let keys: Vec<String> = (0..second.key.len()).map(|i| format!("_k{i}")).collect();
     let mut right = vec!["_aticks = _ticks".to_string(), "_atie = _tie".into()];
     right.extend(keys.iter().cloned());
@@ -294,10 +262,7 @@ pub(super) fn sequence_query(
         tests.join(" and "),
         by.join(", "),
     );
-    let names: Vec<String> = match &seq.group_by {
-        Some(fields) => fields.iter().map(key_column).collect(),
-        None => second.key.iter().map(key_column).collect(),
-    };
+    let names = group_names(seq, second);
     Ok(first_per_group(rule, &names, &hits))
 }
 
@@ -310,18 +275,7 @@ fn unless_query(
     present: &crate::check::Step,
     absent: &[&crate::check::Step],
 ) -> Result<String, Unsupported> {
-    let events = |step: &crate::check::Step| {
-        Events {
-            rule,
-            logs: &step.logs,
-            cond: &step.cond,
-            key: &step.key,
-            distinct: Vec::new(),
-            compared: Vec::new(),
-            case_sensitive: seq.case_sensitive,
-        }
-        .kql()
-    };
+    let events = |step| events(&Events::step(rule, seq, step));
     let keys: Vec<String> = (0..present.key.len()).map(|i| format!("_k{i}")).collect();
     let mut text = format!("let p = materialize(\n{}\n);\n", events(present)?);
     for (j, step) in absent.iter().enumerate() {
@@ -358,9 +312,6 @@ fn unless_query(
         text,
         "\n| extend _start = _ticks, _end = _ticks, _endTie = _tie, _order = strcat(format_datetime(datetime(1970-01-01) + _ticks * 1tick, \"yyyy-MM-dd HH:mm:ss.fffffff\"), \" \", _tie)"
     );
-    let names: Vec<String> = match &seq.group_by {
-        Some(fields) => fields.iter().map(key_column).collect(),
-        None => present.key.iter().map(key_column).collect(),
-    };
+    let names = group_names(seq, present);
     Ok(first_per_group(rule, &names, &text))
 }

@@ -5,23 +5,18 @@ use std::fmt::Write as _;
 
 use super::{Emit, Leaf, Scope, string_literal};
 use crate::catalog::{Field, Kind};
-use crate::check::{Const, Op, Pred};
+use crate::check::{CheckedRule, Const, Op, Pred};
+use crate::target::plan::{Leaves, any_of, in_list};
 use crate::target::{Unsupported, const_bool, const_number, const_text, double_literal};
 
-impl Emit<'_> {
-    pub(super) fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
-        if crate::target::reads_json_text(pred) {
-            // A Sigma comparison of a whole object or list as its JSON
-            // text: the compact text the native engine writes is not what
-            // the target would write.
-            return Err(self.no(
-                format!(
-                    "`{}` compared as JSON text (a Sigma value against an object or list column)",
-                    pred.field.path
-                ),
-                &pred.span,
-            ));
-        }
+impl Leaves for Emit<'_> {
+    type Scope = Scope;
+
+    fn rule(&self) -> &CheckedRule {
+        self.rule
+    }
+
+    fn pred(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
         match pred.op {
             Op::Exists => {
                 let want = pred.values.contains(&Const::Bool(true));
@@ -57,7 +52,7 @@ impl Emit<'_> {
                         .into_iter()
                         .flatten()
                         .collect();
-                    Ok(any_of(&tests))
+                    Ok(any_of(&tests, " OR "))
                 })
             }
             _ => {
@@ -69,146 +64,8 @@ impl Emit<'_> {
         }
     }
 
-    /// One value against the constants of a condition; may be null when
-    /// the value is (the caller makes it false).
-    fn leaf_test(&mut self, pred: &Pred, leaf: Leaf<'_>) -> Result<String, Unsupported> {
-        let kind = leaf.field.map_or(Kind::Dynamic, |f| f.kind);
-        if let Kind::Object(_) = kind {
-            return Err(self.no(
-                format!(
-                    "`{} {}` on an object (the native engine compares no object with a constant)",
-                    pred.field.path,
-                    pred.op.name()
-                ),
-                &pred.span,
-            ));
-        }
-        let value = typed(leaf.expr, leaf.field);
-        let fold = |e: &str| {
-            if pred.case_sensitive {
-                e.to_string()
-            } else {
-                format!("lower({e})")
-            }
-        };
-        let fold_lit = |s: &str| {
-            if pred.case_sensitive {
-                string_literal(s)
-            } else {
-                string_literal(&s.to_lowercase())
-            }
-        };
-        Ok(match pred.op {
-            Op::Eq | Op::In | Op::Ne | Op::NotIn => {
-                let positive = matches!(pred.op, Op::Eq | Op::In);
-                let set = match kind {
-                    Kind::Integer | Kind::Number => {
-                        let nums: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_number)
-                            .map(double_literal)
-                            .collect();
-                        in_list(&format!("CAST({value} AS DOUBLE)"), &nums)
-                    }
-                    Kind::Boolean => {
-                        let bools: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_bool)
-                            .map(|b| b.to_string())
-                            .collect();
-                        in_list(&value, &bools)
-                    }
-                    Kind::DateTime => {
-                        let ticks: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(|c| match c {
-                                Const::Str(s) => time_ticks(s).map(|t| t.to_string()),
-                                _ => None,
-                            })
-                            .collect();
-                        in_list(&ticks_of(&value), &ticks)
-                    }
-                    _ => {
-                        let texts: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_text)
-                            .map(|s| fold_lit(&s))
-                            .collect();
-                        in_list(&fold(&value), &texts)
-                    }
-                };
-                if positive {
-                    set
-                } else {
-                    format!("({value} IS NOT NULL AND NOT coalesce({set}, false))")
-                }
-            }
-            Op::Contains | Op::StartsWith | Op::EndsWith => {
-                let text = fold(&text_of(&value, kind));
-                let func = match pred.op {
-                    Op::Contains => "contains",
-                    Op::StartsWith => "startswith",
-                    _ => "endswith",
-                };
-                let parts: Vec<String> = pred
-                    .values
-                    .iter()
-                    .filter_map(const_text)
-                    .map(|s| format!("{func}({text}, {})", fold_lit(&s)))
-                    .collect();
-                any_of(&parts)
-            }
-            Op::Matches => {
-                let text = text_of(&value, kind);
-                let mut parts = Vec::new();
-                for v in &pred.values {
-                    let Some(pattern) = const_text(v) else {
-                        continue;
-                    };
-                    let pattern = java_regex(&pattern, pred.case_sensitive)
-                        .map_err(|c| self.no(c, &pred.span))?;
-                    parts.push(format!("({text} RLIKE {})", string_literal(&pattern)));
-                }
-                any_of(&parts)
-            }
-            Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
-                let op = match pred.op {
-                    Op::Gt => ">",
-                    Op::Gte => ">=",
-                    Op::Lt => "<",
-                    _ => "<=",
-                };
-                let first = pred.values.first();
-                match (first.and_then(const_number), kind, first) {
-                    (Some(n), _, Some(Const::Int(_) | Const::Num(_))) | (Some(n), _, _)
-                        if kind != Kind::DateTime =>
-                    {
-                        format!("try_cast({value} AS DOUBLE) {op} {}", double_literal(n))
-                    }
-                    (_, Kind::DateTime, Some(Const::Str(s))) => match time_ticks(s) {
-                        Some(t) => format!("{} {op} {t}", ticks_of(&value)),
-                        None => {
-                            return Err(self.no(format!("the date-time `{s}`"), &pred.span));
-                        }
-                    },
-                    (_, _, Some(Const::Str(s))) => {
-                        // Text ordered as text (the native engine orders
-                        // normalized date-times so; other text has no order).
-                        format!("({value} {op} {})", string_literal(s))
-                    }
-                    _ => "false".into(),
-                }
-            }
-            Op::Exists | Op::Cidr => "false".into(),
-        })
-    }
-
     /// A comparison of two fields of the record (or element).
-    pub(super) fn compare(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
+    fn compare(&mut self, pred: &Pred, scope: &Scope) -> Result<String, Unsupported> {
         let Some(reference) = pred.field_ref() else {
             return Ok("false".into());
         };
@@ -262,6 +119,146 @@ impl Emit<'_> {
                     Ok(format!("({a_present} AND {inner})"))
                 }
             }
+        })
+    }
+}
+
+impl Emit<'_> {
+    /// One value against the constants of a condition; may be null when
+    /// the value is (the caller makes it false).
+    fn leaf_test(&mut self, pred: &Pred, leaf: Leaf<'_>) -> Result<String, Unsupported> {
+        let kind = leaf.field.map_or(Kind::Dynamic, |f| f.kind);
+        if let Kind::Object(_) = kind {
+            return Err(self.no(
+                format!(
+                    "`{} {}` on an object (the native engine compares no object with a constant)",
+                    pred.field.path,
+                    pred.op.name()
+                ),
+                &pred.span,
+            ));
+        }
+        let value = typed(leaf.expr, leaf.field);
+        let fold = |e: &str| {
+            if pred.case_sensitive {
+                e.to_string()
+            } else {
+                format!("lower({e})")
+            }
+        };
+        let fold_lit = |s: &str| {
+            if pred.case_sensitive {
+                string_literal(s)
+            } else {
+                string_literal(&s.to_lowercase())
+            }
+        };
+        Ok(match pred.op {
+            Op::Eq | Op::In | Op::Ne | Op::NotIn => {
+                let positive = matches!(pred.op, Op::Eq | Op::In);
+                let set = match kind {
+                    Kind::Integer | Kind::Number => {
+                        let nums: Vec<String> = pred
+                            .values
+                            .iter()
+                            .filter_map(const_number)
+                            .map(double_literal)
+                            .collect();
+                        in_list(&format!("CAST({value} AS DOUBLE)"), &nums, "IN")
+                    }
+                    Kind::Boolean => {
+                        let bools: Vec<String> = pred
+                            .values
+                            .iter()
+                            .filter_map(const_bool)
+                            .map(|b| b.to_string())
+                            .collect();
+                        in_list(&value, &bools, "IN")
+                    }
+                    Kind::DateTime => {
+                        let ticks: Vec<String> = pred
+                            .values
+                            .iter()
+                            .filter_map(|c| match c {
+                                Const::Str(s) => time_ticks(s).map(|t| t.to_string()),
+                                _ => None,
+                            })
+                            .collect();
+                        in_list(&ticks_of(&value), &ticks, "IN")
+                    }
+                    _ => {
+                        let texts: Vec<String> = pred
+                            .values
+                            .iter()
+                            .filter_map(const_text)
+                            .map(|s| fold_lit(&s))
+                            .collect();
+                        in_list(&fold(&value), &texts, "IN")
+                    }
+                };
+                if positive {
+                    set
+                } else {
+                    format!("({value} IS NOT NULL AND NOT coalesce({set}, false))")
+                }
+            }
+            Op::Contains | Op::StartsWith | Op::EndsWith => {
+                let text = fold(&text_of(&value, kind));
+                let func = match pred.op {
+                    Op::Contains => "contains",
+                    Op::StartsWith => "startswith",
+                    _ => "endswith",
+                };
+                let parts: Vec<String> = pred
+                    .values
+                    .iter()
+                    .filter_map(const_text)
+                    .map(|s| format!("{func}({text}, {})", fold_lit(&s)))
+                    .collect();
+                any_of(&parts, " OR ")
+            }
+            Op::Matches => {
+                let text = text_of(&value, kind);
+                let mut parts = Vec::new();
+                for v in &pred.values {
+                    let Some(pattern) = const_text(v) else {
+                        continue;
+                    };
+                    let pattern = java_regex(&pattern, pred.case_sensitive)
+                        .map_err(|c| self.no(c, &pred.span))?;
+                    parts.push(format!("({text} RLIKE {})", string_literal(&pattern)));
+                }
+                any_of(&parts, " OR ")
+            }
+            Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+                let op = match pred.op {
+                    Op::Gt => ">",
+                    Op::Gte => ">=",
+                    Op::Lt => "<",
+                    _ => "<=",
+                };
+                let first = pred.values.first();
+                match (first.and_then(const_number), kind, first) {
+                    (Some(n), _, Some(Const::Int(_) | Const::Num(_))) | (Some(n), _, _)
+                        if kind != Kind::DateTime =>
+                    {
+                        format!("try_cast({value} AS DOUBLE) {op} {}", double_literal(n))
+                    }
+                    (_, Kind::DateTime, Some(Const::Str(s))) => match time_ticks(s) {
+                        Some(t) => format!("{} {op} {t}", ticks_of(&value)),
+                        None => {
+                            return Err(self.no(format!("the date-time `{s}`"), &pred.span));
+                        }
+                    },
+                    (_, _, Some(Const::Str(s))) => {
+                        // Text ordered as text (the native engine orders
+                        // normalized date-times so; other text has no order).
+                        format!("({value} {op} {})", string_literal(s))
+                    }
+                    _ => "false".into(),
+                }
+            }
+            Op::Exists | Op::Cidr => "false".into(),
         })
     }
 }
@@ -351,22 +348,6 @@ pub(super) fn text_of(value: &str, kind: Kind) -> String {
     match kind {
         Kind::String | Kind::DateTime | Kind::Dynamic => value.to_string(),
         _ => format!("CAST({value} AS STRING)"),
-    }
-}
-
-pub(super) fn in_list(value: &str, items: &[String]) -> String {
-    if items.is_empty() {
-        "false".into()
-    } else {
-        format!("({value} IN ({}))", items.join(", "))
-    }
-}
-
-pub(super) fn any_of(parts: &[String]) -> String {
-    match parts {
-        [] => "false".into(),
-        [one] => one.clone(),
-        _ => format!("({})", parts.join(" OR ")),
     }
 }
 

@@ -24,9 +24,10 @@ use multi::{sequence_query, window_query};
 use std::fmt::Write as _;
 
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, Resolved, SIGN_IN};
-use crate::check::{CheckedRule, Cond, Piece, Quantifier, Shape};
+use crate::check::{CheckedRule, Piece, Quantifier, Shape};
 use crate::diag::Span;
 use crate::record::LogCategory;
+use crate::target::plan::{CondWriter, Leaves, Quant};
 
 use super::{Options, Unsupported, categories, unsupported};
 
@@ -236,10 +237,6 @@ impl Emit<'_> {
         format!("e{}", self.vars)
     }
 
-    fn no(&self, construct: impl Into<String>, span: &Span) -> Unsupported {
-        unsupported(self.rule, &construct.into(), span)
-    }
-
     /// A top-level text field for the identity columns of a finding (the
     /// first value of a list is not needed: these are scalars).
     fn text_of(&mut self, name: &str) -> Result<String, Unsupported> {
@@ -374,36 +371,6 @@ impl Emit<'_> {
         ))
     }
 
-    fn cond(&mut self, cond: &Cond, scope: &Scope) -> Result<String, Unsupported> {
-        Ok(match cond {
-            Cond::All(children) if children.is_empty() => "true".into(),
-            Cond::Any(children) if children.is_empty() => "false".into(),
-            Cond::All(children) | Cond::Any(children) => {
-                let joiner = if matches!(cond, Cond::All(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                let parts = children
-                    .iter()
-                    .map(|c| self.cond(c, scope))
-                    .collect::<Result<Vec<_>, _>>()?;
-                format!("({})", parts.join(joiner))
-            }
-            Cond::Not(child) => format!("(NOT {})", self.cond(child, scope)?),
-            Cond::Pred(pred) => match pred.field_ref() {
-                Some(_) => self.compare(pred, scope)?,
-                None => self.pred(pred, scope)?,
-            },
-            Cond::Quant {
-                quantifier,
-                field,
-                inner,
-                span,
-            } => self.quant(*quantifier, field, inner, span, scope)?,
-        })
-    }
-
     /// "Some value at the path satisfies `leaf`", two-valued: walks the
     /// path level by level, with `exists` over each list on the way.
     fn some_value(
@@ -509,15 +476,23 @@ impl Emit<'_> {
         }
         self.walk(&expr, field.children(), rest, top, dotted, span, leaf)
     }
+}
 
-    fn quant(
-        &mut self,
-        quantifier: Quantifier,
-        field: &Resolved,
-        inner: &Cond,
-        span: &Span,
-        scope: &Scope,
-    ) -> Result<String, Unsupported> {
+impl CondWriter for Emit<'_> {
+    const AND: &'static str = " AND ";
+    const OR: &'static str = " OR ";
+
+    fn negate(condition: String) -> String {
+        format!("(NOT {condition})")
+    }
+
+    fn quant(&mut self, quant: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
+        let Quant {
+            quantifier,
+            field,
+            inner,
+            span,
+        } = quant;
         if field.path.is_raw() {
             return Err(self.no(format!("`{}`: a `raw.` list", field.path), span));
         }

@@ -3,44 +3,31 @@
 
 use super::leaf::ticks_of;
 use super::{Emit, Scope, log_filter, quote_ident, string_literal};
-use crate::catalog::Resolved;
-use crate::check::{CheckedRule, Cond};
+use crate::check::CheckedRule;
 use crate::record::LogCategory;
-use crate::target::{
-    Options, SeqShape, Unsupported, key_column, seq_shape, threshold, unsupported,
-};
+use crate::target::plan::{CondWriter as _, Events, SeqShape, group_names, group_row, seq_shape};
+use crate::target::{Options, Unsupported, key_column, threshold, unsupported};
 
-/// The events of a multi-record rule (or of one step): the rows of its
-/// logs that pass its condition and have a time and every key field, with
-/// `_ticks` (the time in ticks of 100 ns), `_tie` (the record id, which
-/// breaks ties in time), `_k0`... (the key, case-folded unless the rule
-/// compares with case) and `_d0`... (the distinct fields, case-folded).
-struct Events<'r> {
-    rule: &'r CheckedRule,
-    logs: &'r [LogCategory],
-    cond: &'r Cond,
-    key: &'r [Resolved],
-    distinct: Vec<&'r Resolved>,
-    case_sensitive: bool,
-}
-
-impl Events<'_> {
-    fn sql(&self, options: &Options) -> Result<String, Unsupported> {
-        let graph = self.logs.contains(&LogCategory::GraphActivity);
-        if graph && self.logs.len() > 1 {
+/// The events of a multi-record rule (or of one step) as a query over its
+/// view (see [`Events`]; `_w` columns are not needed: a `where` is written
+/// in the join itself).
+fn events(ev: &Events<'_>, options: &Options) -> Result<String, Unsupported> {
+    {
+        let graph = ev.logs.contains(&LogCategory::GraphActivity);
+        if graph && ev.logs.len() > 1 {
             return Err(unsupported(
-                self.rule,
+                ev.rule,
                 "records of both Graph activity and sign-in logs in one step",
-                &self.rule.span,
+                &ev.rule.span,
             ));
         }
         let mut emit = Emit {
-            rule: self.rule,
+            rule: ev.rule,
             graph,
             vars: 0,
             steps: Vec::new(),
         };
-        let cond = emit.cond(self.cond, &Scope::Record(String::new()))?;
+        let cond = emit.cond(ev.cond, &Scope::Record(String::new()))?;
         let (time, id) = if graph {
             (emit.text_of("timeGenerated")?, "properties.`requestId`")
         } else {
@@ -52,19 +39,13 @@ impl Events<'_> {
             format!("{time} AS _time"),
         ];
         let mut present = vec!["_ticks IS NOT NULL".to_string()];
-        for (i, field) in self.key.iter().enumerate() {
-            let text = emit.scalar_text(field, &self.rule.span)?;
-            let text = if self.case_sensitive {
-                text
-            } else {
-                format!("lower({text})")
-            };
-            columns.push(format!("{text} AS _k{i}"));
-            present.push(format!("_k{i} IS NOT NULL"));
-        }
-        for (i, field) in self.distinct.iter().enumerate() {
-            let text = emit.scalar_text(field, &self.rule.span)?;
-            columns.push(format!("lower({text}) AS _d{i}"));
+        let span = &ev.rule.span;
+        let lower = |t: &str| format!("lower({t})");
+        for (name, expr) in ev.key_columns(|f| emit.scalar_text(f, span), lower)? {
+            if name.starts_with("_k") {
+                present.push(format!("{name} IS NOT NULL"));
+            }
+            columns.push(format!("{expr} AS {name}"));
         }
         let view = if graph {
             &options.graph_table
@@ -75,7 +56,7 @@ impl Events<'_> {
             "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
             columns.join(", "),
             quote_ident(view),
-            log_filter(self.logs),
+            log_filter(ev.logs),
             present.join(" AND ")
         ))
     }
@@ -99,12 +80,18 @@ fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str, ctes: &str)
     } else {
         format!("PARTITION BY {} ", keys.join(", "))
     };
-    let mut columns = vec![format!("{} AS ruleId", string_literal(&rule.info.id))];
-    for (i, name) in names.iter().enumerate() {
-        columns.push(format!("_k{i} AS {}", quote_ident(name)));
-    }
-    columns.push(format!("{} AS windowStart", iso("_start")));
-    columns.push(format!("{} AS windowEnd", iso("_end")));
+    let columns = group_row(
+        string_literal(&rule.info.id),
+        names,
+        |expr, name, key| {
+            if key {
+                format!("{expr} AS {}", quote_ident(name))
+            } else {
+                format!("{expr} AS {name}")
+            }
+        },
+        iso,
+    );
     format!(
         "WITH {ctes},\nhits AS (\n{hits}\n),\nfirst AS (\n  SELECT *, row_number() OVER ({partition}ORDER BY _end, _endTie) AS _rn FROM hits\n)\nSELECT {}\nFROM first\nWHERE _rn = 1",
         columns.join(", ")
@@ -122,15 +109,7 @@ pub(super) fn window_query(
     w: &crate::check::Window,
     options: &Options,
 ) -> Result<String, Unsupported> {
-    let events = Events {
-        rule,
-        logs: &rule.logs,
-        cond: &rule.cond,
-        key: &w.group_by,
-        distinct: w.distinct.iter().map(|(f, _)| f).collect(),
-        case_sensitive: w.case_sensitive,
-    };
-    let ev = events.sql(options)?;
+    let ev = events(&Events::window(rule, w), options)?;
     let keys: Vec<String> = (0..w.group_by.len()).map(|i| format!("r._k{i}")).collect();
     let mut on: Vec<String> = (0..w.group_by.len())
         .map(|i| format!("s._k{i} = r._k{i}"))
@@ -200,24 +179,8 @@ pub(super) fn sequence_query(
             return unless_query(rule, seq, present, &absent, options);
         }
     };
-    let a = Events {
-        rule,
-        logs: &first.logs,
-        cond: &first.cond,
-        key: &first.key,
-        distinct: Vec::new(),
-        case_sensitive: seq.case_sensitive,
-    }
-    .sql(options)?;
-    let b = Events {
-        rule,
-        logs: &second.logs,
-        cond: &second.cond,
-        key: &second.key,
-        distinct: Vec::new(),
-        case_sensitive: seq.case_sensitive,
-    }
-    .sql(options)?;
+    let a = events(&Events::step(rule, seq, first), options)?;
+    let b = events(&Events::step(rule, seq, second), options)?;
     let mut on: Vec<String> = (0..second.key.len())
         .map(|i| format!("a._k{i} = b._k{i}"))
         .collect();
@@ -250,10 +213,7 @@ pub(super) fn sequence_query(
         on.join(" AND "),
         group.join(", ")
     );
-    let names: Vec<String> = match &seq.group_by {
-        Some(fields) => fields.iter().map(key_column).collect(),
-        None => second.key.iter().map(key_column).collect(),
-    };
+    let names = group_names(seq, second);
     Ok(first_per_group(
         rule,
         &names,
@@ -273,17 +233,7 @@ fn unless_query(
     absent: &[&crate::check::Step],
     options: &Options,
 ) -> Result<String, Unsupported> {
-    let events = |step: &crate::check::Step| {
-        Events {
-            rule,
-            logs: &step.logs,
-            cond: &step.cond,
-            key: &step.key,
-            distinct: Vec::new(),
-            case_sensitive: seq.case_sensitive,
-        }
-        .sql(options)
-    };
+    let events = |step| events(&Events::step(rule, seq, step), options);
     let mut ctes = vec![format!("p AS (\n  {}\n)", events(present)?)];
     let mut anti = Vec::new();
     for (j, step) in absent.iter().enumerate() {
@@ -312,9 +262,6 @@ fn unless_query(
         select.join(", "),
         anti.join(" ")
     );
-    let names: Vec<String> = match &seq.group_by {
-        Some(fields) => fields.iter().map(key_column).collect(),
-        None => present.key.iter().map(key_column).collect(),
-    };
+    let names = group_names(seq, present);
     Ok(first_per_group(rule, &names, &hits, &ctes.join(",\n")))
 }
