@@ -22,15 +22,12 @@ impl Cx<'_> {
             };
         }
         // Diagnostic-settings records hold the sign-in under `properties`,
-        // which ingest unwraps: `properties.X` is `X` when `X` is known.
-        let inner = name
+        // which ingest unwraps: `properties.X` is `X`, known or not.
+        let name = name
             .get(..11)
             .filter(|p| p.eq_ignore_ascii_case("properties."))
             .and_then(|_| name.get(11..))
-            .and_then(|rest| catalog::resolve_in(self.root, rest).ok());
-        if let Some(r) = inner {
-            return r;
-        }
+            .unwrap_or(name);
         match catalog::resolve_in(self.root, name) {
             Ok(r) => r,
             Err(e) => {

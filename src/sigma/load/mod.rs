@@ -168,6 +168,16 @@ mod tests {
             panic!("one predicate")
         };
         assert_eq!(p.field.path.to_string(), "authenticationProtocol");
+        // A name the catalog lacks loses the prefix too: ingest unwrapped it.
+        let (rules, diags) = checked(&format!(
+            "{HEAD}detection:\n  sel:\n    properties.message: Device Code\n  condition: sel\n"
+        ));
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.contains("`raw.message`"), "{diags:?}");
+        let Cond::Pred(p) = &rules[0].cond else {
+            panic!("one predicate")
+        };
+        assert_eq!(p.field.path.to_string(), "raw.message");
     }
 
     #[test]
