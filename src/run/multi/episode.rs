@@ -24,12 +24,16 @@ use crate::window::Episode;
 pub const MAX_RECORDS_LISTED: usize = 20;
 
 fn contributor(d: &Detail) -> Contributor {
+    let fields = d.kept.fields();
+    let written = ["createdDateTime", "timeGenerated"]
+        .iter()
+        .find_map(|name| fields.get(*name).and_then(Value::as_str));
     Contributor {
-        path: d.location.path.to_string(),
-        line: d.location.line,
-        record: d.location.record,
-        id: record_id(&d.fields).map(str::to_string),
-        time: d.time.to_string(),
+        path: d.kept.location.path.to_string(),
+        line: d.kept.location.line,
+        record: d.kept.location.record,
+        id: record_id(&fields).map(str::to_string),
+        time: written.map_or_else(|| format_ticks(d.kept.time), str::to_string),
     }
 }
 
@@ -65,13 +69,14 @@ pub(super) fn episode_finding(
         payloads.iter().filter_map(|p| details.get(p)).collect()
     };
     let contributors = listed(&episode.contributors.payloads);
+    let done_fields = done.kept.fields();
     // The group: key fields as the completing record writes them.
     let fields = key_fields(rule, done.steps);
     let group: Vec<(String, String)> = fields
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let value = first_text(&done.fields, &f.path)
+            let value = first_text(&done_fields, &f.path)
                 .or_else(|| episode.key.get(i).map(ToString::to_string))
                 .unwrap_or_default();
             (f.path.to_string(), value)
@@ -156,7 +161,7 @@ pub(super) fn episode_finding(
                 let mut values: Vec<String> = Vec::new();
                 for d in recs.map(|r| listed(&r.payloads)).unwrap_or_default() {
                     let mut seen = Vec::new();
-                    collect(&d.fields, &field.path, &mut seen);
+                    collect(&d.kept.fields(), &field.path, &mut seen);
                     for v in seen {
                         if !values.iter().any(|x| x.eq_ignore_ascii_case(&v)) {
                             values.push(v);
@@ -175,7 +180,7 @@ pub(super) fn episode_finding(
             },
             Piece::Field(f) => {
                 let mut seen = Vec::new();
-                collect(&done.fields, &f.path, &mut seen);
+                collect(&done_fields, &f.path, &mut seen);
                 if seen.is_empty() {
                     message.push('-');
                 } else {
@@ -196,17 +201,17 @@ pub(super) fn episode_finding(
         hasher.update([0]);
     }
     match contributors.first() {
-        Some(first) => match record_id(&first.fields) {
+        Some(first) => match record_id(&first.kept.fields()) {
             Some(id) => {
                 hasher.update(b"id\0");
                 hasher.update(id.as_bytes());
             }
             None => {
                 hasher.update(b"at\0");
-                hasher.update(first.location.path.as_bytes());
+                hasher.update(first.kept.location.path.as_bytes());
                 hasher.update([0]);
-                hasher.update(first.location.line.to_le_bytes());
-                hasher.update(first.location.record.to_le_bytes());
+                hasher.update(first.kept.location.line.to_le_bytes());
+                hasher.update(first.kept.location.record.to_le_bytes());
             }
         },
         None => hasher.update(b"none"),
@@ -215,7 +220,7 @@ pub(super) fn episode_finding(
     for byte in hasher.finalize().iter().take(16) {
         let _ = write!(fingerprint, "{byte:02x}");
     }
-    let text = |name: &str| match done.fields.get(name) {
+    let text = |name: &str| match done_fields.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
@@ -225,10 +230,10 @@ pub(super) fn episode_finding(
         title: rule.info.title.clone(),
         severity: rule.info.severity,
         message: message.split_whitespace().collect::<Vec<_>>().join(" "),
-        location: done.location.clone(),
-        category: done.category.name().to_string(),
+        location: done.kept.location.clone(),
+        category: done.kept.category.name().to_string(),
         sign_in: SignIn {
-            id: record_id(&done.fields).map(str::to_string),
+            id: record_id(&done_fields).map(str::to_string),
             created_date_time: text("createdDateTime").or_else(|| text("timeGenerated")),
             user_principal_name: text("userPrincipalName"),
             ip_address: text("ipAddress"),

@@ -79,52 +79,42 @@ impl Plan {
     }
 }
 
-/// What a record keeps for a finding of a multi-record rule.
-#[derive(Debug, Clone)]
-pub struct Detail {
+/// What a record keeps for findings of multi-record rules: one per
+/// record, shared by every rule it takes part in.
+#[derive(Debug)]
+pub struct Kept {
     /// Where it was read.
     pub(super) location: Location,
     /// Its log.
     pub(super) category: LogCategory,
-    /// Its time, as written in the normal form.
-    pub(super) time: Arc<str>,
-    /// The steps it was taken for (bit per step; 1 for windows).
-    pub(super) steps: u64,
+    /// Its time.
+    pub(super) time: Ticks,
     /// The fields the rules' `where`, messages and keys read, and those of
-    /// its identity: one map per record, shared by every rule it takes
-    /// part in, so a record in four rules is kept once, not four times.
-    pub(super) fields: Arc<Map<String, Value>>,
+    /// its identity, as compact JSON text: a fraction of the memory of a
+    /// map of values, read back only for the records a finding lists or a
+    /// `where` compares.
+    json: Box<[u8]>,
 }
 
-impl Detail {
-    /// Heap bytes of a detail, estimated: its time text, and per kept
-    /// field a map entry (key, value and a share of a B-tree node) and the
-    /// text they hold.
-    pub(super) fn heap_bytes(&self) -> usize {
-        fn value_heap(v: &Value) -> usize {
-            match v {
-                Value::String(s) => s.capacity(),
-                Value::Array(a) => {
-                    a.capacity() * size_of::<Value>() + a.iter().map(value_heap).sum::<usize>()
-                }
-                Value::Object(m) => m
-                    .iter()
-                    .map(|(k, v)| {
-                        size_of::<String>() + size_of::<Value>() + k.capacity() + value_heap(v)
-                    })
-                    .sum(),
-                _ => 0,
-            }
-        }
-        // The shared parts count in full here: this is the cost of a record
-        // that takes part in one rule; each further rule adds only the rest.
-        self.time.len()
-            + value_heap(&Value::Object((*self.fields).clone()))
-            // B-tree nodes hold up to 11 entries plus links: about 1.3
-            // entries' room per entry, and a node header.
-            + self.fields.len() * (size_of::<String>() + size_of::<Value>()) / 3
-            + 64
+impl Kept {
+    /// The kept fields.
+    pub(super) fn fields(&self) -> Map<String, Value> {
+        // The text was written from a map just before: it reads back.
+        serde_json::from_slice(&self.json).unwrap_or_default()
     }
+
+    /// Heap bytes of a record's kept part: the structure and its text.
+    pub(super) fn heap_bytes(&self) -> usize {
+        size_of::<Self>() + self.json.len() + 16
+    }
+}
+
+/// What a record taking part in one rule keeps: its shared part, and the
+/// steps it was taken for (bit per step; 1 for windows).
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub(super) kept: Arc<Kept>,
+    pub(super) steps: u64,
 }
 
 /// One record taking part in one rule, as the workers give it.
@@ -157,14 +147,14 @@ impl Parts {
 
 /// The time of a record in ticks: `createdDateTime`, or for Graph activity
 /// `timeGenerated`.
-fn record_time(record: &Record) -> Option<(Ticks, &str)> {
+fn record_time(record: &Record) -> Option<Ticks> {
     let name = if record.category == LogCategory::GraphActivity {
         "timeGenerated"
     } else {
         "createdDateTime"
     };
     let text = record.fields.get(name)?.as_str()?;
-    Some((parse_ticks(text)?, text))
+    parse_ticks(text)
 }
 
 /// The first present, non-blank value at a path, as text.
@@ -213,10 +203,6 @@ pub(super) fn fnv64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// What every rule a record takes part in shares: its time text and the
-/// fields any rule keeps.
-type Shared = (Arc<str>, Arc<Map<String, Value>>);
-
 /// The fields of a record that any rule's plan keeps, in one map.
 fn kept_fields(plans: &[Plan], record: &Record) -> Map<String, Value> {
     let mut out = Map::new();
@@ -242,9 +228,9 @@ fn kept_fields(plans: &[Plan], record: &Record) -> Map<String, Value> {
 /// that reads its log.
 pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &Location) -> Parts {
     let mut out = Parts::default();
-    let mut timed: Option<Option<(Ticks, &str)>> = None;
+    let mut timed: Option<Option<Ticks>> = None;
     let mut tie: Option<TieKey> = None;
-    let mut shared: Option<Shared> = None;
+    let mut shared: Option<Arc<Kept>> = None;
     for (r, rule) in rules.iter().enumerate() {
         if !rule.logs.contains(&record.category) {
             continue;
@@ -260,7 +246,7 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
         if steps == 0 {
             continue;
         }
-        let Some((time, text)) = *timed.get_or_insert_with(|| record_time(record)) else {
+        let Some(time) = *timed.get_or_insert_with(|| record_time(record)) else {
             out.untimed = true;
             continue;
         };
@@ -271,15 +257,19 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
                 TieKey::from_hash(fnv64(json.as_bytes()))
             }
         });
-        let (time_text, fields) = shared
-            .get_or_insert_with(|| (Arc::from(text), Arc::new(kept_fields(plans, record))))
-            .clone();
+        let kept = shared.get_or_insert_with(|| {
+            Arc::new(Kept {
+                location: location.clone(),
+                category: record.category.clone(),
+                time,
+                json: serde_json::to_vec(&kept_fields(plans, record))
+                    .unwrap_or_default()
+                    .into(),
+            })
+        });
         let detail = |steps: u64| Detail {
-            location: location.clone(),
-            category: record.category.clone(),
-            time: time_text.clone(),
+            kept: Arc::clone(kept),
             steps,
-            fields: fields.clone(),
         };
         match &rule.spec {
             MultiSpec::Window(w) => {

@@ -6,7 +6,6 @@ use rustc_hash::FxHashMap;
 
 use super::episode::episode_finding;
 use super::extract::{Detail, Parts, fnv64};
-use super::ticks::parse_ticks;
 use crate::check::CountCmp;
 use crate::compile::{MultiRule, MultiSpec, Node};
 use crate::eval::{self, Scope};
@@ -207,7 +206,7 @@ impl<'r> MultiRun<'r> {
                     self.late += 1;
                     pushed
                         .late
-                        .push((rule.info.id.to_string(), part.detail.location));
+                        .push((rule.info.id.to_string(), part.detail.kept.location.clone()));
                 }
                 Err(error) => {
                     return Err(Overflow {
@@ -237,7 +236,7 @@ impl<'r> MultiRun<'r> {
 
     /// Bytes held for the rules: the engine's retained events
     /// ([`WindowState::retained_bytes`]) and the details of their records
-    /// (an estimate: map slots, and each kept field's key and value).
+    /// (an estimate: map slots, and each record's kept part once).
     pub fn retained_bytes(&self) -> usize {
         let engine: usize = self
             .states
@@ -247,14 +246,22 @@ impl<'r> MultiRun<'r> {
                 State::Sequence(q) => q.retained_bytes(),
             })
             .sum();
-        let details: usize = self
+        // A record's kept part is shared by the rules it takes part in:
+        // counted once.
+        let mut seen = rustc_hash::FxHashSet::default();
+        let kept: usize = self
             .details
             .iter()
-            .map(|d| {
-                d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
-                    + d.values().map(Detail::heap_bytes).sum::<usize>()
-            })
-            .sum::<usize>()
+            .flat_map(|d| d.values())
+            .filter(|d| seen.insert(std::sync::Arc::as_ptr(&d.kept)))
+            .map(|d| d.kept.heap_bytes())
+            .sum();
+        let details: usize = kept
+            + self
+                .details
+                .iter()
+                .map(|d| d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1))
+                .sum::<usize>()
             + self
                 .taken
                 .iter()
@@ -286,7 +293,7 @@ impl<'r> MultiRun<'r> {
             .zip(&mut self.taken)
         {
             let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
-            details.retain(|_, d| parse_ticks(&d.time).is_none_or(|t| t >= cutoff));
+            details.retain(|_, d| d.kept.time >= cutoff);
             // A repeat older than this would be late anyway.
             taken.retain(|(t, _, _)| *t >= cutoff);
         }
@@ -344,14 +351,8 @@ fn where_holds(
     else {
         return false;
     };
-    programs.all(|(_, w)| {
-        holds_across(
-            &w.root,
-            Scope::Fields(&this.fields),
-            name,
-            Scope::Fields(&other.fields),
-        )
-    })
+    let (this, other) = (this.kept.fields(), other.kept.fields());
+    programs.all(|(_, w)| holds_across(&w.root, Scope::Fields(&this), name, Scope::Fields(&other)))
 }
 
 /// Whether a step's `where` holds between its record (`this`) and a record
