@@ -45,6 +45,17 @@ pub enum Op {
 }
 
 impl Op {
+    /// The symbol of an ordering operator, as SQL and KQL write it.
+    pub(crate) fn order_symbol(self) -> Option<&'static str> {
+        match self {
+            Op::Gt => Some(">"),
+            Op::Gte => Some(">="),
+            Op::Lt => Some("<"),
+            Op::Lte => Some("<="),
+            _ => None,
+        }
+    }
+
     /// Every operator with its name in rules.
     pub const ALL: [(&'static str, Op); 14] = [
         ("eq", Op::Eq),

@@ -3,11 +3,14 @@
 //! shapes of sequences both targets decide, the names of a group's
 //! columns). Each target writes the plan in its own language.
 
-use crate::catalog::Resolved;
-use crate::check::{CheckedRule, Cond, Pred, Quantifier, Sequence, Step, Window};
+use crate::catalog::{Kind, Resolved};
+use crate::check::{CheckedRule, Cond, Const, Pred, Quantifier, Sequence, Step, Window};
 use crate::diag::Span;
 use crate::record::LogCategory;
-use crate::target::{Unsupported, key_column, reads_json_text, unsupported};
+use crate::target::{
+    Unsupported, const_bool, const_number, const_text, double_literal, key_column, reads_json_text,
+    unsupported,
+};
 
 /// A target's writer of the leaves of conditions.
 pub(crate) trait Leaves {
@@ -43,8 +46,8 @@ pub(crate) trait CondWriter: Leaves {
     const AND: &'static str;
     /// The disjunction, with spaces around it.
     const OR: &'static str;
-    /// The negation of a condition already written.
-    fn negate(condition: String) -> String;
+    /// What a negated condition is written between.
+    const NOT: [&'static str; 2];
     /// `any`, `all` or `none` over a list of objects.
     fn quant(&mut self, quant: Quant<'_>, scope: &Self::Scope) -> Result<String, Unsupported>;
 
@@ -65,7 +68,10 @@ pub(crate) trait CondWriter: Leaves {
                     .collect::<Result<Vec<_>, _>>()?;
                 format!("({})", parts.join(joiner))
             }
-            Cond::Not(child) => Self::negate(self.cond(child, scope)?),
+            Cond::Not(child) => {
+                let [open, close] = Self::NOT;
+                format!("{open}{}{close}", self.cond(child, scope)?)
+            }
             // A Sigma comparison of a whole object or list as its JSON
             // text: the compact text the native engine writes is not what
             // the target would write.
@@ -98,11 +104,51 @@ pub(crate) trait CondWriter: Leaves {
     }
 }
 
+/// The constants of an `eq` or `in` condition as literals of the field's
+/// kind: numbers as doubles, booleans, date-times written by `time`, text
+/// by `text`. A constant that is not of the kind is left out: it equals no
+/// value of the field.
+pub(crate) fn set_literals(
+    pred: &Pred,
+    kind: Kind,
+    time: impl Fn(&str) -> Option<String>,
+    text: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let values = pred.values.iter();
+    match kind {
+        Kind::Integer | Kind::Number => values
+            .filter_map(const_number)
+            .map(double_literal)
+            .collect(),
+        Kind::Boolean => values
+            .filter_map(const_bool)
+            .map(|b| b.to_string())
+            .collect(),
+        Kind::DateTime => values
+            .filter_map(|c| match c {
+                Const::Str(s) => time(s),
+                _ => None,
+            })
+            .collect(),
+        _ => values.filter_map(const_text).map(|s| text(&s)).collect(),
+    }
+}
+
 /// Any of some conditions already written, joined with `or`.
 pub(crate) fn any_of(parts: &[String], or: &str) -> String {
     match parts {
         [] => "false".into(),
         _ => format!("({})", parts.join(or)),
+    }
+}
+
+/// All of some conditions already written, joined with `and`; true for
+/// none.
+pub(crate) fn all_of(parts: &[String], and: &str) -> String {
+    if parts.is_empty() {
+        "true".into()
+    } else {
+        parts.join(and)
     }
 }
 
@@ -191,47 +237,65 @@ pub(crate) fn group_names(seq: &Sequence, last: &Step) -> Vec<String> {
     }
 }
 
-/// The columns of a group's row: the rule id (`id`, a literal), each key column under its
-/// name, and the first window's start and end as ISO 8601 text. `named`
-/// writes an expression under a name (`key` for a key column, whose name
-/// comes from a field and may need quoting), `iso` a time in ticks as
-/// text; the row's input has `_k0`..., `_start` and `_end`.
-pub(crate) fn group_row(
-    id: String,
-    names: &[String],
-    named: impl Fn(&str, &str, bool) -> String,
-    iso: impl Fn(&str) -> String,
-) -> Vec<String> {
-    let mut columns = vec![named(&id, "ruleId", false)];
-    for (i, name) in names.iter().enumerate() {
-        columns.push(named(&format!("_k{i}"), name, true));
+/// The columns of a group's row, and its key columns `_k0`....
+pub(crate) struct GroupRow {
+    pub(crate) keys: Vec<String>,
+    pub(crate) columns: Vec<String>,
+}
+
+impl GroupRow {
+    /// The key columns, comma-separated between `before` and `after`;
+    /// empty when the rule has no key (one group).
+    pub(crate) fn keys_between(&self, before: &str, after: &str) -> String {
+        if self.keys.is_empty() {
+            String::new()
+        } else {
+            format!("{before}{}{after}", self.keys.join(", "))
+        }
     }
-    columns.push(named(&iso("_start"), "windowStart", false));
-    columns.push(named(&iso("_end"), "windowEnd", false));
-    columns
+}
+
+/// How a target writes a group's row.
+pub(crate) struct RowSyntax {
+    /// A text literal.
+    pub(crate) literal: fn(&str) -> String,
+    /// A column name from a field's name, quoted.
+    pub(crate) quote: fn(&str) -> String,
+    /// An expression under a column name.
+    pub(crate) column: fn(&str, &str) -> String,
+    /// A time in ticks as ISO 8601 text.
+    pub(crate) iso: fn(&str) -> String,
+}
+
+/// The row of a group: the rule id, each key column under its field's
+/// name, and the first window's start and end as ISO 8601 text. The row's
+/// input has `_k0`..., `_start` and `_end`.
+pub(crate) fn group_row(rule: &CheckedRule, names: &[String], syntax: &RowSyntax) -> GroupRow {
+    let column = syntax.column;
+    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
+    let mut columns = vec![column(&(syntax.literal)(&rule.info.id), "ruleId")];
+    for (key, name) in keys.iter().zip(names) {
+        columns.push(column(key, &(syntax.quote)(name)));
+    }
+    columns.push(column(&(syntax.iso)("_start"), "windowStart"));
+    columns.push(column(&(syntax.iso)("_end"), "windowEnd"));
+    GroupRow { keys, columns }
 }
 
 /// The sequences both query targets decide as the native engine does.
 pub(crate) enum SeqShape<'s> {
     /// Two steps in order, the first with at least N records (`need`), the
-    /// second with one, none absent. A group has a finding when some
-    /// record of the second step has N records of the first (not itself)
-    /// at or before it within the span, each meeting the second step's
-    /// `where` with it.
-    Then {
-        first: &'s Step,
-        second: &'s Step,
-        need: u64,
-    },
+    /// second with one, none absent: `(first, second, need)`. A group has a
+    /// finding when some record of the second step has N records of the
+    /// first (not itself) at or before it within the span, each meeting the
+    /// second step's `where` with it.
+    Then(&'s Step, &'s Step, u64),
     /// One present step of one record and absent steps (without `where`):
-    /// each record of the present step is a finding when no record of an
-    /// absent step with the same key lies within the span before or after
-    /// it. (Each such record is its own candidate, so which records earlier
-    /// candidates consumed does not matter.)
-    Unless {
-        present: &'s Step,
-        absent: Vec<&'s Step>,
-    },
+    /// `(present, absent)`. Each record of the present step is a finding
+    /// when no record of an absent step with the same key lies within the
+    /// span before or after it. (Each such record is its own candidate, so
+    /// which records earlier candidates consumed does not matter.)
+    Unless(&'s Step, Vec<&'s Step>),
 }
 
 /// The shape of a sequence, or why the query targets refuse it.
@@ -254,10 +318,7 @@ pub(crate) fn seq_shape<'s>(
         if seq.steps.iter().any(|s| s.where_.is_some()) {
             return no("a sequence with an `absent` step and a `where`");
         }
-        return Ok(SeqShape::Unless {
-            present: one,
-            absent,
-        });
+        return Ok(SeqShape::Unless(one, absent));
     }
     if !seq.ordered {
         return no("a sequence with `ordered: false`");
@@ -271,9 +332,5 @@ pub(crate) fn seq_shape<'s>(
     if second.count.at_least() != Some(1) {
         return no("a last step that needs more than one record");
     }
-    Ok(SeqShape::Then {
-        first,
-        second,
-        need,
-    })
+    Ok(SeqShape::Then(first, second, need))
 }

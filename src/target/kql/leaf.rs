@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::{Emit, Scope, string_literal};
 use crate::catalog::{Field, Kind};
 use crate::check::{CheckedRule, Const, Op, Pred, Prepared};
-use crate::target::plan::{Leaves, any_of, in_list};
-use crate::target::{Unsupported, const_bool, const_number, const_text, double_literal};
+use crate::target::plan::{Leaves, any_of, in_list, set_literals};
+use crate::target::{Unsupported, const_number, const_text, double_literal};
 
 impl Leaves for Emit<'_> {
     type Scope = Scope;
@@ -125,46 +125,23 @@ impl Emit<'_> {
         Ok(match pred.op {
             Op::Eq | Op::In | Op::Ne | Op::NotIn => {
                 let positive = matches!(pred.op, Op::Eq | Op::In);
+                let items = set_literals(
+                    pred,
+                    kind,
+                    |s| Some(format!("datetime({s})")),
+                    string_literal,
+                );
                 let (guard, set) = match kind {
                     Kind::Integer | Kind::Number => {
                         let v = format!("todouble({value})");
-                        let nums: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_number)
-                            .map(double_literal)
-                            .collect();
-                        (format!("isnotnull({v})"), in_list(&v, &nums, "in"))
+                        (format!("isnotnull({v})"), in_list(&v, &items, "in"))
                     }
-                    Kind::Boolean => {
-                        let bools: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_bool)
-                            .map(|b| b.to_string())
-                            .collect();
-                        (format!("isnotnull({value})"), in_list(&value, &bools, "in"))
-                    }
-                    Kind::DateTime => {
-                        let times: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(|c| match c {
-                                Const::Str(s) => Some(format!("datetime({s})")),
-                                _ => None,
-                            })
-                            .collect();
-                        (format!("isnotnull({value})"), in_list(&value, &times, "in"))
+                    Kind::Boolean | Kind::DateTime => {
+                        (format!("isnotnull({value})"), in_list(&value, &items, "in"))
                     }
                     _ => {
-                        let texts: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_text)
-                            .map(|s| string_literal(&s))
-                            .collect();
                         let op = if cs { "in" } else { "in~" };
-                        (format!("isnotempty({value})"), in_list(&value, &texts, op))
+                        (format!("isnotempty({value})"), in_list(&value, &items, op))
                     }
                 };
                 if positive {
@@ -207,12 +184,7 @@ impl Emit<'_> {
                 any_of(&parts, " or ")
             }
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
-                let sym = match pred.op {
-                    Op::Gt => ">",
-                    Op::Gte => ">=",
-                    Op::Lt => "<",
-                    _ => "<=",
-                };
+                let sym = pred.op.order_symbol().unwrap_or("<=");
                 match (kind, pred.values.first()) {
                     (Kind::DateTime, Some(Const::Str(s))) => {
                         format!("{value} {sym} datetime({s})")
@@ -239,13 +211,7 @@ pub(super) fn pair_test(op: Op, cs: bool, a: (&str, Kind), b: (&str, Kind)) -> S
     let numeric = |k: Kind| matches!(k, Kind::Integer | Kind::Number);
     let both_times = a.1 == Kind::DateTime && b.1 == Kind::DateTime;
     let (ta, tb) = (format!("tostring({})", a.0), format!("tostring({})", b.0));
-    let sym = match op {
-        Op::Gt => ">",
-        Op::Gte => ">=",
-        Op::Lt => "<",
-        Op::Lte => "<=",
-        _ => "==",
-    };
+    let sym = op.order_symbol().unwrap_or("==");
     match op {
         Op::Eq | Op::In | Op::Ne | Op::NotIn | Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
             if numeric(a.1) || numeric(b.1) {

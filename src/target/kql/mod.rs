@@ -510,18 +510,10 @@ fn as_list(expr: &str) -> String {
 impl CondWriter for Emit<'_> {
     const AND: &'static str = " and ";
     const OR: &'static str = " or ";
+    const NOT: [&'static str; 2] = ["not(", ")"];
 
-    fn negate(condition: String) -> String {
-        format!("not({condition})")
-    }
-
-    fn quant(&mut self, quant: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
-        let Quant {
-            quantifier,
-            field,
-            inner,
-            span,
-        } = quant;
+    fn quant(&mut self, q: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
+        let (quantifier, field, inner, span) = (q.quantifier, q.field, q.inner, q.span);
         let access = self.access(scope, field, span)?;
         if !access.rest.is_empty() {
             // A list on the way to the quantifier's list: natively absent.

@@ -8,7 +8,9 @@ use super::{Emit, Scope, string_literal, table_for, union};
 use crate::catalog::{Kind, Resolved};
 use crate::check::{CheckedRule, Cond, Pred};
 use crate::record::LogCategory;
-use crate::target::plan::{CondWriter as _, Events, SeqShape, group_names, group_row, seq_shape};
+use crate::target::plan::{
+    CondWriter as _, Events, RowSyntax, SeqShape, all_of, group_names, group_row, seq_shape,
+};
 use crate::target::{Unsupported, key_column, threshold, unsupported};
 
 /// The events of a multi-record rule (or step) from each of its tables,
@@ -85,31 +87,21 @@ fn iso(ticks: &str) -> String {
     )
 }
 
+/// How KQL writes a group's row.
+const ROW: RowSyntax = RowSyntax {
+    literal: string_literal,
+    quote: |name| format!("['{name}']"),
+    column: |expr, name| format!("{name} = {expr}"),
+    iso,
+};
+
 /// The first window (in time) of each group that has one, from `hits`
 /// (rows with the key columns, `_start`, `_end` and `_endTie`).
 fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str) -> String {
-    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
-    let by = if keys.is_empty() {
-        String::new()
-    } else {
-        format!(" by {}", keys.join(", "))
-    };
-    let columns = group_row(
-        string_literal(&rule.info.id),
-        names,
-        |expr, name, key| {
-            if key {
-                format!("['{name}'] = {expr}")
-            } else {
-                format!("{name} = {expr}")
-            }
-        },
-        iso,
-    );
-    format!(
-        "{hits}\n| summarize arg_min(_order, *){by}\n| project {}",
-        columns.join(", ")
-    )
+    let row = group_row(rule, names, &ROW);
+    let by = row.keys_between(" by ", "");
+    let columns = row.columns.join(", ");
+    format!("{hits}\n| summarize arg_min(_order, *){by}\n| project {columns}")
 }
 
 /// A `window` rule, as in Spark SQL: a group has a finding when some
@@ -159,11 +151,7 @@ pub(super) fn window_query(
         w.span.ticks,
         aggregates.join(", "),
         by.join(", "),
-        if having.is_empty() {
-            "true".to_string()
-        } else {
-            having.join(" and ")
-        }
+        all_of(&having, " and ")
     );
     let names: Vec<String> = w.group_by.iter().map(key_column).collect();
     Ok(first_per_group(rule, &names, &hits))
@@ -178,12 +166,8 @@ pub(super) fn sequence_query(
     seq: &crate::check::Sequence,
 ) -> Result<String, Unsupported> {
     let (first, second, need) = match seq_shape(rule, seq)? {
-        SeqShape::Then {
-            first,
-            second,
-            need,
-        } => (first, second, need),
-        SeqShape::Unless { present, absent } => return unless_query(rule, seq, present, &absent),
+        SeqShape::Then(first, second, need) => (first, second, need),
+        SeqShape::Unless(present, absent) => return unless_query(rule, seq, present, &absent),
     };
     // The `where`: comparisons of a field of the second step's record with
     // a field of the first's, ANDed.

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::{Emit, Leaf, Scope, string_literal};
 use crate::catalog::{Field, Kind};
 use crate::check::{CheckedRule, Const, Op, Pred};
-use crate::target::plan::{Leaves, any_of, in_list};
-use crate::target::{Unsupported, const_bool, const_number, const_text, double_literal};
+use crate::target::plan::{Leaves, any_of, in_list, set_literals};
+use crate::target::{Unsupported, const_number, const_text, double_literal};
 
 impl Leaves for Emit<'_> {
     type Scope = Scope;
@@ -156,45 +156,19 @@ impl Emit<'_> {
         Ok(match pred.op {
             Op::Eq | Op::In | Op::Ne | Op::NotIn => {
                 let positive = matches!(pred.op, Op::Eq | Op::In);
+                let items = set_literals(
+                    pred,
+                    kind,
+                    |s| time_ticks(s).map(|t| t.to_string()),
+                    |s| fold_lit(s),
+                );
                 let set = match kind {
                     Kind::Integer | Kind::Number => {
-                        let nums: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_number)
-                            .map(double_literal)
-                            .collect();
-                        in_list(&format!("CAST({value} AS DOUBLE)"), &nums, "IN")
+                        in_list(&format!("CAST({value} AS DOUBLE)"), &items, "IN")
                     }
-                    Kind::Boolean => {
-                        let bools: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_bool)
-                            .map(|b| b.to_string())
-                            .collect();
-                        in_list(&value, &bools, "IN")
-                    }
-                    Kind::DateTime => {
-                        let ticks: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(|c| match c {
-                                Const::Str(s) => time_ticks(s).map(|t| t.to_string()),
-                                _ => None,
-                            })
-                            .collect();
-                        in_list(&ticks_of(&value), &ticks, "IN")
-                    }
-                    _ => {
-                        let texts: Vec<String> = pred
-                            .values
-                            .iter()
-                            .filter_map(const_text)
-                            .map(|s| fold_lit(&s))
-                            .collect();
-                        in_list(&fold(&value), &texts, "IN")
-                    }
+                    Kind::Boolean => in_list(&value, &items, "IN"),
+                    Kind::DateTime => in_list(&ticks_of(&value), &items, "IN"),
+                    _ => in_list(&fold(&value), &items, "IN"),
                 };
                 if positive {
                     set
@@ -231,12 +205,7 @@ impl Emit<'_> {
                 any_of(&parts, " OR ")
             }
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
-                let op = match pred.op {
-                    Op::Gt => ">",
-                    Op::Gte => ">=",
-                    Op::Lt => "<",
-                    _ => "<=",
-                };
+                let op = pred.op.order_symbol().unwrap_or("<=");
                 let first = pred.values.first();
                 match (first.and_then(const_number), kind, first) {
                     (Some(n), _, Some(Const::Int(_) | Const::Num(_))) | (Some(n), _, _)
@@ -298,12 +267,7 @@ pub(super) fn pair_test(op: Op, cs: bool, a: (&str, Kind), b: (&str, Kind)) -> S
             }
         }
         Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
-            let sym = match op {
-                Op::Gt => ">",
-                Op::Gte => ">=",
-                Op::Lt => "<",
-                _ => "<=",
-            };
+            let sym = op.order_symbol().unwrap_or("<=");
             if numeric(a.1) || numeric(b.1) {
                 format!(
                     "(try_cast({} AS DOUBLE) {sym} try_cast({} AS DOUBLE))",

@@ -481,18 +481,10 @@ impl Emit<'_> {
 impl CondWriter for Emit<'_> {
     const AND: &'static str = " AND ";
     const OR: &'static str = " OR ";
+    const NOT: [&'static str; 2] = ["(NOT ", ")"];
 
-    fn negate(condition: String) -> String {
-        format!("(NOT {condition})")
-    }
-
-    fn quant(&mut self, quant: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
-        let Quant {
-            quantifier,
-            field,
-            inner,
-            span,
-        } = quant;
+    fn quant(&mut self, q: Quant<'_>, scope: &Scope) -> Result<String, Unsupported> {
+        let (quantifier, field, inner, span) = (q.quantifier, q.field, q.inner, q.span);
         if field.path.is_raw() {
             return Err(self.no(format!("`{}`: a `raw.` list", field.path), span));
         }

@@ -5,7 +5,9 @@ use super::leaf::ticks_of;
 use super::{Emit, Scope, log_filter, quote_ident, string_literal};
 use crate::check::CheckedRule;
 use crate::record::LogCategory;
-use crate::target::plan::{CondWriter as _, Events, SeqShape, group_names, group_row, seq_shape};
+use crate::target::plan::{
+    CondWriter as _, Events, RowSyntax, SeqShape, all_of, group_names, group_row, seq_shape,
+};
 use crate::target::{Options, Unsupported, key_column, threshold, unsupported};
 
 /// The events of a multi-record rule (or of one step) as a query over its
@@ -70,31 +72,23 @@ pub(super) fn iso(ticks: &str) -> String {
     )
 }
 
+/// How Spark SQL writes a group's row.
+const ROW: RowSyntax = RowSyntax {
+    literal: string_literal,
+    quote: quote_ident,
+    column: |expr, name| format!("{expr} AS {name}"),
+    iso,
+};
+
 /// The rows of a multi-record rule's groups: the first window (in time)
 /// of each group that has one, from `hits` (a query with the key columns,
 /// `_start` and `_end` in ticks, and `_endTie`).
 fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str, ctes: &str) -> String {
-    let keys: Vec<String> = (0..names.len()).map(|i| format!("_k{i}")).collect();
-    let partition = if keys.is_empty() {
-        String::new()
-    } else {
-        format!("PARTITION BY {} ", keys.join(", "))
-    };
-    let columns = group_row(
-        string_literal(&rule.info.id),
-        names,
-        |expr, name, key| {
-            if key {
-                format!("{expr} AS {}", quote_ident(name))
-            } else {
-                format!("{expr} AS {name}")
-            }
-        },
-        iso,
-    );
+    let row = group_row(rule, names, &ROW);
+    let partition = row.keys_between("PARTITION BY ", " ");
+    let columns = row.columns.join(", ");
     format!(
-        "WITH {ctes},\nhits AS (\n{hits}\n),\nfirst AS (\n  SELECT *, row_number() OVER ({partition}ORDER BY _end, _endTie) AS _rn FROM hits\n)\nSELECT {}\nFROM first\nWHERE _rn = 1",
-        columns.join(", ")
+        "WITH {ctes},\nhits AS (\n{hits}\n),\nfirst AS (\n  SELECT *, row_number() OVER ({partition}ORDER BY _end, _endTie) AS _rn FROM hits\n)\nSELECT {columns}\nFROM first\nWHERE _rn = 1"
     )
 }
 
@@ -144,11 +138,7 @@ pub(super) fn window_query(
         select.join(", "),
         on.join(" AND "),
         group.join(", "),
-        if having.is_empty() {
-            "true".into()
-        } else {
-            having.join(" AND ")
-        }
+        all_of(&having, " AND ")
     );
     let names: Vec<String> = w.group_by.iter().map(key_column).collect();
     Ok(first_per_group(
@@ -170,12 +160,8 @@ pub(super) fn sequence_query(
     options: &Options,
 ) -> Result<String, Unsupported> {
     let (first, second, need) = match seq_shape(rule, seq)? {
-        SeqShape::Then {
-            first,
-            second,
-            need,
-        } => (first, second, need),
-        SeqShape::Unless { present, absent } => {
+        SeqShape::Then(first, second, need) => (first, second, need),
+        SeqShape::Unless(present, absent) => {
             return unless_query(rule, seq, present, &absent, options);
         }
     };
