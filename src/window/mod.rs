@@ -90,6 +90,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
+use intern::{Interner, key_text};
+
 pub use sequence::{SequenceSpec, SequenceState, StepSpec};
 pub use sliding::{WindowSpec, WindowState};
 
@@ -366,6 +368,77 @@ fn capped(payloads: impl ExactSizeIterator<Item = u64>, cap: usize) -> Records {
     Records {
         payloads: payloads.take(cap).collect(),
         total,
+    }
+}
+
+/// What both states do with events before their own logic: count the late
+/// ones, hold the limit, intern group keys and buffer events until the
+/// watermark passes them.
+#[derive(Debug)]
+struct Intake {
+    limits: Limits,
+    keys: Interner,
+    buffer: Buffer,
+    watermark: Option<Ticks>,
+    /// Events that came at or before the watermark, not used.
+    late: u64,
+    /// Events retained now (buffered or in a group).
+    retained: usize,
+}
+
+impl Intake {
+    fn new(limits: Limits, width: usize) -> Self {
+        Self {
+            limits,
+            keys: Interner::default(),
+            buffer: Buffer::new(width),
+            watermark: None,
+            late: 0,
+            retained: 0,
+        }
+    }
+
+    /// Whether an event at `time` comes at or before the watermark (it is
+    /// then counted as late).
+    fn late(&mut self, time: Ticks) -> bool {
+        let late = self.watermark.is_some_and(|w| time <= w);
+        if late {
+            self.late += 1;
+        }
+        late
+    }
+
+    /// Buffers an event with its extra values (made only once it is taken),
+    /// or fails, without taking it, when it would make more than
+    /// [`Limits::max_retained`].
+    fn buffer(
+        &mut self,
+        event: &Event<'_>,
+        attrs: impl FnOnce() -> Vec<u32>,
+    ) -> Result<Admission, LimitError> {
+        if self.retained >= self.limits.max_retained {
+            return Err(LimitError {
+                max_retained: self.limits.max_retained,
+            });
+        }
+        let pending = Pending {
+            time: event.time,
+            tie: event.tie,
+            payload: event.payload,
+            group: self.keys.intern(&key_text(event.key)),
+            slot: 0,
+        };
+        self.buffer.push(pending, attrs());
+        self.retained += 1;
+        Ok(Admission::Accepted)
+    }
+
+    /// Moves the watermark to `upto` (never back; to the end with `None`)
+    /// and takes the events it passed, in order.
+    fn ready(&mut self, upto: Option<Ticks>) -> Ready {
+        let upto = upto.map(|u| self.watermark.map_or(u, |w| w.max(u)));
+        self.watermark = Some(upto.unwrap_or(Ticks::MAX));
+        self.buffer.take_ready(upto)
     }
 }
 

@@ -6,9 +6,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
-use super::intern::{Interner, key_parts, key_text};
+use super::intern::key_parts;
 use super::{
-    Admission, Buffer, Episode, Event, LimitError, Limits, Pending, Ready, Ticks, TieKey, capped,
+    Admission, Episode, Event, Intake, LimitError, Limits, Pending, Ready, Ticks, TieKey, capped,
     shrink, sort_episodes,
 };
 
@@ -164,11 +164,9 @@ pub type Where<'a> = &'a dyn Fn(usize, u64, usize, u64) -> bool;
 #[derive(Debug)]
 pub struct SequenceState {
     spec: SequenceSpec,
-    limits: Limits,
+    pub(super) intake: Intake,
     present: u64,
     absent: u64,
-    pub(super) keys: Interner,
-    buffer: Buffer,
     groups: FxHashMap<u32, SeqGroup>,
     /// `(time, group)`, at most the time of the group's oldest event (see
     /// [`WindowState`](super::WindowState)).
@@ -177,9 +175,6 @@ pub struct SequenceState {
     /// Candidates by decision time `last + span`, in creation order.
     decisions: VecDeque<(Ticks, u64)>,
     next_candidate: u64,
-    watermark: Option<Ticks>,
-    late: u64,
-    retained: usize,
 }
 
 impl SequenceState {
@@ -199,19 +194,14 @@ impl SequenceState {
         }
         Self {
             spec,
-            limits,
             present,
             absent,
-            keys: Interner::default(),
-            buffer: Buffer::new(2),
+            intake: Intake::new(limits, 2),
             groups: FxHashMap::default(),
             expiry: BinaryHeap::new(),
             candidates: FxHashMap::default(),
             decisions: VecDeque::new(),
             next_candidate: 0,
-            watermark: None,
-            late: 0,
-            retained: 0,
         }
     }
 
@@ -223,40 +213,23 @@ impl SequenceState {
     /// not used. Fails, without taking the event, when it would make more
     /// than [`Limits::max_retained`].
     pub fn push(&mut self, event: Event<'_>) -> Result<Admission, LimitError> {
-        if self.watermark.is_some_and(|w| event.time <= w) {
-            self.late += 1;
+        if self.intake.late(event.time) {
             return Ok(Admission::Late);
         }
         let steps = event.steps & (self.present | self.absent);
         if steps == 0 {
             return Ok(Admission::Accepted);
         }
-        if self.retained >= self.limits.max_retained {
-            return Err(LimitError {
-                max_retained: self.limits.max_retained,
-            });
-        }
-        let group = self.keys.intern(&key_text(event.key));
-        let pending = Pending {
-            time: event.time,
-            tie: event.tie,
-            payload: event.payload,
-            group,
-            slot: 0,
-        };
-        self.buffer
-            .push(pending, [steps as u32, (steps >> 32) as u32]);
-        self.retained += 1;
-        Ok(Admission::Accepted)
+        self.intake
+            .buffer(&event, || vec![steps as u32, (steps >> 32) as u32])
     }
 
     /// Declares that no event with time `<= watermark` will come any more:
     /// processes those buffered, returns the episodes decided (see
     /// [`Where`] for `holds`), and drops what can no longer take part.
     pub fn advance(&mut self, watermark: Ticks, holds: Where<'_>) -> Vec<Episode> {
-        let watermark = self.watermark.map_or(watermark, |w| w.max(watermark));
-        self.watermark = Some(watermark);
-        let ready = self.buffer.take_ready(Some(watermark));
+        let ready = self.intake.ready(Some(watermark));
+        let watermark = self.intake.watermark.unwrap_or(watermark);
         let mut episodes = self.process(&ready, holds);
         self.decide(Some(watermark), &mut episodes);
         self.expire(Some(watermark.saturating_add(1)));
@@ -267,25 +240,12 @@ impl SequenceState {
     /// The end of input: processes and decides everything. Any later push
     /// is late.
     pub fn finish(&mut self, holds: Where<'_>) -> Vec<Episode> {
-        let ready = self.buffer.take_ready(None);
+        let ready = self.intake.ready(None);
         let mut episodes = self.process(&ready, holds);
         self.decide(None, &mut episodes);
-        self.watermark = Some(Ticks::MAX);
         self.expire(None);
         sort_episodes(&mut episodes);
         episodes
-    }
-
-    /// How many events were late (pushed at or before the watermark).
-    #[cfg(test)]
-    pub fn late(&self) -> u64 {
-        self.late
-    }
-
-    /// How many events are retained (buffered or in a group).
-    #[cfg(test)]
-    pub fn retained(&self) -> usize {
-        self.retained
     }
 
     /// Bytes allocated for the retained events, their groups, pending
@@ -302,7 +262,7 @@ impl SequenceState {
                         .sum::<usize>()
             })
             .sum();
-        self.buffer.bytes()
+        self.intake.buffer.bytes()
             + self.groups.capacity() * (size_of::<(u32, SeqGroup)>() + 1)
             + self
                 .groups
@@ -316,7 +276,7 @@ impl SequenceState {
             + self.candidates.capacity() * (size_of::<(u64, Candidate)>() + 1)
             + candidates
             + self.decisions.capacity() * size_of::<(Ticks, u64)>()
-            + self.keys.bytes()
+            + self.intake.keys.bytes()
     }
 
     fn process(&mut self, ready: &Ready, holds: Where<'_>) -> Vec<Episode> {
@@ -330,7 +290,7 @@ impl SequenceState {
                 _ => 0,
             };
             let mut group = self.groups.remove(&p.group).unwrap_or_default();
-            self.retained -= self.drop_front(&mut group, p.group, Some(p.time));
+            self.intake.retained -= self.drop_front(&mut group, p.group, Some(p.time));
             if steps & self.absent != 0 {
                 for id in &group.candidates {
                     if let Some(c) = self.candidates.get_mut(id)
@@ -563,7 +523,7 @@ impl SequenceState {
                     .collect()
             })
             .collect();
-        self.keys.retain(p.group);
+        self.intake.keys.retain(p.group);
         let candidate = Candidate {
             group: p.group,
             first,
@@ -603,7 +563,7 @@ impl SequenceState {
                 }
             }
             if candidate.blocked {
-                self.keys.release(candidate.group);
+                self.intake.keys.release(candidate.group);
             } else {
                 episodes.push(self.episode(candidate));
             }
@@ -611,11 +571,11 @@ impl SequenceState {
     }
 
     fn episode(&mut self, candidate: Candidate) -> Episode {
-        let cap = self.limits.max_contributors;
+        let cap = self.intake.limits.max_contributors;
         let mut all: Vec<(Ticks, u64)> = candidate.chosen.iter().flatten().copied().collect();
         all.sort_by_key(|&(t, _)| t);
-        let key = key_parts(self.keys.get(candidate.group));
-        self.keys.release(candidate.group);
+        let key = key_parts(self.intake.keys.get(candidate.group));
+        self.intake.keys.release(candidate.group);
         Episode {
             key,
             first: candidate.first,
@@ -643,7 +603,7 @@ impl SequenceState {
             }
             self.expiry.pop();
             if let Some(mut group) = self.groups.remove(&gid) {
-                self.retained -= self.drop_front(&mut group, gid, next);
+                self.intake.retained -= self.drop_front(&mut group, gid, next);
                 if let Some(oldest) = group.events.front() {
                     self.expiry.push(Reverse((oldest.time, gid)));
                 }
@@ -684,7 +644,7 @@ impl SequenceState {
             if let Some(e) = group.events.pop_front() {
                 group.count(e.steps, false);
             }
-            self.keys.release(gid);
+            self.intake.keys.release(gid);
             dropped += 1;
         }
         dropped

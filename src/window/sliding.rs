@@ -5,9 +5,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rustc_hash::FxHashMap;
 
-use super::intern::{Interner, key_parts, key_text};
+use super::intern::{Interner, key_parts};
 use super::{
-    Admission, Buffer, DistinctSummary, Episode, Event, LimitError, Limits, NONE, Pending, Ready,
+    Admission, DistinctSummary, Episode, Event, Intake, LimitError, Limits, NONE, Pending, Ready,
     Threshold, Ticks, capped, shrink, sort_episodes,
 };
 
@@ -76,18 +76,13 @@ impl Group {
 #[derive(Debug)]
 pub struct WindowState {
     spec: WindowSpec,
-    limits: Limits,
-    pub(super) keys: Interner,
+    pub(super) intake: Intake,
     pub(super) values: Interner,
-    buffer: Buffer,
     groups: FxHashMap<u32, Group>,
     /// `(time, group)`, at most the time of the group's oldest event: finds
     /// the groups whose oldest events have left every future window. One
     /// entry per group, plus stale ones for groups since consumed.
     expiry: BinaryHeap<Reverse<(Ticks, u32)>>,
-    watermark: Option<Ticks>,
-    late: u64,
-    retained: usize,
 }
 
 impl WindowState {
@@ -97,15 +92,10 @@ impl WindowState {
         let width = spec.distinct.len();
         Self {
             spec,
-            limits,
-            keys: Interner::default(),
             values: Interner::default(),
-            buffer: Buffer::new(width),
+            intake: Intake::new(limits, width),
             groups: FxHashMap::default(),
             expiry: BinaryHeap::new(),
-            watermark: None,
-            late: 0,
-            retained: 0,
         }
     }
 
@@ -113,42 +103,26 @@ impl WindowState {
     /// the last watermark is late: counted, not used. Fails, without taking
     /// the event, when it would make more than [`Limits::max_retained`].
     pub fn push(&mut self, event: Event<'_>) -> Result<Admission, LimitError> {
-        if self.watermark.is_some_and(|w| event.time <= w) {
-            self.late += 1;
+        if self.intake.late(event.time) {
             return Ok(Admission::Late);
         }
-        if self.retained >= self.limits.max_retained {
-            return Err(LimitError {
-                max_retained: self.limits.max_retained,
-            });
-        }
-        let group = self.keys.intern(&key_text(event.key));
-        let values = &mut self.values;
-        let ids: Vec<u32> = (0..self.spec.distinct.len())
-            .map(|f| match event.distinct.get(f).copied().flatten() {
-                Some(v) => values.intern(v),
-                None => NONE,
-            })
-            .collect();
-        let pending = Pending {
-            time: event.time,
-            tie: event.tie,
-            payload: event.payload,
-            group,
-            slot: 0,
-        };
-        self.buffer.push(pending, ids);
-        self.retained += 1;
-        Ok(Admission::Accepted)
+        let (values, width) = (&mut self.values, self.spec.distinct.len());
+        self.intake.buffer(&event, || {
+            (0..width)
+                .map(|f| match event.distinct.get(f).copied().flatten() {
+                    Some(v) => values.intern(v),
+                    None => NONE,
+                })
+                .collect()
+        })
     }
 
     /// Declares that no event with time `<= watermark` will come any more:
     /// processes those buffered, returns the episodes they complete, and
     /// drops what can no longer take part. A watermark never moves back.
     pub fn advance(&mut self, watermark: Ticks) -> Vec<Episode> {
-        let watermark = self.watermark.map_or(watermark, |w| w.max(watermark));
-        self.watermark = Some(watermark);
-        let ready = self.buffer.take_ready(Some(watermark));
+        let ready = self.intake.ready(Some(watermark));
+        let watermark = self.intake.watermark.unwrap_or(watermark);
         let mut episodes = self.process(&ready);
         // Every future event is later than the watermark, so its window
         // starts after `watermark - span`.
@@ -160,34 +134,21 @@ impl WindowState {
     /// The end of input: processes everything and returns the remaining
     /// episodes. Any later push is late.
     pub fn finish(&mut self) -> Vec<Episode> {
-        let ready = self.buffer.take_ready(None);
+        let ready = self.intake.ready(None);
         let mut episodes = self.process(&ready);
-        self.watermark = Some(Ticks::MAX);
         self.expire(Ticks::MAX);
         sort_episodes(&mut episodes);
         episodes
     }
 
-    /// How many events were late (pushed at or before the watermark).
-    #[cfg(test)]
-    pub fn late(&self) -> u64 {
-        self.late
-    }
-
-    /// How many events are retained (buffered or in a window).
-    #[cfg(test)]
-    pub fn retained(&self) -> usize {
-        self.retained
-    }
-
     /// Bytes allocated for the retained events, their groups and interned
     /// text, approximately (hash tables counted by capacity).
     pub fn retained_bytes(&self) -> usize {
-        self.buffer.bytes()
+        self.intake.buffer.bytes()
             + self.groups.capacity() * (size_of::<(u32, Group)>() + 1)
             + self.groups.values().map(Group::bytes).sum::<usize>()
             + self.expiry.capacity() * size_of::<(Ticks, u32)>()
-            + self.keys.bytes()
+            + self.intake.keys.bytes()
             + self.values.bytes()
     }
 
@@ -200,10 +161,10 @@ impl WindowState {
                 .remove(&p.group)
                 .unwrap_or_else(|| Group::new(width));
             let cutoff = p.time.saturating_sub(self.spec.span);
-            self.retained -= drop_front(
+            self.intake.retained -= drop_front(
                 &mut group,
                 Some(cutoff),
-                &mut self.keys,
+                &mut self.intake.keys,
                 &mut self.values,
                 p.group,
             );
@@ -224,8 +185,13 @@ impl WindowState {
             }
             if self.spec.holds(group.events.len(), &group.counts) {
                 episodes.push(self.episode(&group, p));
-                self.retained -=
-                    drop_front(&mut group, None, &mut self.keys, &mut self.values, p.group);
+                self.intake.retained -= drop_front(
+                    &mut group,
+                    None,
+                    &mut self.intake.keys,
+                    &mut self.values,
+                    p.group,
+                );
             } else {
                 self.groups.insert(p.group, group);
             }
@@ -240,7 +206,7 @@ impl WindowState {
                 let mut seen = rustc_hash::FxHashSet::default();
                 let mut values = Vec::new();
                 for v in group.values.iter().skip(f).step_by(width).copied() {
-                    if v != NONE && values.len() < self.limits.max_values && seen.insert(v) {
+                    if v != NONE && values.len() < self.intake.limits.max_values && seen.insert(v) {
                         values.push(Box::from(self.values.get(v)));
                     }
                 }
@@ -249,14 +215,14 @@ impl WindowState {
             })
             .collect();
         Episode {
-            key: key_parts(self.keys.get(completing.group)),
+            key: key_parts(self.intake.keys.get(completing.group)),
             first: group.events.front().map_or(completing.time, |a| a.time),
             last: completing.time,
             count: group.events.len() as u64,
             distinct,
             contributors: capped(
                 group.events.iter().map(|a| a.payload),
-                self.limits.max_contributors,
+                self.intake.limits.max_contributors,
             ),
             completed_by: completing.payload,
             steps: Vec::new(),
@@ -268,8 +234,13 @@ impl WindowState {
     fn expire(&mut self, cutoff: Ticks) {
         if cutoff == Ticks::MAX {
             for (gid, mut group) in std::mem::take(&mut self.groups) {
-                self.retained -=
-                    drop_front(&mut group, None, &mut self.keys, &mut self.values, gid);
+                self.intake.retained -= drop_front(
+                    &mut group,
+                    None,
+                    &mut self.intake.keys,
+                    &mut self.values,
+                    gid,
+                );
             }
             self.expiry.clear();
             return;
@@ -280,8 +251,13 @@ impl WindowState {
             }
             self.expiry.pop();
             if let Some(group) = self.groups.get_mut(&gid) {
-                self.retained -=
-                    drop_front(group, Some(cutoff), &mut self.keys, &mut self.values, gid);
+                self.intake.retained -= drop_front(
+                    group,
+                    Some(cutoff),
+                    &mut self.intake.keys,
+                    &mut self.values,
+                    gid,
+                );
                 match group.events.front() {
                     Some(oldest) => self.expiry.push(Reverse((oldest.time, gid))),
                     None => {

@@ -350,14 +350,14 @@ fn windows_equal_the_reference_whatever_the_order_and_split() {
             expected,
             "seed {seed}: {spec:?}"
         );
-        assert_eq!(once.retained(), 0);
-        assert_eq!(once.keys.live() + once.values.live(), 0, "seed {seed}");
+        assert_eq!(once.intake.retained, 0);
+        assert_eq!(once.intake.keys.live() + once.values.live(), 0, "seed {seed}");
 
         let mut stream = WindowState::new(spec.clone(), limits);
         let got = run_stream(&mut stream, &events, &mut rng);
         assert_eq!(got, expected, "seed {seed} streamed: {spec:?}");
-        assert_eq!(stream.late(), 0);
-        assert_eq!(stream.retained(), 0);
+        assert_eq!(stream.intake.late, 0);
+        assert_eq!(stream.intake.retained, 0);
     }
 }
 
@@ -509,7 +509,7 @@ fn the_retained_limit_is_an_error_never_a_drop() {
     assert_eq!(err.to_string(), "more than 3 records retained at once");
     // Once the watermark lets old events go, there is room again.
     assert!(state.advance(100).is_empty());
-    assert_eq!(state.retained(), 0);
+    assert_eq!(state.intake.retained, 0);
     assert_eq!(
         state.push_ev(&Ev::new(200, "k", 4)),
         Ok(Admission::Accepted)
@@ -546,7 +546,7 @@ fn late_events_are_counted_and_not_used() {
     assert!(state.advance(10).is_empty());
     assert_eq!(state.push_ev(&Ev::new(10, "k", 2)), Ok(Admission::Late));
     assert_eq!(state.push_ev(&Ev::new(3, "k", 3)), Ok(Admission::Late));
-    assert_eq!(state.late(), 2);
+    assert_eq!(state.intake.late, 2);
     // A watermark never moves back.
     assert!(state.advance(0).is_empty());
     assert_eq!(state.push_ev(&Ev::new(9, "k", 4)), Ok(Admission::Late));
@@ -554,7 +554,7 @@ fn late_events_are_counted_and_not_used() {
     let episodes = state.finish();
     assert_eq!(episodes.len(), 1);
     assert_eq!(episodes[0].contributors.payloads, vec![1, 5]);
-    assert_eq!(state.late(), 3);
+    assert_eq!(state.intake.late, 3);
     assert_eq!(state.push_ev(&Ev::new(50, "k", 6)), Ok(Admission::Late));
 }
 
@@ -580,7 +580,7 @@ fn memory_per_retained_event() {
     }
     let buffered = state.retained_bytes() as f64 / n as f64;
     assert!(state.advance(n as Ticks).is_empty());
-    assert_eq!(state.retained(), n as usize);
+    assert_eq!(state.intake.retained, n as usize);
     let windowed = state.retained_bytes() as f64 / n as f64;
     eprintln!("window: {buffered:.1} bytes/event buffered, {windowed:.1} in windows");
     assert!(buffered < 2.0 * 44.0 + 10.0, "{buffered}");
@@ -602,7 +602,7 @@ fn memory_per_retained_event() {
     }
     let buffered = state.retained_bytes() as f64 / n as f64;
     assert!(state.advance(n as Ticks, &always).is_empty());
-    assert_eq!(state.retained(), n as usize);
+    assert_eq!(state.intake.retained, n as usize);
     let grouped = state.retained_bytes() as f64 / n as f64;
     eprintln!("sequence: {buffered:.1} bytes/event buffered, {grouped:.1} in groups");
     assert!(buffered < 2.0 * 48.0 + 10.0, "{buffered}");
@@ -801,7 +801,7 @@ fn a_graph_call_with_no_sign_in() {
         BTreeSet::from([3, 4, 10])
     );
     assert!(live.finish_all().is_empty());
-    assert_eq!(live.state.late(), 0);
+    assert_eq!(live.state.intake.late, 0);
 }
 
 /// Small random sequence inputs: a few groups, few steps, few events.
@@ -855,8 +855,8 @@ fn sequences_do_not_depend_on_order_or_split() {
         };
         let expected = run_once(&mut once, &events);
         total += expected.len();
-        assert_eq!(once.state.retained(), 0);
-        assert_eq!(once.state.keys.live(), 0, "seed {seed}");
+        assert_eq!(once.state.intake.retained, 0);
+        assert_eq!(once.state.intake.keys.live(), 0, "seed {seed}");
         for _ in 0..3 {
             let mut stream = Seq {
                 state: SequenceState::new(spec.clone(), limits),
@@ -864,7 +864,7 @@ fn sequences_do_not_depend_on_order_or_split() {
             };
             let got = run_stream(&mut stream, &events, &mut rng);
             assert_eq!(got, expected, "seed {seed}: {spec:?}");
-            assert_eq!(stream.state.retained(), 0);
+            assert_eq!(stream.state.intake.retained, 0);
         }
     }
     assert!(total > 300, "{total}");
