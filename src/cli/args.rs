@@ -54,16 +54,6 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum CheckFormat {
-    Text,
-    Json,
-    Jsonl,
-    Sarif,
-    Github,
-    Html,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(super) enum ErrorFormatArg {
     Human,
@@ -231,7 +221,7 @@ pub(super) struct CheckArgs {
     pub(super) rules: RuleArgs,
     /// Output format [default: text, or the config's `format`].
     #[arg(long, value_enum)]
-    pub(super) format: Option<CheckFormat>,
+    pub(super) format: Option<crate::report::Format>,
     /// Write the report to a file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub(super) output: Option<PathBuf>,

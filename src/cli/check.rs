@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use super::args::{CheckArgs, CheckFormat};
+use super::args::CheckArgs;
 use super::{CliResult, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, color_on, load, plural};
 use crate::finding::{Finding, Problem, Severity};
 use crate::progress::Progress;
@@ -34,17 +34,10 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
                 .join(", ")
         );
     }
-    let format = match args.format {
-        Some(CheckFormat::Text) => Format::Text,
-        Some(CheckFormat::Json) => Format::Json,
-        Some(CheckFormat::Jsonl) => Format::Jsonl,
-        Some(CheckFormat::Sarif) => Format::Sarif,
-        Some(CheckFormat::Github) => Format::Github,
-        Some(CheckFormat::Html) => Format::Html,
-        None => match &config.format {
-            Some(name) => name.parse::<Format>()?,
-            None => Format::Text,
-        },
+    let format = match (args.format, &config.format) {
+        (Some(format), _) => format,
+        (None, Some(name)) => name.parse::<Format>()?,
+        (None, None) => Format::Text,
     };
     let fail_on = args
         .fail_on

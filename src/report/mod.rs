@@ -43,7 +43,7 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const INFORMATION_URI: &str = "https://github.com/tollgate-rules/tollgate";
 
 /// Output formats of `tollgate check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// For people.
     Text,
@@ -389,6 +389,16 @@ mod testdata {
     }
 
     pub fn summary(findings: &[Finding]) -> Summary {
+        let one = FileCounts {
+            path: String::new(),
+            format: "jsonl".into(),
+            records: 1,
+            evaluated: 1,
+            unreadable: 0,
+            not_sign_in: 0,
+            untargeted: 0,
+            findings: 1,
+        };
         let mut s = Summary {
             totals: FileCounts {
                 path: String::new(),
@@ -414,25 +424,15 @@ mod testdata {
                     untargeted: 1,
                     findings: 1,
                 },
+                // A file of one sign-in that gave one finding.
                 FileCounts {
                     path: "exports/sign ins #1.json".into(),
                     format: "json-array".into(),
-                    records: 1,
-                    evaluated: 1,
-                    unreadable: 0,
-                    not_sign_in: 0,
-                    untargeted: 0,
-                    findings: 1,
+                    ..one.clone()
                 },
                 FileCounts {
                     path: "-".into(),
-                    format: "jsonl".into(),
-                    records: 1,
-                    evaluated: 1,
-                    unreadable: 0,
-                    not_sign_in: 0,
-                    untargeted: 0,
-                    findings: 1,
+                    ..one
                 },
             ],
             skipped: vec![Problem {

@@ -91,15 +91,15 @@ pub(crate) trait CondWriter: Leaves {
                 field,
                 inner,
                 span,
-            } => {
-                let quant = Quant {
+            } => self.quant(
+                Quant {
                     quantifier: *quantifier,
                     field,
                     inner,
                     span,
-                };
-                self.quant(quant, scope)?
-            }
+                },
+                scope,
+            )?,
         })
     }
 }

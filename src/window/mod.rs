@@ -165,20 +165,8 @@ fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
     })
 }
 
-/// How a count compares with a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    /// Greater than.
-    Gt,
-    /// Greater than or equal to.
-    Gte,
-    /// Less than.
-    Lt,
-    /// Less than or equal to.
-    Lte,
-    /// Equal to.
-    Eq,
-}
+/// How a count compares with a threshold: the rule language's own.
+pub use crate::check::CountCmp as Cmp;
 
 /// A condition on a count: `count <cmp> value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

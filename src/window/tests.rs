@@ -351,7 +351,11 @@ fn windows_equal_the_reference_whatever_the_order_and_split() {
             "seed {seed}: {spec:?}"
         );
         assert_eq!(once.intake.retained, 0);
-        assert_eq!(once.intake.keys.live() + once.values.live(), 0, "seed {seed}");
+        assert_eq!(
+            once.intake.keys.live() + once.values.live(),
+            0,
+            "seed {seed}"
+        );
 
         let mut stream = WindowState::new(spec.clone(), limits);
         let got = run_stream(&mut stream, &events, &mut rng);

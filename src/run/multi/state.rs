@@ -12,8 +12,8 @@ use crate::eval::{self, Scope};
 use crate::finding::Finding;
 use crate::record::Location;
 use crate::window::{
-    Admission, Cmp, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold,
-    Ticks, TieKey, WindowSpec, WindowState,
+    Admission, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold, Ticks,
+    TieKey, WindowSpec, WindowState,
 };
 
 /// How late a record of standard input may come, in event time, behind the
@@ -29,13 +29,7 @@ enum State {
 
 fn threshold(t: &crate::check::Threshold) -> Threshold {
     Threshold {
-        cmp: match t.cmp {
-            CountCmp::Gt => Cmp::Gt,
-            CountCmp::Gte => Cmp::Gte,
-            CountCmp::Lt => Cmp::Lt,
-            CountCmp::Lte => Cmp::Lte,
-            CountCmp::Eq => Cmp::Eq,
-        },
+        cmp: t.cmp,
         value: t.value,
     }
 }

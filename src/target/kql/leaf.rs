@@ -124,7 +124,6 @@ impl Emit<'_> {
         let cs = pred.case_sensitive;
         Ok(match pred.op {
             Op::Eq | Op::In | Op::Ne | Op::NotIn => {
-                let positive = matches!(pred.op, Op::Eq | Op::In);
                 let items = set_literals(
                     pred,
                     kind,
@@ -144,6 +143,7 @@ impl Emit<'_> {
                         (format!("isnotempty({value})"), in_list(&value, &items, op))
                     }
                 };
+                let positive = matches!(pred.op, Op::Eq | Op::In);
                 if positive {
                     format!("({guard} and {set})")
                 } else {

@@ -155,7 +155,6 @@ impl Emit<'_> {
         };
         Ok(match pred.op {
             Op::Eq | Op::In | Op::Ne | Op::NotIn => {
-                let positive = matches!(pred.op, Op::Eq | Op::In);
                 let items = set_literals(
                     pred,
                     kind,
@@ -170,6 +169,7 @@ impl Emit<'_> {
                     Kind::DateTime => in_list(&ticks_of(&value), &items, "IN"),
                     _ => in_list(&fold(&value), &items, "IN"),
                 };
+                let positive = matches!(pred.op, Op::Eq | Op::In);
                 if positive {
                     set
                 } else {
