@@ -81,18 +81,6 @@ pub(super) enum SchemaFormat {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum TargetArg {
-    /// KQL over the Log Analytics tables.
-    Kql,
-    /// Microsoft Sentinel scheduled analytics rules (YAML).
-    Sentinel,
-    /// Spark SQL over the diagnostic-settings shape.
-    SparkSql,
-    /// Sigma rules, with Log Analytics field names.
-    Sigma,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
 pub(super) enum CompileFormat {
     Json,
     Text,
@@ -102,7 +90,7 @@ pub(super) enum CompileFormat {
 pub(super) struct CompileArgs {
     /// The engine to compile for.
     #[arg(long, value_enum)]
-    pub(super) target: TargetArg,
+    pub(super) target: crate::target::Target,
     #[command(flatten)]
     pub(super) rules: RuleArgs,
     /// json: one document with the schema and every query; text: the

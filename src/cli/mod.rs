@@ -379,53 +379,24 @@ fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg)
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let mut out = io::stdout().lock();
     // Rules that wait for a param are listed too: they are loaded, and the
     // list says what they wait for.
-    let all: Vec<&crate::finding::RuleInfo> = rules
-        .infos()
-        .iter()
-        .chain(rules.waiting().iter().map(|w| &w.info))
-        .collect();
     let text = match format {
-        ListFormat::Json => serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n",
-        ListFormat::Text => {
-            let width = all.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            let mut text = String::new();
-            for r in &all {
-                text.push_str(&format!(
-                    "{:width$}  {:8}  {}  [{}]\n",
-                    r.id,
-                    r.severity.name(),
-                    r.title,
-                    r.logs.join(", ")
-                ));
-                let waits = rules
-                    .waiting()
-                    .iter()
-                    .find(|w| w.info.id == r.id)
-                    .map(|w| w.params.clone())
-                    .unwrap_or_default();
-                for p in report::params_of(&rules, &r.source, &r.id) {
-                    let unset = if waits.contains(&p.name) {
-                        ", not set: the rule waits for it"
-                    } else {
-                        ""
-                    };
-                    text.push_str(&format!(
-                        "{:width$}    param {}: {}, {}{unset}\n",
-                        "",
-                        p.name,
-                        p.ty,
-                        p.requirement()
-                    ));
-                }
-            }
-            text
+        ListFormat::Json => {
+            let all: Vec<&crate::finding::RuleInfo> = rules
+                .infos()
+                .iter()
+                .chain(rules.waiting().iter().map(|w| &w.info))
+                .collect();
+            serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n"
         }
+        ListFormat::Text => report::rules_text(&rules),
         ListFormat::Markdown => report::rules_markdown(&rules),
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(EXIT_OK)
 }
 

@@ -28,7 +28,7 @@ pub use github::{GithubEmitter, markdown_summary};
 pub use html::HtmlEmitter;
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
-pub use reference::{ParamDoc, params_of, rules_markdown};
+pub use reference::{ParamDoc, params_of, rules_markdown, rules_text};
 pub use sarif::SarifEmitter;
 pub use test_text::write_tests_text;
 pub use text::TextEmitter;

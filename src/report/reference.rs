@@ -90,6 +90,54 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
         .collect()
 }
 
+/// The rules as a list for a terminal: a line per rule (id, severity,
+/// title, logs) and a line per param, saying which ones a rule waits for.
+/// Rules that wait for a param are listed too.
+pub fn rules_text(rules: &RuleSet) -> String {
+    use std::fmt::Write as _;
+    // Rules that wait for a param are listed too: they are loaded, and the
+    // list says what they wait for.
+    let all: Vec<&crate::finding::RuleInfo> = rules
+        .infos()
+        .iter()
+        .chain(rules.waiting().iter().map(|w| &w.info))
+        .collect();
+    let width = all.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for r in &all {
+        let _ = writeln!(
+            text,
+            "{:width$}  {:8}  {}  [{}]",
+            r.id,
+            r.severity.name(),
+            r.title,
+            r.logs.join(", ")
+        );
+        let waits = rules
+            .waiting()
+            .iter()
+            .find(|w| w.info.id == r.id)
+            .map(|w| w.params.clone())
+            .unwrap_or_default();
+        for p in params_of(rules, &r.source, &r.id) {
+            let unset = if waits.contains(&p.name) {
+                ", not set: the rule waits for it"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                text,
+                "{:width$}    param {}: {}, {}{unset}",
+                "",
+                p.name,
+                p.ty,
+                p.requirement()
+            );
+        }
+    }
+    text
+}
+
 /// A reference page of the rules, in Markdown: a summary table, then one
 /// section per rule (severity, logs, parameters with their defaults,
 /// description, tags, references), sorted by id. For the built-in pack it

@@ -15,12 +15,14 @@
 //! - [`sentinel`]: the KQL queries as Microsoft Sentinel scheduled rules;
 //! - Sigma, written by [`crate::sigma::export`].
 
+mod compiled;
 pub mod kql;
 mod plan;
 pub mod sentinel;
 pub mod spark;
 
 pub use crate::sigma::export::sigma_id;
+pub use compiled::Compiled;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -29,7 +31,7 @@ use crate::diag::Span;
 use crate::record::LogCategory;
 
 /// An engine rules compile for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// KQL over the Log Analytics tables.
     Kql,
