@@ -346,6 +346,87 @@ fn explain_shows_the_condition_that_failed() {
     );
 }
 
+/// A window rule explained over a file: each group's best window against
+/// the thresholds, and the engine's verdict, so a writer sees why a spray
+/// did not fire and which one did.
+#[test]
+fn explain_shows_how_far_each_group_of_a_window_got() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = dir.path().join("spray.yaml");
+    std::fs::write(
+        &rule,
+        "id: MY-SPRAY\ntitle: spray\nseverity: high\nmatch: { status.errorCode: 50126 }\nwindow: { groupBy: [ipAddress], span: 10m, distinct: { userPrincipalName: { gte: 3 } } }\n",
+    )
+    .expect("write");
+    let mut lines = String::new();
+    // 203.0.113.7: three accounts within 4 minutes (fires); 198.51.100.9:
+    // three accounts, but the third 11 minutes after the first (a window
+    // of 10 minutes holds two); one success that takes no part.
+    for (i, (ip, minute, user)) in [
+        ("203.0.113.7", 0, "a"),
+        ("203.0.113.7", 2, "b"),
+        ("203.0.113.7", 4, "c"),
+        ("198.51.100.9", 0, "a"),
+        ("198.51.100.9", 5, "b"),
+        ("198.51.100.9", 11, "c"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        lines.push_str(&format!(
+            "{{\"id\": \"{i}\", \"createdDateTime\": \"2025-03-01T10:{minute:02}:00Z\", \"ipAddress\": \"{ip}\", \"userPrincipalName\": \"{user}@contoso.com\", \"status\": {{\"errorCode\": 50126}}}}\n"
+        ));
+    }
+    lines.push_str("{\"id\": \"9\", \"createdDateTime\": \"2025-03-01T10:00:00Z\", \"ipAddress\": \"203.0.113.7\", \"userPrincipalName\": \"z@contoso.com\", \"status\": {\"errorCode\": 0}}\n");
+    let log = dir.path().join("spray.jsonl");
+    std::fs::write(&log, lines).expect("write");
+    let rules = rule.display().to_string();
+    let log = log.display().to_string();
+    let o = tollgate(&["explain", "--rule", "MY-SPRAY", "--rules", &rules, &log]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("6 of 7 records take part, in 2 groups; 1 fired"),
+        "{out}"
+    );
+    assert!(out.contains("ipAddress=203.0.113.7: 3 records"), "{out}");
+    assert!(out.contains("ipAddress=198.51.100.9: 3 records"), "{out}");
+    let near_miss = out
+        .split("ipAddress=198.51.100.9")
+        .nth(1)
+        .expect("the near miss is listed");
+    assert!(near_miss.contains("did not fire"), "{out}");
+    assert!(
+        near_miss.contains("2 distinct userPrincipalName (needs >= 3)"),
+        "{out}"
+    );
+    let fired = out
+        .split("ipAddress=203.0.113.7")
+        .nth(1)
+        .and_then(|s| s.split("ipAddress=").next())
+        .expect("the spray is listed");
+    assert!(fired.contains(": fired"), "{out}");
+    assert!(
+        fired.contains("3 distinct userPrincipalName (needs >= 3)"),
+        "{out}"
+    );
+    // A line names one record: a window has none to explain alone.
+    let o = tollgate(&[
+        "explain",
+        "--rule",
+        "MY-SPRAY",
+        "--rules",
+        &rules,
+        &format!("{log}:1"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("explain it on a whole file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn garbage_input_never_panics() {
     let inputs: [&[u8]; 6] = [

@@ -393,6 +393,17 @@ impl CountCmp {
         ("eq", CountCmp::Eq),
     ];
 
+    /// The comparison as a symbol (`>=`), equality as `==`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CountCmp::Gt => ">",
+            CountCmp::Gte => ">=",
+            CountCmp::Lt => "<",
+            CountCmp::Lte => "<=",
+            CountCmp::Eq => "==",
+        }
+    }
+
     /// The comparison's name in rules.
     pub fn name(self) -> &'static str {
         CountCmp::ALL

@@ -157,7 +157,8 @@ pub(super) enum Command {
         #[arg(long, value_enum, default_value = "human")]
         error_format: ErrorFormatArg,
     },
-    /// Show how one rule evaluates one record, condition by condition.
+    /// Show how one rule evaluates one record, condition by condition; for
+    /// a rule over many records, how far each group of a file got.
     Explain {
         /// The rule's id.
         #[arg(long)]
@@ -165,7 +166,8 @@ pub(super) enum Command {
         #[command(flatten)]
         rules: RuleArgs,
         /// The log file holding the record, optionally with the line where
-        /// the record starts (FILE:LINE); without a line, the first record.
+        /// the record starts (FILE:LINE); without a line, the first record
+        /// (for a rule over many records, every record of the file).
         #[arg(value_name = "RECORD_FILE[:LINE]")]
         record: String,
         /// Pick the record by its 0-based index in the file, as findings

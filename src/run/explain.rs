@@ -3,7 +3,9 @@
 //!
 //! Takes a rule set, a rule id and a log file with the line where the
 //! record starts (or none: the first record); gives the trace of every
-//! condition with the values it saw, and whether the rule matched.
+//! condition with the values it saw, and whether the rule matched. A rule
+//! over many records is explained over the whole file instead: how far
+//! each group got against the thresholds or steps, and which groups fired.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -62,8 +64,11 @@ pub enum ExplainError {
     NoRecord(String, Pick),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
-    /// The rule is a window or sequence: it reads many records, not one.
+    /// The rule is a window or sequence and a record was named: it reads
+    /// every record of the file.
     MultiRecord(String),
+    /// A rule over many records held more records than its limit.
+    Overflow(String, String),
     /// The rule waits for required params that have no value.
     Waiting(String, Vec<String>),
 }
@@ -88,8 +93,9 @@ impl std::fmt::Display for ExplainError {
             ExplainError::UnknownRule(id, None) => write!(f, "no rule has id `{id}`"),
             ExplainError::MultiRecord(id) => write!(
                 f,
-                "rule `{id}` is a window or sequence over many records; `explain` evaluates a rule on one record"
+                "rule `{id}` is a window or sequence over many records: explain it on a whole file (no :LINE or --record), which shows how far each group got"
             ),
+            ExplainError::Overflow(id, e) => write!(f, "{id}: {e}"),
             ExplainError::Waiting(id, params) => write!(
                 f,
                 "{id} waits for {} {}: it runs, and can be explained, once {} set with --param or in tollgate.yaml",
@@ -127,6 +133,21 @@ impl Explanation {
         let display: Arc<str> = name.as_str().into();
         let reader = ingest::open(path, display)
             .map_err(|e| ExplainError::Open(name.clone(), e.to_string()))?;
+        if let Some(rule) = rules.multi().iter().find(|r| r.info.id.as_ref() == rule_id) {
+            // A rule over many records is explained over the whole file.
+            if pick != Pick::First {
+                return Err(ExplainError::MultiRecord(rule_id.to_string()));
+            }
+            let records = reader
+                .filter_map(|item| match item {
+                    Item::Record(record, location) => Some((*record, location)),
+                    Item::Unreadable(_) | Item::NotSignIn(_) => None,
+                })
+                .collect();
+            let (text, matched) = crate::run::multi::explain_groups(rule, records)
+                .map_err(|o| ExplainError::Overflow(o.rule_id, o.error.to_string()))?;
+            return Ok(Explanation { text, matched });
+        }
         let mut chosen = None;
         for item in reader {
             match item {

@@ -187,13 +187,9 @@ pub(crate) fn key_column(field: &crate::catalog::Resolved) -> String {
 /// The comparison of a count with a threshold, written with `eq` as the
 /// target writes equality (`=` in SQL, `==` in KQL).
 pub(crate) fn threshold(count: &str, t: &crate::check::Threshold, eq: &str) -> String {
-    use crate::check::CountCmp;
     let op = match t.cmp {
-        CountCmp::Gt => ">",
-        CountCmp::Gte => ">=",
-        CountCmp::Lt => "<",
-        CountCmp::Lte => "<=",
-        CountCmp::Eq => eq,
+        crate::check::CountCmp::Eq => eq,
+        other => other.symbol(),
     };
     format!("{count} {op} {}", t.value)
 }

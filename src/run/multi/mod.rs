@@ -10,11 +10,13 @@
 
 mod episode;
 mod extract;
+mod progress;
 mod state;
 mod ticks;
 
 pub use episode::MAX_RECORDS_LISTED;
 pub use extract::{Detail, Part, Parts, Plan, extract};
+pub use progress::explain_groups;
 pub use state::{LATENESS, MultiRun, Overflow, Pushed, holds_across};
 pub use ticks::{format_duration, format_ticks, parse_ticks};
 

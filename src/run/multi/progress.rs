@@ -1,0 +1,282 @@
+//! How far each group of a multi-record rule got over some records, for
+//! `tollgate explain`: a writer sees why a spray did not fire.
+//!
+//! The verdict per group comes from the engine itself ([`run_records`]);
+//! the progress beside it (the most records and distinct values any one
+//! window held, the records of each step) is counted here, plainly.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::extract::{Part, Plan, extract};
+use super::ticks::format_ticks;
+use super::{Overflow, run_records};
+use crate::check::{Threshold, Window};
+use crate::compile::{MultiRule, MultiSpec};
+use crate::record::{Location, Record};
+use crate::window::Ticks;
+
+/// Most groups listed; the others are counted.
+const MAX_GROUPS: usize = 20;
+
+/// One group's records.
+#[derive(Default)]
+struct Group {
+    /// The key as written by its first record.
+    shown: Vec<String>,
+    /// `(time, distinct values)` of each record, for windows.
+    events: Vec<(Ticks, Vec<Option<Box<str>>>)>,
+    /// Records per step, for sequences.
+    per_step: Vec<u64>,
+}
+
+/// The progress of `rule` over `records`, as text, and whether some group
+/// fired.
+pub fn explain_groups(
+    rule: &MultiRule,
+    records: Vec<(Record, Location)>,
+) -> Result<(String, bool), Overflow> {
+    let rules = std::slice::from_ref(rule);
+    let plans = [Plan::new(rule)];
+    let total = records.len();
+    let mut taking_part = Vec::new();
+    let mut untimed = 0u64;
+    let mut groups: BTreeMap<Box<[Box<str>]>, Group> = BTreeMap::new();
+    let steps = rule.steps.len();
+    for (record, location) in records {
+        let parts = extract(rules, &plans, &record, &location);
+        if parts.untimed {
+            untimed += 1;
+        }
+        if parts.parts.is_empty() {
+            continue;
+        }
+        for Part {
+            key,
+            time,
+            distinct,
+            detail,
+            ..
+        } in parts.parts
+        {
+            let group = groups.entry(key.clone()).or_insert_with(|| Group {
+                shown: key.iter().map(ToString::to_string).collect(),
+                per_step: vec![0; steps],
+                ..Group::default()
+            });
+            group.events.push((time, distinct.into_vec()));
+            for (i, n) in group.per_step.iter_mut().enumerate() {
+                if detail.steps >> i & 1 == 1 {
+                    *n += 1;
+                }
+            }
+        }
+        taking_part.push((record, location));
+    }
+    let participants = taking_part.len();
+    let (findings, _) = run_records(rule, &taking_part)?;
+    let case_sensitive = match &rule.spec {
+        MultiSpec::Window(w) => w.case_sensitive,
+        MultiSpec::Sequence(s) => s.case_sensitive,
+    };
+    // The groups the engine fired for, keyed as the events are.
+    let fired: FxHashSet<Vec<String>> = findings
+        .iter()
+        .filter_map(|f| f.episode.as_ref())
+        .map(|e| {
+            e.group
+                .values()
+                .map(|v| {
+                    if case_sensitive {
+                        v.clone()
+                    } else {
+                        v.to_lowercase()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let key_names = key_names(rule);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}): {participants} of {total} {} take part, in {} {}; {} fired",
+        rule.info.id,
+        describe(rule),
+        plural(total, "record", "records"),
+        groups.len(),
+        plural(groups.len(), "group", "groups"),
+        fired.len(),
+    );
+    if untimed > 0 {
+        let _ = writeln!(
+            out,
+            "{untimed} {} would take part but {} no readable time",
+            plural(untimed as usize, "record", "records"),
+            if untimed == 1 { "has" } else { "have" }
+        );
+    }
+    // The groups that got furthest first.
+    let mut listed: Vec<(&Box<[Box<str>]>, &Group)> = groups.iter().collect();
+    listed.sort_by_key(|(_, g)| std::cmp::Reverse(g.events.len()));
+    for (key, group) in listed.iter().take(MAX_GROUPS) {
+        let folded: Vec<String> = key.iter().map(ToString::to_string).collect();
+        let did = fired.contains(&folded)
+            || fired.iter().any(|f| {
+                // Finding groups list fields in name order; events in the
+                // rule's order: compare as sets when the order differs.
+                f.len() == folded.len() && f.iter().all(|v| folded.contains(v))
+            });
+        let name: Vec<String> = key_names
+            .iter()
+            .zip(&group.shown)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let (first, last) = group
+            .events
+            .iter()
+            .fold((Ticks::MAX, Ticks::MIN), |(a, b), (t, _)| {
+                (a.min(*t), b.max(*t))
+            });
+        let _ = writeln!(
+            out,
+            "  {}: {} {}, {} to {}: {}",
+            if name.is_empty() {
+                "every record".to_string()
+            } else {
+                name.join(", ")
+            },
+            group.events.len(),
+            plural(group.events.len(), "record", "records"),
+            format_ticks(first),
+            format_ticks(last),
+            if did { "fired" } else { "did not fire" }
+        );
+        match &rule.spec {
+            MultiSpec::Window(w) => window_progress(&mut out, w, group),
+            MultiSpec::Sequence(s) => {
+                for (step, n) in s.steps.iter().zip(&group.per_step) {
+                    let need = if step.absent {
+                        "must have none".to_string()
+                    } else {
+                        format!("needs {}", bound(&step.count))
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    step {}: {n} {} ({need})",
+                        step.name,
+                        plural(*n as usize, "record", "records")
+                    );
+                }
+            }
+        }
+    }
+    if groups.len() > MAX_GROUPS {
+        let _ = writeln!(
+            out,
+            "  ... and {} more groups with fewer records",
+            groups.len() - MAX_GROUPS
+        );
+    }
+    Ok((out, !findings.is_empty()))
+}
+
+/// The most records, and distinct values per field, that one window of a
+/// group held, against the thresholds.
+fn window_progress(out: &mut String, w: &Window, group: &Group) {
+    let mut events: Vec<&(Ticks, Vec<Option<Box<str>>>)> = group.events.iter().collect();
+    events.sort_by_key(|(t, _)| *t);
+    let fields = w.distinct.len();
+    let mut best_count = 0usize;
+    let mut best_distinct = vec![0usize; fields];
+    let mut counts: Vec<FxHashMap<&str, usize>> = vec![FxHashMap::default(); fields];
+    let mut start = 0;
+    for (end, (time, values)) in events.iter().enumerate() {
+        for (f, v) in values.iter().enumerate() {
+            if let (Some(v), Some(c)) = (v, counts.get_mut(f)) {
+                *c.entry(v).or_default() += 1;
+            }
+        }
+        // The window ending here holds the records within `span` before.
+        while let Some((t, old)) = events.get(start).copied()
+            && *t < time.saturating_sub(w.span.ticks)
+        {
+            for (f, v) in old.iter().enumerate() {
+                if let (Some(v), Some(c)) = (v, counts.get_mut(f))
+                    && let Some(n) = c.get_mut(&**v)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        c.remove(&**v);
+                    }
+                }
+            }
+            start += 1;
+        }
+        best_count = best_count.max(end + 1 - start);
+        for (b, c) in best_distinct.iter_mut().zip(&counts) {
+            *b = (*b).max(c.len());
+        }
+    }
+    let mut parts = vec![format!(
+        "{best_count} {}{}",
+        plural(best_count, "record", "records"),
+        w.count
+            .as_ref()
+            .map(|t| format!(" (needs {})", bound(t)))
+            .unwrap_or_default()
+    )];
+    for ((field, t), n) in w.distinct.iter().zip(&best_distinct) {
+        parts.push(format!("{n} distinct {} (needs {})", field.path, bound(t)));
+    }
+    let _ = writeln!(
+        out,
+        "    most in one {} window: {}",
+        w.span.text,
+        parts.join(", ")
+    );
+}
+
+/// The names of the rule's key fields.
+fn key_names(rule: &MultiRule) -> Vec<String> {
+    let fields = match &rule.spec {
+        MultiSpec::Window(w) => w.group_by.as_slice(),
+        MultiSpec::Sequence(s) => s
+            .group_by
+            .as_deref()
+            .or_else(|| s.steps.first().map(|st| st.key.as_slice()))
+            .unwrap_or_default(),
+    };
+    fields.iter().map(|f| f.path.to_string()).collect()
+}
+
+/// What the rule asks, in a few words.
+fn describe(rule: &MultiRule) -> String {
+    match &rule.spec {
+        MultiSpec::Window(w) => format!(
+            "a window of {}{}",
+            w.span.text,
+            if w.group_by.is_empty() {
+                String::new()
+            } else {
+                format!(" per {}", key_names(rule).join(", "))
+            }
+        ),
+        MultiSpec::Sequence(s) => format!(
+            "a sequence of {} steps within {}",
+            s.steps.len(),
+            s.span.text
+        ),
+    }
+}
+
+/// A threshold as people write it: `>= 10`.
+fn bound(t: &Threshold) -> String {
+    format!("{} {}", t.cmp.symbol(), t.value)
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
