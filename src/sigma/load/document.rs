@@ -40,6 +40,12 @@ pub fn log_of_service(service: &str) -> Option<LogCategory> {
         .map(|(_, l)| l.clone())
 }
 
+/// The help that lists the services tollgate reads.
+fn services_help() -> String {
+    let names: Vec<&str> = SERVICES.iter().map(|(s, _)| *s).collect();
+    format!("services are {}", names.join(", "))
+}
+
 /// Sigma `level` → severity.
 pub fn severity_of(level: &str) -> Option<Severity> {
     Some(match level.to_ascii_lowercase().as_str() {
@@ -268,14 +274,7 @@ impl Cx<'_> {
                     Code::SigmaLogsource
                         .error(n.span.clone(), "Sigma logsource has no `service`")
                         .label("which log?")
-                        .help(format!(
-                            "services are {}",
-                            SERVICES
-                                .iter()
-                                .map(|(s, _)| *s)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
+                        .help(services_help()),
                 );
                 return None;
             }
@@ -295,14 +294,7 @@ impl Cx<'_> {
                         .label("unknown service")
                         .suggest_then(
                             catalog::closest(name, SERVICES.iter().map(|(s, _)| *s)),
-                            &format!(
-                                "services are {}",
-                                SERVICES
-                                    .iter()
-                                    .map(|(s, _)| *s)
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
+                            &services_help(),
                         ),
                 );
                 None
