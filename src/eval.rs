@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::check::Quantifier;
 use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp, Test};
 use crate::finding::Evidence;
-use crate::record::visit_value;
+pub(crate) use crate::record::lookup;
+use crate::record::{visit_along, visit_value};
 
 /// What a condition is evaluated against: a record's fields, or one element
 /// of a list inside `any`/`all`/`none`.
@@ -64,15 +65,6 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// A key of an object, in any case when `any_case`.
-pub fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
-    if any_case {
-        crate::fold::get_any_case(map, key)
-    } else {
-        map.get(key)
-    }
-}
-
 /// Calls `f` on the values a test reads, until it returns true: those at
 /// its path (the rule set's interned top-level value when there is one);
 /// with [`Test::as_text`], an object or a list there as its compact JSON
@@ -88,11 +80,7 @@ fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value) -> bool) 
         };
     }
     let walk = |v: &Value, rest: &[Box<str>], f: &mut dyn FnMut(&Value) -> bool| {
-        if test.as_text {
-            visit_text(v, rest, raw, f)
-        } else {
-            visit_value(v, rest, raw, f)
-        }
+        visit_along(v, rest, raw, test.as_text, f)
     };
     match (scope, test.top) {
         (Scope::Record(_, tops), Some(i)) => tops.get(i).copied().flatten().is_some_and(|v| {
@@ -104,27 +92,6 @@ fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value) -> bool) 
             None => false,
         },
         (Scope::Value(v), _) => walk(v, path.segments(), f),
-    }
-}
-
-/// [`visit_value`], except that an object or a list where the path ends
-/// is given as its compact JSON text (lists along the path are still
-/// walked element by element).
-fn visit_text(
-    value: &Value,
-    rest: &[Box<str>],
-    raw: bool,
-    f: &mut dyn FnMut(&Value) -> bool,
-) -> bool {
-    match (value, rest.split_first()) {
-        (Value::Null, _) => false,
-        (Value::Array(_) | Value::Object(_), None) => f(&Value::String(value.to_string())),
-        (Value::Array(items), Some(_)) => items.iter().any(|item| visit_text(item, rest, raw, f)),
-        (Value::Object(map), Some((seg, rest))) => {
-            lookup(map, seg, raw).is_some_and(|v| visit_text(v, rest, raw, f))
-        }
-        (_, None) => f(value),
-        (_, Some(_)) => false,
     }
 }
 

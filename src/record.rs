@@ -89,19 +89,42 @@ pub fn visit_value(
     raw: bool,
     f: &mut dyn FnMut(&Value) -> bool,
 ) -> bool {
+    visit_along(value, rest, raw, false, f)
+}
+
+/// [`visit_value`], except that with `as_text` an object or a list where
+/// the path ends is given as its compact JSON text (lists along the path
+/// are still walked element by element).
+pub(crate) fn visit_along(
+    value: &Value,
+    rest: &[Box<str>],
+    raw: bool,
+    as_text: bool,
+    f: &mut dyn FnMut(&Value) -> bool,
+) -> bool {
     match (value, rest.split_first()) {
         (Value::Null, _) => false,
-        (Value::Array(items), _) => items.iter().any(|item| visit_value(item, rest, raw, f)),
+        (Value::Array(_) | Value::Object(_), None) if as_text => {
+            f(&Value::String(value.to_string()))
+        }
+        // A list is walked element by element, along the path or at its end.
+        (Value::Array(items), _) => items
+            .iter()
+            .any(|item| visit_along(item, rest, raw, as_text, f)),
         (_, None) => f(value),
-        (Value::Object(map), Some((seg, rest))) => match lookup(map, seg, raw) {
-            Some(v) => visit_value(v, rest, raw, f),
-            None => false,
-        },
+        (Value::Object(map), Some((seg, rest))) => {
+            lookup(map, seg, raw).is_some_and(|v| visit_along(v, rest, raw, as_text, f))
+        }
         (_, Some(_)) => false,
     }
 }
 
-fn lookup<'a>(map: &'a Map<String, Value>, key: &str, any_case: bool) -> Option<&'a Value> {
+/// A key of an object, in any case when `any_case` (a `raw.` path).
+pub(crate) fn lookup<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    any_case: bool,
+) -> Option<&'a Value> {
     if any_case {
         crate::fold::get_any_case(map, key)
     } else {

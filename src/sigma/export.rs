@@ -174,16 +174,7 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
                 sigma_id(&id)
             );
         }
-        out.push_str("status: experimental\n");
-        let mut description = rule.info.description.trim().to_string();
-        if description.is_empty() {
-            description = rule.info.title.to_string();
-        }
-        let _ = writeln!(
-            out,
-            "description: {}",
-            quote(&format!("{description}\n\n(tollgate rule {id})"))
-        );
+        write_status_and_description(&mut out, rule);
         if !rule.info.references.is_empty() {
             out.push_str("references:\n");
             for r in &rule.info.references {
@@ -243,21 +234,31 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
     if let Some(body) = correlation {
         let _ = writeln!(out, "---\ntitle: {}", quote(&rule.info.title));
         let _ = writeln!(out, "id: {}", sigma_id(&id));
-        out.push_str("status: experimental\n");
-        let mut description = rule.info.description.trim().to_string();
-        if description.is_empty() {
-            description = rule.info.title.to_string();
-        }
-        let _ = writeln!(
-            out,
-            "description: {}",
-            quote(&format!("{description}\n\n(tollgate rule {id})"))
-        );
+        write_status_and_description(&mut out, rule);
         out.push_str("author: tollgate\n");
         out.push_str(&body);
         let _ = writeln!(out, "level: {}", level_of(rule.info.severity));
     }
     Ok(out)
+}
+
+/// The `status` and `description` of every document a rule is exported
+/// as: its description (its title when it has none) and the tollgate rule
+/// it came from.
+fn write_status_and_description(out: &mut String, rule: &CheckedRule) {
+    out.push_str("status: experimental\n");
+    let mut description = rule.info.description.trim().to_string();
+    if description.is_empty() {
+        description = rule.info.title.to_string();
+    }
+    let _ = writeln!(
+        out,
+        "description: {}",
+        quote(&format!(
+            "{description}\n\n(tollgate rule {})",
+            rule.info.id
+        ))
+    );
 }
 
 /// The Sigma name of the base rule of a correlation, for one log.

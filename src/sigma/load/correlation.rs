@@ -2,8 +2,9 @@
 //! windows and sequences over the detection rules they name.
 
 use super::cx::{Cx, find};
+use super::document::Head;
 use crate::catalog::{self, Field, Resolved};
-use crate::check::{CheckedRule, Cond, CountCmp, Piece, Sequence, Shape, Step, Threshold, Window};
+use crate::check::{CheckedRule, Cond, CountCmp, Sequence, Shape, Step, Threshold, Window};
 use crate::diag::{Code, Span};
 use crate::record::LogCategory;
 use crate::syntax::{Node, NodeKind};
@@ -25,25 +26,20 @@ pub(super) struct Base {
 }
 
 impl Cx<'_> {
+    /// A correlation rule: `corr` is its `correlation` mapping.
     pub(super) fn correlation_rule(
         &mut self,
-        root: &Node,
+        corr: &Node,
+        head: &Head,
         bases: &mut Vec<Base>,
-    ) -> (Option<CheckedRule>, Option<(String, Span)>) {
-        let Some(entries) = root.map() else {
-            return (None, None);
-        };
-        let head = self.head(root);
-        let Some(corr) = find(entries, "correlation") else {
-            return (None, head.id);
-        };
+    ) -> Option<CheckedRule> {
         let Some(c) = corr.map() else {
             self.err(
                 Code::WrongType
                     .error(corr.span.clone(), "`correlation` must be a mapping")
                     .label("expected `type:`, `rules:`, `group-by:`, `timespan:`"),
             );
-            return (None, head.id);
+            return None;
         };
         let kind_node = find(c, "type");
         let kind = kind_node
@@ -65,7 +61,7 @@ impl Cx<'_> {
                         "types are event_count, value_count, temporal, temporal_ordered",
                     ),
             );
-            return (None, head.id);
+            return None;
         }
         // The rules it reads.
         let names: Vec<(String, Span)> = match find(c, "rules") {
@@ -86,7 +82,7 @@ impl Cx<'_> {
                     .label("which rules?")
                     .help("name the rules it correlates by their `id` or `name`"),
             );
-            return (None, head.id);
+            return None;
         }
         let mut used: Vec<Base> = Vec::new();
         for (name, at) in &names {
@@ -102,7 +98,7 @@ impl Cx<'_> {
                         &format!("a correlation of correlation rules (`{name}`) other than a temporal one over `event_count` rules of at least some records"),
                         "correlate the detection rules directly",
                     );
-                    return (None, head.id);
+                    return None;
                 }
                 Some(b) => used.push(b.clone()),
                 None => {
@@ -115,7 +111,7 @@ impl Cx<'_> {
                             .label("unknown rule")
                             .suggest_or(catalog::closest(name, known), "load the rule it names beside it"),
                     );
-                    return (None, head.id);
+                    return None;
                 }
             }
         }
@@ -129,7 +125,7 @@ impl Cx<'_> {
                     )
                     .label("rules of both kinds"),
             );
-            return (None, head.id);
+            return None;
         }
         self.root = root_catalog;
         for key in ["aliases", "generate"] {
@@ -141,7 +137,7 @@ impl Cx<'_> {
                     "correlation `aliases`",
                     "group by a field every rule has under one name",
                 );
-                return (None, head.id);
+                return None;
             }
         }
         let group_by: Vec<Resolved> = match find(c, "group-by") {
@@ -164,11 +160,9 @@ impl Cx<'_> {
                     .error(corr.span.clone(), "a Sigma correlation needs `timespan:`")
                     .label("over which span of time?"),
             );
-            return (None, head.id);
+            return None;
         };
-        let Some(span) = self.timespan(span_node) else {
-            return (None, head.id);
-        };
+        let span = self.timespan(span_node)?;
         let mut logs: Vec<LogCategory> = Vec::new();
         for b in &used {
             for l in &b.logs {
@@ -179,9 +173,7 @@ impl Cx<'_> {
         }
         let (cond, shape) = match kind.as_str() {
             "event_count" | "value_count" => {
-                let Some((threshold, field)) = self.count_condition(c, corr, &kind) else {
-                    return (None, head.id);
-                };
+                let (threshold, field) = self.count_condition(c, corr, &kind)?;
                 let cond = match used.len() {
                     1 => used
                         .first()
@@ -212,7 +204,7 @@ impl Cx<'_> {
                         "a `condition` on a temporal correlation",
                         "remove it: every rule must occur",
                     );
-                    return (None, head.id);
+                    return None;
                 }
                 // A counted rule (an `event_count` correlation) is a step
                 // with its count: all records of all steps lie within the
@@ -227,7 +219,7 @@ impl Cx<'_> {
                             &format!("a temporal correlation over `{name}`, whose group-by differs or whose timespan is shorter"),
                             "give the counted rule the same group-by and a timespan at least as long",
                         );
-                        return (None, head.id);
+                        return None;
                     }
                 }
                 let steps = used
@@ -264,52 +256,22 @@ impl Cx<'_> {
                 )
             }
         };
-        let errors = self
-            .diags
-            .iter()
-            .any(|d| d.level == crate::diag::Level::Error);
-        let Some((id, id_span)) = head.id.clone() else {
-            return (None, None);
+        let errors = self.has_errors();
+        let counted = match &shape {
+            Shape::Window(w) if kind == "event_count" => w
+                .count
+                .as_ref()
+                .filter(|t| t.at_least().is_some())
+                .map(|t| {
+                    let keys = w.group_by.iter().map(|g| g.path.to_string()).collect();
+                    (t.clone(), keys, w.span.ticks)
+                }),
+            _ => None,
         };
-        bases.push(Base {
-            id: id.clone(),
-            name: head.name.clone(),
-            logs: logs.clone(),
-            root: self.root,
-            cond: cond.clone(),
-            correlation: true,
-            counted: match &shape {
-                Shape::Window(w) if kind == "event_count" => w
-                    .count
-                    .as_ref()
-                    .filter(|t| t.at_least().is_some())
-                    .map(|t| {
-                        let keys = w.group_by.iter().map(|g| g.path.to_string()).collect();
-                        (t.clone(), keys, w.span.ticks)
-                    }),
-                _ => None,
-            },
-        });
-        if errors {
-            return (None, head.id);
-        }
-        let Some(info) = self.info(&head, &logs, &id, &id_span) else {
-            return (None, head.id);
-        };
-        let message = vec![Piece::Text(info.title.to_string())];
-        (
-            Some(CheckedRule {
-                info,
-                logs,
-                cond,
-                shape,
-                message,
-                tests: Vec::new(),
-                waiting: Vec::new(),
-                span: id_span,
-            }),
-            head.id,
-        )
+        let rule = self.finish(head, logs, (cond, shape), true, counted, bases);
+        // A correlation with errors is still a base that later correlations
+        // can name; it only does not run.
+        rule.filter(|_| !errors)
     }
 
     /// The `condition:` of an event or value count: one comparison, and

@@ -24,8 +24,32 @@ impl Cx<'_> {
         self.diags.push(d);
     }
 
-    pub(super) fn has(&self, entries: &[(Node, Node)], key: &str) -> bool {
-        find(entries, key).is_some()
+    /// Whether an error has been reported on the document.
+    pub(super) fn has_errors(&self) -> bool {
+        self.diags
+            .iter()
+            .any(|d| d.level == crate::diag::Level::Error)
+    }
+
+    /// The value of a key every Sigma rule must have; when it is missing,
+    /// an error at `at` (the rule's first key) with `help`.
+    pub(super) fn required<'n>(
+        &mut self,
+        entries: &'n [(Node, Node)],
+        key: &str,
+        at: &Span,
+        help: &str,
+    ) -> Option<&'n Node> {
+        let found = find(entries, key);
+        if found.is_none() {
+            self.err(
+                Code::MissingKey
+                    .error(at.clone(), format!("Sigma rule has no `{key}`"))
+                    .label("this rule")
+                    .help(help.to_string()),
+            );
+        }
+        found
     }
 
     pub(super) fn file(&self) -> &str {

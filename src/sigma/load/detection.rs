@@ -3,87 +3,38 @@
 
 use super::correlation::Base;
 use super::cx::{Cx, find};
+use super::document::Head;
 use crate::catalog;
 use crate::check::{
-    CheckedRule, Cond, CountCmp, Piece, Shape, TICKS_PER_SECOND, Threshold, TimeSpan, Window,
+    CheckedRule, Cond, CountCmp, Shape, TICKS_PER_SECOND, Threshold, TimeSpan, Window,
 };
 use crate::diag::{Code, Span};
 use crate::sigma::cond::{self, Aggregation, Expr};
 use crate::syntax::{Node, NodeKind};
 
 impl Cx<'_> {
+    /// A detection rule: a document with no `correlation`.
     pub(super) fn detection_rule(
         &mut self,
-        root: &Node,
+        entries: &[(Node, Node)],
+        head: &Head,
         bases: &mut Vec<Base>,
-    ) -> (Option<CheckedRule>, Option<(String, Span)>) {
-        let Some(entries) = root.map() else {
-            return (None, None);
-        };
-        let head = self.head(root);
-        let at = entries
-            .first()
-            .map_or_else(|| root.span.clone(), |(k, _)| k.span.clone());
-        let logs = match find(entries, "logsource") {
-            Some(n) => self.logsource(n),
-            None => {
-                self.err(
-                    Code::MissingKey
-                        .error(at.clone(), "Sigma rule has no `logsource`")
-                        .label("this rule")
-                        .help("add `logsource: { product: azure, service: signinlogs }`"),
-                );
-                None
-            }
-        };
+    ) -> Option<CheckedRule> {
+        let help = "add `logsource: { product: azure, service: signinlogs }`";
+        let logs = self
+            .required(entries, "logsource", &head.at, help)
+            .and_then(|n| self.logsource(n));
         if let Some(logs) = &logs {
             self.root = logs.first().map_or(catalog::SIGN_IN, catalog::for_log);
         }
-        let detection = match find(entries, "detection") {
-            Some(n) => self.detection(n, entries),
-            None => {
-                self.err(
-                    Code::MissingKey
-                        .error(at.clone(), "Sigma rule has no `detection`")
-                        .label("this rule")
-                        .help("add `detection:` with search identifiers and a `condition`"),
-                );
-                None
-            }
+        let help = "add `detection:` with search identifiers and a `condition`";
+        let detection = self
+            .required(entries, "detection", &head.at, help)
+            .and_then(|n| self.detection(n, entries));
+        let (Some(logs), Some(detection), false) = (logs, detection, self.has_errors()) else {
+            return None;
         };
-        let errors = self
-            .diags
-            .iter()
-            .any(|d| d.level == crate::diag::Level::Error);
-        let (Some((id, id_span)), Some(logs), Some((cond, shape)), false) =
-            (head.id.clone(), logs, detection, errors)
-        else {
-            return (None, head.id);
-        };
-        bases.push(Base {
-            id: id.clone(),
-            name: head.name.clone(),
-            logs: logs.clone(),
-            root: self.root,
-            cond: cond.clone(),
-            correlation: false,
-            counted: None,
-        });
-        let Some(info) = self.info(&head, &logs, &id, &id_span) else {
-            return (None, head.id);
-        };
-        let message = vec![Piece::Text(info.title.to_string())];
-        let rule = CheckedRule {
-            info,
-            logs,
-            cond,
-            shape,
-            message,
-            tests: Vec::new(),
-            waiting: Vec::new(),
-            span: id_span,
-        };
-        (Some(rule), head.id)
+        self.finish(head, logs, detection, false, None, bases)
     }
 
     fn detection(&mut self, n: &Node, rule: &[(Node, Node)]) -> Option<(Cond, Shape)> {

@@ -1,8 +1,11 @@
-//! The Sigma document's head and `logsource`: id, title, level,
-//! description, tags, and the logs its `service` names.
+//! The Sigma document: which kind of rule it is, its head and
+//! `logsource` (id, title, level, description, tags, and the logs its
+//! `service` names), and the checked rule it ends as.
 
+use super::correlation::Base;
 use super::cx::{Cx, find};
 use crate::catalog;
+use crate::check::{CheckedRule, Cond, Piece, Shape, Threshold};
 use crate::diag::{Code, Span};
 use crate::finding::{RuleInfo, Severity};
 use crate::record::LogCategory;
@@ -37,6 +40,12 @@ pub fn log_of_service(service: &str) -> Option<LogCategory> {
         .map(|(_, l)| l.clone())
 }
 
+/// The help that lists the services tollgate reads.
+fn services_help() -> String {
+    let names: Vec<&str> = SERVICES.iter().map(|(s, _)| *s).collect();
+    format!("services are {}", names.join(", "))
+}
+
 /// Sigma `level` → severity.
 pub fn severity_of(level: &str) -> Option<Severity> {
     Some(match level.to_ascii_lowercase().as_str() {
@@ -51,6 +60,9 @@ pub fn severity_of(level: &str) -> Option<Severity> {
 
 /// The rule head every Sigma rule has.
 pub(super) struct Head {
+    /// Where the rule starts (its first key), for errors about a key it
+    /// lacks.
+    pub(super) at: Span,
     pub(super) id: Option<(String, Span)>,
     title: Option<String>,
     severity: Option<Severity>,
@@ -61,12 +73,68 @@ pub(super) struct Head {
 }
 
 impl Cx<'_> {
+    /// Reads one Sigma document: its head, then a correlation rule when it
+    /// has `correlation`, a detection rule otherwise. Gives the rule (when
+    /// it has no error) and the id it is written with.
+    pub(super) fn rule(
+        &mut self,
+        root: &Node,
+        bases: &mut Vec<Base>,
+    ) -> (Option<CheckedRule>, Option<(String, Span)>) {
+        let Some(entries) = root.map() else {
+            return (None, None);
+        };
+        let head = self.head(root);
+        let rule = match find(entries, "correlation") {
+            Some(corr) => self.correlation_rule(corr, &head, bases),
+            None => self.detection_rule(entries, &head, bases),
+        };
+        (rule, head.id)
+    }
+
+    /// What a rule read through becomes: a [`Base`] that correlations
+    /// loaded after it can name, and a checked rule; neither when its head
+    /// has no valid id, and no checked rule when it has no title or level.
+    pub(super) fn finish(
+        &self,
+        head: &Head,
+        logs: Vec<LogCategory>,
+        (cond, shape): (Cond, Shape),
+        correlation: bool,
+        counted: Option<(Threshold, Vec<String>, i64)>,
+        bases: &mut Vec<Base>,
+    ) -> Option<CheckedRule> {
+        let (id, span) = head.id.clone()?;
+        bases.push(Base {
+            id: id.clone(),
+            name: head.name.clone(),
+            logs: logs.clone(),
+            root: self.root,
+            cond: cond.clone(),
+            correlation,
+            counted,
+        });
+        let info = self.info(head, &logs, &id, &span)?;
+        let message = vec![Piece::Text(info.title.to_string())];
+        Some(CheckedRule {
+            info,
+            logs,
+            cond,
+            shape,
+            message,
+            tests: Vec::new(),
+            waiting: Vec::new(),
+            span,
+        })
+    }
+
     pub(super) fn head(&mut self, root: &Node) -> Head {
         let entries = root.map().unwrap_or_default();
         let at = entries
             .first()
             .map_or_else(|| root.span.clone(), |(k, _)| k.span.clone());
-        let id = match find(entries, "id") {
+        let help = "add `id: <a UUID>`: findings name the rule by it";
+        let id = match self.required(entries, "id", &at, help) {
             Some(n) => self.text(n, "id").and_then(|id| {
                 let valid = !id.is_empty()
                     && id
@@ -84,28 +152,11 @@ impl Cx<'_> {
                     None
                 }
             }),
-            None => {
-                self.err(
-                    Code::MissingKey
-                        .error(at.clone(), "Sigma rule has no `id`")
-                        .label("this rule")
-                        .help("add `id: <a UUID>`: findings name the rule by it"),
-                );
-                None
-            }
+            None => None,
         };
-        let title = match find(entries, "title") {
-            Some(n) => self.text(n, "title"),
-            None => {
-                self.err(
-                    Code::MissingKey
-                        .error(at.clone(), "Sigma rule has no `title`")
-                        .label("this rule")
-                        .help("add `title: what the rule finds`"),
-                );
-                None
-            }
-        };
+        let title = self
+            .required(entries, "title", &at, "add `title: what the rule finds`")
+            .and_then(|n| self.text(n, "title"));
         let severity = match find(entries, "level") {
             Some(n) => self.text(n, "level").and_then(|l| {
                 let s = severity_of(&l);
@@ -137,6 +188,7 @@ impl Cx<'_> {
             .unwrap_or_default();
         let name = find(entries, "name").and_then(|n| self.text(n, "name"));
         Head {
+            at,
             id,
             title,
             severity,
@@ -222,14 +274,7 @@ impl Cx<'_> {
                     Code::SigmaLogsource
                         .error(n.span.clone(), "Sigma logsource has no `service`")
                         .label("which log?")
-                        .help(format!(
-                            "services are {}",
-                            SERVICES
-                                .iter()
-                                .map(|(s, _)| *s)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
+                        .help(services_help()),
                 );
                 return None;
             }
@@ -249,14 +294,7 @@ impl Cx<'_> {
                         .label("unknown service")
                         .suggest_then(
                             catalog::closest(name, SERVICES.iter().map(|(s, _)| *s)),
-                            &format!(
-                                "services are {}",
-                                SERVICES
-                                    .iter()
-                                    .map(|(s, _)| *s)
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
+                            &services_help(),
                         ),
                 );
                 None

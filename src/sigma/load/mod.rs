@@ -50,40 +50,21 @@ pub struct Outcome {
 pub fn check_all(docs: &[(SourceId, &Document)], sources: &Sources) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = docs.iter().map(|_| None).collect();
     let mut bases: Vec<Base> = Vec::new();
-    let mut correlations = Vec::new();
-    for (i, (source, doc)) in docs.iter().enumerate() {
-        let mut cx = Cx {
-            source: *source,
-            sources,
-            diags: Vec::new(),
-            root: catalog::SIGN_IN,
-        };
-        let entries = doc.root.map().unwrap_or_default();
-        if cx.has(entries, "correlation") {
-            correlations.push(i);
-            continue;
-        }
-        let (rule, id) = cx.detection_rule(&doc.root, &mut bases);
-        if let Some(slot) = outcomes.get_mut(i) {
-            *slot = Some(Outcome {
-                rule,
-                id,
-                diags: cx.diags,
-            });
-        }
-    }
     // Correlations may name correlations written before them.
-    for i in correlations {
-        let Some((source, doc)) = docs.get(i) else {
-            continue;
-        };
+    let (correlations, detections): (Vec<_>, Vec<_>) =
+        docs.iter().enumerate().partition(|(_, (_, doc))| {
+            doc.root
+                .map()
+                .is_some_and(|entries| find(entries, "correlation").is_some())
+        });
+    for (i, (source, doc)) in detections.into_iter().chain(correlations) {
         let mut cx = Cx {
             source: *source,
             sources,
             diags: Vec::new(),
             root: catalog::SIGN_IN,
         };
-        let (rule, id) = cx.correlation_rule(&doc.root, &mut bases);
+        let (rule, id) = cx.rule(&doc.root, &mut bases);
         if let Some(slot) = outcomes.get_mut(i) {
             *slot = Some(Outcome {
                 rule,
