@@ -332,37 +332,23 @@ fn object<'de, A: MapAccess<'de>>(
                 })?
             }
         } else {
-            match kept_value(&mut map, keep, &key)? {
-                Some(value) => value,
-                None => continue,
+            match keep.get(&key) {
+                None => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
+                Some(Below::Whole) => map.next_value::<Value>()?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part {
+                    keep,
+                    whole_elements: false,
+                    known: None,
+                })?,
             }
         };
         out.insert(key.into_owned(), value);
     }
     counts.known = counts.known || properties_known.get();
     Ok((Value::Object(out), counts))
-}
-
-/// Reads the value of `key` as `keep` wants it: whole, or only the keys
-/// below it that are kept; `None` when no key below is wanted (the value
-/// is then checked and dropped).
-fn kept_value<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    keep: &Keep,
-    key: &str,
-) -> Result<Option<Value>, A::Error> {
-    Ok(match keep.get(key) {
-        None => {
-            map.next_value::<Checked>()?;
-            None
-        }
-        Some(Below::Whole) => Some(map.next_value::<Value>()?),
-        Some(Below::Some(keep)) => Some(map.next_value_seed(Part {
-            keep,
-            whole_elements: false,
-            known: None,
-        })?),
-    })
 }
 
 /// A skipped value, checked as a full parse checks it but never stored:
@@ -459,9 +445,19 @@ impl<'de> Visitor<'de> for Part<'_> {
         let mut map = map;
         while let Some(Key(key)) = map.next_key()? {
             found = found || markers::is_record_key(&key);
-            if let Some(value) = kept_value(&mut map, self.keep, &key)? {
-                out.insert(key.into_owned(), value);
-            }
+            let value = match self.keep.get(&key) {
+                None => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
+                Some(Below::Whole) => map.next_value::<Value>()?,
+                Some(Below::Some(keep)) => map.next_value_seed(Part {
+                    keep,
+                    whole_elements: false,
+                    known: None,
+                })?,
+            };
+            out.insert(key.into_owned(), value);
         }
         known.set(known.get() || found);
         Ok(Value::Object(out))
