@@ -332,6 +332,9 @@ fn object<'de, A: MapAccess<'de>>(
                 })?
             }
         } else {
+            // The same read as in `Part::visit_map`, written out in both:
+            // this is the innermost loop of reading, and a shared function
+            // measured a few percent slower (bench/compare.sh, one thread).
             match keep.get(&key) {
                 None => {
                     map.next_value::<Checked>()?;
