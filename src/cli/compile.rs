@@ -72,7 +72,7 @@ pub(super) fn compile(args: CompileArgs) -> CliResult {
         );
     }
     match &args.output {
-        Some(dir) => compiled.write_files(dir)?,
+        Some(dir) => compiled.write_files(dir).map_err(|e| e.to_string())?,
         None => {
             let text = match args.format {
                 CompileFormat::Json => {

@@ -1,7 +1,7 @@
 //! A rule set compiled for one target: the queries, the rules refused with
 //! a diagnostic each, and the ways to write them out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Options, Query, Target, compile, schema};
 use crate::check::CheckedRule;
@@ -94,10 +94,9 @@ impl Compiled {
     }
 
     /// One file per rule in `dir` (created when missing), named by its id
-    /// with the target's extension.
-    pub fn write_files(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    /// with the target's extension. The error names the path that failed.
+    pub fn write_files(&self, dir: &Path) -> Result<(), WriteError> {
+        std::fs::create_dir_all(dir).map_err(|e| WriteError(dir.to_path_buf(), e))?;
         for q in &self.queries {
             let name: String = q
                 .rule_id
@@ -115,9 +114,24 @@ impl Compiled {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, text).map_err(|e| WriteError(path.clone(), e))?;
         }
         Ok(())
+    }
+}
+
+/// A compiled query's file could not be written: the path and why.
+#[derive(Debug)]
+pub struct WriteError(pub PathBuf, pub std::io::Error);
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write {}: {}", self.0.display(), self.1)
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.1)
     }
 }

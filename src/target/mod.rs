@@ -22,7 +22,7 @@ pub mod sentinel;
 pub mod spark;
 
 pub use crate::sigma::export::sigma_id;
-pub use compiled::Compiled;
+pub use compiled::{Compiled, WriteError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
