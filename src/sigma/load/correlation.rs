@@ -1,29 +1,13 @@
 //! Correlation rules (`event_count`, `value_count`, `temporal`, ...) →
 //! windows and sequences over the detection rules they name.
 
-use super::cx::{Cx, find};
+use super::cx::{Base, Cx, find};
 use super::document::Head;
-use crate::catalog::{self, Field, Resolved};
+use crate::catalog::{self, Resolved};
 use crate::check::{CheckedRule, Cond, CountCmp, Sequence, Shape, Step, Threshold, Window};
 use crate::diag::{Code, Span};
 use crate::record::LogCategory;
 use crate::syntax::{Node, NodeKind};
-
-/// A detection rule as correlations use it.
-#[derive(Debug, Clone)]
-pub(super) struct Base {
-    pub(super) id: String,
-    pub(super) name: Option<String>,
-    pub(super) logs: Vec<LogCategory>,
-    pub(super) root: &'static [Field],
-    pub(super) cond: Cond,
-    /// Whether it is itself a correlation.
-    pub(super) correlation: bool,
-    /// For an `event_count` correlation of at least some records: that
-    /// bound, its group-by fields and its timespan, so a temporal
-    /// correlation can take it as a step with a count.
-    pub(super) counted: Option<(Threshold, Vec<String>, i64)>,
-}
 
 impl Cx<'_> {
     /// A correlation rule: `corr` is its `correlation` mapping.

@@ -2,7 +2,9 @@
 //! so far, and the small readers every part uses.
 
 use crate::catalog::Field;
+use crate::check::{Cond, Threshold};
 use crate::diag::{Code, Diagnostic, SourceId, Sources, Span};
+use crate::record::LogCategory;
 use crate::syntax::{Node, NodeKind};
 
 pub(super) struct Cx<'a> {
@@ -121,4 +123,20 @@ impl Cx<'_> {
             _ => start,
         }
     }
+}
+
+/// A detection rule as correlations use it.
+#[derive(Debug, Clone)]
+pub(super) struct Base {
+    pub(super) id: String,
+    pub(super) name: Option<String>,
+    pub(super) logs: Vec<LogCategory>,
+    pub(super) root: &'static [Field],
+    pub(super) cond: Cond,
+    /// Whether it is itself a correlation.
+    pub(super) correlation: bool,
+    /// For an `event_count` correlation of at least some records: that
+    /// bound, its group-by fields and its timespan, so a temporal
+    /// correlation can take it as a step with a count.
+    pub(super) counted: Option<(Threshold, Vec<String>, i64)>,
 }

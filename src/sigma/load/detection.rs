@@ -1,8 +1,7 @@
 //! A detection rule: its `detection` (search identifiers and the
 //! `condition` expression) and an aggregation (`| count(...) by ...`).
 
-use super::correlation::Base;
-use super::cx::{Cx, find};
+use super::cx::{Base, Cx, find};
 use super::document::Head;
 use crate::catalog;
 use crate::check::{

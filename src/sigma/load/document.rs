@@ -2,8 +2,7 @@
 //! `logsource` (id, title, level, description, tags, and the logs its
 //! `service` names), and the checked rule it ends as.
 
-use super::correlation::Base;
-use super::cx::{Cx, find};
+use super::cx::{Base, Cx, find};
 use crate::catalog;
 use crate::check::{CheckedRule, Cond, Piece, Shape, Threshold};
 use crate::diag::{Code, Span};

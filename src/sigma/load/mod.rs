@@ -19,7 +19,7 @@ use crate::catalog;
 use crate::check::CheckedRule;
 use crate::diag::{Diagnostic, SourceId, Sources, Span};
 use crate::syntax::{Document, Node, NodeKind};
-use correlation::Base;
+use cx::Base;
 use cx::{Cx, find};
 
 /// Whether a document is a Sigma rule: it has `logsource`, `detection` or
