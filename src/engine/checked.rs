@@ -184,7 +184,7 @@ impl CheckedRules {
         for rule in &mut rules {
             compile::intern_tops(&mut rule.root, &mut tops);
         }
-        let plans = multi.iter().map(crate::run::multi::Plan::new).collect();
+        let plans = crate::run::multi::Plan::for_rules(&multi);
         let set = RuleSet {
             rules,
             multi,

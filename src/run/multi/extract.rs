@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::kept::{self, KeyTable};
 use super::ticks::parse_ticks;
 use crate::catalog::FieldPath;
 use crate::check::Piece;
@@ -18,6 +19,9 @@ use crate::window::{Ticks, TieKey};
 pub struct Plan {
     /// Top-level fields a record's [`Detail`] keeps: `(name, any case)`.
     keep: Vec<(Box<str>, bool)>,
+    /// The names every plan of the run keeps, for the compact form of
+    /// kept fields; set by [`Plan::for_rules`].
+    keys: KeyTable,
 }
 
 /// The fields that identify a record in a finding.
@@ -35,8 +39,25 @@ const IDENTITY: [&str; 10] = [
 ];
 
 impl Plan {
+    /// The plans of a run's rules, sharing one table of the names they
+    /// keep.
+    pub fn for_rules(rules: &[MultiRule]) -> Vec<Plan> {
+        let mut plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (name, _) in plans.iter().flat_map(|p| p.keep.iter()) {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        let keys: KeyTable = names.into();
+        for plan in &mut plans {
+            plan.keys = Arc::clone(&keys);
+        }
+        plans
+    }
+
     /// The plan of one rule.
-    pub fn new(rule: &MultiRule) -> Plan {
+    fn new(rule: &MultiRule) -> Plan {
         let mut keep: Vec<(Box<str>, bool)> = Vec::new();
         let mut add = |path: &FieldPath| {
             if let Some(first) = path.segments().first() {
@@ -75,7 +96,10 @@ impl Plan {
                 Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
             }
         }
-        Plan { keep }
+        Plan {
+            keep,
+            keys: Arc::from([]),
+        }
     }
 }
 
@@ -90,22 +114,23 @@ pub struct Kept {
     /// Its time.
     pub(super) time: Ticks,
     /// The fields the rules' `where`, messages and keys read, and those of
-    /// its identity, as compact JSON text: a fraction of the memory of a
-    /// map of values, read back only for the records a finding lists or a
-    /// `where` compares.
-    json: Box<[u8]>,
+    /// its identity, in the compact form of [`super::kept`]: a fraction of
+    /// the memory of a map of values, read back only for the records a
+    /// finding lists or a `where` compares.
+    packed: Box<[u8]>,
+    /// The names the packed fields are numbered by.
+    keys: KeyTable,
 }
 
 impl Kept {
     /// The kept fields.
     pub(super) fn fields(&self) -> Map<String, Value> {
-        // The text was written from a map just before: it reads back.
-        serde_json::from_slice(&self.json).unwrap_or_default()
+        kept::decode(&self.packed, &self.keys, self.time)
     }
 
     /// Heap bytes of a record's kept part: the structure and its text.
     pub(super) fn heap_bytes(&self) -> usize {
-        size_of::<Self>() + self.json.len() + 16
+        size_of::<Self>() + self.packed.len() + 16
     }
 }
 
@@ -231,6 +256,8 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
     let mut timed: Option<Option<Ticks>> = None;
     let mut tie: Option<TieKey> = None;
     let mut shared: Option<Arc<Kept>> = None;
+    let no_keys: KeyTable = Arc::from([]);
+    let keys = plans.first().map_or(&no_keys, |p| &p.keys);
     for (r, rule) in rules.iter().enumerate() {
         if !rule.logs.contains(&record.category) {
             continue;
@@ -262,9 +289,8 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
                 location: location.clone(),
                 category: record.category.clone(),
                 time,
-                json: serde_json::to_vec(&kept_fields(plans, record))
-                    .unwrap_or_default()
-                    .into(),
+                packed: kept::encode(&kept_fields(plans, record), keys, time),
+                keys: Arc::clone(keys),
             })
         });
         let detail = |steps: u64| Detail {

@@ -10,6 +10,7 @@
 
 mod episode;
 mod extract;
+mod kept;
 mod progress;
 mod state;
 mod ticks;
@@ -32,7 +33,7 @@ pub fn run_records(
     records: &[(Record, Location)],
 ) -> Result<(Vec<Finding>, u64), Overflow> {
     let rules = std::slice::from_ref(rule);
-    let plans = [Plan::new(rule)];
+    let plans = Plan::for_rules(rules);
     let mut run = MultiRun::new(rules, Limits::default());
     for (record, location) in records {
         run.push(extract(rules, &plans, record, location), false)?;
@@ -62,7 +63,7 @@ window:
         loader.add_source("mem.yaml", text);
         let set = loader.load().unwrap_or_else(|_| unreachable!());
         let rules = set.multi();
-        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let plans = Plan::for_rules(rules);
         let mut run = MultiRun::new(rules, Limits::default());
         let n = 20_000u64;
         for i in 0..n {
@@ -125,7 +126,7 @@ window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
     fn past_the_limit_the_run_stops_naming_the_rule() {
         let set = spray_set();
         let rules = set.multi();
-        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let plans = Plan::for_rules(rules);
         let limits = Limits {
             max_retained: 3,
             ..Limits::default()
@@ -144,7 +145,7 @@ window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
     fn records_with_no_time_are_counted_and_late_ones_reported() {
         let set = spray_set();
         let rules = set.multi();
-        let plans: Vec<Plan> = rules.iter().map(Plan::new).collect();
+        let plans = Plan::for_rules(rules);
         let mut run = MultiRun::new(rules, Limits::default());
         let (r, l) = failure(0, None);
         assert!(run.push(extract(rules, &plans, &r, &l), true).is_ok());

@@ -39,7 +39,7 @@ pub fn explain_groups(
     records: Vec<(Record, Location)>,
 ) -> Result<(String, bool), Overflow> {
     let rules = std::slice::from_ref(rule);
-    let plans = [Plan::new(rule)];
+    let plans = Plan::for_rules(rules);
     let total = records.len();
     let mut taking_part = Vec::new();
     let mut untimed = 0u64;
