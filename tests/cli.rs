@@ -427,6 +427,36 @@ fn explain_shows_how_far_each_group_of_a_window_got() {
     );
 }
 
+/// A sequence explained over a file: the records of each step per group,
+/// under the names of each step's key.
+#[test]
+fn explain_shows_the_steps_of_each_group_of_a_sequence() {
+    let o = tollgate(&[
+        "explain",
+        "--rule",
+        "TG-GA-006",
+        "examples/logs/graph-activity.jsonl",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("TG-GA-006 (a sequence of 2 steps within 1h): 15 of 15 records take part"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signInActivityId/uniqueTokenIdentifier=buildagenttoken0009xyz: 3 records"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    step call: 3 records (needs >= 1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    step signIn: 0 records (must have none)"),
+        "{out}"
+    );
+}
+
 #[test]
 fn garbage_input_never_panics() {
     let inputs: [&[u8]; 6] = [

@@ -241,15 +241,33 @@ fn window_progress(out: &mut String, w: &Window, group: &Group) {
 
 /// The names of the rule's key fields.
 fn key_names(rule: &MultiRule) -> Vec<String> {
-    let fields = match &rule.spec {
-        MultiSpec::Window(w) => w.group_by.as_slice(),
-        MultiSpec::Sequence(s) => s
-            .group_by
-            .as_deref()
-            .or_else(|| s.steps.first().map(|st| st.key.as_slice()))
-            .unwrap_or_default(),
+    let names = |fields: &[crate::catalog::Resolved]| -> Vec<String> {
+        fields.iter().map(|f| f.path.to_string()).collect()
     };
-    fields.iter().map(|f| f.path.to_string()).collect()
+    match &rule.spec {
+        MultiSpec::Window(w) => names(&w.group_by),
+        MultiSpec::Sequence(s) => match &s.group_by {
+            Some(fields) => names(fields),
+            // Per-step keys: the names of each position, joined with `/`
+            // where steps differ (`signInActivityId/uniqueTokenIdentifier`).
+            None => {
+                let mut out: Vec<String> = Vec::new();
+                for step in &s.steps {
+                    for (i, name) in names(&step.key).into_iter().enumerate() {
+                        match out.get_mut(i) {
+                            Some(have) if !have.split('/').any(|n| n == name) => {
+                                have.push('/');
+                                have.push_str(&name);
+                            }
+                            Some(_) => {}
+                            None => out.push(name),
+                        }
+                    }
+                }
+                out
+            }
+        },
+    }
 }
 
 /// What the rule asks, in a few words.
