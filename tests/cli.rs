@@ -378,6 +378,8 @@ fn explain_shows_how_far_each_group_of_a_window_got() {
         ));
     }
     lines.push_str("{\"id\": \"9\", \"createdDateTime\": \"2025-03-01T10:00:00Z\", \"ipAddress\": \"203.0.113.7\", \"userPrincipalName\": \"z@contoso.com\", \"status\": {\"errorCode\": 0}}\n");
+    // A broken line is said, not silently dropped.
+    lines.push_str("broken{\n");
     let log = dir.path().join("spray.jsonl");
     std::fs::write(&log, lines).expect("write");
     let rules = rule.display().to_string();
@@ -390,6 +392,10 @@ fn explain_shows_how_far_each_group_of_a_window_got() {
         "{out}"
     );
     assert!(out.contains("ipAddress=203.0.113.7: 3 records"), "{out}");
+    assert!(
+        out.contains("1 unreadable record took no part (the first: "),
+        "{out}"
+    );
     assert!(out.contains("ipAddress=198.51.100.9: 3 records"), "{out}");
     let near_miss = out
         .split("ipAddress=198.51.100.9")

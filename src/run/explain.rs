@@ -138,14 +138,52 @@ impl Explanation {
             if pick != Pick::First {
                 return Err(ExplainError::MultiRecord(rule_id.to_string()));
             }
-            let records = reader
-                .filter_map(|item| match item {
-                    Item::Record(record, location) => Some((*record, location)),
-                    Item::Unreadable(_) | Item::NotSignIn(_) => None,
-                })
-                .collect();
-            let (text, matched) = crate::run::multi::explain_groups(rule, records)
+            let mut records = Vec::new();
+            let (mut unreadable, mut not_sign_in) = (Vec::new(), 0u64);
+            for item in reader {
+                match item {
+                    Item::Record(record, location) => records.push((*record, location)),
+                    Item::Unreadable(p) => unreadable.push(p),
+                    Item::NotSignIn(_) => not_sign_in += 1,
+                }
+            }
+            if records.is_empty() {
+                return Err(match unreadable.into_iter().next() {
+                    Some(p) => ExplainError::Unreadable {
+                        path: p.path.to_string(),
+                        line: p.line,
+                        reason: p.reason,
+                    },
+                    None => ExplainError::NoRecord(name, pick),
+                });
+            }
+            let (mut text, matched) = crate::run::multi::explain_groups(rule, records)
                 .map_err(|o| ExplainError::Overflow(o.rule_id, o.error.to_string()))?;
+            // What was not read takes no part: say so, never silently.
+            if let Some(p) = unreadable.first() {
+                text.push_str(&format!(
+                    "{} unreadable {} took no part (the first: {}:{}: {})\n",
+                    unreadable.len(),
+                    if unreadable.len() == 1 {
+                        "record"
+                    } else {
+                        "records"
+                    },
+                    p.path,
+                    p.line,
+                    p.reason
+                ));
+            }
+            if not_sign_in > 0 {
+                text.push_str(&format!(
+                    "{not_sign_in} {} no known field and took no part\n",
+                    if not_sign_in == 1 {
+                        "record has"
+                    } else {
+                        "records have"
+                    }
+                ));
+            }
             return Ok(Explanation { text, matched });
         }
         let mut chosen = None;

@@ -102,10 +102,11 @@ pub fn explain_groups(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} ({}): {participants} of {total} {} take part, in {} {}; {} fired",
+        "{} ({}): {participants} of {total} {} {} part, in {} {}; {} fired",
         rule.info.id,
         describe(rule),
         plural(total, "record", "records"),
+        plural(participants, "takes", "take"),
         groups.len(),
         plural(groups.len(), "group", "groups"),
         fired.len(),
