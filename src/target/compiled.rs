@@ -96,7 +96,11 @@ impl Compiled {
     /// One file per rule in `dir` (created when missing), named by its id
     /// with the target's extension. The error names the path that failed.
     pub fn write_files(&self, dir: &Path) -> Result<(), WriteError> {
-        std::fs::create_dir_all(dir).map_err(|e| WriteError(dir.to_path_buf(), e))?;
+        std::fs::create_dir_all(dir).map_err(|e| WriteError {
+            action: "create",
+            path: dir.to_path_buf(),
+            error: e,
+        })?;
         for q in &self.queries {
             let name: String = q
                 .rule_id
@@ -114,24 +118,41 @@ impl Compiled {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            std::fs::write(&path, text).map_err(|e| WriteError(path.clone(), e))?;
+            std::fs::write(&path, text).map_err(|e| WriteError {
+                action: "write",
+                path: path.clone(),
+                error: e,
+            })?;
         }
         Ok(())
     }
 }
 
-/// A compiled query's file could not be written: the path and why.
+/// A compiled query's file or folder could not be written.
 #[derive(Debug)]
-pub struct WriteError(pub PathBuf, pub std::io::Error);
+pub struct WriteError {
+    /// What failed: `create` (the folder) or `write` (a file).
+    pub action: &'static str,
+    /// The folder or file.
+    pub path: PathBuf,
+    /// Why.
+    pub error: std::io::Error,
+}
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot write {}: {}", self.0.display(), self.1)
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.action,
+            self.path.display(),
+            self.error
+        )
     }
 }
 
 impl std::error::Error for WriteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.1)
+        Some(&self.error)
     }
 }

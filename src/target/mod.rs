@@ -39,7 +39,7 @@ pub enum Target {
     Sentinel,
     /// Spark SQL over the diagnostic-settings shape.
     SparkSql,
-    /// Sigma rules (single-record rules), with Log Analytics field names.
+    /// Sigma rules with Log Analytics field names (windows as correlations).
     Sigma,
 }
 

@@ -25,9 +25,13 @@ pub const MAX_RECORDS_LISTED: usize = 20;
 
 fn contributor(d: &Detail) -> Contributor {
     let fields = d.kept.fields();
-    let written = ["createdDateTime", "timeGenerated"]
-        .iter()
-        .find_map(|name| fields.get(*name).and_then(Value::as_str));
+    // The record's own time field, as the event time was read from it.
+    let name = if d.kept.category == crate::record::LogCategory::GraphActivity {
+        "timeGenerated"
+    } else {
+        "createdDateTime"
+    };
+    let written = fields.get(name).and_then(Value::as_str);
     Contributor {
         path: d.kept.location.path.to_string(),
         line: d.kept.location.line,

@@ -45,6 +45,8 @@ pub fn explain_groups(
     let mut untimed = 0u64;
     let mut groups: BTreeMap<Box<[Box<str>]>, Group> = BTreeMap::new();
     let steps = rule.steps.len();
+    let mut seen = FxHashSet::default();
+    let mut repeated = 0u64;
     for (record, location) in records {
         let parts = extract(rules, &plans, &record, &location);
         if parts.untimed {
@@ -56,11 +58,17 @@ pub fn explain_groups(
         for Part {
             key,
             time,
+            tie,
             distinct,
             detail,
             ..
         } in parts.parts
         {
+            // A record delivered again counts once, as in a run.
+            if !seen.insert((time, tie, key.clone())) {
+                repeated += 1;
+                continue;
+            }
             let group = groups.entry(key.clone()).or_insert_with(|| Group {
                 shown: key.iter().map(ToString::to_string).collect(),
                 per_step: vec![0; steps],
@@ -81,23 +89,41 @@ pub fn explain_groups(
         MultiSpec::Window(w) => w.case_sensitive,
         MultiSpec::Sequence(s) => s.case_sensitive,
     };
-    // The groups the engine fired for, keyed as the events are.
-    let fired: FxHashSet<Vec<String>> = findings
+    // The groups the engine fired for, keyed as the events are: a
+    // finding's group is keyed by field name, in the completing step's key
+    // order (each step's, for a sequence with per-step keys).
+    let orders: Vec<Vec<String>> = match &rule.spec {
+        MultiSpec::Window(w) => vec![w.group_by.iter().map(|f| f.path.to_string()).collect()],
+        MultiSpec::Sequence(s) => s
+            .steps
+            .iter()
+            .map(|st| st.key.iter().map(|f| f.path.to_string()).collect())
+            .collect(),
+    };
+    let mut fired: FxHashSet<Vec<String>> = FxHashSet::default();
+    for group in findings
         .iter()
         .filter_map(|f| f.episode.as_ref())
-        .map(|e| {
-            e.group
-                .values()
-                .map(|v| {
-                    if case_sensitive {
-                        v.clone()
-                    } else {
-                        v.to_lowercase()
-                    }
+        .map(|e| &e.group)
+    {
+        for order in &orders {
+            let values: Option<Vec<String>> = order
+                .iter()
+                .map(|name| {
+                    group.get(name).map(|v| {
+                        if case_sensitive {
+                            v.clone()
+                        } else {
+                            v.to_lowercase()
+                        }
+                    })
                 })
-                .collect()
-        })
-        .collect();
+                .collect();
+            if let Some(values) = values.filter(|v| v.len() == group.len()) {
+                fired.insert(values);
+            }
+        }
+    }
     let key_names = key_names(rule);
     let mut out = String::new();
     let _ = writeln!(
@@ -111,6 +137,13 @@ pub fn explain_groups(
         plural(groups.len(), "group", "groups"),
         fired.len(),
     );
+    if repeated > 0 {
+        let _ = writeln!(
+            out,
+            "{repeated} {} delivered again (the same time, id and key) counted once",
+            plural(repeated as usize, "record", "records")
+        );
+    }
     if untimed > 0 {
         let _ = writeln!(
             out,
@@ -124,12 +157,7 @@ pub fn explain_groups(
     listed.sort_by_key(|(_, g)| std::cmp::Reverse(g.events.len()));
     for (key, group) in listed.iter().take(MAX_GROUPS) {
         let folded: Vec<String> = key.iter().map(ToString::to_string).collect();
-        let did = fired.contains(&folded)
-            || fired.iter().any(|f| {
-                // Finding groups list fields in name order; events in the
-                // rule's order: compare as sets when the order differs.
-                f.len() == folded.len() && f.iter().all(|v| folded.contains(v))
-            });
+        let did = fired.contains(&folded);
         let name: Vec<String> = key_names
             .iter()
             .zip(&group.shown)
@@ -298,4 +326,81 @@ fn bound(t: &Threshold) -> String {
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(text: &str) -> MultiRule {
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("r.yaml", text);
+        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        set.multi()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| unreachable!())
+    }
+
+    fn records(rows: &[serde_json::Value]) -> Vec<(Record, Location)> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let record =
+                    crate::ingest::normalize(row.clone()).unwrap_or_else(|_| unreachable!());
+                let location = Location {
+                    path: "t".into(),
+                    line: i as u64 + 1,
+                    record: i as u64,
+                };
+                (record, location)
+            })
+            .collect()
+    }
+
+    fn row(id: &str, minute: u32, home: &str, resource: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": id,
+            "createdDateTime": format!("2025-03-01T10:{minute:02}:00Z"),
+            "homeTenantId": home,
+            "resourceTenantId": resource,
+            "status": { "errorCode": 50126 },
+        })
+    }
+
+    /// Only the group the engine fired for is said to have fired, even
+    /// when another group holds the same values in other fields.
+    #[test]
+    fn fired_groups_are_matched_field_by_field() {
+        let rule = rule(
+            "id: T\ntitle: t\nseverity: low\nmatch: { status.errorCode: 50126 }\nwindow: { groupBy: [homeTenantId, resourceTenantId], span: 10m, count: { gte: 2 } }\n",
+        );
+        let rows = [
+            row("1", 0, "a", "a"),
+            row("2", 1, "a", "a"),
+            row("3", 2, "a", "b"),
+            row("4", 3, "b", "a"),
+        ];
+        let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(fired, "{text}");
+        assert!(text.contains("in 3 groups; 1 fired"), "{text}");
+        assert_eq!(text.matches(": fired").count(), 1, "{text}");
+        assert_eq!(text.matches(": did not fire").count(), 2, "{text}");
+    }
+
+    /// A record read twice counts once, as in a run.
+    #[test]
+    fn repeated_records_count_once() {
+        let rule = rule(
+            "id: T\ntitle: t\nseverity: low\nmatch: { status.errorCode: 50126 }\nwindow: { groupBy: [homeTenantId], span: 10m, count: { gte: 2 } }\n",
+        );
+        let rows = [row("1", 0, "a", "a"), row("1", 0, "a", "a")];
+        let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(!fired, "{text}");
+        assert!(text.contains("1 record delivered again"), "{text}");
+        assert!(
+            text.contains("most in one 10m window: 1 record (needs >= 2)"),
+            "{text}"
+        );
+    }
 }
