@@ -3,6 +3,7 @@
 //! between records, and giving each closed episode to be rendered.
 
 use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
 use super::extract::{Detail, Parts, fnv64};
@@ -303,8 +304,9 @@ impl<'r> MultiRun<'r> {
                     None => s.finish(),
                 },
                 State::Sequence(s) => {
+                    let cache = FieldCache::default();
                     let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
-                        where_holds(rule, details, later, lp, earlier, ep)
+                        where_holds(rule, details, &cache, (later, lp), (earlier, ep))
                     };
                     match watermark {
                         Some(w) => s.advance(w, &holds),
@@ -322,14 +324,40 @@ impl<'r> MultiRun<'r> {
     }
 }
 
-/// The `where` of step `later` between two records.
+/// The fields of records a sequence's `where` compared lately, read back
+/// once rather than once per pair: the pairs of one candidate share their
+/// records. Bounded: it starts again past [`FieldCache::MAX`] records.
+#[derive(Default)]
+struct FieldCache(std::cell::RefCell<FxHashMap<u64, std::rc::Rc<Map<String, Value>>>>);
+
+impl FieldCache {
+    const MAX: usize = 4096;
+
+    fn fields(
+        &self,
+        details: &FxHashMap<u64, Detail>,
+        payload: u64,
+    ) -> Option<std::rc::Rc<Map<String, Value>>> {
+        let mut map = self.0.borrow_mut();
+        if let Some(f) = map.get(&payload) {
+            return Some(std::rc::Rc::clone(f));
+        }
+        let fields = std::rc::Rc::new(details.get(&payload)?.kept.fields());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(payload, std::rc::Rc::clone(&fields));
+        Some(fields)
+    }
+}
+
+/// The `where` of step `later` between two records, each `(step, payload)`.
 fn where_holds(
     rule: &MultiRule,
     details: &FxHashMap<u64, Detail>,
-    later: usize,
-    later_payload: u64,
-    earlier: usize,
-    earlier_payload: u64,
+    cache: &FieldCache,
+    (later, later_payload): (usize, u64),
+    (earlier, earlier_payload): (usize, u64),
 ) -> bool {
     let Some(step) = rule.steps.get(later) else {
         return true;
@@ -341,11 +369,12 @@ fn where_holds(
     let Some(name) = rule.steps.get(earlier).and_then(|s| s.name.as_deref()) else {
         return true;
     };
-    let (Some(this), Some(other)) = (details.get(&later_payload), details.get(&earlier_payload))
-    else {
+    let (Some(this), Some(other)) = (
+        cache.fields(details, later_payload),
+        cache.fields(details, earlier_payload),
+    ) else {
         return false;
     };
-    let (this, other) = (this.kept.fields(), other.kept.fields());
     programs.all(|(_, w)| holds_across(&w.root, Scope::Fields(&this), name, Scope::Fields(&other)))
 }
 
