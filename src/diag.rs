@@ -228,6 +228,15 @@ pub enum ErrorFormat {
     Json,
 }
 
+/// `one` when `n` is 1, else `many`: the wording of counts in messages.
+pub(crate) fn plural<'a>(n: impl TryInto<u64>, one: &'a str, many: &'a str) -> &'a str {
+    if n.try_into().ok() == Some(1) {
+        one
+    } else {
+        many
+    }
+}
+
 /// Sorts diagnostics by file, then position, then message, so output is
 /// stable and reads top to bottom.
 pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {

@@ -10,7 +10,7 @@ mod init;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::diag::{self, ErrorFormat, Level};
+use crate::diag::{self, ErrorFormat, Level, plural};
 use crate::engine::{Loader, Rejected, RuleSet};
 use crate::project::Project;
 use crate::report;
@@ -247,10 +247,6 @@ fn no_rules(args: &RuleArgs) -> String {
             plural(paths.len(), "holds", "hold")
         )
     }
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
 }
 
 fn validate(

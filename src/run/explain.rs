@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::catalog;
+use crate::diag::plural;
 use crate::engine::RuleSet;
 use crate::ingest::{self, Item};
 
@@ -99,13 +100,9 @@ impl std::fmt::Display for ExplainError {
             ExplainError::Waiting(id, params) => write!(
                 f,
                 "{id} waits for {} {}: it runs, and can be explained, once {} set with --param or in tollgate.yaml",
-                if params.len() == 1 { "param" } else { "params" },
+                plural(params.len(), "param", "params"),
                 params.join(", "),
-                if params.len() == 1 {
-                    "it is"
-                } else {
-                    "they are"
-                },
+                plural(params.len(), "it is", "they are"),
             ),
         }
     }
@@ -164,11 +161,7 @@ impl Explanation {
                 text.push_str(&format!(
                     "{} unreadable {} took no part (the first: {}:{}: {})\n",
                     unreadable.len(),
-                    if unreadable.len() == 1 {
-                        "record"
-                    } else {
-                        "records"
-                    },
+                    plural(unreadable.len(), "record", "records"),
                     p.path,
                     p.line,
                     p.reason
@@ -177,11 +170,7 @@ impl Explanation {
             if not_sign_in > 0 {
                 text.push_str(&format!(
                     "{not_sign_in} {} no known field and took no part\n",
-                    if not_sign_in == 1 {
-                        "record has"
-                    } else {
-                        "records have"
-                    }
+                    plural(not_sign_in, "record has", "records have")
                 ));
             }
             return Ok(Explanation { text, matched });

@@ -5,9 +5,10 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use super::counts::{MAX_VALUES, SEVERITIES, Tally, get};
-use super::text::{Esc, Num, plural, short_time, value_text};
+use super::text::{Esc, Num, short_time, value_text};
 use super::timeline::{buckets, hour_label, svg_histogram};
 use super::totals::Totals;
+use crate::diag::plural;
 use crate::finding::{Finding, Severity, Summary};
 use crate::report::{TOOL_NAME, TOOL_VERSION};
 

@@ -59,10 +59,6 @@ impl fmt::Display for Num {
     }
 }
 
-pub(super) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
-}
-
 /// A value as the evidence table shows it: JSON, cut when long.
 pub(super) fn value_text(v: &Value) -> String {
     let mut s = match v {

@@ -8,7 +8,8 @@ use jiff::Span;
 use jiff::civil::Date;
 
 use super::counts::{SEVERITIES, add, get};
-use super::text::{Esc, Num, plural};
+use super::text::{Esc, Num};
+use crate::diag::plural;
 use crate::finding::Severity;
 
 /// Most distinct hours the timeline counts (more than eleven years).

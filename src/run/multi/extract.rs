@@ -203,7 +203,9 @@ pub(super) fn first_text(fields: &Map<String, Value>, path: &FieldPath) -> Optio
     found
 }
 
-fn folded(text: String, case_sensitive: bool) -> Box<str> {
+/// A key or distinct value as compared: lower case unless the rule
+/// compares with case.
+pub(super) fn folded(text: String, case_sensitive: bool) -> Box<str> {
     if case_sensitive {
         text.into()
     } else {

@@ -10,11 +10,12 @@ use std::fmt::Write as _;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::extract::{Part, Plan, extract};
+use super::extract::{Part, Plan, extract, folded};
 use super::ticks::format_ticks;
 use super::{Overflow, run_records};
 use crate::check::{Threshold, Window};
 use crate::compile::{MultiRule, MultiSpec};
+use crate::diag::plural;
 use crate::record::{Location, Record};
 use crate::window::Ticks;
 
@@ -24,8 +25,6 @@ const MAX_GROUPS: usize = 20;
 /// One group's records.
 #[derive(Default)]
 struct Group {
-    /// The key as written by its first record.
-    shown: Vec<String>,
     /// `(time, distinct values)` of each record, for windows.
     events: Vec<(Ticks, Vec<Option<Box<str>>>)>,
     /// Records per step, for sequences.
@@ -69,8 +68,7 @@ pub fn explain_groups(
                 repeated += 1;
                 continue;
             }
-            let group = groups.entry(key.clone()).or_insert_with(|| Group {
-                shown: key.iter().map(ToString::to_string).collect(),
+            let group = groups.entry(key).or_insert_with(|| Group {
                 per_step: vec![0; steps],
                 ..Group::default()
             });
@@ -100,24 +98,16 @@ pub fn explain_groups(
             .map(|st| st.key.iter().map(|f| f.path.to_string()).collect())
             .collect(),
     };
-    let mut fired: FxHashSet<Vec<String>> = FxHashSet::default();
+    let mut fired: FxHashSet<Box<[Box<str>]>> = FxHashSet::default();
     for group in findings
         .iter()
         .filter_map(|f| f.episode.as_ref())
         .map(|e| &e.group)
     {
         for order in &orders {
-            let values: Option<Vec<String>> = order
+            let values: Option<Box<[Box<str>]>> = order
                 .iter()
-                .map(|name| {
-                    group.get(name).map(|v| {
-                        if case_sensitive {
-                            v.clone()
-                        } else {
-                            v.to_lowercase()
-                        }
-                    })
-                })
+                .map(|name| group.get(name).map(|v| folded(v.clone(), case_sensitive)))
                 .collect();
             if let Some(values) = values.filter(|v| v.len() == group.len()) {
                 fired.insert(values);
@@ -141,26 +131,25 @@ pub fn explain_groups(
         let _ = writeln!(
             out,
             "{repeated} {} delivered again (the same time, id and key) counted once",
-            plural(repeated as usize, "record", "records")
+            plural(repeated, "record", "records")
         );
     }
     if untimed > 0 {
         let _ = writeln!(
             out,
             "{untimed} {} would take part but {} no readable time",
-            plural(untimed as usize, "record", "records"),
-            if untimed == 1 { "has" } else { "have" }
+            plural(untimed, "record", "records"),
+            plural(untimed, "has", "have")
         );
     }
     // The groups that got furthest first.
     let mut listed: Vec<(&Box<[Box<str>]>, &Group)> = groups.iter().collect();
     listed.sort_by_key(|(_, g)| std::cmp::Reverse(g.events.len()));
     for (key, group) in listed.iter().take(MAX_GROUPS) {
-        let folded: Vec<String> = key.iter().map(ToString::to_string).collect();
-        let did = fired.contains(&folded);
+        let did = fired.contains(*key);
         let name: Vec<String> = key_names
             .iter()
-            .zip(&group.shown)
+            .zip(key.iter())
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let (first, last) = group
@@ -196,7 +185,7 @@ pub fn explain_groups(
                         out,
                         "    step {}: {n} {} ({need})",
                         step.name,
-                        plural(*n as usize, "record", "records")
+                        plural(*n, "record", "records")
                     );
                 }
             }
@@ -322,10 +311,6 @@ fn describe(rule: &MultiRule) -> String {
 /// A threshold as people write it: `>= 10`.
 fn bound(t: &Threshold) -> String {
     format!("{} {}", t.cmp.symbol(), t.value)
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
 }
 
 #[cfg(test)]
