@@ -93,15 +93,15 @@ fn put_value(out: &mut Vec<u8>, value: &Value) {
         },
         Value::Array(items) => {
             out.push(LIST);
-            put_len(out, items.len());
-            for item in items {
+            let n = put_len(out, items.len());
+            for item in items.iter().take(n) {
                 put_value(out, item);
             }
         }
         Value::Object(map) => {
             out.push(OBJECT);
-            put_len(out, map.len());
-            for (k, v) in map {
+            let n = put_len(out, map.len());
+            for (k, v) in map.iter().take(n) {
                 put_bytes(out, k.as_bytes());
                 put_value(out, v);
             }
@@ -188,8 +188,12 @@ fn take_value(bytes: &mut &[u8], depth: usize) -> Option<Value> {
     })
 }
 
-fn put_len(out: &mut Vec<u8>, len: usize) {
-    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+/// A length in 4 bytes. Lengths past u32 cannot come from one record
+/// (ingest bounds records far below); they are cut rather than trusted.
+fn put_len(out: &mut Vec<u8>, len: usize) -> usize {
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    len as usize
 }
 
 fn take_len(bytes: &mut &[u8]) -> Option<usize> {
@@ -199,17 +203,13 @@ fn take_len(bytes: &mut &[u8]) -> Option<usize> {
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Lengths past u32 cannot come from one record (ingest bounds records
-    // far below); they are cut rather than trusted.
-    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(bytes.get(..len as usize).unwrap_or(bytes));
+    let len = put_len(out, bytes.len());
+    out.extend_from_slice(bytes.get(..len).unwrap_or(bytes));
 }
 
 fn take_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let (len, rest) = bytes.split_first_chunk::<4>()?;
-    let len = u32::from_le_bytes(*len) as usize;
-    let (value, rest) = rest.split_at_checked(len)?;
+    let len = take_len(bytes)?;
+    let (value, rest) = bytes.split_at_checked(len)?;
     *bytes = rest;
     Some(value)
 }
