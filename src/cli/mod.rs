@@ -379,11 +379,7 @@ fn list_rules(args: &RuleArgs, format: ListFormat, error_format: ErrorFormatArg)
     // list says what they wait for.
     let text = match format {
         ListFormat::Json => {
-            let all: Vec<&crate::finding::RuleInfo> = rules
-                .infos()
-                .iter()
-                .chain(rules.waiting().iter().map(|w| &w.info))
-                .collect();
+            let all: Vec<&crate::finding::RuleInfo> = rules.all_infos().collect();
             serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n"
         }
         ListFormat::Text => report::rules_text(&rules),

@@ -203,6 +203,14 @@ impl RuleSet {
     pub fn waiting(&self) -> &[Waiting] {
         &self.waiting
     }
+
+    /// Every rule loaded: those that run ([`RuleSet::infos`]), then those
+    /// that wait for a param ([`RuleSet::waiting`]).
+    pub fn all_infos(&self) -> impl Iterator<Item = &RuleInfo> {
+        self.infos()
+            .iter()
+            .chain(self.waiting.iter().map(|w| &w.info))
+    }
 }
 
 /// The top-level fields of a record that evaluation reads (see

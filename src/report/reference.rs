@@ -95,13 +95,7 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
 /// Rules that wait for a param are listed too.
 pub fn rules_text(rules: &RuleSet) -> String {
     use std::fmt::Write as _;
-    // Rules that wait for a param are listed too: they are loaded, and the
-    // list says what they wait for.
-    let all: Vec<&crate::finding::RuleInfo> = rules
-        .infos()
-        .iter()
-        .chain(rules.waiting().iter().map(|w| &w.info))
-        .collect();
+    let all: Vec<&crate::finding::RuleInfo> = rules.all_infos().collect();
     let width = all.iter().map(|r| r.id.len()).max().unwrap_or(0);
     let mut text = String::new();
     for r in &all {
@@ -183,11 +177,7 @@ session from several addresses (TG-RISK-010) are in the pack.
     }
 
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut infos: Vec<_> = rules
-        .infos()
-        .iter()
-        .chain(rules.waiting().iter().map(|w| &w.info))
-        .collect();
+    let mut infos: Vec<_> = rules.all_infos().collect();
     infos.sort_by(|a, b| a.id.cmp(&b.id));
     let builtin = !infos.is_empty() && infos.iter().all(|r| r.source.starts_with("builtin:"));
 
