@@ -18,6 +18,7 @@ use crate::finding::Severity;
 use crate::record::LogCategory;
 
 pub use crate::target::Unsupported;
+use crate::target::unsupported;
 
 /// The Sigma service of a log.
 pub fn service_of(log: &LogCategory) -> Option<&'static str> {
@@ -98,11 +99,7 @@ fn quote(s: &str) -> String {
 /// reads), or says what Sigma cannot say of it.
 pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
     let id = rule.info.id.to_string();
-    let unsupported = |construct: &str, span: &Span| Unsupported {
-        rule: id.clone(),
-        construct: construct.to_string(),
-        span: span.clone(),
-    };
+    let unsupported = |construct: &str, span: &Span| unsupported(rule, construct, span);
     // A window is a correlation over its `match` written as base rules.
     let correlation = match &rule.shape {
         Shape::Single => None,
@@ -277,11 +274,7 @@ fn base_name(id: &str, log: &LogCategory) -> String {
 /// correlations have one condition, so a window with both bounds, or
 /// several distinct fields, is refused.
 fn window_correlation(rule: &CheckedRule, w: &crate::check::Window) -> Result<String, Unsupported> {
-    let no = |what: &str| Unsupported {
-        rule: rule.info.id.to_string(),
-        construct: what.to_string(),
-        span: w.span.span.clone(),
-    };
+    let no = |what: &str| unsupported(rule, what, &w.span.span);
     let root = rule.logs.first().map_or(catalog::SIGN_IN, catalog::for_log);
     let (kind, threshold, field) = match (&w.count, w.distinct.as_slice()) {
         (Some(t), []) => ("event_count", t, None),

@@ -205,9 +205,7 @@ impl<'r> Events<'r> {
             case_sensitive: seq.case_sensitive,
         }
     }
-}
 
-impl Events<'_> {
     /// The key and distinct columns, `(name, expression)`: `_k0`... then
     /// `_d0`..., from `text` (a field as text) and `lower` (folding case).
     pub(crate) fn key_columns(
