@@ -399,10 +399,10 @@ impl Intake {
     /// Buffers an event with its extra values (made only once it is taken),
     /// or fails, without taking it, when it would make more than
     /// [`Limits::max_retained`].
-    fn buffer(
+    fn buffer<A: IntoIterator<Item = u32>>(
         &mut self,
         event: &Event<'_>,
-        attrs: impl FnOnce() -> Vec<u32>,
+        attrs: impl FnOnce() -> A,
     ) -> Result<Admission, LimitError> {
         if self.retained >= self.limits.max_retained {
             return Err(LimitError {

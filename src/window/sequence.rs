@@ -221,7 +221,7 @@ impl SequenceState {
             return Ok(Admission::Accepted);
         }
         self.intake
-            .buffer(&event, || vec![steps as u32, (steps >> 32) as u32])
+            .buffer(&event, || [steps as u32, (steps >> 32) as u32])
     }
 
     /// Declares that no event with time `<= watermark` will come any more:

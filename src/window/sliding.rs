@@ -107,13 +107,11 @@ impl WindowState {
             return Ok(Admission::Late);
         }
         let (values, width) = (&mut self.values, self.spec.distinct.len());
-        self.intake.buffer(&event, || {
-            (0..width)
-                .map(|f| match event.distinct.get(f).copied().flatten() {
-                    Some(v) => values.intern(v),
-                    None => NONE,
-                })
-                .collect()
+        self.intake.buffer(&event, move || {
+            (0..width).map(move |f| match event.distinct.get(f).copied().flatten() {
+                Some(v) => values.intern(v),
+                None => NONE,
+            })
         })
     }
 
