@@ -206,23 +206,26 @@ impl<'r> Events<'r> {
         }
     }
 
-    /// The key and distinct columns, `(name, expression)`: `_k0`... then
-    /// `_d0`..., from `text` (a field as text) and `lower` (folding case).
+    /// The key columns `_k0`... and the distinct columns `_d0`..., each
+    /// `(name, expression)`, from `text` (a field as text) and `lower`
+    /// (folding case).
+    #[expect(clippy::type_complexity, reason = "two lists of (name, expression)")]
     pub(crate) fn key_columns(
         &self,
         mut text: impl FnMut(&Resolved) -> Result<String, Unsupported>,
         lower: impl Fn(&str) -> String,
-    ) -> Result<Vec<(String, String)>, Unsupported> {
-        let mut columns = Vec::new();
+    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), Unsupported> {
+        let mut keys = Vec::new();
         for (i, field) in self.key.iter().enumerate() {
             let t = text(field)?;
             let t = if self.case_sensitive { t } else { lower(&t) };
-            columns.push((format!("_k{i}"), t));
+            keys.push((format!("_k{i}"), t));
         }
+        let mut distinct = Vec::new();
         for (i, field) in self.distinct.iter().enumerate() {
-            columns.push((format!("_d{i}"), lower(&text(field)?)));
+            distinct.push((format!("_d{i}"), lower(&text(field)?)));
         }
-        Ok(columns)
+        Ok((keys, distinct))
     }
 }
 

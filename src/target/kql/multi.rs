@@ -16,67 +16,65 @@ use crate::target::{Unsupported, key_column, threshold, unsupported};
 /// The events of a multi-record rule (or step) from each of its tables,
 /// projected to the same columns (see [`Events`]).
 fn events(ev: &Events<'_>) -> Result<String, Unsupported> {
-    {
-        let mut parts = Vec::new();
-        for log in ev.logs {
-            let table = table_for(ev.rule, log)?;
-            let graph = *log == LogCategory::GraphActivity;
-            let mut emit = Emit {
-                rule: ev.rule,
-                table,
-                graph,
-                vars: 0,
-                steps: Vec::new(),
-            };
-            let cond = emit.cond(ev.cond, &Scope::Record)?;
-            let time = if graph {
-                "TimeGenerated"
-            } else {
-                "CreatedDateTime"
-            };
-            let time = emit
-                .column_of(time)
-                .map_or_else(|| "datetime(null)".to_string(), |(c, _)| c);
-            let id = if graph { "RequestId" } else { "Id" };
-            let id = emit
-                .column_of(id)
-                .map_or_else(|| "\"\"".to_string(), |(c, _)| c);
-            let mut columns = vec![
-                format!("_ticks = tolong(todatetime({time}) - datetime(1970-01-01))"),
-                format!("_tie = tolower(tostring({id}))"),
-            ];
-            let mut present = vec!["isnotnull(_ticks)".to_string()];
-            for (name, expr) in
-                ev.key_columns(|f| emit.scalar_text(f), |t| format!("tolower({t})"))?
-            {
-                if name.starts_with("_k") {
-                    present.push(format!("isnotempty(trim(@\"\\s+\", {name}))"));
-                }
-                columns.push(format!("{name} = {expr}"));
-            }
-            for (i, field) in ev.compared.iter().enumerate() {
-                columns.push(format!("_w{i} = {}", emit.scalar_text(field)?));
-            }
-            let mut out = table.name.clone();
-            for step in &emit.steps {
-                let _ = write!(out, "\n| {step}");
-            }
-            let names: Vec<String> = columns
-                .iter()
-                .filter_map(|c| c.split(" = ").next())
-                .map(str::to_string)
-                .collect();
-            let _ = write!(
-                out,
-                "\n| where {cond}\n| extend {}\n| where {}\n| project {}",
-                columns.join(", "),
-                present.join(" and "),
-                names.join(", ")
-            );
-            parts.push(out);
+    let mut parts = Vec::new();
+    for log in ev.logs {
+        let table = table_for(ev.rule, log)?;
+        let graph = *log == LogCategory::GraphActivity;
+        let mut emit = Emit {
+            rule: ev.rule,
+            table,
+            graph,
+            vars: 0,
+            steps: Vec::new(),
+        };
+        let cond = emit.cond(ev.cond, &Scope::Record)?;
+        let time = if graph {
+            "TimeGenerated"
+        } else {
+            "CreatedDateTime"
+        };
+        let time = emit
+            .column_of(time)
+            .map_or_else(|| "datetime(null)".to_string(), |(c, _)| c);
+        let id = if graph { "RequestId" } else { "Id" };
+        let id = emit
+            .column_of(id)
+            .map_or_else(|| "\"\"".to_string(), |(c, _)| c);
+        let mut columns = vec![
+            format!("_ticks = tolong(todatetime({time}) - datetime(1970-01-01))"),
+            format!("_tie = tolower(tostring({id}))"),
+        ];
+        let mut present = vec!["isnotnull(_ticks)".to_string()];
+        let (keys, distinct) =
+            ev.key_columns(|f| emit.scalar_text(f), |t| format!("tolower({t})"))?;
+        for (name, _) in &keys {
+            present.push(format!("isnotempty(trim(@\"\\s+\", {name}))"));
         }
-        Ok(union(&parts))
+        for (name, expr) in keys.iter().chain(&distinct) {
+            columns.push(format!("{name} = {expr}"));
+        }
+        for (i, field) in ev.compared.iter().enumerate() {
+            columns.push(format!("_w{i} = {}", emit.scalar_text(field)?));
+        }
+        let mut out = table.name.clone();
+        for step in &emit.steps {
+            let _ = write!(out, "\n| {step}");
+        }
+        let names: Vec<String> = columns
+            .iter()
+            .filter_map(|c| c.split(" = ").next())
+            .map(str::to_string)
+            .collect();
+        let _ = write!(
+            out,
+            "\n| where {cond}\n| extend {}\n| where {}\n| project {}",
+            columns.join(", "),
+            present.join(" and "),
+            names.join(", ")
+        );
+        parts.push(out);
     }
+    Ok(union(&parts))
 }
 
 /// A time in ticks as ISO 8601 UTC text.

@@ -14,54 +14,53 @@ use crate::target::{Options, Unsupported, key_column, threshold, unsupported};
 /// view (see [`Events`]; `_w` columns are not needed: a `where` is written
 /// in the join itself).
 fn events(ev: &Events<'_>, options: &Options) -> Result<String, Unsupported> {
-    {
-        let graph = ev.logs.contains(&LogCategory::GraphActivity);
-        if graph && ev.logs.len() > 1 {
-            return Err(unsupported(
-                ev.rule,
-                "records of both Graph activity and sign-in logs in one step",
-                &ev.rule.span,
-            ));
-        }
-        let mut emit = Emit {
-            rule: ev.rule,
-            graph,
-            vars: 0,
-            steps: Vec::new(),
-        };
-        let cond = emit.cond(ev.cond, &Scope::Record(String::new()))?;
-        let (time, id) = if graph {
-            (emit.text_of("timeGenerated")?, "properties.`requestId`")
-        } else {
-            (emit.text_of("createdDateTime")?, "properties.`id`")
-        };
-        let mut columns = vec![
-            format!("{} AS _ticks", ticks_of(&time)),
-            format!("lower(CAST({id} AS STRING)) AS _tie"),
-            format!("{time} AS _time"),
-        ];
-        let mut present = vec!["_ticks IS NOT NULL".to_string()];
-        let span = &ev.rule.span;
-        let lower = |t: &str| format!("lower({t})");
-        for (name, expr) in ev.key_columns(|f| emit.scalar_text(f, span), lower)? {
-            if name.starts_with("_k") {
-                present.push(format!("{name} IS NOT NULL"));
-            }
-            columns.push(format!("{expr} AS {name}"));
-        }
-        let view = if graph {
-            &options.graph_table
-        } else {
-            &options.table
-        };
-        Ok(format!(
-            "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
-            columns.join(", "),
-            quote_ident(view),
-            log_filter(ev.logs),
-            present.join(" AND ")
-        ))
+    let graph = ev.logs.contains(&LogCategory::GraphActivity);
+    if graph && ev.logs.len() > 1 {
+        return Err(unsupported(
+            ev.rule,
+            "records of both Graph activity and sign-in logs in one step",
+            &ev.rule.span,
+        ));
     }
+    let mut emit = Emit {
+        rule: ev.rule,
+        graph,
+        vars: 0,
+        steps: Vec::new(),
+    };
+    let cond = emit.cond(ev.cond, &Scope::Record(String::new()))?;
+    let (time, id) = if graph {
+        (emit.text_of("timeGenerated")?, "properties.`requestId`")
+    } else {
+        (emit.text_of("createdDateTime")?, "properties.`id`")
+    };
+    let mut columns = vec![
+        format!("{} AS _ticks", ticks_of(&time)),
+        format!("lower(CAST({id} AS STRING)) AS _tie"),
+        format!("{time} AS _time"),
+    ];
+    let mut present = vec!["_ticks IS NOT NULL".to_string()];
+    let span = &ev.rule.span;
+    let lower = |t: &str| format!("lower({t})");
+    let (keys, distinct) = ev.key_columns(|f| emit.scalar_text(f, span), lower)?;
+    for (name, _) in &keys {
+        present.push(format!("{name} IS NOT NULL"));
+    }
+    for (name, expr) in keys.iter().chain(&distinct) {
+        columns.push(format!("{expr} AS {name}"));
+    }
+    let view = if graph {
+        &options.graph_table
+    } else {
+        &options.table
+    };
+    Ok(format!(
+        "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
+        columns.join(", "),
+        quote_ident(view),
+        log_filter(ev.logs),
+        present.join(" AND ")
+    ))
 }
 
 /// The ISO 8601 UTC text of a time in ticks (Spark's session time zone
