@@ -6,7 +6,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use tollgate::{ErrorFormat, Finding, Inputs, Loader, Problem, Run, RunOptions, Sink};
+use tollgate::{ErrorFormat, Finding, Inputs, Loader, Notice, Run, RunOptions, Sink};
 
 /// Prints each finding as `path:line rule message`, and problems on
 /// standard error.
@@ -21,12 +21,8 @@ impl Sink for Print {
         Ok(())
     }
 
-    fn unreadable_record(&mut self, p: &Problem) {
-        eprintln!("{}:{}: {}", p.path, p.line, p.reason);
-    }
-
-    fn not_sign_in(&mut self, p: &Problem) {
-        eprintln!("{}:{}: {}", p.path, p.line, p.reason);
+    fn notice(&mut self, notice: Notice<'_>) {
+        eprintln!("{}: {notice}", notice.level());
     }
 }
 

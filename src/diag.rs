@@ -228,6 +228,31 @@ pub enum ErrorFormat {
     Json,
 }
 
+/// How diagnostics are shown, as a caller names it (`--error-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum ErrorStyle {
+    /// For people: source excerpts, labels, help.
+    #[default]
+    Human,
+    /// `file:line:col: level[code]: message` and indented notes.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+impl ErrorStyle {
+    /// The format of this style; `color` for the human one, 100 columns
+    /// wide.
+    pub fn format(self, color: bool) -> ErrorFormat {
+        match self {
+            ErrorStyle::Human => ErrorFormat::Human { color, width: 100 },
+            ErrorStyle::Plain => ErrorFormat::Plain,
+            ErrorStyle::Json => ErrorFormat::Json,
+        }
+    }
+}
+
 /// `one` when `n` is 1, else `many`: the wording of counts in messages.
 pub(crate) fn plural<'a>(n: impl TryInto<u64>, one: &'a str, many: &'a str) -> &'a str {
     if n.try_into().ok() == Some(1) {
@@ -263,6 +288,63 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, format: ErrorFormat
             }
         }
     }
+    out
+}
+
+/// Where the mistakes counted at the end of [`render_closed`] lie.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Within<'a> {
+    /// Files of one kind (`"rule"`, `"config"`), counted.
+    Files(&'a str),
+    /// The settings: params and rule ids named on the command line or in
+    /// the config.
+    Settings,
+}
+
+/// The errors among `diagnostics`.
+pub fn errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count()
+}
+
+/// Renders `diagnostics` like [`render`], then, when some are errors and
+/// the format is for people, closes with their count and what they stop:
+/// `error: 2 mistakes in 1 rule file; no log was read`.
+pub fn render_closed(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    format: ErrorFormat,
+    within: Within<'_>,
+    consequence: &str,
+) -> String {
+    let mut out = render(diagnostics, sources, format);
+    let errors = errors(diagnostics);
+    if errors == 0 || matches!(format, ErrorFormat::Json) {
+        return out;
+    }
+    let mistakes = plural(errors, "mistake", "mistakes");
+    let _ = match within {
+        Within::Files(kind) => {
+            let files: std::collections::BTreeSet<_> = diagnostics
+                .iter()
+                .filter(|d| d.level == Level::Error)
+                .map(|d| d.span.source)
+                .collect();
+            let n = files.len();
+            writeln!(
+                out,
+                "error: {errors} {mistakes} in {n} {kind} {}; {consequence}",
+                plural(n, "file", "files")
+            )
+        }
+        Within::Settings => writeln!(
+            out,
+            "error: {errors} {mistakes} in the settings; {consequence}"
+        ),
+    };
     out
 }
 

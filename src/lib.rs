@@ -96,9 +96,9 @@ mod window;
 
 pub use config::{Config, Exception};
 pub use diag::{Code, Diagnostic, ErrorFormat, Level};
-pub use engine::{BUILTIN_RULES, CheckedRules, Loader, Rejected, RuleSet, TestOutcome};
+pub use engine::{BUILTIN_RULES, CheckedRules, Loader, Rejected, RuleSet, TestOutcome, Validation};
 pub use finding::{Evidence, Finding, Problem, RuleInfo, Severity, SignIn, Summary};
-pub use project::{Project, ProjectError};
+pub use project::{CheckSettings, FailOn, Project, ProjectError, Resolved, RuleSettings};
 pub use record::{Location, LogCategory, Record};
 pub use report::{Emitter, Format};
-pub use run::{Inputs, Run, RunError, RunOptions, RunResult, Sink};
+pub use run::{Inputs, Notice, Run, RunError, RunOptions, RunResult, Sink};

@@ -307,6 +307,23 @@ fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
     out
 }
 
+/// How `tollgate schema` prints the field catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CatalogFormat {
+    /// For people ([`catalog_text`]).
+    Text,
+    /// As JSON ([`catalog_json`]).
+    Json,
+}
+
+/// The field catalog printed in `format`.
+pub fn catalog(format: CatalogFormat) -> Result<String, serde_json::Error> {
+    Ok(match format {
+        CatalogFormat::Text => catalog_text(),
+        CatalogFormat::Json => serde_json::to_string_pretty(&catalog_json())? + "\n",
+    })
+}
+
 /// Every catalog for people: a heading per catalog naming the logs it
 /// serves, then one line per field with its type and description, its enum
 /// values and aliases below it.

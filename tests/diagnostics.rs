@@ -5,7 +5,7 @@
 use tollgate::diag::{ErrorFormat, Level, render};
 use tollgate::engine::Loader;
 
-fn validate_dir(dir: &str) -> tollgate::engine::Rejected {
+fn validate_dir(dir: &str) -> tollgate::engine::Validation {
     let mut loader = Loader::new();
     loader
         .add_path(std::path::Path::new(dir))

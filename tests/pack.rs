@@ -132,11 +132,8 @@ fn every_rule_finds_something_in_the_example_logs() {
             self.0.insert(f.rule_id.to_string());
             Ok(())
         }
-        fn unreadable_record(&mut self, p: &tollgate::Problem) {
-            panic!("{}:{}: unreadable: {}", p.path, p.line, p.reason);
-        }
-        fn not_sign_in(&mut self, p: &tollgate::Problem) {
-            panic!("{}:{}: not a sign-in: {}", p.path, p.line, p.reason);
+        fn notice(&mut self, notice: tollgate::Notice<'_>) {
+            panic!("{}: {notice}", notice.level());
         }
     }
     let inputs = tollgate::Inputs::discover(&files).expect("inputs");

@@ -6,7 +6,8 @@ use std::path::Path;
 use crate::check::{self, ParamValues};
 use crate::diag::{Code, Diagnostic, Sources, Span};
 use crate::finding::Severity;
-use crate::syntax::{self, Document};
+use crate::record::LogCategory;
+use crate::syntax::{self, Document, Node};
 
 use super::checked::{CheckedRules, Rejected};
 use super::rule_set::RuleSet;
@@ -94,28 +95,38 @@ impl Loader {
         declared
     }
 
-    /// The `logsource.service` of every Sigma detection rule added so far,
-    /// in order, read from the text whatever its other mistakes (so
-    /// `validate` can say which log each service reads).
-    pub fn sigma_services(&self) -> Vec<String> {
-        self.docs
+    /// The log each Sigma detection rule's `logsource.service` reads, once
+    /// per service (its first spelling), with how many rules name it; read
+    /// from the text whatever its other mistakes.
+    fn sigma_logs(&self) -> Vec<(String, LogCategory, usize)> {
+        let mut seen: Vec<(String, LogCategory, usize)> = Vec::new();
+        let services = self
+            .docs
             .iter()
             .filter(|(_, doc)| crate::sigma::is_sigma(&doc.root))
             .filter_map(|(_, doc)| {
-                let entries = doc.root.map()?;
-                let logsource = entries
-                    .iter()
-                    .find(|(k, _)| k.text() == Some("logsource"))?
-                    .1
-                    .map()?;
-                let service = logsource
-                    .iter()
-                    .find(|(k, _)| k.text() == Some("service"))?
-                    .1
-                    .text()?;
-                Some(service.to_string())
-            })
-            .collect()
+                fn entry<'a>(map: &'a [(Node, Node)], key: &str) -> Option<&'a Node> {
+                    map.iter()
+                        .find(|(k, _)| k.text() == Some(key))
+                        .map(|(_, v)| v)
+                }
+                let logsource = entry(doc.root.map()?, "logsource")?.map()?;
+                entry(logsource, "service")?.text()
+            });
+        for service in services {
+            match seen
+                .iter_mut()
+                .find(|(s, _, _)| s.eq_ignore_ascii_case(service))
+            {
+                Some((_, _, n)) => *n += 1,
+                None => {
+                    if let Some(log) = crate::sigma::log_of_service(service) {
+                        seen.push((service.to_string(), log, 1));
+                    }
+                }
+            }
+        }
+        seen
     }
 
     /// Adds the rule text of one file.
@@ -232,14 +243,73 @@ impl Loader {
 
     /// Every mistake at once, for `validate`: the diagnostics of checking
     /// and compiling, plus the failing `tests:` cases of every rule that
-    /// compiled, whether or not other rules have errors.
-    pub fn validate(self) -> Rejected {
-        let (rules, mut diagnostics) = self.check().build();
+    /// compiled, whether or not other rules have errors; with the rules
+    /// that have no `tests:` and the log each Sigma service reads.
+    pub fn validate(self) -> Validation {
+        let sigma_logs = self.sigma_logs();
+        let checked = self.check();
+        let untested = checked
+            .rules()
+            .iter()
+            .filter(|r| r.tests.is_empty())
+            .map(|r| format!("{} ({}:{})", r.info.id, r.info.source, r.info.line))
+            .collect();
+        let (rules, mut diagnostics) = checked.build();
         diagnostics.extend(rules.test_diagnostics());
         crate::diag::sort(&mut diagnostics, &rules.sources);
-        Rejected {
+        Validation {
             diagnostics,
             sources: rules.sources,
+            untested,
+            sigma_logs,
+        }
+    }
+}
+
+/// What [`Loader::validate`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Validation {
+    /// Errors and warnings, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The rule files.
+    pub sources: Sources,
+    /// The rules without errors that have no `tests:` cases, as
+    /// `ID (file:line)`.
+    pub untested: Vec<String>,
+    /// Each Sigma `logsource.service` the rules name (its first spelling),
+    /// the log it reads, and how many rules name it.
+    pub sigma_logs: Vec<(String, LogCategory, usize)>,
+}
+
+impl Validation {
+    /// The errors among the diagnostics.
+    pub fn errors(&self) -> usize {
+        crate::diag::errors(&self.diagnostics)
+    }
+
+    /// The warnings among the diagnostics.
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    /// What a validation without errors says: the log each Sigma service
+    /// reads, then `3 rule files: ok, 1 warning`.
+    pub fn verdict(&self) -> String {
+        use crate::diag::plural;
+        let mut out = String::new();
+        for (service, log, n) in &self.sigma_logs {
+            out += &format!(
+                "Sigma `service: {service}` reads the `{}` log ({n} {})\n",
+                log.name(),
+                plural(*n, "rule", "rules")
+            );
+        }
+        let files = self.sources.len();
+        out += &format!("{files} rule {}: ok", plural(files, "file", "files"));
+        match self.warnings() {
+            0 => out + "\n",
+            n => out + &format!(", {n} {}\n", plural(n, "warning", "warnings")),
         }
     }
 }

@@ -14,8 +14,8 @@ mod rule_set;
 pub use cases::TestOutcome;
 pub use checked::{CheckedRules, Rejected};
 pub use finding::{IDENTITY_FIELDS, fingerprint, render_message};
-pub use loader::{BUILTIN_RULES, Declared, Loader};
-pub use rule_set::{Projection, RuleSet, Waiting};
+pub use loader::{BUILTIN_RULES, Declared, Loader, Validation};
+pub use rule_set::{Projection, RuleSet, Waiting, waits_for};
 
 #[cfg(test)]
 mod tests {

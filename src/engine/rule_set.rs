@@ -42,6 +42,19 @@ pub struct Waiting {
     pub(super) cases: Vec<(crate::check::TestCase, Option<CompiledRule>)>,
 }
 
+/// `ID waits for param NAME (set it with --param or in tollgate.yaml)`:
+/// the note on a rule that does not run until its params are set.
+pub fn waits_for(id: &str, params: &[String]) -> String {
+    use crate::diag::plural;
+    format!(
+        "{id} waits for {} {} (set {} with --param or in {})",
+        plural(params.len(), "param", "params"),
+        params.join(", "),
+        plural(params.len(), "it", "them"),
+        crate::config::FILE_NAME
+    )
+}
+
 impl RuleSet {
     /// The single-record rules, in load order.
     pub fn rules(&self) -> &[CompiledRule] {

@@ -13,6 +13,7 @@ mod json;
 mod junit;
 mod reference;
 mod sarif;
+mod status;
 mod test_text;
 mod text;
 
@@ -28,9 +29,12 @@ pub use github::{GithubEmitter, markdown_summary};
 pub use html::HtmlEmitter;
 pub use json::{JsonEmitter, JsonlEmitter};
 pub use junit::write_junit;
-pub use reference::{ParamDoc, params_of, rules_markdown, rules_text};
+pub use reference::{ListFormat, ParamDoc, params_of, rule_list, rules_markdown, rules_text};
 pub use sarif::SarifEmitter;
-pub use test_text::write_tests_text;
+pub use status::{
+    SarifOptions, append_step_summary, emitter_with, expired, nothing_checked, output, summary_line,
+};
+pub use test_text::{TestFormat, write_tests, write_tests_text};
 pub use text::TextEmitter;
 
 /// The tool's name as reports give it.

@@ -90,6 +90,30 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
         .collect()
 }
 
+/// How `tollgate rules` lists the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum ListFormat {
+    /// A line per rule and per param ([`rules_text`]).
+    Text,
+    /// The rules' metadata as a JSON array.
+    Json,
+    /// The rule reference ([`rules_markdown`]).
+    Markdown,
+}
+
+/// The rules listed in `format`, those that wait for a param included.
+pub fn rule_list(rules: &RuleSet, format: ListFormat) -> Result<String, serde_json::Error> {
+    Ok(match format {
+        ListFormat::Json => {
+            let all: Vec<&crate::finding::RuleInfo> = rules.all_infos().collect();
+            serde_json::to_string_pretty(&all)? + "\n"
+        }
+        ListFormat::Text => rules_text(rules),
+        ListFormat::Markdown => rules_markdown(rules),
+    })
+}
+
 /// The rules as a list for a terminal: a line per rule (id, severity,
 /// title, logs) and a line per param, saying which ones a rule waits for.
 /// Rules that wait for a param are listed too.

@@ -6,6 +6,32 @@ use std::io::{self, Write};
 use crate::engine::TestOutcome;
 use crate::finding::RuleInfo;
 
+/// How `tollgate test` reports the outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum TestFormat {
+    /// For people ([`write_tests_text`]).
+    Text,
+    /// JUnit XML for CI systems ([`super::write_junit`]).
+    Junit,
+}
+
+/// Writes the outcomes in `format`; gives how many failed or were not run.
+pub fn write_tests(
+    out: &mut dyn Write,
+    outcomes: &[TestOutcome],
+    rules: &[RuleInfo],
+    format: TestFormat,
+) -> io::Result<usize> {
+    match format {
+        TestFormat::Text => write_tests_text(out, outcomes, rules),
+        TestFormat::Junit => {
+            super::write_junit(out, outcomes)?;
+            Ok(outcomes.iter().filter(|o| !o.passed()).count())
+        }
+    }
+}
+
 /// Writes the outcomes; gives how many failed or were not run.
 pub fn write_tests_text(
     out: &mut dyn Write,

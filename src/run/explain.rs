@@ -28,6 +28,26 @@ pub enum Pick {
 }
 
 impl Pick {
+    /// The file and the record that `target` names: `FILE:LINE`, or a
+    /// whole path (one that exists, or has no numeric suffix); `index` is
+    /// the record's 0-based index, given apart.
+    pub fn parse(target: &str, index: Option<u64>) -> Result<(&Path, Pick), ExplainError> {
+        let (path, line) = match target.rsplit_once(':') {
+            Some((file, line)) if !Path::new(target).exists() => match line.parse::<u64>() {
+                Ok(n) => (file, Some(n)),
+                Err(_) => (target, None),
+            },
+            _ => (target, None),
+        };
+        let pick = match (line, index) {
+            (Some(_), Some(_)) => return Err(ExplainError::TwoPicks),
+            (Some(line), None) => Pick::Line(line),
+            (None, Some(index)) => Pick::Index(index),
+            (None, None) => Pick::First,
+        };
+        Ok((Path::new(path), pick))
+    }
+
     fn wants(self, line: u64, index: Option<u64>) -> bool {
         match self {
             Pick::First => true,
@@ -50,6 +70,8 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExplainError {
+    /// The record was named both by its line and by its index.
+    TwoPicks,
     /// The file could not be opened.
     Open(String, String),
     /// The record asked for could not be read.
@@ -78,6 +100,9 @@ impl std::fmt::Display for ExplainError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExplainError::Open(path, e) => write!(f, "cannot read {path}: {e}"),
+            ExplainError::TwoPicks => {
+                f.write_str("give the record as FILE:LINE or with --record N, not both")
+            }
             ExplainError::Unreadable { path, line, reason } => {
                 write!(f, "{path}:{line}: the record cannot be read: {reason}")
             }

@@ -173,15 +173,10 @@ pub trait Sink {
     /// input order.
     fn finding(&mut self, finding: &Finding) -> io::Result<()>;
 
-    /// An input that could not be opened; the run goes on with the next.
-    fn unreadable_input(&mut self, _problem: &Problem) {}
-
-    /// A record that could not be read; the run goes on.
-    fn unreadable_record(&mut self, _problem: &Problem) {}
-
-    /// A record that holds nothing of a sign-in or a Graph call (it is
-    /// counted, kept among the problems, and not evaluated).
-    fn not_sign_in(&mut self, _problem: &Problem) {}
+    /// Something a person watching the run should hear of: an input or a
+    /// record that could not be read, a record that is not a sign-in, a
+    /// record too late for a window. The run goes on.
+    fn notice(&mut self, _notice: Notice<'_>) {}
 
     /// One record done, with how many new findings it gave; `bytes` reads
     /// how far into the current input the reader is (cheap, call it only
@@ -190,11 +185,59 @@ pub trait Sink {
 
     /// An input read to its end, `bytes` long.
     fn input_done(&mut self, _bytes: u64) {}
+}
 
+/// What a [`Sink`] hears of besides findings.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Notice<'a> {
+    /// An input that could not be opened; the run goes on with the next.
+    UnreadableInput(&'a Problem),
+    /// A record that could not be read (counted and kept among the
+    /// problems).
+    UnreadableRecord(&'a Problem),
+    /// A record that holds nothing of a sign-in or a Graph call (counted,
+    /// kept among the problems, and not evaluated).
+    NotSignIn(&'a Problem),
     /// A record of standard input came later than the watermark of a
     /// window or sequence rule (see [`multi::LATENESS`]): it takes no part
     /// in that rule.
-    fn late_record(&mut self, _rule_id: &str, _location: &Location) {}
+    Late {
+        /// The rule it came too late for.
+        rule_id: &'a str,
+        /// Where the record is.
+        location: &'a Location,
+    },
+}
+
+impl Notice<'_> {
+    /// `error` for an input that could not be read, else `warning`.
+    pub fn level(&self) -> &'static str {
+        match self {
+            Notice::UnreadableInput(_) => "error",
+            _ => "warning",
+        }
+    }
+}
+
+impl std::fmt::Display for Notice<'_> {
+    /// Where, then what: `logs/a.json:12: unreadable record: ...`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::UnreadableInput(p) => write!(f, "{}: {}", p.path, p.reason),
+            Notice::UnreadableRecord(p) => {
+                write!(f, "{}:{}: unreadable record: {}", p.path, p.line, p.reason)
+            }
+            Notice::NotSignIn(p) => write!(f, "{}:{}: {}", p.path, p.line, p.reason),
+            Notice::Late { rule_id, location } => write!(
+                f,
+                "{}:{}: record came too late for {rule_id} (more than {} minutes behind the newest record): not used",
+                location.path,
+                location.line,
+                multi::LATENESS / (60 * crate::window::TICKS_PER_SECOND)
+            ),
+        }
+    }
 }
 
 /// What a run came to.
@@ -315,7 +358,7 @@ impl<'r> Run<'r> {
                     record: None,
                     reason: format!("cannot open: {e}"),
                 };
-                sink.unreadable_input(&problem);
+                sink.notice(Notice::UnreadableInput(&problem));
                 self.result.summary.keep_problem(problem);
                 self.result.summary.files.push(counts);
                 return Ok(());
@@ -358,7 +401,7 @@ impl<'r> Run<'r> {
                             max_retained: o.error.max_retained,
                         })?;
                         for (rule_id, location) in &pushed.late {
-                            sink.late_record(rule_id, location);
+                            sink.notice(Notice::Late { rule_id, location });
                         }
                         decided = pushed.findings;
                     }
@@ -378,13 +421,13 @@ impl<'r> Run<'r> {
                 Outcome::Unreadable(problem) => {
                     counts.unreadable += 1;
                     sink.record(0, &|| read.get());
-                    sink.unreadable_record(&problem);
+                    sink.notice(Notice::UnreadableRecord(&problem));
                     result.summary.keep_problem(problem);
                 }
                 Outcome::NotSignIn(problem) => {
                     counts.not_sign_in += 1;
                     sink.record(0, &|| read.get());
-                    sink.not_sign_in(&problem);
+                    sink.notice(Notice::NotSignIn(&problem));
                     result.summary.keep_problem(problem);
                 }
             }

@@ -75,6 +75,14 @@ impl Compiled {
         doc
     }
 
+    /// The queries printed as `output` asks.
+    pub fn render(&self, output: super::Output) -> Result<String, serde_json::Error> {
+        Ok(match output {
+            super::Output::Json => serde_json::to_string_pretty(&self.json())? + "\n",
+            super::Output::Text => self.text(),
+        })
+    }
+
     /// Every query one after another, each under a comment naming its rule.
     pub fn text(&self) -> String {
         let comment = match self.target {

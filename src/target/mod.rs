@@ -66,12 +66,24 @@ impl Target {
 }
 
 /// Names of the views or tables queries read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct Options {
-    /// The Spark view of sign-in records (`signins`).
+    /// Spark: the view of sign-in records.
+    #[arg(long, value_name = "NAME", default_value = "signins")]
     pub table: String,
-    /// The Spark view of Graph activity records (`graphActivity`).
+    /// Spark: the view of Graph activity records.
+    #[arg(long, value_name = "NAME", default_value = "graphActivity")]
     pub graph_table: String,
+}
+
+/// How compiled queries are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum Output {
+    /// One document with the schema and every query ([`Compiled::json`]).
+    Json,
+    /// The queries one after another ([`Compiled::text`]).
+    Text,
 }
 
 impl Default for Options {

@@ -8,12 +8,68 @@
 //! the caller's. The command line and library users resolve settings the
 //! same way here.
 
+mod init;
+mod settings;
+
+use crate::diag::plural;
+
 use std::path::{Path, PathBuf};
 
 use crate::catalog;
 use crate::config::{self, Config};
 use crate::diag::{Code, Diagnostic, Sources, Span};
 use crate::engine::{Declared, Loader};
+
+pub use init::init;
+pub use settings::{CheckSettings, FailOn, Resolved};
+
+/// The rules a caller names on top of the config, the params it sets,
+/// the config file, and how mistakes are shown.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[non_exhaustive]
+pub struct RuleSettings {
+    /// Rule file or directory (its .yaml/.yml files); repeatable. Without
+    /// it, the built-in pack runs.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Set a rule parameter: NAME=VALUE (lists: comma-separated; repeating
+    /// the flag appends).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Project config file (default: tollgate.yaml in the working
+    /// directory, if there is one). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How to show rule and config mistakes: human, plain or json.
+    #[arg(long, value_enum, default_value = "human")]
+    pub error_format: crate::diag::ErrorStyle,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+impl RuleSettings {
+    /// Why there is nothing to run when no rule loads: the rule paths
+    /// given hold no rule file, or every rule is disabled.
+    pub fn nothing_to_run(&self) -> String {
+        if self.rules.is_empty() {
+            return "no rules to run: the configured rule paths hold no rule file, or every rule is disabled"
+                .to_string();
+        }
+        let paths: Vec<String> = self.rules.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "no rules to run: {} {} no rule file (.yaml or .yml)",
+            paths.join(", "),
+            plural(paths.len(), "holds", "hold")
+        )
+    }
+}
 
 /// The config in force, with its text for diagnostics.
 #[derive(Debug, Default)]
@@ -35,6 +91,16 @@ pub enum ProjectError {
     /// A rule path could not be read; with the config that named it, when
     /// it came from there.
     Rules(PathBuf, Option<PathBuf>, std::io::Error),
+    /// A new project's files are in the way ([`init`] without `force`).
+    Exists(Vec<PathBuf>),
+    /// A new project's file or directory could not be written.
+    Write(PathBuf, std::io::Error),
+    /// The baseline named is missing (and this run does not write it).
+    MissingBaseline(PathBuf),
+    /// The baseline named cannot be read.
+    Baseline(crate::run::triage::BaselineError),
+    /// The config's `format` names no output format.
+    Format(String),
 }
 
 impl std::fmt::Display for ProjectError {
@@ -52,6 +118,25 @@ impl std::fmt::Display for ProjectError {
                 path.display(),
                 config.display()
             ),
+            ProjectError::Exists(paths) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "not overwriting {} (use --force to replace {})",
+                    names.join(", "),
+                    plural(paths.len(), "it", "them")
+                )
+            }
+            ProjectError::Write(path, e) => write!(f, "cannot write {}: {e}", path.display()),
+            ProjectError::MissingBaseline(path) => {
+                let path = path.display();
+                write!(
+                    f,
+                    "baseline {path} does not exist; write it first with `tollgate check ... --write-baseline {path}`"
+                )
+            }
+            ProjectError::Baseline(e) => e.fmt(f),
+            ProjectError::Format(why) => f.write_str(why),
         }
     }
 }
@@ -59,7 +144,13 @@ impl std::fmt::Display for ProjectError {
 impl std::error::Error for ProjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ProjectError::Config(_, e) | ProjectError::Rules(_, _, e) => Some(e),
+            ProjectError::Config(_, e)
+            | ProjectError::Rules(_, _, e)
+            | ProjectError::Write(_, e) => Some(e),
+            ProjectError::Baseline(e) => Some(e),
+            ProjectError::Exists(_)
+            | ProjectError::MissingBaseline(_)
+            | ProjectError::Format(_) => None,
         }
     }
 }
