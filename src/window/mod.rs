@@ -206,7 +206,9 @@ impl Threshold {
 pub struct Event<'a> {
     /// Event time.
     pub time: Ticks,
-    /// Breaks ties in time.
+    /// Breaks ties in time, and names the record: events of one state with
+    /// the same time, tie and key are one record delivered again, used once
+    /// (the first pushed); the others come back from `take_repeats`.
     pub tie: TieKey,
     /// The group key values, already case-folded when the rule ignores case.
     /// In a sequence with per-step `by` fields, the key computed from the
@@ -372,6 +374,10 @@ struct Intake {
     late: u64,
     /// Events retained now (buffered or in a group).
     retained: usize,
+    /// Payloads of events dropped as repeats of an earlier one (the same
+    /// time, tie and group: one record delivered again), until the caller
+    /// takes them.
+    repeats: Vec<u64>,
 }
 
 impl Intake {
@@ -383,6 +389,7 @@ impl Intake {
             watermark: None,
             late: 0,
             retained: 0,
+            repeats: Vec::new(),
         }
     }
 
@@ -426,17 +433,27 @@ impl Intake {
     fn ready(&mut self, upto: Option<Ticks>) -> Ready {
         let upto = upto.map(|u| self.watermark.map_or(u, |w| w.max(u)));
         self.watermark = Some(upto.unwrap_or(Ticks::MAX));
-        self.buffer.take_ready(upto)
+        let ready = self.buffer.take_ready(upto);
+        for p in &ready.repeats {
+            self.keys.release(p.group);
+            self.repeats.push(p.payload);
+            self.retained -= 1;
+        }
+        ready
     }
 }
 
-/// An event waiting for the watermark, ordered by `(time, tie, payload)`.
+/// An event waiting for the watermark, ordered by `(time, tie, group,
+/// payload)`: the events of one record delivered twice come out side by
+/// side, the first pushed first. (Group ids follow input order, but they
+/// only order one record's events for different groups, which no group's
+/// result depends on.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Pending {
     time: Ticks,
     tie: TieKey,
-    payload: u64,
     group: u32,
+    payload: u64,
     /// Where its extra values are in [`Buffer::attrs`].
     slot: u32,
 }
@@ -481,12 +498,16 @@ impl Buffer {
     }
 
     /// Removes the events with time `<= upto` (all with `None`) and returns
-    /// them in `(time, tie, payload)` order.
+    /// them in `(time, tie, group, payload)` order; an event with the time,
+    /// tie and group of the one before it is a repeat of the same record,
+    /// set apart in [`Ready::repeats`].
     fn take_ready(&mut self, upto: Option<Ticks>) -> Ready {
         let mut out = Ready {
             width: self.width,
             items: Vec::new(),
             attrs: Vec::new(),
+            repeats: Vec::new(),
+            repeat_attrs: Vec::new(),
         };
         while let Some(Reverse(p)) = self.heap.peek() {
             if upto.is_some_and(|w| p.time > w) {
@@ -495,12 +516,18 @@ impl Buffer {
             let p = *p;
             self.heap.pop();
             let start = p.slot as usize * self.width;
-            out.items.push(p);
-            out.attrs.extend(
-                self.attrs
-                    .get(start..start + self.width)
-                    .unwrap_or_default(),
-            );
+            let same = |q: &Pending| (q.time, q.tie, q.group) == (p.time, p.tie, p.group);
+            let attrs = self
+                .attrs
+                .get(start..start + self.width)
+                .unwrap_or_default();
+            if out.items.last().is_some_and(same) {
+                out.repeats.push(p);
+                out.repeat_attrs.extend(attrs);
+            } else {
+                out.items.push(p);
+                out.attrs.extend(attrs);
+            }
             if self.width > 0 {
                 self.free.push(p.slot);
             }
@@ -525,6 +552,11 @@ struct Ready {
     width: usize,
     items: Vec<Pending>,
     attrs: Vec<u32>,
+    /// Repeats of the event before them (one record delivered again), not
+    /// used; their group keys are released by [`Intake::ready`], their
+    /// extra values are for the state to release.
+    repeats: Vec<Pending>,
+    repeat_attrs: Vec<u32>,
 }
 
 impl Ready {

@@ -248,6 +248,13 @@ impl SequenceState {
         episodes
     }
 
+    /// The payloads of events dropped so far as repeats of an earlier
+    /// event of the same record (same time, tie and key), emptied: the
+    /// caller forgets what they stood for.
+    pub fn take_repeats(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.intake.repeats)
+    }
+
     /// Bytes allocated for the retained events, their groups, pending
     /// candidates and interned keys, approximately.
     pub fn retained_bytes(&self) -> usize {

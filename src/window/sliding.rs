@@ -120,6 +120,7 @@ impl WindowState {
     /// drops what can no longer take part. A watermark never moves back.
     pub fn advance(&mut self, watermark: Ticks) -> Vec<Episode> {
         let ready = self.intake.ready(Some(watermark));
+        self.release_repeats(&ready);
         let watermark = self.intake.watermark.unwrap_or(watermark);
         let mut episodes = self.process(&ready);
         // Every future event is later than the watermark, so its window
@@ -133,10 +134,27 @@ impl WindowState {
     /// episodes. Any later push is late.
     pub fn finish(&mut self) -> Vec<Episode> {
         let ready = self.intake.ready(None);
+        self.release_repeats(&ready);
         let mut episodes = self.process(&ready);
         self.expire(Ticks::MAX);
         sort_episodes(&mut episodes);
         episodes
+    }
+
+    /// Releases the distinct values of the repeats set apart.
+    fn release_repeats(&mut self, ready: &Ready) {
+        for &v in &ready.repeat_attrs {
+            if v != NONE {
+                self.values.release(v);
+            }
+        }
+    }
+
+    /// The payloads of events dropped so far as repeats of an earlier
+    /// event of the same record (same time, tie and key), emptied: the
+    /// caller forgets what they stood for.
+    pub fn take_repeats(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.intake.repeats)
     }
 
     /// Bytes allocated for the retained events, their groups and interned

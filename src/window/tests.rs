@@ -159,6 +159,20 @@ fn run_stream(state: &mut dyn State, events: &[Ev], rng: &mut Lcg) -> Vec<Episod
     out
 }
 
+/// The events with one record's repeats left out: of the events with the
+/// same key, time and tie (one record delivered again), the one with the
+/// lowest payload (the first pushed).
+fn without_repeats(events: &[Ev]) -> Vec<Ev> {
+    let mut sorted = events.to_vec();
+    sorted.sort_by(|a, b| {
+        (&a.key, a.time, a.tie, a.payload).cmp(&(&b.key, b.time, b.tie, b.payload))
+    });
+    sorted.dedup_by(|later, first| {
+        (&later.key, later.time, later.tie) == (&first.key, first.time, first.tie)
+    });
+    sorted
+}
+
 fn key_of(parts: &[String]) -> Box<[Box<str>]> {
     parts.iter().map(|p| Box::from(p.as_str())).collect()
 }
@@ -169,7 +183,8 @@ fn key_of(parts: &[String]) -> Box<[Box<str>]> {
 /// an episode, and all its records are consumed.
 fn reference_windows(spec: &WindowSpec, limits: &Limits, events: &[Ev]) -> Vec<Episode> {
     let mut groups: BTreeMap<Vec<String>, Vec<&Ev>> = BTreeMap::new();
-    for ev in events {
+    let events = without_repeats(events);
+    for ev in &events {
         groups.entry(ev.key.clone()).or_default().push(ev);
     }
     let mut out = Vec::new();
@@ -478,6 +493,34 @@ fn ties_in_time_break_by_tie_key_not_push_order() {
         assert_eq!(episodes[0].contributors.payloads, vec![1, 2]);
         assert_eq!(episodes[0].completed_by, 2);
     }
+}
+
+#[test]
+fn a_record_delivered_twice_is_used_once() {
+    let spec = WindowSpec {
+        span: 100,
+        count: Some(Threshold::gte(2)),
+        distinct: vec![Threshold::gte(1)],
+    };
+    let mut state = WindowState::new(spec.clone(), Limits::default());
+    let mut first = Ev::new(5, "k", 1);
+    first.distinct = vec![Some("a".into())];
+    let mut again = first.clone();
+    again.payload = 2;
+    let mut other = first.clone();
+    other.payload = 3;
+    other.tie = TieKey::from_hash(77);
+    // Twice the same record: not two records.
+    assert!(run_once(&mut state, &[again.clone(), first.clone()]).is_empty());
+    assert_eq!(state.take_repeats(), [2]);
+    assert_eq!(state.intake.retained, 0);
+    assert_eq!(state.intake.keys.live() + state.values.live(), 0);
+    // Another record at the same time is one.
+    let mut state = WindowState::new(spec, Limits::default());
+    let episodes = run_once(&mut state, &[first, again, other]);
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0].contributors.payloads.len(), 2);
+    assert_eq!(state.take_repeats(), [2]);
 }
 
 #[test]
@@ -966,7 +1009,8 @@ fn the_first_sequence_of_a_group_completes_as_early_as_possible() {
         let episodes = run_once(&mut state, &events);
         for g in 0..3 {
             let key = format!("g{g}");
-            let mut group: Vec<&Ev> = events.iter().filter(|e| e.key[0] == key).collect();
+            let distinct = without_repeats(&events);
+            let mut group: Vec<&Ev> = distinct.iter().filter(|e| e.key[0] == key).collect();
             group.sort_by_key(|e| (e.time, e.tie, e.payload));
             let earliest = (0..group.len()).find(|&i| {
                 let window: Vec<&Ev> = group[..=i]

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
-use super::extract::{Detail, Parts, fnv64};
+use super::extract::{Detail, Parts};
 use crate::check::CountCmp;
 use crate::compile::{MultiRule, MultiSpec, Node};
 use crate::eval::{self, Scope};
@@ -14,7 +14,7 @@ use crate::finding::Finding;
 use crate::record::Location;
 use crate::window::{
     Admission, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold, Ticks,
-    TieKey, WindowSpec, WindowState,
+    WindowSpec, WindowState,
 };
 
 /// How late a record of standard input may come, in event time, behind the
@@ -91,10 +91,6 @@ pub struct MultiRun<'r> {
     rules: &'r [MultiRule],
     states: Vec<State>,
     details: Vec<FxHashMap<u64, Detail>>,
-    /// Per rule, `(time, tie, key hash)` of the events taken: a record
-    /// delivered again (an export read twice, overlapping pages) is used
-    /// once.
-    taken: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
     next_payload: u64,
     newest: Option<Ticks>,
     watermark: Option<Ticks>,
@@ -134,7 +130,6 @@ impl<'r> MultiRun<'r> {
             rules,
             states: rules.iter().map(|r| State::new(r, limits)).collect(),
             details: rules.iter().map(|_| FxHashMap::default()).collect(),
-            taken: rules.iter().map(|_| Default::default()).collect(),
             next_payload: 0,
             newest: None,
             watermark: None,
@@ -156,21 +151,13 @@ impl<'r> MultiRun<'r> {
         }
         for part in parts.parts {
             let r = part.rule as usize;
-            let (Some(state), Some(details), Some(rule), Some(taken)) = (
+            let (Some(state), Some(details), Some(rule)) = (
                 self.states.get_mut(r),
                 self.details.get_mut(r),
                 self.rules.get(r),
-                self.taken.get_mut(r),
             ) else {
                 continue;
             };
-            let key_hash = part.key.iter().fold(0u64, |h, k| {
-                fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
-            });
-            if !taken.insert((part.time, part.tie, key_hash)) {
-                self.repeated += 1;
-                continue;
-            }
             let payload = self.next_payload;
             self.next_payload += 1;
             let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
@@ -256,11 +243,6 @@ impl<'r> MultiRun<'r> {
                 .details
                 .iter()
                 .map(|d| d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1))
-                .sum::<usize>()
-            + self
-                .taken
-                .iter()
-                .map(|t| t.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
                 .sum::<usize>();
         engine + details
     }
@@ -271,9 +253,6 @@ impl<'r> MultiRun<'r> {
         for d in &mut self.details {
             *d = FxHashMap::default();
         }
-        for t in &mut self.taken {
-            *t = Default::default();
-        }
         out
     }
 
@@ -281,23 +260,21 @@ impl<'r> MultiRun<'r> {
     /// the watermark by three spans (a sequence keeps absent steps two
     /// spans, and a candidate waits one more).
     fn sweep(&mut self, watermark: Ticks) {
-        for ((rule, details), taken) in self
-            .rules
-            .iter()
-            .zip(&mut self.details)
-            .zip(&mut self.taken)
-        {
+        for (rule, details) in self.rules.iter().zip(&mut self.details) {
             let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
             details.retain(|_, d| d.kept.time >= cutoff);
-            // A repeat older than this would be late anyway.
-            taken.retain(|(t, _, _)| *t >= cutoff);
         }
     }
 
     /// Advances every state to `watermark` (all the way with `None`).
     fn decide(&mut self, watermark: Option<Ticks>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for ((rule, state), details) in self.rules.iter().zip(&mut self.states).zip(&self.details) {
+        for ((rule, state), details) in self
+            .rules
+            .iter()
+            .zip(&mut self.states)
+            .zip(&mut self.details)
+        {
             let episodes = match state {
                 State::Window(s) => match watermark {
                     Some(w) => s.advance(w),
@@ -319,6 +296,16 @@ impl<'r> MultiRun<'r> {
                     .iter()
                     .filter_map(|e| episode_finding(rule, details, e)),
             );
+            // A record delivered again (an export read twice, overlapping
+            // pages) is used once: the engine dropped the repeats.
+            let repeats = match state {
+                State::Window(s) => s.take_repeats(),
+                State::Sequence(s) => s.take_repeats(),
+            };
+            self.repeated += repeats.len() as u64;
+            for payload in repeats {
+                details.remove(&payload);
+            }
         }
         out
     }
