@@ -375,3 +375,32 @@ window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
     let wrong = text.replace("default: 20m", "default: soon");
     assert_eq!(codes(&wrong), [Code::BadDuration]);
 }
+
+/// Why: the pack declares its counts `type: number`, and a number given
+/// with `--param` reads as a float; `--param min_failures=12` was refused
+/// as "not a whole number".
+#[test]
+fn a_number_param_given_as_text_bounds_a_count() {
+    let text = r#"
+id: P-2
+title: t
+severity: low
+params:
+  failures: { type: number, default: 10 }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: 1h, count: { gte: $failures } }
+"#;
+    let with = |value: &str| {
+        let mut loader = Loader::new();
+        loader.param("failures", value);
+        loader.add_source("rules.yaml", text);
+        loader.load().map(|set| match &set.multi()[0].spec {
+            MultiSpec::Window(w) => w.count.as_ref().map(|c| c.value),
+            MultiSpec::Sequence(_) => None,
+        })
+    };
+    assert_eq!(with("12").ok(), Some(Some(12)));
+    assert_eq!(with("12.0").ok(), Some(Some(12)));
+    assert!(with("12.5").is_err());
+    assert!(with("-3").is_err());
+}
