@@ -9,6 +9,7 @@ use super::kept::{self, KeyTable};
 use super::ticks::parse_ticks;
 use crate::catalog::FieldPath;
 use crate::check::Piece;
+use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::eval;
 use crate::record::{Location, LogCategory, Record};
@@ -22,6 +23,9 @@ pub struct Plan {
     /// The names every plan of the run keeps, for the compact form of
     /// kept fields; set by [`Plan::for_rules`].
     keys: KeyTable,
+    /// Whether a step of the rule travels: its records keep their
+    /// coordinates.
+    travels: bool,
 }
 
 /// The fields that identify a record in a finding.
@@ -93,12 +97,13 @@ impl Plan {
                 | Piece::Distinct(f)
                 | Piece::Step { field: f, .. }
                 | Piece::Key { field: f, .. } => add(&f.path),
-                Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
+                Piece::Text(_) | Piece::Count | Piece::Window(_) | Piece::Travel(_) => {}
             }
         }
         Plan {
             keep,
             keys: Arc::from([]),
+            travels: rule.steps.iter().any(|s| s.travel.is_some()),
         }
     }
 }
@@ -126,6 +131,12 @@ impl Kept {
     /// The kept fields.
     pub(super) fn fields(&self) -> Map<String, Value> {
         kept::decode(&self.packed, &self.keys, self.time)
+    }
+
+    /// The record's coordinates, kept when a rule travels and the record
+    /// has them.
+    pub(super) fn point(&self) -> Option<Point> {
+        kept::point(&self.packed)
     }
 
     /// Heap bytes of a record's kept part: the structure and its text.
@@ -291,7 +302,16 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
                 location: location.clone(),
                 category: record.category.clone(),
                 time,
-                packed: kept::encode(&kept_fields(plans, record), keys, time),
+                packed: kept::encode(
+                    &kept_fields(plans, record),
+                    keys,
+                    time,
+                    plans
+                        .iter()
+                        .any(|p| p.travels)
+                        .then(|| travel::coordinates(&record.fields))
+                        .flatten(),
+                ),
                 keys: Arc::clone(keys),
             })
         });

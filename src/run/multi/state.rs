@@ -351,7 +351,8 @@ impl FieldCache {
     }
 }
 
-/// The `where` of step `later` between two records, each `(step, payload)`.
+/// The `where` and `travel` of step `later` between two records, each
+/// `(step, payload)`.
 fn where_holds(
     rule: &MultiRule,
     details: &FxHashMap<u64, Detail>,
@@ -362,6 +363,22 @@ fn where_holds(
     let Some(step) = rule.steps.get(later) else {
         return true;
     };
+    // Travel first: it reads two kept points, no fields.
+    if let Some(travel) = step.travel.as_ref().filter(|t| t.from == earlier) {
+        let (Some(this), Some(other)) =
+            (details.get(&later_payload), details.get(&earlier_payload))
+        else {
+            return false;
+        };
+        if !travel.holds(
+            other.kept.point(),
+            other.kept.time,
+            this.kept.point(),
+            this.kept.time,
+        ) {
+            return false;
+        }
+    }
     let mut programs = step.where_.iter().filter(|(i, _)| *i == earlier).peekable();
     if programs.peek().is_none() {
         return true;
