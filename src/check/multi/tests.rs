@@ -378,6 +378,45 @@ window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
     assert_eq!(codes(&wrong), [Code::BadDuration]);
 }
 
+/// Why: a case's `params:` of a rule over many records were dropped, so
+/// the case ran against the defaults while reading as if it did not.
+#[test]
+fn multi_record_cases_run_with_their_params() {
+    let text = r#"
+id: SPRAY-P
+title: spray
+severity: high
+params:
+  min: { type: number, default: 2 }
+  span: { type: string, default: 20m }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: $span, count: { gte: $min } }
+tests:
+  - name: two failures a minute apart
+    expect: match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+  - name: three needed
+    params: { min: 3 }
+    expect: no-match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+  - name: a span too short
+    params: { span: 30s }
+    expect: no-match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+"#;
+    let outcomes = load(text).run_tests();
+    assert_eq!(outcomes.len(), 3);
+    for o in &outcomes {
+        assert!(!o.not_run && o.passed(), "{o:?}");
+    }
+}
+
 /// Why: the pack declares its counts `type: number`, and a number given
 /// with `--param` reads as a float; `--param min_failures=12` was refused
 /// as "not a whole number".
