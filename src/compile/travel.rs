@@ -10,8 +10,10 @@
 //!   `location`, no `geoCoordinates`, a missing or unreadable value) is no
 //!   point, and a record without one pairs with nothing;
 //! - the distance is the haversine formula on a sphere of
-//!   [`EARTH_RADIUS_KM`]: with φ the latitudes and λ the longitudes in
-//!   radians, `h = sin²(Δφ/2) + cos φ₁ · cos φ₂ · sin²(Δλ/2)` and
+//!   [`EARTH_RADIUS_KM`]: with φ the latitudes in radians and Δφ, Δλ the
+//!   differences of the latitudes and of the longitudes in degrees, then
+//!   turned into radians, `h = sin²(Δφ/2) + cos φ₁ · cos φ₂ · sin²(Δλ/2)`
+//!   (each square a product of the sine with itself) and
 //!   `d = 2 R · asin(min(1, √h))`;
 //! - the time between the records is the absolute difference of their
 //!   event times in hours (`|Δticks| / 36,000,000,000`), and the speed is

@@ -5,8 +5,9 @@
 //!
 //! An event keeps, besides what the engine needs (time, tie key, group key,
 //! distinct values, steps), a [`Detail`] for the finding: where the record
-//! was read, its id and time text, and only the top-level fields that the
-//! rule's `where`, message, keys and a finding's identity read.
+//! was read, its id and time text, only the top-level fields that the
+//! rule's `where`, message, keys and a finding's identity read, and, when a
+//! step travels, the record's coordinates.
 
 mod episode;
 mod extract;
