@@ -12,13 +12,13 @@ use super::extract::{Detail, first_text, record_id};
 use super::ticks::{format_duration, format_ticks};
 use crate::catalog::{FieldPath, Resolved};
 use crate::check::{Piece, TravelPart, WindowPart};
-use crate::compile::travel::{self, Measured};
+use crate::compile::travel::{self, Measured, Place};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::eval;
 use crate::finding::{
     Contributor, DistinctValues, Episodic, Evidence, Finding, SignIn, StepRecords,
 };
-use crate::window::Episode;
+use crate::window::{Episode, Ticks};
 
 /// Most contributing records listed in a finding (the total is always
 /// given).
@@ -304,23 +304,24 @@ fn fastest(
     step: usize,
 ) -> Option<Measured> {
     let travel = rule.steps.get(step)?.travel.as_ref()?;
-    let records = |s: usize| -> Vec<&Detail> {
+    let records = |s: usize| -> Vec<(Option<Place>, Ticks)> {
         episode
             .steps
             .get(s)
-            .map(|r| r.payloads.iter().filter_map(|p| details.get(p)).collect())
+            .map(|r| {
+                r.payloads
+                    .iter()
+                    .filter_map(|p| details.get(p))
+                    .map(|d| (d.kept.point().map(Place::from), d.kept.time))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (froms, tos) = (records(travel.from), records(step));
     let mut best: Option<Measured> = None;
-    for to in &tos {
-        for from in &froms {
-            let Some(m) = travel::measure(
-                from.kept.point(),
-                from.kept.time,
-                to.kept.point(),
-                to.kept.time,
-            ) else {
+    for (to, to_time) in &tos {
+        for (from, from_time) in &froms {
+            let Some(m) = travel::measure(from.as_ref(), *from_time, to.as_ref(), *to_time) else {
                 continue;
             };
             if best.is_none_or(|b| (m.kmh, m.km) > (b.kmh, b.km)) {

@@ -14,7 +14,7 @@ use super::extract::{Part, Plan, extract, folded};
 use super::ticks::format_ticks;
 use super::{Overflow, run_records};
 use crate::check::{Sequence, Threshold, Window};
-use crate::compile::travel::{self, Measured, Point};
+use crate::compile::travel::{self, Measured, Place};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::diag::plural;
 use crate::record::{Location, Record};
@@ -31,7 +31,7 @@ struct Group {
     /// Records per step, for sequences.
     per_step: Vec<u64>,
     /// `(time, steps, point)` of each record, for sequences that travel.
-    points: Vec<(Ticks, u64, Option<Point>)>,
+    points: Vec<(Ticks, u64, Option<Place>)>,
 }
 
 /// The progress of `rule` over `records`, as text, and whether some group
@@ -78,7 +78,9 @@ pub fn explain_groups(
             });
             group.events.push((time, distinct.into_vec()));
             if travels {
-                group.points.push((time, detail.steps, detail.kept.point()));
+                group
+                    .points
+                    .push((time, detail.steps, detail.kept.point().map(Place::from)));
             }
             for (i, n) in group.per_step.iter_mut().enumerate() {
                 if detail.steps >> i & 1 == 1 {
@@ -288,7 +290,7 @@ fn travel_progress(out: &mut String, s: &Sequence, group: &Group) {
                 if i == j || bits_a >> from & 1 == 0 || !in_span || (s.ordered && ta > tb) {
                     continue;
                 }
-                if let Some(m) = travel::measure(*pa, *ta, *pb, *tb)
+                if let Some(m) = travel::measure(pa.as_ref(), *ta, pb.as_ref(), *tb)
                     && fastest.is_none_or(|f| (m.kmh, m.km) > (f.kmh, f.km))
                 {
                     fastest = Some(m);
