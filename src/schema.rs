@@ -109,7 +109,7 @@ pub fn rule_schema() -> Value {
             "match": { "$ref": "#/$defs/condition" },
             "window": { "$ref": "#/$defs/window" },
             "sequence": { "$ref": "#/$defs/sequence" },
-            "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent. Windows and sequences: {count}, {window.duration}, {window.start}, {window.end}, {distinct.FIELD}, {STEP.FIELD} and group-key fields." },
+            "message": { "type": "string", "description": "Template; {field} is replaced by the record's value, `-` when absent. Windows and sequences: {count}, {window.duration}, {window.start}, {window.end}, {distinct.FIELD}, {STEP.FIELD}, {travel.kmh}, {travel.km} and group-key fields." },
             "tests": tests
         },
         "$defs": {
@@ -220,6 +220,36 @@ fn multi_record_defs() -> serde_json::Map<String, Value> {
                     "eq": { "$ref": "#/$defs/count" }
                 }
             },
+            "measure": {
+                "anyOf": [
+                    { "type": "number", "minimum": 0 },
+                    { "type": "string", "pattern": "^\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?$" }
+                ]
+            },
+            "bound": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "properties": {
+                    "gt": { "$ref": "#/$defs/measure" },
+                    "gte": { "$ref": "#/$defs/measure" },
+                    "lt": { "$ref": "#/$defs/measure" },
+                    "lte": { "$ref": "#/$defs/measure" }
+                }
+            },
+            "travel": {
+                "type": "object",
+                "description": "From each record of an earlier step to this step's record: the great-circle distance between their location.geoCoordinates (haversine, Earth radius 6371.0088 km) and that distance over the hours between them. A record without coordinates pairs with nothing.",
+                "required": ["from"],
+                "anyOf": [ { "required": ["kmh"] }, { "required": ["km"] } ],
+                "additionalProperties": false,
+                "properties": {
+                    "from": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "The earlier step, present, whose records this step's record is compared with." },
+                    "kmh": { "$ref": "#/$defs/bound", "description": "Bound on the speed in km/h (infinite at the same instant, unless in the same place)." },
+                    "km": { "$ref": "#/$defs/bound", "description": "Bound on the distance in km." }
+                }
+            },
             "keyFields": {
                 "anyOf": [
                     { "type": "string" },
@@ -263,7 +293,8 @@ fn multi_record_defs() -> serde_json::Map<String, Value> {
                     "match": { "$ref": "#/$defs/condition" },
                     "count": { "$ref": "#/$defs/threshold" },
                     "absent": { "type": "boolean" },
-                    "where": { "$ref": "#/$defs/condition" }
+                    "where": { "$ref": "#/$defs/condition" },
+                    "travel": { "$ref": "#/$defs/travel" }
                 }
             }
     });
@@ -387,6 +418,54 @@ mod tests {
             committed == current,
             "schemas/rule.schema.json is stale: run `cargo run -- schema --rules-json-schema > schemas/rule.schema.json`"
         );
+    }
+
+    /// The schema's errors on each document of a rule file.
+    fn schema_errors(text: &str) -> Vec<String> {
+        let schema = rule_schema();
+        let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{e}"));
+        let (docs, diagnostics) = crate::syntax::parse(0, text);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        docs.iter()
+            .flat_map(|d| {
+                validator
+                    .iter_errors(&d.root.to_json())
+                    .map(|e| format!("{}: {e}", e.instance_path()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Editors flag nothing in the built-in rules, and flag a `travel`
+    /// written wrong as the checker does.
+    #[test]
+    fn the_schema_accepts_the_pack_and_checks_travel() {
+        for (path, text) in crate::engine::BUILTIN_RULES {
+            let errors = schema_errors(text);
+            assert!(errors.is_empty(), "{path}: {errors:?}");
+        }
+        let rule = |travel: &str| {
+            format!(
+                "id: TR-1\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 1d\n  steps:\n    - name: here\n    - name: there\n      travel: {travel}\n"
+            )
+        };
+        for ok in [
+            "{ from: here, kmh: { gt: 900 }, km: { gte: 500 } }",
+            "{ from: here, km: { gte: 500.5 } }",
+            "{ from: here, kmh: { lte: $slow } }",
+        ] {
+            assert!(schema_errors(&rule(ok)).is_empty(), "{ok}");
+        }
+        for bad in [
+            "{ kmh: { gt: 900 } }",
+            "{ from: here }",
+            "{ from: here, kmh: { eq: 900 } }",
+            "{ from: here, kmh: { gt: -1 } }",
+            "{ from: here, kmh: { gt: 900, lt: 1000 } }",
+            "{ from: here, kmph: { gt: 900 } }",
+        ] {
+            assert!(!schema_errors(&rule(bad)).is_empty(), "{bad}");
+        }
     }
 
     #[test]

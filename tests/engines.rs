@@ -534,7 +534,7 @@ fn spark_gives_the_same_findings_as_check() {
     let (pack, pack_refused) = compile("spark-sql", None);
     let (ops, ops_refused) = compile("spark-sql", Some(OPERATORS));
     assert!(ops_refused.is_empty(), "refused: {ops_refused:?}");
-    assert!(pack_refused.is_empty(), "refused: {pack_refused:?}");
+    assert_eq!(pack_refused, PACK_REFUSED);
     let mut doc = pack.clone();
     let mut all = queries(&pack);
     all.extend(queries(&ops));
@@ -666,7 +666,7 @@ fn every_kql_query_passes_the_kusto_checker() {
     let (pack, refused) = compile("kql", None);
     let (ops, ops_refused) = compile("kql", Some(OPERATORS));
     assert!(ops_refused.is_empty(), "refused: {ops_refused:?}");
-    assert!(refused.is_empty(), "refused: {refused:?}");
+    assert_eq!(refused, PACK_REFUSED);
     let mut all = queries(&pack);
     all.extend(queries(&ops));
     let work = tempfile::tempdir().expect("temp dir");
@@ -709,6 +709,41 @@ fn the_kusto_checker_rejects_bad_queries() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The pack's rules the query targets refuse: impossible travel, whose
+/// floating-point trigonometry no target computes as `check` does.
+const PACK_REFUSED: [&str; 1] = ["TG-RISK-011"];
+
+/// Each query target writes every rule of the pack but those it refuses,
+/// names them, and exits with 2 as for any refusal.
+#[test]
+fn the_query_targets_refuse_only_travel_in_the_pack() {
+    for target in ["kql", "sentinel", "spark-sql"] {
+        let (doc, refused) = compile(target, None);
+        assert_eq!(refused, PACK_REFUSED, "{target}");
+        let ids: Vec<&str> = doc["queries"]
+            .as_array()
+            .map(|q| q.iter().filter_map(|q| q["ruleId"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(!ids.contains(&"TG-RISK-011"), "{target}");
+        assert!(ids.contains(&"TG-AUTH-015"), "{target}: {ids:?}");
+        let mut args = vec!["compile", "--target", target];
+        let extra = rule_args(None);
+        args.extend(extra.iter().map(String::as_str));
+        let out = common::tollgate_in(&root(), &args);
+        assert_eq!(out.status.code(), Some(2), "{target}");
+        let err = common::stderr(&out);
+        assert!(err.contains("tollgate::not-expressible"), "{err}");
+        assert!(err.contains("it uses `travel`"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "error: 1 of {} rules cannot be compiled for {target}",
+                ids.len() + 1
+            )),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 const FIXTURE: &str = "tests/fixtures/rules/multi-record.yaml";
@@ -346,4 +348,577 @@ fn the_report_schema_accepts_findings_of_many_records() {
         .unwrap_or_default();
     // 10 spray records, 11 of the brute force, the Graph call alone.
     assert_eq!(related, [9, 10, 0]);
+}
+
+// ------------------------------------------------------------ travel
+//
+// A plain reference evaluator of a sequence of two steps that both take
+// the successful sign-ins of an account, the second travelling from the
+// first, written from the documented semantics; `tollgate check` must give
+// the same findings on generated sign-ins (attacks, near misses just under
+// and over the speed, pairs exactly at a bound, records without
+// coordinates), shuffled, split across files and on one and several
+// threads.
+
+/// Ticks of 100 ns in an hour and in a minute.
+const HOUR: i64 = 36_000_000_000;
+const MINUTE: i64 = HOUR / 60;
+
+/// Cities: (name, latitude, longitude).
+const CITIES: [(&str, f64, f64); 10] = [
+    ("London", 51.5074, -0.1278),
+    ("Reading", 51.4543, -0.9781),
+    ("Paris", 48.8566, 2.3522),
+    ("New York", 40.7128, -74.006),
+    ("Sydney", -33.8688, 151.2093),
+    ("Tokyo", 35.6762, 139.6503),
+    ("Sao Paulo", -23.5505, -46.6333),
+    ("Nairobi", -1.2921, 36.8219),
+    ("Suva", -18.1248, 178.4501),
+    ("Apia", -13.8333, -171.7667),
+];
+
+/// The documented distance: haversine on a sphere of 6371.0088 km, with
+/// the differences of the degrees turned into radians.
+fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let half_dphi = (b.0 - a.0).to_radians() / 2.0;
+    let half_dlambda = (b.1 - a.1).to_radians() / 2.0;
+    let h = half_dphi.sin() * half_dphi.sin()
+        + a.0.to_radians().cos()
+            * b.0.to_radians().cos()
+            * (half_dlambda.sin() * half_dlambda.sin());
+    2.0 * 6371.0088 * h.sqrt().min(1.0).asin()
+}
+
+/// The documented speed: km over hours, infinite at the same instant
+/// unless in the same place.
+fn speed_kmh(km: f64, from: i64, to: i64) -> f64 {
+    let ticks = (to - from).unsigned_abs();
+    if ticks == 0 {
+        if km > 0.0 { f64::INFINITY } else { 0.0 }
+    } else {
+        km / (ticks as f64 / HOUR as f64)
+    }
+}
+
+/// A bound as written in a rule: `(comparison, value)`.
+#[derive(Clone, Copy)]
+struct Bound(&'static str, f64);
+
+impl Bound {
+    fn holds(self, x: f64) -> bool {
+        match self.0 {
+            "gt" => x > self.1,
+            "gte" => x >= self.1,
+            "lt" => x < self.1,
+            _ => x <= self.1,
+        }
+    }
+}
+
+struct TravelRule {
+    id: &'static str,
+    span: i64,
+    span_text: &'static str,
+    kmh: Option<Bound>,
+    km: Option<Bound>,
+}
+
+impl TravelRule {
+    fn yaml(&self) -> String {
+        let bound = |name: &str, b: Option<Bound>| match b {
+            Some(Bound(cmp, v)) => format!("        {name}: {{ {cmp}: {v:?} }}\n"),
+            None => String::new(),
+        };
+        format!(
+            "id: {}\ntitle: travel\nseverity: medium\nsequence:\n  groupBy: [userPrincipalName]\n  span: {}\n  steps:\n    - name: here\n      match: {{ status.errorCode: 0 }}\n    - name: there\n      match: {{ status.errorCode: 0 }}\n      travel:\n        from: here\n{}{}message: \"{{travel.km}}|{{travel.kmh}}\"\n",
+            self.id,
+            self.span_text,
+            bound("kmh", self.kmh),
+            bound("km", self.km)
+        )
+    }
+
+    /// Whether the travel from `a` to `b` meets the bounds.
+    fn travels(&self, a: &Rec, b: &Rec) -> Option<(f64, f64)> {
+        let km = haversine_km(a.point?, b.point?);
+        let kmh = speed_kmh(km, a.time, b.time);
+        (self.kmh.is_none_or(|x| x.holds(kmh)) && self.km.is_none_or(|x| x.holds(km)))
+            .then_some((km, kmh))
+    }
+}
+
+/// A generated sign-in as the reference reads it.
+#[derive(Clone)]
+struct Rec {
+    n: u64,
+    user: String,
+    time: i64,
+    success: bool,
+    point: Option<(f64, f64)>,
+}
+
+/// The point of a record as documented: `location.geoCoordinates`,
+/// numbers or text that reads as one, finite, within ±90 and ±180.
+fn point_of(v: &Value) -> Option<(f64, f64)> {
+    let geo = &v["location"]["geoCoordinates"];
+    let degrees = |x: &Value, limit: f64| {
+        let d = match x {
+            Value::Number(n) => n.as_f64()?,
+            Value::String(s) => s.trim().parse::<f64>().ok()?,
+            _ => return None,
+        };
+        (d.is_finite() && d.abs() <= limit).then_some(d)
+    };
+    Some((
+        degrees(&geo["latitude"], 90.0)?,
+        degrees(&geo["longitude"], 180.0)?,
+    ))
+}
+
+/// `2025-03-01T00:00:00Z` plus `ticks`, with seven fraction digits.
+fn iso(ticks: i64) -> String {
+    let day = ticks / (24 * HOUR);
+    let rest = ticks % (24 * HOUR);
+    format!(
+        "2025-03-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        1 + day,
+        rest / HOUR,
+        rest % HOUR / MINUTE,
+        rest % MINUTE / 10_000_000,
+        rest % 10_000_000
+    )
+}
+
+/// One sign-in: `coords` 0 as numbers, 1 as text, 2 without
+/// `geoCoordinates`, 3 with a latitude that is not a number, 4 out of
+/// range.
+fn travel_sign_in(n: u64, user: &str, time: i64, city: usize, success: bool, coords: u64) -> Value {
+    let (name, lat, lon) = CITIES[city % CITIES.len()];
+    let geo = match coords {
+        0 => json!({ "latitude": lat, "longitude": lon }),
+        1 => json!({ "latitude": format!("{lat}"), "longitude": format!(" {lon} ") }),
+        2 => Value::Null,
+        3 => json!({ "latitude": "unknown", "longitude": lon }),
+        _ => json!({ "latitude": lat + 100.0, "longitude": lon }),
+    };
+    let mut location = json!({ "city": name });
+    if !geo.is_null() {
+        location["geoCoordinates"] = geo;
+    }
+    json!({
+        "id": guid(n),
+        "createdDateTime": iso(time),
+        "userPrincipalName": user,
+        "ipAddress": format!("198.51.100.{}", n % 250),
+        "status": { "errorCode": if success { 0 } else { 50126 } },
+        "isInteractive": true,
+        "location": location,
+    })
+}
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The reference: per account, records in (time, id) order; at each
+/// success `e`, the free successes within the span before it (in that
+/// order) from which the travel to `e` holds are its `here` records; with
+/// any, an episode completes at `e`, whose `there` records are `e` and
+/// every other free success of the window, not before the latest `here`,
+/// to which the travel from each `here` holds. Every record of an episode
+/// is used up. The message is the fastest pair's distance and speed.
+fn reference_travel(rule: &TravelRule, recs: &[Rec]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut users: Vec<&str> = recs.iter().map(|r| r.user.as_str()).collect();
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        let mut group: Vec<&Rec> = recs
+            .iter()
+            .filter(|r| r.user == user && r.success)
+            .collect();
+        group.sort_by_key(|r| (r.time, r.n));
+        let mut used = vec![false; group.len()];
+        for (i, e) in group.iter().enumerate() {
+            // The free records of the window, latest first, `e` included.
+            let window: Vec<usize> = (0..=i)
+                .rev()
+                .filter(|&j| !used[j] && group[j].time >= e.time - rule.span)
+                .collect();
+            let here: Vec<usize> = window
+                .iter()
+                .copied()
+                .filter(|&j| j != i && rule.travels(group[j], e).is_some())
+                .collect();
+            if here.is_empty() {
+                continue;
+            }
+            let lower = here
+                .iter()
+                .map(|&j| group[j].time)
+                .max()
+                .unwrap_or(i64::MIN);
+            let mut there = vec![i];
+            there.extend(window.iter().copied().filter(|&j| {
+                j != i
+                    && !here.contains(&j)
+                    && group[j].time >= lower
+                    && here
+                        .iter()
+                        .all(|&h| rule.travels(group[h], group[j]).is_some())
+            }));
+            let mut fastest: Option<(f64, f64)> = None;
+            for &t in &there {
+                for &h in &here {
+                    let km = haversine_km(
+                        group[h].point.unwrap_or_default(),
+                        group[t].point.unwrap_or_default(),
+                    );
+                    let kmh = speed_kmh(km, group[h].time, group[t].time);
+                    if fastest.is_none_or(|(fk, fs)| (kmh, km) > (fs, fk)) {
+                        fastest = Some((km, kmh));
+                    }
+                }
+            }
+            let whole = |x: f64| {
+                if x.is_infinite() {
+                    "∞".to_string()
+                } else {
+                    format!("{x:.0}")
+                }
+            };
+            let (km, kmh) = fastest.unwrap_or_default();
+            let mut ids = |list: &[usize]| {
+                let mut v: Vec<String> = list.iter().map(|&j| guid(group[j].n)).collect();
+                v.sort();
+                for &j in list {
+                    used[j] = true;
+                }
+                v
+            };
+            let here_ids = ids(&here);
+            let there_ids = ids(&there);
+            out.insert(format!(
+                "{} {} here={here_ids:?} there={there_ids:?} {}|{}",
+                rule.id,
+                guid(e.n),
+                whole(km),
+                whole(kmh)
+            ));
+        }
+    }
+    out
+}
+
+/// The same of a report: rule, completing record, each step's records,
+/// message.
+fn travel_essence(report: &Value) -> BTreeSet<String> {
+    findings(report)
+        .iter()
+        .map(|f| {
+            let step = |i: usize| -> Vec<String> {
+                let e = &f["episode"]["steps"][i];
+                assert_eq!(
+                    e["records"].as_array().map(Vec::len),
+                    e["total"].as_u64().map(|t| t as usize),
+                    "every record is listed"
+                );
+                let mut v: Vec<String> = e["records"]
+                    .as_array()
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|r| r["id"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                v.sort();
+                v
+            };
+            format!(
+                "{} {} here={:?} there={:?} {}",
+                f["ruleId"].as_str().unwrap_or_default(),
+                f["signIn"]["id"].as_str().unwrap_or_default(),
+                step(0),
+                step(1),
+                f["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The tick count at which two sign-ins `d` km apart are just faster than
+/// `kmh`: one tick more and they are not.
+fn just_faster(d: f64, kmh: f64) -> i64 {
+    let mut ticks = (d / kmh * HOUR as f64) as i64;
+    while speed_kmh(d, 0, ticks) <= kmh {
+        ticks -= 1;
+    }
+    while speed_kmh(d, 0, ticks + 1) > kmh {
+        ticks += 1;
+    }
+    ticks
+}
+
+#[test]
+fn travel_equals_the_reference_whatever_the_order_and_threads() {
+    let mut rng = Lcg(11);
+    let mut values: Vec<Value> = Vec::new();
+    let mut n = 1u64;
+    let mut push = |values: &mut Vec<Value>,
+                    user: &str,
+                    time: i64,
+                    city: usize,
+                    success: bool,
+                    coords: u64| {
+        values.push(travel_sign_in(n, user, time, city, success, coords));
+        n += 1;
+    };
+    // Everyday sign-ins of twelve accounts over three days, mostly from
+    // home, some from elsewhere, some at the same minute, some failing,
+    // some without usable coordinates.
+    for u in 0..12u64 {
+        let user = format!("user{u}@contoso.com");
+        let home = (u % 4) as usize;
+        for _ in 0..25 {
+            let time = rng.below(3 * 24 * 60) as i64 * MINUTE + rng.below(3) as i64 * 10_000_000;
+            let city = if rng.below(10) < 7 {
+                home
+            } else {
+                rng.below(CITIES.len() as u64) as usize
+            };
+            let coords = match rng.below(20) {
+                0..=13 => 0,
+                14..=16 => 1,
+                17 => 2,
+                18 => 3,
+                _ => 4,
+            };
+            push(&mut values, &user, time, city, rng.below(8) > 0, coords);
+        }
+    }
+    // Attacks: London, then somewhere far minutes to hours later.
+    for (k, far) in [4usize, 5, 6, 7, 8].into_iter().enumerate() {
+        let user = format!("victim{k}@contoso.com");
+        let t = (10 + k as i64) * HOUR;
+        push(&mut values, &user, t, 0, true, 0);
+        push(
+            &mut values,
+            &user,
+            t + (k as i64 + 1) * 20 * MINUTE,
+            far,
+            true,
+            k as u64 % 2,
+        );
+        push(&mut values, &user, t + 30 * HOUR, 0, true, 0);
+    }
+    // Just over and just under 900 km/h, London to New York.
+    let d = haversine_km((CITIES[0].1, CITIES[0].2), (CITIES[3].1, CITIES[3].2));
+    let over = just_faster(d, 900.0);
+    push(&mut values, "over@contoso.com", 5 * HOUR, 0, true, 0);
+    push(&mut values, "over@contoso.com", 5 * HOUR + over, 3, true, 0);
+    push(&mut values, "under@contoso.com", 5 * HOUR, 0, true, 0);
+    push(
+        &mut values,
+        "under@contoso.com",
+        5 * HOUR + over + 1,
+        3,
+        true,
+        0,
+    );
+    // An attack whose far sign-in has no coordinates.
+    push(&mut values, "blind@contoso.com", 7 * HOUR, 0, true, 0);
+    push(
+        &mut values,
+        "blind@contoso.com",
+        7 * HOUR + 30 * MINUTE,
+        4,
+        true,
+        2,
+    );
+    // A pair whose speed and distance the exact rules take as bounds:
+    // Suva to Apia (across the antimeridian) in 37 minutes.
+    let exact_from = (CITIES[8].1, CITIES[8].2);
+    let exact_to = (CITIES[9].1, CITIES[9].2);
+    let exact_km = haversine_km(exact_from, exact_to);
+    let exact_kmh = speed_kmh(exact_km, 0, 37 * MINUTE + 1234);
+    push(&mut values, "exact@contoso.com", 2 * HOUR, 8, true, 0);
+    push(
+        &mut values,
+        "exact@contoso.com",
+        2 * HOUR + 37 * MINUTE + 1234,
+        9,
+        true,
+        0,
+    );
+    // The same instant in two places.
+    push(&mut values, "twice@contoso.com", 3 * HOUR, 2, true, 0);
+    push(&mut values, "twice@contoso.com", 3 * HOUR, 5, true, 1);
+
+    let rules = [
+        TravelRule {
+            id: "TR-PACK",
+            span: 24 * HOUR,
+            span_text: "1d",
+            kmh: Some(Bound("gt", 900.0)),
+            km: Some(Bound("gte", 500.0)),
+        },
+        TravelRule {
+            id: "TR-SHORT",
+            span: 2 * HOUR,
+            span_text: "2h",
+            kmh: Some(Bound("gte", 300.0)),
+            km: None,
+        },
+        TravelRule {
+            id: "TR-KMH-GT",
+            span: 24 * HOUR,
+            span_text: "1d",
+            kmh: Some(Bound("gt", exact_kmh)),
+            km: None,
+        },
+        TravelRule {
+            id: "TR-KMH-GTE",
+            span: 24 * HOUR,
+            span_text: "1d",
+            kmh: Some(Bound("gte", exact_kmh)),
+            km: None,
+        },
+        TravelRule {
+            id: "TR-KM-GT",
+            span: 24 * HOUR,
+            span_text: "1d",
+            kmh: Some(Bound("gt", 100.0)),
+            km: Some(Bound("gt", exact_km)),
+        },
+        TravelRule {
+            id: "TR-KM-LTE",
+            span: 24 * HOUR,
+            span_text: "1d",
+            kmh: Some(Bound("gt", 100.0)),
+            km: Some(Bound("lte", exact_km)),
+        },
+    ];
+    let recs: Vec<Rec> = values
+        .iter()
+        .map(|v| Rec {
+            n: u64::from_str_radix(&v["id"].as_str().unwrap_or_default()[24..], 16)
+                .unwrap_or_default(),
+            user: v["userPrincipalName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_lowercase(),
+            time: 0,
+            success: v["status"]["errorCode"] == 0,
+            point: point_of(v),
+        })
+        .zip(values.iter())
+        .map(|(mut r, v)| {
+            // The time as written, back in ticks from 2025-03-01.
+            let text = v["createdDateTime"].as_str().unwrap_or_default();
+            let day: i64 = text[8..10].parse().unwrap_or(1);
+            let h: i64 = text[11..13].parse().unwrap_or(0);
+            let m: i64 = text[14..16].parse().unwrap_or(0);
+            let s: i64 = text[17..19].parse().unwrap_or(0);
+            let f: i64 = text[20..27].parse().unwrap_or(0);
+            r.time = (day - 1) * 24 * HOUR + h * HOUR + m * MINUTE + s * 10_000_000 + f;
+            r
+        })
+        .collect();
+    let mut want = BTreeSet::new();
+    for rule in &rules {
+        want.extend(reference_travel(rule, &recs));
+    }
+    // The reference itself decides the pairs made for it as they were
+    // made.
+    let fired = |rule: &str, user_first: u64| {
+        want.iter()
+            .any(|w| w.starts_with(&format!("{rule} ")) && w.contains(&guid(user_first)))
+    };
+    let first_of = |user: &str| recs.iter().find(|r| r.user == user).map_or(0, |r| r.n);
+    assert!(fired("TR-PACK", first_of("over@contoso.com")), "{want:#?}");
+    assert!(
+        !fired("TR-PACK", first_of("under@contoso.com")),
+        "{want:#?}"
+    );
+    assert!(
+        !fired("TR-PACK", first_of("blind@contoso.com")),
+        "{want:#?}"
+    );
+    assert!(fired("TR-PACK", first_of("twice@contoso.com")), "{want:#?}");
+    assert!(
+        !fired("TR-KMH-GT", first_of("exact@contoso.com")),
+        "{want:#?}"
+    );
+    assert!(
+        fired("TR-KMH-GTE", first_of("exact@contoso.com")),
+        "{want:#?}"
+    );
+    assert!(
+        !fired("TR-KM-GT", first_of("exact@contoso.com")),
+        "{want:#?}"
+    );
+    assert!(
+        fired("TR-KM-LTE", first_of("exact@contoso.com")),
+        "{want:#?}"
+    );
+    for k in 0..5 {
+        assert!(
+            fired("TR-PACK", first_of(&format!("victim{k}@contoso.com"))),
+            "victim{k}"
+        );
+    }
+    let per_rule = |id: &str| {
+        want.iter()
+            .filter(|w| w.starts_with(&format!("{id} ")))
+            .count()
+    };
+    for rule in &rules {
+        assert!(per_rule(rule.id) >= 3, "{}: {want:#?}", rule.id);
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules_path = dir.path().join("travel.yaml");
+    let text: Vec<String> = rules.iter().map(TravelRule::yaml).collect();
+    std::fs::write(&rules_path, text.join("---\n")).expect("rules");
+    // Shuffled (a fixed permutation of the reversed list), one record
+    // delivered twice, and split across two files.
+    let mut shuffled = values.clone();
+    shuffled.reverse();
+    let len = shuffled.len();
+    for i in 0..len {
+        shuffled.swap(i, (i * 7 + 3) % len);
+    }
+    shuffled.push(shuffled[len / 3].clone());
+    let one = dir.path().join("one.jsonl");
+    write_jsonl(&one, &shuffled);
+    let (a, b) = values.split_at(values.len() / 2);
+    let first = dir.path().join("a.jsonl");
+    let second = dir.path().join("b.jsonl");
+    write_jsonl(&first, a);
+    write_jsonl(&second, b);
+    for (paths, threads) in [
+        (vec![first.as_path(), second.as_path()], "1"),
+        (vec![second.as_path(), first.as_path()], "3"),
+        (vec![one.as_path()], "1"),
+        (vec![one.as_path()], "3"),
+    ] {
+        let report = check(&rules_path, &paths, &["--threads", threads]);
+        let got = travel_essence(&report);
+        let missing: Vec<&String> = want.difference(&got).collect();
+        let extra: Vec<&String> = got.difference(&want).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "threads {threads}, {} files: only the reference {missing:#?}; only check {extra:#?}",
+            paths.len()
+        );
+    }
 }

@@ -36,9 +36,9 @@ use crate::record::LogCategory;
 use crate::syntax::{Document, Node, NodeKind};
 
 pub use model::{
-    CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared, Quantifier,
-    Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, Threshold, TimeSpan, Window,
-    WindowPart,
+    Bound, CheckedRule, Cond, Const, CountCmp, Expect, FieldRef, Op, Piece, Pred, Prepared,
+    Quantifier, Sequence, Shape, Step, TICKS_PER_SECOND, TestCase, TestInput, Threshold, TimeSpan,
+    Travel, TravelPart, Window, WindowPart,
 };
 use params::ParamDef;
 

@@ -329,6 +329,18 @@ pub enum Piece {
         /// The field as written.
         field: Resolved,
     },
+    /// Sequences with a step that travels: `{travel.kmh}`, `{travel.km}`,
+    /// the speed or distance of the fastest pair of records it compared.
+    Travel(TravelPart),
+}
+
+/// What `{travel.*}` names in a sequence's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TravelPart {
+    /// The speed in km/h.
+    Kmh,
+    /// The great-circle distance in km.
+    Km,
 }
 
 /// What `{window.*}` names in a multi-record message.
@@ -510,8 +522,56 @@ pub struct Step {
     /// reads one earlier step at most, so the condition can be decided one
     /// pair of records at a time.
     pub where_: Option<Cond>,
+    /// How far and how fast from the records of an earlier step to this
+    /// step's record, when written.
+    pub travel: Option<Travel>,
     /// Where its name was written.
     pub span: Span,
+}
+
+/// A step's `travel:` the great-circle distance between the
+/// `location.geoCoordinates` of each record of an earlier step and this
+/// step's record, and that distance over the time between them. Decided
+/// one pair of records at a time, like a `where`: against a step of
+/// several records it holds when it holds with each of them. A record
+/// without coordinates pairs with nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Travel {
+    /// The earlier step (by name, as written in `from`).
+    pub from: String,
+    /// Bound on the speed in km/h.
+    pub kmh: Option<Bound>,
+    /// Bound on the distance in km.
+    pub km: Option<Bound>,
+    /// Where `travel` was written.
+    pub span: Span,
+}
+
+/// A bound on a measure that is not a count (a speed, a distance):
+/// `{ gt: 900 }`, one of gt, gte, lt, lte with a finite number of zero or
+/// more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    /// The comparison (never [`CountCmp::Eq`]).
+    pub cmp: CountCmp,
+    /// The bound.
+    pub value: f64,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl Bound {
+    /// Whether a measure (possibly infinite, never NaN) satisfies the
+    /// bound.
+    pub fn holds(&self, x: f64) -> bool {
+        match self.cmp {
+            CountCmp::Gt => x > self.value,
+            CountCmp::Gte => x >= self.value,
+            CountCmp::Lt => x < self.value,
+            CountCmp::Lte => x <= self.value,
+            CountCmp::Eq => false,
+        }
+    }
 }
 
 /// One `tests:` case of a rule.

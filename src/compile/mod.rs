@@ -11,6 +11,7 @@ mod lower;
 mod matcher;
 mod multi;
 mod node;
+pub mod travel;
 
 pub use lower::CompileError;
 pub use matcher::Matcher;

@@ -1,8 +1,9 @@
 //! Window and sequence rules: the checked spec with one program per step
-//! (and per earlier step a `where` reads).
+//! (and per earlier step a `where` reads, and a step's `travel`).
 
 use super::lower::{CompileError, lower, optimize};
 use super::node::{CondInfo, Node};
+use super::travel::TravelTest;
 use crate::check::{CheckedRule, Cond, Piece, Sequence, Shape, TestCase, Window};
 use crate::finding::RuleInfo;
 use crate::record::LogCategory;
@@ -78,6 +79,9 @@ pub struct StepProgram {
     /// ([`StepProgram::holds_with`]). The conditions of a `where` that read
     /// no other step are in `matcher`.
     pub where_: Vec<(usize, Program)>,
+    /// The step's `travel`, from the earlier step it names: a pair of
+    /// records (this step's, the earlier step's) must also meet it.
+    pub travel: Option<TravelTest>,
 }
 
 impl StepProgram {
@@ -117,6 +121,7 @@ pub fn compile_multi(rule: CheckedRule) -> Result<MultiRule, CompileError> {
                 name: None,
                 matcher: Program::new(rule.logs.clone(), &rule.cond)?,
                 where_: Vec::new(),
+                travel: None,
             };
             (MultiSpec::Window(w), vec![step])
         }
@@ -145,10 +150,22 @@ pub fn compile_multi(rule: CheckedRule) -> Result<MultiRule, CompileError> {
                     .into_iter()
                     .map(|(i, parts)| Ok((i, Program::new(step.logs.clone(), &Cond::All(parts))?)))
                     .collect::<Result<Vec<_>, CompileError>>()?;
+                let travel = match &step.travel {
+                    Some(t) => Some(TravelTest {
+                        from: index(&t.from).ok_or_else(|| CompileError {
+                            span: t.span.clone(),
+                            message: format!("`travel` is from an unknown step `{}`", t.from),
+                        })?,
+                        kmh: t.kmh.clone(),
+                        km: t.km.clone(),
+                    }),
+                    None => None,
+                };
                 steps.push(StepProgram {
                     name: Some(step.name.clone()),
                     matcher,
                     where_,
+                    travel,
                 });
             }
             (MultiSpec::Sequence(seq), steps)

@@ -79,7 +79,7 @@ codes! {
         "A key that rules, params or test cases do not have.",
         "id: EX-001\ntitle: Typo\nseverity: low\nmatc:\n  clientAppUsed: IMAP4\n";
     MissingKey = "missing-key",
-        "A rule lacks a required key (`id`, `title`, `severity` or `match`).",
+        "A rule lacks a required key (`id`, `title`, `severity` or `match`), or a part of a rule lacks one of its own (the `span` of a window or sequence, a sequence's `steps`, a travel's `from` or any bound).",
         "id: EX-001\ntitle: No severity\nmatch:\n  clientAppUsed: IMAP4\n";
     BadId = "bad-id",
         "A rule id has characters other than letters, digits, `.`, `_` and `-`.",
@@ -160,7 +160,7 @@ codes! {
         "A rule's own test case does not give the expected outcome (reported by `validate`).",
         "id: EX-001\ntitle: Tests\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\ntests:\n  - name: imap\n    expect: match\n    record: { clientAppUsed: POP3 }\n";
     UnknownStep = "unknown-step",
-        "A sequence step's `where` reads a step that is unknown, later, itself or absent.",
+        "A sequence step's `where` reads, or its `travel` is `from`, a step that is unknown, later, itself or absent (or, for travel, of logs without coordinates).",
         "id: EX-001\ntitle: Steps\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n    - name: failure\n      match: { status.errorCode: 50126 }\n    - name: success\n      match: { status.errorCode: 0 }\n      where: { ipAddress: { eq: { field: failures.ipAddress } } }\n";
     WindowAndSequence = "window-and-sequence",
         "A rule has both `window` and `sequence`.",
@@ -169,10 +169,10 @@ codes! {
         "A `span` is not a whole number and a unit (`30s`, `20m`, `1h`, `2d`).",
         "id: EX-001\ntitle: Span\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20\n  count: { gte: 10 }\n";
     BadThreshold = "bad-threshold",
-        "A `count` or `distinct` bound is not one of gt, gte, lt, lte, eq with a whole number, or a window counts nothing.",
+        "A `count` or `distinct` bound is not one of gt, gte, lt, lte, eq with a whole number, a travel's `kmh` or `km` is not one of gt, gte, lt, lte with a number of zero or more, or a window counts nothing.",
         "id: EX-001\ntitle: Threshold\nseverity: low\nmatch:\n  status.errorCode: 50126\nwindow:\n  groupBy: [ipAddress]\n  span: 20m\n  count: { atLeast: 10 }\n";
     BadStep = "bad-step",
-        "A sequence step has no name or a bad or repeated one, no key or a key unlike the others, an absent step has a count, every step is absent, or there is one step.",
+        "A sequence step has no name or a bad or repeated one, no key or a key unlike the others, an absent step has a count or travels, a step of logs without coordinates travels, every step is absent, or there is one step.",
         "id: EX-001\ntitle: Steps\nseverity: low\nsequence:\n  span: 20m\n  steps:\n    - name: failures\n      match: { status.errorCode: 50126 }\n    - name: success\n      match: { status.errorCode: 0 }\n";
     MessageField = "message-field",
         "A multi-record rule's message names something its findings cannot fill.",

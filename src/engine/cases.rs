@@ -121,7 +121,22 @@ impl RuleSet {
         }
         for rule in &self.multi {
             for case in &rule.tests {
-                out.push(self.run_multi_case(rule, case, self.case_outcome(&rule.info, case)));
+                let base = self.case_outcome(&rule.info, case);
+                // As above: a case with `params:` runs against the rule as
+                // those values make it (a span, a bound).
+                let outcome = match &case.with_params {
+                    Some(checked) => match compile::compile_multi((**checked).clone()) {
+                        Ok(with) => self.run_multi_case(&with, case, base),
+                        Err(e) => TestOutcome {
+                            note: Some(format!(
+                                "the rule with the case's params does not compile: {e}"
+                            )),
+                            ..base
+                        },
+                    },
+                    None => self.run_multi_case(rule, case, base),
+                };
+                out.push(outcome);
             }
         }
         for waiting in &self.waiting {

@@ -52,7 +52,8 @@ pub fn render_message(pieces: &[Piece], record: &Record) -> String {
             | Piece::Window(_)
             | Piece::Distinct(_)
             | Piece::Step { .. }
-            | Piece::Key { .. } => out.push('-'),
+            | Piece::Key { .. }
+            | Piece::Travel(_) => out.push('-'),
             Piece::Field(field) => {
                 let mut parts: Vec<String> = Vec::new();
                 record.visit(&field.path, &mut |v| {

@@ -138,13 +138,23 @@ impl RuleSet {
                         .for_each(|k| add(&k.path));
                 }
             }
+            // A step that travels, and the step it travels from, read the
+            // coordinates of their records.
+            if rule.steps.iter().any(|s| s.travel.is_some()) {
+                for name in ["latitude", "longitude"] {
+                    add(&crate::catalog::FieldPath::new(
+                        ["location", "geoCoordinates", name],
+                        false,
+                    ));
+                }
+            }
             for piece in &rule.message {
                 match piece {
                     Piece::Field(field)
                     | Piece::Distinct(field)
                     | Piece::Step { field, .. }
                     | Piece::Key { field, .. } => add(&field.path),
-                    Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
+                    Piece::Text(_) | Piece::Count | Piece::Window(_) | Piece::Travel(_) => {}
                 }
             }
         }

@@ -167,17 +167,18 @@ pub fn rules_markdown(rules: &RuleSet) -> String {
 ## Not in the pack yet
 
 Detections over many records that the rule language can express (windows,
-sequences, absent steps) but that the pack does not carry yet, with the
-rules that catch part of each meanwhile. Password spray (TG-AUTH-014),
-brute force then success (TG-AUTH-015), MFA fatigue (TG-AUTH-016) and one
-session from several addresses (TG-RISK-010) are in the pack.
+sequences, absent steps, travel) but that the pack does not carry yet,
+with the rules that catch part of each meanwhile. Password spray
+(TG-AUTH-014), brute force then success (TG-AUTH-015), MFA fatigue
+(TG-AUTH-016), disabled-account probing (TG-AUTH-017, several disabled
+accounts from one address), distributed password cracking (TG-AUTH-018),
+Graph calls whose token no sign-in shows (TG-GA-006), one session from
+several addresses (TG-RISK-010) and impossible travel (TG-RISK-011) are in
+the pack.
 
 | detection | what it needs | rules meanwhile |
 |---|---|---|
-| Impossible travel | two successful sign-ins of one account whose distance over time (from `location.geoCoordinates`) no traveller could cover: a distance-over-time comparison between a sequence's steps | TG-RISK-002, TG-RISK-008 |
-| Distributed password cracking | many failures for one account from many locations within hours (`count` and `distinct` locations per account) | TG-AUTH-007 |
-| Disabled-account probing across apps | error 50057 for one account across several applications | TG-AUTH-007 |
-| Graph activity with no matching sign-in | a `MicrosoftGraphActivityLogs` row whose `SignInActivityId` matches no sign-in's `uniqueTokenIdentifier` within an hour (expected for tokens of first-party app-only sign-ins, which are not logged) | none |
+| Disabled-account probing across apps | error 50057 for one account across several applications (TG-AUTH-017 groups by address, not by account) | TG-AUTH-007, TG-AUTH-017 |
 | Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
 | Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | TG-AUTH-009 |
 | Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005, TG-RISK-010 |

@@ -104,7 +104,12 @@ pub fn to_sigma(rule: &CheckedRule) -> Result<String, Unsupported> {
     let correlation = match &rule.shape {
         Shape::Single => None,
         Shape::Window(w) => Some(window_correlation(rule, w)?),
-        Shape::Sequence(_) => {
+        Shape::Sequence(seq) => {
+            // Refused for its own reason first, so it stays refused when
+            // sequences are exported.
+            if let Some(t) = crate::target::plan::travel_of(seq) {
+                return Err(unsupported(crate::target::plan::TRAVEL, &t.span));
+            }
             return Err(unsupported(
                 "a `sequence` (sequences are not exported as Sigma correlations yet)",
                 &rule.span,

@@ -17,7 +17,7 @@
 
 mod compiled;
 pub mod kql;
-mod plan;
+pub(crate) mod plan;
 pub mod sentinel;
 pub mod spark;
 
@@ -298,6 +298,52 @@ mod tests {
         assert_eq!(parts, [8, 4, 4, 4, 12]);
         assert_eq!(a.chars().nth(14), Some('8'));
         assert!(matches!(a.chars().nth(19), Some('8' | '9' | 'a' | 'b')));
+    }
+
+    /// Every target refuses `travel`, pointing at it, whatever else the
+    /// sequence could be written as.
+    #[test]
+    fn every_target_refuses_travel() {
+        let text = "id: TR-1\ntitle: t\nseverity: low\nlogs: [interactive]\nsequence:\n  groupBy: [userPrincipalName]\n  span: 1d\n  steps:\n    - name: here\n      match: { status.errorCode: 0 }\n    - name: there\n      match: { status.errorCode: 0 }\n      travel: { from: here, kmh: { gt: 900 } }\n";
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("travel.yaml", text);
+        let checked = loader.check();
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics());
+        let rule = checked.rules().first().cloned();
+        let Some(rule) = rule else { panic!("no rule") };
+        let at = text.find("travel:").unwrap_or_default();
+        for target in [
+            Target::Kql,
+            Target::Sentinel,
+            Target::SparkSql,
+            Target::Sigma,
+        ] {
+            let refused = compile(&rule, target, &Options::default()).err();
+            let Some(e) = refused else {
+                panic!("{} wrote a query for travel", target.name())
+            };
+            assert_eq!(e.construct, plan::TRAVEL, "{}", target.name());
+            assert_eq!(e.span.range.start, at, "{}", target.name());
+            assert!(
+                e.to_string().starts_with("rule `TR-1` uses `travel`"),
+                "{e}"
+            );
+        }
+        // Without `travel`, the same sequence compiles for the query
+        // targets.
+        let plain = text.replace("      travel: { from: here, kmh: { gt: 900 } }\n", "");
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("plain.yaml", &plain);
+        let checked = loader.check();
+        let rule = checked.rules().first().cloned();
+        let Some(rule) = rule else { panic!("no rule") };
+        for target in [Target::Kql, Target::Sentinel, Target::SparkSql] {
+            assert!(
+                compile(&rule, target, &Options::default()).is_ok(),
+                "{}",
+                target.name()
+            );
+        }
     }
 
     #[test]

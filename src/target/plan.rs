@@ -299,12 +299,25 @@ pub(crate) enum SeqShape<'s> {
     Unless(&'s Step, Vec<&'s Step>),
 }
 
+/// Why no target writes a step's `travel`: its bounds are decided on a
+/// haversine distance in floating point, and each engine's trigonometry
+/// rounds its own way, so a pair near a bound could be decided otherwise.
+pub(crate) const TRAVEL: &str = "`travel` (a great-circle distance and speed computed in floating point: the target's trigonometry does not round as `check` does, so a pair near a bound could be decided otherwise)";
+
+/// The first step of a sequence that travels, if any.
+pub(crate) fn travel_of(seq: &Sequence) -> Option<&crate::check::Travel> {
+    seq.steps.iter().find_map(|s| s.travel.as_ref())
+}
+
 /// The shape of a sequence, or why the query targets refuse it.
 pub(crate) fn seq_shape<'s>(
     rule: &CheckedRule,
     seq: &'s Sequence,
 ) -> Result<SeqShape<'s>, Unsupported> {
     let no = |what: &str| Err(unsupported(rule, what, &seq.span.span));
+    if let Some(t) = travel_of(seq) {
+        return Err(unsupported(rule, TRAVEL, &t.span));
+    }
     let present: Vec<&Step> = seq.steps.iter().filter(|s| !s.absent).collect();
     let absent: Vec<&Step> = seq.steps.iter().filter(|s| s.absent).collect();
     if !absent.is_empty() {

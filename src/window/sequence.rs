@@ -99,7 +99,8 @@ struct Candidate {
     blocked: bool,
 }
 
-/// The `where` conditions across steps, as a relation between two records:
+/// The `where` conditions across steps (and a step's `travel`), as a
+/// relation between two records:
 /// `holds(later_step, later_payload, earlier_step, earlier_payload)`, with
 /// `earlier_step < later_step` in step order. It is asked for every pair of
 /// contributing records of two present steps, so a condition against a step

@@ -1,9 +1,10 @@
 //! The placeholders a multi-record rule's message may use (`{count}`,
-//! `{window.start}`, `{distinct.…}`, a step's fields, the key).
+//! `{window.start}`, `{distinct.…}`, `{travel.kmh}`, a step's fields, the
+//! key).
 
 use crate::catalog::{self, Field, Resolved};
 use crate::check::RuleCx;
-use crate::check::model::{Piece, Shape, Step, WindowPart};
+use crate::check::model::{Piece, Shape, Step, TravelPart, WindowPart};
 
 impl RuleCx<'_> {
     /// What `{name}` in the message of a multi-record rule fills with;
@@ -38,6 +39,9 @@ impl RuleCx<'_> {
                         .map(|(f, _)| format!("{{distinct.{}}}", f.path)),
                 );
             }
+            if steps.iter().filter(|s| s.travel.is_some()).count() == 1 {
+                list.extend(["{travel.kmh}".to_string(), "{travel.km}".to_string()]);
+            }
             list.extend(steps.iter().map(|s| format!("{{{}.FIELD}}", s.name)));
             let mut plain: Vec<String> = keys.iter().map(|k| format!("{{{}}}", k.path)).collect();
             plain.dedup();
@@ -55,6 +59,34 @@ impl RuleCx<'_> {
                 _ => Err((
                     format!("`{{{name}}}` is not a part of the window"),
                     "the window gives `{window.duration}`, `{window.start}` and `{window.end}`"
+                        .to_string(),
+                )),
+            };
+        }
+        if let Some(part) = name.strip_prefix("travel.") {
+            let travelling: Vec<&str> = steps
+                .iter()
+                .filter(|s| s.travel.is_some())
+                .map(|s| s.name.as_str())
+                .collect();
+            return match (travelling.as_slice(), part) {
+                ([], _) => Err((
+                    format!("no step of this rule travels, so there is no `{{{name}}}`"),
+                    format!("add `travel:` to a step, or use {}", usable()),
+                )),
+                ([_], "kmh") => Ok(Piece::Travel(TravelPart::Kmh)),
+                ([_], "km") => Ok(Piece::Travel(TravelPart::Km)),
+                ([_], _) => Err((
+                    format!("`{{{name}}}` is not a measure of travel"),
+                    "travel gives `{travel.kmh}` (the speed) and `{travel.km}` (the distance)"
+                        .to_string(),
+                )),
+                (several, _) => Err((
+                    format!(
+                        "`{{{name}}}` could be the travel of step `{}`",
+                        several.join("` or `")
+                    ),
+                    "`{travel.*}` names the travel of the one step that travels; with several, say it in the text"
                         .to_string(),
                 )),
             };

@@ -1,5 +1,6 @@
 //! The `sequence:` key → [`Sequence`]: its steps (name, logs, key,
-//! `match`, `count`, `absent`, `where`) and that their keys line up.
+//! `match`, `count`, `absent`, `where`, `travel`) and that their keys line
+//! up.
 
 use crate::catalog::{Field, Resolved};
 use crate::check::model::{Cond, CountCmp, Sequence, Step, Threshold};
@@ -12,11 +13,13 @@ use crate::syntax::Node;
 /// The keys of `sequence:`.
 pub const SEQUENCE_KEYS: &[&str] = &["groupBy", "span", "ordered", "caseSensitive", "steps"];
 /// The keys of a sequence step.
-pub const STEP_KEYS: &[&str] = &["name", "logs", "by", "match", "count", "absent", "where"];
+pub const STEP_KEYS: &[&str] = &[
+    "name", "logs", "by", "match", "count", "absent", "where", "travel",
+];
 /// Most steps of a sequence (the engine keeps a step set in 63 bits).
 pub const MAX_STEPS: usize = 63;
 /// Names a step cannot have: message placeholders start with them.
-const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct"];
+const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct", "travel"];
 
 impl RuleCx<'_> {
     /// Reads `sequence:`. `rule_match` is the rule's own `match`, ANDed into
@@ -225,19 +228,31 @@ impl RuleCx<'_> {
                 }
                 None => Some(None),
             };
-            match (name, by, key, cond, count, where_) {
-                (Some(name), Some(by), Some(key), Some(cond), Some(count), Some(where_)) => steps
-                    .push(Step {
-                        name,
-                        logs,
-                        by,
-                        key,
-                        cond,
-                        count,
-                        absent,
-                        where_,
-                        span,
-                    }),
+            let travel = match step.iter().find(|(k, _)| k.text() == Some("travel")) {
+                Some((k, t)) => self.travel(k, t, &names, i, fields).map(Some),
+                None => Some(None),
+            };
+            match (name, by, key, cond, count, where_, travel) {
+                (
+                    Some(name),
+                    Some(by),
+                    Some(key),
+                    Some(cond),
+                    Some(count),
+                    Some(where_),
+                    Some(travel),
+                ) => steps.push(Step {
+                    name,
+                    logs,
+                    by,
+                    key,
+                    cond,
+                    count,
+                    absent,
+                    where_,
+                    travel,
+                    span,
+                }),
                 _ => ok = false,
             }
         }
@@ -351,7 +366,7 @@ impl RuleCx<'_> {
                 Code::BadStep
                     .error(n.span.clone(), format!("`{name}` cannot name a step"))
                     .label("a message placeholder")
-                    .help("`count`, `window` and `distinct` are message placeholders; choose another name"),
+                    .help("`count`, `window`, `distinct` and `travel` are message placeholders; choose another name"),
             );
             return None;
         }

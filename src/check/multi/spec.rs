@@ -255,6 +255,11 @@ impl RuleCx<'_> {
         let count = match lit {
             Some(Lit::Int(i)) => u64::try_from(i).ok(),
             Some(Lit::Str(s)) => s.trim().parse::<u64>().ok(),
+            // A `number` param given on the command line reads as a float
+            // (`--param min_failures=12`): whole ones count.
+            Some(Lit::Float(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => {
+                Some(f as u64)
+            }
             _ => None,
         };
         match count {

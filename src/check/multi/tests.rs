@@ -6,7 +6,9 @@
 
 use serde_json::json;
 
-use crate::check::model::{CountCmp, Piece, Shape, TICKS_PER_SECOND, TestInput, WindowPart};
+use crate::check::model::{
+    CountCmp, Piece, Shape, TICKS_PER_SECOND, TestInput, TravelPart, WindowPart,
+};
 use crate::compile::MultiSpec;
 use crate::diag::{Code, Level};
 use crate::engine::{Loader, RuleSet};
@@ -374,4 +376,278 @@ window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
     assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
     let wrong = text.replace("default: 20m", "default: soon");
     assert_eq!(codes(&wrong), [Code::BadDuration]);
+}
+
+/// Why: a case's `params:` of a rule over many records were dropped, so
+/// the case ran against the defaults while reading as if it did not.
+#[test]
+fn multi_record_cases_run_with_their_params() {
+    let text = r#"
+id: SPRAY-P
+title: spray
+severity: high
+params:
+  min: { type: number, default: 2 }
+  span: { type: string, default: 20m }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: $span, count: { gte: $min } }
+tests:
+  - name: two failures a minute apart
+    expect: match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+  - name: three needed
+    params: { min: 3 }
+    expect: no-match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+  - name: a span too short
+    params: { span: 30s }
+    expect: no-match
+    records:
+      - { createdDateTime: "2025-01-01T00:00:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+      - { createdDateTime: "2025-01-01T00:01:00Z", ipAddress: 192.0.2.1, status: { errorCode: 50126 } }
+"#;
+    let outcomes = load(text).run_tests();
+    assert_eq!(outcomes.len(), 3);
+    for o in &outcomes {
+        assert!(!o.not_run && o.passed(), "{o:?}");
+    }
+}
+
+/// Why: the pack declares its counts `type: number`, and a number given
+/// with `--param` reads as a float; `--param min_failures=12` was refused
+/// as "not a whole number".
+#[test]
+fn a_number_param_given_as_text_bounds_a_count() {
+    let text = r#"
+id: P-2
+title: t
+severity: low
+params:
+  failures: { type: number, default: 10 }
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: 1h, count: { gte: $failures } }
+"#;
+    let with = |value: &str| {
+        let mut loader = Loader::new();
+        loader.param("failures", value);
+        loader.add_source("rules.yaml", text);
+        loader.load().map(|set| match &set.multi()[0].spec {
+            MultiSpec::Window(w) => w.count.as_ref().map(|c| c.value),
+            MultiSpec::Sequence(_) => None,
+        })
+    };
+    assert_eq!(with("12").ok(), Some(Some(12)));
+    assert_eq!(with("12.0").ok(), Some(Some(12)));
+    assert!(with("12.5").is_err());
+    assert!(with("-3").is_err());
+}
+
+/// A sequence of two successes whose second step travels, with `travel`
+/// written as given.
+fn travel_rule(travel: &str) -> String {
+    format!(
+        "id: TR-1\ntitle: t\nseverity: low\nlogs: [interactive]\nparams:\n  max_kmh: {{ type: number, default: 900 }}\nsequence:\n  groupBy: [userPrincipalName]\n  span: 1d\n  steps:\n    - name: here\n      match: {{ status.errorCode: 0 }}\n    - name: there\n      match: {{ status.errorCode: 0 }}\n      travel: {travel}\n"
+    )
+}
+
+/// The help of the first error of validating `text`, of code `code`.
+fn help_of(text: &str, code: Code) -> String {
+    let mut loader = Loader::new();
+    loader.add_source("rules.yaml", text);
+    loader
+        .validate()
+        .diagnostics
+        .into_iter()
+        .find(|d| d.level == Level::Error && d.kind() == Some(code))
+        .and_then(|d| d.help)
+        .unwrap_or_default()
+}
+
+#[test]
+fn travel_is_read_and_compiled() {
+    let text = travel_rule("{ from: here, kmh: { gt: $max_kmh }, km: { gte: 500 } }");
+    let set = load(&text);
+    let rule = &set.multi()[0];
+    let MultiSpec::Sequence(seq) = &rule.spec else {
+        panic!("a sequence")
+    };
+    let travel = seq.steps[1].travel.as_ref().expect("travel");
+    assert_eq!(travel.from, "here");
+    let kmh = travel.kmh.as_ref().map(|b| (b.cmp, b.value));
+    assert_eq!(kmh, Some((CountCmp::Gt, 900.0)));
+    let km = travel.km.as_ref().map(|b| (b.cmp, b.value));
+    assert_eq!(km, Some((CountCmp::Gte, 500.0)));
+    assert!(seq.steps[0].travel.is_none());
+    // Compiled: the index of the step travelled from.
+    let compiled = rule.steps[1].travel.as_ref().map(|t| t.from);
+    assert_eq!(compiled, Some(0));
+    assert!(rule.steps[0].travel.is_none());
+    // The bound may come from `--param`, fractions included.
+    let mut loader = Loader::new();
+    loader.param("max_kmh", "1000.5");
+    loader.add_source("rules.yaml", &text);
+    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
+    let MultiSpec::Sequence(seq) = &set.multi()[0].spec else {
+        panic!("a sequence")
+    };
+    let kmh = seq.steps[1].travel.as_ref().and_then(|t| t.kmh.as_ref());
+    assert_eq!(kmh.map(|b| b.value), Some(1000.5));
+    // One bound is enough, either one.
+    assert!(codes(&travel_rule("{ from: here, km: { gte: 1000 } }")).is_empty());
+    assert!(codes(&travel_rule("{ from: here, kmh: { lte: 5.5 } }")).is_empty());
+}
+
+#[test]
+fn travel_names_an_earlier_step_that_is_present() {
+    let e = errors(&travel_rule("{ from: hree, kmh: { gt: 900 } }"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Code::UnknownStep);
+    assert!(e[0].1.contains("unknown step `hree`"), "{e:?}");
+    assert_eq!(
+        help_of(
+            &travel_rule("{ from: hree, kmh: { gt: 900 } }"),
+            Code::UnknownStep
+        ),
+        "did you mean `here`?"
+    );
+    // Itself, or a step after it.
+    let itself = errors(&travel_rule("{ from: there, kmh: { gt: 900 } }"));
+    assert_eq!(itself[0].0, Code::UnknownStep);
+    assert!(itself[0].1.contains("its own step"), "{itself:?}");
+    let later = travel_rule("{ from: here, kmh: { gt: 900 } }").replace(
+        "    - name: here\n      match: { status.errorCode: 0 }\n",
+        "    - name: here\n      match: { status.errorCode: 0 }\n      travel: { from: there, kmh: { gt: 1 } }\n",
+    );
+    let e = errors(&later);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Code::UnknownStep);
+    assert!(e[0].1.contains("comes after it"), "{e:?}");
+    assert!(help_of(&later, Code::UnknownStep).contains("on step `there`"));
+    // An absent step has no record to travel from, nor to.
+    let from_absent = travel_rule("{ from: here, kmh: { gt: 900 } }").replace(
+        "    - name: here\n",
+        "    - name: here\n      absent: true\n",
+    );
+    let e = errors(&from_absent);
+    assert!(
+        e.iter()
+            .any(|(c, m)| *c == Code::UnknownStep && m.contains("is absent")),
+        "{e:?}"
+    );
+    let absent_travels = travel_rule("{ from: here, kmh: { gt: 900 } }")
+        .replace("      travel:", "      absent: true\n      travel:");
+    assert_eq!(codes(&absent_travels), [Code::BadStep]);
+    // `from` must be there, and a name.
+    let e = errors(&travel_rule("{ kmh: { gt: 900 } }"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Code::MissingKey);
+    assert!(e[0].1.contains("no `from`"), "{e:?}");
+    assert_eq!(
+        codes(&travel_rule("{ from: [here], kmh: { gt: 900 } }")),
+        [Code::WrongType]
+    );
+    assert_eq!(codes(&travel_rule("here")), [Code::WrongType]);
+}
+
+#[test]
+fn travel_keys_and_bounds_are_checked() {
+    // An unknown key, with the closest one.
+    let text = travel_rule("{ from: here, kmph: { gt: 900 } }");
+    let e = codes(&text);
+    assert!(e.contains(&Code::UnknownKey), "{e:?}");
+    assert_eq!(help_of(&text, Code::UnknownKey), "did you mean `kmh`?");
+    // Without `kmh` or `km` (the misspelt key does not count).
+    assert!(e.contains(&Code::MissingKey), "{e:?}");
+    // Bounds: numbers of zero or more, with gt, gte, lt or lte.
+    for bad in [
+        "{ gt: fast }",
+        "{ gt: -1 }",
+        "{ gt: .nan }",
+        "{ gt: .inf }",
+        "{ gt: [900] }",
+        "{ gt: 900, lt: 2000 }",
+        "900",
+        "{ above: 900 }",
+        "{ eq: 900 }",
+        "{ gt: $nothing }",
+    ] {
+        let e = codes(&travel_rule(&format!("{{ from: here, kmh: {bad} }}")));
+        let want = if bad.contains("$nothing") {
+            Code::UndefinedParam
+        } else {
+            Code::BadThreshold
+        };
+        assert_eq!(e, [want], "{bad}");
+    }
+    let e = errors(&travel_rule("{ from: here, km: { gt: fast } }"));
+    assert!(e[0].1.contains("`gt` of `km` must be a number"), "{e:?}");
+    assert!(
+        help_of(
+            &travel_rule("{ from: here, kmh: { eq: 900 } }"),
+            Code::BadThreshold
+        )
+        .contains("never exactly"),
+        "eq"
+    );
+    assert_eq!(
+        help_of(
+            &travel_rule("{ from: here, kmh: { gtee: 900 } }"),
+            Code::BadThreshold
+        ),
+        "did you mean `gte`?"
+    );
+    // Text that reads as a number is a number, as in `count`.
+    assert!(codes(&travel_rule("{ from: here, kmh: { gt: \"900\" } }")).is_empty());
+    // A step named like the placeholder.
+    let named =
+        travel_rule("{ from: here, kmh: { gt: 900 } }").replace("name: here", "name: travel");
+    assert!(codes(&named).contains(&Code::BadStep));
+}
+
+#[test]
+fn travel_reads_sign_ins_with_coordinates() {
+    let graph = "id: TR-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: call\n      logs: [graphActivity]\n      by: [ipAddress]\n    - name: signIn\n      logs: [interactive]\n      by: [ipAddress]\n      travel: { from: call, kmh: { gt: 900 } }\n";
+    let e = errors(graph);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Code::UnknownStep);
+    assert!(e[0].1.contains("no coordinates"), "{e:?}");
+    let to_graph = "id: TR-2\ntitle: t\nseverity: low\nsequence:\n  span: 1h\n  steps:\n    - name: signIn\n      logs: [interactive]\n      by: [ipAddress]\n    - name: call\n      logs: [graphActivity]\n      by: [ipAddress]\n      travel: { from: signIn, kmh: { gt: 900 } }\n";
+    let e = errors(to_graph);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, Code::BadStep);
+    assert!(e[0].1.contains("no coordinates"), "{e:?}");
+}
+
+#[test]
+fn travel_placeholders_name_the_one_step_that_travels() {
+    let with = |message: &str| {
+        format!(
+            "{}message: \"{message}\"\n",
+            travel_rule("{ from: here, kmh: { gt: 900 } }")
+        )
+    };
+    let set = load(&with(
+        "{userPrincipalName}: {travel.km} km at {travel.kmh} km/h",
+    ));
+    let message = &set.multi()[0].message;
+    assert!(message.contains(&Piece::Travel(TravelPart::Km)));
+    assert!(message.contains(&Piece::Travel(TravelPart::Kmh)));
+    let e = errors(&with("{travel.speed}"));
+    assert_eq!(e[0].0, Code::MessageField);
+    assert!(e[0].1.contains("not a measure of travel"), "{e:?}");
+    // No step travels.
+    let plain = "id: S-1\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 20m\n  steps:\n    - name: a\n    - name: b\nmessage: \"{travel.kmh}\"\n";
+    assert_eq!(codes(plain), [Code::MessageField]);
+    // Two steps travel: which one?
+    let three = "id: S-1\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 1d\n  steps:\n    - name: a\n    - name: b\n      travel: { from: a, km: { gte: 500 } }\n    - name: c\n      travel: { from: b, km: { gte: 500 } }\nmessage: \"{travel.kmh}\"\n";
+    let e = errors(three);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].1.contains("`b` or `c`"), "{e:?}");
+    // A window has none.
+    let window = "id: W-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\nwindow: { groupBy: [userPrincipalName], span: 1h, count: { gte: 2 } }\nmessage: \"{travel.km}\"\n";
+    assert_eq!(codes(window), [Code::MessageField]);
 }

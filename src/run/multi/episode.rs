@@ -11,13 +11,14 @@ use sha2::{Digest, Sha256};
 use super::extract::{Detail, first_text, record_id};
 use super::ticks::{format_duration, format_ticks};
 use crate::catalog::{FieldPath, Resolved};
-use crate::check::{Piece, WindowPart};
+use crate::check::{Piece, TravelPart, WindowPart};
+use crate::compile::travel::{self, Measured, Place};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::eval;
 use crate::finding::{
     Contributor, DistinctValues, Episodic, Evidence, Finding, SignIn, StepRecords,
 };
-use crate::window::Episode;
+use crate::window::{Episode, Ticks};
 
 /// Most contributing records listed in a finding (the total is always
 /// given).
@@ -182,6 +183,20 @@ pub(super) fn episode_finding(
                 Some((_, v)) if !v.is_empty() => message.push_str(v),
                 _ => message.push('-'),
             },
+            Piece::Travel(part) => {
+                // The checker lets `{travel.*}` name the one step that
+                // travels.
+                let measured = rule
+                    .steps
+                    .iter()
+                    .position(|s| s.travel.is_some())
+                    .and_then(|s| fastest(rule, details, episode, s));
+                match (measured, part) {
+                    (Some(m), TravelPart::Kmh) => message.push_str(&whole(m.kmh)),
+                    (Some(m), TravelPart::Km) => message.push_str(&whole(m.km)),
+                    (None, _) => message.push('-'),
+                }
+            }
             Piece::Field(f) => {
                 let mut seen = Vec::new();
                 collect(&done_fields, &f.path, &mut seen);
@@ -244,7 +259,7 @@ pub(super) fn episode_finding(
             app_display_name: text("appDisplayName"),
             correlation_id: text("correlationId"),
         },
-        evidence: episode_evidence(rule, episode, &group),
+        evidence: episode_evidence(rule, details, episode, &group),
         fingerprint,
         episode: Some(Box::new(Episodic {
             group: group.into_iter().collect(),
@@ -279,11 +294,69 @@ fn collect(fields: &Map<String, Value>, path: &FieldPath, out: &mut Vec<String>)
     }
 }
 
+/// The fastest pair of listed records between step `step` (which
+/// travels) and the step it travels from: their distance and speed (the
+/// farther pair among equally fast ones).
+fn fastest(
+    rule: &MultiRule,
+    details: &FxHashMap<u64, Detail>,
+    episode: &Episode,
+    step: usize,
+) -> Option<Measured> {
+    let travel = rule.steps.get(step)?.travel.as_ref()?;
+    let records = |s: usize| -> Vec<(Option<Place>, Ticks)> {
+        episode
+            .steps
+            .get(s)
+            .map(|r| {
+                r.payloads
+                    .iter()
+                    .filter_map(|p| details.get(p))
+                    .map(|d| (d.kept.point().map(Place::from), d.kept.time))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (froms, tos) = (records(travel.from), records(step));
+    let mut best: Option<Measured> = None;
+    for (to, to_time) in &tos {
+        for (from, from_time) in &froms {
+            let Some(m) = travel::measure(from.as_ref(), *from_time, to.as_ref(), *to_time) else {
+                continue;
+            };
+            if best.is_none_or(|b| (m.kmh, m.km) > (b.kmh, b.km)) {
+                best = Some(m);
+            }
+        }
+    }
+    best
+}
+
+/// A speed or distance for people: whole, `∞` when infinite.
+fn whole(x: f64) -> String {
+    if x.is_infinite() {
+        "∞".to_string()
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// A measure as JSON: the number, or `"infinite"` (JSON has no infinity).
+fn measure_json(x: f64) -> Value {
+    if x.is_finite() {
+        Value::from(x)
+    } else {
+        Value::from("infinite")
+    }
+}
+
 /// Why an episode is a finding: its group key, then each threshold it met
 /// with the count it had (a window's count and distinct values; a
-/// sequence's steps, absent ones with none).
+/// sequence's steps, absent ones with none, and the fastest pair of a
+/// step that travels).
 fn episode_evidence(
     rule: &MultiRule,
+    details: &FxHashMap<u64, Detail>,
     episode: &Episode,
     group: &[(String, String)],
 ) -> Vec<Evidence> {
@@ -344,6 +417,48 @@ fn episode_evidence(
                         records.total,
                     ));
                 }
+            }
+            for (i, step) in seq.steps.iter().enumerate() {
+                let Some(t) = &step.travel else {
+                    continue;
+                };
+                let bounds: Vec<(&str, &crate::check::Bound)> = [("kmh", &t.kmh), ("km", &t.km)]
+                    .into_iter()
+                    .filter_map(|(name, b)| b.as_ref().map(|b| (name, b)))
+                    .collect();
+                let mut expected = Map::new();
+                expected.insert("from".into(), Value::from(t.from.as_str()));
+                for (name, b) in &bounds {
+                    let mut cmp = Map::new();
+                    cmp.insert(b.cmp.name().into(), Value::from(b.value));
+                    expected.insert((*name).into(), Value::Object(cmp));
+                }
+                let actual = match fastest(rule, details, episode, i) {
+                    Some(m) => {
+                        let mut a = Map::new();
+                        a.insert("kmh".into(), measure_json(m.kmh));
+                        a.insert("km".into(), measure_json(m.km));
+                        Value::Object(a)
+                    }
+                    None => Value::Null,
+                };
+                let written: Vec<String> = bounds
+                    .iter()
+                    .map(|(name, b)| format!("{name} {} {}", b.cmp.name(), b.value))
+                    .collect();
+                out.push(Evidence {
+                    condition: format!(
+                        "step {} travel from {}: {}",
+                        step.name,
+                        t.from,
+                        written.join(", ")
+                    ),
+                    field: step.name.clone(),
+                    operator: "travel".into(),
+                    expected: Value::Object(expected),
+                    actual,
+                    outcome: true,
+                });
             }
         }
     }

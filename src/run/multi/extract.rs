@@ -9,6 +9,7 @@ use super::kept::{self, KeyTable};
 use super::ticks::parse_ticks;
 use crate::catalog::FieldPath;
 use crate::check::Piece;
+use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::eval;
 use crate::record::{Location, LogCategory, Record};
@@ -22,6 +23,9 @@ pub struct Plan {
     /// The names every plan of the run keeps, for the compact form of
     /// kept fields; set by [`Plan::for_rules`].
     keys: KeyTable,
+    /// Whether a step of the rule travels: its records keep their
+    /// coordinates.
+    travels: bool,
 }
 
 /// The fields that identify a record in a finding.
@@ -93,12 +97,13 @@ impl Plan {
                 | Piece::Distinct(f)
                 | Piece::Step { field: f, .. }
                 | Piece::Key { field: f, .. } => add(&f.path),
-                Piece::Text(_) | Piece::Count | Piece::Window(_) => {}
+                Piece::Text(_) | Piece::Count | Piece::Window(_) | Piece::Travel(_) => {}
             }
         }
         Plan {
             keep,
             keys: Arc::from([]),
+            travels: rule.steps.iter().any(|s| s.travel.is_some()),
         }
     }
 }
@@ -126,6 +131,12 @@ impl Kept {
     /// The kept fields.
     pub(super) fn fields(&self) -> Map<String, Value> {
         kept::decode(&self.packed, &self.keys, self.time)
+    }
+
+    /// The record's coordinates, kept when a rule travels and the record
+    /// has them.
+    pub(super) fn point(&self) -> Option<Point> {
+        kept::point(&self.packed)
     }
 
     /// Heap bytes of a record's kept part: the structure and its text.
@@ -230,10 +241,11 @@ pub(super) fn fnv64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The fields of a record that any rule's plan keeps, in one map.
-fn kept_fields(plans: &[Plan], record: &Record) -> Map<String, Value> {
+/// The fields of a record that the plans of the rules it takes part in
+/// keep, in one map.
+fn kept_fields<'p>(plans: impl Iterator<Item = &'p Plan>, record: &Record) -> Map<String, Value> {
     let mut out = Map::new();
-    for (name, raw) in plans.iter().flat_map(|p| p.keep.iter()) {
+    for (name, raw) in plans.flat_map(|p| p.keep.iter()) {
         let found = if *raw {
             record
                 .fields
@@ -257,7 +269,9 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
     let mut out = Parts::default();
     let mut timed: Option<Option<Ticks>> = None;
     let mut tie: Option<TieKey> = None;
-    let mut shared: Option<Arc<Kept>> = None;
+    // The record's kept part is built once every rule it takes part in is
+    // known, so it packs their fields only; the parts hold this until then.
+    let pending = placeholder();
     let no_keys: KeyTable = Arc::from([]);
     let keys = plans.first().map_or(&no_keys, |p| &p.keys);
     for (r, rule) in rules.iter().enumerate() {
@@ -286,17 +300,8 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
                 TieKey::from_hash(fnv64(json.as_bytes()))
             }
         });
-        let kept = shared.get_or_insert_with(|| {
-            Arc::new(Kept {
-                location: location.clone(),
-                category: record.category.clone(),
-                time,
-                packed: kept::encode(&kept_fields(plans, record), keys, time),
-                keys: Arc::clone(keys),
-            })
-        });
         let detail = |steps: u64| Detail {
-            kept: Arc::clone(kept),
+            kept: Arc::clone(&pending),
             steps,
         };
         match &rule.spec {
@@ -358,5 +363,48 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
             }
         }
     }
+    if let Some(time) = out.parts.first().map(|p| p.time) {
+        let taking_part = |i: usize| out.parts.iter().any(|p| p.rule as usize == i);
+        let mine = || {
+            plans
+                .iter()
+                .enumerate()
+                .filter(move |(i, _)| taking_part(*i))
+                .map(|(_, p)| p)
+        };
+        let point = mine()
+            .any(|p| p.travels)
+            .then(|| travel::coordinates(&record.fields))
+            .flatten();
+        let kept = Arc::new(Kept {
+            location: location.clone(),
+            category: record.category.clone(),
+            time,
+            packed: kept::encode(&kept_fields(mine(), record), keys, time, point),
+            keys: Arc::clone(keys),
+        });
+        for part in &mut out.parts {
+            part.detail.kept = Arc::clone(&kept);
+        }
+    }
     out
+}
+
+/// What a part holds before its record's kept part is built: one shared
+/// empty value, so no part allocates for it.
+fn placeholder() -> Arc<Kept> {
+    static EMPTY: std::sync::OnceLock<Arc<Kept>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| {
+        Arc::new(Kept {
+            location: Location {
+                path: Arc::from(""),
+                line: 0,
+                record: 0,
+            },
+            category: LogCategory::Interactive,
+            time: 0,
+            packed: Box::new([]),
+            keys: Arc::from([]),
+        })
+    }))
 }

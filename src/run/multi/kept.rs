@@ -9,12 +9,17 @@
 //! objects element by element. A generated
 //! sign-in's ten identity fields take about 190 bytes, against about 450 as
 //! JSON text and over a kilobyte as a map of values.
+//!
+//! When a rule travels, the record's coordinates come first, as a tag and
+//! two numbers (17 bytes), read back without decoding the fields: travel
+//! compares them pair by pair, and needs nothing else of `location`.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::ticks::format_ticks;
+use crate::compile::travel::Point;
 use crate::window::Ticks;
 
 /// The names a run keeps, shared by every record's kept part.
@@ -33,19 +38,33 @@ const LIST: u8 = 10;
 const OBJECT: u8 = 11;
 /// A key written out, not an index.
 const NAMED: u8 = u8::MAX;
+/// At the start only: the record's coordinates follow, latitude then
+/// longitude, 8 bytes each. No key is numbered this.
+const COORDINATES: u8 = u8::MAX - 1;
 /// Deeper values than this are not read back (ingest bounds records far
 /// below; the bound keeps a damaged buffer from recursing without end).
 const MAX_DEPTH: usize = 1024;
 
-/// Encodes `fields` of a record whose event time is `time`. Every value
-/// reads back exactly, numbers bit for bit.
-pub(super) fn encode(fields: &Map<String, Value>, keys: &[Box<str>], time: Ticks) -> Box<[u8]> {
+/// Encodes `fields` of a record whose event time is `time`, and its
+/// coordinates when a rule travels. Every value reads back exactly,
+/// numbers bit for bit.
+pub(super) fn encode(
+    fields: &Map<String, Value>,
+    keys: &[Box<str>],
+    time: Ticks,
+    point: Option<Point>,
+) -> Box<[u8]> {
     let mut out = Vec::with_capacity(192);
+    if let Some(p) = point {
+        out.push(COORDINATES);
+        out.extend_from_slice(&p.lat.to_bits().to_le_bytes());
+        out.extend_from_slice(&p.lon.to_bits().to_le_bytes());
+    }
     // The record's time, as text, only when a time field asks for it.
     let mut time_text: Option<String> = None;
     for (key, value) in fields {
         match keys.iter().position(|k| **k == **key) {
-            Some(i) if i < usize::from(NAMED) => out.push(i as u8),
+            Some(i) if i < usize::from(COORDINATES) => out.push(i as u8),
             _ => {
                 out.push(NAMED);
                 put_bytes(&mut out, key.as_bytes());
@@ -109,10 +128,26 @@ fn put_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
+/// The coordinates [`encode`] wrote, if it did.
+pub(super) fn point(bytes: &[u8]) -> Option<Point> {
+    let (&COORDINATES, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let (lat, rest) = rest.split_first_chunk::<8>()?;
+    let (lon, _) = rest.split_first_chunk::<8>()?;
+    Some(Point {
+        lat: f64::from_bits(u64::from_le_bytes(*lat)),
+        lon: f64::from_bits(u64::from_le_bytes(*lon)),
+    })
+}
+
 /// The fields [`encode`] wrote. A malformed buffer (which `encode` never
 /// writes) gives the fields read before the damage.
 pub(super) fn decode(mut bytes: &[u8], keys: &[Box<str>], time: Ticks) -> Map<String, Value> {
     let mut out = Map::new();
+    if let Some((&COORDINATES, rest)) = bytes.split_first() {
+        bytes = rest.get(16..).unwrap_or_default();
+    }
     while let Some((&k, rest)) = bytes.split_first() {
         bytes = rest;
         let key = if k == NAMED {
@@ -290,7 +325,7 @@ mod tests {
         let Value::Object(fields) = fields else {
             unreachable!()
         };
-        let bytes = encode(&fields, &keys, time);
+        let bytes = encode(&fields, &keys, time, None);
         // Smaller than the JSON text (270 bytes here): GUIDs and the time
         // make up for the lengths of text and lists.
         let json = serde_json::to_vec(&fields).unwrap_or_default().len();
@@ -328,7 +363,7 @@ mod tests {
             });
             let mut fields = Map::new();
             fields.insert("location".into(), value.clone());
-            let bytes = encode(&fields, &keys, 0);
+            let bytes = encode(&fields, &keys, 0, None);
             let back = decode(&bytes, &keys, 0);
             let lat = back
                 .get("location")
@@ -340,7 +375,35 @@ mod tests {
         // A number is its tag and 8 bytes, never text.
         let mut one = Map::new();
         one.insert("location".into(), json!(21.877423353265442));
-        assert_eq!(encode(&one, &keys, 0).len(), 1 + 1 + 8);
+        assert_eq!(encode(&one, &keys, 0, None).len(), 1 + 1 + 8);
+    }
+
+    /// Coordinates come first and read back bit for bit without the
+    /// fields; the fields read back as without them; a key numbered like
+    /// the coordinates' tag is written out instead.
+    #[test]
+    fn coordinates_read_back_apart_from_the_fields() {
+        let keys: Vec<Box<str>> = (0..300).map(|i| format!("k{i}").into()).collect();
+        let mut fields = Map::new();
+        for name in ["k0", "k253", "k254", "k299"] {
+            fields.insert(name.into(), json!(name));
+        }
+        let p = Point {
+            lat: -33.868_800_000_000_01,
+            lon: 151.209_3,
+        };
+        let with = encode(&fields, &keys, 0, Some(p));
+        let without = encode(&fields, &keys, 0, None);
+        assert_eq!(with.len(), without.len() + 17);
+        assert_eq!(point(&with), Some(p));
+        assert_eq!(point(&without), None);
+        assert_eq!(decode(&with, &keys, 0), fields);
+        assert_eq!(decode(&without, &keys, 0), fields);
+        for cut in 0..with.len() {
+            let part = with.get(..cut).unwrap_or_default();
+            assert!(decode(part, &keys, 0).len() <= fields.len());
+            assert!(point(part).is_none_or(|q| q == p));
+        }
     }
 
     #[test]

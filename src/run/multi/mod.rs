@@ -5,8 +5,9 @@
 //!
 //! An event keeps, besides what the engine needs (time, tie key, group key,
 //! distinct values, steps), a [`Detail`] for the finding: where the record
-//! was read, its id and time text, and only the top-level fields that the
-//! rule's `where`, message, keys and a finding's identity read.
+//! was read, its id and time text, only the top-level fields that the
+//! rule's `where`, message, keys and a finding's identity read, and, when a
+//! step travels, the record's coordinates.
 
 mod episode;
 mod extract;
@@ -88,6 +89,71 @@ window:
         let per = run.retained_bytes() as u64 / n;
         println!("bytes per participating record (engine and detail): {per}");
         assert!(per > 0 && per < 2048, "{per}");
+    }
+
+    /// A record keeps the fields of the rules it takes part in, and its
+    /// coordinates only for a rule that travels: not those every rule of
+    /// the run reads.
+    #[test]
+    fn a_record_keeps_what_its_own_rules_read() {
+        let text = r#"
+id: SPRAY-KEEP
+title: spray
+severity: high
+match: { status.errorCode: 50126 }
+window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
+---
+id: TRAVEL-KEEP
+title: travel
+severity: low
+sequence:
+  groupBy: [userPrincipalName]
+  span: 1d
+  steps:
+    - name: here
+      match: { status.errorCode: 0 }
+    - name: there
+      match: { status.errorCode: 0 }
+      travel: { from: here, km: { gte: 500 } }
+message: "{there.userAgent}"
+"#;
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("keep.yaml", text);
+        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let rules = set.multi();
+        let plans = Plan::for_rules(rules);
+        let record = |code: u64| {
+            crate::ingest::normalize(serde_json::json!({
+                "id": "00000000-0000-0000-0000-000000000001",
+                "createdDateTime": "2025-03-01T10:00:00Z",
+                "userPrincipalName": "a@contoso.com",
+                "ipAddress": "203.0.113.7",
+                "userAgent": "curl/8.0",
+                "status": { "errorCode": code },
+                "location": { "geoCoordinates": { "latitude": 51.5, "longitude": -0.12 } },
+            }))
+            .unwrap_or_else(|_| unreachable!())
+        };
+        let location = Location {
+            path: "keep".into(),
+            line: 1,
+            record: 0,
+        };
+        let failure = extract(rules, &plans, &record(50126), &location);
+        let [part] = failure.parts.as_slice() else {
+            panic!("one part")
+        };
+        let fields = part.detail.kept.fields();
+        assert!(fields.contains_key("ipAddress"));
+        assert!(!fields.contains_key("userAgent"), "{fields:?}");
+        assert_eq!(part.detail.kept.point(), None);
+        let success = extract(rules, &plans, &record(0), &location);
+        let [part] = success.parts.as_slice() else {
+            panic!("one part")
+        };
+        assert!(part.detail.kept.fields().contains_key("userAgent"));
+        let point = part.detail.kept.point().map(|p| (p.lat, p.lon));
+        assert_eq!(point, Some((51.5, -0.12)));
     }
 
     fn spray_set() -> crate::engine::RuleSet {

@@ -13,7 +13,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::extract::{Part, Plan, extract, folded};
 use super::ticks::format_ticks;
 use super::{Overflow, run_records};
-use crate::check::{Threshold, Window};
+use crate::check::{Sequence, Threshold, Window};
+use crate::compile::travel::{self, Measured, Place};
 use crate::compile::{MultiRule, MultiSpec};
 use crate::diag::plural;
 use crate::record::{Location, Record};
@@ -29,6 +30,8 @@ struct Group {
     events: Vec<(Ticks, Vec<Option<Box<str>>>)>,
     /// Records per step, for sequences.
     per_step: Vec<u64>,
+    /// `(time, steps, point)` of each record, for sequences that travel.
+    points: Vec<(Ticks, u64, Option<Place>)>,
 }
 
 /// The progress of `rule` over `records`, as text, and whether some group
@@ -46,6 +49,7 @@ pub fn explain_groups(
     let steps = rule.steps.len();
     let mut seen = FxHashSet::default();
     let mut repeated = 0u64;
+    let travels = rule.steps.iter().any(|s| s.travel.is_some());
     for (record, location) in records {
         let parts = extract(rules, &plans, &record, &location);
         if parts.untimed {
@@ -73,6 +77,11 @@ pub fn explain_groups(
                 ..Group::default()
             });
             group.events.push((time, distinct.into_vec()));
+            if travels {
+                group
+                    .points
+                    .push((time, detail.steps, detail.kept.point().map(Place::from)));
+            }
             for (i, n) in group.per_step.iter_mut().enumerate() {
                 if detail.steps >> i & 1 == 1 {
                     *n += 1;
@@ -188,6 +197,7 @@ pub fn explain_groups(
                         plural(*n, "record", "records")
                     );
                 }
+                travel_progress(&mut out, s, group);
             }
         }
     }
@@ -255,6 +265,78 @@ fn window_progress(out: &mut String, w: &Window, group: &Group) {
         w.span.text,
         parts.join(", ")
     );
+}
+
+/// For each step that travels, the fastest pair of records (one of the
+/// step travelled from, one of the step) within the span and in order,
+/// against the bounds, and how many of their records have no
+/// coordinates.
+fn travel_progress(out: &mut String, s: &Sequence, group: &Group) {
+    let index = |name: &str| s.steps.iter().position(|st| st.name == name);
+    for (to, step) in s.steps.iter().enumerate() {
+        let Some(t) = &step.travel else {
+            continue;
+        };
+        let Some(from) = index(&t.from) else {
+            continue;
+        };
+        let mut fastest: Option<Measured> = None;
+        for (j, (tb, bits_b, pb)) in group.points.iter().enumerate() {
+            if bits_b >> to & 1 == 0 {
+                continue;
+            }
+            for (i, (ta, bits_a, pa)) in group.points.iter().enumerate() {
+                let in_span = tb.abs_diff(*ta) <= s.span.ticks.unsigned_abs();
+                if i == j || bits_a >> from & 1 == 0 || !in_span || (s.ordered && ta > tb) {
+                    continue;
+                }
+                if let Some(m) = travel::measure(pa.as_ref(), *ta, pb.as_ref(), *tb)
+                    && fastest.is_none_or(|f| (m.kmh, m.km) > (f.kmh, f.km))
+                {
+                    fastest = Some(m);
+                }
+            }
+        }
+        let without = group
+            .points
+            .iter()
+            .filter(|(_, bits, p)| (bits >> from | bits >> to) & 1 == 1 && p.is_none())
+            .count();
+        let needs: Vec<String> = [("kmh", &t.kmh), ("km", &t.km)]
+            .into_iter()
+            .filter_map(|(name, b)| {
+                b.as_ref()
+                    .map(|b| format!("{name} {} {}", b.cmp.symbol(), b.value))
+            })
+            .collect();
+        let pair = match fastest {
+            Some(m) => format!(
+                "fastest pair {} km/h over {:.0} km",
+                if m.kmh.is_infinite() {
+                    "∞".to_string()
+                } else {
+                    format!("{:.0}", m.kmh)
+                },
+                m.km
+            ),
+            None => format!("no pair with coordinates within {}", s.span.text),
+        };
+        let _ = write!(
+            out,
+            "    travel {} -> {}: {pair} (needs {})",
+            t.from,
+            step.name,
+            needs.join(", ")
+        );
+        if without > 0 {
+            let _ = write!(
+                out,
+                "; {without} {} without coordinates",
+                plural(without, "record", "records")
+            );
+        }
+        out.push('\n');
+    }
 }
 
 /// The names of the rule's key fields.
@@ -371,6 +453,68 @@ mod tests {
         assert!(text.contains("in 3 groups; 1 fired"), "{text}");
         assert_eq!(text.matches(": fired").count(), 1, "{text}");
         assert_eq!(text.matches(": did not fire").count(), 2, "{text}");
+    }
+
+    fn signed_in(id: &str, minute: u32, lat: Option<f64>, lon: f64) -> serde_json::Value {
+        let mut row = serde_json::json!({
+            "id": id,
+            "createdDateTime": format!("2025-03-01T10:{minute:02}:00Z"),
+            "userPrincipalName": "a@contoso.com",
+            "status": { "errorCode": 0 },
+        });
+        if let Some(lat) = lat {
+            row["location"] =
+                serde_json::json!({ "geoCoordinates": { "latitude": lat, "longitude": lon } });
+        }
+        row
+    }
+
+    /// A sequence that travels says how fast its fastest pair went, and
+    /// how many records had no coordinates to compare.
+    #[test]
+    fn travel_shows_the_fastest_pair_and_records_without_coordinates() {
+        let rule = rule(
+            "id: T\ntitle: t\nseverity: low\nsequence:\n  groupBy: [userPrincipalName]\n  span: 1h\n  steps:\n    - name: here\n      match: { status.errorCode: 0 }\n    - name: there\n      match: { status.errorCode: 0 }\n      travel: { from: here, kmh: { gt: 900 }, km: { gte: 500 } }\n",
+        );
+        // Paris, then 30 minutes later London (about 344 km: 687 km/h),
+        // then a record with no coordinates.
+        let rows = [
+            signed_in("1", 0, Some(48.8566), 2.3522),
+            signed_in("2", 30, Some(51.5074), -0.1278),
+            signed_in("3", 40, None, 0.0),
+        ];
+        let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(!fired, "{text}");
+        assert!(
+            text.contains("travel here -> there: fastest pair 687 km/h over 344 km (needs kmh > 900, km >= 500); 1 record without coordinates"),
+            "{text}"
+        );
+        // Five minutes apart instead: too fast, but not far enough.
+        let rows = [
+            signed_in("1", 0, Some(48.8566), 2.3522),
+            signed_in("2", 5, Some(51.5074), -0.1278),
+        ];
+        let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(!fired, "{text}");
+        assert!(
+            text.contains("fastest pair 4123 km/h over 344 km"),
+            "{text}"
+        );
+        // Paris, then New York ten minutes later: fired.
+        let rows = [
+            signed_in("1", 0, Some(48.8566), 2.3522),
+            signed_in("2", 10, Some(40.7128), -74.006),
+        ];
+        let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(fired, "{text}");
+        assert!(text.contains("1 fired"), "{text}");
+        // No coordinates at all.
+        let rows = [signed_in("1", 0, None, 0.0), signed_in("2", 10, None, 0.0)];
+        let (text, _) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(
+            text.contains("no pair with coordinates within 1h (needs kmh > 900, km >= 500); 2 records without coordinates"),
+            "{text}"
+        );
     }
 
     /// A record read twice counts once, as in a run.

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::episode::episode_finding;
 use super::extract::{Detail, Parts};
 use crate::check::CountCmp;
+use crate::compile::travel::Place;
 use crate::compile::{MultiRule, MultiSpec, Node};
 use crate::eval::{self, Scope};
 use crate::finding::Finding;
@@ -282,8 +283,9 @@ impl<'r> MultiRun<'r> {
                 },
                 State::Sequence(s) => {
                     let cache = FieldCache::default();
+                    let places = PlaceCache::default();
                     let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
-                        where_holds(rule, details, &cache, (later, lp), (earlier, ep))
+                        where_holds(rule, details, (&cache, &places), (later, lp), (earlier, ep))
                     };
                     match watermark {
                         Some(w) => s.advance(w, &holds),
@@ -338,17 +340,59 @@ impl FieldCache {
     }
 }
 
-/// The `where` of step `later` between two records, each `(step, payload)`.
+/// The places and times of records a sequence's `travel` compared lately,
+/// read back once rather than once per pair, as [`FieldCache`] does for
+/// fields. Bounded: it starts again past [`PlaceCache::MAX`] records
+/// (about 3 MB).
+#[derive(Default)]
+struct PlaceCache(std::cell::RefCell<FxHashMap<u64, (Option<Place>, Ticks)>>);
+
+impl PlaceCache {
+    const MAX: usize = 1 << 16;
+
+    fn place(
+        &self,
+        details: &FxHashMap<u64, Detail>,
+        payload: u64,
+    ) -> Option<(Option<Place>, Ticks)> {
+        let mut map = self.0.borrow_mut();
+        if let Some(p) = map.get(&payload) {
+            return Some(*p);
+        }
+        let kept = &details.get(&payload)?.kept;
+        let place = (kept.point().map(Place::from), kept.time);
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(payload, place);
+        Some(place)
+    }
+}
+
+/// The `where` and `travel` of step `later` between two records, each
+/// `(step, payload)`.
 fn where_holds(
     rule: &MultiRule,
     details: &FxHashMap<u64, Detail>,
-    cache: &FieldCache,
+    (cache, places): (&FieldCache, &PlaceCache),
     (later, later_payload): (usize, u64),
     (earlier, earlier_payload): (usize, u64),
 ) -> bool {
     let Some(step) = rule.steps.get(later) else {
         return true;
     };
+    // Travel first: it reads two kept places, no fields.
+    if let Some(travel) = step.travel.as_ref().filter(|t| t.from == earlier) {
+        let (Some((this, this_time)), Some((other, other_time))) = (
+            places.place(details, later_payload),
+            places.place(details, earlier_payload),
+        ) else {
+            return false;
+        };
+        if !travel.holds(other.as_ref(), other_time, this.as_ref(), this_time) {
+            return false;
+        }
+    }
     let mut programs = step.where_.iter().filter(|(i, _)| *i == earlier).peekable();
     if programs.peek().is_none() {
         return true;

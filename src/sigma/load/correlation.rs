@@ -225,6 +225,7 @@ impl Cx<'_> {
                         ),
                         absent: false,
                         where_: None,
+                        travel: None,
                         span: names.get(i).map_or(corr.span.clone(), |(_, s)| s.clone()),
                     })
                     .collect();
