@@ -197,6 +197,22 @@ fn test_cases_schema(case_params: &Value) -> Value {
     })
 }
 
+/// One comparison `{ OP: VALUE }`, OP among `ops`, VALUE the definition
+/// named `value`.
+fn comparison(ops: &[&str], value: &str) -> Value {
+    let properties: serde_json::Map<String, Value> = ops
+        .iter()
+        .map(|op| (op.to_string(), json!({ "$ref": format!("#/$defs/{value}") })))
+        .collect();
+    json!({
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": false,
+        "properties": properties,
+    })
+}
+
 /// The definitions of `window:` and `sequence:`.
 fn multi_record_defs() -> serde_json::Map<String, Value> {
     let defs = json!({
@@ -207,37 +223,14 @@ fn multi_record_defs() -> serde_json::Map<String, Value> {
                     { "type": "string", "pattern": "^\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?$" }
                 ]
             },
-            "threshold": {
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": 1,
-                "additionalProperties": false,
-                "properties": {
-                    "gt": { "$ref": "#/$defs/count" },
-                    "gte": { "$ref": "#/$defs/count" },
-                    "lt": { "$ref": "#/$defs/count" },
-                    "lte": { "$ref": "#/$defs/count" },
-                    "eq": { "$ref": "#/$defs/count" }
-                }
-            },
+            "threshold": comparison(&["gt", "gte", "lt", "lte", "eq"], "count"),
             "measure": {
                 "anyOf": [
                     { "type": "number", "minimum": 0 },
                     { "type": "string", "pattern": "^\\$\\{?[A-Za-z_][A-Za-z0-9_]*\\}?$" }
                 ]
             },
-            "bound": {
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": 1,
-                "additionalProperties": false,
-                "properties": {
-                    "gt": { "$ref": "#/$defs/measure" },
-                    "gte": { "$ref": "#/$defs/measure" },
-                    "lt": { "$ref": "#/$defs/measure" },
-                    "lte": { "$ref": "#/$defs/measure" }
-                }
-            },
+            "bound": comparison(&["gt", "gte", "lt", "lte"], "measure"),
             "travel": {
                 "type": "object",
                 "description": "From each record of an earlier step to this step's record: the great-circle distance between their location.geoCoordinates (haversine, Earth radius 6371.0088 km) and that distance over the hours between them. A record without coordinates pairs with nothing.",

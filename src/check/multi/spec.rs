@@ -207,80 +207,113 @@ impl RuleCx<'_> {
         }
     }
 
-    /// A threshold: `{ gte: 10 }` with one of gt, gte, lt, lte, eq and a
-    /// whole number not below zero.
-    pub(in crate::check) fn threshold(&mut self, n: &Node, key: &str) -> Option<Threshold> {
-        let names: Vec<&str> = CountCmp::ALL.iter().map(|(n, _)| *n).collect();
-        let help = format!("write `{key}: {{ gte: 10 }}` (one of {})", names.join(", "));
-        let entries = match n.map() {
-            Some([one]) => one,
-            _ => {
-                self.err(
-                    Code::BadThreshold
-                        .error(
-                            n.span.clone(),
-                            format!("`{key}` takes one comparison, such as `{{ gte: 10 }}`"),
-                        )
-                        .label(format!("not a threshold: {}", n.describe()))
-                        .help(help),
-                );
-                return None;
-            }
-        };
-        let (op, value) = entries;
-        let name = key_name(op);
-        let Some(cmp) = CountCmp::ALL
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| *c)
-        else {
+    /// One comparison of `key`, `{ OP: VALUE }` with OP among `cmps` (or
+    /// else refused with `refuse`'s diagnostic when it names the op): the
+    /// comparison and the value, a param's resolved. `None` after an
+    /// error. `example` shows the form in messages.
+    pub(in crate::check) fn comparison<'n>(
+        &mut self,
+        n: &'n Node,
+        key: &str,
+        cmps: &[(&'static str, CountCmp)],
+        example: &str,
+        refuse: &dyn Fn(&str, &Node, &str) -> Option<crate::diag::Diagnostic>,
+    ) -> Option<Compared<'n>> {
+        let names: Vec<&str> = cmps.iter().map(|(n, _)| *n).collect();
+        let help = format!("write `{key}: {example}` (one of {})", names.join(", "));
+        let Some([(op, value)]) = n.map() else {
             self.err(
                 Code::BadThreshold
                     .error(
-                        op.span.clone(),
-                        format!("`{name}` is not a comparison of counts"),
+                        n.span.clone(),
+                        format!("`{key}` takes one comparison, such as `{example}`"),
                     )
-                    .label("unknown comparison")
-                    .suggest_or(catalog::closest(name, names.iter().copied()), help),
+                    .label(format!("not a comparison: {}", n.describe()))
+                    .help(help),
             );
             return None;
         };
-        // The bound may be a param (`count: { gte: $min_failures }`).
+        let name = key_name(op);
+        let Some(cmp) = cmps.iter().find(|(n, _)| *n == name).map(|(_, c)| *c) else {
+            let diagnostic = refuse(name, op, &names.join(", ")).unwrap_or_else(|| {
+                Code::BadThreshold
+                    .error(
+                        op.span.clone(),
+                        format!("`{name}` is not a comparison of `{key}`"),
+                    )
+                    .label("unknown comparison")
+                    .suggest_or(catalog::closest(name, names.iter().copied()), help.clone())
+            });
+            self.err(diagnostic);
+            return None;
+        };
+        // The value may be a param (`count: { gte: $min_failures }`).
         let lit = match self.param_ref(value) {
             Some(Ok(ParamValue::One(lit))) => Some(lit),
             Some(Ok(ParamValue::List(_))) => None,
             Some(Err(())) => return None,
             None => value.scalar().map(|s| s.lit()),
         };
-        let count = match lit {
-            Some(Lit::Int(i)) => u64::try_from(i).ok(),
+        Some(Compared {
+            cmp,
+            op: name.to_string(),
+            lit,
+            value,
+            help,
+        })
+    }
+
+    /// A threshold: `{ gte: 10 }` with one of gt, gte, lt, lte, eq and a
+    /// whole number not below zero.
+    pub(in crate::check) fn threshold(&mut self, n: &Node, key: &str) -> Option<Threshold> {
+        let c = self.comparison(n, key, &CountCmp::ALL, "{ gte: 10 }", &|_, _, _| None)?;
+        let count = match &c.lit {
+            Some(Lit::Int(i)) => u64::try_from(*i).ok(),
             Some(Lit::Str(s)) => s.trim().parse::<u64>().ok(),
             // A `number` param given on the command line reads as a float
             // (`--param min_failures=12`): whole ones count.
-            Some(Lit::Float(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => {
-                Some(f as u64)
+            Some(Lit::Float(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f) => {
+                Some(*f as u64)
             }
             _ => None,
         };
-        match count {
-            Some(value) => Some(Threshold {
-                cmp,
-                value,
-                span: n.span.clone(),
-            }),
-            _ => {
-                self.err(
-                    Code::BadThreshold
-                        .error(
-                            value.span.clone(),
-                            format!("`{name}` of `{key}` must be a whole number, zero or more"),
-                        )
-                        .label("not a count")
-                        .help(help),
-                );
-                None
-            }
-        }
+        let Some(value) = count else {
+            self.err(c.bad_value(key, "a whole number", "not a count"));
+            return None;
+        };
+        Some(Threshold {
+            cmp: c.cmp,
+            value,
+            span: n.span.clone(),
+        })
+    }
+}
+
+/// A comparison read by [`RuleCx::comparison`].
+pub(in crate::check) struct Compared<'n> {
+    pub(in crate::check) cmp: CountCmp,
+    op: String,
+    /// The value, a param's resolved; `None` for a list.
+    pub(in crate::check) lit: Option<Lit>,
+    value: &'n Node,
+    help: String,
+}
+
+impl Compared<'_> {
+    /// The error for a value that is not `what`, zero or more.
+    pub(in crate::check) fn bad_value(
+        &self,
+        key: &str,
+        what: &str,
+        label: &str,
+    ) -> crate::diag::Diagnostic {
+        Code::BadThreshold
+            .error(
+                self.value.span.clone(),
+                format!("`{}` of `{key}` must be {what}, zero or more", self.op),
+            )
+            .label(label.to_string())
+            .help(self.help.clone())
     }
 }
 

@@ -4,8 +4,7 @@
 
 use crate::catalog::{self, Field};
 use crate::check::model::{Bound, CountCmp, Travel};
-use crate::check::params::ParamValue;
-use crate::check::{RuleCx, find, key_name, wrong_type};
+use crate::check::{RuleCx, find, wrong_type};
 use crate::diag::Code;
 use crate::syntax::{Lit, Node};
 
@@ -182,84 +181,37 @@ impl RuleCx<'_> {
     /// lt, lte with a finite number of zero or more (or a param); `None`
     /// after an error.
     fn bound(&mut self, n: &Node, key: &str) -> Option<Bound> {
-        let names: Vec<&str> = BOUND_CMPS.iter().map(|(n, _)| *n).collect();
-        let example = if key == "kmh" {
-            "{ gt: 900 }"
+        let (example, what) = if key == "kmh" {
+            ("{ gt: 900 }", "speed")
         } else {
-            "{ gte: 500 }"
+            ("{ gte: 500 }", "distance")
         };
-        let help = format!(
-            "write `{key}: {example}` (one of {}) with a number of zero or more",
-            names.join(", ")
-        );
-        let Some([(op, value)]) = n.map() else {
-            self.err(
-                Code::BadThreshold
-                    .error(
-                        n.span.clone(),
-                        format!("`{key}` takes one comparison, such as `{example}`"),
-                    )
-                    .label(format!("not a bound: {}", n.describe()))
-                    .help(help),
-            );
-            return None;
-        };
-        let name = key_name(op);
-        let Some(cmp) = BOUND_CMPS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c) else {
-            let diagnostic = if name == "eq" {
+        let refuse = |name: &str, op: &Node, names: &str| {
+            (name == "eq").then(|| {
                 Code::BadThreshold
                     .error(op.span.clone(), format!("`{key}` cannot be compared with `eq`"))
                     .label("exact equality")
                     .help(format!(
-                        "a {} computed from coordinates is never exactly a written number; use one of {}",
-                        if key == "kmh" { "speed" } else { "distance" },
-                        names.join(", ")
+                        "a {what} computed from coordinates is never exactly a written number; use one of {names}"
                     ))
-            } else {
-                Code::BadThreshold
-                    .error(
-                        op.span.clone(),
-                        format!("`{name}` is not a comparison of `{key}`"),
-                    )
-                    .label("unknown comparison")
-                    .suggest_or(catalog::closest(name, names.iter().copied()), help)
-            };
-            self.err(diagnostic);
-            return None;
+            })
         };
-        // The bound may be a param (`kmh: { gt: $max_kmh }`).
-        let lit = match self.param_ref(value) {
-            Some(Ok(ParamValue::One(lit))) => Some(lit),
-            Some(Ok(ParamValue::List(_))) => None,
-            Some(Err(())) => return None,
-            None => value.scalar().map(|s| s.lit()),
-        };
-        let number = match lit {
-            Some(Lit::Int(i)) => Some(i as f64),
-            Some(Lit::Float(f)) => Some(f),
+        let c = self.comparison(n, key, &BOUND_CMPS, example, &refuse)?;
+        let number = match &c.lit {
+            Some(Lit::Int(i)) => Some(*i as f64),
+            Some(Lit::Float(f)) => Some(*f),
             Some(Lit::Str(s)) => s.trim().parse::<f64>().ok(),
             _ => None,
         };
         match number {
             Some(v) if v.is_finite() && v >= 0.0 => Some(Bound {
-                cmp,
+                cmp: c.cmp,
                 // `-0` reads as `0`.
                 value: v + 0.0,
                 span: n.span.clone(),
             }),
             _ => {
-                self.err(
-                    Code::BadThreshold
-                        .error(
-                            value.span.clone(),
-                            format!("`{name}` of `{key}` must be a number, zero or more"),
-                        )
-                        .label(format!(
-                            "not a {}",
-                            if key == "kmh" { "speed" } else { "distance" }
-                        ))
-                        .help(help),
-                );
+                self.err(c.bad_value(key, "a number", &format!("not a {what}")));
                 None
             }
         }

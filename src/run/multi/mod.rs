@@ -46,6 +46,12 @@ pub fn run_records(
 mod tests {
     use super::*;
 
+    fn load(text: &str) -> crate::engine::RuleSet {
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("rules.yaml", text);
+        loader.load().unwrap_or_else(|_| unreachable!())
+    }
+
     /// The bytes a participating record costs a window rule, engine and
     /// detail: the README quotes this (run with `--nocapture`).
     #[test]
@@ -60,9 +66,7 @@ window:
   span: 1d
   distinct: { userPrincipalName: { gte: 100000 } }
 "#;
-        let mut loader = crate::engine::Loader::new();
-        loader.add_source("mem.yaml", text);
-        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let set = load(text);
         let rules = set.multi();
         let plans = Plan::for_rules(rules);
         let mut run = MultiRun::new(rules, Limits::default());
@@ -117,9 +121,7 @@ sequence:
       travel: { from: here, km: { gte: 500 } }
 message: "{there.userAgent}"
 "#;
-        let mut loader = crate::engine::Loader::new();
-        loader.add_source("keep.yaml", text);
-        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let set = load(text);
         let rules = set.multi();
         let plans = Plan::for_rules(rules);
         let record = |code: u64| {
