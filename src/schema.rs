@@ -202,7 +202,12 @@ fn test_cases_schema(case_params: &Value) -> Value {
 fn comparison(ops: &[&str], value: &str) -> Value {
     let properties: serde_json::Map<String, Value> = ops
         .iter()
-        .map(|op| (op.to_string(), json!({ "$ref": format!("#/$defs/{value}") })))
+        .map(|op| {
+            (
+                op.to_string(),
+                json!({ "$ref": format!("#/$defs/{value}") }),
+            )
+        })
         .collect();
     json!({
         "type": "object",

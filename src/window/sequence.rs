@@ -7,6 +7,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use rustc_hash::FxHashMap;
 
 use super::intern::key_parts;
+use super::sliding::EXPIRE_EVERY;
 use super::{
     Admission, Episode, Event, Intake, LimitError, Limits, Pending, Ready, Ticks, TieKey, capped,
     shrink, sort_episodes,
@@ -293,6 +294,11 @@ impl SequenceState {
         for (i, p) in ready.items.iter().enumerate() {
             // Candidates whose absent window closed before this event.
             self.decide(Some(p.time.saturating_sub(1)), &mut episodes);
+            if i % EXPIRE_EVERY == EXPIRE_EVERY - 1 {
+                // In time order, no later event comes before this one: the
+                // groups left behind go now, not all at the end.
+                self.expire(Some(p.time));
+            }
             let steps = match ready.attrs_of(i) {
                 [lo, hi] => u64::from(*lo) | (u64::from(*hi) << 32),
                 _ => 0,
