@@ -429,7 +429,8 @@ impl Intake {
     }
 
     /// Moves the watermark to `upto` (never back; to the end with `None`)
-    /// and takes the events it passed, in order.
+    /// and takes the next batch of the events it passed, in order (empty
+    /// when they are all taken).
     fn ready(&mut self, upto: Option<Ticks>) -> Ready {
         let upto = upto.map(|u| self.watermark.map_or(u, |w| w.max(u)));
         self.watermark = Some(upto.unwrap_or(Ticks::MAX));
@@ -466,6 +467,9 @@ struct Buffer {
     heap: BinaryHeap<Reverse<Pending>>,
     attrs: Vec<u32>,
     free: Vec<u32>,
+    /// `(time, tie, group)` of the last event taken, so a repeat is known
+    /// across two takes.
+    last: Option<(Ticks, TieKey, u32)>,
 }
 
 impl Buffer {
@@ -497,10 +501,11 @@ impl Buffer {
         self.heap.push(Reverse(item));
     }
 
-    /// Removes the events with time `<= upto` (all with `None`) and returns
-    /// them in `(time, tie, group, payload)` order; an event with the time,
-    /// tie and group of the one before it is a repeat of the same record,
-    /// set apart in [`Ready::repeats`].
+    /// Removes at most [`TAKE`] events with time `<= upto` (all with
+    /// `None`) and returns them in `(time, tie, group, payload)` order; an
+    /// event with the time, tie and group of the one taken before it is a
+    /// repeat of the same record, set apart in [`Ready::repeats`]. Empty
+    /// when no event is ready.
     fn take_ready(&mut self, upto: Option<Ticks>) -> Ready {
         let mut out = Ready {
             width: self.width,
@@ -510,24 +515,25 @@ impl Buffer {
             repeat_attrs: Vec::new(),
         };
         while let Some(Reverse(p)) = self.heap.peek() {
-            if upto.is_some_and(|w| p.time > w) {
+            if upto.is_some_and(|w| p.time > w) || out.items.len() + out.repeats.len() >= TAKE {
                 break;
             }
             let p = *p;
             self.heap.pop();
             let start = p.slot as usize * self.width;
-            let same = |q: &Pending| (q.time, q.tie, q.group) == (p.time, p.tie, p.group);
             let attrs = self
                 .attrs
                 .get(start..start + self.width)
                 .unwrap_or_default();
-            if out.items.last().is_some_and(same) {
+            let id = (p.time, p.tie, p.group);
+            if self.last == Some(id) {
                 out.repeats.push(p);
                 out.repeat_attrs.extend(attrs);
             } else {
                 out.items.push(p);
                 out.attrs.extend(attrs);
             }
+            self.last = Some(id);
             if self.width > 0 {
                 self.free.push(p.slot);
             }
@@ -546,6 +552,15 @@ impl Buffer {
     }
 }
 
+/// How many events a state takes from its buffer at once: the events are
+/// processed a batch at a time, so the buffer gives memory back as it
+/// empties and no second copy of it is made. The tests take a few at a
+/// time, so their reference comparisons cross batches.
+#[cfg(not(test))]
+const TAKE: usize = 4096;
+#[cfg(test)]
+const TAKE: usize = 5;
+
 /// Events taken from a [`Buffer`], in order, with their extra values.
 #[derive(Debug)]
 struct Ready {
@@ -560,6 +575,11 @@ struct Ready {
 }
 
 impl Ready {
+    /// Whether nothing was taken: no event was ready.
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.repeats.is_empty()
+    }
+
     fn attrs_of(&self, i: usize) -> &[u32] {
         self.attrs
             .get(i * self.width..(i + 1) * self.width)

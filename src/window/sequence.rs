@@ -230,9 +230,8 @@ impl SequenceState {
     /// processes those buffered, returns the episodes decided (see
     /// [`Where`] for `holds`), and drops what can no longer take part.
     pub fn advance(&mut self, watermark: Ticks, holds: Where<'_>) -> Vec<Episode> {
-        let ready = self.intake.ready(Some(watermark));
+        let mut episodes = self.take(Some(watermark), holds);
         let watermark = self.intake.watermark.unwrap_or(watermark);
-        let mut episodes = self.process(&ready, holds);
         self.decide(Some(watermark), &mut episodes);
         self.expire(Some(watermark.saturating_add(1)));
         sort_episodes(&mut episodes);
@@ -242,8 +241,7 @@ impl SequenceState {
     /// The end of input: processes and decides everything. Any later push
     /// is late.
     pub fn finish(&mut self, holds: Where<'_>) -> Vec<Episode> {
-        let ready = self.intake.ready(None);
-        let mut episodes = self.process(&ready, holds);
+        let mut episodes = self.take(None, holds);
         self.decide(None, &mut episodes);
         self.expire(None);
         sort_episodes(&mut episodes);
@@ -286,6 +284,19 @@ impl SequenceState {
             + candidates
             + self.decisions.capacity() * size_of::<(Ticks, u64)>()
             + self.intake.keys.bytes()
+    }
+
+    /// Moves the watermark to `upto` and processes the events it passed,
+    /// a batch at a time.
+    fn take(&mut self, upto: Option<Ticks>, holds: Where<'_>) -> Vec<Episode> {
+        let mut episodes = Vec::new();
+        loop {
+            let ready = self.intake.ready(upto);
+            if ready.is_empty() {
+                return episodes;
+            }
+            episodes.extend(self.process(&ready, holds));
+        }
     }
 
     fn process(&mut self, ready: &Ready, holds: Where<'_>) -> Vec<Episode> {

@@ -127,10 +127,8 @@ impl WindowState {
     /// processes those buffered, returns the episodes they complete, and
     /// drops what can no longer take part. A watermark never moves back.
     pub fn advance(&mut self, watermark: Ticks) -> Vec<Episode> {
-        let ready = self.intake.ready(Some(watermark));
-        self.release_repeats(&ready);
+        let mut episodes = self.take(Some(watermark));
         let watermark = self.intake.watermark.unwrap_or(watermark);
-        let mut episodes = self.process(&ready);
         // Every future event is later than the watermark, so its window
         // starts after `watermark - span`.
         self.expire(watermark.saturating_sub(self.spec.span).saturating_add(1));
@@ -141,12 +139,24 @@ impl WindowState {
     /// The end of input: processes everything and returns the remaining
     /// episodes. Any later push is late.
     pub fn finish(&mut self) -> Vec<Episode> {
-        let ready = self.intake.ready(None);
-        self.release_repeats(&ready);
-        let mut episodes = self.process(&ready);
+        let mut episodes = self.take(None);
         self.expire(Ticks::MAX);
         sort_episodes(&mut episodes);
         episodes
+    }
+
+    /// Moves the watermark to `upto` and processes the events it passed,
+    /// a batch at a time.
+    fn take(&mut self, upto: Option<Ticks>) -> Vec<Episode> {
+        let mut episodes = Vec::new();
+        loop {
+            let ready = self.intake.ready(upto);
+            if ready.is_empty() {
+                return episodes;
+            }
+            self.release_repeats(&ready);
+            episodes.extend(self.process(&ready));
+        }
     }
 
     /// Releases the distinct values of the repeats set apart.
