@@ -229,7 +229,8 @@ pub enum ErrorFormat {
 }
 
 /// How diagnostics are shown, as a caller names it (`--error-format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum ErrorStyle {
     /// For people: source excerpts, labels, help.

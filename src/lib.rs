@@ -72,6 +72,7 @@
 // change shape without breaking them.
 mod catalog;
 mod check;
+#[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
 mod compile;
@@ -82,6 +83,7 @@ mod eval;
 pub mod finding;
 mod fold;
 pub mod ingest;
+#[cfg(feature = "cli")]
 mod progress;
 mod project;
 mod record;
@@ -102,3 +104,4 @@ pub use project::{CheckSettings, FailOn, Project, ProjectError, Resolved, RuleSe
 pub use record::{Location, LogCategory, Record};
 pub use report::{Emitter, Format};
 pub use run::{Inputs, Notice, Run, RunError, RunOptions, RunResult, Sink};
+pub use schema::{CatalogFormat, field_catalog, rule_schema};

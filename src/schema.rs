@@ -337,7 +337,8 @@ fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
 }
 
 /// How `tollgate schema` prints the field catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CatalogFormat {
     /// For people ([`catalog_text`]).
     Text,
@@ -346,7 +347,7 @@ pub enum CatalogFormat {
 }
 
 /// The field catalog printed in `format`.
-pub fn catalog(format: CatalogFormat) -> Result<String, serde_json::Error> {
+pub fn field_catalog(format: CatalogFormat) -> Result<String, serde_json::Error> {
     Ok(match format {
         CatalogFormat::Text => catalog_text(),
         CatalogFormat::Json => serde_json::to_string_pretty(&catalog_json())? + "\n",

@@ -3,6 +3,7 @@
 use super::args::CompileArgs;
 use super::{CliResult, EXIT_OK, RULE_FILES, Stop, open, plural, print, show};
 use crate::diag;
+use crate::engine::waits_for;
 use crate::target::Compiled;
 
 pub(super) fn compile(args: CompileArgs) -> CliResult {
@@ -13,7 +14,9 @@ pub(super) fn compile(args: CompileArgs) -> CliResult {
     }
     let checked = loader.check();
     let (diagnostics, sources) = (checked.diagnostics(), checked.sources());
-    if show(diagnostics, sources, &args.rules, RULE_FILES, consequence) {
+    // Warnings are `validate`'s to tell; errors stop the compile.
+    if checked.has_errors() {
+        show(diagnostics, sources, &args.rules, RULE_FILES, consequence);
         return Err(Stop::Said);
     }
     let (rules, waiting) = checked.selected();
@@ -21,10 +24,7 @@ pub(super) fn compile(args: CompileArgs) -> CliResult {
         return Err(Stop::Error(args.rules.nothing_to_run()));
     }
     for (id, params) in &waiting {
-        eprintln!(
-            "note: {}; not compiled",
-            crate::engine::waits_for(id, params)
-        );
+        eprintln!("note: {}; not compiled", waits_for(id, params));
     }
     let compiled = Compiled::new(&rules, args.target, args.views.clone());
     let (target, queries, refused) = (args.target.name(), &compiled.queries, &compiled.refused);

@@ -1,6 +1,6 @@
-//! The command line: parses arguments with clap, runs the library, and maps
-//! outcomes to exit codes (0 clean, 1 findings or failed tests, 2 usage,
-//! rule or input errors). The only module that knows clap or exit codes.
+//! The command line (the `cli` feature): parses arguments with clap, runs the
+//! library, and maps outcomes to exit codes (0 clean, 1 findings or failed
+//! tests, 2 usage, rule or input errors), which only it knows.
 
 mod args;
 mod check;
@@ -90,7 +90,7 @@ fn command(command: Command) -> CliResult {
             let schema = crate::schema::rule_schema();
             print(serde_json::to_string_pretty(&schema)? + "\n")
         }
-        Command::Schema { format, .. } => print(crate::schema::catalog(format)?),
+        Command::Schema { format, .. } => print(crate::schema::field_catalog(format)?),
     }
 }
 
@@ -226,7 +226,7 @@ fn validate(args: &RuleSettings, deny_warnings: bool, require_tests: bool) -> Cl
 }
 
 fn init(dir: &std::path::Path, force: bool) -> CliResult {
-    for path in crate::project::init(dir, force)? {
+    for path in Project::init(dir, force)? {
         eprintln!("wrote {}", path.display());
     }
     let dir = dir.display();

@@ -27,7 +27,7 @@ const FILES: [(&str, &str); 4] = [
 /// Writes a new project's files into `dir` (created when missing) and
 /// gives their paths. Refuses to overwrite a file unless `force`, and then
 /// names every file in the way.
-pub fn init(dir: &Path, force: bool) -> Result<Vec<PathBuf>, ProjectError> {
+pub(super) fn init(dir: &Path, force: bool) -> Result<Vec<PathBuf>, ProjectError> {
     let targets: Vec<(PathBuf, &str)> = FILES
         .iter()
         .map(|(path, text)| (dir.join(path), *text))

@@ -20,31 +20,32 @@ use crate::config::{self, Config};
 use crate::diag::{Code, Diagnostic, Sources, Span};
 use crate::engine::{Declared, Loader};
 
-pub use init::init;
 pub use settings::{CheckSettings, FailOn, Resolved};
 
 /// The rules a caller names on top of the config, the params it sets,
 /// the config file, and how mistakes are shown.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[non_exhaustive]
 pub struct RuleSettings {
     /// Rule file or directory (its .yaml/.yml files); repeatable. Without
     /// it, the built-in pack runs.
-    #[arg(long = "rules", value_name = "PATH")]
+    #[cfg_attr(feature = "cli", arg(long = "rules", value_name = "PATH"))]
     pub rules: Vec<PathBuf>,
     /// Set a rule parameter: NAME=VALUE (lists: comma-separated; repeating
     /// the flag appends).
-    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    #[cfg_attr(feature = "cli", arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param))]
     pub params: Vec<(String, String)>,
     /// Project config file (default: tollgate.yaml in the working
     /// directory, if there is one). Flags override it.
-    #[arg(long, value_name = "FILE")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
     pub config: Option<PathBuf>,
     /// How to show rule and config mistakes: human, plain or json.
-    #[arg(long, value_enum, default_value = "human")]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "human"))]
     pub error_format: crate::diag::ErrorStyle,
 }
 
+#[cfg(feature = "cli")]
 fn parse_param(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -156,6 +157,15 @@ impl std::error::Error for ProjectError {
 }
 
 impl Project {
+    /// Writes a new project's files into `dir` (created when missing): a
+    /// `tollgate.yaml` with every key explained, `rules/` with an example
+    /// rule and its tests, `logs/` with a sample, and a GitHub Actions
+    /// workflow; gives their paths. Refuses to overwrite a file unless
+    /// `force`, and then names every file in the way.
+    pub fn init(dir: &Path, force: bool) -> Result<Vec<PathBuf>, ProjectError> {
+        init::init(dir, force)
+    }
+
     /// Reads `config`, or `tollgate.yaml` in the working directory when
     /// there is one; a project with default settings when neither. Gives
     /// the config's mistakes beside it (the caller decides whether they

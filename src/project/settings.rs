@@ -13,39 +13,43 @@ use crate::run::triage::Baseline;
 
 /// What a caller sets for a check; each unset value falls back to the
 /// config, then to the default.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 #[non_exhaustive]
 pub struct CheckSettings {
     /// Output format [default: text, or the config's `format`].
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub format: Option<Format>,
     /// Lowest severity that makes the exit code 1, or `never`
     /// [default: info, or the config's `failOn`].
-    #[arg(long, value_name = "SEVERITY|never", value_parser = parse_fail_on)]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "SEVERITY|never", value_parser = parse_fail_on))]
     pub fail_on: Option<FailOn>,
     /// Report only findings whose fingerprint is not in this baseline
     /// [default: the config's `baseline`].
-    #[arg(long, value_name = "FILE")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
     pub baseline: Option<PathBuf>,
     /// Write the fingerprints of this run's findings as a baseline.
-    #[arg(long, value_name = "FILE")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
     pub write_baseline: Option<PathBuf>,
     /// SARIF: make log paths relative to this directory (the
     /// repository root) [default: the working directory].
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub sarif_root: Option<PathBuf>,
     /// SARIF: `automationDetails.id`, to upload several analyses for one
     /// repository (such as `tollgate/prod/`).
-    #[arg(long, value_name = "ID")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "ID"))]
     pub sarif_category: Option<String>,
     /// How to read the logs: auto (CSV when the first line is a CSV
     /// header, else JSON), jsonl or json (JSON in any layout), csv.
-    #[arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")
+    )]
     pub input_format: InputFormat,
     /// Worker threads that decode and evaluate records, 1 to 256 [default:
     /// one per core]; 1 runs everything on one thread, as standard input
     /// always does. The output is the same whatever the number.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256)))]
     pub threads: Option<u16>,
 }
 
@@ -53,6 +57,7 @@ pub struct CheckSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailOn(pub Option<Severity>);
 
+#[cfg(feature = "cli")]
 fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     if text == "never" {
         return Ok(FailOn(None));

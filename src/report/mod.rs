@@ -47,7 +47,8 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const INFORMATION_URI: &str = "https://github.com/tollgate-rules/tollgate";
 
 /// Output formats of `tollgate check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// For people.
     Text,

@@ -91,7 +91,8 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
 }
 
 /// How `tollgate rules` lists the rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum ListFormat {
     /// A line per rule and per param ([`rules_text`]).

@@ -7,7 +7,8 @@ use crate::engine::TestOutcome;
 use crate::finding::RuleInfo;
 
 /// How `tollgate test` reports the outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum TestFormat {
     /// For people ([`write_tests_text`]).

@@ -31,7 +31,8 @@ use crate::diag::Span;
 use crate::record::LogCategory;
 
 /// An engine rules compile for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Target {
     /// KQL over the Log Analytics tables.
     Kql,
@@ -66,18 +67,26 @@ impl Target {
 }
 
 /// Names of the views or tables queries read.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct Options {
     /// Spark: the view of sign-in records.
-    #[arg(long, value_name = "NAME", default_value = "signins")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "NAME", default_value = "signins")
+    )]
     pub table: String,
     /// Spark: the view of Graph activity records.
-    #[arg(long, value_name = "NAME", default_value = "graphActivity")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "NAME", default_value = "graphActivity")
+    )]
     pub graph_table: String,
 }
 
 /// How compiled queries are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum Output {
     /// One document with the schema and every query ([`Compiled::json`]).

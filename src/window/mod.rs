@@ -208,7 +208,9 @@ pub struct Event<'a> {
     pub time: Ticks,
     /// Breaks ties in time, and names the record: events of one state with
     /// the same time, tie and key are one record delivered again, used once
-    /// (the first pushed); the others come back from `take_repeats`.
+    /// (the one with the lowest payload); the others come back from
+    /// `take_repeats`. Until the events are put in order, each copy is held
+    /// and counts against [`Limits::max_retained`].
     pub tie: TieKey,
     /// The group key values, already case-folded when the rule ignores case.
     /// In a sequence with per-step `by` fields, the key computed from the
@@ -446,7 +448,7 @@ impl Intake {
 
 /// An event waiting for the watermark, ordered by `(time, tie, group,
 /// payload)`: the events of one record delivered twice come out side by
-/// side, the first pushed first. (Group ids follow input order, but they
+/// side, the lowest payload first. (Group ids follow input order, but they
 /// only order one record's events for different groups, which no group's
 /// result depends on.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

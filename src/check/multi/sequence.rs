@@ -18,8 +18,9 @@ pub const STEP_KEYS: &[&str] = &[
 ];
 /// Most steps of a sequence (the engine keeps a step set in 63 bits).
 pub const MAX_STEPS: usize = 63;
-/// Names a step cannot have: message placeholders start with them.
-const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct", "travel"];
+/// Names a step cannot have: message placeholders start with them
+/// (`travel` only in a sequence where a step travels).
+const RESERVED_STEP_NAMES: &[&str] = &["count", "window", "distinct"];
 
 impl RuleCx<'_> {
     /// Reads `sequence:`. `rule_match` is the rule's own `match`, ANDed into
@@ -85,6 +86,10 @@ impl RuleCx<'_> {
         // are earlier).
         let mut names: Vec<(String, &'static [Field], bool)> = Vec::new();
         let mut heads = Vec::new();
+        let travels = items.iter().any(|item| {
+            item.map()
+                .is_some_and(|step| find(step, "travel").is_some())
+        });
         for (i, item) in items.iter().enumerate() {
             let Some(step) = item.map() else {
                 self.err(wrong_type(
@@ -95,7 +100,7 @@ impl RuleCx<'_> {
                 return None;
             };
             self.known_keys(step, STEP_KEYS, "step");
-            let name = self.step_name(step, item, &names, i);
+            let name = self.step_name(step, item, &names, i, travels);
             let logs = find(step, "logs").map_or_else(|| rule_logs.to_vec(), |l| self.logs(l));
             let fields = match find(step, "logs") {
                 Some(l) => self.catalog_of(&logs, l),
@@ -333,6 +338,7 @@ impl RuleCx<'_> {
         item: &Node,
         earlier: &[(String, &'static [Field], bool)],
         index: usize,
+        travels: bool,
     ) -> Option<String> {
         let Some(n) = find(step, "name") else {
             self.err(
@@ -361,12 +367,12 @@ impl RuleCx<'_> {
             );
             return None;
         }
-        if RESERVED_STEP_NAMES.contains(&name.as_str()) {
+        if RESERVED_STEP_NAMES.contains(&name.as_str()) || (travels && name == "travel") {
             self.err(
                 Code::BadStep
                     .error(n.span.clone(), format!("`{name}` cannot name a step"))
                     .label("a message placeholder")
-                    .help("`count`, `window`, `distinct` and `travel` are message placeholders; choose another name"),
+                    .help("`count`, `window` and `distinct` are message placeholders, and `travel` in a sequence where a step travels; choose another name"),
             );
             return None;
         }

@@ -606,6 +606,10 @@ fn travel_keys_and_bounds_are_checked() {
     let named =
         travel_rule("{ from: here, kmh: { gt: 900 } }").replace("name: here", "name: travel");
     assert!(codes(&named).contains(&Code::BadStep));
+    // In a sequence where no step travels, `travel` is a name like any.
+    let plain = named.replace("      travel: { from: here, kmh: { gt: 900 } }\n", "");
+    assert!(!plain.contains("travel:"), "{plain}");
+    assert!(codes(&plain).is_empty(), "{:?}", codes(&plain));
 }
 
 #[test]

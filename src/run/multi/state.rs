@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
-use super::extract::{Detail, Parts};
+use super::extract::{Detail, Parts, fnv64};
 use crate::check::CountCmp;
 use crate::compile::travel::Place;
 use crate::compile::{MultiRule, MultiSpec, Node};
@@ -15,7 +15,7 @@ use crate::finding::Finding;
 use crate::record::Location;
 use crate::window::{
     Admission, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold, Ticks,
-    WindowSpec, WindowState,
+    TieKey, WindowSpec, WindowState,
 };
 
 /// How late a record of standard input may come, in event time, behind the
@@ -92,6 +92,11 @@ pub struct MultiRun<'r> {
     rules: &'r [MultiRule],
     states: Vec<State>,
     details: Vec<FxHashMap<u64, Detail>>,
+    /// A live stream only, per rule: `(time, tie, key hash)` of the events
+    /// taken in the last three spans. The engine drops a repeat it holds
+    /// beside the first copy; one that comes after the watermark passed
+    /// the first copy is recognised here, as a repeat and not as late.
+    recent: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
     next_payload: u64,
     newest: Option<Ticks>,
     watermark: Option<Ticks>,
@@ -131,6 +136,7 @@ impl<'r> MultiRun<'r> {
             rules,
             states: rules.iter().map(|r| State::new(r, limits)).collect(),
             details: rules.iter().map(|_| FxHashMap::default()).collect(),
+            recent: rules.iter().map(|_| Default::default()).collect(),
             next_payload: 0,
             newest: None,
             watermark: None,
@@ -152,13 +158,23 @@ impl<'r> MultiRun<'r> {
         }
         for part in parts.parts {
             let r = part.rule as usize;
-            let (Some(state), Some(details), Some(rule)) = (
+            let (Some(state), Some(details), Some(rule), Some(recent)) = (
                 self.states.get_mut(r),
                 self.details.get_mut(r),
                 self.rules.get(r),
+                self.recent.get_mut(r),
             ) else {
                 continue;
             };
+            if live {
+                let key_hash = part.key.iter().fold(0u64, |h, k| {
+                    fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
+                });
+                if !recent.insert((part.time, part.tie, key_hash)) {
+                    self.repeated += 1;
+                    continue;
+                }
+            }
             let payload = self.next_payload;
             self.next_payload += 1;
             let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
@@ -244,6 +260,11 @@ impl<'r> MultiRun<'r> {
                 .details
                 .iter()
                 .map(|d| d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1))
+                .sum::<usize>()
+            + self
+                .recent
+                .iter()
+                .map(|r| r.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
                 .sum::<usize>();
         engine + details
     }
@@ -254,6 +275,9 @@ impl<'r> MultiRun<'r> {
         for d in &mut self.details {
             *d = FxHashMap::default();
         }
+        for r in &mut self.recent {
+            *r = Default::default();
+        }
         out
     }
 
@@ -261,9 +285,16 @@ impl<'r> MultiRun<'r> {
     /// the watermark by three spans (a sequence keeps absent steps two
     /// spans, and a candidate waits one more).
     fn sweep(&mut self, watermark: Ticks) {
-        for (rule, details) in self.rules.iter().zip(&mut self.details) {
+        for ((rule, details), recent) in self
+            .rules
+            .iter()
+            .zip(&mut self.details)
+            .zip(&mut self.recent)
+        {
             let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
             details.retain(|_, d| d.kept.time >= cutoff);
+            // A repeat older than this would be late anyway.
+            recent.retain(|(t, _, _)| *t >= cutoff);
         }
     }
 
