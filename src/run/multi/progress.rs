@@ -290,8 +290,11 @@ fn travel_progress(out: &mut String, s: &Sequence, group: &Group) {
                 if i == j || bits_a >> from & 1 == 0 || !in_span || (s.ordered && ta > tb) {
                     continue;
                 }
+                // A pair far enough apart goes before a faster one that is
+                // not: the pair shown is one that could fire if any can.
+                let far = |m: &Measured| t.km.as_ref().is_none_or(|b| b.holds(m.km));
                 if let Some(m) = travel::measure(pa.as_ref(), *ta, pb.as_ref(), *tb)
-                    && fastest.is_none_or(|f| (m.kmh, m.km) > (f.kmh, f.km))
+                    && fastest.is_none_or(|f| (far(&m), m.kmh, m.km) > (far(&f), f.kmh, f.km))
                 {
                     fastest = Some(m);
                 }
@@ -508,6 +511,19 @@ mod tests {
         let (text, fired) = explain_groups(&rule, records(&rows)).unwrap_or_default();
         assert!(fired, "{text}");
         assert!(text.contains("1 fired"), "{text}");
+        // Paris, London a minute later (344 km: far too fast, too near),
+        // New York 55 minutes after Paris: the pair shown is the fastest
+        // one far enough apart (Paris to New York), not the nearer faster.
+        let rows = [
+            signed_in("1", 0, Some(48.8566), 2.3522),
+            signed_in("2", 1, Some(51.5074), -0.1278),
+            signed_in("3", 55, Some(40.7128), -74.006),
+        ];
+        let (text, _) = explain_groups(&rule, records(&rows)).unwrap_or_default();
+        assert!(
+            text.contains("fastest pair 6368 km/h over 5837 km"),
+            "{text}"
+        );
         // No coordinates at all.
         let rows = [signed_in("1", 0, None, 0.0), signed_in("2", 10, None, 0.0)];
         let (text, _) = explain_groups(&rule, records(&rows)).unwrap_or_default();
