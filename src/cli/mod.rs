@@ -145,8 +145,8 @@ fn open(args: &RuleSettings, consequence: &str) -> Result<(Project, Loader, bool
     ) {
         return Err(Stop::Said);
     }
-    let loader = project.loader(&args.rules, &args.params)?;
-    let settings = project.setting_mistakes(&loader.declared(), &args.params);
+    let loader = project.loader(args)?;
+    let settings = project.setting_mistakes(&loader.declared(), args);
     let bad = show(
         &settings,
         &project.sources,

@@ -36,6 +36,10 @@ pub struct RuleSettings {
     /// the flag appends).
     #[cfg_attr(feature = "cli", arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param))]
     pub params: Vec<(String, String)>,
+    /// Leave out the rule with this id, as the config's `disable:` does;
+    /// repeatable.
+    #[cfg_attr(feature = "cli", arg(long = "disable", value_name = "ID"))]
+    pub disable: Vec<String>,
     /// Project config file (default: tollgate.yaml in the working
     /// directory, if there is one). Flags override it.
     #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
@@ -187,15 +191,17 @@ impl Project {
         Ok((project, diagnostics))
     }
 
-    /// A loader with `rules` and `params` given by the caller, falling back
-    /// to the config's rule paths and params (a param given by the caller
-    /// replaces the config's value for that name); the built-in pack when
-    /// neither names rules.
-    pub fn loader(
-        &self,
-        rules: &[PathBuf],
-        params: &[(String, String)],
-    ) -> Result<Loader, ProjectError> {
+    /// A loader with the rules, params and disabled ids the caller gives,
+    /// falling back to the config's rule paths and params (a param given by
+    /// the caller replaces the config's value for that name) and adding to
+    /// its `disable:`; the built-in pack when neither names rules.
+    pub fn loader(&self, settings: &RuleSettings) -> Result<Loader, ProjectError> {
+        let RuleSettings {
+            rules,
+            params,
+            disable,
+            ..
+        } = settings;
         let mut loader = Loader::new();
         let config = &self.config;
         for (name, values, _) in &config.params {
@@ -208,7 +214,7 @@ impl Project {
         for (name, value) in params {
             loader.param(name, value);
         }
-        for (id, _) in &config.disable {
+        for id in config.disable.iter().map(|(id, _)| id).chain(disable) {
             loader.disable(id);
         }
         for (id, severity, _) in &config.severity {
@@ -217,7 +223,7 @@ impl Project {
         let (paths, named_in) = if rules.is_empty() {
             (&config.rules[..], self.path.as_ref())
         } else {
-            (rules, None)
+            (&rules[..], None)
         };
         if paths.is_empty() {
             loader.add_builtin();
@@ -232,15 +238,17 @@ impl Project {
 
     /// Errors for settings that name nothing the rules declare: a param
     /// (`--param` or the config's `params:`) no rule declares, and a rule
-    /// id in `disable:`, `severity:` or an exception that no rule has; each
-    /// with the closest declared name. Command-line params are added to
-    /// [`Project::sources`] as a source of their own, `command line`, so
-    /// every diagnostic renders against `self.sources`.
+    /// id (`--disable`, or the config's `disable:`, `severity:` or an
+    /// exception) that no rule has; each with the closest declared name.
+    /// Command-line settings are added to [`Project::sources`] as sources
+    /// of their own, `command line`, so every diagnostic renders against
+    /// `self.sources`.
     pub fn setting_mistakes(
         &mut self,
         declared: &Declared,
-        params: &[(String, String)],
+        settings: &RuleSettings,
     ) -> Vec<Diagnostic> {
+        let params = &settings.params;
         let mut out = Vec::new();
         let unknown_param = |name: &str, span: Span, given: &str| {
             Code::Config
@@ -275,6 +283,28 @@ impl Project {
                 out.push(unknown_param(name, span.clone(), "in the config"));
             }
         }
+        let unknown_id = |id: &str, span: Span, label: String| {
+            Code::Config
+                .error(span, format!("no rule has id `{id}`"))
+                .label(label)
+                .suggest_or(
+                    catalog::closest(id, declared.ids.iter().map(String::as_str)),
+                    "`tollgate rules` lists the ids of the rules loaded",
+                )
+        };
+        for id in &settings.disable {
+            if declared.ids.contains(id) {
+                continue;
+            }
+            let source = self.sources.add("command line", format!("--disable {id}"));
+            let at = "--disable ".len();
+            let span = Span::new(source, at..at + id.len());
+            out.push(unknown_id(
+                id,
+                span,
+                "unknown rule id, given with --disable".into(),
+            ));
+        }
         let config = &self.config;
         let ids = config
             .disable
@@ -297,15 +327,11 @@ impl Project {
             if declared.ids.contains(id) {
                 continue;
             }
-            out.push(
-                Code::Config
-                    .error(span.clone(), format!("no rule has id `{id}`"))
-                    .label(format!("unknown rule id in `{key}`"))
-                    .suggest_or(
-                        catalog::closest(id, declared.ids.iter().map(String::as_str)),
-                        "`tollgate rules` lists the ids of the rules loaded",
-                    ),
-            );
+            out.push(unknown_id(
+                id,
+                span.clone(),
+                format!("unknown rule id in `{key}`"),
+            ));
         }
         crate::diag::sort(&mut out, &self.sources);
         out
