@@ -315,21 +315,16 @@ fn params_reach_rules_from_the_command_line() {
 /// config, and a mistyped id is an error with the closest id.
 #[test]
 fn disable_leaves_a_rule_out_from_the_command_line() {
-    let o = tollgate(&["compile", "--target", "kql", "--format", "text"]);
+    let compile = |more: &[&str]| {
+        tollgate(&[&["compile", "--target", "kql", "--format", "text"], more].concat())
+    };
+    let o = compile(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("TG-RISK-011"), "{}", stderr(&o));
-    let o = tollgate(&[
-        "compile",
-        "--target",
-        "kql",
-        "--format",
-        "text",
-        "--disable",
-        "TG-RISK-011",
-    ]);
+    let o = compile(&["--disable", "TG-RISK-011"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stdout(&o).contains("TG-RISK-011"));
-    let o = tollgate(&["compile", "--target", "kql", "--disable", "TG-RISK-01"]);
+    let o = compile(&["--disable", "TG-RISK-01"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("did you mean `TG-RISK-011`?"),
@@ -338,27 +333,20 @@ fn disable_leaves_a_rule_out_from_the_command_line() {
     );
     assert!(stdout(&o).is_empty());
     // In a check too: the rule's findings are gone.
-    let o = tollgate(&[
-        "check",
-        "examples/",
-        "--format",
-        "jsonl",
-        "--fail-on",
-        "never",
-    ]);
-    assert!(stdout(&o).contains("TG-CA-001"));
-    let o = tollgate(&[
-        "check",
-        "examples/",
-        "--format",
-        "jsonl",
-        "--fail-on",
-        "never",
-        "--disable",
-        "TG-CA-001",
-    ]);
-    assert!(!stdout(&o).contains("TG-CA-001"));
-    assert!(!stdout(&o).is_empty());
+    let check = |more: &[&str]| {
+        let base = [
+            "check",
+            "examples/",
+            "--format",
+            "jsonl",
+            "--fail-on",
+            "never",
+        ];
+        stdout(&tollgate(&[&base[..], more].concat()))
+    };
+    assert!(check(&[]).contains("TG-CA-001"));
+    let without = check(&["--disable", "TG-CA-001"]);
+    assert!(!without.contains("TG-CA-001") && !without.is_empty());
 }
 
 #[test]
