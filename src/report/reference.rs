@@ -172,14 +172,14 @@ sequences, absent steps, travel) but that the pack does not carry yet,
 with the rules that catch part of each meanwhile. Password spray
 (TG-AUTH-014), brute force then success (TG-AUTH-015), MFA fatigue
 (TG-AUTH-016), disabled-account probing (TG-AUTH-017, several disabled
-accounts from one address), distributed password cracking (TG-AUTH-018),
+accounts from one address; TG-AUTH-019, one disabled account across
+several applications), distributed password cracking (TG-AUTH-018),
 Graph calls whose token no sign-in shows (TG-GA-006), one session from
 several addresses (TG-RISK-010) and impossible travel (TG-RISK-011) are in
 the pack.
 
 | detection | what it needs | rules meanwhile |
 |---|---|---|
-| Disabled-account probing across apps | error 50057 for one account across several applications (TG-AUTH-017 groups by address, not by account) | TG-AUTH-007, TG-AUTH-017 |
 | Mass mailbox collection by one application | app-only `GET users/{id}/messages` (or `.../mailFolders/.../messages`) by one `appId` on many distinct mailboxes within an hour | TG-GA-004 |
 | Directory reconnaissance through Graph | one `appId`, `userId` or `signInActivityId` paging through users, groups, service principals, applications and role assignments within minutes, as AzureHound and ROADrecon do | TG-AUTH-009 |
 | Graph call from another address than its sign-in | a Graph activity row whose `ipAddress` differs from that of the sign-in whose `uniqueTokenIdentifier` equals its `signInActivityId` (token theft and replay) | TG-RISK-005, TG-RISK-010 |
