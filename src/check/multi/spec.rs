@@ -248,14 +248,15 @@ impl RuleCx<'_> {
             return None;
         };
         // The value may be a param (`count: { gte: $min_failures }`).
-        let lit = match self.param_ref(value) {
-            Some(Ok(ParamValue::One(lit))) => Some(lit),
-            Some(Ok(ParamValue::List(_))) => None,
+        let (lit, param) = match self.param_ref(value) {
+            Some(Ok(ParamValue::One(lit))) => (Some(lit), true),
+            Some(Ok(ParamValue::List(_))) => (None, true),
             Some(Err(())) => return None,
-            None => value.scalar().map(|s| s.lit()),
+            None => (value.scalar().map(|s| s.lit()), false),
         };
         Some(Compared {
             cmp,
+            param,
             op: name.to_string(),
             lit,
             value,
@@ -271,8 +272,11 @@ impl RuleCx<'_> {
             Some(Lit::Int(i)) => u64::try_from(*i).ok(),
             Some(Lit::Str(s)) => s.trim().parse::<u64>().ok(),
             // A `number` param given on the command line reads as a float
-            // (`--param min_failures=12`): whole ones count.
-            Some(Lit::Float(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f) => {
+            // (`--param min_failures=12`): whole ones count. In the rule's
+            // own text a count is written as one (`10`, not `10.0`).
+            Some(Lit::Float(f))
+                if c.param && f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f) =>
+            {
                 Some(*f as u64)
             }
             _ => None,
@@ -292,6 +296,8 @@ impl RuleCx<'_> {
 /// A comparison read by [`RuleCx::comparison`].
 pub(in crate::check) struct Compared<'n> {
     pub(in crate::check) cmp: CountCmp,
+    /// Whether the value came from a param.
+    param: bool,
     op: String,
     /// The value, a param's resolved; `None` for a list.
     pub(in crate::check) lit: Option<Lit>,

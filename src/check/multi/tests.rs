@@ -376,6 +376,19 @@ window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
     assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
     let wrong = text.replace("default: 20m", "default: soon");
     assert_eq!(codes(&wrong), [Code::BadDuration]);
+    // A whole float counts when a param gives it (`--param failures=25`
+    // reads as a number), not when the rule's text writes one.
+    let written = text.replace("$failures", "10.0");
+    assert_eq!(codes(&written), [Code::BadThreshold]);
+    let number = text.replace("type: int", "type: number");
+    let mut loader = Loader::new();
+    loader.param("failures", "25");
+    loader.add_source("rules.yaml", &number);
+    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
+    let MultiSpec::Window(w) = &set.multi()[0].spec else {
+        panic!("a window")
+    };
+    assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
 }
 
 /// Why: a case's `params:` of a rule over many records were dropped, so
