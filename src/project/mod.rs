@@ -269,14 +269,8 @@ impl Project {
                 continue;
             }
             seen.push(name);
-            let text = format!("--param {name}={value}");
-            let id = self.sources.add("command line", text.as_str());
-            let at = "--param ".len();
-            out.push(unknown_param(
-                name,
-                Span::new(id, at..at + name.len()),
-                "with --param",
-            ));
+            let span = command_line(&mut self.sources, "--param", name, &format!("={value}"));
+            out.push(unknown_param(name, span, "with --param"));
         }
         for (name, _, span) in &self.config.params {
             if !declared.params.contains(name) {
@@ -292,18 +286,15 @@ impl Project {
                     "`tollgate rules` lists the ids of the rules loaded",
                 )
         };
+        let mut seen = Vec::new();
         for id in &settings.disable {
-            if declared.ids.contains(id) {
+            if declared.ids.contains(id) || seen.contains(&id) {
                 continue;
             }
-            let source = self.sources.add("command line", format!("--disable {id}"));
-            let at = "--disable ".len();
-            let span = Span::new(source, at..at + id.len());
-            out.push(unknown_id(
-                id,
-                span,
-                "unknown rule id, given with --disable".into(),
-            ));
+            seen.push(id);
+            let span = command_line(&mut self.sources, "--disable", id, "");
+            let label = "unknown rule id, given with --disable".to_string();
+            out.push(unknown_id(id, span, label));
         }
         let config = &self.config;
         let ids = config
@@ -336,4 +327,12 @@ impl Project {
         crate::diag::sort(&mut out, &self.sources);
         out
     }
+}
+
+/// A setting given on the command line, `FLAG NAME REST`, as a source of
+/// its own (`command line`) for diagnostics: the span of `NAME` in it.
+fn command_line(sources: &mut Sources, flag: &str, name: &str, rest: &str) -> Span {
+    let source = sources.add("command line", format!("{flag} {name}{rest}"));
+    let at = flag.len() + 1;
+    Span::new(source, at..at + name.len())
 }

@@ -333,7 +333,7 @@ fn fastest(
 }
 
 /// A speed or distance for people: whole, `∞` when infinite.
-fn whole(x: f64) -> String {
+pub(super) fn whole(x: f64) -> String {
     if x.is_infinite() {
         "∞".to_string()
     } else {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::episode::whole;
 use super::extract::{Part, Plan, extract, folded};
 use super::ticks::format_ticks;
 use super::{Overflow, run_records};
@@ -313,15 +314,7 @@ fn travel_progress(out: &mut String, s: &Sequence, group: &Group) {
             })
             .collect();
         let pair = match fastest {
-            Some(m) => format!(
-                "fastest pair {} km/h over {:.0} km",
-                if m.kmh.is_infinite() {
-                    "∞".to_string()
-                } else {
-                    format!("{:.0}", m.kmh)
-                },
-                m.km
-            ),
+            Some(m) => format!("fastest pair {} km/h over {} km", whole(m.kmh), whole(m.km)),
             None => format!("no pair with coordinates within {}", s.span.text),
         };
         let _ = write!(
