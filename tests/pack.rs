@@ -101,12 +101,10 @@ fn every_rule_has_a_match_and_a_near_miss_test() {
 /// The example logs' own tenant, as `examples/tollgate.yaml` sets it.
 const EXAMPLE_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
-#[test]
-fn every_rule_finds_something_in_the_example_logs() {
-    let set = pack(&[]);
+/// The example logs, and the sign-ins of the detections they do not
+/// exercise yet (tests/fixtures/pack/README.md says which is which).
+fn example_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = Vec::new();
-    // The example logs, and the sign-ins of the detections they do not
-    // exercise yet (tests/fixtures/pack/README.md says which is which).
     for dir in [
         root().join("examples/logs"),
         root().join("tests/fixtures/pack"),
@@ -125,6 +123,13 @@ fn every_rule_finds_something_in_the_example_logs() {
     }
     files.sort();
     assert!(!files.is_empty());
+    files
+}
+
+#[test]
+fn every_rule_finds_something_in_the_example_logs() {
+    let set = pack(&[]);
+    let files = example_files();
     // Through a run, so the window and sequence rules take part too.
     struct Ids(BTreeSet<String>);
     impl tollgate::Sink for Ids {
@@ -152,6 +157,52 @@ fn every_rule_finds_something_in_the_example_logs() {
         silent.is_empty(),
         "no finding in examples/logs or tests/fixtures/pack for {silent:?}; add a sign-in to examples/logs/generate.py and run it"
     );
+}
+
+/// The records of window and sequence rules wait for the end of the input
+/// in a sort buffer, and past it in temporary files: a buffer so small
+/// that nearly every record goes to a file decides exactly as one that
+/// holds them all, on one thread or two.
+#[test]
+fn a_small_sort_buffer_decides_as_a_large_one() {
+    let set = pack(&[]);
+    let inputs = tollgate::Inputs::discover(&example_files()).expect("inputs");
+    struct All(Vec<String>);
+    impl tollgate::Sink for All {
+        fn finding(&mut self, f: &tollgate::Finding) -> std::io::Result<()> {
+            self.0.push(serde_json::to_string(f)?);
+            Ok(())
+        }
+    }
+    let run = |sort_buffer: usize, threads: usize| {
+        let options = tollgate::RunOptions {
+            sort_buffer,
+            threads,
+            ..tollgate::RunOptions::default()
+        };
+        let mut all = All(Vec::new());
+        tollgate::Run::new(&set, options)
+            .run(&inputs, &mut all)
+            .expect("run");
+        all.0
+    };
+    let base = run(usize::MAX, 1);
+    let multi: BTreeSet<&str> = set.multi().iter().map(|r| r.info.id.as_ref()).collect();
+    let from_many = base
+        .iter()
+        .filter(|f| {
+            multi
+                .iter()
+                .any(|id| f.contains(&format!("\"ruleId\":\"{id}\"")))
+        })
+        .count();
+    assert!(
+        from_many >= multi.len(),
+        "{from_many} findings of {multi:?}"
+    );
+    assert_eq!(base, run(1, 1));
+    assert_eq!(base, run(1, 2));
+    assert_eq!(base, run(4096, 2));
 }
 
 /// One rule a file, in a theme folder that matches the id's prefix; a

@@ -275,9 +275,13 @@ impl RuleSet {
         }
         let (findings, untimed) = match crate::run::multi::run_records(rule, &read) {
             Ok(found) => found,
-            Err(o) => {
+            Err(e) => {
+                let note = match e {
+                    crate::run::multi::MultiError::Limit(o) => o.error.to_string(),
+                    other => other.to_string(),
+                };
                 return TestOutcome {
-                    note: Some(format!("{}", o.error)),
+                    note: Some(note),
                     ..base
                 };
             }

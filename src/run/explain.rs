@@ -179,8 +179,13 @@ impl Explanation {
                     None => ExplainError::NoRecord(name, pick),
                 });
             }
-            let (mut text, matched) = crate::run::multi::explain_groups(rule, records)
-                .map_err(|o| ExplainError::Overflow(o.rule_id, o.error.to_string()))?;
+            let (mut text, matched) =
+                crate::run::multi::explain_groups(rule, records).map_err(|e| match e {
+                    crate::run::multi::MultiError::Limit(o) => {
+                        ExplainError::Overflow(o.rule_id, o.error.to_string())
+                    }
+                    other => ExplainError::Overflow(rule.info.id.to_string(), other.to_string()),
+                })?;
             // What was not read takes no part: say so, never silently.
             if let Some(p) = unreadable.first() {
                 text.push_str(&format!(

@@ -58,6 +58,21 @@ pub enum RunError {
         /// The limit reached.
         max_retained: usize,
     },
+    /// The records of rules over many records could not wait in a
+    /// temporary file.
+    Spill(io::Error),
+}
+
+impl From<multi::MultiError> for RunError {
+    fn from(e: multi::MultiError) -> Self {
+        match e {
+            multi::MultiError::Limit(o) => RunError::Limit {
+                rule_id: o.rule_id,
+                max_retained: o.error.max_retained,
+            },
+            multi::MultiError::Spill(e) => RunError::Spill(e),
+        }
+    }
 }
 
 impl std::fmt::Display for RunError {
@@ -73,6 +88,7 @@ impl std::fmt::Display for RunError {
                 "rule {rule_id} would hold more than {max_retained} records at once \
                  (the limit of a window or sequence rule); the run stopped rather than under-count"
             ),
+            RunError::Spill(e) => multi::spill_failed(f, e),
         }
     }
 }
@@ -80,7 +96,7 @@ impl std::fmt::Display for RunError {
 impl std::error::Error for RunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            RunError::Sink(e) => Some(e),
+            RunError::Sink(e) | RunError::Spill(e) => Some(e),
             RunError::Unreadable { .. } | RunError::Limit { .. } => None,
         }
     }
@@ -152,6 +168,10 @@ pub struct RunOptions {
     pub today: String,
     /// Collect the fingerprints of the run's findings, for a new baseline.
     pub collect_baseline: bool,
+    /// Bytes of memory for the records of window and sequence rules read
+    /// from files, which wait for the end of the input; past them, they
+    /// wait sorted in temporary files (default [`multi::SORT_BUFFER`]).
+    pub sort_buffer: usize,
 }
 
 impl Default for RunOptions {
@@ -163,6 +183,7 @@ impl Default for RunOptions {
             exceptions: Vec::new(),
             today: triage::today(),
             collect_baseline: false,
+            sort_buffer: multi::SORT_BUFFER,
         }
     }
 }
@@ -280,13 +301,15 @@ impl<'r> Run<'r> {
             },
             ..RunResult::default()
         };
+        let multi = multi::MultiRun::new(rules.multi(), crate::window::Limits::default())
+            .with_sort_buffer(options.sort_buffer);
         Run {
             rules,
             options,
             triage,
             expired,
             seen: FxHashSet::default(),
-            multi: multi::MultiRun::new(rules.multi(), crate::window::Limits::default()),
+            multi,
             result,
         }
     }
@@ -311,8 +334,11 @@ impl<'r> Run<'r> {
         for input in &inputs.inputs {
             self.input(input, sink)?;
         }
-        let findings = self.multi.finish();
-        for finding in findings {
+        let pushed = self.multi.finish()?;
+        for (rule_id, location) in &pushed.late {
+            sink.notice(Notice::Late { rule_id, location });
+        }
+        for finding in pushed.findings {
             deliver(
                 finding,
                 None,
@@ -381,7 +407,7 @@ impl<'r> Run<'r> {
             result,
             ..
         } = self;
-        scan::scan(&mut reader, rules, threads, &mut |outcome| {
+        scan::scan::<RunError>(&mut reader, rules, threads, &mut |outcome| {
             counts.records += 1;
             match outcome {
                 Outcome::Record {
@@ -396,10 +422,7 @@ impl<'r> Run<'r> {
                     }
                     let mut decided = Vec::new();
                     if !parts.is_empty() {
-                        let pushed = multi.push(parts, live).map_err(|o| RunError::Limit {
-                            rule_id: o.rule_id,
-                            max_retained: o.error.max_retained,
-                        })?;
+                        let pushed = multi.push(parts, live).map_err(RunError::from)?;
                         for (rule_id, location) in &pushed.late {
                             sink.notice(Notice::Late { rule_id, location });
                         }

@@ -131,6 +131,11 @@ impl TieKey {
         Self { hi: 0, lo: hash }
     }
 
+    /// The 128 bits of a tie key.
+    pub const fn to_bits(self) -> u128 {
+        (self.hi as u128) << 64 | self.lo as u128
+    }
+
     /// A tie key from its 128 bits.
     pub const fn from_bits(bits: u128) -> Self {
         Self {

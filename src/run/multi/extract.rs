@@ -122,9 +122,9 @@ pub struct Kept {
     /// its identity, in the compact form of [`super::kept`]: a fraction of
     /// the memory of a map of values, read back only for the records a
     /// finding lists or a `where` compares.
-    packed: Box<[u8]>,
+    pub(super) packed: Box<[u8]>,
     /// The names the packed fields are numbered by.
-    keys: KeyTable,
+    pub(super) keys: KeyTable,
 }
 
 impl Kept {

@@ -225,24 +225,24 @@ fn take_value(bytes: &mut &[u8], depth: usize) -> Option<Value> {
 
 /// A length in 4 bytes. Lengths past u32 cannot come from one record
 /// (ingest bounds records far below); they are cut rather than trusted.
-fn put_len(out: &mut Vec<u8>, len: usize) -> usize {
+pub(super) fn put_len(out: &mut Vec<u8>, len: usize) -> usize {
     let len = u32::try_from(len).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_le_bytes());
     len as usize
 }
 
-fn take_len(bytes: &mut &[u8]) -> Option<usize> {
+pub(super) fn take_len(bytes: &mut &[u8]) -> Option<usize> {
     let (len, rest) = bytes.split_first_chunk::<4>()?;
     *bytes = rest;
     Some(u32::from_le_bytes(*len) as usize)
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = put_len(out, bytes.len());
     out.extend_from_slice(bytes.get(..len).unwrap_or(bytes));
 }
 
-fn take_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+pub(super) fn take_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
     let len = take_len(bytes)?;
     let (value, rest) = bytes.split_at_checked(len)?;
     *bytes = rest;

@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::episode::whole;
 use super::extract::{Part, Plan, extract, folded};
 use super::ticks::format_ticks;
-use super::{Overflow, run_records};
+use super::{MultiError, run_records};
 use crate::check::{Sequence, Threshold, Window};
 use crate::compile::travel::{self, Measured, Place};
 use crate::compile::{MultiRule, MultiSpec};
@@ -40,7 +40,7 @@ struct Group {
 pub fn explain_groups(
     rule: &MultiRule,
     records: Vec<(Record, Location)>,
-) -> Result<(String, bool), Overflow> {
+) -> Result<(String, bool), MultiError> {
     let rules = std::slice::from_ref(rule);
     let plans = Plan::for_rules(rules);
     let total = records.len();

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
 use super::extract::{Detail, Parts, fnv64};
+use super::spill::{SORT_BUFFER, Spill};
 use crate::check::CountCmp;
 use crate::compile::travel::Place;
 use crate::compile::{MultiRule, MultiSpec, Node};
@@ -97,6 +98,8 @@ pub struct MultiRun<'r> {
     /// beside the first copy; one that comes after the watermark passed
     /// the first copy is recognised here, as a repeat and not as late.
     recent: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
+    /// Records of files, waiting for the end of the input.
+    spill: Spill,
     next_payload: u64,
     newest: Option<Ticks>,
     watermark: Option<Ticks>,
@@ -119,6 +122,37 @@ pub struct Overflow {
     pub error: LimitError,
 }
 
+/// Why a run's rules over many records cannot go on.
+#[derive(Debug)]
+pub enum MultiError {
+    /// A rule retains more records than its limit allows.
+    Limit(Overflow),
+    /// The sort buffer's temporary file could not be written or read.
+    Spill(std::io::Error),
+}
+
+impl From<Overflow> for MultiError {
+    fn from(o: Overflow) -> Self {
+        MultiError::Limit(o)
+    }
+}
+
+impl std::fmt::Display for MultiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MultiError::Limit(o) => write!(f, "rule {}: {}", o.rule_id, o.error),
+            MultiError::Spill(e) => super::spill::spill_failed(f, e),
+        }
+    }
+}
+
+impl std::error::Error for MultiError {}
+
+/// Records taken, in the end-of-input replay, between two decisions.
+const DECIDE_EVERY: usize = 1024;
+/// Decisions between two sweeps of the details no episode can use.
+const SWEEP_EVERY: usize = 8;
+
 /// What pushing a record's events did.
 #[derive(Debug, Default)]
 pub struct Pushed {
@@ -130,13 +164,14 @@ pub struct Pushed {
 }
 
 impl<'r> MultiRun<'r> {
-    /// A state per rule.
+    /// A state per rule, with a sort buffer of [`SORT_BUFFER`] bytes.
     pub fn new(rules: &'r [MultiRule], limits: Limits) -> MultiRun<'r> {
         MultiRun {
             rules,
             states: rules.iter().map(|r| State::new(r, limits)).collect(),
             details: rules.iter().map(|_| FxHashMap::default()).collect(),
             recent: rules.iter().map(|_| Default::default()).collect(),
+            spill: Spill::new(SORT_BUFFER),
             next_payload: 0,
             newest: None,
             watermark: None,
@@ -150,12 +185,53 @@ impl<'r> MultiRun<'r> {
 
     /// Pushes one record's events. With `live` (standard input), the
     /// watermark follows the newest time seen minus [`LATENESS`], and the
-    /// episodes it decides come back as findings.
-    pub fn push(&mut self, parts: Parts, live: bool) -> Result<Pushed, Overflow> {
+    /// episodes it decides come back as findings. Otherwise (files, read in
+    /// any order) the record waits in the sort buffer for
+    /// [`finish`](MultiRun::finish).
+    pub fn push(&mut self, parts: Parts, live: bool) -> Result<Pushed, MultiError> {
         let mut pushed = Pushed::default();
         if parts.untimed {
             self.untimed += 1;
         }
+        if !live {
+            self.spill.push(parts).map_err(MultiError::Spill)?;
+            return Ok(pushed);
+        }
+        // Files read before standard input wait no longer: their records
+        // join the rules as they would have without a sort buffer.
+        if !self.spill.is_empty() {
+            let mut sorted = self.spill.drain().map_err(MultiError::Spill)?;
+            while let Some(earlier) = sorted.next().map_err(MultiError::Spill)? {
+                self.take(earlier, false, &mut pushed)?;
+            }
+        }
+        self.take(parts, true, &mut pushed)?;
+        if let Some(newest) = self.newest {
+            let w = newest - LATENESS;
+            if self.watermark.is_none_or(|old| w > old) {
+                self.watermark = Some(w);
+                let mut decided = vec![Vec::new(); self.rules.len()];
+                self.decide(Some(w), &mut decided);
+                pushed.findings = decided.into_iter().flatten().collect();
+                self.since_sweep += 1;
+                if self.since_sweep >= 1024 {
+                    self.since_sweep = 0;
+                    self.sweep(w);
+                }
+            }
+        }
+        Ok(pushed)
+    }
+
+    /// Gives one record's events to the rules' states. With `live`, a
+    /// repeat of a record the watermark has passed is known by
+    /// [`MultiRun::recent`], and the newest time is followed.
+    pub(super) fn take(
+        &mut self,
+        parts: Parts,
+        live: bool,
+        pushed: &mut Pushed,
+    ) -> Result<(), Overflow> {
         for part in parts.parts {
             let r = part.rule as usize;
             let (Some(state), Some(details), Some(rule), Some(recent)) = (
@@ -218,19 +294,19 @@ impl<'r> MultiRun<'r> {
                 self.newest = Some(self.newest.map_or(part.time, |n| n.max(part.time)));
             }
         }
-        if live && let Some(newest) = self.newest {
-            let w = newest - LATENESS;
-            if self.watermark.is_none_or(|old| w > old) {
-                self.watermark = Some(w);
-                pushed.findings = self.decide(Some(w));
-                self.since_sweep += 1;
-                if self.since_sweep >= 1024 {
-                    self.since_sweep = 0;
-                    self.sweep(w);
-                }
-            }
-        }
-        Ok(pushed)
+        Ok(())
+    }
+
+    /// The same, with a sort buffer of `bytes` (past them, records wait in
+    /// temporary files).
+    pub fn with_sort_buffer(mut self, bytes: usize) -> Self {
+        self.spill = Spill::new(bytes);
+        self
+    }
+
+    /// How many times the sort buffer was written to a temporary file.
+    pub fn spilled(&self) -> usize {
+        self.spill.written()
     }
 
     /// Bytes held for the rules: the engine's retained events
@@ -266,19 +342,47 @@ impl<'r> MultiRun<'r> {
                 .iter()
                 .map(|r| r.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
                 .sum::<usize>();
-        engine + details
+        engine + details + self.spill.bytes()
     }
 
-    /// The end of input: every episode left, as findings.
-    pub fn finish(&mut self) -> Vec<Finding> {
-        let out = self.decide(None);
+    /// The end of input: the records in the sort buffer go through the
+    /// rules in time order, decided as they pass, then every episode left.
+    /// Gives the findings, rule by rule, and the records too late for a
+    /// rule (only when standard input came first and set a watermark).
+    pub fn finish(&mut self) -> Result<Pushed, MultiError> {
+        let mut pushed = Pushed::default();
+        let mut decided = vec![Vec::new(); self.rules.len()];
+        let mut sorted = self.spill.drain().map_err(MultiError::Spill)?;
+        let mut since = 0usize;
+        let mut decides = 0usize;
+        while let Some(parts) = sorted.next().map_err(MultiError::Spill)? {
+            let Some(time) = parts.parts.first().map(|p| p.time) else {
+                continue;
+            };
+            // Every record still to come is at `time` or later: all before
+            // it is in and can be decided.
+            if since >= DECIDE_EVERY {
+                since = 0;
+                let w = time.saturating_sub(1);
+                self.decide(Some(w), &mut decided);
+                decides += 1;
+                if decides.is_multiple_of(SWEEP_EVERY) {
+                    self.sweep(w);
+                }
+            }
+            since += 1;
+            self.take(parts, false, &mut pushed)?;
+        }
+        drop(sorted);
+        self.decide(None, &mut decided);
+        pushed.findings = decided.into_iter().flatten().collect();
         for d in &mut self.details {
             *d = FxHashMap::default();
         }
         for r in &mut self.recent {
             *r = Default::default();
         }
-        out
+        Ok(pushed)
     }
 
     /// Drops the details no episode can use any more: events older than
@@ -298,14 +402,15 @@ impl<'r> MultiRun<'r> {
         }
     }
 
-    /// Advances every state to `watermark` (all the way with `None`).
-    fn decide(&mut self, watermark: Option<Ticks>) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for ((rule, state), details) in self
+    /// Advances every state to `watermark` (all the way with `None`),
+    /// adding each rule's findings to its own list in `out`.
+    fn decide(&mut self, watermark: Option<Ticks>, out: &mut [Vec<Finding>]) {
+        for (((rule, state), details), out) in self
             .rules
             .iter()
             .zip(&mut self.states)
             .zip(&mut self.details)
+            .zip(out)
         {
             let episodes = match state {
                 State::Window(s) => match watermark {
@@ -340,7 +445,6 @@ impl<'r> MultiRun<'r> {
                 details.remove(&payload);
             }
         }
-        out
     }
 }
 

@@ -1,0 +1,594 @@
+//! Files are read in any order, so the events of rules over many records
+//! cannot be decided until the input ends. Rather than hold them all until
+//! then, the run keeps each taking-part record compactly in a sort buffer
+//! of bounded size; when it is full, the buffer is sorted by event time and
+//! written to a temporary file. At the end the buffer and the files are
+//! merged in time order, and the rules see the records as a stream in
+//! order, deciding and forgetting as they go: memory holds the buffer and
+//! what the rules' spans hold, not the input.
+//!
+//! Records of one time keep the order they came in (a stable sort, and a
+//! merge that takes the earlier file first), so a run decides exactly as if
+//! every record had been held.
+//!
+//! A record is one entry: its time, tie key and kept part once, then each
+//! rule's event (rule, steps, key and distinct values). The temporary
+//! files are anonymous (removed by the system when the run ends, even if it
+//! is killed) and live in the system's temporary directory (`TMPDIR` on
+//! Unix, `TMP` on Windows).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::sync::Arc;
+
+use super::extract::{Detail, Kept, Part, Parts};
+use super::kept::{KeyTable, put_bytes, put_len, take_bytes, take_len};
+use crate::record::{Location, LogCategory};
+use crate::window::{Ticks, TieKey};
+
+/// Bytes of the sort buffer by default: past this, sorted records go to a
+/// temporary file.
+pub const SORT_BUFFER: usize = 32 << 20;
+
+/// Says that the temporary files could not be used, where, and how to
+/// choose another place.
+pub fn spill_failed(f: &mut std::fmt::Formatter<'_>, e: &io::Error) -> std::fmt::Result {
+    let variable = if cfg!(windows) { "TMP" } else { "TMPDIR" };
+    write!(
+        f,
+        "cannot use a temporary file for the records of window and sequence rules \
+         (in {}; set {variable} to another directory): {e}",
+        std::env::temp_dir().display()
+    )
+}
+
+/// Most temporary files open at once: past them, they are merged into one
+/// (so a run never holds more open files than this, whatever its size).
+#[cfg(not(test))]
+const MAX_FILES: usize = 64;
+#[cfg(test)]
+const MAX_FILES: usize = 4;
+
+/// Bytes an index entry takes beside its record.
+const INDEX_BYTES: usize = size_of::<(Ticks, u32, u32)>();
+
+/// Taking-part records waiting for the end of the input, in memory up to a
+/// budget and in sorted temporary files past it.
+#[derive(Debug)]
+pub(super) struct Spill {
+    budget: usize,
+    /// The names kept fields are numbered by (one table per run).
+    keys: Option<KeyTable>,
+    /// The paths of the records, by number.
+    paths: Vec<Arc<str>>,
+    /// The encoded records in memory.
+    buf: Vec<u8>,
+    /// `(time, start, length)` of each record in `buf`.
+    index: Vec<(Ticks, u32, u32)>,
+    /// Sorted runs written out.
+    files: Vec<File>,
+    /// How many times the buffer was written out.
+    written: usize,
+    /// Records held, in memory and in files.
+    len: u64,
+}
+
+impl Spill {
+    /// A sort buffer of `budget` bytes.
+    pub(super) fn new(budget: usize) -> Spill {
+        Spill {
+            budget,
+            keys: None,
+            paths: Vec::new(),
+            buf: Vec::new(),
+            index: Vec::new(),
+            files: Vec::new(),
+            written: 0,
+            len: 0,
+        }
+    }
+
+    /// Whether no record waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many times the buffer was written to a temporary file.
+    pub(super) fn written(&self) -> usize {
+        self.written
+    }
+
+    /// Bytes of memory held: the buffer and its index.
+    pub(super) fn bytes(&self) -> usize {
+        self.buf.capacity() + self.index.capacity() * INDEX_BYTES
+    }
+
+    /// Keeps one record's parts (all of one record: one time, tie and kept
+    /// part). Writes a sorted file when the buffer is full.
+    pub(super) fn push(&mut self, parts: Parts) -> io::Result<()> {
+        let Some(first) = parts.parts.first() else {
+            return Ok(());
+        };
+        let (time, tie, kept) = (first.time, first.tie, Arc::clone(&first.detail.kept));
+        if self.keys.is_none() {
+            self.keys = Some(Arc::clone(&kept.keys));
+        }
+        let path = self.path_number(&kept.location.path);
+        let start = self.buf.len();
+        let out = &mut self.buf;
+        out.extend_from_slice(&time.to_le_bytes());
+        out.extend_from_slice(&tie.to_bits().to_le_bytes());
+        out.extend_from_slice(&path.to_le_bytes());
+        out.extend_from_slice(&kept.location.line.to_le_bytes());
+        out.extend_from_slice(&kept.location.record.to_le_bytes());
+        put_category(out, &kept.category);
+        put_bytes(out, &kept.packed);
+        put_len(out, parts.parts.len());
+        for part in &parts.parts {
+            out.extend_from_slice(&part.rule.to_le_bytes());
+            out.extend_from_slice(&part.detail.steps.to_le_bytes());
+            put_len(out, part.key.len());
+            for k in &part.key {
+                put_bytes(out, k.as_bytes());
+            }
+            put_len(out, part.distinct.len());
+            for d in &part.distinct {
+                match d {
+                    Some(d) => {
+                        out.push(1);
+                        put_bytes(out, d.as_bytes());
+                    }
+                    None => out.push(0),
+                }
+            }
+        }
+        let (Ok(start32), Ok(len32)) =
+            (u32::try_from(start), u32::try_from(self.buf.len() - start))
+        else {
+            return Err(io::Error::other("a sort buffer past 4 GiB"));
+        };
+        self.index.push((time, start32, len32));
+        self.len += 1;
+        if self.buf.len() + self.index.len() * INDEX_BYTES >= self.budget {
+            self.write_run()?;
+        }
+        Ok(())
+    }
+
+    fn path_number(&mut self, path: &Arc<str>) -> u32 {
+        // Records come file by file: the last path is nearly always it.
+        if let Some(i) = self
+            .paths
+            .iter()
+            .rposition(|p| Arc::ptr_eq(p, path) || p == path)
+        {
+            return i as u32;
+        }
+        self.paths.push(Arc::clone(path));
+        (self.paths.len() - 1) as u32
+    }
+
+    /// Sorts the buffer by time (stably: records of one time keep their
+    /// order) and writes it to a new temporary file.
+    fn write_run(&mut self) -> io::Result<()> {
+        self.index.sort_by_key(|(t, _, _)| *t);
+        if self.files.len() >= MAX_FILES {
+            self.compact()?;
+        }
+        let mut file = Writer::new()?;
+        for &(_, start, len) in &self.index {
+            file.write(entry(&self.buf, start, len)?)?;
+        }
+        self.files.push(file.finish()?);
+        self.written += 1;
+        self.buf.clear();
+        self.index.clear();
+        Ok(())
+    }
+
+    /// Merges the files written so far into one, first in the list: its
+    /// records came before any later file's.
+    fn compact(&mut self) -> io::Result<()> {
+        let mut merge = Merge::new(std::mem::take(&mut self.files))?;
+        let mut file = Writer::new()?;
+        while let Some(entry) = merge.next()? {
+            file.write(entry)?;
+        }
+        self.files.push(file.finish()?);
+        Ok(())
+    }
+
+    /// Every record, in time order (records of one time in the order they
+    /// came). The spill is empty afterwards.
+    pub(super) fn drain(&mut self) -> io::Result<Sorted> {
+        let keys = self.keys.clone().unwrap_or_else(|| Arc::from([]));
+        let paths = std::mem::take(&mut self.paths);
+        self.len = 0;
+        if self.files.is_empty() {
+            self.index.sort_by_key(|(t, _, _)| *t);
+            return Ok(Sorted {
+                keys,
+                paths,
+                source: Source::Memory {
+                    buf: std::mem::take(&mut self.buf),
+                    index: std::mem::take(&mut self.index).into_iter(),
+                },
+            });
+        }
+        if !self.index.is_empty() {
+            self.write_run()?;
+        }
+        self.buf = Vec::new();
+        self.index = Vec::new();
+        Ok(Sorted {
+            keys,
+            paths,
+            source: Source::Merge(Merge::new(std::mem::take(&mut self.files))?),
+        })
+    }
+}
+
+/// A temporary file being written: entries of a length and the bytes.
+struct Writer(BufWriter<File>);
+
+impl Writer {
+    fn new() -> io::Result<Writer> {
+        Ok(Writer(BufWriter::with_capacity(
+            1 << 16,
+            tempfile::tempfile()?,
+        )))
+    }
+
+    fn write(&mut self, entry: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(entry.len()).map_err(|_| damaged())?;
+        self.0.write_all(&len.to_le_bytes())?;
+        self.0.write_all(entry)
+    }
+
+    /// The file, flushed and ready to be read from its start.
+    fn finish(self) -> io::Result<File> {
+        let mut file = self
+            .0
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        file.rewind()?;
+        Ok(file)
+    }
+}
+
+/// Sorted files merged: entries in time order, the earlier file first on a
+/// tie.
+#[derive(Debug)]
+struct Merge {
+    runs: Vec<Run>,
+    /// The next time of each run not yet at its end.
+    heap: BinaryHeap<Reverse<(Ticks, usize)>>,
+    /// The run whose entry was given last: it reads on at the next call.
+    taken: Option<usize>,
+}
+
+impl Merge {
+    fn new(files: Vec<File>) -> io::Result<Merge> {
+        let mut runs = Vec::new();
+        let mut heap = BinaryHeap::new();
+        for (i, file) in files.into_iter().enumerate() {
+            let mut run = Run {
+                reader: BufReader::with_capacity(1 << 16, file),
+                entry: Vec::new(),
+            };
+            if let Some(time) = run.advance()? {
+                heap.push(Reverse((time, i)));
+            }
+            runs.push(run);
+        }
+        Ok(Merge {
+            runs,
+            heap,
+            taken: None,
+        })
+    }
+
+    /// The next entry, or `None` at the end.
+    fn next(&mut self) -> io::Result<Option<&[u8]>> {
+        if let Some(i) = self.taken.take() {
+            let run = self.runs.get_mut(i).ok_or_else(damaged)?;
+            if let Some(time) = run.advance()? {
+                self.heap.push(Reverse((time, i)));
+            }
+        }
+        let Some(Reverse((_, i))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.taken = Some(i);
+        Ok(Some(&self.runs.get(i).ok_or_else(damaged)?.entry))
+    }
+}
+
+fn entry(buf: &[u8], start: u32, len: u32) -> io::Result<&[u8]> {
+    let start = start as usize;
+    buf.get(start..start + len as usize).ok_or_else(damaged)
+}
+
+fn damaged() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "a temporary file of rules over many records reads back damaged",
+    )
+}
+
+/// One sorted temporary file, read entry by entry.
+#[derive(Debug)]
+struct Run {
+    reader: BufReader<File>,
+    /// The entry read last, not yet taken.
+    entry: Vec<u8>,
+}
+
+impl Run {
+    /// Reads the next entry; gives its time, or `None` at the end.
+    fn advance(&mut self) -> io::Result<Option<Ticks>> {
+        let mut len = [0u8; 4];
+        match self.reader.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        self.entry.clear();
+        self.entry.resize(u32::from_le_bytes(len) as usize, 0);
+        self.reader.read_exact(&mut self.entry)?;
+        let time = self.entry.first_chunk::<8>().ok_or_else(damaged)?;
+        Ok(Some(Ticks::from_le_bytes(*time)))
+    }
+}
+
+#[derive(Debug)]
+enum Source {
+    Memory {
+        buf: Vec<u8>,
+        index: std::vec::IntoIter<(Ticks, u32, u32)>,
+    },
+    Merge(Merge),
+}
+
+/// The records of a [`Spill`] in time order.
+#[derive(Debug)]
+pub(super) struct Sorted {
+    keys: KeyTable,
+    paths: Vec<Arc<str>>,
+    source: Source,
+}
+
+impl Sorted {
+    /// The next record's parts, or `None` at the end.
+    pub(super) fn next(&mut self) -> io::Result<Option<Parts>> {
+        match &mut self.source {
+            Source::Memory { buf, index } => match index.next() {
+                Some((_, start, len)) => {
+                    decode(entry(buf, start, len)?, &self.keys, &self.paths).map(Some)
+                }
+                None => Ok(None),
+            },
+            Source::Merge(merge) => match merge.next()? {
+                Some(entry) => decode(entry, &self.keys, &self.paths).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+const CATEGORIES: [LogCategory; 5] = [
+    LogCategory::Interactive,
+    LogCategory::NonInteractive,
+    LogCategory::ServicePrincipal,
+    LogCategory::ManagedIdentity,
+    LogCategory::GraphActivity,
+];
+
+fn put_category(out: &mut Vec<u8>, category: &LogCategory) {
+    match CATEGORIES.iter().position(|c| c == category) {
+        Some(i) => out.push(i as u8),
+        None => {
+            out.push(u8::MAX);
+            put_bytes(out, category.name().as_bytes());
+        }
+    }
+}
+
+fn take<const N: usize>(bytes: &mut &[u8]) -> io::Result<[u8; N]> {
+    let (head, rest) = bytes.split_first_chunk::<N>().ok_or_else(damaged)?;
+    *bytes = rest;
+    Ok(*head)
+}
+
+fn take_text(bytes: &mut &[u8]) -> io::Result<Box<str>> {
+    let raw = take_bytes(bytes).ok_or_else(damaged)?;
+    std::str::from_utf8(raw)
+        .map(Into::into)
+        .map_err(|_| damaged())
+}
+
+/// The parts [`Spill::push`] encoded.
+fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<Parts> {
+    let b = &mut bytes;
+    let time = Ticks::from_le_bytes(take(b)?);
+    let tie = TieKey::from_bits(u128::from_le_bytes(take(b)?));
+    let path = paths
+        .get(u32::from_le_bytes(take(b)?) as usize)
+        .ok_or_else(damaged)?;
+    let location = Location {
+        path: Arc::clone(path),
+        line: u64::from_le_bytes(take(b)?),
+        record: u64::from_le_bytes(take(b)?),
+    };
+    let [tag] = take::<1>(b)?;
+    let category = match CATEGORIES.get(usize::from(tag)) {
+        Some(c) => c.clone(),
+        None => LogCategory::Other(take_text(b)?),
+    };
+    let packed: Box<[u8]> = take_bytes(b).ok_or_else(damaged)?.into();
+    let kept = Arc::new(Kept {
+        location,
+        category,
+        time,
+        packed,
+        keys: Arc::clone(keys),
+    });
+    let n = take_len(b).ok_or_else(damaged)?;
+    let mut parts = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let rule = u32::from_le_bytes(take(b)?);
+        let steps = u64::from_le_bytes(take(b)?);
+        let k = take_len(b).ok_or_else(damaged)?;
+        let key = (0..k)
+            .map(|_| take_text(b))
+            .collect::<io::Result<Box<[Box<str>]>>>()?;
+        let d = take_len(b).ok_or_else(damaged)?;
+        let distinct = (0..d)
+            .map(|_| match take::<1>(b)? {
+                [0] => Ok(None),
+                _ => take_text(b).map(Some),
+            })
+            .collect::<io::Result<Box<[Option<Box<str>>]>>>()?;
+        parts.push(Part {
+            rule,
+            time,
+            tie,
+            key,
+            distinct,
+            detail: Detail {
+                kept: Arc::clone(&kept),
+                steps,
+            },
+        });
+    }
+    if !b.is_empty() {
+        return Err(damaged());
+    }
+    Ok(Parts {
+        parts,
+        untimed: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(time: Ticks, n: u64, path: &Arc<str>) -> Parts {
+        let kept = Arc::new(Kept {
+            location: Location {
+                path: Arc::clone(path),
+                line: n + 1,
+                record: n,
+            },
+            category: if n.is_multiple_of(3) {
+                LogCategory::Other("ADFSSignInLogs".into())
+            } else {
+                LogCategory::NonInteractive
+            },
+            time,
+            packed: vec![n as u8; (n % 7) as usize].into(),
+            keys: Arc::from([Box::from("ipAddress")]),
+        });
+        let part = |rule: u32| Part {
+            rule,
+            time,
+            tie: TieKey::from_bits(u128::from(n) << 70 | u128::from(n)),
+            key: vec![Box::from(format!("203.0.113.{}", n % 5)), Box::from("é")].into(),
+            distinct: vec![Some(Box::from(format!("user{n}"))), None].into(),
+            detail: Detail {
+                kept: Arc::clone(&kept),
+                steps: n | 1 << 40,
+            },
+        };
+        Parts {
+            parts: vec![part(0), part(3)],
+            untimed: false,
+        }
+    }
+
+    /// What a test compares of parts: everything, as text.
+    fn essence(p: &Parts) -> String {
+        p.parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {:?} {:?} {:?} {} {:?} {:?} {} {}",
+                    p.rule,
+                    p.time,
+                    p.tie,
+                    p.key,
+                    p.distinct,
+                    p.detail.steps,
+                    p.detail.kept.location,
+                    p.detail.kept.category,
+                    p.detail.kept.time,
+                    p.detail.kept.packed.len()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn sorted_out(budget: usize, input: &[Parts]) -> (Vec<String>, usize) {
+        let mut spill = Spill::new(budget);
+        for p in input {
+            assert!(spill.push(p.clone()).is_ok());
+        }
+        assert!(spill.files.len() <= MAX_FILES);
+        let files = spill.written();
+        let mut sorted = spill.drain().unwrap_or_else(|e| panic!("{e}"));
+        let mut out = Vec::new();
+        while let Some(p) = sorted.next().unwrap_or_else(|e| panic!("{e}")) {
+            out.push(essence(&p));
+        }
+        assert!(spill.is_empty());
+        (out, files)
+    }
+
+    /// In memory or through many files, the records come back whole, in
+    /// time order, those of one time in the order they came.
+    #[test]
+    fn records_come_back_whole_in_time_order() {
+        let a: Arc<str> = "a.json".into();
+        let b: Arc<str> = "b.json".into();
+        let input: Vec<Parts> = (0..500u64)
+            .map(|n| {
+                let time = ((n * 7919) % 50) as Ticks - 10;
+                parts(time, n, if n % 2 == 0 { &a } else { &b })
+            })
+            .collect();
+        let mut expected: Vec<(Ticks, usize)> = input
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.parts[0].time, i))
+            .collect();
+        expected.sort();
+        let expected: Vec<String> = expected.iter().map(|&(_, i)| essence(&input[i])).collect();
+        let (memory, files) = sorted_out(usize::MAX, &input);
+        assert_eq!(files, 0);
+        assert_eq!(memory, expected);
+        let (spilled, files) = sorted_out(4096, &input);
+        // Many files were written, merged into one each time there were
+        // MAX_FILES of them.
+        assert!(files > 3 * MAX_FILES, "{files}");
+        assert_eq!(spilled, expected);
+    }
+
+    #[test]
+    fn damage_is_an_error_not_a_panic() {
+        let path: Arc<str> = "a.json".into();
+        let mut spill = Spill::new(usize::MAX);
+        assert!(spill.push(parts(5, 1, &path)).is_ok());
+        let keys: KeyTable = Arc::from([]);
+        let whole = spill.buf.clone();
+        for cut in 0..whole.len() {
+            let cut = whole.get(..cut).unwrap_or_default();
+            assert!(decode(cut, &keys, &spill.paths).is_err());
+        }
+        assert!(decode(&whole, &keys, &spill.paths).is_ok());
+        assert!(decode(&whole, &keys, &[]).is_err());
+    }
+}
