@@ -266,11 +266,77 @@ fn a_record_with_no_time_is_counted() {
     assert_eq!(report["summary"]["evaluated"], 13);
 }
 
+/// Bad input for a window: 100,000 addresses that each fail once (a group
+/// key with 100,000 values), a spray hidden among them, and times that are
+/// broken or missing. The spray is found, every address is checked, and
+/// the records without a usable time are counted, not lost.
+#[test]
+fn a_key_with_a_hundred_thousand_values_and_broken_times() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("spray.yaml");
+    std::fs::write(&rules, SPRAY).expect("rules");
+    let n = 100_000u64;
+    let mut records: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut r = sign_in(
+                10_000 + i,
+                i % 60,
+                &format!("user{i}@contoso.com"),
+                &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                50126,
+            );
+            r["createdDateTime"] = json!(format!(
+                "2025-03-{:02}T{:02}:{:02}:00Z",
+                1 + i / 4000 % 28,
+                i / 60 % 24,
+                i % 60
+            ));
+            r
+        })
+        .collect();
+    records.extend(spray_records());
+    for (i, time) in ["yesterday", "2025-13-01T00:00:00Z", ""].iter().enumerate() {
+        let mut r = sign_in(900 + i as u64, 0, "b@contoso.com", "203.0.113.7", 50126);
+        r["createdDateTime"] = json!(time);
+        records.push(r);
+    }
+    let mut r = sign_in(903, 0, "c@contoso.com", "203.0.113.7", 50126);
+    if let Some(o) = r.as_object_mut() {
+        o.remove("createdDateTime");
+    }
+    records.push(r);
+    let logs = dir.path().join("many.jsonl");
+    write_jsonl(&logs, &records);
+    let report = check(&rules, &[&logs], &[]);
+    assert_eq!(
+        report["summary"]["evaluated"],
+        n + 12 + 4,
+        "{}",
+        report["summary"]
+    );
+    assert_eq!(report["summary"]["untimed"], 4, "{}", report["summary"]);
+    let found = findings(&report);
+    assert_eq!(found.len(), 2, "{}", report["summary"]);
+    assert!(
+        found
+            .iter()
+            .all(|f| f["episode"]["group"]["ipAddress"] == "203.0.113.7")
+    );
+}
+
 /// `check` of the fixture's rules over `records` piped to standard input,
 /// one a line: the JSON report and what was said on standard error.
 fn check_stdin(records: &[Value]) -> (Value, String) {
+    check_files_then_stdin(&[], records)
+}
+
+/// `check` of the fixture's rules over `files`, then `records` on standard
+/// input.
+fn check_files_then_stdin(files: &[&Path], records: &[Value]) -> (Value, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["check", "--rules", FIXTURE, "--format", "json", "-"])
+        .args(["check", "--rules", FIXTURE, "--format", "json"])
+        .args(files)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -318,6 +384,29 @@ fn standard_input_knows_a_repeat_behind_the_watermark() {
     assert_eq!(report["summary"]["repeated"], 2, "{report:#}");
     assert_eq!(findings(&report).len(), 1);
     assert!(!stderr.contains("too late"), "{stderr}");
+}
+
+/// Records of a file named before `-` wait for nothing: they join the
+/// rules when standard input begins, as if held, and a spray split
+/// between the two is found whole.
+#[test]
+fn a_file_then_standard_input_decide_as_one_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut records = spray_records();
+    let later = records.split_off(6);
+    records.reverse();
+    let first = dir.path().join("first.jsonl");
+    write_jsonl(&first, &records);
+    let (report, stderr) = check_files_then_stdin(&[&first], &later);
+    assert_eq!(report["summary"].get("late"), None, "{report:#}");
+    let spray: Vec<&Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["ruleId"] == "TG-SPRAY-001")
+        .collect();
+    assert_eq!(spray.len(), 1, "{report:#}");
+    assert_eq!(spray[0]["episode"]["count"], 10, "{stderr}");
 }
 
 #[test]

@@ -360,9 +360,7 @@ fn lines_that_never_close_are_not_replayed_forever() {
     // could be replayed from its second line. The replay budget keeps this
     // linear; what is not replayed is reported with the truncated record.
     let text = "{\"a\":\n".repeat(50_000);
-    let started = std::time::Instant::now();
     let (items, _) = read(text.as_bytes());
-    assert!(started.elapsed().as_secs() < 10);
     assert!(!items.is_empty() && items.len() < 100, "{}", items.len());
     assert!(items.iter().all(|i| matches!(i, Item::Unreadable(_))));
 }
