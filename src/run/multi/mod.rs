@@ -172,6 +172,94 @@ message: "{there.userAgent}"
         assert_eq!(point, Some((51.5, -0.12)));
     }
 
+    /// The replay at the end of the input (sort buffer, temporary files,
+    /// decisions every few records, details swept behind them) decides
+    /// exactly as holding every record and deciding once: the pack's rules
+    /// over the example logs and the pack's fixtures, shuffled, some
+    /// records delivered twice.
+    #[test]
+    fn the_replay_decides_as_holding_everything() {
+        let mut loader = crate::engine::Loader::new();
+        loader.add_builtin();
+        let set = loader.load().unwrap_or_else(|_| unreachable!());
+        let rules = set.multi();
+        let plans = Plan::for_rules(rules);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut records = Vec::new();
+        for dir in ["examples/logs", "tests/fixtures/pack"] {
+            let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap_or_else(|e| panic!("{dir}: {e}"))
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("json" | "jsonl")
+                    )
+                })
+                .collect();
+            paths.sort();
+            for path in paths {
+                let display: std::sync::Arc<str> = path.display().to_string().into();
+                let reader = crate::ingest::open(&path, display)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                for item in reader {
+                    if let crate::ingest::Item::Record(r, l) = item {
+                        records.push((*r, l));
+                    }
+                }
+            }
+        }
+        let again: Vec<_> = records.iter().step_by(7).cloned().collect();
+        records.extend(again);
+        let n = records.len();
+        for i in 0..n {
+            records.swap(i, (i * 7919 + 13) % n);
+        }
+        let parts: Vec<Parts> = records
+            .iter()
+            .map(|(r, l)| extract(rules, &plans, r, l))
+            .filter(|p| !p.parts.is_empty())
+            .collect();
+        let render = |findings: Vec<Finding>| -> Vec<String> {
+            findings
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap_or_default())
+                .collect()
+        };
+        let mut held = MultiRun::new(rules, Limits::default());
+        for p in &parts {
+            assert!(held.take(p.clone(), false, &mut Pushed::default()).is_ok());
+        }
+        let mut decided = vec![Vec::new(); rules.len()];
+        held.decide(None, &mut decided);
+        let expected = render(decided.into_iter().flatten().collect());
+        let fired: std::collections::BTreeSet<&str> = rules
+            .iter()
+            .map(|r| r.info.id.as_ref())
+            .filter(|id| {
+                expected
+                    .iter()
+                    .any(|f| f.contains(&format!("\"ruleId\":\"{id}\"")))
+            })
+            .collect();
+        assert_eq!(fired.len(), rules.len(), "{fired:?}");
+        assert!(held.repeated > 0);
+        for budget in [usize::MAX, 2048, 1] {
+            let mut run = MultiRun::new(rules, Limits::default()).with_sort_buffer(budget);
+            for p in &parts {
+                assert!(run.push(p.clone(), false).is_ok());
+            }
+            assert_eq!(run.spilled() > 0, budget < usize::MAX, "{budget}");
+            let got = run.finish().map(|p| render(p.findings));
+            assert_eq!(
+                got.ok().as_ref(),
+                Some(&expected),
+                "sort buffer of {budget} bytes"
+            );
+            assert_eq!(run.repeated, held.repeated);
+        }
+    }
+
     fn spray_set() -> crate::engine::RuleSet {
         let text = r#"
 id: SPRAY-LIMIT

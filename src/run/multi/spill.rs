@@ -20,7 +20,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::sync::Arc;
 
 use super::extract::{Detail, Kept, Part, Parts};
@@ -44,12 +44,21 @@ pub fn spill_failed(f: &mut std::fmt::Formatter<'_>, e: &io::Error) -> std::fmt:
     )
 }
 
-/// Most temporary files open at once: past them, they are merged into one
-/// (so a run never holds more open files than this, whatever its size).
+/// Most temporary files open at once: past them, the files written since
+/// the last merge are merged into one (so a run never holds more open
+/// files than this, whatever its size, and each record is rewritten once
+/// until 256 merged files are full, 2 TiB with the default buffer).
 #[cfg(not(test))]
-const MAX_FILES: usize = 64;
+const MAX_FILES: usize = 256;
 #[cfg(test)]
 const MAX_FILES: usize = 4;
+
+/// The largest sort buffer: entries are found by 32-bit offsets.
+const MAX_BUFFER: usize = 1 << 31;
+
+/// The longest entry read back: one record's events, far below this (a
+/// damaged length is an error, not an allocation).
+const MAX_ENTRY: usize = 1 << 30;
 
 /// Bytes an index entry takes beside its record.
 const INDEX_BYTES: usize = size_of::<(Ticks, u32, u32)>();
@@ -61,14 +70,17 @@ pub(super) struct Spill {
     budget: usize,
     /// The names kept fields are numbered by (one table per run).
     keys: Option<KeyTable>,
-    /// The paths of the records, by number.
+    /// The paths of the records, by number, and the numbers by path.
     paths: Vec<Arc<str>>,
+    numbers: rustc_hash::FxHashMap<Arc<str>, u32>,
     /// The encoded records in memory.
     buf: Vec<u8>,
     /// `(time, start, length)` of each record in `buf`.
     index: Vec<(Ticks, u32, u32)>,
-    /// Sorted runs written out.
+    /// Sorted runs written out, oldest first.
     files: Vec<File>,
+    /// The files before this one are merges of earlier files.
+    merged: usize,
     /// How many times the buffer was written out.
     written: usize,
     /// Records held, in memory and in files.
@@ -79,12 +91,14 @@ impl Spill {
     /// A sort buffer of `budget` bytes.
     pub(super) fn new(budget: usize) -> Spill {
         Spill {
-            budget,
+            budget: budget.min(MAX_BUFFER),
             keys: None,
             paths: Vec::new(),
+            numbers: rustc_hash::FxHashMap::default(),
             buf: Vec::new(),
             index: Vec::new(),
             files: Vec::new(),
+            merged: 0,
             written: 0,
             len: 0,
         }
@@ -159,15 +173,17 @@ impl Spill {
 
     fn path_number(&mut self, path: &Arc<str>) -> u32 {
         // Records come file by file: the last path is nearly always it.
-        if let Some(i) = self
-            .paths
-            .iter()
-            .rposition(|p| Arc::ptr_eq(p, path) || p == path)
+        if let Some(last) = self.paths.last()
+            && Arc::ptr_eq(last, path)
         {
-            return i as u32;
+            return (self.paths.len() - 1) as u32;
         }
-        self.paths.push(Arc::clone(path));
-        (self.paths.len() - 1) as u32
+        let next = self.paths.len() as u32;
+        let number = *self.numbers.entry(Arc::clone(path)).or_insert(next);
+        if number == next {
+            self.paths.push(Arc::clone(path));
+        }
+        number
     }
 
     /// Sorts the buffer by time (stably: records of one time keep their
@@ -188,15 +204,22 @@ impl Spill {
         Ok(())
     }
 
-    /// Merges the files written so far into one, first in the list: its
-    /// records came before any later file's.
+    /// Merges the files written since the last merge into one, in their
+    /// place: its records came after those of the files before it and
+    /// before any later file's, so ties keep their order. When every file
+    /// is already a merge, they are all merged.
     fn compact(&mut self) -> io::Result<()> {
-        let mut merge = Merge::new(std::mem::take(&mut self.files))?;
+        if self.merged >= self.files.len().saturating_sub(1) {
+            self.merged = 0;
+        }
+        let recent = self.files.split_off(self.merged);
+        let mut merge = Merge::new(recent)?;
         let mut file = Writer::new()?;
         while let Some(entry) = merge.next()? {
             file.write(entry)?;
         }
         self.files.push(file.finish()?);
+        self.merged = self.files.len();
         Ok(())
     }
 
@@ -311,6 +334,15 @@ fn entry(buf: &[u8], start: u32, len: u32) -> io::Result<&[u8]> {
     buf.get(start..start + len as usize).ok_or_else(damaged)
 }
 
+/// A file that ends inside an entry is damaged.
+fn cut_short(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        damaged()
+    } else {
+        e
+    }
+}
+
 fn damaged() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -329,15 +361,18 @@ struct Run {
 impl Run {
     /// Reads the next entry; gives its time, or `None` at the end.
     fn advance(&mut self) -> io::Result<Option<Ticks>> {
+        if self.reader.fill_buf()?.is_empty() {
+            return Ok(None);
+        }
         let mut len = [0u8; 4];
-        match self.reader.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e),
+        self.reader.read_exact(&mut len).map_err(cut_short)?;
+        let len = u32::from_le_bytes(len) as usize;
+        if len > MAX_ENTRY {
+            return Err(damaged());
         }
         self.entry.clear();
-        self.entry.resize(u32::from_le_bytes(len) as usize, 0);
-        self.reader.read_exact(&mut self.entry)?;
+        self.entry.resize(len, 0);
+        self.reader.read_exact(&mut self.entry).map_err(cut_short)?;
         let time = self.entry.first_chunk::<8>().ok_or_else(damaged)?;
         Ok(Some(Ticks::from_le_bytes(*time)))
     }
@@ -575,6 +610,47 @@ mod tests {
         // MAX_FILES of them.
         assert!(files > 3 * MAX_FILES, "{files}");
         assert_eq!(spilled, expected);
+    }
+
+    /// A temporary file cut short (in an entry or in its length) is an
+    /// error, never a quiet end.
+    #[test]
+    fn a_file_cut_short_is_an_error() {
+        let path: Arc<str> = "a.json".into();
+        let written = |keep: Option<u64>| -> (u64, io::Result<()>) {
+            let mut spill = Spill::new(usize::MAX);
+            for n in 0..2 {
+                assert!(spill.push(parts(n as Ticks, n, &path)).is_ok());
+            }
+            let first = spill.index.first().map_or(0, |(_, _, len)| *len);
+            assert!(spill.write_run().is_ok());
+            if let (Some(file), Some(keep)) = (spill.files.first(), keep) {
+                assert!(file.set_len(keep).is_ok());
+            }
+            let mut read_all = || -> io::Result<()> {
+                let mut sorted = spill.drain()?;
+                while sorted.next()?.is_some() {}
+                Ok(())
+            };
+            (4 + u64::from(first), read_all())
+        };
+        let (boundary, whole) = written(None);
+        assert!(whole.is_ok());
+        let len = {
+            let mut spill = Spill::new(usize::MAX);
+            for n in 0..2 {
+                assert!(spill.push(parts(n as Ticks, n, &path)).is_ok());
+            }
+            spill.buf.len() as u64 + 8
+        };
+        for keep in (1..len).filter(|k| *k != boundary) {
+            let (_, result) = written(Some(keep));
+            assert_eq!(
+                result.map_err(|e| e.kind()),
+                Err(io::ErrorKind::InvalidData),
+                "cut to {keep} of {len} bytes"
+            );
+        }
     }
 
     #[test]

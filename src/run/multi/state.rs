@@ -84,6 +84,15 @@ impl State {
             MultiSpec::Sequence(s) => s.span.ticks,
         }
     }
+
+    /// How far behind the watermark a record's details may still be used
+    /// (see [`MultiRun::sweep`]): a span for a window, two for a sequence.
+    fn horizon(rule: &MultiRule) -> Ticks {
+        match &rule.spec {
+            MultiSpec::Window(w) => w.span.ticks,
+            MultiSpec::Sequence(s) => s.span.ticks.saturating_mul(2),
+        }
+    }
 }
 
 /// A run's multi-record rules: one state per rule, and the details of the
@@ -103,6 +112,8 @@ pub struct MultiRun<'r> {
     next_payload: u64,
     newest: Option<Ticks>,
     watermark: Option<Ticks>,
+    /// The last watermark the rules decided up to.
+    decided: Option<Ticks>,
     since_sweep: u64,
     limits: Limits,
     /// Records that would have taken part but had no readable time.
@@ -148,10 +159,18 @@ impl std::fmt::Display for MultiError {
 
 impl std::error::Error for MultiError {}
 
-/// Records taken, in the end-of-input replay, between two decisions.
+/// Records taken, in the end-of-input replay, between two decisions. The
+/// tests decide every few records, so their comparisons cross decisions
+/// and sweeps.
+#[cfg(not(test))]
 const DECIDE_EVERY: usize = 1024;
+#[cfg(test)]
+const DECIDE_EVERY: usize = 3;
 /// Decisions between two sweeps of the details no episode can use.
+#[cfg(not(test))]
 const SWEEP_EVERY: usize = 8;
+#[cfg(test)]
+const SWEEP_EVERY: usize = 2;
 
 /// What pushing a record's events did.
 #[derive(Debug, Default)]
@@ -175,6 +194,7 @@ impl<'r> MultiRun<'r> {
             next_payload: 0,
             newest: None,
             watermark: None,
+            decided: None,
             since_sweep: 0,
             limits,
             untimed: 0,
@@ -263,7 +283,13 @@ impl<'r> MultiRun<'r> {
                 State::Sequence(s) => s.push(event),
             };
             // The details count against the limit too: they are what the
-            // events stand for.
+            // events stand for; those no episode can use are dropped first.
+            if details.len() >= self.limits.max_retained
+                && let Some(w) = self.decided
+            {
+                let cutoff = w.saturating_sub(State::horizon(rule));
+                details.retain(|_, d| d.kept.time >= cutoff);
+            }
             let admitted = admitted.and_then(|a| {
                 if details.len() >= self.limits.max_retained {
                     Err(LimitError {
@@ -385,9 +411,13 @@ impl<'r> MultiRun<'r> {
         Ok(pushed)
     }
 
-    /// Drops the details no episode can use any more: events older than
-    /// the watermark by three spans (a sequence keeps absent steps two
-    /// spans, and a candidate waits one more).
+    /// Drops the details no episode can use any more, once the rules have
+    /// decided up to `watermark`. A window's next episode completes at a
+    /// record after the watermark, so its records are within one span of
+    /// it; a sequence's may be a candidate waiting for an `absent` step,
+    /// whose last record is within a span and its first within two. The
+    /// events of the last three spans stay known, as repeats, on a live
+    /// stream.
     fn sweep(&mut self, watermark: Ticks) {
         for ((rule, details), recent) in self
             .rules
@@ -395,16 +425,20 @@ impl<'r> MultiRun<'r> {
             .zip(&mut self.details)
             .zip(&mut self.recent)
         {
-            let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
+            let cutoff = watermark.saturating_sub(State::horizon(rule));
             details.retain(|_, d| d.kept.time >= cutoff);
             // A repeat older than this would be late anyway.
+            let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
             recent.retain(|(t, _, _)| *t >= cutoff);
         }
     }
 
     /// Advances every state to `watermark` (all the way with `None`),
     /// adding each rule's findings to its own list in `out`.
-    fn decide(&mut self, watermark: Option<Ticks>, out: &mut [Vec<Finding>]) {
+    pub(super) fn decide(&mut self, watermark: Option<Ticks>, out: &mut [Vec<Finding>]) {
+        if watermark.is_some() {
+            self.decided = watermark.max(self.decided);
+        }
         for (((rule, state), details), out) in self
             .rules
             .iter()
