@@ -415,7 +415,10 @@ impl Level {
 /// then the lower rank ([`Level`]) wins; the others are kept under their own
 /// names. Flat aliases into an object (`Location`, `ResultType`) only fill
 /// in what the object itself lacks.
-fn object(level: &Level, input: Map<String, Value>, excluded: &[&str]) -> Map<String, Value> {
+fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Map<String, Value> {
+    if in_place(level, &mut input, excluded) {
+        return input;
+    }
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
@@ -459,6 +462,33 @@ fn object(level: &Level, input: Map<String, Value>, excluded: &[&str]) -> Map<St
         out.entry(key).or_insert(value);
     }
     out
+}
+
+/// [`object`] without building a new map, for the common object whose every
+/// key is either its field's own name or no field's (kept as it is): then
+/// no key moves, so normalizing is coercing the fields' values where they
+/// are. Gives `false`, with `input` untouched, for any other object.
+fn in_place(level: &Level, input: &mut Map<String, Value>, excluded: &[&str]) -> bool {
+    let own = |key: &str| -> Option<Option<&'static Field>> {
+        let skip = !excluded.is_empty()
+            && excluded.iter().any(|x| x.eq_ignore_ascii_case(key))
+            && !level.fields.iter().any(|f| f.name == key);
+        match level.lookup(key) {
+            _ if skip => Some(None),
+            None => Some(None),
+            Some((Target::Direct(field), _)) if field.name == key => Some(Some(field)),
+            Some(_) => None,
+        }
+    };
+    if !input.keys().all(|k| own(k).is_some()) {
+        return false;
+    }
+    for (key, value) in input.iter_mut() {
+        if let Some(Some(field)) = own(key) {
+            *value = coerce(field, level.child(field), std::mem::take(value));
+        }
+    }
+    true
 }
 
 /// Puts `value` at `target` if nothing is there yet; gives it back
