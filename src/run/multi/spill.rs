@@ -128,6 +128,7 @@ impl Spill {
         let (time, tie, kept) = (first.time, first.tie, Arc::clone(&first.detail.kept));
         if self.keys.is_none() {
             self.keys = Some(Arc::clone(&kept.keys));
+            self.buf.reserve(self.budget.min(SORT_BUFFER));
         }
         let path = self.path_number(&kept.location.path);
         let start = self.buf.len();
