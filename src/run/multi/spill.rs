@@ -114,9 +114,11 @@ impl Spill {
         self.written
     }
 
-    /// Bytes of memory held: the buffer and its index.
+    /// Bytes the records in memory take: their entries and index. (The
+    /// buffer is reserved once at its full size, up to [`SORT_BUFFER`],
+    /// and fills up to it.)
     pub(super) fn bytes(&self) -> usize {
-        self.buf.capacity() + self.index.capacity() * INDEX_BYTES
+        self.buf.len() + self.index.len() * INDEX_BYTES
     }
 
     /// Keeps one record's parts (all of one record: one time, tie and kept
