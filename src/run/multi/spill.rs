@@ -114,9 +114,9 @@ impl Spill {
         self.written
     }
 
-    /// Bytes the records in memory take: their entries and index. (The
-    /// buffer is reserved once at its full size, up to [`SORT_BUFFER`],
-    /// and fills up to it.)
+    /// Bytes the records in memory take: their entries and index. (Past
+    /// its first megabyte, the buffer is reserved at its full size, up to
+    /// [`SORT_BUFFER`].)
     pub(super) fn bytes(&self) -> usize {
         self.buf.len() + self.index.len() * INDEX_BYTES
     }
@@ -130,7 +130,13 @@ impl Spill {
         let (time, tie, kept) = (first.time, first.tie, Arc::clone(&first.detail.kept));
         if self.keys.is_none() {
             self.keys = Some(Arc::clone(&kept.keys));
-            self.buf.reserve(self.budget.min(SORT_BUFFER));
+        }
+        // Past its first megabyte the buffer is reserved at its full size
+        // at once: growing by doubling would leave the smaller copies with
+        // the allocator.
+        let full = self.budget.min(SORT_BUFFER);
+        if self.buf.len() >= 1 << 20 && self.buf.capacity() < full {
+            self.buf.reserve_exact(full - self.buf.len());
         }
         let path = self.path_number(&kept.location.path);
         let start = self.buf.len();
