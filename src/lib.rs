@@ -13,7 +13,7 @@
 //! SARIF and the other formats; [`ingest`] reads every export shape into
 //! canonical [`Record`]s. [`Project`] resolves a `tollgate.yaml` and the
 //! caller's settings into a loader, as the command line does. The loader
-//! also reads Sigma rules, into the same checked rules; [`sigma`] says
+//! also reads Sigma rules, into the same checked rules; the `sigma` module says
 //! how, and writes tollgate's own rules as Sigma.
 //!
 //! Inside, one private module per pipeline stage: syntax (rule text →

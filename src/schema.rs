@@ -340,9 +340,9 @@ fn aliases(root: &'static [catalog::Field]) -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CatalogFormat {
-    /// For people ([`catalog_text`]).
+    /// For people.
     Text,
-    /// As JSON ([`catalog_json`]).
+    /// As JSON.
     Json,
 }
 

@@ -1,5 +1,6 @@
 //! The engine: loads rule files through syntax → check → compile into a
-//! [`RuleSet`], evaluates canonical records against it into [`Finding`]s,
+//! [`RuleSet`], evaluates canonical records against it into
+//! [`Finding`](crate::Finding)s,
 //! and runs the rules' own tests.
 //!
 //! This is the library's front door; the command line is a thin shell over

@@ -80,7 +80,8 @@ impl RuleSet {
         &self.sources
     }
 
-    /// Ids given to [`Loader::disable`] or [`Loader::severity`] that name
+    /// Ids given to [`Loader::disable`](crate::Loader::disable) or
+    /// [`Loader::severity`](crate::Loader::severity) that name
     /// no rule (likely typos in a config file).
     pub fn unknown_ids(&self) -> &[String] {
         &self.unknown_ids

@@ -96,7 +96,7 @@ pub enum ProjectError {
     /// A rule path could not be read; with the config that named it, when
     /// it came from there.
     Rules(PathBuf, Option<PathBuf>, std::io::Error),
-    /// A new project's files are in the way ([`init`] without `force`).
+    /// A new project's files are in the way ([`Project::init`] without `force`).
     Exists(Vec<PathBuf>),
     /// A new project's file or directory could not be written.
     Write(PathBuf, std::io::Error),

@@ -90,16 +90,17 @@ pub fn params_of(rules: &RuleSet, source: &str, id: &str) -> Vec<ParamDoc> {
         .collect()
 }
 
-/// How `tollgate rules` lists the rules.
+/// How `tollgate rules` lists the rules (see [`rules_text`] and
+/// [`rules_markdown`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum ListFormat {
-    /// A line per rule and per param ([`rules_text`]).
+    /// A line per rule and per param.
     Text,
     /// The rules' metadata as a JSON array.
     Json,
-    /// The rule reference ([`rules_markdown`]).
+    /// The rule reference, in Markdown.
     Markdown,
 }
 

@@ -6,14 +6,15 @@ use std::io::{self, Write};
 use crate::engine::TestOutcome;
 use crate::finding::RuleInfo;
 
-/// How `tollgate test` reports the outcomes.
+/// How `tollgate test` reports the outcomes (see [`write_tests_text`] and
+/// [`super::write_junit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum TestFormat {
-    /// For people ([`write_tests_text`]).
+    /// For people.
     Text,
-    /// JUnit XML for CI systems ([`super::write_junit`]).
+    /// JUnit XML for CI systems.
     Junit,
 }
 

@@ -13,7 +13,7 @@
 //!   `graphActivity` views);
 //! - [`kql`]: KQL over the Log Analytics tables;
 //! - [`sentinel`]: the KQL queries as Microsoft Sentinel scheduled rules;
-//! - Sigma, written by [`crate::sigma::export`].
+//! - Sigma, written by the `sigma::export` module.
 
 mod compiled;
 pub mod kql;
@@ -84,14 +84,15 @@ pub struct Options {
     pub graph_table: String,
 }
 
-/// How compiled queries are printed.
+/// How compiled queries are printed (see [`Compiled::json`] and
+/// [`Compiled::text`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum Output {
-    /// One document with the schema and every query ([`Compiled::json`]).
+    /// One document with the schema and every query.
     Json,
-    /// The queries one after another ([`Compiled::text`]).
+    /// The queries one after another.
     Text,
 }
 

@@ -69,7 +69,7 @@ impl Default for HtmlEmitter {
 }
 
 impl HtmlEmitter {
-    /// An emitter for one run, listing at most [`DEFAULT_LIST_LIMIT`]
+    /// An emitter for one run, listing at most `DEFAULT_LIST_LIMIT`
     /// findings.
     pub fn new() -> Self {
         Self::with_limit(DEFAULT_LIST_LIMIT)

@@ -336,7 +336,7 @@ impl<'r> MultiRun<'r> {
     }
 
     /// Bytes held for the rules: the engine's retained events
-    /// ([`WindowState::retained_bytes`]) and the details of their records
+    /// (`WindowState::retained_bytes`) and the details of their records
     /// (an estimate: map slots, and each record's kept part once).
     pub fn retained_bytes(&self) -> usize {
         let engine: usize = self
