@@ -16,7 +16,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::same;
+use common::{Lcg, same};
 use support::Shape;
 use tollgate::engine::{Loader, RuleSet};
 
@@ -151,31 +151,6 @@ fn edge_records_read_the_same_both_ways() {
 }
 
 // ------------------------------------------------------ arbitrary records
-
-/// A small deterministic generator (the tests need no randomness crate).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, in_ten: u64) -> bool {
-        self.next() % 10 < in_ten
-    }
-}
 
 /// One field of the catalog, as `tollgate schema --format json` lists it.
 struct CatalogField {
@@ -354,7 +329,7 @@ fn arbitrary_record(rng: &mut Lcg, fields: &[CatalogField]) -> String {
         pairs.push((format!("unknown{}", rng.below(5)), any(rng, 0).to_string()));
     }
     if rng.chance(1) && !pairs.is_empty() {
-        let twice = pairs[rng.below(pairs.len())].clone();
+        let twice = rng.pick(&pairs).clone();
         pairs.push(twice);
     }
     let object = |pairs: &[(String, String)]| {

@@ -10,6 +10,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+mod common;
+
+use common::Lcg;
+
 const FIXTURE: &str = "tests/fixtures/rules/multi-record.yaml";
 
 /// The contract's spray example without its count, as its semantics
@@ -628,18 +632,6 @@ fn travel_sign_in(n: u64, user: &str, time: i64, city: usize, success: bool, coo
         "isInteractive": true,
         "location": location,
     })
-}
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// The reference: per account, records in (time, id) order; at each
