@@ -83,8 +83,6 @@ pub(super) struct Spill {
     merged: usize,
     /// How many times the buffer was written out.
     written: usize,
-    /// Records held, in memory and in files.
-    len: u64,
 }
 
 impl Spill {
@@ -100,13 +98,12 @@ impl Spill {
             files: Vec::new(),
             merged: 0,
             written: 0,
-            len: 0,
         }
     }
 
     /// Whether no record waits.
     pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.index.is_empty() && self.files.is_empty()
     }
 
     /// How many times the buffer was written to a temporary file.
@@ -127,7 +124,7 @@ impl Spill {
         let Some(first) = parts.parts.first() else {
             return Ok(());
         };
-        let (time, tie, kept) = (first.time, first.tie, Arc::clone(&first.detail.kept));
+        let (time, tie, kept) = (first.time, first.tie, &first.detail.kept);
         if self.keys.is_none() {
             self.keys = Some(Arc::clone(&kept.keys));
         }
@@ -173,7 +170,6 @@ impl Spill {
             return Err(io::Error::other("a sort buffer past 4 GiB"));
         };
         self.index.push((time, start32, len32));
-        self.len += 1;
         if self.buf.len() + self.index.len() * INDEX_BYTES >= self.budget {
             self.write_run()?;
         }
@@ -233,31 +229,35 @@ impl Spill {
     }
 
     /// Every record, in time order (records of one time in the order they
-    /// came). The spill is empty afterwards.
+    /// came). The spill starts again empty afterwards, with nothing of the
+    /// records drained (their paths, files and merges) left behind.
     pub(super) fn drain(&mut self) -> io::Result<Sorted> {
-        let keys = self.keys.clone().unwrap_or_else(|| Arc::from([]));
-        let paths = std::mem::take(&mut self.paths);
-        self.len = 0;
-        if self.files.is_empty() {
-            self.index.sort_by_key(|(t, _, _)| *t);
+        let empty = Spill {
+            written: self.written,
+            ..Spill::new(self.budget)
+        };
+        let mut full = std::mem::replace(self, empty);
+        let keys = full.keys.take().unwrap_or_else(|| Arc::from([]));
+        let paths = std::mem::take(&mut full.paths);
+        if full.files.is_empty() {
+            full.index.sort_by_key(|(t, _, _)| *t);
             return Ok(Sorted {
                 keys,
                 paths,
                 source: Source::Memory {
-                    buf: std::mem::take(&mut self.buf),
-                    index: std::mem::take(&mut self.index).into_iter(),
+                    buf: full.buf,
+                    index: full.index.into_iter(),
                 },
             });
         }
-        if !self.index.is_empty() {
-            self.write_run()?;
+        if !full.index.is_empty() {
+            full.write_run()?;
+            self.written = full.written;
         }
-        self.buf = Vec::new();
-        self.index = Vec::new();
         Ok(Sorted {
             keys,
             paths,
-            source: Source::Merge(Merge::new(std::mem::take(&mut self.files))?),
+            source: Source::Merge(Merge::new(full.files)?),
         })
     }
 }
@@ -619,6 +619,32 @@ mod tests {
         // MAX_FILES of them.
         assert!(files > 3 * MAX_FILES, "{files}");
         assert_eq!(spilled, expected);
+    }
+
+    /// Why: a drained spill kept its path numbers, so a file read again
+    /// after a drain (`a.json - b.json a.json`) was numbered into a table
+    /// that no longer held it, and read back as damaged.
+    #[test]
+    fn a_drained_spill_starts_again() {
+        let a: Arc<str> = "a.json".into();
+        let b: Arc<str> = "b.json".into();
+        for budget in [usize::MAX, 1] {
+            let mut spill = Spill::new(budget);
+            let read_back = |spill: &mut Spill, input: &[Parts]| {
+                for p in input {
+                    assert!(spill.push(p.clone()).is_ok());
+                }
+                let mut sorted = spill.drain().unwrap_or_else(|e| panic!("{e}"));
+                let mut out = Vec::new();
+                while let Some(p) = sorted.next().unwrap_or_else(|e| panic!("{e}")) {
+                    out.push(essence(&p));
+                }
+                assert_eq!(out, input.iter().map(essence).collect::<Vec<_>>());
+                assert!(spill.is_empty());
+            };
+            read_back(&mut spill, &[parts(1, 1, &a), parts(2, 2, &b)]);
+            read_back(&mut spill, &[parts(3, 3, &b), parts(4, 4, &a)]);
+        }
     }
 
     /// A temporary file cut short (in an entry or in its length) is an
