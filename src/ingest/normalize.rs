@@ -393,6 +393,16 @@ impl Level {
         folded.copied()
     }
 
+    /// The field an input key stands for, with its rank, in an object
+    /// whose `excluded` keys (matched ignoring case, unless spelled exactly
+    /// like their field) are kept as they are: `None` for a key kept as it
+    /// came.
+    fn target(&self, key: &str, excluded: &[&str]) -> Option<(Target, u8)> {
+        let skip = excluded.iter().any(|x| x.eq_ignore_ascii_case(key))
+            && !self.fields.iter().any(|f| f.name == key);
+        if skip { None } else { self.lookup(key) }
+    }
+
     /// The level below an object field of this level.
     fn child(&self, field: &Field) -> Option<&Level> {
         self.children.get(field.name)
@@ -423,13 +433,11 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
     let mut nested = Vec::new();
     let mut extra = Vec::new();
     for (key, value) in input {
-        let skip = excluded.iter().any(|x| x.eq_ignore_ascii_case(&key))
-            && !level.fields.iter().any(|f| f.name == key);
-        match level.lookup(&key) {
-            Some((Target::Direct(field), rank)) if !skip => {
+        match level.target(&key, excluded) {
+            Some((Target::Direct(field), rank)) => {
                 direct.push((value.is_null(), rank, field, key, value));
             }
-            Some((target @ Target::Nested(..), rank)) if !skip => {
+            Some((target @ Target::Nested(..), rank)) => {
                 nested.push((rank, target, key, value));
             }
             _ => extra.push((key, value)),
@@ -470,11 +478,7 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
 /// are. Gives `false`, with `input` untouched, for any other object.
 fn in_place(level: &Level, input: &mut Map<String, Value>, excluded: &[&str]) -> bool {
     let own = |key: &str| -> Option<Option<&'static Field>> {
-        let skip = !excluded.is_empty()
-            && excluded.iter().any(|x| x.eq_ignore_ascii_case(key))
-            && !level.fields.iter().any(|f| f.name == key);
-        match level.lookup(key) {
-            _ if skip => Some(None),
+        match level.target(key, excluded) {
             None => Some(None),
             Some((Target::Direct(field), _)) if field.name == key => Some(Some(field)),
             Some(_) => None,

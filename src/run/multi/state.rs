@@ -287,8 +287,7 @@ impl<'r> MultiRun<'r> {
             if details.len() >= self.limits.max_retained
                 && let Some(w) = self.decided
             {
-                let cutoff = w.saturating_sub(State::horizon(rule));
-                details.retain(|_, d| d.kept.time >= cutoff);
+                drop_unusable(rule, details, w);
             }
             let admitted = admitted.and_then(|a| {
                 if details.len() >= self.limits.max_retained {
@@ -425,8 +424,7 @@ impl<'r> MultiRun<'r> {
             .zip(&mut self.details)
             .zip(&mut self.recent)
         {
-            let cutoff = watermark.saturating_sub(State::horizon(rule));
-            details.retain(|_, d| d.kept.time >= cutoff);
+            drop_unusable(rule, details, watermark);
             // A repeat older than this would be late anyway.
             let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
             recent.retain(|(t, _, _)| *t >= cutoff);
@@ -480,6 +478,13 @@ impl<'r> MultiRun<'r> {
             }
         }
     }
+}
+
+/// Drops the details of `rule`'s records that no episode can use once the
+/// rule decided up to `watermark` (see [`MultiRun::sweep`]).
+fn drop_unusable(rule: &MultiRule, details: &mut FxHashMap<u64, Detail>, watermark: Ticks) {
+    let cutoff = watermark.saturating_sub(State::horizon(rule));
+    details.retain(|_, d| d.kept.time >= cutoff);
 }
 
 /// The fields of records a sequence's `where` compared lately, read back
