@@ -360,20 +360,21 @@ params:
 match: { status.errorCode: 50126 }
 window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
 "#;
-    let set = load(text);
-    let MultiSpec::Window(w) = &set.multi()[0].spec else {
-        panic!("a window")
+    // The window's count and span, loaded with `params`.
+    let window = |text: &str, params: &[(&str, &str)]| {
+        let mut loader = Loader::new();
+        for (name, value) in params {
+            loader.param(name, value);
+        }
+        loader.add_source("rules.yaml", text);
+        let set = loader.load().unwrap_or_else(|_| panic!("loads"));
+        let MultiSpec::Window(w) = &set.multi()[0].spec else {
+            panic!("a window")
+        };
+        (w.count.as_ref().map(|c| c.value), w.span.ticks)
     };
-    assert_eq!(w.count.as_ref().map(|c| c.value), Some(10));
-    assert_eq!(w.span.ticks, 20 * 60 * TICKS_PER_SECOND);
-    let mut loader = Loader::new();
-    loader.param("failures", "25");
-    loader.add_source("rules.yaml", text);
-    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
-    let MultiSpec::Window(w) = &set.multi()[0].spec else {
-        panic!("a window")
-    };
-    assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
+    assert_eq!(window(text, &[]), (Some(10), 20 * 60 * TICKS_PER_SECOND));
+    assert_eq!(window(text, &[("failures", "25")]).0, Some(25));
     let wrong = text.replace("default: 20m", "default: soon");
     assert_eq!(codes(&wrong), [Code::BadDuration]);
     // A whole float counts when a param gives it (`--param failures=25`
@@ -381,14 +382,7 @@ window: { groupBy: [ipAddress], span: $window, count: { gte: $failures } }
     let written = text.replace("$failures", "10.0");
     assert_eq!(codes(&written), [Code::BadThreshold]);
     let number = text.replace("type: int", "type: number");
-    let mut loader = Loader::new();
-    loader.param("failures", "25");
-    loader.add_source("rules.yaml", &number);
-    let set = loader.load().unwrap_or_else(|_| panic!("loads"));
-    let MultiSpec::Window(w) = &set.multi()[0].spec else {
-        panic!("a window")
-    };
-    assert_eq!(w.count.as_ref().map(|c| c.value), Some(25));
+    assert_eq!(window(&number, &[("failures", "25")]).0, Some(25));
 }
 
 /// Why: a case's `params:` of a rule over many records were dropped, so

@@ -268,9 +268,7 @@ severity: high
 match: { status.errorCode: 50126 }
 window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
 "#;
-        let mut loader = crate::engine::Loader::new();
-        loader.add_source("limit.yaml", text);
-        loader.load().unwrap_or_else(|_| unreachable!())
+        load(text)
     }
 
     fn failure(i: u64, time: Option<&str>) -> (Record, Location) {
