@@ -141,6 +141,18 @@ fn edge_records_read_the_same_both_ways() {
         // `properties` as JSON text, and reached through raw.
         r#"{"category": "SignInLogs", "properties": "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}"}"#,
         r#"{"userPrincipalName": "a@b", "properties": {"foo": "bar"}}"#,
+        // Framing: two records on a line; a line that ends in `}` inside
+        // a record that goes on; blanks and a carriage return after a
+        // record; a key that could announce a Graph page, and one that
+        // does; a `}` that closes nothing.
+        r#"{"clientAppUsed": "IMAP4", "status": {"errorCode": 0}} {"clientAppUsed": "POP3", "status": {"errorCode": 0}}"#,
+        r#"{"clientAppUsed": "IMAP4", "status": {}"#,
+        r#", "id": "joined"}"#,
+        "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}  \t\r",
+        r#"{"clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "Value": 1}"#,
+        r#"{"VALUE": [{"clientAppUsed": "IMAP4", "status": {"errorCode": 0}}], "x": "}"}"#,
+        r#"{"clientAppUsed": "IMAP4", "status": {"errorCode": 0}}}"#,
+        r#"  {"clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "text": "{"a": "}"}"}"#,
     ];
     let mut bytes = lines.join("\n").into_bytes();
     bytes.extend_from_slice(

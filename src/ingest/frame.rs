@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 use super::error::ReadError;
 use super::markers::KeyCounts;
 use super::source::{self, Capped, Source, Steps, human_size, within};
-use super::sparse::Keep;
+use super::sparse::{self, Keep};
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
 use scan::{Break, Pos, Step, ValueScan, container_key, starts_value};
@@ -153,6 +153,9 @@ pub(crate) struct Framer {
     current: Option<u64>,
     /// The keys worth parsing, or `None` to parse every key.
     keep: Option<Arc<Keep>>,
+    /// Whether a record that is its own line is parsed here (see
+    /// [`Framer::whole_line`]).
+    pub(crate) parse_lines: bool,
 }
 
 impl Framer {
@@ -175,6 +178,7 @@ impl Framer {
             finished: false,
             current: None,
             keep: None,
+            parse_lines: true,
         }
     }
 
@@ -396,6 +400,12 @@ impl Framer {
     /// Reads one record starting at byte `first`; `top` for a top-level
     /// value, which may turn out to be a container.
     fn record(&mut self, first: u8, top: bool) -> io::Result<Option<Frame>> {
+        if top
+            && self.parse_lines
+            && let Some(frame) = self.whole_line()?
+        {
+            return Ok(Some(frame));
+        }
         let start = Start {
             line: self.pos.line,
             col: self.pos.col(self.pos.offset),
@@ -420,6 +430,50 @@ impl Framer {
         let frame = self.finish(start, step, top);
         self.buf.clear();
         Ok(Some(frame))
+    }
+
+    /// A top-level record that fills the rest of its line, read without
+    /// scanning it first: when the line (up to its blank end) parses as one
+    /// object whose keys could not announce a container, that object is
+    /// exactly the record the scan would have found, as no scan of a valid
+    /// object stops before its last `}`. Anything else (a record over
+    /// several lines, two on a line, a broken one, a line that goes on past
+    /// the bytes at hand) is left to the scan, as nothing was consumed.
+    ///
+    /// Framing and parsing each read every byte; JSON lines are the most
+    /// common layout, and for them this reads each byte once.
+    fn whole_line(&mut self) -> io::Result<Option<Frame>> {
+        let Some(keep) = self.keep.clone() else {
+            return Ok(None);
+        };
+        let chunk = self.src.chunk()?;
+        let Some(end) = memchr(b'\n', chunk) else {
+            return Ok(None);
+        };
+        let mut text = within(chunk, ..end);
+        while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
+            text = rest;
+        }
+        if text.last() != Some(&b'}') {
+            return Ok(None);
+        }
+        let Ok((Value::Object(fields), Some(counts))) = sparse::parse(text, &keep) else {
+            return Ok(None);
+        };
+        if counts.container {
+            return Ok(None);
+        }
+        let line = self.pos.line;
+        let n = text.len();
+        self.consume(n);
+        self.pos.blank = false;
+        self.note(Shape::Jsonl);
+        self.src.reached(self.pos.offset);
+        Ok(Some(Frame::Object {
+            fields,
+            counts: Some(counts),
+            line,
+        }))
     }
 
     /// Turns a scanned record into a frame and sets up recovery.

@@ -147,12 +147,15 @@ pub(crate) fn is_record_key(key: &str) -> bool {
 /// How many keys a record had and how many of them start with an upper-case
 /// letter, counted before any was skipped: shape detection weighs them.
 /// `known` tells whether some key (at the top, or in a diagnostic record's
-/// `properties` object) is a field ([`is_record_key`]).
+/// `properties` object) is a field ([`is_record_key`]); `container`,
+/// whether a key at the top is `value` or `records` in any case, as the
+/// key of a Graph page or an Event Hub batch is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct KeyCounts {
     pub(crate) total: usize,
     pub(crate) upper: usize,
     pub(crate) known: bool,
+    pub(crate) container: bool,
 }
 
 impl KeyCounts {

@@ -198,6 +198,19 @@ impl Reader {
         }
     }
 
+    /// Whether the reader parses a JSON-lines record itself, as it frames
+    /// it, when the record is its own line: on by default, as reading each
+    /// byte once (parsing tells where a valid record ends) costs less than
+    /// framing then parsing. A caller that decodes records on other threads
+    /// turns it off, so the parsing is spread over them (parsing on the
+    /// framing thread measured slower on two cores: that thread became the
+    /// bottleneck). Either way the records read are the same.
+    pub(crate) fn parse_lines(&mut self, on: bool) {
+        if let Body::Json(framer) = &mut self.body {
+            framer.parse_lines = on;
+        }
+    }
+
     /// Reads the next record without decoding it: the framing (or CSV
     /// parsing) happens here, in input order, and [`Pending::decode`] does
     /// the rest, on any thread. [`Reader::note`] must then see each decoded

@@ -16,21 +16,19 @@ use std::borrow::Cow;
 use std::fmt;
 use std::hash::Hasher;
 
-use rustc_hash::FxHashMap;
-
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
+use crate::fold::FoldedKeys;
 
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
 /// object (or of each object of the list) below it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Keep {
-    keys: FxHashMap<Box<[u8]>, Below>,
-    longest: usize,
+    keys: FoldedKeys<Below>,
     /// A rule reads `raw.properties`: a record's `properties` is read
     /// whole.
     raw_properties: bool,
@@ -44,9 +42,6 @@ pub(crate) enum Below {
     /// Only these keys of the object (or of each object of the list).
     Some(Keep),
 }
-
-/// Longest key looked up without allocating.
-const STACK_KEY: usize = 64;
 
 impl Keep {
     /// The keys to keep for records whose rules read the canonical `paths`
@@ -123,17 +118,12 @@ impl Keep {
     /// Keeps `name` (any case) with `below`, merged with what is kept of
     /// it already.
     fn add(&mut self, name: &str, below: Below) {
-        self.longest = self.longest.max(name.len());
-        let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
-        match self.keys.get_mut(&key) {
-            None => {
-                self.keys.insert(key, below);
-            }
+        match self.keys.get_mut(name.as_bytes()) {
+            None => self.keys.insert_new(name, below),
             Some(slot) => match (slot, below) {
                 (Below::Some(old), Below::Some(new)) => {
-                    for (key, below) in new.keys {
-                        let name = String::from_utf8_lossy(&key).into_owned();
-                        old.add(&name, below);
+                    for (key, below) in new.keys.into_entries() {
+                        old.add(&key, below);
                     }
                 }
                 (slot, Below::Whole) => *slot = Below::Whole,
@@ -148,20 +138,9 @@ impl Keep {
     }
 
     /// What is kept of a key read from a record, if anything.
+    #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&Below> {
-        let bytes = key.as_bytes();
-        if bytes.len() > self.longest {
-            return None;
-        }
-        let mut buf = [0u8; STACK_KEY];
-        match buf.get_mut(..bytes.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(bytes);
-                lower.make_ascii_lowercase();
-                self.keys.get(&*lower)
-            }
-            None => self.keys.get(key.to_ascii_lowercase().as_bytes()),
-        }
+        self.keys.get(key.as_bytes())
     }
 }
 
@@ -316,6 +295,9 @@ fn object<'de, A: MapAccess<'de>>(
         if let Some(seen) = seen.as_deref_mut() {
             seen.add(&key);
             counts.known = counts.known || markers::is_record_key(&key);
+            counts.container = counts.container
+                || key.eq_ignore_ascii_case("value")
+                || key.eq_ignore_ascii_case("records");
         }
         let value = if seen.is_some() && key.eq_ignore_ascii_case(markers::PROPERTIES) {
             // An object holds the fields of a diagnostic record, read with

@@ -101,6 +101,9 @@ fn drive<E>(
     done_rx: &Receiver<Done>,
     sink: &mut dyn FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
+    // The workers parse: the framer only frames (see
+    // `Reader::parse_lines`).
+    reader.parse_lines(false);
     let limit = threads * IN_FLIGHT_PER_THREAD;
     let mut sent = 0u64;
     let mut applied = 0u64;

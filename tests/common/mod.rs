@@ -13,8 +13,10 @@ use tollgate::ingest::{self, Options};
 use tollgate::run::scan::{self, Outcome};
 
 /// Every outcome of a run, as text, then the detected format: plain (every
-/// key, one thread) or fast (the rules' keys, three threads).
-pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
+/// key) or fast (the rules' keys), on `threads`. Fast on one thread, the
+/// framer parses the records that are their own line; on more, it leaves
+/// the parsing to the workers.
+pub fn run(set: &RuleSet, bytes: &[u8], fast: bool, threads: usize) -> Vec<String> {
     let options = Options {
         keep: fast.then(|| Arc::new(set.projection().keep())),
         ..Options::default()
@@ -25,7 +27,6 @@ pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
         options,
     );
     let mut out = Vec::new();
-    let threads = if fast { 3 } else { 1 };
     let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
         out.push(match outcome {
             Outcome::Record {
@@ -46,14 +47,21 @@ pub fn run(set: &RuleSet, bytes: &[u8], fast: bool) -> Vec<String> {
     out
 }
 
-/// Runs both ways and asserts the outcomes are equal; gives the number of
-/// outcomes with findings.
+/// Runs plain on one thread, and fast on one thread and on three, and
+/// asserts the outcomes are equal; gives the number of outcomes with
+/// findings.
 pub fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
-    let plain = run(set, bytes, false);
-    let fast = run(set, bytes, true);
-    assert_eq!(plain.len(), fast.len(), "{name}: outcome count");
-    for (i, (p, f)) in plain.iter().zip(&fast).enumerate() {
-        assert_eq!(p, f, "{name}: outcome {i}");
+    let plain = run(set, bytes, false, 1);
+    for threads in [1, 3] {
+        let fast = run(set, bytes, true, threads);
+        assert_eq!(
+            plain.len(),
+            fast.len(),
+            "{name}, {threads} threads: outcome count"
+        );
+        for (i, (p, f)) in plain.iter().zip(&fast).enumerate() {
+            assert_eq!(p, f, "{name}, {threads} threads: outcome {i}");
+        }
     }
     plain.iter().filter(|o| o.contains("\"ruleId\"")).count()
 }
