@@ -162,6 +162,38 @@ fn edge_records_read_the_same_both_ways() {
     assert!(found >= 2, "{found}");
 }
 
+#[test]
+fn csv_edges_read_the_same_both_ways() {
+    let set = load(|l| {
+        l.add_builtin();
+        l.add_source(
+            "raw.yaml",
+            "id: T-RAW\ntitle: t\nseverity: low\nmatch:\n  raw.Status_string: x\n",
+        );
+    });
+    // A portal export: split dynamic columns (rows alternate which half
+    // holds the value; some hold both, alike or not), a name the header
+    // repeats, empty cells, a cell that is not UTF-8, a row of the wrong
+    // width.
+    let mut bytes = "\u{feff}TimeGenerated [UTC],Category,ResultType,ClientAppUsed,Status_dynamic,Status_string,AppDisplayName,AppDisplayName,UserPrincipalName\r\n"
+        .as_bytes()
+        .to_vec();
+    for row in [
+        r#"4/28/2021 2:08:45.221 PM,SignInLogs,0,IMAP4,"{""errorCode"":0}",,Teams,,a@b"#,
+        r#"4/28/2021 2:08:46.221 PM,SignInLogs,0,IMAP4,,"{""errorCode"":0}",,Outlook,a@b"#,
+        r#"4/28/2021 2:08:47.221 PM,SignInLogs,0,IMAP4,"{""errorCode"":0}","{""errorCode"":0}",Teams,Outlook,a@b"#,
+        r#"4/28/2021 2:08:48.221 PM,SignInLogs,50126,POP3,"{""errorCode"":0}",x,Teams,,a@b"#,
+        r#",,,,,,,,"#,
+        r#"4/28/2021 2:08:49.221 PM,SignInLogs,0,IMAP4"#,
+    ] {
+        bytes.extend_from_slice(row.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"4/28/2021 2:08:50.221 PM,SignInLogs,0,IMAP4,,,\xff,,a@b\r\n");
+    let found = same(&set, "csv edges", &bytes);
+    assert!(found >= 3, "{found}");
+}
+
 // ------------------------------------------------------ arbitrary records
 
 /// One field of the catalog, as `tollgate schema --format json` lists it.

@@ -227,15 +227,19 @@ pub enum Shape {
     Diagnostic,
     /// Log Analytics rows (PascalCase columns), one a line.
     LogAnalytics,
+    /// The same rows as CSV (a query's results exported): a header of
+    /// every column, objects and lists as JSON text.
+    LogAnalyticsCsv,
 }
 
 impl Shape {
     /// Every shape, in the order benchmarks report them.
-    pub const ALL: [Shape; 4] = [
+    pub const ALL: [Shape; 5] = [
         Shape::Jsonl,
         Shape::GraphPage,
         Shape::Diagnostic,
         Shape::LogAnalytics,
+        Shape::LogAnalyticsCsv,
     ];
 
     /// The name on the command line and in benchmark ids.
@@ -245,6 +249,7 @@ impl Shape {
             Shape::GraphPage => "graph-page",
             Shape::Diagnostic => "diagnostic",
             Shape::LogAnalytics => "log-analytics",
+            Shape::LogAnalyticsCsv => "log-analytics-csv",
         }
     }
 
@@ -1416,7 +1421,7 @@ impl Generator {
                 return;
             }
             Shape::Diagnostic => diagnostic(&record, log).write(out),
-            Shape::LogAnalytics => log_analytics(&record, log).write(out),
+            Shape::LogAnalytics | Shape::LogAnalyticsCsv => log_analytics(&record, log).write(out),
         }
         out.push('\n');
     }
@@ -1425,6 +1430,9 @@ impl Generator {
 /// Writes `count` records from `seed` in `shape`.
 pub fn write_all(shape: Shape, count: u64, seed: u64, out: &mut dyn Write) -> io::Result<()> {
     let mut generator = Generator::new(seed);
+    if shape == Shape::LogAnalyticsCsv {
+        return write_csv(&mut generator, count, out);
+    }
     let mut buf = String::with_capacity(1 << 20);
     if shape == Shape::GraphPage {
         buf.push_str("{\"@odata.context\":\"https://graph.microsoft.com/beta/$metadata#auditLogs/signIns\",\"value\":[");
@@ -1438,6 +1446,61 @@ pub fn write_all(shape: Shape, count: u64, seed: u64, out: &mut dyn Write) -> io
     }
     if shape == Shape::GraphPage {
         buf.push_str("\n]}\n");
+    }
+    out.write_all(buf.as_bytes())
+}
+
+/// Log Analytics rows as CSV: the rows are made first, as the header
+/// names every column any row has (in order of first appearance); a row
+/// without a column has an empty cell there.
+fn write_csv(generator: &mut Generator, count: u64, out: &mut dyn Write) -> io::Result<()> {
+    let mut rows = Vec::with_capacity(count as usize);
+    let mut columns: Vec<String> = Vec::new();
+    for _ in 0..count {
+        let (record, log) = generator.next_sign_in();
+        let J::Obj(row) = log_analytics(&record, log) else {
+            continue;
+        };
+        for (key, _) in &row {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+        rows.push(row);
+    }
+    let cell = |text: &str, out: &mut String| {
+        if text.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&text.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(text);
+        }
+    };
+    let mut buf = String::with_capacity(1 << 20);
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        cell(column, &mut buf);
+    }
+    buf.push_str("\r\n");
+    for row in rows {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            match row.iter().find(|(k, _)| k == column).map(|(_, v)| v) {
+                None | Some(J::Null) => {}
+                Some(J::Str(text)) => cell(text, &mut buf),
+                Some(value) => cell(&value.to_json(), &mut buf),
+            }
+        }
+        buf.push_str("\r\n");
+        if buf.len() > (1 << 20) - 16384 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
     }
     out.write_all(buf.as_bytes())
 }

@@ -234,14 +234,20 @@ impl Reader {
                 Frame::Bad { line, reason } => (Raw::Bad(reason), line),
             },
             Body::Csv(table) => match table.next_row()? {
-                table::Row::Object { mut fields, line } => {
+                table::Row::Object {
+                    mut fields,
+                    counts,
+                    line,
+                } => {
                     // A row's cells are split already; the rules' keep
-                    // still spares normalizing the columns no rule reads
-                    // (and parsing those that hold JSON as text).
-                    let counts = self.keep.as_deref().map(|keep| {
-                        let counts = markers::KeyCounts::of(fields.keys());
-                        fields.retain(|key, _| keep.wants(key));
-                        counts
+                    // still spares normalizing the columns no rule reads.
+                    // The table kept only those already when it could.
+                    let counts = counts.or_else(|| {
+                        self.keep.as_deref().map(|keep| {
+                            let counts = markers::KeyCounts::of(fields.keys());
+                            fields.retain(|key, _| keep.wants(key));
+                            counts
+                        })
                     });
                     (Raw::Object { fields, counts }, line)
                 }
@@ -528,7 +534,9 @@ fn buffered<R: BufRead + Send + 'static>(
         }
     };
     let body = if csv {
-        Body::Csv(table::Table::new(source, limit))
+        let mut table = table::Table::new(source, limit);
+        table.keep(options.keep.clone());
+        Body::Csv(table)
     } else {
         let mut framer = Framer::new(source, limit);
         framer.keep(options.keep.clone());

@@ -450,12 +450,13 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
         if out.contains_key(field.name) {
             extra.push((key, value));
         } else {
-            // Most keys are spelled like their field: reuse the string.
-            let name = if key == field.name {
-                key
-            } else {
-                field.name.to_string()
-            };
+            // Reuse the key's string (most keys are spelled like their
+            // field, or as long: `UserPrincipalName`).
+            let mut name = key;
+            if name != field.name {
+                name.clear();
+                name.push_str(field.name);
+            }
             out.insert(name, coerce(field, level.child(field), value));
         }
     }

@@ -34,9 +34,13 @@ use std::io::{self, BufRead};
 use memchr::memchr2;
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use super::error::ReadError;
+use super::markers::{self, KeyCounts};
 use super::normalize::insert_new;
 use super::source::{self, Capped, Source, Steps, human_size, within};
+use super::sparse::Keep;
 use admin_center::admin_center_row;
 
 /// Which export a CSV file comes from.
@@ -54,8 +58,12 @@ pub(crate) enum Dialect {
 pub(crate) enum Row {
     /// A row as an object: columns as keys, empty cells left out.
     Object {
-        /// Column name to cell.
+        /// Column name to cell: every column, or only those the rules'
+        /// [`Keep`] wants when `counts` is given.
         fields: Map<String, Value>,
+        /// The counts of the row's keys, all of them, when `fields` holds
+        /// only the kept ones.
+        counts: Option<KeyCounts>,
         /// 1-based line where the row starts.
         line: u64,
     },
@@ -127,6 +135,83 @@ pub(crate) struct Table {
     started: bool,
     finished: bool,
     cells: RowParser,
+    /// The keys worth keeping, or `None` to keep every column.
+    keep: Option<Arc<Keep>>,
+    /// What the keep makes of the header's columns, once it is read.
+    projection: Option<Projection>,
+}
+
+/// A Log Analytics header seen through the rules' [`Keep`]: which columns
+/// are kept, and what each adds to the row's [`KeyCounts`]. A row whose
+/// every key is its column's own name (no two non-empty cells under one
+/// name, which would need ` (2)` or `_string`) is built with the kept
+/// columns only, and its counts from this.
+#[derive(Debug)]
+struct Projection {
+    kept: Vec<bool>,
+    upper: Vec<bool>,
+    known: Vec<bool>,
+    /// Columns that share their name with another (`X_dynamic` and
+    /// `X_string` are both `X`).
+    shared: Vec<Vec<usize>>,
+}
+
+impl Projection {
+    fn new(columns: &[Column], keep: &Keep) -> Projection {
+        let names = || columns.iter().map(|c| c.name.as_str());
+        let mut shared: Vec<Vec<usize>> = Vec::new();
+        for (i, name) in names().enumerate() {
+            let first = names().position(|n| n == name);
+            if first != Some(i) {
+                continue;
+            }
+            let all: Vec<usize> = (i..columns.len())
+                .filter(|&j| columns.get(j).is_some_and(|c| c.name == name))
+                .collect();
+            if all.len() > 1 {
+                shared.push(all);
+            }
+        }
+        Projection {
+            kept: names().map(|n| keep.wants(n)).collect(),
+            upper: names()
+                .map(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+                .collect(),
+            known: names().map(markers::is_record_key).collect(),
+            shared,
+        }
+    }
+
+    /// The row's kept columns and the counts of all its keys; `None` when
+    /// two non-empty cells share a name (the row is built whole then).
+    fn row(&self, columns: &[Column], cells: &[&str]) -> Option<(Map<String, Value>, KeyCounts)> {
+        let filled = |i: &&usize| cells.get(**i).is_some_and(|c| !c.is_empty());
+        if self
+            .shared
+            .iter()
+            .any(|group| group.iter().filter(filled).count() > 1)
+        {
+            return None;
+        }
+        let mut out = Map::new();
+        let mut counts = KeyCounts::default();
+        for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            counts.total += 1;
+            counts.upper += usize::from(self.upper.get(i) == Some(&true));
+            counts.known = counts.known || self.known.get(i) == Some(&true);
+            if self.kept.get(i) == Some(&true) {
+                let value = match column.role {
+                    Role::Dynamic => dynamic(cell),
+                    Role::Plain | Role::Text => Value::String(cell.to_string()),
+                };
+                out.insert(column.name.clone(), value);
+            }
+        }
+        Some((out, counts))
+    }
 }
 
 /// How a row's bytes ended.
@@ -162,7 +247,14 @@ impl Table {
             started: false,
             finished: false,
             cells: RowParser::default(),
+            keep: None,
+            projection: None,
         }
+    }
+
+    /// Keeps only the columns `keep` wants of a Log Analytics row.
+    pub(crate) fn keep(&mut self, keep: Option<Arc<Keep>>) {
+        self.keep = keep;
     }
 
     /// The export the header says the file comes from, once it is read.
@@ -315,6 +407,10 @@ impl Table {
                 .map(|cell| String::from_utf8_lossy(cell).trim().to_string())
                 .collect();
             let (dialect, columns) = header_columns(header);
+            self.projection = match (&self.keep, dialect) {
+                (Some(keep), Dialect::LogAnalytics) => Some(Projection::new(&columns, keep)),
+                _ => None,
+            };
             self.dialect = Some(dialect);
             self.columns = Some(columns);
             return None;
@@ -327,11 +423,10 @@ impl Table {
                 columns.len()
             ));
         }
-        let mut cells = Vec::with_capacity(columns.len());
-        for (cell, column) in record.iter().zip(columns) {
-            match std::str::from_utf8(cell) {
-                Ok(text) => cells.push(text),
-                Err(e) => {
+        let Some(cells) = record.texts() else {
+            // Some cell is not UTF-8: say which.
+            for (cell, column) in record.iter().zip(columns) {
+                if let Err(e) = std::str::from_utf8(cell) {
                     return bad(format!(
                         "invalid UTF-8 in column `{}` (byte {} of the cell)",
                         column.header,
@@ -339,20 +434,37 @@ impl Table {
                     ));
                 }
             }
-        }
+            return bad("invalid UTF-8".into());
+        };
         Some(match self.dialect {
             Some(Dialect::AdminCenter) => admin_center_row(columns, &cells, line),
-            _ => Row::Object {
-                fields: log_analytics_row(columns, &cells),
-                line,
+            _ => match self
+                .projection
+                .as_ref()
+                .and_then(|p| p.row(columns, &cells))
+            {
+                Some((fields, counts)) => Row::Object {
+                    fields,
+                    counts: Some(counts),
+                    line,
+                },
+                None => Row::Object {
+                    fields: log_analytics_row(columns, &cells),
+                    counts: None,
+                    line,
+                },
             },
         })
     }
 }
 
 /// The cells of one framed row, parsed by a fresh [`RowParser`].
-fn parse(bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
-    RowParser::default().parse(bytes)
+fn parse(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
+    Ok(RowParser::default()
+        .parse(bytes)?
+        .iter()
+        .map(<[u8]>::to_vec)
+        .collect())
 }
 
 /// Splits framed rows into cells with one CSV state machine (the one the
@@ -376,21 +488,34 @@ impl Default for RowParser {
 impl RowParser {
     /// The cells of a row; a row that holds two records (the `csv` crate
     /// also ends records at a lone carriage return) is refused.
-    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<csv::ByteRecord, ReadError> {
+    pub(crate) fn parse(&mut self, bytes: &[u8]) -> Result<Cells<'_>, ReadError> {
         self.core.reset();
-        let (record, used) = self.next_record(bytes);
-        let Some(record) = record else {
-            return Ok(csv::ByteRecord::new());
+        let (ends, used) = self.next_record(bytes, 0, 0);
+        let Some((nout, nend)) = ends else {
+            return Ok(Cells {
+                out: &[],
+                ends: &[],
+            });
         };
-        match self.next_record(within(bytes, used..)) {
-            (None, _) => Ok(record),
+        match self.next_record(within(bytes, used..), nout, nend) {
+            (None, _) => Ok(Cells {
+                out: within(&self.out, ..nout),
+                ends: within(&self.ends, ..nend),
+            }),
             (Some(_), _) => Err(ReadError::CarriageReturn),
         }
     }
 
-    /// The next record in `input` (which ends there), and the bytes read.
-    fn next_record(&mut self, mut input: &[u8]) -> (Option<csv::ByteRecord>, usize) {
-        let (mut used, mut nout, mut nend) = (0, 0, 0);
+    /// Reads the next record in `input` (which ends there) into the
+    /// buffers from `nout` and `nend` on; gives where its cells and their
+    /// ends stop in the buffers, and the bytes read.
+    fn next_record(
+        &mut self,
+        mut input: &[u8],
+        mut nout: usize,
+        mut nend: usize,
+    ) -> (Option<(usize, usize)>, usize) {
+        let mut used = 0;
         loop {
             let (out, ends) = match (self.out.get_mut(nout..), self.ends.get_mut(nend..)) {
                 (Some(out), Some(ends)) => (out, ends),
@@ -413,18 +538,50 @@ impl RowParser {
                     let len = self.ends.len() * 2;
                     self.ends.resize(len, 0);
                 }
-                csv_core::ReadRecordResult::Record => {
-                    let mut record = csv::ByteRecord::new();
-                    let mut start = 0;
-                    for &end in within(&self.ends, ..nend) {
-                        record.push_field(within(&self.out, start..end));
-                        start = end;
-                    }
-                    return (Some(record), used);
-                }
+                csv_core::ReadRecordResult::Record => return (Some((nout, nend)), used),
                 csv_core::ReadRecordResult::End => return (None, used),
             }
         }
+    }
+}
+
+/// The cells of a row, borrowed from the [`RowParser`] that split it.
+pub(crate) struct Cells<'a> {
+    out: &'a [u8],
+    /// Where each cell ends in `out`.
+    ends: &'a [usize],
+}
+
+impl<'a> Cells<'a> {
+    /// How many cells the row has.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each cell's text, in order; `None` when some cell is not UTF-8.
+    /// The cells are checked at once, as one text cut where they end.
+    pub(crate) fn texts(&self) -> Option<Vec<&'a str>> {
+        let text = std::str::from_utf8(self.out).ok()?;
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let cell = text.get(start..end);
+                start = end;
+                cell
+            })
+            .collect()
+    }
+
+    /// Each cell's bytes, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let out = self.out;
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let cell = within(out, start..end);
+            start = end;
+            cell
+        })
     }
 }
 
@@ -596,7 +753,7 @@ mod tests {
     fn summary(rows: &[Row]) -> Vec<(u64, Value)> {
         rows.iter()
             .map(|r| match r {
-                Row::Object { fields, line } => (*line, Value::Object(fields.clone())),
+                Row::Object { fields, line, .. } => (*line, Value::Object(fields.clone())),
                 Row::AdminCenter {
                     canonical,
                     unmapped,
