@@ -27,7 +27,8 @@ fn load(add: impl FnOnce(&mut Loader)) -> RuleSet {
 }
 
 /// Generated records in one shape, with a few broken ones: a line cut
-/// short, a line of junk, and a record that is not an object.
+/// short, a line of junk, a record that is not an object, and a record
+/// over two lines.
 fn generated(shape: Shape, count: u64) -> Vec<u8> {
     let bytes = support::buffer(shape, count, 11);
     if shape == Shape::GraphPage {
@@ -40,6 +41,12 @@ fn generated(shape: Shape, count: u64) -> Vec<u8> {
         let with = |extra: &str| line.replacen('{', &format!("{{{extra}"), 1);
         match i % 97 {
             13 => out.push_str(line.get(..line.len() / 2).unwrap_or(line)),
+            // A record over two lines, the first ending in `}`: read
+            // ahead of as one line, then read again.
+            29 => {
+                out.push_str("{\"junk\": {}\n, ");
+                out.push_str(line.get(1..).unwrap_or(line));
+            }
             41 => out.push_str("[1, 2, 3]"),
             55 => out.push_str(&with(r#""junk": "\ud800", "#)),
             63 => out.push_str(&with(r#""junk": 1, "junk": 2, "#)),
@@ -160,6 +167,82 @@ fn edge_records_read_the_same_both_ways() {
     );
     let found = same(&set, "edge records", &bytes);
     assert!(found >= 2, "{found}");
+}
+
+/// Lines read ahead of without a scan, in batches on several threads: a
+/// line that is not one record, far into the input (batches applied and
+/// forgotten before it, others in flight after it), is read again from
+/// there, and a file that ends inside a record still says so.
+#[test]
+fn a_line_found_late_to_be_no_record_is_read_again() {
+    let set = load(|l| {
+        l.add_builtin();
+    });
+    for at in [0, 700, 768, 2047, 2999] {
+        let text = String::from_utf8(support::buffer(Shape::Jsonl, 3000, 5)).expect("UTF-8");
+        let mut bytes = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if i == at {
+                // Two records on a line, then one over two lines.
+                bytes.extend_from_slice(format!("{line} {line}\n{{\"junk\": {{}}\n, ").as_bytes());
+                bytes.extend_from_slice(line.get(1..).unwrap_or(line).as_bytes());
+            } else {
+                bytes.extend_from_slice(line.as_bytes());
+            }
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(br#"{"clientAppUsed": "IMAP4", "status": {}"#);
+        let found = same(&set, &format!("misframed at {at}"), &bytes);
+        assert!(found > 100, "{found}");
+    }
+}
+
+/// A stream that gives its bytes, then fails once, then ends.
+struct FailsAfter(std::io::Cursor<Vec<u8>>, bool);
+
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 if !self.1 => {
+                self.1 = true;
+                Err(std::io::Error::other("the disk went away"))
+            }
+            n => Ok(n),
+        }
+    }
+}
+
+/// A read that fails after a line read ahead of and then read again: the
+/// failure is reported where the stream failed, as without reading ahead.
+#[test]
+fn a_failed_read_is_reported_after_reading_again() {
+    let set = load(|l| {
+        l.add_builtin();
+    });
+    let text = String::from_utf8(support::buffer(Shape::Jsonl, 2000, 5)).expect("UTF-8");
+    let mut bytes = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 1900 {
+            bytes.extend_from_slice(b"{\"junk\": {}\n, ");
+            bytes.extend_from_slice(line.get(1..).unwrap_or(line).as_bytes());
+        } else {
+            bytes.extend_from_slice(line.as_bytes());
+        }
+        bytes.push(b'\n');
+    }
+    let stream = |fast, threads| {
+        let input = FailsAfter(std::io::Cursor::new(bytes.clone()), false);
+        common::run_from(&set, Box::new(input), fast, threads)
+    };
+    let plain = stream(false, 1);
+    assert!(
+        plain.iter().any(|o| o.contains("the disk went away")),
+        "{:?}",
+        plain.last()
+    );
+    for threads in [1, 3] {
+        assert_eq!(plain, stream(true, threads), "{threads} threads");
+    }
 }
 
 #[test]

@@ -16,6 +16,12 @@
 //!   array: a Graph page ([`Shape::GraphPage`]) or an Event Hub batch
 //!   ([`Shape::EventHub`]); the array's elements are the records, streamed.
 //!
+//! A JSON line needs no scan when it is one whole record: on one thread
+//! the framer parses it at once ([`Framer::whole_line`]); feeding worker
+//! threads, it gives it unchecked, for the worker to check
+//! ([`Framer::speculate`]). Either way a line that is not one record is
+//! read by the scan, as if it had never been tried.
+//!
 //! Bad input never stops the scan: a record that cannot be parsed is given
 //! as [`Frame::Bad`] and scanning resynchronizes on the next line that starts
 //! a record (see [`Framer`]).
@@ -32,7 +38,7 @@ use serde_json::{Map, Value};
 
 use super::error::ReadError;
 use super::markers::KeyCounts;
-use super::source::{self, Capped, Source, Steps, human_size, within};
+use super::source::{self, Capped, Source, SourceMark, Steps, human_size, within};
 use super::sparse::{self, Keep};
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
@@ -88,6 +94,17 @@ pub(crate) enum Frame {
         /// Where it starts.
         start: Start,
     },
+    /// A line that starts with `{` and ends with `}`, taken for one whole
+    /// record without a scan (see [`Framer::speculate`]): whoever parses
+    /// it checks that it is one, or rewinds the framer to `mark`.
+    Unchecked {
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// Where it starts.
+        start: Start,
+        /// Where the framer stood before it.
+        mark: Mark,
+    },
     /// A record that could not be read.
     Bad {
         /// 1-based line where it starts.
@@ -119,6 +136,15 @@ enum Member {
     Colon(Option<Shape>),
     /// After `:`, before the value.
     Value(Option<Shape>),
+}
+
+/// Where the framer stands between records, to come back to
+/// ([`Framer::rewind`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    pos: Pos,
+    shapes: usize,
+    source: SourceMark,
 }
 
 /// Where a record starts.
@@ -156,6 +182,8 @@ pub(crate) struct Framer {
     /// Whether a record that is its own line is parsed here (see
     /// [`Framer::whole_line`]).
     pub(crate) parse_lines: bool,
+    /// Whether such a line is given unchecked (see [`Framer::speculate`]).
+    speculate: bool,
 }
 
 impl Framer {
@@ -179,6 +207,7 @@ impl Framer {
             current: None,
             keep: None,
             parse_lines: true,
+            speculate: false,
         }
     }
 
@@ -406,6 +435,12 @@ impl Framer {
         {
             return Ok(Some(frame));
         }
+        if top
+            && self.speculate
+            && let Some(frame) = self.line_unchecked()?
+        {
+            return Ok(Some(frame));
+        }
         let start = Start {
             line: self.pos.line,
             col: self.pos.col(self.pos.offset),
@@ -474,6 +509,76 @@ impl Framer {
             counts: Some(counts),
             line,
         }))
+    }
+
+    /// Gives lines that start with `{` and end with `}` (the common JSON
+    /// line) as [`Frame::Unchecked`], without scanning them, so that the
+    /// threads that parse them read each byte once; or stops. While on,
+    /// every byte read is kept until [`Framer::forget`] says no rewind will
+    /// go back that far. A line that is not one whole record (a record
+    /// going on over the next lines, two records, a broken one) is only
+    /// found when it is parsed: the caller then [`Framer::rewind`]s to it,
+    /// and the framer reads on from there as if it had never gone ahead.
+    pub(crate) fn speculate(&mut self, on: bool) {
+        self.speculate = on;
+        self.src.log(on);
+    }
+
+    /// Where the framer stands, to come back to.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            shapes: self.shapes.len(),
+            source: self.src.mark(),
+        }
+    }
+
+    /// Goes back to `mark`, taken at an unchecked line that is not one
+    /// whole record, and stops speculating: the framer then reads the line
+    /// and on as it would have without going ahead.
+    pub(crate) fn rewind(&mut self, mark: &Mark) {
+        self.src.rewind(&mark.source);
+        self.speculate = false;
+        self.pos = mark.pos;
+        self.shapes.truncate(mark.shapes);
+        self.ctx = Ctx::Top;
+        self.resync = None;
+        self.buf.clear();
+        self.finished = false;
+        self.current = None;
+    }
+
+    /// No rewind will go back past `mark`: the bytes before it are dropped.
+    pub(crate) fn forget(&mut self, mark: &Mark) {
+        self.src.forget(&mark.source);
+    }
+
+    /// A top-level record that fills the rest of its line, given unchecked
+    /// (see [`Framer::speculate`]).
+    fn line_unchecked(&mut self) -> io::Result<Option<Frame>> {
+        let mark = self.mark();
+        let chunk = self.src.chunk()?;
+        let Some(end) = memchr(b'\n', chunk) else {
+            return Ok(None);
+        };
+        let mut text = within(chunk, ..end);
+        while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
+            text = rest;
+        }
+        if text.last() != Some(&b'}') {
+            return Ok(None);
+        }
+        let bytes = text.to_vec();
+        let start = Start {
+            line: self.pos.line,
+            col: self.pos.col(self.pos.offset),
+            offset: self.pos.offset,
+        };
+        self.consume(bytes.len());
+        self.pos.blank = false;
+        self.note(Shape::Jsonl);
+        self.src.reached(self.pos.offset);
+        Ok(Some(Frame::Unchecked { bytes, start, mark }))
     }
 
     /// Turns a scanned record into a frame and sets up recovery.

@@ -211,6 +211,43 @@ impl Reader {
         }
     }
 
+    /// Whether the framer gives JSON lines unchecked, for the threads that
+    /// parse them to check (see [`Pending::decode_checked`]); only with a
+    /// keep, whose key counts the check needs.
+    pub(crate) fn speculate(&mut self, on: bool) {
+        if let Body::Json(framer) = &mut self.body {
+            framer.speculate(on && self.keep.is_some());
+        }
+    }
+
+    /// Where the reader stands, to give [`Reader::forget`] later.
+    pub(crate) fn mark(&self) -> Option<Mark> {
+        match &self.body {
+            Body::Json(framer) => Some(Mark {
+                framer: framer.mark(),
+                next_index: self.next_index,
+            }),
+            Body::Csv(_) => None,
+        }
+    }
+
+    /// Goes back to `mark`, the mark of a record that
+    /// [`Pending::decode_checked`] refused, and stops speculating: the
+    /// records from there on are read again, framed as usual.
+    pub(crate) fn rewind(&mut self, mark: &Mark) {
+        if let Body::Json(framer) = &mut self.body {
+            framer.rewind(&mark.framer);
+            self.next_index = mark.next_index;
+        }
+    }
+
+    /// No rewind will go back past `mark`.
+    pub(crate) fn forget(&mut self, mark: &Mark) {
+        if let Body::Json(framer) = &mut self.body {
+            framer.forget(&mark.framer);
+        }
+    }
+
     /// Reads the next record without decoding it: the framing (or CSV
     /// parsing) happens here, in input order, and [`Pending::decode`] does
     /// the rest, on any thread. [`Reader::note`] must then see each decoded
@@ -231,6 +268,27 @@ impl Reader {
                     counts,
                     line,
                 } => (Raw::Object { fields, counts }, line),
+                Frame::Unchecked { bytes, start, mark } => {
+                    let raw = match self.keep.clone() {
+                        Some(keep) => Raw::Unchecked {
+                            bytes,
+                            start,
+                            keep,
+                            mark: Mark {
+                                framer: mark,
+                                next_index: self.next_index,
+                            },
+                        },
+                        // The framer speculates only with a keep (see
+                        // `Reader::speculate`).
+                        None => Raw::Json {
+                            bytes,
+                            start,
+                            keep: None,
+                        },
+                    };
+                    (raw, start.line)
+                }
                 Frame::Bad { line, reason } => (Raw::Bad(reason), line),
             },
             Body::Csv(table) => match table.next_row()? {
@@ -318,6 +376,14 @@ enum Raw {
         start: frame::Start,
         keep: Option<Arc<Keep>>,
     },
+    /// A line taken for one record without a scan, with where the reader
+    /// stood before it (see [`Reader::speculate`]).
+    Unchecked {
+        bytes: Vec<u8>,
+        start: frame::Start,
+        keep: Arc<Keep>,
+        mark: Mark,
+    },
     /// A record already split into keys and values.
     Object {
         fields: serde_json::Map<String, Value>,
@@ -330,6 +396,14 @@ enum Raw {
     },
     /// A record that could not be read, and why.
     Bad(String),
+}
+
+/// Where a reader stood before a record, to come back to (see
+/// [`Reader::rewind`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    framer: frame::Mark,
+    next_index: u64,
 }
 
 /// What [`Reader::note`] needs to know of a decoded record: its shape.
@@ -345,7 +419,7 @@ impl Pending {
     /// About how many bytes the record holds, for batching.
     pub fn size(&self) -> usize {
         match &self.raw {
-            Raw::Json { bytes, .. } => bytes.len(),
+            Raw::Json { bytes, .. } | Raw::Unchecked { bytes, .. } => bytes.len(),
             Raw::Bad(reason) => reason.len(),
             // Rows are split into cells already: count them roughly.
             Raw::Object { fields, .. }
@@ -353,6 +427,29 @@ impl Pending {
                 canonical: fields, ..
             } => 64 * fields.len(),
         }
+    }
+
+    /// [`Pending::decode`], except for a line the reader took for one
+    /// record without checking (see [`Reader::speculate`]) that turns out
+    /// not to be one: then where the reader stood before it, to
+    /// [`Reader::rewind`] to.
+    pub(crate) fn decode_checked(self) -> Result<(Item, Seen), Mark> {
+        let Pending { raw, location } = self;
+        let raw = match raw {
+            Raw::Unchecked {
+                bytes, keep, mark, ..
+            } => match sparse::parse(&bytes, &keep) {
+                // A line that parses as one object whose keys could not
+                // announce a container is the record a scan would find.
+                Ok((Value::Object(fields), Some(counts))) if !counts.container => Raw::Object {
+                    fields,
+                    counts: Some(counts),
+                },
+                _ => return Err(mark),
+            },
+            raw => raw,
+        };
+        Ok(Pending { raw, location }.decode())
     }
 
     /// Parses and normalizes the record; give the [`Seen`] to
@@ -365,6 +462,13 @@ impl Pending {
         };
         let found = match raw {
             Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
+                .map(|(fields, counts)| counted(fields, counts))
+                .map_err(|e| e.to_string()),
+            // Only `decode_checked` meets these in a run; read on its own,
+            // such a line is read as a framed record.
+            Raw::Unchecked {
+                bytes, start, keep, ..
+            } => frame::parse_record(&bytes, start, Some(&keep))
                 .map(|(fields, counts)| counted(fields, counts))
                 .map_err(|e| e.to_string()),
             Raw::Object { fields, counts } => Ok(counted(fields, counts)),

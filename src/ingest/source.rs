@@ -4,6 +4,7 @@
 //! bytes, and the loop that turns reading steps into items and read errors
 //! into a last item.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::slice::SliceIndex;
 
@@ -29,6 +30,24 @@ pub(super) struct Source {
     /// Bytes put back so far, and the furthest offset the reader reached.
     replayed: u64,
     furthest: u64,
+    /// Bytes consumed so far, read again or not.
+    consumed: u64,
+    /// The bytes consumed since `log_start` (a count of consumed bytes),
+    /// while logging, for [`Source::rewind`].
+    log: Option<VecDeque<u8>>,
+    log_start: u64,
+    /// A read that failed, given again by every later read: bytes read
+    /// again after a rewind end where the stream failed, as they did.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+/// What [`Source::rewind`] restores: the replay budget as it stood, and
+/// how many bytes were consumed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SourceMark {
+    replayed: u64,
+    furthest: u64,
+    consumed: u64,
 }
 
 impl Source {
@@ -40,6 +59,10 @@ impl Source {
             replay_pos: 0,
             replayed: 0,
             furthest: 0,
+            consumed: 0,
+            log: None,
+            log_start: 0,
+            failed: None,
         }
     }
 
@@ -52,20 +75,83 @@ impl Source {
         {
             return Ok(rest);
         }
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
         // Retry interrupted reads first: returning the borrowed buffer from
         // inside the retry loop is not accepted by the borrow checker.
         loop {
             match self.inner.fill_buf() {
                 Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
             }
         }
         self.inner.fill_buf()
     }
 
+    /// Starts or stops keeping every byte consumed, so the reader can go
+    /// back to a [`Source::mark`] taken while logging.
+    pub(super) fn log(&mut self, on: bool) {
+        self.log = on.then(VecDeque::new);
+        self.log_start = self.consumed;
+    }
+
+    /// The point the reader stands at, to come back to.
+    pub(super) fn mark(&self) -> SourceMark {
+        SourceMark {
+            replayed: self.replayed,
+            furthest: self.furthest,
+            consumed: self.consumed,
+        }
+    }
+
+    /// Forgets the logged bytes before `mark`: no rewind goes back past it
+    /// any more.
+    pub(super) fn forget(&mut self, mark: &SourceMark) {
+        if let Some(log) = &mut self.log
+            && mark.consumed > self.log_start
+        {
+            let n = usize::try_from(mark.consumed - self.log_start)
+                .map_or(log.len(), |n| n.min(log.len()));
+            log.drain(..n);
+            self.log_start += n as u64;
+        }
+    }
+
+    /// Goes back to `mark`, taken while logging and not forgotten: the
+    /// bytes consumed since are read again, outside the replay budget
+    /// (they are read again because the reader read ahead, not because the
+    /// input asked for it), and the budget is as it was. Logging stops.
+    pub(super) fn rewind(&mut self, mark: &SourceMark) {
+        let log = self.log.take().unwrap_or_default();
+        let from =
+            usize::try_from(mark.consumed.saturating_sub(self.log_start)).unwrap_or(usize::MAX);
+        let left = std::mem::take(&mut self.replay);
+        let mut replay: Vec<u8> = log.range(from.min(log.len())..).copied().collect();
+        replay.extend(left.iter().skip(self.replay_pos));
+        self.replay = replay;
+        self.replay_pos = 0;
+        self.replayed = mark.replayed;
+        self.furthest = mark.furthest;
+        self.consumed = mark.consumed;
+    }
+
     /// Marks the first `n` bytes of the last [`Source::chunk`] as read.
     pub(super) fn consume(&mut self, n: usize) {
+        if let Some(log) = &mut self.log {
+            // The bytes are those the last `chunk` gave: buffered, so
+            // asking again reads nothing.
+            let chunk = match self.replay.get(self.replay_pos..).filter(|r| !r.is_empty()) {
+                Some(rest) => rest,
+                None => self.inner.fill_buf().unwrap_or(&[]),
+            };
+            log.extend(chunk.get(..n).unwrap_or(chunk));
+        }
+        self.consumed += n as u64;
         if self.replay_pos < self.replay.len() {
             self.replay_pos += n;
             if self.replay_pos >= self.replay.len() {

@@ -3,19 +3,27 @@
 //! handed back in input order, so the output of a run does not depend on
 //! the number of threads.
 //!
+//! JSON lines are framed without a scan (each line that starts with `{`
+//! and ends with `}` is taken for a record) and checked by the worker that
+//! parses them; a line that is not one record sends the reader back to it
+//! (see [`Reader`]'s `speculate`), so the outcomes are those of framing
+//! every record first.
+//!
 //! Memory stays bounded: at most `IN_FLIGHT_PER_THREAD` (4) batches per worker
 //! are out at once, each at most `BATCH` (256) records and, past its first
-//! record, `BATCH_BYTES` (4 MiB) of input. A worker that panics (a bug) makes the
-//! whole scan panic with its message, once the other workers have stopped.
+//! record, `BATCH_BYTES` (4 MiB) of input; the reader keeps the input bytes
+//! of the batches not applied yet, to go back to. A worker that panics (a
+//! bug) makes the whole scan panic with its message, once the other workers
+//! have stopped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use crate::engine::RuleSet;
 use crate::finding::{Finding, Problem};
-use crate::ingest::{Item, Pending, Reader, Seen};
+use crate::ingest::{Item, Mark, Pending, Reader, Seen};
 pub use crate::run::multi::Parts;
 
 /// Records per batch handed to a worker.
@@ -80,6 +88,7 @@ pub fn scan<E>(
         }
         drop(done_tx);
         let result = drive(reader, threads, work_tx, &done_rx, sink);
+        reader.speculate(false);
         // Dropping the work channel (in `drive`) stops the workers; results
         // still on their way are dropped with `done_rx`.
         result
@@ -89,11 +98,24 @@ pub fn scan<E>(
 /// A batch of records to decode, with its sequence number.
 type Job = (u64, Vec<Pending>);
 
+/// A decoded batch, or the panic of the worker that decoded it.
+type Done = (u64, std::thread::Result<Decoded>);
+
 /// A decoded batch: for each record, what [`Reader::note`] needs and its
-/// outcome; or the panic of the worker that decoded it.
-type Done = (u64, std::thread::Result<Vec<(Seen, Outcome)>>);
+/// outcome, up to a line the reader took for a record and must read again
+/// (see [`Reader::speculate`]).
+struct Decoded {
+    results: Vec<(Seen, Outcome)>,
+    rewind: Option<Mark>,
+}
 
 /// The calling thread's side: sends batches, applies results in order.
+///
+/// The reader frames JSON lines without scanning them (the workers parse
+/// each byte once, and check that each line is one record). When a line is
+/// not, the results up to it are applied, the reader goes back to it and
+/// reads on as usual, and the batches read after it are dropped as they
+/// come back.
 fn drive<E>(
     reader: &mut Reader,
     threads: usize,
@@ -104,13 +126,18 @@ fn drive<E>(
     // The workers parse: the framer only frames (see
     // `Reader::parse_lines`).
     reader.parse_lines(false);
+    reader.speculate(true);
     let limit = threads * IN_FLIGHT_PER_THREAD;
     let mut sent = 0u64;
     let mut applied = 0u64;
-    let mut early: BTreeMap<u64, std::thread::Result<Vec<(Seen, Outcome)>>> = BTreeMap::new();
+    let mut early: BTreeMap<u64, std::thread::Result<Decoded>> = BTreeMap::new();
+    // Where each batch not applied yet starts: once the one before is
+    // applied, no rewind goes back past it.
+    let mut starts: VecDeque<Option<Mark>> = VecDeque::new();
     let mut more = true;
     loop {
         while more && sent - applied < limit as u64 {
+            let start = reader.mark();
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
             let mut bytes = 0;
             while batch.len() < BATCH && bytes < BATCH_BYTES {
@@ -133,6 +160,7 @@ fn drive<E>(
                 // whose result is on its way; `recv` below gets it.
                 break;
             }
+            starts.push_back(start);
             sent += 1;
         }
         if applied == sent {
@@ -141,15 +169,31 @@ fn drive<E>(
         let Ok((seq, results)) = done_rx.recv() else {
             return Ok(());
         };
+        if seq < applied {
+            // Read past a line read again since: dropped.
+            continue;
+        }
         early.insert(seq, results);
         while let Some(results) = early.remove(&applied) {
             applied += 1;
             // Dropping the work channel on the way out stops the other
             // workers, so the scope can end and pass the panic on.
-            let results = results.unwrap_or_else(|payload| panic::resume_unwind(payload));
-            for (seen, outcome) in results {
+            let decoded = results.unwrap_or_else(|payload| panic::resume_unwind(payload));
+            for (seen, outcome) in decoded.results {
                 reader.note(seen);
                 sink(outcome)?;
+            }
+            if let Some(mark) = decoded.rewind {
+                reader.rewind(&mark);
+                early.clear();
+                starts.clear();
+                applied = sent;
+                more = true;
+                break;
+            }
+            starts.pop_front();
+            if let Some(Some(next)) = starts.front() {
+                reader.forget(next);
             }
         }
     }
@@ -164,13 +208,22 @@ fn work(work_rx: &Mutex<Receiver<Job>>, done_tx: &Sender<Done>, rules: &RuleSet)
         };
         let Ok((seq, batch)) = job else { return };
         let results = panic::catch_unwind(AssertUnwindSafe(|| {
-            batch
-                .into_iter()
-                .map(|pending| {
-                    let (item, seen) = pending.decode();
-                    (seen, outcome(item, rules))
-                })
-                .collect()
+            let mut results = Vec::with_capacity(batch.len());
+            for pending in batch {
+                match pending.decode_checked() {
+                    Ok((item, seen)) => results.push((seen, outcome(item, rules))),
+                    Err(mark) => {
+                        return Decoded {
+                            results,
+                            rewind: Some(mark),
+                        };
+                    }
+                }
+            }
+            Decoded {
+                results,
+                rewind: None,
+            }
         }));
         if done_tx.send((seq, results)).is_err() {
             return;

@@ -17,15 +17,21 @@ use tollgate::run::scan::{self, Outcome};
 /// framer parses the records that are their own line; on more, it leaves
 /// the parsing to the workers.
 pub fn run(set: &RuleSet, bytes: &[u8], fast: bool, threads: usize) -> Vec<String> {
+    run_from(set, Box::new(Cursor::new(bytes.to_vec())), fast, threads)
+}
+
+/// [`run`] over any stream.
+pub fn run_from(
+    set: &RuleSet,
+    input: Box<dyn std::io::Read + Send>,
+    fast: bool,
+    threads: usize,
+) -> Vec<String> {
     let options = Options {
         keep: fast.then(|| Arc::new(set.projection().keep())),
         ..Options::default()
     };
-    let mut reader = ingest::from_reader_with(
-        "input".into(),
-        Box::new(Cursor::new(bytes.to_vec())),
-        options,
-    );
+    let mut reader = ingest::from_reader_with("input".into(), input, options);
     let mut out = Vec::new();
     let scanned: Result<(), ()> = scan::scan(&mut reader, set, threads, &mut |outcome| {
         out.push(match outcome {
