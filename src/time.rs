@@ -16,9 +16,66 @@ use jiff::tz::TimeZone;
 /// a bare date (midnight UTC); and the portal's US-locale export form
 /// `4/28/2021, 2:08:45.221 PM` (UTC).
 pub fn normalize(text: &str) -> Option<String> {
+    if let Some(normal) = utc_seconds(text) {
+        return Some(normal);
+    }
     parse(text)
         .filter(|ts| (0..=9999).contains(&ts.to_zoned_datetime(TimeZone::UTC).year()))
         .map(format)
+}
+
+/// Whether `text` is in the normal form already: a date-time
+/// [`normalize`] gives back unchanged.
+pub fn is_normal(text: &str) -> bool {
+    text.len() == 28 && utc_seconds(text).is_some_and(|normal| normal == text)
+}
+
+/// The normal form of the form most logs write, `YYYY-MM-DDTHH:MM:SSZ` with
+/// 0 to 7 fractional digits, read without the general parser: the digits
+/// are padded, once the date is known to exist and the time to be in
+/// range. `None` for any other text (the general parser decides it).
+fn utc_seconds(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let punctuated = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+        .iter()
+        .all(|&(i, c)| b.get(i) == Some(&c));
+    if !punctuated || b.last() != Some(&b'Z') {
+        return None;
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 7)?, digits(8, 10)?);
+    let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+    // Years before 1900 and leap seconds are left to the general parser.
+    if year < 1900 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Date::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()?;
+    let fraction = match b.get(19..b.len() - 1)? {
+        [] => &[][..],
+        [b'.', rest @ ..]
+            if (1..=7).contains(&rest.len()) && rest.iter().all(u8::is_ascii_digit) =>
+        {
+            rest
+        }
+        _ => return None,
+    };
+    let mut out = String::with_capacity(28);
+    out.push_str(text.get(..19)?);
+    out.push('.');
+    for i in 0..7 {
+        out.push(fraction.get(i).map_or('0', |&c| char::from(c)));
+    }
+    out.push('Z');
+    Some(out)
 }
 
 /// Reads a date-time in any supported form (see [`normalize`]).
@@ -63,6 +120,60 @@ pub fn format(ts: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::normalize;
+
+    #[test]
+    fn the_short_way_reads_as_the_general_parser() {
+        let general = |text: &str| {
+            super::parse(text)
+                .filter(|ts| {
+                    (0..=9999).contains(&ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
+                })
+                .map(super::format)
+        };
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let fraction = match next(4) {
+                0 => String::new(),
+                1 => format!(
+                    ".{}",
+                    "1234567890".get(..1 + next(9) as usize).unwrap_or("")
+                ),
+                2 => ".".to_string(),
+                _ => format!(".{:07}", next(10_000_000)),
+            };
+            let text = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}{}",
+                1890 + next(150),
+                next(14),
+                next(33),
+                next(26),
+                next(62),
+                next(62),
+                ["Z", "z", "+00:00", ""][next(4) as usize],
+            );
+            assert_eq!(normalize(&text), general(&text), "{text}");
+            if super::utc_seconds(&text).is_some() {
+                checked += 1;
+                assert_eq!(super::is_normal(&text), text.len() == 28, "{text}");
+            }
+        }
+        assert!(checked > 2_000, "{checked}");
+        for text in [
+            "2024-02-29T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2025-12-31T23:59:60Z",
+            " 2025-01-01T00:00:00Z",
+        ] {
+            assert_eq!(normalize(text), general(text), "{text}");
+        }
+    }
 
     #[test]
     fn every_export_form_reads_to_one_instant() {

@@ -190,6 +190,8 @@ fn to_date_time(value: Value) -> Value {
         Err(value) => value,
     };
     match value {
+        // Most date-times are in the normal form already: kept as they are.
+        Value::String(text) if crate::time::is_normal(&text) => Value::String(text),
         Value::String(text) => {
             crate::time::normalize(&text).map_or(Value::String(text), Value::String)
         }
