@@ -84,6 +84,11 @@ impl<V> FoldedKeys<V> {
         }
     }
 
+    /// The keys (lower-cased), in the order added.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_ref())
+    }
+
     /// The keys (lower-cased) and their values, in the order added.
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (Box<str>, V)> {
         self.entries.into_iter()

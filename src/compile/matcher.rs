@@ -11,6 +11,7 @@ use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::check::Const;
+use crate::fold::FoldedKeys;
 
 /// Whether two record values are equal as conditions compare them: text
 /// without case unless asked, numbers by value (also when one is written
@@ -97,7 +98,11 @@ impl Cmp {
 /// record value is looked up without being converted.
 #[derive(Debug, Clone, Default)]
 pub struct ValueSet {
+    /// The strings of a case-sensitive set.
     strings: FxHashSet<Box<str>>,
+    /// The strings of a set that ignores case, folded: a record's ASCII
+    /// text is looked up as it is, without being lower-cased first.
+    folded: FoldedKeys<()>,
     numbers: Vec<f64>,
     has_true: bool,
     has_false: bool,
@@ -127,16 +132,15 @@ impl ValueSet {
                     "false" => self.has_false = true,
                     _ => {}
                 }
-                let folded = fold(s, self.case_sensitive).into_owned();
-                self.strings.insert(folded.into());
+                self.insert_text(&fold(s, self.case_sensitive));
             }
             Const::Int(i) => {
                 self.numbers.push(*i as f64);
-                self.strings.insert(i.to_string().into());
+                self.insert_text(&i.to_string());
             }
             Const::Num(n) => {
                 self.numbers.push(*n);
-                self.strings.insert(n.to_string().into());
+                self.insert_text(&n.to_string());
             }
             Const::Bool(b) => {
                 if *b {
@@ -144,15 +148,31 @@ impl ValueSet {
                 } else {
                     self.has_false = true;
                 }
-                self.strings.insert(b.to_string().into());
+                self.insert_text(&b.to_string());
             }
             // A field reference is compiled to a [`Compare`], never a set.
             Const::Field(_) => {}
         }
     }
 
+    /// Adds a string, folded already unless the set is case-sensitive.
+    fn insert_text(&mut self, text: &str) {
+        if self.case_sensitive {
+            self.strings.insert(text.into());
+        } else if self.folded.get(text.as_bytes()).is_none() {
+            self.folded.insert_new(text, ());
+        }
+    }
+
     pub(super) fn merge(&mut self, other: &ValueSet) {
-        self.strings.extend(other.strings.iter().cloned());
+        for text in other
+            .strings
+            .iter()
+            .map(AsRef::as_ref)
+            .chain(other.folded.keys())
+        {
+            self.insert_text(text);
+        }
         self.numbers.extend_from_slice(&other.numbers);
         self.has_true |= other.has_true;
         self.has_false |= other.has_false;
@@ -161,19 +181,14 @@ impl ValueSet {
     /// Whether a record value is in the set.
     pub fn contains(&self, v: &Value) -> bool {
         match v {
-            Value::String(s) => {
-                // Fold short ASCII text on the stack: this runs for every
-                // record and every set on its field.
-                let mut buf = [0u8; 128];
-                match buf.get_mut(..s.len()) {
-                    Some(lower) if !self.case_sensitive && s.is_ascii() => {
-                        lower.copy_from_slice(s.as_bytes());
-                        lower.make_ascii_lowercase();
-                        std::str::from_utf8(lower).is_ok_and(|k| self.strings.contains(k))
-                    }
-                    _ => self.strings.contains(fold(s, self.case_sensitive).as_ref()),
-                }
-            }
+            // This runs for every record and every set on its field.
+            Value::String(s) if self.case_sensitive => self.strings.contains(s.as_str()),
+            // ASCII text equals a folded string ignoring ASCII case exactly
+            // when its lower case equals it; other text is folded first
+            // (Unicode lower case), then equal ignoring ASCII case means
+            // equal.
+            Value::String(s) if s.is_ascii() => self.folded.get(s.as_bytes()).is_some(),
+            Value::String(s) => self.folded.get(fold(s, false).as_bytes()).is_some(),
             Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
             Value::Bool(true) => self.has_true,
             Value::Bool(false) => self.has_false,
@@ -260,6 +275,25 @@ mod tests {
     fn unicode_text_folds_too() {
         let set = ValueSet::new(&[Const::Str("ZÜRICH".into())], false);
         assert!(set.contains(&json!("zürich")));
+        // The Kelvin sign folds to an ASCII `k`, which ASCII text finds.
+        let set = ValueSet::new(
+            &[Const::Str("\u{212a}m".into()), Const::Str("a_b".into())],
+            false,
+        );
+        for (text, found) in [
+            ("KM", true),
+            ("km", true),
+            ("\u{212a}M", true),
+            ("a_b", true),
+            ("A_B", true),
+            ("a\u{7f}b", false),
+            ("kmm", false),
+        ] {
+            assert_eq!(set.contains(&json!(text)), found, "{text}");
+        }
+        let mut merged = ValueSet::new(&[Const::Str("X".into())], false);
+        merged.merge(&set);
+        assert!(merged.contains(&json!("Km")) && merged.contains(&json!("x")));
     }
 
     #[test]
