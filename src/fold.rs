@@ -29,9 +29,10 @@ pub(crate) struct FoldedKeys<V> {
     /// Each key as first spelled, compared first: most keys read are
     /// spelled as the catalog spells them.
     spelled: Vec<Box<str>>,
-    /// Open addressing over `entries`: an index plus one, 0 when empty.
-    /// Its length is a power of two, at least twice the entries.
-    slots: Box<[u32]>,
+    /// Open addressing over `entries`: an index plus one in the low half,
+    /// the key's hash in the high half (compared before the key), 0 when
+    /// empty. Its length is a power of two, at least twice the entries.
+    slots: Box<[u64]>,
     longest: usize,
 }
 
@@ -100,18 +101,21 @@ impl<V> FoldedKeys<V> {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut at = fold_hash(key) as usize & mask;
+        let hash = fold_hash(key);
+        let mut at = hash as usize & mask;
         loop {
             let slot = *self.slots.get(at)?;
-            let i = (slot as usize).checked_sub(1)?;
-            let spelled = self.spelled.get(i).is_some_and(|k| k.as_bytes() == key);
-            if spelled
-                || self
-                    .entries
-                    .get(i)
-                    .is_some_and(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
-            {
-                return Some(i);
+            let i = ((slot & u64::from(u32::MAX)) as usize).checked_sub(1)?;
+            if slot >> 32 == hash {
+                let spelled = self.spelled.get(i).is_some_and(|k| k.as_bytes() == key);
+                if spelled
+                    || self
+                        .entries
+                        .get(i)
+                        .is_some_and(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
+                {
+                    return Some(i);
+                }
             }
             at = (at + 1) & mask;
         }
@@ -130,11 +134,12 @@ impl<V> FoldedKeys<V> {
             return;
         };
         let mask = self.slots.len() - 1;
-        let mut at = fold_hash(key.as_bytes()) as usize & mask;
+        let hash = fold_hash(key.as_bytes());
+        let mut at = hash as usize & mask;
         while let Some(slot) = self.slots.get_mut(at) {
             if *slot == 0 {
-                // Fewer than 2^31 keys: the index fits.
-                *slot = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                // Fewer than 2^32 - 1 keys: the index fits.
+                *slot = hash << 32 | u64::from(u32::try_from(i + 1).unwrap_or(u32::MAX));
                 return;
             }
             at = (at + 1) & mask;
@@ -142,7 +147,7 @@ impl<V> FoldedKeys<V> {
     }
 }
 
-/// A hash of a key that is the same in any ASCII letter case: its length
+/// A 32-bit hash of a key that is the same in any ASCII letter case: its length
 /// and its first and last eight bytes, each byte with the bit that tells
 /// upper from lower case set (other bytes may change too; the same ones
 /// change in every spelling).
@@ -163,8 +168,9 @@ fn fold_hash(key: &[u8]) -> u64 {
     let first = word(key.get(..n.min(8)));
     let last = word(key.get(n.saturating_sub(8)..));
     let mixed = first ^ last.rotate_left(29) ^ (n as u64).rotate_left(58);
-    // Fibonacci hashing; the high bits are the best mixed.
-    mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26)
+    // Fibonacci hashing; the high bits are the best mixed: 32 of them, for
+    // the slot (the low ones) and to compare before the key.
+    mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
 }
 
 #[cfg(test)]
