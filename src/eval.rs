@@ -70,7 +70,7 @@ impl<'a> Scope<'a> {
 /// with [`Test::as_text`], an object or a list there as its compact JSON
 /// text; for a `raw.` path of no segment, every scalar of the record at
 /// any depth (Sigma keyword searches).
-fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value) -> bool) -> bool {
+pub(crate) fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value) -> bool) -> bool {
     let path = &test.path;
     let raw = path.is_raw();
     if raw && path.segments().is_empty() {

@@ -296,7 +296,7 @@ fn mergeable_with<'a>(existing: &'a mut Node, new: &Node) -> Option<&'a mut Test
         (Node::Test(a), Node::Test(b)) => match (&a.matcher, &b.matcher) {
             (Matcher::In(x), Matcher::In(y))
                 if a.path == b.path
-                    && x.case_sensitive == y.case_sensitive
+                    && x.case_sensitive() == y.case_sensitive()
                     && a.as_text == b.as_text =>
             {
                 Some(a)

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use regex::Regex;
-use rustc_hash::FxHashSet;
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::check::Const;
@@ -97,24 +97,11 @@ impl Cmp {
 /// form a record may hold it in (`0` as the number and the text `"0"`), so a
 /// record value is looked up without being converted.
 #[derive(Debug, Clone, Default)]
-pub struct ValueSet {
-    /// The strings of a case-sensitive set.
-    strings: FxHashSet<Box<str>>,
-    /// The strings of a set that ignores case, folded: a record's ASCII
-    /// text is looked up as it is, without being lower-cased first.
-    folded: FoldedKeys<()>,
-    numbers: Vec<f64>,
-    has_true: bool,
-    has_false: bool,
-    pub(super) case_sensitive: bool,
-}
+pub struct ValueSet(Constants<()>);
 
 impl ValueSet {
     pub(super) fn new(values: &[Const], case_sensitive: bool) -> ValueSet {
-        let mut set = ValueSet {
-            case_sensitive,
-            ..ValueSet::default()
-        };
+        let mut set = ValueSet(Constants::new(case_sensitive));
         for v in values {
             set.insert(v);
         }
@@ -122,77 +109,172 @@ impl ValueSet {
     }
 
     fn insert(&mut self, v: &Const) {
+        let case_sensitive = self.0.case_sensitive;
+        let table = &mut self.0;
+        let mut enter = |c: Constant<'_>| {
+            table.entry(c, || ());
+        };
         match v {
             Const::Str(s) => {
                 if let Ok(n) = s.trim().parse::<f64>() {
-                    self.numbers.push(n);
+                    enter(Constant::Number(n));
                 }
                 match s.to_ascii_lowercase().as_str() {
-                    "true" => self.has_true = true,
-                    "false" => self.has_false = true,
+                    "true" => enter(Constant::Bool(true)),
+                    "false" => enter(Constant::Bool(false)),
                     _ => {}
                 }
-                self.insert_text(&fold(s, self.case_sensitive));
+                enter(Constant::Text(&fold(s, case_sensitive)));
             }
             Const::Int(i) => {
-                self.numbers.push(*i as f64);
-                self.insert_text(&i.to_string());
+                enter(Constant::Number(*i as f64));
+                enter(Constant::Text(&i.to_string()));
             }
             Const::Num(n) => {
-                self.numbers.push(*n);
-                self.insert_text(&n.to_string());
+                enter(Constant::Number(*n));
+                enter(Constant::Text(&n.to_string()));
             }
             Const::Bool(b) => {
-                if *b {
-                    self.has_true = true;
-                } else {
-                    self.has_false = true;
-                }
-                self.insert_text(&b.to_string());
+                enter(Constant::Bool(*b));
+                enter(Constant::Text(&b.to_string()));
             }
             // A field reference is compiled to a [`Compare`], never a set.
             Const::Field(_) => {}
         }
     }
 
-    /// Adds a string, folded already unless the set is case-sensitive.
-    fn insert_text(&mut self, text: &str) {
-        if self.case_sensitive {
-            self.strings.insert(text.into());
-        } else if self.folded.get(text.as_bytes()).is_none() {
-            self.folded.insert_new(text, ());
+    pub(super) fn merge(&mut self, other: &ValueSet) {
+        for c in other.0.constants() {
+            self.0.entry(c, || ());
         }
     }
 
-    pub(super) fn merge(&mut self, other: &ValueSet) {
-        for text in other
-            .strings
-            .iter()
-            .map(AsRef::as_ref)
-            .chain(other.folded.keys())
-        {
-            self.insert_text(text);
-        }
-        self.numbers.extend_from_slice(&other.numbers);
-        self.has_true |= other.has_true;
-        self.has_false |= other.has_false;
+    /// Whether the set compares text with its letter case.
+    pub(crate) fn case_sensitive(&self) -> bool {
+        self.0.case_sensitive
+    }
+
+    /// The constants, in each form they were entered in.
+    pub(crate) fn constants(&self) -> impl Iterator<Item = Constant<'_>> {
+        self.0.constants()
     }
 
     /// Whether a record value is in the set.
+    #[inline]
     pub fn contains(&self, v: &Value) -> bool {
+        self.0.get(v).is_some()
+    }
+}
+
+/// One constant of a [`Constants`] table, in one of the forms a record may
+/// hold it in; text is folded already unless the table is case-sensitive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Constant<'a> {
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+}
+
+/// Constants, each with a value, looked up by a record value as a
+/// [`ValueSet`] compares it: the set itself (values `()`), and the index of
+/// the sets a rule set's conditions require of one field, which tells in one
+/// lookup every set a record value is in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Constants<V> {
+    /// The strings of a case-sensitive table.
+    strings: FxHashMap<Box<str>, V>,
+    /// The strings of a table that ignores case, folded: a record's ASCII
+    /// text is looked up as it is, without being lower-cased first.
+    folded: FoldedKeys<V>,
+    /// Numbers compare by value: `0` is `0.0`, and NaN is nothing.
+    numbers: Vec<(f64, V)>,
+    on_true: Option<V>,
+    on_false: Option<V>,
+    case_sensitive: bool,
+}
+
+impl<V> Constants<V> {
+    pub(crate) fn new(case_sensitive: bool) -> Constants<V> {
+        Constants {
+            strings: FxHashMap::default(),
+            folded: FoldedKeys::default(),
+            numbers: Vec::new(),
+            on_true: None,
+            on_false: None,
+            case_sensitive,
+        }
+    }
+
+    /// Whether text is compared with its letter case.
+    pub(crate) fn case_sensitive(&self) -> bool {
+        self.case_sensitive
+    }
+
+    /// The value of a constant, entered with `make` when new.
+    pub(crate) fn entry(&mut self, c: Constant<'_>, make: impl FnOnce() -> V) -> &mut V {
+        match c {
+            Constant::Text(text) if self.case_sensitive => {
+                self.strings.entry(text.into()).or_insert_with(make)
+            }
+            Constant::Text(text) => {
+                if self.folded.get(text.as_bytes()).is_none() {
+                    self.folded.insert_new(text, make());
+                }
+                self.folded
+                    .get_mut(text.as_bytes())
+                    .unwrap_or_else(|| unreachable!("entered just above"))
+            }
+            Constant::Number(n) => {
+                let at = match self.numbers.iter().position(|(m, _)| *m == n) {
+                    Some(at) => at,
+                    None => {
+                        self.numbers.push((n, make()));
+                        self.numbers.len() - 1
+                    }
+                };
+                match self.numbers.get_mut(at) {
+                    Some((_, value)) => value,
+                    None => unreachable!("found or entered just above"),
+                }
+            }
+            Constant::Bool(true) => self.on_true.get_or_insert_with(make),
+            Constant::Bool(false) => self.on_false.get_or_insert_with(make),
+        }
+    }
+
+    /// The constants, in each form they were entered in.
+    pub(crate) fn constants(&self) -> impl Iterator<Item = Constant<'_>> {
+        let texts = self
+            .strings
+            .keys()
+            .map(AsRef::as_ref)
+            .chain(self.folded.keys());
+        texts
+            .map(Constant::Text)
+            .chain(self.numbers.iter().map(|(n, _)| Constant::Number(*n)))
+            .chain(self.on_true.as_ref().map(|_| Constant::Bool(true)))
+            .chain(self.on_false.as_ref().map(|_| Constant::Bool(false)))
+    }
+
+    /// The value of the constant a record value equals, if any.
+    #[inline]
+    pub(crate) fn get(&self, v: &Value) -> Option<&V> {
         match v {
             // This runs for every record and every set on its field.
-            Value::String(s) if self.case_sensitive => self.strings.contains(s.as_str()),
+            Value::String(s) if self.case_sensitive => self.strings.get(s.as_str()),
             // ASCII text equals a folded string ignoring ASCII case exactly
             // when its lower case equals it; other text is folded first
             // (Unicode lower case), then equal ignoring ASCII case means
             // equal.
-            Value::String(s) if s.is_ascii() => self.folded.get(s.as_bytes()).is_some(),
-            Value::String(s) => self.folded.get(fold(s, false).as_bytes()).is_some(),
-            Value::Number(n) => n.as_f64().is_some_and(|n| self.numbers.contains(&n)),
-            Value::Bool(true) => self.has_true,
-            Value::Bool(false) => self.has_false,
-            _ => false,
+            Value::String(s) if s.is_ascii() => self.folded.get(s.as_bytes()),
+            Value::String(s) => self.folded.get(fold(s, false).as_bytes()),
+            Value::Number(n) => {
+                let n = n.as_f64()?;
+                self.numbers.iter().find(|(m, _)| *m == n).map(|(_, v)| v)
+            }
+            Value::Bool(true) => self.on_true.as_ref(),
+            Value::Bool(false) => self.on_false.as_ref(),
+            _ => None,
         }
     }
 }

@@ -14,9 +14,8 @@ mod node;
 pub mod travel;
 
 pub use lower::CompileError;
+pub(crate) use matcher::Constants;
 pub use matcher::Matcher;
-// Elsewhere a set is reached through `Matcher::In`; eval's tests build one.
-#[cfg(test)]
 pub use matcher::ValueSet;
 pub use multi::{MultiRule, MultiSpec, compile_multi};
 pub(crate) use node::visit_paths;

@@ -185,7 +185,9 @@ impl CheckedRules {
             compile::intern_tops(&mut rule.root, &mut tops);
         }
         let plans = crate::run::multi::Plan::for_rules(&multi);
+        let index = super::index::RuleIndex::new(&rules);
         let set = RuleSet {
+            index,
             rules,
             multi,
             plans,

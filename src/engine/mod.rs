@@ -9,6 +9,7 @@
 mod cases;
 mod checked;
 mod finding;
+mod index;
 mod loader;
 mod rule_set;
 

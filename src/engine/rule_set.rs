@@ -11,6 +11,7 @@ use crate::finding::{Finding, RuleInfo};
 use crate::record::{Location, LogCategory, Record};
 
 use super::finding::{IDENTITY_FIELDS, finding};
+use super::index::RuleIndex;
 
 /// Compiled rules, ready to evaluate records.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct RuleSet {
     /// The top-level fields record-level tests read (see
     /// [`compile::intern_tops`]).
     pub(super) tops: Vec<(Box<str>, bool)>,
+    /// Which of `rules` a record can match, told by the sets they require.
+    pub(super) index: RuleIndex,
     pub(super) infos: Vec<RuleInfo>,
     pub(super) sources: Sources,
     pub(super) warnings: Vec<Diagnostic>,
@@ -199,8 +202,17 @@ impl RuleSet {
             .map(|(name, raw)| eval::lookup(&record.fields, name, *raw))
             .collect();
         let scope = Scope::Record(&record.fields, &tops);
-        for rule in &self.rules {
-            if rule.logs.contains(&record.category) && eval::matches(&rule.root, scope) {
+        let mut hits = self.index.hits();
+        self.index.mark(scope, &mut hits);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.logs.contains(&record.category) {
+                continue;
+            }
+            if self
+                .index
+                .rest(i, &hits)
+                .is_some_and(|rest| eval::matches(rest, scope))
+            {
                 emit(finding(rule, record, location));
             }
         }
