@@ -485,11 +485,25 @@ fn in_place(level: &Level, input: &mut Map<String, Value>, excluded: &[&str]) ->
             Some(_) => None,
         }
     };
-    if !input.keys().all(|k| own(k).is_some()) {
-        return false;
+    // The fields found by the first pass, for the second (most objects
+    // have fewer keys than this).
+    let mut found: [Option<&'static Field>; 64] = [None; 64];
+    for (i, key) in input.keys().enumerate() {
+        match own(key) {
+            None => return false,
+            Some(field) => {
+                if let Some(slot) = found.get_mut(i) {
+                    *slot = field;
+                }
+            }
+        }
     }
-    for (key, value) in input.iter_mut() {
-        if let Some(Some(field)) = own(key) {
+    for (i, (key, value)) in input.iter_mut().enumerate() {
+        let field = match found.get(i) {
+            Some(field) => *field,
+            None => own(key).flatten(),
+        };
+        if let Some(field) = field {
             *value = coerce(field, level.child(field), std::mem::take(value));
         }
     }
