@@ -1,4 +1,4 @@
-//! Which rules a record can match, told before any rule runs.
+//! Which rules a record can match, told before the rules run.
 //!
 //! Most rules require some field to equal one of a few constants
 //! (`appDisplayName: Azure Portal`, `status.errorCode: 0`,
@@ -6,15 +6,16 @@
 //! is joined to it by `all`, must hold for the rule to match. The index
 //! gathers the sets of these conditions field by field, each constant
 //! mapped to the conditions whose set holds it, so one lookup per value of
-//! a record tells which of them hold; a rule with one that does not is not
-//! evaluated. The lookup is the one the sets themselves answer
-//! ([`Constants::get`]), on the values evaluation itself visits
-//! ([`eval::visit_test`]), so a rule skipped is a rule that does not match.
-//! A rule not skipped is known to pass those conditions: what is left of
-//! it is evaluated as it would be without the index.
+//! a record tells which of them hold, and a rule with one that does not is
+//! not evaluated. A field is looked up the first time a rule asks about it
+//! in a record: a rule set whose rules mostly fail on their first
+//! condition does no more than before.
 //!
-//! With many rules this replaces most evaluation by a few lookups per
-//! record; `tests/differential.rs` compares it with evaluating every rule.
+//! The lookup is the one the sets themselves answer ([`Constants::get`]),
+//! on the values evaluation itself visits ([`eval::visit_test`]), so a rule
+//! skipped is a rule that does not match. A rule not skipped passes those
+//! conditions: what is left of it is evaluated as without the index.
+//! `tests/differential.rs` compares the two on every record it reads.
 
 use crate::compile::{CompiledRule, Constants, Matcher, Node, Test, ValueSet};
 use crate::eval::{self, Scope};
@@ -24,12 +25,15 @@ use crate::eval::{self, Scope};
 pub(super) struct RuleIndex {
     /// One per field (and way of comparing text) some required set is on.
     fields: Vec<FieldSets>,
-    /// For each rule, in order, the numbers of its required conditions,
-    /// and its condition without them.
-    rules: Vec<(Box<[u32]>, Node)>,
+    /// For each rule, in order, its required conditions, and its condition
+    /// without them.
+    rules: Vec<(Box<[Need]>, Node)>,
     /// How many required conditions there are, in all rules.
     conditions: usize,
 }
+
+/// A required condition: the number of its field, then its own.
+type Need = (u32, u32);
 
 /// The required sets on one field.
 #[derive(Debug)]
@@ -40,10 +44,17 @@ struct FieldSets {
     constants: Constants<Vec<u32>>,
 }
 
-/// The conditions that hold on one record, one bit each.
+/// What the index knows of one record: the fields looked up, the
+/// conditions that hold.
 pub(super) struct Hits {
-    small: [u64; 16],
-    large: Vec<u64>,
+    fields: Bits,
+    conditions: Bits,
+}
+
+/// A set of small numbers, on the stack up to 1,024.
+enum Bits {
+    Small([u64; 16]),
+    Large(Vec<u64>),
 }
 
 impl RuleIndex {
@@ -56,7 +67,6 @@ impl RuleIndex {
             let rest = split(&rule.root, &mut |test, set| {
                 let id = index.conditions as u32;
                 index.conditions += 1;
-                needs.push(id);
                 let fields = &mut index.fields;
                 let at = fields.iter().position(|f| {
                     f.test.path == test.path
@@ -70,6 +80,7 @@ impl RuleIndex {
                     });
                     fields.len() - 1
                 });
+                needs.push((at as u32, id));
                 let Some(field) = fields.get_mut(at) else {
                     unreachable!("found or added just above")
                 };
@@ -82,63 +93,79 @@ impl RuleIndex {
         index
     }
 
-    /// Room for the conditions of one record, none holding.
+    /// Room for what the index learns of one record.
     pub(super) fn hits(&self) -> Hits {
-        let words = self.conditions.div_ceil(64);
         Hits {
-            small: [0; 16],
-            large: if words > 16 {
-                vec![0; words]
-            } else {
-                Vec::new()
-            },
+            fields: Bits::new(self.fields.len()),
+            conditions: Bits::new(self.conditions),
         }
     }
 
-    /// Marks the required conditions that hold on a record.
-    pub(super) fn mark(&self, scope: Scope<'_>, hits: &mut Hits) {
-        let bits = hits.bits_mut();
-        for field in &self.fields {
-            eval::visit_test(&field.test, scope, &mut |v| {
-                for &id in field.constants.get(v).into_iter().flatten() {
-                    if let Some(word) = bits.get_mut(id as usize / 64) {
-                        *word |= 1 << (id % 64);
-                    }
-                }
-                false
-            });
-        }
-    }
-
-    /// What is left to evaluate of rule number `rule` once the required
-    /// conditions that hold are marked in `hits`: `None` when one does not
-    /// hold (the rule does not match).
+    /// What is left to evaluate of rule number `rule` on the record of
+    /// `scope`, once the conditions it requires hold: `None` when one does
+    /// not (the rule does not match). Looks up the fields it requires that
+    /// no rule asked about yet, marking in `hits` every condition on them
+    /// that holds.
     #[inline]
-    pub(super) fn rest(&self, rule: usize, hits: &Hits) -> Option<&Node> {
-        let bits = hits.bits();
+    pub(super) fn rest(&self, rule: usize, scope: Scope<'_>, hits: &mut Hits) -> Option<&Node> {
         let (needs, rest) = self.rules.get(rule)?;
-        let holds = |id: &u32| {
-            bits.get(*id as usize / 64)
-                .is_some_and(|word| word & (1 << (id % 64)) != 0)
+        for &(field, id) in needs.iter() {
+            if !hits.fields.contains(field) {
+                hits.fields.insert(field);
+                self.mark(field, scope, &mut hits.conditions);
+            }
+            if !hits.conditions.contains(id) {
+                return None;
+            }
+        }
+        Some(rest)
+    }
+
+    /// Marks the conditions on field number `field` that hold on a record.
+    fn mark(&self, field: u32, scope: Scope<'_>, conditions: &mut Bits) {
+        let Some(field) = self.fields.get(field as usize) else {
+            return;
         };
-        needs.iter().all(holds).then_some(rest)
+        eval::visit_test(&field.test, scope, &mut |v| {
+            for &id in field.constants.get(v).into_iter().flatten() {
+                conditions.insert(id);
+            }
+            false
+        });
     }
 }
 
-impl Hits {
-    fn bits(&self) -> &[u64] {
-        if self.large.is_empty() {
-            &self.small
+impl Bits {
+    fn new(len: usize) -> Bits {
+        let words = len.div_ceil(64);
+        if words <= 16 {
+            Bits::Small([0; 16])
         } else {
-            &self.large
+            Bits::Large(vec![0; words])
         }
     }
 
-    fn bits_mut(&mut self) -> &mut [u64] {
-        if self.large.is_empty() {
-            &mut self.small
-        } else {
-            &mut self.large
+    fn words(&self) -> &[u64] {
+        match self {
+            Bits::Small(words) => words,
+            Bits::Large(words) => words,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, n: u32) -> bool {
+        let word = self.words().get(n as usize / 64);
+        word.is_some_and(|w| w & (1 << (n % 64)) != 0)
+    }
+
+    #[inline]
+    fn insert(&mut self, n: u32) {
+        let words = match self {
+            Bits::Small(words) => &mut words[..],
+            Bits::Large(words) => &mut words[..],
+        };
+        if let Some(w) = words.get_mut(n as usize / 64) {
+            *w |= 1 << (n % 64);
         }
     }
 }
@@ -215,10 +242,9 @@ match:
             .collect();
         let scope = Scope::Record(&record.fields, &tops);
         let mut hits = set.index.hits();
-        set.index.mark(scope, &mut hits);
         (set.rules.iter().enumerate())
             .filter_map(|(i, rule)| {
-                let rest = set.index.rest(i, &hits)?;
+                let rest = set.index.rest(i, scope, &mut hits)?;
                 Some((rule.info.id.to_string(), format!("{rest:?}")))
             })
             .collect()

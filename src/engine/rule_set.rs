@@ -203,14 +203,13 @@ impl RuleSet {
             .collect();
         let scope = Scope::Record(&record.fields, &tops);
         let mut hits = self.index.hits();
-        self.index.mark(scope, &mut hits);
         for (i, rule) in self.rules.iter().enumerate() {
             if !rule.logs.contains(&record.category) {
                 continue;
             }
             if self
                 .index
-                .rest(i, &hits)
+                .rest(i, scope, &mut hits)
                 .is_some_and(|rest| eval::matches(rest, scope))
             {
                 emit(finding(rule, record, location));
