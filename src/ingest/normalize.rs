@@ -446,10 +446,13 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
     direct.sort_by_key(|(null, rank, ..)| (*null, *rank));
     nested.sort_by_key(|(rank, ..)| *rank);
     let mut out = Map::new();
+    // The fields given a value so far: the first key of each wins.
+    let mut taken: Vec<&'static Field> = Vec::with_capacity(direct.len());
     for (_, _, field, key, value) in direct {
-        if out.contains_key(field.name) {
+        if taken.iter().any(|f| std::ptr::eq(*f, field)) {
             extra.push((key, value));
         } else {
+            taken.push(field);
             // Reuse the key's string (most keys are spelled like their
             // field, or as long: `UserPrincipalName`).
             let mut name = key;
