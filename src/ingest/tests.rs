@@ -842,6 +842,32 @@ fn csv_is_told_by_its_header_not_its_name() {
     assert_read("gzip CSV", got, &want, "csv (log-analytics)");
 }
 
+/// A stream that gives at most three bytes a read, so a row's quotes and
+/// line breaks fall on every side of a chunk's end.
+struct Trickle(Cursor<Vec<u8>>, usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.1 += 1;
+        let n = buf.len().min(1 + self.1 % 3);
+        self.0.read(buf.get_mut(..n).unwrap_or_default())
+    }
+}
+
+#[test]
+fn csv_rows_read_the_same_in_any_chunks() {
+    let mut bytes = LA_CSV.as_bytes().to_vec();
+    // A cell of two quotes (each written twice) and a line break.
+    bytes.extend_from_slice(
+        "w,\"4/28/2021, 2:10:45.221 PM\",c,SigninLogs,0,\"\"\"\"\"\r\n\",\r\n".as_bytes(),
+    );
+    let want = ["2:0 a", "5:1 b", "6:2 c"];
+    assert_read("CSV at once", read(&bytes), &want, "csv (log-analytics)");
+    let trickle = Trickle(Cursor::new(bytes), 0);
+    let got = read_all(from_reader("test".into(), Box::new(trickle)));
+    assert_read("CSV a few bytes a read", got, &want, "csv (log-analytics)");
+}
+
 #[test]
 fn admin_center_csv_is_named_so() {
     let text = "Date (UTC),Request ID,Username,Status,Sign-in error code\n\
