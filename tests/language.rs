@@ -508,6 +508,16 @@ fn the_projection_names_every_field_rules_and_findings_read() {
     assert!(!p.wants("deviceDetail"));
     assert!(p.wants_raw("rngcstatus"));
     assert!(!p.wants_raw("other"));
+    // A list a quantifier walks is read as far as its elements' conditions
+    // read it; one of a record's own lists, read whole, reads it all.
+    let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let policies = "appliedConditionalAccessPolicies";
+    assert!(p.paths.contains(&path(&[policies, "result"])));
+    assert!(!p.paths.contains(&path(&[policies])));
+    let whole = rules(
+        "id: T-2\ntitle: t\nseverity: low\nmatch:\n  appliedConditionalAccessPolicies: { any: { raw.Extra: 1 } }\n",
+    );
+    assert!(whole.projection().paths.contains(&path(&[policies])));
 }
 
 #[test]

@@ -164,8 +164,10 @@ pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
     }
 }
 
-/// Calls `f` on every path the condition reads at its own level (paths
-/// inside a quantifier are relative to its list, which is visited).
+/// Calls `f` on every path the condition reads. A quantifier's list is
+/// read as far as the conditions on its elements read it
+/// (`appliedConditionalAccessPolicies.result`), or whole when one of them
+/// reads the element itself or a `raw.` key.
 pub(crate) fn visit_paths(node: &Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
     match node {
         Node::All(children) | Node::Any(children) => {
@@ -177,6 +179,18 @@ pub(crate) fn visit_paths(node: &Node, f: &mut dyn FnMut(&crate::catalog::FieldP
             f(&c.path);
             f(&c.other);
         }
-        Node::Quant { path, .. } => f(path),
+        Node::Quant { path, inner, .. } => {
+            let mut below = Vec::new();
+            visit_paths(inner, &mut |p| below.push(p.clone()));
+            let partial =
+                !path.is_raw() && (below.iter()).all(|p| !p.is_raw() && !p.segments().is_empty());
+            if !partial {
+                return f(path);
+            }
+            for p in below {
+                let segments = path.segments().iter().chain(p.segments()).cloned();
+                f(&crate::catalog::FieldPath::new(segments, false));
+            }
+        }
     }
 }

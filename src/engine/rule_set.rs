@@ -257,7 +257,8 @@ pub struct Projection {
     /// Keys reached through `raw.`, lower-cased (they match in any case).
     pub raw: std::collections::BTreeSet<String>,
     /// Every canonical path read, in full (`["location", "city"]`); a
-    /// list a quantifier walks is read whole.
+    /// list a quantifier walks, as far as the conditions on its elements
+    /// read it.
     pub paths: std::collections::BTreeSet<Vec<String>>,
     /// Some rule reads every key of a record (a Sigma keyword search):
     /// ingest must keep them all.
