@@ -388,7 +388,12 @@ fn value(rng: &mut Lcg, kind: &str, values: &[String], depth: usize) -> serde_js
                 _ => json!(items),
             }
         }
-        "object" | "dynamic" => any(rng, depth),
+        // An object field's value, or its JSON text (as a Log Analytics
+        // CSV writes it), of any kind.
+        "object" | "dynamic" => match rng.below(4) {
+            0 => json!(serde_json::to_string(&any(rng, depth)).unwrap_or_default()),
+            _ => any(rng, depth),
+        },
         _ => json!(rng.pick(&[
             "alice@contoso.com",
             "ALICE@CONTOSO.COM",
@@ -444,6 +449,10 @@ fn arbitrary_record(rng: &mut Lcg, fields: &[CatalogField]) -> String {
                 let mut v = v;
                 for child in rest.iter().rev() {
                     v = serde_json::json!({ child.as_str(): v });
+                }
+                // Sometimes as JSON text, as a Log Analytics CSV writes it.
+                if rng.chance(3) {
+                    v = serde_json::Value::from(v.to_string());
                 }
                 (parent.clone(), v)
             }

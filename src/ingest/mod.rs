@@ -267,7 +267,14 @@ impl Reader {
                     fields,
                     counts,
                     line,
-                } => (Raw::Object { fields, counts }, line),
+                } => (
+                    Raw::Object {
+                        fields,
+                        counts,
+                        keep: self.keep.clone(),
+                    },
+                    line,
+                ),
                 Frame::Unchecked { bytes, start, mark } => {
                     let raw = match self.keep.clone() {
                         Some(keep) => Raw::Unchecked {
@@ -307,7 +314,15 @@ impl Reader {
                             counts
                         })
                     });
-                    (Raw::Object { fields, counts }, line)
+                    let keep = self.keep.clone();
+                    (
+                        Raw::Object {
+                            fields,
+                            counts,
+                            keep,
+                        },
+                        line,
+                    )
                 }
                 table::Row::AdminCenter {
                     canonical,
@@ -384,10 +399,12 @@ enum Raw {
         keep: Arc<Keep>,
         mark: Mark,
     },
-    /// A record already split into keys and values.
+    /// A record already split into keys and values, with the rules' keep
+    /// for what JSON text its values hold.
     Object {
         fields: serde_json::Map<String, Value>,
         counts: Option<markers::KeyCounts>,
+        keep: Option<Arc<Keep>>,
     },
     /// An admin center CSV row.
     AdminCenter {
@@ -444,6 +461,7 @@ impl Pending {
                 Ok((Value::Object(fields), Some(counts))) if !counts.container => Raw::Object {
                     fields,
                     counts: Some(counts),
+                    keep: Some(keep),
                 },
                 _ => return Err(mark),
             },
@@ -456,22 +474,26 @@ impl Pending {
     /// [`Reader::note`].
     pub fn decode(self) -> (Item, Seen) {
         let Pending { raw, location } = self;
-        let counted = |fields: serde_json::Map<String, Value>, counts| {
+        let counted = |fields: serde_json::Map<String, Value>, counts, keep: Option<&Keep>| {
             let known = normalize::has_known_key(&fields, counts);
-            (normalize::normalize_counted(fields, counts), known)
+            (normalize::normalize_counted(fields, counts, keep), known)
         };
         let found = match raw {
             Raw::Json { bytes, start, keep } => frame::parse_record(&bytes, start, keep.as_deref())
-                .map(|(fields, counts)| counted(fields, counts))
+                .map(|(fields, counts)| counted(fields, counts, keep.as_deref()))
                 .map_err(|e| e.to_string()),
             // Only `decode_checked` meets these in a run; read on its own,
             // such a line is read as a framed record.
             Raw::Unchecked {
                 bytes, start, keep, ..
             } => frame::parse_record(&bytes, start, Some(&keep))
-                .map(|(fields, counts)| counted(fields, counts))
+                .map(|(fields, counts)| counted(fields, counts, Some(&keep)))
                 .map_err(|e| e.to_string()),
-            Raw::Object { fields, counts } => Ok(counted(fields, counts)),
+            Raw::Object {
+                fields,
+                counts,
+                keep,
+            } => Ok(counted(fields, counts, keep.as_deref())),
             Raw::AdminCenter {
                 canonical,
                 unmapped,
@@ -692,7 +714,7 @@ pub fn normalize(value: Value) -> Result<Record, NormalizeError> {
 /// log is. Used on rule test records whose case or rule names the log.
 pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, NormalizeError> {
     match value {
-        Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log)).0),
+        Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log), None).0),
         other => Err(NormalizeError::NotAnObject(frame::value_kind(&other))),
     }
 }

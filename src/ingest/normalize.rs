@@ -32,6 +32,7 @@ use super::markers::{
     LA_LOG, LA_MARKERS, PROPERTIES, SERVICE_PRINCIPAL_ID, SIGN_IN_EVENT_TYPES, USER_ID,
     USER_PRINCIPAL_NAME,
 };
+use super::sparse::{Below, Keep};
 use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
 use crate::fold::get_any_case;
 use crate::record::{LogCategory, Record};
@@ -125,23 +126,27 @@ pub(crate) fn has_known_key(input: &Map<String, Value>, counts: Option<KeyCounts
 
 /// Normalizes a record object, detecting its shape.
 pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
-    normalize_with(input, None, None)
+    normalize_with(input, None, None, None)
 }
 
 /// Normalizes a record object read by [`super::sparse`]: `counts`, when
 /// given, counts the keys the record had before unwanted ones were skipped,
-/// for shape detection.
+/// for shape detection; JSON text in a value is parsed only as far as
+/// `keep` wants it.
 pub(crate) fn normalize_counted(
     input: Map<String, Value>,
     counts: Option<KeyCounts>,
+    keep: Option<&Keep>,
 ) -> (Record, RecordShape) {
     let shape = detect(&input, counts);
-    normalize_with(input, Some(shape), None)
+    normalize_with(input, Some(shape), None, keep)
 }
 
 /// Normalizes a record object. `shape`, when given, is the shape the reader
 /// knows the record has; otherwise it is detected.
 /// `log`, when given, is the record's log, whatever the record says.
+/// `keep`, when given, is what rules read: JSON text in a value is parsed
+/// only as far as it wants (see [`coerce::parse_text`]).
 ///
 /// The log decides the catalog: the source the record names (diagnostic
 /// `category`, Log Analytics `Type`), else, for a record that names none,
@@ -151,6 +156,7 @@ pub(crate) fn normalize_with(
     input: Map<String, Value>,
     shape: Option<RecordShape>,
     log: Option<&LogCategory>,
+    keep: Option<&Keep>,
 ) -> (Record, RecordShape) {
     let shape = shape.unwrap_or_else(|| detect(&input, None));
     let named: &[&str] = match shape {
@@ -172,9 +178,9 @@ pub(crate) fn normalize_with(
     });
     let root = root_for(known.as_ref());
     let fields = match shape {
-        RecordShape::Diagnostic => diagnostic(root, input),
-        RecordShape::LogAnalytics => object(&root.level, input, root.la_kept),
-        RecordShape::Graph | RecordShape::AdminCenter => object(&root.level, input, &[]),
+        RecordShape::Diagnostic => diagnostic(root, input, keep),
+        RecordShape::LogAnalytics => object(&root.level, input, root.la_kept, keep),
+        RecordShape::Graph | RecordShape::AdminCenter => object(&root.level, input, &[], keep),
     };
     let category = known.unwrap_or_else(|| derive_category(&fields));
     (Record { fields, category }, shape)
@@ -188,7 +194,7 @@ pub(crate) fn normalize_admin_center(
     canonical: Map<String, Value>,
     unmapped: Vec<(String, Value)>,
 ) -> Record {
-    let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None);
+    let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None, None);
     for (key, value) in unmapped {
         insert_new(&mut record.fields, &key, value);
     }
@@ -254,7 +260,11 @@ fn into_properties(value: Value) -> Option<Map<String, Value>> {
 /// A diagnostic-settings record: canonical fields from `properties`, and
 /// the envelope keys of [`Root::envelope`] (such as `resultType`,
 /// `callerIpAddress`, `location`) filling in what `properties` lacks.
-fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> {
+fn diagnostic(
+    root: &Root,
+    mut input: Map<String, Value>,
+    keep: Option<&Keep>,
+) -> Map<String, Value> {
     let key = input
         .iter()
         .find(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v))
@@ -267,7 +277,7 @@ fn diagnostic(root: &Root, mut input: Map<String, Value>) -> Map<String, Value> 
         .unwrap_or_default();
     let inner_keys: Vec<String> = properties.keys().cloned().collect();
     let level = &root.level;
-    let mut out = object(level, properties, &[]);
+    let mut out = object(level, properties, &[], keep);
     for (key, value) in input {
         let value = match envelope_target(root, &key, &value) {
             Some(target) => match fill(level, &mut out, target, value) {
@@ -424,9 +434,15 @@ impl Level {
 /// When several keys land on one field, a non-null value beats a null and
 /// then the lower rank ([`Level`]) wins; the others are kept under their own
 /// names. Flat aliases into an object (`Location`, `ResultType`) only fill
-/// in what the object itself lacks.
-fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Map<String, Value> {
-    if in_place(level, &mut input, excluded) {
+/// in what the object itself lacks. `keep`, when given, is what of the
+/// object rules read (see [`partly`]).
+fn object(
+    level: &Level,
+    mut input: Map<String, Value>,
+    excluded: &[&str],
+    keep: Option<&Keep>,
+) -> Map<String, Value> {
+    if in_place(level, &mut input, excluded, keep) {
         return input;
     }
     let mut direct = Vec::new();
@@ -435,6 +451,7 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
     for (key, value) in input {
         match level.target(&key, excluded) {
             Some((Target::Direct(field), rank)) => {
+                let value = partly(field, &key, value, keep);
                 direct.push((value.is_null(), rank, field, key, value));
             }
             Some((target @ Target::Nested(..), rank)) => {
@@ -480,7 +497,12 @@ fn object(level: &Level, mut input: Map<String, Value>, excluded: &[&str]) -> Ma
 /// key is either its field's own name or no field's (kept as it is): then
 /// no key moves, so normalizing is coercing the fields' values where they
 /// are. Gives `false`, with `input` untouched, for any other object.
-fn in_place(level: &Level, input: &mut Map<String, Value>, excluded: &[&str]) -> bool {
+fn in_place(
+    level: &Level,
+    input: &mut Map<String, Value>,
+    excluded: &[&str],
+    keep: Option<&Keep>,
+) -> bool {
     let own = |key: &str| -> Option<Option<&'static Field>> {
         match level.target(key, excluded) {
             None => Some(None),
@@ -507,10 +529,28 @@ fn in_place(level: &Level, input: &mut Map<String, Value>, excluded: &[&str]) ->
             None => own(key).flatten(),
         };
         if let Some(field) = field {
-            *value = coerce(field, level.child(field), std::mem::take(value));
+            let value_in = partly(field, key, std::mem::take(value), keep);
+            *value = coerce(field, level.child(field), value_in);
         }
     }
     true
+}
+
+/// A value whose JSON text coercion parses (a Log Analytics dynamic
+/// column written as text), parsed building only what `keep` wants below
+/// `key`; any other value as it is.
+fn partly(field: &'static Field, key: &str, value: Value, keep: Option<&Keep>) -> Value {
+    let json_text = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| s.trim_start().starts_with(['[', '{']))
+    };
+    match keep {
+        Some(keep) if json_text(&value) => match keep.get(key) {
+            Some(Below::Some(below)) => coerce::parse_text(field, value, below),
+            _ => value,
+        },
+        _ => value,
+    }
 }
 
 /// Puts `value` at `target` if nothing is there yet; gives it back

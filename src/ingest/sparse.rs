@@ -171,6 +171,22 @@ pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, Opt
     }
 }
 
+/// Parses JSON text held in a string (a Log Analytics dynamic column
+/// written as text): of an object, or of each object of a list, only the
+/// keys `keep` wants are built. It reads exactly when a full parse reads
+/// it, and builds the same values where it builds them.
+pub(crate) fn parse_part(text: &str, keep: &Keep) -> serde_json::Result<Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Part {
+        keep,
+        whole_elements: false,
+        known: None,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// The seed of a record: its value, the counts of its keys, and whether a
 /// key may repeat.
 #[derive(Clone, Copy)]

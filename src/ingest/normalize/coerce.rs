@@ -8,6 +8,7 @@ use serde_json::{Number, Value};
 
 use super::{Level, object};
 use crate::catalog::{Field, Kind};
+use crate::ingest::sparse::{self, Keep};
 
 /// Coerces a value to its field's type; what cannot be coerced is kept.
 /// `below` is the level of an object field's own fields.
@@ -75,7 +76,7 @@ fn list_from_text(field: &Field, text: &str) -> Option<Vec<Value>> {
 fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
     match (field.kind, below) {
         (Kind::Object(_), Some(level)) => match value {
-            Value::Object(map) => Value::Object(object(level, map, &[])),
+            Value::Object(map) => Value::Object(object(level, map, &[], None)),
             Value::String(text) => object_from_text(level, text),
             other => other,
         },
@@ -90,6 +91,26 @@ fn coerce_one(field: &'static Field, below: Option<&Level>, value: Value) -> Val
     }
 }
 
+/// JSON text in a string, parsed as coercion would parse it for `field`,
+/// building only what `keep` wants: the value as it came when coercion
+/// would keep the text (not JSON, or JSON of another kind).
+pub(super) fn parse_text(field: &Field, value: Value, keep: &Keep) -> Value {
+    let Value::String(text) = &value else {
+        return value;
+    };
+    let text = text.trim();
+    if !text.starts_with(['[', '{']) {
+        return value;
+    }
+    match sparse::parse_part(text, keep) {
+        Ok(list @ Value::Array(_)) if field.list => list,
+        Ok(object @ Value::Object(_)) if field.list || matches!(field.kind, Kind::Object(_)) => {
+            object
+        }
+        _ => value,
+    }
+}
+
 /// An object held in a string (Log Analytics dynamic columns written as
 /// text). Empty text is no value; text that is not a JSON object is kept.
 fn object_from_text(level: &Level, text: String) -> Value {
@@ -98,7 +119,7 @@ fn object_from_text(level: &Level, text: String) -> Value {
         return Value::Null;
     }
     match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => Value::Object(object(level, map, &[])),
+        Ok(Value::Object(map)) => Value::Object(object(level, map, &[], None)),
         _ => Value::String(text),
     }
 }
