@@ -16,13 +16,17 @@
 # chainsaw (the Sigma hunting tool) is not compared: it is not on crates.io
 # or in Debian, and nothing else can be fetched offline here.
 #
+# Each command runs RUNS times (3 unless set); the table gives the median
+# time and the largest peak RSS.
+#
 # Usage:  bench/compare.sh                 200,000 sign-ins (about 540 MB)
-#         N=20000 bench/compare.sh         fewer
+#         N=20000 RUNS=1 bench/compare.sh  fewer, once each
 #         SEED=7 KEEP=1 bench/compare.sh   another seed; keep the temp dir
 # Needs: cargo, jq (installed with apt-get when run as root), GNU time.
 set -euo pipefail
 
 N=${N:-200000}
+RUNS=${RUNS:-3}
 SEED=${SEED:-7}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/target/bench-tools"
@@ -65,21 +69,27 @@ say "   $DATA: $BYTES bytes, $((BYTES / N)) bytes a record"
 # Warm the page cache so the first tool timed does not pay for the disk.
 cat "$DATA" >/dev/null
 
-# measure NAME COMMAND...: runs the command with its output in $TMP/NAME.out
-# and its time in $TMP/NAME.time ("seconds peak-KB"). tollgate exits 1 when
-# it finds something; that is success here.
+# measure NAME COMMAND...: runs the command RUNS times with its output in
+# $TMP/NAME.out, and keeps in $TMP/NAME.t the median time and the largest
+# peak RSS ("seconds peak-KB"). tollgate exits 1 when it finds something;
+# that is success here.
 measure() {
   local name=$1
   shift
-  say "== $name"
-  local rc=0
-  /usr/bin/time -f "%e %M" -o "$TMP/$name.time" "$@" >"$TMP/$name.out" || rc=$?
-  if [ "$rc" -gt 1 ]; then
-    say "error: $name exited with $rc"
-    cat "$TMP/$name.out" >&2
-    exit 1
-  fi
-  tail -n 1 "$TMP/$name.time" >"$TMP/$name.t"
+  say "== $name ($RUNS runs)"
+  : >"$TMP/$name.runs"
+  for _ in $(seq "$RUNS"); do
+    local rc=0
+    /usr/bin/time -f "%e %M" -o "$TMP/$name.time" "$@" >"$TMP/$name.out" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+      say "error: $name exited with $rc"
+      cat "$TMP/$name.out" >&2
+      exit 1
+    fi
+    tail -n 1 "$TMP/$name.time" >>"$TMP/$name.runs"
+  done
+  sort -n "$TMP/$name.runs" |
+    awk '{ t[NR] = $1; if ($2 > kb) kb = $2 } END { print t[int((NR + 1) / 2)], kb }' >"$TMP/$name.t"
 }
 
 measure floor-ignored "$FLOOR" ignored "$DATA"
