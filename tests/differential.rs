@@ -152,6 +152,10 @@ fn edge_records_read_the_same_both_ways() {
         // `properties` as JSON text, and reached through raw.
         r#"{"category": "SignInLogs", "properties": "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}"}"#,
         r#"{"userPrincipalName": "a@b", "properties": {"foo": "bar"}}"#,
+        // JSON text of the wrong kind for its field stays text: an object
+        // field holding a list, a list holding a number.
+        r#"{"clientAppUsed": "IMAP4", "status": "[{\"errorCode\": 0}]"}"#,
+        r#"{"clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "appliedConditionalAccessPolicies": "{\"result\": 7"}"#,
         // Framing: two records on a line; a line that ends in `}` inside
         // a record that goes on; blanks and a carriage return after a
         // record; a key that could announce a Graph page, and one that
