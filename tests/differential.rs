@@ -152,6 +152,7 @@ fn edge_records_read_the_same_both_ways() {
         // `properties` as JSON text, and reached through raw.
         r#"{"category": "SignInLogs", "properties": "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}}"}"#,
         r#"{"userPrincipalName": "a@b", "properties": {"foo": "bar"}}"#,
+        r#"{"userPrincipalName": "a@b", "appliedConditionalAccessPolicies": [{"result": "success"}]}"#,
         // JSON text of the wrong kind for its field stays text: an object
         // field holding a list, a list holding a number.
         r#"{"clientAppUsed": "IMAP4", "status": "[{\"errorCode\": 0}]"}"#,
@@ -175,6 +176,15 @@ fn edge_records_read_the_same_both_ways() {
     );
     let found = same(&set, "edge records", &bytes);
     assert!(found >= 2, "{found}");
+    // A quantifier whose condition reads nothing of the element, alone:
+    // no other rule reads the list.
+    let any = load(|l| {
+        l.add_source(
+            "any.yaml",
+            "id: T-ANY\ntitle: t\nseverity: low\nmatch:\n  appliedConditionalAccessPolicies: { any: { all: [] } }\n",
+        );
+    });
+    assert!(same(&any, "edge records, T-ANY", &bytes) >= 1);
 }
 
 /// Lines read ahead of without a scan, in batches on several threads: a

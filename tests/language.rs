@@ -518,6 +518,10 @@ fn the_projection_names_every_field_rules_and_findings_read() {
         "id: T-2\ntitle: t\nseverity: low\nmatch:\n  appliedConditionalAccessPolicies: { any: { raw.Extra: 1 } }\n",
     );
     assert!(whole.projection().paths.contains(&path(&[policies])));
+    let nothing = rules(
+        "id: T-3\ntitle: t\nseverity: low\nmatch:\n  appliedConditionalAccessPolicies: { any: { all: [] } }\n",
+    );
+    assert!(nothing.projection().paths.contains(&path(&[policies])));
 }
 
 #[test]

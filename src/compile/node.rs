@@ -167,7 +167,8 @@ pub fn intern_tops(root: &mut Node, tops: &mut Vec<(Box<str>, bool)>) {
 /// Calls `f` on every path the condition reads. A quantifier's list is
 /// read as far as the conditions on its elements read it
 /// (`appliedConditionalAccessPolicies.result`), or whole when one of them
-/// reads the element itself or a `raw.` key.
+/// reads the element itself or a `raw.` key, or when none reads anything
+/// (`any: { all: [] }` holds for any element).
 pub(crate) fn visit_paths(node: &Node, f: &mut dyn FnMut(&crate::catalog::FieldPath)) {
     match node {
         Node::All(children) | Node::Any(children) => {
@@ -182,8 +183,9 @@ pub(crate) fn visit_paths(node: &Node, f: &mut dyn FnMut(&crate::catalog::FieldP
         Node::Quant { path, inner, .. } => {
             let mut below = Vec::new();
             visit_paths(inner, &mut |p| below.push(p.clone()));
-            let partial =
-                !path.is_raw() && (below.iter()).all(|p| !p.is_raw() && !p.segments().is_empty());
+            let partial = !path.is_raw()
+                && !below.is_empty()
+                && (below.iter()).all(|p| !p.is_raw() && !p.segments().is_empty());
             if !partial {
                 return f(path);
             }
