@@ -464,6 +464,11 @@ fn arbitrary_record(rng: &mut Lcg, fields: &[CatalogField]) -> String {
                 for child in rest.iter().rev() {
                     v = serde_json::json!({ child.as_str(): v });
                 }
+                // Sometimes in a list (a list of objects, as policies and
+                // authentication steps come), with another element.
+                if rng.chance(3) {
+                    v = serde_json::json!([v, any(rng, 1)]);
+                }
                 // Sometimes as JSON text, as a Log Analytics CSV writes it.
                 if rng.chance(3) {
                     v = serde_json::Value::from(v.to_string());
