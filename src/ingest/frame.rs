@@ -42,7 +42,8 @@ use super::source::{self, Capped, Source, SourceMark, Steps, human_size, within}
 use super::sparse::{self, Keep};
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
-use scan::{Break, Pos, Step, ValueScan, container_key, starts_value};
+pub(super) use scan::container_key;
+use scan::{Break, Pos, Step, ValueScan, starts_value};
 
 /// Largest record read by default: larger ones are reported, not buffered.
 pub(crate) const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
@@ -468,10 +469,7 @@ impl Framer {
     }
 
     /// A top-level record that fills the rest of its line, read without
-    /// scanning it first: when the line (up to its blank end) parses as one
-    /// object whose keys could not announce a container, that object is
-    /// exactly the record the scan would have found, as no scan of a valid
-    /// object stops before its last `}`. Anything else (a record over
+    /// scanning it first ([`line_object`]). Anything else (a record over
     /// several lines, two on a line, a broken one, a line that goes on past
     /// the bytes at hand) is left to the scan, as nothing was consumed.
     ///
@@ -481,29 +479,14 @@ impl Framer {
         let Some(keep) = self.keep.clone() else {
             return Ok(None);
         };
-        let chunk = self.src.chunk()?;
-        let Some(end) = memchr(b'\n', chunk) else {
+        let Some(text) = line_record(self.src.chunk()?) else {
             return Ok(None);
         };
-        let mut text = within(chunk, ..end);
-        while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
-            text = rest;
-        }
-        if text.last() != Some(&b'}') {
-            return Ok(None);
-        }
-        let Ok((Value::Object(fields), Some(counts))) = sparse::parse(text, &keep) else {
+        let Some((fields, counts)) = line_object(text, &keep) else {
             return Ok(None);
         };
-        if counts.container {
-            return Ok(None);
-        }
-        let line = self.pos.line;
-        let n = text.len();
-        self.consume(n);
-        self.pos.blank = false;
-        self.note(Shape::Jsonl);
-        self.src.reached(self.pos.offset);
+        let (line, n) = (self.pos.line, text.len());
+        self.take_line(n);
         Ok(Some(Frame::Object {
             fields,
             counts: Some(counts),
@@ -511,8 +494,8 @@ impl Framer {
         }))
     }
 
-    /// Gives lines that start with `{` and end with `}` (the common JSON
-    /// line) as [`Frame::Unchecked`], without scanning them, so that the
+    /// Gives lines that end with `}` (the common JSON line) as
+    /// [`Frame::Unchecked`], without scanning them, so that the
     /// threads that parse them read each byte once; or stops. While on,
     /// every byte read is kept until [`Framer::forget`] says no rewind will
     /// go back that far. A line that is not one whole record (a record
@@ -557,28 +540,26 @@ impl Framer {
     /// (see [`Framer::speculate`]).
     fn line_unchecked(&mut self) -> io::Result<Option<Frame>> {
         let mark = self.mark();
-        let chunk = self.src.chunk()?;
-        let Some(end) = memchr(b'\n', chunk) else {
+        let Some(text) = line_record(self.src.chunk()?) else {
             return Ok(None);
         };
-        let mut text = within(chunk, ..end);
-        while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
-            text = rest;
-        }
-        if text.last() != Some(&b'}') {
-            return Ok(None);
-        }
         let bytes = text.to_vec();
         let start = Start {
             line: self.pos.line,
             col: self.pos.col(self.pos.offset),
             offset: self.pos.offset,
         };
-        self.consume(bytes.len());
+        self.take_line(bytes.len());
+        Ok(Some(Frame::Unchecked { bytes, start, mark }))
+    }
+
+    /// Consumes the `n` bytes of a record found by [`line_record`], read
+    /// as a JSON line.
+    fn take_line(&mut self, n: usize) {
+        self.consume(n);
         self.pos.blank = false;
         self.note(Shape::Jsonl);
         self.src.reached(self.pos.offset);
-        Ok(Some(Frame::Unchecked { bytes, start, mark }))
     }
 
     /// Turns a scanned record into a frame and sets up recovery.
@@ -878,4 +859,27 @@ impl Steps for Framer {
         let line = self.current.take().unwrap_or(self.pos.line);
         Frame::Bad { line, reason }
     }
+}
+
+/// A line (see [`line_record`]) parsed as one record: an object whose keys
+/// could not announce a container is exactly the record a scan would find,
+/// as no scan of a valid object stops before its last `}`. `None` for
+/// anything else, which the scan must frame.
+pub(super) fn line_object(text: &[u8], keep: &Keep) -> Option<(Map<String, Value>, KeyCounts)> {
+    match sparse::parse(text, keep) {
+        Ok((Value::Object(fields), Some(counts))) if !counts.container => Some((fields, counts)),
+        _ => None,
+    }
+}
+
+/// The rest of the line at the start of `chunk`, without its blank end,
+/// when it ends in `}` (a record that may fill it) and its line break is
+/// within `chunk`.
+fn line_record(chunk: &[u8]) -> Option<&[u8]> {
+    let end = memchr(b'\n', chunk)?;
+    let mut text = within(chunk, ..end);
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
+        text = rest;
+    }
+    (text.last() == Some(&b'}')).then_some(text)
 }

@@ -455,15 +455,13 @@ impl Pending {
         let raw = match raw {
             Raw::Unchecked {
                 bytes, keep, mark, ..
-            } => match sparse::parse(&bytes, &keep) {
-                // A line that parses as one object whose keys could not
-                // announce a container is the record a scan would find.
-                Ok((Value::Object(fields), Some(counts))) if !counts.container => Raw::Object {
+            } => match frame::line_object(&bytes, &keep) {
+                Some((fields, counts)) => Raw::Object {
                     fields,
                     counts: Some(counts),
                     keep: Some(keep),
                 },
-                _ => return Err(mark),
+                None => return Err(mark),
             },
             raw => raw,
         };

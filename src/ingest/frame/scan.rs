@@ -295,7 +295,7 @@ impl ValueScan {
 }
 
 /// The container a key announces, if it is `value` or `records`.
-pub(super) fn container_key(key: &[u8]) -> Option<Shape> {
+pub(in crate::ingest) fn container_key(key: &[u8]) -> Option<Shape> {
     if key.eq_ignore_ascii_case(b"value") {
         Some(Shape::GraphPage)
     } else if key.eq_ignore_ascii_case(b"records") {
