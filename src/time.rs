@@ -16,9 +16,11 @@ use jiff::tz::TimeZone;
 /// a bare date (midnight UTC); and the portal's US-locale export form
 /// `4/28/2021, 2:08:45.221 PM` (UTC).
 pub fn normalize(text: &str) -> Option<String> {
-    if let Some(normal) = utc_seconds(text) {
-        return Some(normal);
-    }
+    utc_seconds(text).or_else(|| by_parser(text))
+}
+
+/// [`normalize`] by the general parser alone.
+fn by_parser(text: &str) -> Option<String> {
     parse(text)
         .filter(|ts| (0..=9999).contains(&ts.to_zoned_datetime(TimeZone::UTC).year()))
         .map(format)
@@ -123,13 +125,7 @@ mod tests {
 
     #[test]
     fn the_short_way_reads_as_the_general_parser() {
-        let general = |text: &str| {
-            super::parse(text)
-                .filter(|ts| {
-                    (0..=9999).contains(&ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
-                })
-                .map(super::format)
-        };
+        let general = super::by_parser;
         let mut seed = 7u64;
         let mut next = |n: u64| {
             seed = seed
