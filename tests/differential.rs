@@ -284,6 +284,8 @@ fn csv_edges_read_the_same_both_ways() {
         r#"4/28/2021 2:08:46.221 PM,SignInLogs,0,IMAP4,,"{""errorCode"":0}",,Outlook,a@b"#,
         r#"4/28/2021 2:08:47.221 PM,SignInLogs,0,IMAP4,"{""errorCode"":0}","{""errorCode"":0}",Teams,Outlook,a@b"#,
         r#"4/28/2021 2:08:48.221 PM,SignInLogs,50126,POP3,"{""errorCode"":0}",x,Teams,,a@b"#,
+        // The dynamic half alone, with no `ResultType` to fill it in.
+        r#"4/28/2021 2:08:49.021 PM,SignInLogs,,IMAP4,"{""errorCode"":0,""x"":[1]}",,Teams,,a@b"#,
         r#",,,,,,,,"#,
         r#"4/28/2021 2:08:49.221 PM,SignInLogs,0,IMAP4"#,
     ] {
@@ -293,6 +295,12 @@ fn csv_edges_read_the_same_both_ways() {
     bytes.extend_from_slice(b"4/28/2021 2:08:50.221 PM,SignInLogs,0,IMAP4,,,\xff,,a@b\r\n");
     let found = same(&set, "csv edges", &bytes);
     assert!(found >= 3, "{found}");
+    // Rules that read a dynamic column in part (`status.errorCode`).
+    let rules12 = load(|l| {
+        l.add_source("rules12.yaml", support::RULES12);
+    });
+    let found = same(&rules12, "csv edges, 12 rules", &bytes);
+    assert!(found >= 1, "{found}");
 }
 
 // ------------------------------------------------------ arbitrary records

@@ -40,7 +40,7 @@ use super::error::ReadError;
 use super::markers::{self, KeyCounts};
 use super::normalize::insert_new;
 use super::source::{self, Capped, Source, Steps, human_size, within};
-use super::sparse::Keep;
+use super::sparse::{self, Below, Keep};
 use admin_center::admin_center_row;
 
 /// Which export a CSV file comes from.
@@ -149,6 +149,9 @@ pub(crate) struct Table {
 #[derive(Debug)]
 struct Projection {
     kept: Vec<bool>,
+    /// What the keep wants below a column that holds JSON, when not all
+    /// of it.
+    below: Vec<Option<Keep>>,
     upper: Vec<bool>,
     known: Vec<bool>,
     /// Columns that share their name with another (`X_dynamic` and
@@ -174,6 +177,12 @@ impl Projection {
         }
         Projection {
             kept: names().map(|n| keep.wants(n)).collect(),
+            below: names()
+                .map(|n| match keep.get(n) {
+                    Some(Below::Some(below)) => Some(below.clone()),
+                    _ => None,
+                })
+                .collect(),
             upper: names()
                 .map(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
                 .collect(),
@@ -204,7 +213,7 @@ impl Projection {
             counts.known = counts.known || self.known.get(i) == Some(&true);
             if self.kept.get(i) == Some(&true) {
                 let value = match column.role {
-                    Role::Dynamic => dynamic(cell),
+                    Role::Dynamic => dynamic(cell, self.below.get(i).and_then(Option::as_ref)),
                     Role::Plain | Role::Text => Value::String(cell.to_string()),
                 };
                 out.insert(column.name.clone(), value);
@@ -682,7 +691,7 @@ fn log_analytics_row(columns: &[Column], cells: &[&str]) -> Map<String, Value> {
         match column.role {
             Role::Text => texts.push((column, *cell)),
             Role::Dynamic => {
-                out.insert(column.name.clone(), dynamic(cell));
+                out.insert(column.name.clone(), dynamic(cell, None));
             }
             Role::Plain => insert_new(&mut out, &column.name, Value::String(cell.to_string())),
         }
@@ -704,13 +713,19 @@ fn log_analytics_row(columns: &[Column], cells: &[&str]) -> Map<String, Value> {
 }
 
 /// A dynamic cell: JSON when it holds an object or an array, else the text
-/// (dynamic columns also hold scalars, written as text).
-fn dynamic(cell: &str) -> Value {
+/// (dynamic columns also hold scalars, written as text). With `keep`, the
+/// JSON is built only as far as the rules read it
+/// ([`sparse::parse_part`]).
+fn dynamic(cell: &str, keep: Option<&Keep>) -> Value {
     let trimmed = cell.trim();
-    if trimmed.starts_with(['{', '['])
-        && let Ok(value @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(trimmed)
-    {
-        return value;
+    if trimmed.starts_with(['{', '[']) {
+        let parsed = match keep {
+            Some(keep) => sparse::parse_part(trimmed, keep),
+            None => serde_json::from_str(trimmed),
+        };
+        if let Ok(value @ (Value::Object(_) | Value::Array(_))) = parsed {
+            return value;
+        }
     }
     Value::String(cell.to_string())
 }
