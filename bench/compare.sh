@@ -9,7 +9,9 @@
 #
 # The parse floor is bench/floor: a Rust program that reads the lines and
 # parses each into serde's IgnoredAny (validation only) or into a
-# serde_json::Value (a tree per record, as any JSON-tree engine needs).
+# serde_json::Value (a tree per record, as any JSON-tree engine needs); it
+# also times two faster parsers building a whole tree per line, sonic-rs
+# and simd-json (see "Against other tools" in the README).
 # tollgate is timed on one thread (--threads 1) and on every core (the
 # default), with 12 rules and with 500 generated variants.
 #
@@ -94,6 +96,8 @@ measure() {
 
 measure floor-ignored "$FLOOR" ignored "$DATA"
 measure floor-value "$FLOOR" value "$DATA"
+measure floor-sonic "$FLOOR" sonic-rs "$DATA"
+measure floor-simd "$FLOOR" simd-json "$DATA"
 measure tollgate-12-t1 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
   --format jsonl --output /dev/null --quiet --threads 1
 measure tollgate-12 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
@@ -145,6 +149,8 @@ echo "| tool | seconds | MiB/s | peak RSS | vs IgnoredAny floor | vs Value floor
 echo "|---|---:|---:|---:|---:|---:|"
 row "parse floor: IgnoredAny per line" floor-ignored
 row "parse floor: serde_json::Value per line" floor-value
+row "parse: sonic-rs tree per line" floor-sonic
+row "parse: simd-json tape per line" floor-simd
 row "tollgate check, 12 rules, 1 thread" tollgate-12-t1
 row "tollgate check, 12 rules, $(nproc) cores" tollgate-12
 row "tollgate check, built-in pack, $(nproc) cores" tollgate-pack
