@@ -6,6 +6,8 @@
 //! each saw, for evidence, `tollgate explain` and failing rule tests. They
 //! must agree on every outcome; a test runs both on every built-in rule.
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use crate::check::Quantifier;
@@ -21,10 +23,44 @@ pub enum Scope<'a> {
     /// Top-level fields of a record (or of an object element).
     Fields(&'a Map<String, Value>),
     /// A record's fields, with the values of the rule set's interned
-    /// top-level fields looked up already (see [`crate::compile::intern_tops`]).
-    Record(&'a Map<String, Value>, &'a [Option<&'a Value>]),
+    /// top-level fields (see [`crate::compile::intern_tops`]), each looked
+    /// up once.
+    Record(&'a Map<String, Value>, &'a Tops<'a>),
     /// A value (a scalar list element).
     Value(&'a Value),
+}
+
+/// A record's values of a rule set's interned top-level fields, each
+/// looked up the first time a test reads it: with the rule index, most
+/// rules, and so most fields, are never read for most records.
+#[derive(Debug)]
+pub struct Tops<'a> {
+    names: &'a [(Box<str>, bool)],
+    /// `None` until looked up.
+    values: Vec<Cell<Option<Option<&'a Value>>>>,
+}
+
+impl<'a> Tops<'a> {
+    /// The interned fields `names` (name, whether a `raw.` key), none
+    /// looked up yet.
+    pub fn new(names: &'a [(Box<str>, bool)]) -> Tops<'a> {
+        Tops {
+            names,
+            values: vec![Cell::new(None); names.len()],
+        }
+    }
+
+    /// The value of interned field `i` in `fields`.
+    fn get(&self, fields: &'a Map<String, Value>, i: usize) -> Option<&'a Value> {
+        let cell = self.values.get(i)?;
+        if let Some(value) = cell.get() {
+            return value;
+        }
+        let (name, raw) = self.names.get(i)?;
+        let value = lookup(fields, name, *raw);
+        cell.set(Some(value));
+        value
+    }
 }
 
 impl<'a> Scope<'a> {
@@ -83,7 +119,7 @@ pub(crate) fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value
         visit_along(v, rest, raw, test.as_text, f)
     };
     match (scope, test.top) {
-        (Scope::Record(_, tops), Some(i)) => tops.get(i).copied().flatten().is_some_and(|v| {
+        (Scope::Record(map, tops), Some(i)) => tops.get(map, i).is_some_and(|v| {
             let rest = path.segments().get(1..).unwrap_or_default();
             walk(v, rest, f)
         }),
@@ -582,8 +618,7 @@ mod tests {
         assert_eq!(tops, [("z".into(), false), ("a".into(), false)]);
         for record in [json!({}), json!({"a": {"b": 1}}), json!({"a": {"c": 1}})] {
             let f = fields(record);
-            let looked_up: Vec<Option<&Value>> =
-                tops.iter().map(|(n, raw)| lookup(&f, n, *raw)).collect();
+            let looked_up = Tops::new(&tops);
             assert_eq!(
                 matches(&t, Scope::Record(&f, &looked_up)),
                 matches(&t, Scope::Fields(&f))

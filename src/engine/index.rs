@@ -237,9 +237,7 @@ match:
             .load()
             .unwrap_or_else(|_| unreachable!("the rules load"));
         let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
-        let tops: Vec<_> = (set.tops.iter())
-            .map(|(name, raw)| eval::lookup(&record.fields, name, *raw))
-            .collect();
+        let tops = eval::Tops::new(&set.tops);
         let scope = Scope::Record(&record.fields, &tops);
         let mut hits = set.index.hits();
         (set.rules.iter().enumerate())

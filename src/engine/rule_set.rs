@@ -1,8 +1,6 @@
 //! The [`RuleSet`]: compiled rules, what evaluation reads of a record
 //! ([`Projection`]), and evaluating records into findings.
 
-use serde_json::Value;
-
 use crate::check::Piece;
 use crate::compile::{self, CompiledRule, MultiRule};
 use crate::diag::{Diagnostic, Sources};
@@ -196,11 +194,7 @@ impl RuleSet {
     /// Evaluates every rule that reads the record's log, calling `emit` for
     /// each match, in rule order.
     pub fn evaluate(&self, record: &Record, location: &Location, emit: &mut dyn FnMut(Finding)) {
-        let tops: Vec<Option<&Value>> = self
-            .tops
-            .iter()
-            .map(|(name, raw)| eval::lookup(&record.fields, name, *raw))
-            .collect();
+        let tops = eval::Tops::new(&self.tops);
         let scope = Scope::Record(&record.fields, &tops);
         let mut hits = self.index.hits();
         for (i, rule) in self.rules.iter().enumerate() {
