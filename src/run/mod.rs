@@ -302,7 +302,8 @@ impl<'r> Run<'r> {
             ..RunResult::default()
         };
         let multi = multi::MultiRun::new(rules.multi(), crate::window::Limits::default())
-            .with_sort_buffer(options.sort_buffer);
+            .with_sort_buffer(options.sort_buffer)
+            .with_threads(options.threads);
         Run {
             rules,
             options,

@@ -244,8 +244,10 @@ message: "{there.userAgent}"
             .collect();
         assert_eq!(fired.len(), rules.len(), "{fired:?}");
         assert!(held.repeated > 0);
-        for budget in [usize::MAX, 2048, 1] {
-            let mut run = MultiRun::new(rules, Limits::default()).with_sort_buffer(budget);
+        for (budget, threads) in [(usize::MAX, 1), (2048, 1), (1, 1), (usize::MAX, 2), (1, 3)] {
+            let mut run = MultiRun::new(rules, Limits::default())
+                .with_sort_buffer(budget)
+                .with_threads(threads);
             for p in &parts {
                 assert!(run.push(p.clone(), false).is_ok());
             }
@@ -254,7 +256,7 @@ message: "{there.userAgent}"
             assert_eq!(
                 got.ok().as_ref(),
                 Some(&expected),
-                "sort buffer of {budget} bytes"
+                "sort buffer of {budget} bytes, {threads} threads"
             );
             assert_eq!(run.repeated, held.repeated);
         }
@@ -309,6 +311,58 @@ window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
             other => panic!("{other:?}"),
         };
         assert_eq!(rule, "SPRAY-LIMIT");
+    }
+
+    /// Two rules over the same records, the second first past its limit
+    /// in time order: a replay split over threads names the same rule as
+    /// one replay of both.
+    #[test]
+    fn past_the_limit_the_first_rule_over_it_is_named_however_split() {
+        let set = load(
+            r#"
+id: LIMIT-LATER
+title: later
+severity: high
+match: { status.errorCode: 50126, appDisplayName: late }
+window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
+---
+id: LIMIT-FIRST
+title: first
+severity: high
+match: { status.errorCode: 50126, appDisplayName: early }
+window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
+"#,
+        );
+        let rules = set.multi();
+        let plans = Plan::for_rules(rules);
+        let limits = Limits {
+            max_retained: 3,
+            ..Limits::default()
+        };
+        let mut parts = Vec::new();
+        for i in 0..8 {
+            let (app, second) = if i < 4 {
+                ("early", i)
+            } else {
+                ("late", 10 + i)
+            };
+            let time = format!("2025-03-01T10:00:{second:02}Z");
+            let (mut r, l) = failure(i, Some(&time));
+            r.fields.insert("appDisplayName".into(), app.into());
+            parts.push(extract(rules, &plans, &r, &l));
+        }
+        // Read in another order than time: the sort buffer puts it right.
+        parts.reverse();
+        for threads in [1, 2, 3] {
+            let mut run = MultiRun::new(rules, limits).with_threads(threads);
+            for p in &parts {
+                assert!(run.push(p.clone(), false).is_ok());
+            }
+            match run.finish() {
+                Err(MultiError::Limit(o)) => assert_eq!(o.rule_id, "LIMIT-FIRST", "{threads}"),
+                other => panic!("{threads} threads: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
-use super::extract::{Detail, Parts, fnv64};
+use super::extract::{Detail, Part, Parts, fnv64};
 use super::spill::{SORT_BUFFER, Spill};
 use crate::check::CountCmp;
 use crate::compile::travel::Place;
@@ -100,13 +100,8 @@ impl State {
 #[derive(Debug)]
 pub struct MultiRun<'r> {
     rules: &'r [MultiRule],
-    states: Vec<State>,
-    details: Vec<FxHashMap<u64, Detail>>,
-    /// A live stream only, per rule: `(time, tie, key hash)` of the events
-    /// taken in the last three spans. The engine drops a repeat it holds
-    /// beside the first copy; one that comes after the watermark passed
-    /// the first copy is recognised here, as a repeat and not as late.
-    recent: Vec<rustc_hash::FxHashSet<(Ticks, TieKey, u64)>>,
+    /// Each rule's own part, by rule.
+    lanes: Vec<Lane>,
     /// Records of files, waiting for the end of the input.
     spill: Spill,
     next_payload: u64,
@@ -116,6 +111,8 @@ pub struct MultiRun<'r> {
     decided: Option<Ticks>,
     since_sweep: u64,
     limits: Limits,
+    /// Threads the end-of-input replay may split the rules over.
+    threads: usize,
     /// Records that would have taken part but had no readable time.
     pub untimed: u64,
     /// Events that came behind the watermark.
@@ -187,9 +184,7 @@ impl<'r> MultiRun<'r> {
     pub fn new(rules: &'r [MultiRule], limits: Limits) -> MultiRun<'r> {
         MultiRun {
             rules,
-            states: rules.iter().map(|r| State::new(r, limits)).collect(),
-            details: rules.iter().map(|_| FxHashMap::default()).collect(),
-            recent: rules.iter().map(|_| Default::default()).collect(),
+            lanes: rules.iter().map(|r| Lane::new(r, limits)).collect(),
             spill: Spill::new(SORT_BUFFER),
             next_payload: 0,
             newest: None,
@@ -197,6 +192,7 @@ impl<'r> MultiRun<'r> {
             decided: None,
             since_sweep: 0,
             limits,
+            threads: 1,
             untimed: 0,
             late: 0,
             repeated: 0,
@@ -245,7 +241,7 @@ impl<'r> MultiRun<'r> {
 
     /// Gives one record's events to the rules' states. With `live`, a
     /// repeat of a record the watermark has passed is known by
-    /// [`MultiRun::recent`], and the newest time is followed.
+    /// [`Lane::recent`], and the newest time is followed.
     pub(super) fn take(
         &mut self,
         parts: Parts,
@@ -254,69 +250,31 @@ impl<'r> MultiRun<'r> {
     ) -> Result<(), Overflow> {
         for part in parts.parts {
             let r = part.rule as usize;
-            let (Some(state), Some(details), Some(rule), Some(recent)) = (
-                self.states.get_mut(r),
-                self.details.get_mut(r),
-                self.rules.get(r),
-                self.recent.get_mut(r),
-            ) else {
+            let (Some(lane), Some(rule)) = (self.lanes.get_mut(r), self.rules.get(r)) else {
                 continue;
             };
-            if live {
-                let key_hash = part.key.iter().fold(0u64, |h, k| {
-                    fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
-                });
-                if !recent.insert((part.time, part.tie, key_hash)) {
+            let time = part.time;
+            match lane.take(
+                rule,
+                part,
+                self.next_payload,
+                live,
+                self.limits,
+                self.decided,
+            )? {
+                Took::Repeated => {
                     self.repeated += 1;
                     continue;
                 }
-            }
-            let payload = self.next_payload;
-            self.next_payload += 1;
-            let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
-            let distinct: Vec<Option<&str>> = part.distinct.iter().map(|d| d.as_deref()).collect();
-            let event = Event::new(part.time, part.tie, &key, payload)
-                .with_distinct(&distinct)
-                .with_steps(part.detail.steps);
-            let admitted = match state {
-                State::Window(s) => s.push(event),
-                State::Sequence(s) => s.push(event),
-            };
-            // The details count against the limit too: they are what the
-            // events stand for; those no episode can use are dropped first.
-            if details.len() >= self.limits.max_retained
-                && let Some(w) = self.decided
-            {
-                drop_unusable(rule, details, w);
-            }
-            let admitted = admitted.and_then(|a| {
-                if details.len() >= self.limits.max_retained {
-                    Err(LimitError {
-                        max_retained: self.limits.max_retained,
-                    })
-                } else {
-                    Ok(a)
-                }
-            });
-            match admitted {
-                Ok(Admission::Accepted) => {
-                    details.insert(payload, part.detail);
-                }
-                Ok(Admission::Late) => {
+                Took::Accepted => {}
+                Took::Late(location) => {
                     self.late += 1;
-                    pushed
-                        .late
-                        .push((rule.info.id.to_string(), part.detail.kept.location.clone()));
-                }
-                Err(error) => {
-                    return Err(Overflow {
-                        rule_id: rule.info.id.to_string(),
-                        error,
-                    });
+                    pushed.late.push((rule.info.id.to_string(), location));
                 }
             }
+            self.next_payload += 1;
             if live {
-                self.newest = Some(self.newest.map_or(part.time, |n| n.max(part.time)));
+                self.newest = Some(self.newest.map_or(time, |n| n.max(time)));
             }
         }
         Ok(())
@@ -326,6 +284,14 @@ impl<'r> MultiRun<'r> {
     /// temporary files).
     pub fn with_sort_buffer(mut self, bytes: usize) -> Self {
         self.spill = Spill::new(bytes);
+        self
+    }
+
+    /// The same, with the end-of-input replay split over up to `threads`
+    /// threads, each taking some of the rules (1: on the calling thread).
+    /// The findings do not depend on it.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -339,9 +305,9 @@ impl<'r> MultiRun<'r> {
     /// (an estimate: map slots, and each record's kept part once).
     pub fn retained_bytes(&self) -> usize {
         let engine: usize = self
-            .states
+            .lanes
             .iter()
-            .map(|s| match s {
+            .map(|l| match &l.state {
                 State::Window(w) => w.retained_bytes(),
                 State::Sequence(q) => q.retained_bytes(),
             })
@@ -350,22 +316,20 @@ impl<'r> MultiRun<'r> {
         // counted once.
         let mut seen = rustc_hash::FxHashSet::default();
         let kept: usize = self
-            .details
+            .lanes
             .iter()
-            .flat_map(|d| d.values())
+            .flat_map(|l| l.details.values())
             .filter(|d| seen.insert(std::sync::Arc::as_ptr(&d.kept)))
             .map(|d| d.kept.heap_bytes())
             .sum();
         let details: usize = kept
             + self
-                .details
+                .lanes
                 .iter()
-                .map(|d| d.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1))
-                .sum::<usize>()
-            + self
-                .recent
-                .iter()
-                .map(|r| r.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1))
+                .map(|l| {
+                    l.details.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
+                        + l.recent.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1)
+                })
                 .sum::<usize>();
         engine + details + self.spill.bytes()
     }
@@ -374,60 +338,66 @@ impl<'r> MultiRun<'r> {
     /// rules in time order, decided as they pass, then every episode left.
     /// Gives the findings, rule by rule, and the records too late for a
     /// rule (only when standard input came first and set a watermark).
+    ///
+    /// The rules are independent here, so with [`MultiRun::with_threads`]
+    /// they are split over threads, each replaying the records of its
+    /// rules, while the calling thread reads the sort buffer; every replay
+    /// decides at the same records as one replay of all the rules would,
+    /// so the findings are the same.
     pub fn finish(&mut self) -> Result<Pushed, MultiError> {
-        let mut pushed = Pushed::default();
+        let sorted = self.spill.drain().map_err(MultiError::Spill)?;
+        let groups = self.threads.min(self.lanes.len()).max(1);
+        let first = self.next_payload;
+        // Rule `r` goes to replay `r % groups`.
+        let mut lanes: Vec<Vec<(usize, &mut Lane)>> = (0..groups).map(|_| Vec::new()).collect();
+        for (r, lane) in self.lanes.iter_mut().enumerate() {
+            if let Some(group) = lanes.get_mut(r % groups) {
+                group.push((r, lane));
+            }
+        }
+        let replays: Vec<Replay<'_>> = lanes
+            .into_iter()
+            .map(|lanes| Replay::new(self.rules, self.limits, self.decided, lanes))
+            .collect();
+        let outcome = split(sorted, first, replays);
+        for lane in &mut self.lanes {
+            lane.details = FxHashMap::default();
+            lane.recent = Default::default();
+        }
+        let ends: Vec<Ended> = outcome.map_err(MultiError::Spill)?;
         let mut decided = vec![Vec::new(); self.rules.len()];
-        let mut sorted = self.spill.drain().map_err(MultiError::Spill)?;
-        let mut since = 0usize;
-        let mut decides = 0usize;
-        while let Some(parts) = sorted.next().map_err(MultiError::Spill)? {
-            let Some(time) = parts.parts.first().map(|p| p.time) else {
-                continue;
-            };
-            // Every record still to come is at `time` or later: all before
-            // it is in and can be decided.
-            if since >= DECIDE_EVERY {
-                since = 0;
-                let w = time.saturating_sub(1);
-                self.decide(Some(w), &mut decided);
-                decides += 1;
-                if decides.is_multiple_of(SWEEP_EVERY) {
-                    self.sweep(w);
+        let mut late = Vec::new();
+        let mut error: Option<(Position, Overflow)> = None;
+        for end in ends {
+            self.late += end.late.len() as u64;
+            self.repeated += end.repeated;
+            late.extend(end.late);
+            for (r, found) in end.found {
+                if let Some(slot) = decided.get_mut(r) {
+                    *slot = found;
                 }
             }
-            since += 1;
-            self.take(parts, false, &mut pushed)?;
+            if let Some((at, overflow)) = end.error
+                && error.as_ref().is_none_or(|(first, _)| at < *first)
+            {
+                error = Some((at, overflow));
+            }
         }
-        drop(sorted);
-        self.decide(None, &mut decided);
-        pushed.findings = decided.into_iter().flatten().collect();
-        for d in &mut self.details {
-            *d = FxHashMap::default();
+        if let Some((_, overflow)) = error {
+            return Err(overflow.into());
         }
-        for r in &mut self.recent {
-            *r = Default::default();
-        }
-        Ok(pushed)
+        late.sort_by_key(|(at, _, _)| *at);
+        Ok(Pushed {
+            findings: decided.into_iter().flatten().collect(),
+            late: late.into_iter().map(|(_, id, l)| (id, l)).collect(),
+        })
     }
 
     /// Drops the details no episode can use any more, once the rules have
-    /// decided up to `watermark`. A window's next episode completes at a
-    /// record after the watermark, so its records are within one span of
-    /// it; a sequence's may be a candidate waiting for an `absent` step,
-    /// whose last record is within a span and its first within two. The
-    /// events of the last three spans stay known, as repeats, on a live
-    /// stream.
+    /// decided up to `watermark` (see [`Lane::sweep`]).
     fn sweep(&mut self, watermark: Ticks) {
-        for ((rule, details), recent) in self
-            .rules
-            .iter()
-            .zip(&mut self.details)
-            .zip(&mut self.recent)
-        {
-            drop_unusable(rule, details, watermark);
-            // A repeat older than this would be late anyway.
-            let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
-            recent.retain(|(t, _, _)| *t >= cutoff);
+        for (rule, lane) in self.rules.iter().zip(&mut self.lanes) {
+            lane.sweep(rule, watermark);
         }
     }
 
@@ -437,47 +407,391 @@ impl<'r> MultiRun<'r> {
         if watermark.is_some() {
             self.decided = watermark.max(self.decided);
         }
-        for (((rule, state), details), out) in self
-            .rules
-            .iter()
-            .zip(&mut self.states)
-            .zip(&mut self.details)
-            .zip(out)
+        for ((rule, lane), out) in self.rules.iter().zip(&mut self.lanes).zip(out) {
+            self.repeated += lane.decide(rule, watermark, out);
+        }
+    }
+}
+
+/// One rule's own part of a run: its state, the details of the records
+/// its events stand for, and the events it took lately.
+#[derive(Debug)]
+struct Lane {
+    state: State,
+    details: FxHashMap<u64, Detail>,
+    /// A live stream only: `(time, tie, key hash)` of the events taken in
+    /// the last three spans. The engine drops a repeat it holds beside the
+    /// first copy; one that comes after the watermark passed the first
+    /// copy is recognised here, as a repeat and not as late.
+    recent: rustc_hash::FxHashSet<(Ticks, TieKey, u64)>,
+}
+
+/// What taking one part came to.
+enum Took {
+    Accepted,
+    /// A repeat known by [`Lane::recent`]: not taken.
+    Repeated,
+    /// Behind the watermark, read there.
+    Late(Location),
+}
+
+impl Lane {
+    fn new(rule: &MultiRule, limits: Limits) -> Lane {
+        Lane {
+            state: State::new(rule, limits),
+            details: FxHashMap::default(),
+            recent: Default::default(),
+        }
+    }
+
+    /// Gives a record's part to the state as event `payload`. `decided` is
+    /// the watermark the rules last decided up to.
+    fn take(
+        &mut self,
+        rule: &MultiRule,
+        part: Part,
+        payload: u64,
+        live: bool,
+        limits: Limits,
+        decided: Option<Ticks>,
+    ) -> Result<Took, Overflow> {
+        if live {
+            let key_hash = part.key.iter().fold(0u64, |h, k| {
+                fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            if !self.recent.insert((part.time, part.tie, key_hash)) {
+                return Ok(Took::Repeated);
+            }
+        }
+        let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
+        let distinct: Vec<Option<&str>> = part.distinct.iter().map(|d| d.as_deref()).collect();
+        let event = Event::new(part.time, part.tie, &key, payload)
+            .with_distinct(&distinct)
+            .with_steps(part.detail.steps);
+        let admitted = match &mut self.state {
+            State::Window(s) => s.push(event),
+            State::Sequence(s) => s.push(event),
+        };
+        // The details count against the limit too: they are what the
+        // events stand for; those no episode can use are dropped first.
+        if self.details.len() >= limits.max_retained
+            && let Some(w) = decided
         {
-            let episodes = match state {
-                State::Window(s) => match watermark {
-                    Some(w) => s.advance(w),
-                    None => s.finish(),
-                },
-                State::Sequence(s) => {
-                    let cache = FieldCache::default();
-                    let places = PlaceCache::default();
-                    let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
-                        where_holds(rule, details, (&cache, &places), (later, lp), (earlier, ep))
+            drop_unusable(rule, &mut self.details, w);
+        }
+        let admitted = admitted.and_then(|a| {
+            if self.details.len() >= limits.max_retained {
+                Err(LimitError {
+                    max_retained: limits.max_retained,
+                })
+            } else {
+                Ok(a)
+            }
+        });
+        match admitted {
+            Ok(Admission::Accepted) => {
+                self.details.insert(payload, part.detail);
+                Ok(Took::Accepted)
+            }
+            Ok(Admission::Late) => Ok(Took::Late(part.detail.kept.location.clone())),
+            Err(error) => Err(Overflow {
+                rule_id: rule.info.id.to_string(),
+                error,
+            }),
+        }
+    }
+
+    /// Drops the details no episode can use any more, once the rule has
+    /// decided up to `watermark`. A window's next episode completes at a
+    /// record after the watermark, so its records are within one span of
+    /// it; a sequence's may be a candidate waiting for an `absent` step,
+    /// whose last record is within a span and its first within two. The
+    /// events of the last three spans stay known, as repeats, on a live
+    /// stream.
+    fn sweep(&mut self, rule: &MultiRule, watermark: Ticks) {
+        drop_unusable(rule, &mut self.details, watermark);
+        // A repeat older than this would be late anyway.
+        let cutoff = watermark.saturating_sub(State::span(rule).saturating_mul(3));
+        self.recent.retain(|(t, _, _)| *t >= cutoff);
+    }
+
+    /// Advances the state to `watermark` (all the way with `None`), adding
+    /// the rule's findings to `out`; gives how many repeats the engine
+    /// dropped.
+    fn decide(
+        &mut self,
+        rule: &MultiRule,
+        watermark: Option<Ticks>,
+        out: &mut Vec<Finding>,
+    ) -> u64 {
+        let details = &mut self.details;
+        let episodes = match &mut self.state {
+            State::Window(s) => match watermark {
+                Some(w) => s.advance(w),
+                None => s.finish(),
+            },
+            State::Sequence(s) => {
+                let cache = FieldCache::default();
+                let places = PlaceCache::default();
+                let holds = |later: usize, lp: u64, earlier: usize, ep: u64| {
+                    where_holds(rule, details, (&cache, &places), (later, lp), (earlier, ep))
+                };
+                match watermark {
+                    Some(w) => s.advance(w, &holds),
+                    None => s.finish(&holds),
+                }
+            }
+        };
+        out.extend(
+            episodes
+                .iter()
+                .filter_map(|e| episode_finding(rule, details, e)),
+        );
+        // A record delivered again (an export read twice, overlapping
+        // pages) is used once: the engine dropped the repeats.
+        let repeats = match &mut self.state {
+            State::Window(s) => s.take_repeats(),
+            State::Sequence(s) => s.take_repeats(),
+        };
+        for payload in &repeats {
+            details.remove(payload);
+        }
+        repeats.len() as u64
+    }
+}
+
+/// Where a part stands in the replay: its record's place in time order,
+/// then its place among the record's parts.
+type Position = (u64, usize);
+
+/// One step of the end-of-input replay, for the rules of one [`Replay`].
+enum Step {
+    /// A record's parts for these rules, each with its position and its
+    /// event number.
+    Take(Vec<(Position, u64, Part)>),
+    /// Decide up to the watermark.
+    Decide(Ticks),
+    /// Drop the details no episode can use (after a decision).
+    Sweep(Ticks),
+}
+
+/// The end-of-input replay of some of a run's rules: each rule's lane and
+/// what it decided.
+struct Replay<'a> {
+    rules: &'a [MultiRule],
+    limits: Limits,
+    decided: Option<Ticks>,
+    /// Rule index and lane, in rule order.
+    lanes: Vec<(usize, &'a mut Lane)>,
+    /// Findings, by lane.
+    found: Vec<Vec<Finding>>,
+    late: Vec<(Position, String, Location)>,
+    repeated: u64,
+    /// The first rule to overflow, where; nothing is taken after it.
+    error: Option<(Position, Overflow)>,
+}
+
+/// What a replay came to.
+struct Ended {
+    /// Findings by rule index.
+    found: Vec<(usize, Vec<Finding>)>,
+    late: Vec<(Position, String, Location)>,
+    repeated: u64,
+    error: Option<(Position, Overflow)>,
+}
+
+impl<'a> Replay<'a> {
+    fn new(
+        rules: &'a [MultiRule],
+        limits: Limits,
+        decided: Option<Ticks>,
+        lanes: Vec<(usize, &'a mut Lane)>,
+    ) -> Replay<'a> {
+        Replay {
+            rules,
+            limits,
+            decided,
+            found: lanes.iter().map(|_| Vec::new()).collect(),
+            lanes,
+            late: Vec::new(),
+            repeated: 0,
+            error: None,
+        }
+    }
+
+    fn step(&mut self, step: Step) {
+        if self.error.is_some() {
+            return;
+        }
+        match step {
+            Step::Take(parts) => {
+                for (at, payload, part) in parts {
+                    let Some((r, lane)) = self
+                        .lanes
+                        .iter_mut()
+                        .find(|(r, _)| *r == part.rule as usize)
+                    else {
+                        continue;
                     };
-                    match watermark {
-                        Some(w) => s.advance(w, &holds),
-                        None => s.finish(&holds),
+                    let Some(rule) = self.rules.get(*r) else {
+                        continue;
+                    };
+                    match lane.take(rule, part, payload, false, self.limits, self.decided) {
+                        Ok(Took::Accepted | Took::Repeated) => {}
+                        Ok(Took::Late(location)) => {
+                            self.late.push((at, rule.info.id.to_string(), location));
+                        }
+                        Err(overflow) => {
+                            self.error = Some((at, overflow));
+                            return;
+                        }
                     }
                 }
-            };
-            out.extend(
-                episodes
-                    .iter()
-                    .filter_map(|e| episode_finding(rule, details, e)),
-            );
-            // A record delivered again (an export read twice, overlapping
-            // pages) is used once: the engine dropped the repeats.
-            let repeats = match state {
-                State::Window(s) => s.take_repeats(),
-                State::Sequence(s) => s.take_repeats(),
-            };
-            self.repeated += repeats.len() as u64;
-            for payload in repeats {
-                details.remove(&payload);
+            }
+            Step::Decide(w) => self.decide(Some(w)),
+            Step::Sweep(w) => {
+                for (r, lane) in &mut self.lanes {
+                    if let Some(rule) = self.rules.get(*r) {
+                        lane.sweep(rule, w);
+                    }
+                }
             }
         }
     }
+
+    fn decide(&mut self, watermark: Option<Ticks>) {
+        if watermark.is_some() {
+            self.decided = watermark.max(self.decided);
+        }
+        for ((r, lane), out) in self.lanes.iter_mut().zip(&mut self.found) {
+            if let Some(rule) = self.rules.get(*r) {
+                self.repeated += lane.decide(rule, watermark, out);
+            }
+        }
+    }
+
+    /// Decides every episode left.
+    fn end(mut self) -> Ended {
+        if self.error.is_none() {
+            self.decide(None);
+        }
+        Ended {
+            found: self.lanes.iter().map(|(r, _)| *r).zip(self.found).collect(),
+            late: self.late,
+            repeated: self.repeated,
+            error: self.error,
+        }
+    }
+}
+
+/// Replays the sorted records, in time order, as steps for `groups`
+/// replays (rule `r` in replay `r % groups`): their parts with event
+/// numbers from `first`, a decision every [`DECIDE_EVERY`] records (up to
+/// just before the record at hand: every record still to come is at its
+/// time or later) and a sweep every [`SWEEP_EVERY`] decisions. `send` gets
+/// each replay's steps, a decision's worth at a time.
+fn feed(
+    mut sorted: super::spill::Sorted,
+    first: u64,
+    groups: usize,
+    send: &mut dyn FnMut(usize, Vec<Step>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut batches: Vec<Vec<Step>> = (0..groups).map(|_| Vec::new()).collect();
+    let mut payload = first;
+    let mut since = 0usize;
+    let mut decides = 0usize;
+    let mut record = 0u64;
+    let mut flush = |batches: &mut Vec<Vec<Step>>| -> std::io::Result<()> {
+        for (g, batch) in batches.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                send(g, std::mem::take(batch))?;
+            }
+        }
+        Ok(())
+    };
+    while let Some(parts) = sorted.next()? {
+        let Some(time) = parts.parts.first().map(|p| p.time) else {
+            continue;
+        };
+        if since >= DECIDE_EVERY {
+            since = 0;
+            let w = time.saturating_sub(1);
+            decides += 1;
+            for batch in &mut batches {
+                batch.push(Step::Decide(w));
+                if decides.is_multiple_of(SWEEP_EVERY) {
+                    batch.push(Step::Sweep(w));
+                }
+            }
+            flush(&mut batches)?;
+        }
+        since += 1;
+        let mut mine: Vec<Vec<(Position, u64, Part)>> = (0..groups).map(|_| Vec::new()).collect();
+        for (i, part) in parts.parts.into_iter().enumerate() {
+            if let Some(to) = mine.get_mut(part.rule as usize % groups) {
+                to.push(((record, i), payload, part));
+            }
+            payload += 1;
+        }
+        for (batch, parts) in batches.iter_mut().zip(mine) {
+            if !parts.is_empty() {
+                batch.push(Step::Take(parts));
+            }
+        }
+        record += 1;
+    }
+    flush(&mut batches)
+}
+
+/// Runs the first replay on the calling thread, as it reads the sort
+/// buffer, and each other one (if any) on a thread of its own.
+fn split(
+    sorted: super::spill::Sorted,
+    first: u64,
+    replays: Vec<Replay<'_>>,
+) -> std::io::Result<Vec<Ended>> {
+    let groups = replays.len();
+    let mut replays = replays.into_iter();
+    let Some(mut here) = replays.next() else {
+        return Ok(Vec::new());
+    };
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(groups);
+        let mut handles = Vec::with_capacity(groups);
+        for mut replay in replays {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Step>>(4);
+            senders.push(tx);
+            handles.push(scope.spawn(move || {
+                for steps in rx {
+                    steps.into_iter().for_each(|step| replay.step(step));
+                }
+                replay.end()
+            }));
+        }
+        let fed = feed(sorted, first, groups, &mut |g, steps| {
+            match g.checked_sub(1) {
+                None => steps.into_iter().for_each(|step| here.step(step)),
+                // A replay only stops taking, never receiving: a send
+                // fails only if its thread panicked, which the join below
+                // passes on.
+                Some(i) => {
+                    if let Some(tx) = senders.get(i) {
+                        let _ = tx.send(steps);
+                    }
+                }
+            }
+            Ok(())
+        });
+        drop(senders);
+        let mut ends = vec![here.end()];
+        for handle in handles {
+            match handle.join() {
+                Ok(end) => ends.push(end),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        fed.map(|()| ends)
+    })
 }
 
 /// Drops the details of `rule`'s records that no episode can use once the
