@@ -210,6 +210,11 @@ impl<'r> MultiRun<'r> {
             self.untimed += 1;
         }
         if !live {
+            for part in &parts.parts {
+                if let Some(lane) = self.lanes.get_mut(part.rule as usize) {
+                    lane.waiting += 1;
+                }
+            }
             self.spill.push(parts).map_err(MultiError::Spill)?;
             return Ok(pushed);
         }
@@ -219,6 +224,9 @@ impl<'r> MultiRun<'r> {
             let mut sorted = self.spill.drain().map_err(MultiError::Spill)?;
             while let Some(earlier) = sorted.next().map_err(MultiError::Spill)? {
                 self.take(earlier, false, &mut pushed)?;
+            }
+            for lane in &mut self.lanes {
+                lane.waiting = 0;
             }
         }
         self.take(parts, true, &mut pushed)?;
@@ -348,10 +356,11 @@ impl<'r> MultiRun<'r> {
         let sorted = self.spill.drain().map_err(MultiError::Spill)?;
         let groups = self.threads.min(self.lanes.len()).max(1);
         let first = self.next_payload;
-        // Rule `r` goes to replay `r % groups`.
+        let share = share(&self.lanes, groups);
         let mut lanes: Vec<Vec<(usize, &mut Lane)>> = (0..groups).map(|_| Vec::new()).collect();
-        for (r, lane) in self.lanes.iter_mut().enumerate() {
-            if let Some(group) = lanes.get_mut(r % groups) {
+        for ((r, lane), g) in self.lanes.iter_mut().enumerate().zip(&share) {
+            lane.waiting = 0;
+            if let Some(group) = lanes.get_mut(*g) {
                 group.push((r, lane));
             }
         }
@@ -359,7 +368,7 @@ impl<'r> MultiRun<'r> {
             .into_iter()
             .map(|lanes| Replay::new(self.rules, self.limits, self.decided, lanes))
             .collect();
-        let outcome = split(sorted, first, replays);
+        let outcome = split(sorted, first, &share, replays);
         for lane in &mut self.lanes {
             lane.details = FxHashMap::default();
             lane.recent = Default::default();
@@ -424,6 +433,9 @@ struct Lane {
     /// first copy; one that comes after the watermark passed the first
     /// copy is recognised here, as a repeat and not as late.
     recent: rustc_hash::FxHashSet<(Ticks, TieKey, u64)>,
+    /// Events waiting in the sort buffer: how the replay shares out the
+    /// rules.
+    waiting: u64,
 }
 
 /// What taking one part came to.
@@ -441,6 +453,7 @@ impl Lane {
             state: State::new(rule, limits),
             details: FxHashMap::default(),
             recent: Default::default(),
+            waiting: 0,
         }
     }
 
@@ -684,15 +697,16 @@ impl<'a> Replay<'a> {
     }
 }
 
-/// Replays the sorted records, in time order, as steps for `groups`
-/// replays (rule `r` in replay `r % groups`): their parts with event
-/// numbers from `first`, a decision every [`DECIDE_EVERY`] records (up to
+/// Replays the sorted records, in time order, as steps for the replays
+/// (rule `r` in replay `share[r]`): their parts with event numbers from
+/// `first`, a decision every [`DECIDE_EVERY`] records (up to
 /// just before the record at hand: every record still to come is at its
 /// time or later) and a sweep every [`SWEEP_EVERY`] decisions. `send` gets
 /// each replay's steps, a decision's worth at a time.
 fn feed(
     mut sorted: super::spill::Sorted,
     first: u64,
+    share: &[usize],
     groups: usize,
     send: &mut dyn FnMut(usize, Vec<Step>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
@@ -728,7 +742,7 @@ fn feed(
         since += 1;
         let mut mine: Vec<Vec<(Position, u64, Part)>> = (0..groups).map(|_| Vec::new()).collect();
         for (i, part) in parts.parts.into_iter().enumerate() {
-            if let Some(to) = mine.get_mut(part.rule as usize % groups) {
+            if let Some(to) = share.get(part.rule as usize).and_then(|g| mine.get_mut(*g)) {
                 to.push(((record, i), payload, part));
             }
             payload += 1;
@@ -743,11 +757,30 @@ fn feed(
     flush(&mut batches)
 }
 
+/// Which of `groups` replays each rule goes to: the rules with the most
+/// events waiting first, each to the replay with the fewest so far.
+fn share(lanes: &[Lane], groups: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lanes.len()).collect();
+    order.sort_by_key(|r| std::cmp::Reverse(lanes.get(*r).map_or(0, |l| l.waiting)));
+    let mut load = vec![0u64; groups.max(1)];
+    let mut share = vec![0; lanes.len()];
+    for r in order {
+        if let Some((g, least)) = load.iter_mut().enumerate().min_by_key(|(_, n)| **n) {
+            *least += lanes.get(r).map_or(0, |l| l.waiting).max(1);
+            if let Some(slot) = share.get_mut(r) {
+                *slot = g;
+            }
+        }
+    }
+    share
+}
+
 /// Runs the first replay on the calling thread, as it reads the sort
 /// buffer, and each other one (if any) on a thread of its own.
 fn split(
     sorted: super::spill::Sorted,
     first: u64,
+    share: &[usize],
     replays: Vec<Replay<'_>>,
 ) -> std::io::Result<Vec<Ended>> {
     let groups = replays.len();
@@ -768,7 +801,7 @@ fn split(
                 replay.end()
             }));
         }
-        let fed = feed(sorted, first, groups, &mut |g, steps| {
+        let fed = feed(sorted, first, share, groups, &mut |g, steps| {
             match g.checked_sub(1) {
                 None => steps.into_iter().for_each(|step| here.step(step)),
                 // A replay only stops taking, never receiving: a send
