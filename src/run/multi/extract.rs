@@ -242,9 +242,12 @@ pub(super) fn fnv64(bytes: &[u8]) -> u64 {
 }
 
 /// The fields of a record that the plans of the rules it takes part in
-/// keep, in one map.
-fn kept_fields<'p>(plans: impl Iterator<Item = &'p Plan>, record: &Record) -> Map<String, Value> {
-    let mut out = Map::new();
+/// keep, each once.
+fn kept_fields<'r, 'p>(
+    plans: impl Iterator<Item = &'p Plan>,
+    record: &'r Record,
+) -> Vec<(&'r str, &'r Value)> {
+    let mut out: Vec<(&str, &Value)> = Vec::new();
     for (name, raw) in plans.flat_map(|p| p.keep.iter()) {
         let found = if *raw {
             record
@@ -255,9 +258,9 @@ fn kept_fields<'p>(plans: impl Iterator<Item = &'p Plan>, record: &Record) -> Ma
             record.fields.get_key_value(name.as_ref())
         };
         if let Some((k, v)) = found
-            && !out.contains_key(k)
+            && !out.iter().any(|(taken, _)| *taken == k.as_str())
         {
-            out.insert(k.clone(), v.clone());
+            out.push((k.as_str(), v));
         }
     }
     out
@@ -380,7 +383,7 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
             location: location.clone(),
             category: record.category.clone(),
             time,
-            packed: kept::encode(&kept_fields(mine(), record), keys, time, point),
+            packed: kept::encode(kept_fields(mine(), record), keys, time, point),
             keys: Arc::clone(keys),
         });
         for part in &mut out.parts {
