@@ -12,16 +12,19 @@
 mod episode;
 mod extract;
 mod kept;
+mod lane;
 mod progress;
+mod replay;
 mod spill;
 mod state;
 mod ticks;
 
 pub use episode::MAX_RECORDS_LISTED;
 pub use extract::{Detail, Part, Parts, Plan, extract};
+pub use lane::{Overflow, holds_across};
 pub use progress::explain_groups;
 pub use spill::{SORT_BUFFER, spill_failed};
-pub use state::{LATENESS, MultiError, MultiRun, Overflow, Pushed, holds_across};
+pub use state::{LATENESS, MultiError, MultiRun, Pushed};
 pub use ticks::{format_duration, format_ticks, parse_ticks};
 
 use crate::compile::MultiRule;
