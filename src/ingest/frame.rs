@@ -42,7 +42,7 @@ use super::source::{self, Capped, Source, SourceMark, Steps, human_size, within}
 use super::sparse::{self, Keep};
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
-pub(super) use scan::container_key;
+use scan::container_key;
 use scan::{Break, Pos, Step, ValueScan, starts_value};
 
 /// Largest record read by default: larger ones are reported, not buffered.

@@ -144,6 +144,17 @@ pub(crate) fn is_record_key(key: &str) -> bool {
     }
 }
 
+/// The key (any case) under which a Graph page holds its records.
+pub(super) const PAGE_KEY: &[u8] = b"value";
+/// The key (any case) under which an Event Hub batch holds its records.
+pub(super) const BATCH_KEY: &[u8] = b"records";
+
+/// Whether a key at the top of a document announces a container of
+/// records: a Graph page or an Event Hub batch.
+pub(super) fn is_container_key(key: &[u8]) -> bool {
+    key.eq_ignore_ascii_case(PAGE_KEY) || key.eq_ignore_ascii_case(BATCH_KEY)
+}
+
 /// How many keys a record had and how many of them start with an upper-case
 /// letter, counted before any was skipped: shape detection weighs them.
 /// `known` tells whether some key (at the top, or in a diagnostic record's

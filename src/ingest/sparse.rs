@@ -311,8 +311,7 @@ fn object<'de, A: MapAccess<'de>>(
         if let Some(seen) = seen.as_deref_mut() {
             seen.add(&key);
             counts.known = counts.known || markers::is_record_key(&key);
-            counts.container =
-                counts.container || super::frame::container_key(key.as_bytes()).is_some();
+            counts.container = counts.container || markers::is_container_key(key.as_bytes());
         }
         let value = if seen.is_some() && key.eq_ignore_ascii_case(markers::PROPERTIES) {
             // An object holds the fields of a diagnostic record, read with

@@ -10,6 +10,7 @@
 use memchr::memchr3;
 
 use super::Shape;
+use crate::ingest::markers;
 use crate::ingest::source::within;
 
 /// Bracket kinds remembered per nesting level, up to this depth. Deeper
@@ -294,11 +295,12 @@ impl ValueScan {
     }
 }
 
-/// The container a key announces, if it is `value` or `records`.
-pub(in crate::ingest) fn container_key(key: &[u8]) -> Option<Shape> {
-    if key.eq_ignore_ascii_case(b"value") {
+/// The container a key announces, if any
+/// ([`markers::is_container_key`]).
+pub(super) fn container_key(key: &[u8]) -> Option<Shape> {
+    if key.eq_ignore_ascii_case(markers::PAGE_KEY) {
         Some(Shape::GraphPage)
-    } else if key.eq_ignore_ascii_case(b"records") {
+    } else if key.eq_ignore_ascii_case(markers::BATCH_KEY) {
         Some(Shape::EventHub)
     } else {
         None
