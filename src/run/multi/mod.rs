@@ -356,15 +356,34 @@ window: { groupBy: [ipAddress], span: 20m, count: { gte: 100 } }
         }
         // Read in another order than time: the sort buffer puts it right.
         parts.reverse();
-        for threads in [1, 2, 3] {
+        let named = |parts: &[Parts], threads: usize| {
             let mut run = MultiRun::new(rules, limits).with_threads(threads);
-            for p in &parts {
+            for p in parts {
                 assert!(run.push(p.clone(), false).is_ok());
             }
             match run.finish() {
-                Err(MultiError::Limit(o)) => assert_eq!(o.rule_id, "LIMIT-FIRST", "{threads}"),
+                Err(MultiError::Limit(o)) => o.rule_id,
                 other => panic!("{threads} threads: {other:?}"),
             }
+        };
+        for threads in [1, 2, 3] {
+            assert_eq!(named(&parts, threads), "LIMIT-FIRST", "{threads} threads");
+        }
+        // Both past the limit at the same record: the first in rule order,
+        // whichever share each rule is in.
+        let both: Vec<Parts> = (0..4)
+            .map(|i| {
+                let (mut r, l) = failure(i, Some("2025-03-01T10:00:00Z"));
+                r.fields.insert("appDisplayName".into(), "early".into());
+                let mut p = extract(rules, &plans, &r, &l);
+                r.fields.insert("appDisplayName".into(), "late".into());
+                p.parts.extend(extract(rules, &plans, &r, &l).parts);
+                p.parts.sort_by_key(|part| part.rule);
+                p
+            })
+            .collect();
+        for threads in [1, 2, 3] {
+            assert_eq!(named(&both, threads), "LIMIT-LATER", "{threads} threads");
         }
     }
 

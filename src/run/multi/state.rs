@@ -235,7 +235,9 @@ impl<'r> MultiRun<'r> {
     /// they are split over threads, each replaying the records of its
     /// rules, while the calling thread reads the sort buffer; every replay
     /// decides at the same records as one replay of all the rules would,
-    /// so the findings are the same.
+    /// so the findings are the same. A rule past its limit stops the
+    /// replay at once; the counters (`late`, `repeated`) then stay as they
+    /// were before it.
     pub fn finish(&mut self) -> Result<Pushed, MultiError> {
         let sorted = self.spill.drain().map_err(MultiError::Spill)?;
         let groups = self.threads.min(self.lanes.len()).max(1);
@@ -256,27 +258,28 @@ impl<'r> MultiRun<'r> {
         for lane in &mut self.lanes {
             lane.forget();
         }
-        let ends: Vec<Ended> = outcome.map_err(MultiError::Spill)?;
+        let (ends, next): (Vec<Ended>, u64) = outcome.map_err(MultiError::Spill)?;
+        self.next_payload = next;
+        let error = ends
+            .iter()
+            .filter_map(|end| end.error.as_ref())
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, overflow)| overflow.clone());
+        if let Some(overflow) = error {
+            return Err(overflow.into());
+        }
         let mut decided = vec![Vec::new(); self.rules.len()];
-        let mut late = Vec::new();
-        let mut error: Option<(Position, Overflow)> = None;
+        let mut late: Vec<(Position, String, Location)> = Vec::new();
         for end in ends {
             self.late += end.late.len() as u64;
             self.repeated += end.repeated;
+            self.decided = self.decided.max(end.decided);
             late.extend(end.late);
             for (r, found) in end.found {
                 if let Some(slot) = decided.get_mut(r) {
                     *slot = found;
                 }
             }
-            if let Some((at, overflow)) = end.error
-                && error.as_ref().is_none_or(|(first, _)| at < *first)
-            {
-                error = Some((at, overflow));
-            }
-        }
-        if let Some((_, overflow)) = error {
-            return Err(overflow.into());
         }
         late.sort_by_key(|(at, _, _)| *at);
         Ok(Pushed {
