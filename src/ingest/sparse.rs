@@ -171,11 +171,27 @@ pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, Opt
     }
 }
 
+/// The value of JSON text held in a string (a Log Analytics dynamic
+/// column written as text): `None` unless the text, blanks aside, starts
+/// with `{` or `[` and parses. With `keep`, only what it wants is built
+/// ([`parse_part`]).
+pub(crate) fn json_in_text(text: &str, keep: Option<&Keep>) -> Option<Value> {
+    let text = text.trim();
+    if !text.starts_with(['{', '[']) {
+        return None;
+    }
+    match keep {
+        Some(keep) => parse_part(text, keep),
+        None => serde_json::from_str(text),
+    }
+    .ok()
+}
+
 /// Parses JSON text held in a string (a Log Analytics dynamic column
 /// written as text): of an object, or of each object of a list, only the
 /// keys `keep` wants are built. It reads exactly when a full parse reads
 /// it, and builds the same values where it builds them.
-pub(crate) fn parse_part(text: &str, keep: &Keep) -> serde_json::Result<Value> {
+fn parse_part(text: &str, keep: &Keep) -> serde_json::Result<Value> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Part {
         keep,

@@ -715,19 +715,12 @@ fn log_analytics_row(columns: &[Column], cells: &[&str]) -> Map<String, Value> {
 /// A dynamic cell: JSON when it holds an object or an array, else the text
 /// (dynamic columns also hold scalars, written as text). With `keep`, the
 /// JSON is built only as far as the rules read it
-/// ([`sparse::parse_part`]).
+/// ([`sparse::json_in_text`]).
 fn dynamic(cell: &str, keep: Option<&Keep>) -> Value {
-    let trimmed = cell.trim();
-    if trimmed.starts_with(['{', '[']) {
-        let parsed = match keep {
-            Some(keep) => sparse::parse_part(trimmed, keep),
-            None => serde_json::from_str(trimmed),
-        };
-        if let Ok(value @ (Value::Object(_) | Value::Array(_))) = parsed {
-            return value;
-        }
+    match sparse::json_in_text(cell, keep) {
+        Some(value @ (Value::Object(_) | Value::Array(_))) => value,
+        _ => Value::String(cell.to_string()),
     }
-    Value::String(cell.to_string())
 }
 
 /// Whether a text cell says what a dynamic value says.

@@ -98,13 +98,9 @@ pub(super) fn parse_text(field: &Field, value: Value, keep: &Keep) -> Value {
     let Value::String(text) = &value else {
         return value;
     };
-    let text = text.trim();
-    if !text.starts_with(['[', '{']) {
-        return value;
-    }
-    match sparse::parse_part(text, keep) {
-        Ok(list @ Value::Array(_)) if field.list => list,
-        Ok(object @ Value::Object(_)) if field.list || matches!(field.kind, Kind::Object(_)) => {
+    match sparse::json_in_text(text, Some(keep)) {
+        Some(list @ Value::Array(_)) if field.list => list,
+        Some(object @ Value::Object(_)) if field.list || matches!(field.kind, Kind::Object(_)) => {
             object
         }
         _ => value,
@@ -114,12 +110,11 @@ pub(super) fn parse_text(field: &Field, value: Value, keep: &Keep) -> Value {
 /// An object held in a string (Log Analytics dynamic columns written as
 /// text). Empty text is no value; text that is not a JSON object is kept.
 fn object_from_text(level: &Level, text: String) -> Value {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
+    if text.trim().is_empty() {
         return Value::Null;
     }
-    match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(map)) => Value::Object(object(level, map, &[], None)),
+    match sparse::json_in_text(&text, None) {
+        Some(Value::Object(map)) => Value::Object(object(level, map, &[], None)),
         _ => Value::String(text),
     }
 }
