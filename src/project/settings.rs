@@ -46,7 +46,8 @@ pub struct CheckSettings {
         arg(long, value_name = "auto|jsonl|json|csv", default_value = "auto")
     )]
     pub input_format: InputFormat,
-    /// Worker threads that decode and evaluate records, 1 to 256 [default:
+    /// Worker threads that decode and evaluate records, and that share the
+    /// rules over many records at the end of the input, 1 to 256 [default:
     /// one per core]; 1 runs everything on one thread, as standard input
     /// always does. The output is the same whatever the number.
     #[cfg_attr(feature = "cli", arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256)))]
