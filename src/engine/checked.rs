@@ -180,14 +180,31 @@ impl CheckedRules {
             });
         }
         crate::diag::sort(&mut diagnostics, &sources);
+        // One index and one set of interned fields serve the single-record
+        // rules and the steps of the multi-record rules: a record's fields
+        // are looked up once for all of them.
         let mut tops = Vec::new();
-        for rule in &mut rules {
-            compile::intern_tops(&mut rule.root, &mut tops);
+        let steps = multi.iter_mut().flat_map(|m| m.steps.iter_mut());
+        let roots = rules.iter_mut().map(|r| &mut r.root);
+        for root in roots.chain(steps.map(|s| &mut s.matcher.root)) {
+            compile::intern_tops(root, &mut tops);
         }
+        let first_step = multi
+            .iter()
+            .scan(rules.len(), |next, m| {
+                let first = *next;
+                *next += m.steps.len();
+                Some(first)
+            })
+            .collect();
         let plans = crate::run::multi::Plan::for_rules(&multi);
-        let index = super::index::RuleIndex::new(&rules);
+        let steps = multi.iter().flat_map(|m| m.steps.iter());
+        let index = super::index::RuleIndex::new(
+            (rules.iter().map(|r| &r.root)).chain(steps.map(|s| &s.matcher.root)),
+        );
         let set = RuleSet {
             index,
+            first_step,
             rules,
             multi,
             plans,

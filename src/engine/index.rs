@@ -1,4 +1,6 @@
-//! Which rules a record can match, told before the rules run.
+//! Which rules a record can match, told before the rules run: the
+//! single-record rules and the steps of the window and sequence rules
+//! (which records take part in them), in one index.
 //!
 //! Most rules require some field to equal one of a few constants
 //! (`appDisplayName: Azure Portal`, `status.errorCode: 0`,
@@ -17,7 +19,7 @@
 //! conditions: what is left of it is evaluated as without the index.
 //! `tests/differential.rs` compares the two on every record it reads.
 
-use crate::compile::{CompiledRule, Constants, Matcher, Node, Test, ValueSet};
+use crate::compile::{Constants, Matcher, Node, Test, ValueSet};
 use crate::eval::{self, Scope};
 
 /// The required sets of a rule set's rules, by field.
@@ -58,13 +60,14 @@ enum Bits {
 }
 
 impl RuleIndex {
-    /// The index of `rules`, whose record-level tests are interned
+    /// The index of the conditions `roots` (rule `i` of the index is the
+    /// `i`th), whose record-level tests are interned
     /// ([`crate::compile::intern_tops`]).
-    pub(super) fn new(rules: &[CompiledRule]) -> RuleIndex {
+    pub(super) fn new<'a>(roots: impl IntoIterator<Item = &'a Node>) -> RuleIndex {
         let mut index = RuleIndex::default();
-        for rule in rules {
+        for root in roots {
             let mut needs = Vec::new();
-            let rest = split(&rule.root, &mut |test, set| {
+            let rest = split(root, &mut |test, set| {
                 let id = index.conditions as u32;
                 index.conditions += 1;
                 let fields = &mut index.fields;

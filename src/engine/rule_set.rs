@@ -22,8 +22,11 @@ pub struct RuleSet {
     /// The top-level fields record-level tests read (see
     /// [`compile::intern_tops`]).
     pub(super) tops: Vec<(Box<str>, bool)>,
-    /// Which of `rules` a record can match, told by the sets they require.
+    /// Which of `rules`, and of the steps of `multi`, a record can match,
+    /// told by the sets they require: rule `i` is entry `i`, the steps of
+    /// multi-record rule `m` are the entries from `first_step[m]` on.
     pub(super) index: RuleIndex,
+    pub(super) first_step: Vec<usize>,
     pub(super) infos: Vec<RuleInfo>,
     pub(super) sources: Sources,
     pub(super) warnings: Vec<Diagnostic>,
@@ -182,18 +185,46 @@ impl RuleSet {
             || self.multi.iter().any(|r| r.logs.contains(category))
     }
 
-    /// The events of a record for the window and sequence rules that read
-    /// its log (nothing when there are none).
-    pub(crate) fn extract(&self, record: &Record, location: &Location) -> crate::run::multi::Parts {
-        if self.multi.is_empty() {
-            return crate::run::multi::Parts::default();
-        }
-        crate::run::multi::extract(&self.multi, &self.plans, record, location)
-    }
-
     /// Evaluates every rule that reads the record's log, calling `emit` for
     /// each match, in rule order.
     pub fn evaluate(&self, record: &Record, location: &Location, emit: &mut dyn FnMut(Finding)) {
+        self.evaluate_with(record, location, emit, false);
+    }
+
+    /// [`RuleSet::evaluate`], then the record's events for the window and
+    /// sequence rules that read its log (nothing when there are none).
+    pub(crate) fn evaluate_and_extract(
+        &self,
+        record: &Record,
+        location: &Location,
+        emit: &mut dyn FnMut(Finding),
+    ) -> crate::run::multi::Parts {
+        self.evaluate_with(record, location, emit, true)
+    }
+
+    /// Which steps of each window and sequence rule (bit `i` for step `i`;
+    /// a window's `match` is step 0) a record is of, as a run finds them:
+    /// through the index of required sets the single-record rules share.
+    pub fn steps_of(&self, record: &Record) -> Vec<u64> {
+        let tops = eval::Tops::new(&self.tops);
+        let scope = Scope::Record(&record.fields, &tops);
+        let mut hits = self.index.hits();
+        (self.multi.iter().enumerate())
+            .map(|(m, rule)| {
+                (rule.steps.iter().enumerate())
+                    .filter(|(s, step)| self.step_holds(m, *s, step, record, scope, &mut hits))
+                    .fold(0, |bits, (s, _)| bits | 1 << s)
+            })
+            .collect()
+    }
+
+    fn evaluate_with(
+        &self,
+        record: &Record,
+        location: &Location,
+        emit: &mut dyn FnMut(Finding),
+        multi: bool,
+    ) -> crate::run::multi::Parts {
         let tops = eval::Tops::new(&self.tops);
         let scope = Scope::Record(&record.fields, &tops);
         let mut hits = self.index.hits();
@@ -208,6 +239,40 @@ impl RuleSet {
             {
                 emit(finding(rule, record, location));
             }
+        }
+        if !multi || self.multi.is_empty() {
+            return crate::run::multi::Parts::default();
+        }
+        crate::run::multi::extract_with(
+            &self.multi,
+            &self.plans,
+            record,
+            location,
+            &mut |m, s, step| self.step_holds(m, s, step, record, scope, &mut hits),
+        )
+    }
+
+    /// Whether `record` is of step `s` of multi-record rule `m`, asked of
+    /// the index with the fields `scope` and `hits` hold of the record.
+    fn step_holds(
+        &self,
+        m: usize,
+        s: usize,
+        step: &compile::StepProgram,
+        record: &Record,
+        scope: Scope<'_>,
+        hits: &mut super::index::Hits,
+    ) -> bool {
+        if !step.matcher.logs.contains(&record.category) {
+            return false;
+        }
+        match self.first_step.get(m) {
+            Some(first) => self
+                .index
+                .rest(first + s, scope, hits)
+                .is_some_and(|rest| eval::matches(rest, scope)),
+            // Every step has its entry; without one, the plain way.
+            None => step.matcher.matches(record),
         }
     }
 

@@ -239,8 +239,7 @@ fn outcome(item: Item, rules: &RuleSet) -> Outcome {
             let mut findings = Vec::new();
             let mut parts = Parts::default();
             if targeted {
-                rules.evaluate(&record, &location, &mut |f| findings.push(f));
-                parts = rules.extract(&record, &location);
+                parts = rules.evaluate_and_extract(&record, &location, &mut |f| findings.push(f));
             }
             Outcome::Record {
                 targeted,

@@ -75,7 +75,8 @@ pub fn same(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
 
 /// Asserts that evaluating the rule set on each record (which skips the
 /// rules whose required sets its index rules out) finds what evaluating
-/// each rule on its own finds; gives the number of matches.
+/// each rule on its own finds, and the same steps of the multi-record
+/// rules; gives the number of matches (and of steps a record is of).
 pub fn each_rule_alone(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
     let reader = ingest::from_reader("input".into(), Box::new(Cursor::new(bytes.to_vec())));
     let mut matches = 0;
@@ -94,6 +95,21 @@ pub fn each_rule_alone(set: &RuleSet, name: &str, bytes: &[u8]) -> usize {
             .collect();
         assert_eq!(together, alone, "{name}: record {}", location.record);
         matches += alone.len();
+        // The steps of the multi-record rules, asked of the same index.
+        let steps: Vec<u64> = (set.multi().iter())
+            .map(|rule| {
+                (rule.steps.iter().enumerate())
+                    .filter(|(_, step)| step.matcher.matches(&record))
+                    .fold(0, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
+        assert_eq!(
+            set.steps_of(&record),
+            steps,
+            "{name}: steps, record {}",
+            location.record
+        );
+        matches += steps.iter().map(|s| s.count_ones() as usize).sum::<usize>();
     }
     matches
 }

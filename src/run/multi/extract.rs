@@ -10,7 +10,7 @@ use super::ticks::parse_ticks;
 use crate::catalog::FieldPath;
 use crate::check::Piece;
 use crate::compile::travel::{self, Point};
-use crate::compile::{MultiRule, MultiSpec};
+use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
 use crate::record::{Location, LogCategory, Record};
 use crate::window::{Ticks, TieKey};
@@ -269,6 +269,21 @@ fn kept_fields<'r, 'p>(
 /// The events of one record for every multi-record rule (with its plan)
 /// that reads its log.
 pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &Location) -> Parts {
+    extract_with(rules, plans, record, location, &mut |_, _, step| {
+        step.matcher.matches(record)
+    })
+}
+
+/// [`extract`], told by `holds(rule, step, program)` whether the record is
+/// of step `step` of rule `rule` (the rule set asks its index, with the
+/// fields it looked up for the single-record rules).
+pub(crate) fn extract_with(
+    rules: &[MultiRule],
+    plans: &[Plan],
+    record: &Record,
+    location: &Location,
+    holds: &mut dyn FnMut(usize, usize, &StepProgram) -> bool,
+) -> Parts {
     let mut out = Parts::default();
     let mut timed: Option<Option<Ticks>> = None;
     let mut tie: Option<TieKey> = None;
@@ -285,7 +300,7 @@ pub fn extract(rules: &[MultiRule], plans: &[Plan], record: &Record, location: &
         for (i, step) in rule.steps.iter().enumerate() {
             // The step's `where` conditions that read no earlier step are
             // part of its matcher; those that do are asked pair by pair.
-            if step.matcher.matches(record) {
+            if holds(r, i, step) {
                 steps |= 1 << i;
             }
         }

@@ -20,6 +20,7 @@ mod state;
 mod ticks;
 
 pub use episode::MAX_RECORDS_LISTED;
+pub(crate) use extract::extract_with;
 pub use extract::{Detail, Part, Parts, Plan, extract};
 pub use lane::{Overflow, holds_across};
 pub use progress::explain_groups;
