@@ -23,6 +23,12 @@ pub struct Plan {
     /// The names every plan of the run keeps, for the compact form of
     /// kept fields; set by [`Plan::for_rules`].
     keys: KeyTable,
+    /// Every `(name, any case)` some plan of the run keeps, each once, and
+    /// which of them this plan keeps (a bit each); set by
+    /// [`Plan::for_rules`]. A record taking part in several rules looks
+    /// each of their fields up once.
+    fields: Arc<[(Box<str>, bool)]>,
+    wants: Box<[u64]>,
     /// Whether a step of the rule travels: its records keep their
     /// coordinates.
     travels: bool,
@@ -54,8 +60,25 @@ impl Plan {
             }
         }
         let keys: KeyTable = names.into();
+        let mut fields: Vec<(Box<str>, bool)> = Vec::new();
+        for field in plans.iter().flat_map(|p| p.keep.iter()) {
+            if !fields.contains(field) {
+                fields.push(field.clone());
+            }
+        }
+        let fields: Arc<[(Box<str>, bool)]> = fields.into();
         for plan in &mut plans {
             plan.keys = Arc::clone(&keys);
+            let mut wants = vec![0u64; fields.len().div_ceil(64)];
+            for (i, field) in fields.iter().enumerate() {
+                if plan.keep.contains(field)
+                    && let Some(word) = wants.get_mut(i / 64)
+                {
+                    *word |= 1 << (i % 64);
+                }
+            }
+            plan.wants = wants.into();
+            plan.fields = Arc::clone(&fields);
         }
         plans
     }
@@ -103,6 +126,8 @@ impl Plan {
         Plan {
             keep,
             keys: Arc::from([]),
+            fields: Arc::from([]),
+            wants: Box::new([]),
             travels: rule.steps.iter().any(|s| s.travel.is_some()),
         }
     }
@@ -242,13 +267,26 @@ pub(super) fn fnv64(bytes: &[u8]) -> u64 {
 }
 
 /// The fields of a record that the plans of the rules it takes part in
-/// keep, each once.
+/// keep, each looked up once.
 fn kept_fields<'r, 'p>(
     plans: impl Iterator<Item = &'p Plan>,
     record: &'r Record,
 ) -> Vec<(&'r str, &'r Value)> {
+    let mut plans = plans.peekable();
+    let Some(fields) = plans.peek().map(|p| Arc::clone(&p.fields)) else {
+        return Vec::new();
+    };
+    let mut wanted = vec![0u64; fields.len().div_ceil(64)];
+    for plan in plans {
+        for (w, p) in wanted.iter_mut().zip(plan.wants.iter()) {
+            *w |= p;
+        }
+    }
     let mut out: Vec<(&str, &Value)> = Vec::new();
-    for (name, raw) in plans.flat_map(|p| p.keep.iter()) {
+    for (i, (name, raw)) in fields.iter().enumerate() {
+        if wanted.get(i / 64).is_none_or(|w| w & 1 << (i % 64) == 0) {
+            continue;
+        }
         let found = if *raw {
             record
                 .fields
