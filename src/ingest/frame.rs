@@ -41,7 +41,7 @@ use serde_json::{Map, Value};
 
 use super::error::ReadError;
 use super::markers::KeyCounts;
-use super::source::{self, Capped, Source, SourceMark, Steps, human_size, within};
+use super::source::{self, Bytes, Capped, Source, SourceMark, Steps, human_size, within};
 use super::sparse::Keep;
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
@@ -103,7 +103,7 @@ pub(crate) enum Frame {
     /// it checks that it is one, or rewinds the framer to `mark`.
     Unchecked {
         /// Its bytes.
-        bytes: Vec<u8>,
+        bytes: Bytes,
         /// Where it starts.
         start: Start,
         /// Where the framer stood before it.

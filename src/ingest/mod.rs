@@ -289,7 +289,7 @@ impl Reader {
                         // The framer speculates only with a keep (see
                         // `Reader::speculate`).
                         None => Raw::Json {
-                            bytes,
+                            bytes: bytes.to_vec(),
                             start,
                             keep: None,
                         },
@@ -394,7 +394,7 @@ enum Raw {
     /// A line taken for one record without a scan, with where the reader
     /// stood before it (see [`Reader::speculate`]).
     Unchecked {
-        bytes: Vec<u8>,
+        bytes: source::Bytes,
         start: frame::Start,
         keep: Arc<Keep>,
         mark: Mark,
@@ -436,7 +436,8 @@ impl Pending {
     /// About how many bytes the record holds, for batching.
     pub fn size(&self) -> usize {
         match &self.raw {
-            Raw::Json { bytes, .. } | Raw::Unchecked { bytes, .. } => bytes.len(),
+            Raw::Json { bytes, .. } => bytes.len(),
+            Raw::Unchecked { bytes, .. } => bytes.len(),
             Raw::Bad(reason) => reason.len(),
             // Rows are split into cells already: count them roughly.
             Raw::Object { fields, .. }

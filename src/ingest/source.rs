@@ -6,7 +6,9 @@
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
+use std::ops::Range;
 use std::slice::SliceIndex;
+use std::sync::Arc;
 
 /// The byte-order mark some exports start with: skipped, not part of the
 /// first record.
@@ -14,6 +16,47 @@ pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Bytes that may be read again beyond as many as were read once.
 pub(super) const REPLAY_SLACK: u64 = 1 << 20;
+
+/// Bytes read from the stream at once: the size of a [`Source`]'s blocks.
+const BLOCK: usize = 256 << 10;
+
+/// Most blocks a source keeps for reuse while other threads still read
+/// records taken from them.
+const KEPT_BLOCKS: usize = 32;
+
+/// Bytes of the input, shared rather than copied: a range of one of the
+/// blocks a [`Source`] reads into (records taken from it for other threads
+/// to parse, the bytes kept to go back to), or bytes of their own.
+#[derive(Clone)]
+pub(crate) struct Bytes {
+    block: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl Bytes {
+    /// Bytes of their own.
+    pub(super) fn owned(bytes: Vec<u8>) -> Bytes {
+        let range = 0..bytes.len();
+        Bytes {
+            block: Arc::new(bytes),
+            range,
+        }
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.block.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({})", self.len())
+    }
+}
 
 /// The byte stream, with room to read some bytes again: when a record spans
 /// several lines and fails to parse, the lines after its first are scanned
@@ -24,6 +67,15 @@ pub(super) const REPLAY_SLACK: u64 = 1 << 20;
 /// input built to be replayed over and over is still read in linear time.
 pub(super) struct Source {
     inner: Box<dyn BufRead + Send>,
+    /// The bytes last read from `inner`; `pos..filled` are not consumed
+    /// yet. Records taken from it without a copy ([`Source::share`]) and
+    /// the bytes logged to go back to share it: while they do, the next
+    /// read goes to another block.
+    block: Arc<Vec<u8>>,
+    pos: usize,
+    filled: usize,
+    /// Blocks read before, for reuse once nothing else holds them.
+    kept: VecDeque<Arc<Vec<u8>>>,
     /// Bytes put back, read before `inner`; `replay_pos` of them are read.
     replay: Vec<u8>,
     replay_pos: usize,
@@ -33,8 +85,9 @@ pub(super) struct Source {
     /// Bytes consumed so far, read again or not.
     consumed: u64,
     /// The bytes consumed since `log_start` (a count of consumed bytes),
-    /// while logging, for [`Source::rewind`].
-    log: Option<VecDeque<u8>>,
+    /// while logging, for [`Source::rewind`]: shared with the records
+    /// taken from them.
+    log: Option<VecDeque<Bytes>>,
     log_start: u64,
     /// A read that failed, given again by every later read: bytes read
     /// again after a rewind end where the stream failed, as they did.
@@ -55,6 +108,10 @@ impl Source {
     pub(super) fn new(inner: Box<dyn BufRead + Send>) -> Source {
         Source {
             inner,
+            block: Arc::new(Vec::new()),
+            pos: 0,
+            filled: 0,
+            kept: VecDeque::new(),
             replay: Vec::new(),
             replay_pos: 0,
             replayed: 0,
@@ -68,29 +125,122 @@ impl Source {
 
     /// The next bytes, empty at the end of the stream.
     pub(super) fn chunk(&mut self) -> io::Result<&[u8]> {
+        if self.replay_pos < self.replay.len() {
+            return Ok(self.replay.get(self.replay_pos..).unwrap_or_default());
+        }
+        if self.pos == self.filled {
+            if let Some((kind, message)) = &self.failed {
+                return Err(io::Error::new(*kind, message.clone()));
+            }
+            self.fill()?;
+        }
+        Ok(self.block.get(self.pos..self.filled).unwrap_or_default())
+    }
+
+    /// Reads the next bytes into a block, all of it consumed before.
+    ///
+    /// A block no record holds any more is read into where it left off (so
+    /// on a live stream each read gives what has come, at once). A block
+    /// records still hold is left to them, and the next is filled up (or to
+    /// the end of the input) before it is read: only files are read with
+    /// records taken for other threads, and a block mostly empty would be
+    /// held as long as a full one.
+    fn fill(&mut self) -> io::Result<()> {
+        if let Some(block) = Arc::get_mut(&mut self.block)
+            && !block.is_empty()
+        {
+            if self.filled == block.len() {
+                self.pos = 0;
+                self.filled = 0;
+            }
+            let n = read_into(
+                &mut *self.inner,
+                block.get_mut(self.filled..).unwrap_or_default(),
+            )
+            .inspect_err(|e| self.failed = Some((e.kind(), e.to_string())))?;
+            self.filled += n;
+            self.pos = self.filled - n;
+            if n == 0 {
+                self.at_end();
+            }
+            return Ok(());
+        }
+        let shared = !self.block.is_empty();
+        let block = self.spare_block();
+        let old = std::mem::replace(&mut self.block, block);
+        if shared {
+            self.kept.push_back(old);
+            if self.kept.len() > KEPT_BLOCKS {
+                self.kept.pop_front();
+            }
+        }
+        self.pos = 0;
+        self.filled = 0;
+        let Some(block) = Arc::get_mut(&mut self.block) else {
+            return Ok(());
+        };
+        while self.filled < block.len() {
+            match read_into(
+                &mut *self.inner,
+                block.get_mut(self.filled..).unwrap_or_default(),
+            ) {
+                Ok(0) => {
+                    if self.filled == 0 {
+                        self.at_end();
+                    }
+                    break;
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    if !shared {
+                        // The first block: read as from one held by no
+                        // record.
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    if self.filled == 0 {
+                        return Err(e);
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of the stream: the blocks kept for reuse are let go.
+    fn at_end(&mut self) {
+        self.kept.clear();
+    }
+
+    /// A block to read into: one kept that nothing else holds any more, or
+    /// a new one.
+    fn spare_block(&mut self) -> Arc<Vec<u8>> {
+        let free = self.kept.iter().position(|b| Arc::strong_count(b) == 1);
+        match free.and_then(|i| self.kept.remove(i)) {
+            Some(block) => block,
+            None => Arc::new(vec![0; BLOCK]),
+        }
+    }
+
+    /// The first `n` bytes of the last [`Source::chunk`], shared with the
+    /// source's block when they are in it (copied when they are bytes put
+    /// back to read again).
+    pub(super) fn share(&self, n: usize) -> Bytes {
         if let Some(rest) = self
             .replay
             .get(self.replay_pos..)
             .filter(|rest| !rest.is_empty())
         {
-            return Ok(rest);
+            return Bytes::owned(rest.get(..n).unwrap_or(rest).to_vec());
         }
-        if let Some((kind, message)) = &self.failed {
-            return Err(io::Error::new(*kind, message.clone()));
+        let end = (self.pos + n).min(self.filled);
+        Bytes {
+            block: Arc::clone(&self.block),
+            range: self.pos..end,
         }
-        // Retry interrupted reads first: returning the borrowed buffer from
-        // inside the retry loop is not accepted by the borrow checker.
-        loop {
-            match self.inner.fill_buf() {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.failed = Some((e.kind(), e.to_string()));
-                    return Err(e);
-                }
-            }
-        }
-        self.inner.fill_buf()
     }
 
     /// Starts or stops keeping every byte consumed, so the reader can go
@@ -112,13 +262,24 @@ impl Source {
     /// Forgets the logged bytes before `mark`: no rewind goes back past it
     /// any more.
     pub(super) fn forget(&mut self, mark: &SourceMark) {
-        if let Some(log) = &mut self.log
-            && mark.consumed > self.log_start
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let mut n = mark.consumed.saturating_sub(self.log_start);
+        while let Some(first) = log.front_mut()
+            && n > 0
         {
-            let n = usize::try_from(mark.consumed - self.log_start)
-                .map_or(log.len(), |n| n.min(log.len()));
-            log.drain(..n);
-            self.log_start += n as u64;
+            let len = first.len() as u64;
+            if len <= n {
+                log.pop_front();
+                n -= len;
+                self.log_start += len;
+            } else {
+                // Fewer than `len` bytes, which is a `usize`.
+                first.range.start += n as usize;
+                self.log_start += n;
+                n = 0;
+            }
         }
     }
 
@@ -128,10 +289,15 @@ impl Source {
     /// input asked for it), and the budget is as it was. Logging stops.
     pub(super) fn rewind(&mut self, mark: &SourceMark) {
         let log = self.log.take().unwrap_or_default();
-        let from =
+        let mut skip =
             usize::try_from(mark.consumed.saturating_sub(self.log_start)).unwrap_or(usize::MAX);
         let left = std::mem::take(&mut self.replay);
-        let mut replay: Vec<u8> = log.range(from.min(log.len())..).copied().collect();
+        let mut replay: Vec<u8> = Vec::new();
+        for part in &log {
+            let from = skip.min(part.len());
+            replay.extend_from_slice(part.get(from..).unwrap_or_default());
+            skip -= from;
+        }
         replay.extend(left.iter().skip(self.replay_pos));
         self.replay = replay;
         self.replay_pos = 0;
@@ -142,14 +308,20 @@ impl Source {
 
     /// Marks the first `n` bytes of the last [`Source::chunk`] as read.
     pub(super) fn consume(&mut self, n: usize) {
-        if let Some(log) = &mut self.log {
-            // The bytes are those the last `chunk` gave: buffered, so
-            // asking again reads nothing.
-            let chunk = match self.replay.get(self.replay_pos..).filter(|r| !r.is_empty()) {
-                Some(rest) => rest,
-                None => self.inner.fill_buf().unwrap_or(&[]),
-            };
-            log.extend(chunk.get(..n).unwrap_or(chunk));
+        if self.log.is_some() && n > 0 {
+            let part = self.share(n);
+            if let Some(log) = &mut self.log {
+                // Bytes of one block read one after another stay one part.
+                match log.back_mut() {
+                    Some(last)
+                        if Arc::ptr_eq(&last.block, &part.block)
+                            && last.range.end == part.range.start =>
+                    {
+                        last.range.end = part.range.end;
+                    }
+                    _ => log.push_back(part),
+                }
+            }
         }
         self.consumed += n as u64;
         if self.replay_pos < self.replay.len() {
@@ -159,7 +331,7 @@ impl Source {
                 self.replay_pos = 0;
             }
         } else {
-            self.inner.consume(n);
+            self.pos = (self.pos + n).min(self.filled);
         }
     }
 
@@ -184,6 +356,17 @@ impl Source {
         replay.extend(left.iter().skip(self.replay_pos));
         self.replay = replay;
         self.replay_pos = 0;
+    }
+}
+
+/// One read from `inner` into `buf`, retried when interrupted; 0 at the
+/// end of the stream.
+fn read_into(inner: &mut dyn BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match inner.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
     }
 }
 

@@ -87,10 +87,11 @@ impl Framer {
     /// (see [`Framer::speculate`]).
     pub(super) fn line_unchecked(&mut self) -> io::Result<Option<Frame>> {
         let mark = self.mark();
-        let Some(text) = line_record(self.src.chunk()?) else {
+        let Some(len) = line_record(self.src.chunk()?).map(<[u8]>::len) else {
             return Ok(None);
         };
-        let bytes = text.to_vec();
+        // The line is shared with the source's block, not copied.
+        let bytes = self.src.share(len);
         let start = Start {
             line: self.pos.line,
             col: self.pos.col(self.pos.offset),
