@@ -17,8 +17,9 @@ pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Bytes that may be read again beyond as many as were read once.
 pub(super) const REPLAY_SLACK: u64 = 1 << 20;
 
-/// Bytes read from the stream at once: the size of a [`Source`]'s blocks.
-const BLOCK: usize = 256 << 10;
+/// Bytes read from the stream at once: the size of a [`Source`]'s blocks
+/// (large reads keep system calls rare on big files).
+pub(super) const BLOCK: usize = 256 << 10;
 
 /// Most blocks a source keeps for reuse while other threads still read
 /// records taken from them.
