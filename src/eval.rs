@@ -14,18 +14,18 @@ use crate::check::Quantifier;
 use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp, Test};
 use crate::finding::Evidence;
 pub(crate) use crate::record::lookup;
-use crate::record::{visit_along, visit_value};
+use crate::record::{Fields, visit_along, visit_value};
 
 /// What a condition is evaluated against: a record's fields, or one element
 /// of a list inside `any`/`all`/`none`.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
-    /// Top-level fields of a record (or of an object element).
+    /// The fields of an object element.
     Fields(&'a Map<String, Value>),
-    /// A record's fields, with the values of the rule set's interned
-    /// top-level fields (see [`crate::compile::intern_tops`]), each looked
-    /// up once.
-    Record(&'a Map<String, Value>, &'a Tops<'a>),
+    /// A record's top-level fields, with, when given, the values of the
+    /// rule set's interned top-level fields (see
+    /// [`crate::compile::intern_tops`]), each looked up once.
+    Record(&'a Fields, Option<&'a Tops<'a>>),
     /// A value (a scalar list element).
     Value(&'a Value),
 }
@@ -51,7 +51,7 @@ impl<'a> Tops<'a> {
     }
 
     /// The value of interned field `i` in `fields`.
-    fn get(&self, fields: &'a Map<String, Value>, i: usize) -> Option<&'a Value> {
+    fn get(&self, fields: &'a Fields, i: usize) -> Option<&'a Value> {
         let cell = self.values.get(i)?;
         if let Some(value) = cell.get() {
             return value;
@@ -64,10 +64,21 @@ impl<'a> Tops<'a> {
 }
 
 impl<'a> Scope<'a> {
+    /// The top-level value under `key` of the record or object element
+    /// (in any case when `raw`); `None` for a scalar element.
+    fn top(self, key: &str, raw: bool) -> Option<&'a Value> {
+        match self {
+            Scope::Fields(map) => lookup(map, key, raw),
+            Scope::Record(fields, _) => lookup(fields, key, raw),
+            Scope::Value(_) => None,
+        }
+    }
+
     fn visit(self, path: &crate::catalog::FieldPath, f: &mut dyn FnMut(&Value) -> bool) -> bool {
         match self {
-            Scope::Fields(map) | Scope::Record(map, _) => match path.segments().split_first() {
-                Some((first, rest)) => lookup(map, first, path.is_raw())
+            Scope::Fields(_) | Scope::Record(..) => match path.segments().split_first() {
+                Some((first, rest)) => self
+                    .top(first, path.is_raw())
                     .is_some_and(|v| visit_value(v, rest, path.is_raw(), f)),
                 None => false,
             },
@@ -81,9 +92,9 @@ impl<'a> Scope<'a> {
         let mut current: &'a Value;
         let mut segments = path.segments().iter();
         match self {
-            Scope::Fields(map) | Scope::Record(map, _) => {
+            Scope::Fields(_) | Scope::Record(..) => {
                 let first = segments.next()?;
-                current = lookup(map, first, path.is_raw())?;
+                current = self.top(first, path.is_raw())?;
             }
             Scope::Value(v) => current = v,
         }
@@ -111,7 +122,8 @@ pub(crate) fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value
     let raw = path.is_raw();
     if raw && path.segments().is_empty() {
         return match scope {
-            Scope::Fields(map) | Scope::Record(map, _) => map.values().any(|v| visit_scalars(v, f)),
+            Scope::Fields(map) => map.values().any(|v| visit_scalars(v, f)),
+            Scope::Record(fields, _) => fields.values().any(|v| visit_scalars(v, f)),
             Scope::Value(v) => visit_scalars(v, f),
         };
     }
@@ -119,12 +131,12 @@ pub(crate) fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value
         visit_along(v, rest, raw, test.as_text, f)
     };
     match (scope, test.top) {
-        (Scope::Record(map, tops), Some(i)) => tops.get(map, i).is_some_and(|v| {
+        (Scope::Record(fields, Some(tops)), Some(i)) => tops.get(fields, i).is_some_and(|v| {
             let rest = path.segments().get(1..).unwrap_or_default();
             walk(v, rest, f)
         }),
-        (Scope::Fields(map) | Scope::Record(map, _), _) => match path.segments().split_first() {
-            Some((first, rest)) => lookup(map, first, raw).is_some_and(|v| walk(v, rest, f)),
+        (Scope::Fields(_) | Scope::Record(..), _) => match path.segments().split_first() {
+            Some((first, rest)) => scope.top(first, raw).is_some_and(|v| walk(v, rest, f)),
             None => false,
         },
         (Scope::Value(v), _) => walk(v, path.segments(), f),
@@ -618,9 +630,14 @@ mod tests {
         assert_eq!(tops, [("z".into(), false), ("a".into(), false)]);
         for record in [json!({}), json!({"a": {"b": 1}}), json!({"a": {"c": 1}})] {
             let f = fields(record);
+            let top = Fields::from(f.clone());
             let looked_up = Tops::new(&tops);
             assert_eq!(
-                matches(&t, Scope::Record(&f, &looked_up)),
+                matches(&t, Scope::Record(&top, Some(&looked_up))),
+                matches(&t, Scope::Fields(&f))
+            );
+            assert_eq!(
+                matches(&t, Scope::Record(&top, None)),
                 matches(&t, Scope::Fields(&f))
             );
         }

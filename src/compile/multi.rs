@@ -34,7 +34,7 @@ impl Program {
     /// Whether a record is of one of the logs and passes the condition.
     pub fn matches(&self, record: &crate::record::Record) -> bool {
         self.logs.contains(&record.category)
-            && crate::eval::matches(&self.root, crate::eval::Scope::Fields(&record.fields))
+            && crate::eval::matches(&self.root, crate::eval::Scope::Record(&record.fields, None))
     }
 }
 
@@ -99,9 +99,11 @@ impl StepProgram {
             .iter()
             .filter(|(i, _)| *i == earlier)
             .all(|(_, p)| {
-                crate::eval::matches_with_steps(&p.root, Scope::Fields(&record.fields), &|_| {
-                    vec![Scope::Fields(&other.fields)]
-                })
+                crate::eval::matches_with_steps(
+                    &p.root,
+                    Scope::Record(&record.fields, None),
+                    &|_| vec![Scope::Record(&other.fields, None)],
+                )
             })
     }
 }

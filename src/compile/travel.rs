@@ -24,7 +24,7 @@
 //! in floating point is not the same in every engine, so the query
 //! targets refuse `travel` rather than decide its bounds differently.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::check::Bound;
 use crate::window::Ticks;
@@ -56,8 +56,8 @@ pub struct Measured {
 }
 
 /// The point of a canonical record, from `location.geoCoordinates`.
-pub fn coordinates(fields: &Map<String, Value>) -> Option<Point> {
-    let geo = fields.get("location")?.get("geoCoordinates")?;
+pub(crate) fn coordinates<O: crate::record::Object + ?Sized>(fields: &O) -> Option<Point> {
+    let geo = fields.get_value("location")?.get("geoCoordinates")?;
     let degrees = |name: &str, limit: f64| {
         let v = match geo.get(name)? {
             Value::Number(n) => n.as_f64()?,
@@ -178,10 +178,10 @@ mod tests {
         distance(&Place::from(a), &Place::from(b))
     }
 
-    fn fields(v: Value) -> Map<String, Value> {
+    fn fields(v: Value) -> serde_json::Map<String, Value> {
         match v {
             Value::Object(m) => m,
-            _ => Map::new(),
+            _ => serde_json::Map::new(),
         }
     }
 

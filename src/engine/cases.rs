@@ -216,7 +216,7 @@ impl RuleSet {
                 };
             }
         };
-        let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
+        let trace = eval::explain(&rule.root, Scope::Record(&record.fields, None));
         let in_logs = rule.logs.contains(&record.category);
         let mut text = eval::render_trace(&trace, &rule.conds);
         if !in_logs {

@@ -14,7 +14,7 @@ use crate::record::{Location, Record};
 
 /// Builds the finding for a rule that matched a record.
 pub(super) fn finding(rule: &CompiledRule, record: &Record, location: &Location) -> Finding {
-    let trace = eval::explain(&rule.root, Scope::Fields(&record.fields));
+    let trace = eval::explain(&rule.root, Scope::Record(&record.fields, None));
     let text = |name: &str| match record.fields.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),

@@ -241,7 +241,7 @@ match:
             .unwrap_or_else(|_| unreachable!("the rules load"));
         let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
         let tops = eval::Tops::new(&set.tops);
-        let scope = Scope::Record(&record.fields, &tops);
+        let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = set.index.hits();
         (set.rules.iter().enumerate())
             .filter_map(|(i, rule)| {

@@ -207,7 +207,7 @@ impl RuleSet {
     /// through the index of required sets the single-record rules share.
     pub fn steps_of(&self, record: &Record) -> Vec<u64> {
         let tops = eval::Tops::new(&self.tops);
-        let scope = Scope::Record(&record.fields, &tops);
+        let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = self.index.hits();
         (self.multi.iter().enumerate())
             .map(|(m, rule)| {
@@ -226,7 +226,7 @@ impl RuleSet {
         multi: bool,
     ) -> crate::run::multi::Parts {
         let tops = eval::Tops::new(&self.tops);
-        let scope = Scope::Record(&record.fields, &tops);
+        let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = self.index.hits();
         for (i, rule) in self.rules.iter().enumerate() {
             if !rule.logs.contains(&record.category) {
@@ -280,7 +280,10 @@ impl RuleSet {
     /// by the fast path; `None` for an unknown id.
     pub fn matches(&self, rule_id: &str, record: &Record) -> Option<bool> {
         let rule = self.rules.iter().find(|r| r.info.id.as_ref() == rule_id)?;
-        Some(eval::matches(&rule.root, Scope::Fields(&record.fields)))
+        Some(eval::matches(
+            &rule.root,
+            Scope::Record(&record.fields, None),
+        ))
     }
 
     /// The trace of one rule on one record, or `None` for an unknown id.
@@ -288,7 +291,7 @@ impl RuleSet {
         let rule = self.rules.iter().find(|r| r.info.id.as_ref() == rule_id)?;
         Some((
             rule,
-            eval::explain(&rule.root, Scope::Fields(&record.fields)),
+            eval::explain(&rule.root, Scope::Record(&record.fields, None)),
         ))
     }
 

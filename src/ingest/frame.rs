@@ -36,13 +36,14 @@ use std::io::{self, BufRead};
 use std::sync::Arc;
 
 use memchr::memchr;
+use serde_json::Value;
 use serde_json::error::Category;
-use serde_json::{Map, Value};
 
 use super::error::ReadError;
 use super::markers::KeyCounts;
 use super::source::{self, Bytes, Capped, Source, SourceMark, Steps, human_size, within};
-use super::sparse::Keep;
+use super::sparse::{Keep, Parsed};
+use crate::record::Fields;
 use parse::{json_error, parse};
 pub(crate) use parse::{parse_record, value_kind};
 use scan::container_key;
@@ -83,7 +84,7 @@ pub(crate) enum Frame {
     Object {
         /// Its keys and values, as read (only the kept ones when the
         /// framer has a [`Keep`]).
-        fields: Map<String, Value>,
+        fields: Fields,
         /// Its keys before any was skipped, when some may have been.
         counts: Option<KeyCounts>,
         /// 1-based line where it starts.
@@ -500,14 +501,14 @@ impl Framer {
         let parsed = parse(self.buf.bytes(), self.keep.as_deref());
         if step == Step::Done {
             match parsed {
-                Ok((Value::Object(fields), counts)) => {
+                Ok((Parsed::Object(fields), counts)) => {
                     return Frame::Object {
                         fields,
                         counts,
                         line: start.line,
                     };
                 }
-                Ok((other, _)) => {
+                Ok((Parsed::Other(other), _)) => {
                     return bad(ReadError::NotAnObject(value_kind(&other)).to_string());
                 }
                 // Balanced brackets but invalid JSON: a cut line may hide

@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value;
 
 use crate::finding::Problem;
-use crate::record::{Location, LogCategory, Record};
+use crate::record::{Fields, Location, LogCategory, Record};
 
 pub use discover::discover;
 pub use error::{NormalizeError, UnknownInputFormat};
@@ -320,7 +320,7 @@ impl Reader {
                     let keep = self.keep.clone();
                     (
                         Raw::Object {
-                            fields,
+                            fields: fields.into(),
                             counts,
                             keep,
                         },
@@ -405,7 +405,7 @@ enum Raw {
     /// A record already split into keys and values, with the rules' keep
     /// for what JSON text its values hold.
     Object {
-        fields: serde_json::Map<String, Value>,
+        fields: Fields,
         counts: Option<markers::KeyCounts>,
         keep: Option<Arc<Keep>>,
     },
@@ -443,10 +443,8 @@ impl Pending {
             Raw::Unchecked { bytes, .. } => bytes.len(),
             Raw::Bad(reason) => reason.len(),
             // Rows are split into cells already: count them roughly.
-            Raw::Object { fields, .. }
-            | Raw::AdminCenter {
-                canonical: fields, ..
-            } => 64 * fields.len(),
+            Raw::Object { fields, .. } => 64 * fields.len(),
+            Raw::AdminCenter { canonical, .. } => 64 * canonical.len(),
         }
     }
 
@@ -476,7 +474,7 @@ impl Pending {
     /// [`Reader::note`].
     pub fn decode(self) -> (Item, Seen) {
         let Pending { raw, location } = self;
-        let counted = |fields: serde_json::Map<String, Value>, counts, keep: Option<&Keep>| {
+        let counted = |fields: Fields, counts, keep: Option<&Keep>| {
             let known = normalize::has_known_key(&fields, counts);
             (normalize::normalize_counted(fields, counts, keep), known)
         };
@@ -716,7 +714,9 @@ pub fn normalize(value: Value) -> Result<Record, NormalizeError> {
 /// log is. Used on rule test records whose case or rule names the log.
 pub fn normalize_as(value: Value, log: &LogCategory) -> Result<Record, NormalizeError> {
     match value {
-        Value::Object(fields) => Ok(normalize::normalize_with(fields, None, Some(log), None).0),
+        Value::Object(fields) => {
+            Ok(normalize::normalize_with(fields.into(), None, Some(log), None).0)
+        }
         other => Err(NormalizeError::NotAnObject(frame::value_kind(&other))),
     }
 }

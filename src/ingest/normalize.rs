@@ -34,8 +34,7 @@ use super::markers::{
 };
 use super::sparse::{Below, Keep};
 use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
-use crate::fold::get_any_case;
-use crate::record::{LogCategory, Record};
+use crate::record::{Fields, LogCategory, Object, ObjectMut, Record};
 use coerce::coerce;
 
 /// The shape a record was read in.
@@ -108,13 +107,13 @@ fn root_for(category: Option<&LogCategory>) -> &'static Root {
 /// of either catalog beyond the envelope ([`markers::is_record_key`]).
 /// `counts`, when given, are those [`super::sparse`] took of the keys it
 /// skipped as well as those it kept.
-pub(crate) fn has_known_key(input: &Map<String, Value>, counts: Option<KeyCounts>) -> bool {
+pub(crate) fn has_known_key(input: &impl Object, counts: Option<KeyCounts>) -> bool {
     let top = match counts {
         Some(counts) => counts.known,
-        None => input.keys().any(|k| markers::is_record_key(k)),
+        None => input.entries().any(|(k, _)| markers::is_record_key(k)),
     };
     top || input
-        .iter()
+        .entries()
         .filter(|(k, _)| k.eq_ignore_ascii_case(PROPERTIES))
         .any(|(_, v)| match v {
             Value::Object(m) => m.keys().any(|k| markers::is_record_key(k)),
@@ -126,7 +125,7 @@ pub(crate) fn has_known_key(input: &Map<String, Value>, counts: Option<KeyCounts
 
 /// Normalizes a record object, detecting its shape.
 pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShape) {
-    normalize_with(input, None, None, None)
+    normalize_with(input.into(), None, None, None)
 }
 
 /// Normalizes a record object read by [`super::sparse`]: `counts`, when
@@ -134,7 +133,7 @@ pub(crate) fn normalize_object(input: Map<String, Value>) -> (Record, RecordShap
 /// for shape detection; JSON text in a value is parsed only as far as
 /// `keep` wants it.
 pub(crate) fn normalize_counted(
-    input: Map<String, Value>,
+    input: Fields,
     counts: Option<KeyCounts>,
     keep: Option<&Keep>,
 ) -> (Record, RecordShape) {
@@ -153,7 +152,7 @@ pub(crate) fn normalize_counted(
 /// Graph activity when it has the keys of one ([`GRAPH_ACTIVITY_MARKERS`]),
 /// else sign-ins, with the category derived from the fields.
 pub(crate) fn normalize_with(
-    input: Map<String, Value>,
+    input: Fields,
     shape: Option<RecordShape>,
     log: Option<&LogCategory>,
     keep: Option<&Keep>,
@@ -166,21 +165,21 @@ pub(crate) fn normalize_with(
     };
     let source = named
         .iter()
-        .find_map(|name| get_any_case(&input, name).and_then(Value::as_str))
+        .find_map(|name| input.get_any_case(name).and_then(Value::as_str))
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(LogCategory::from_source);
     let known = log.cloned().or(source).or_else(|| {
         let marked = GRAPH_ACTIVITY_MARKERS
             .iter()
-            .all(|m| get_any_case(&input, m).is_some_and(|v| !v.is_null()));
+            .all(|m| input.get_any_case(m).is_some_and(|v| !v.is_null()));
         marked.then_some(LogCategory::GraphActivity)
     });
     let root = root_for(known.as_ref());
     let fields = match shape {
         RecordShape::Diagnostic => diagnostic(root, input, keep),
-        RecordShape::LogAnalytics => object(&root.level, input, root.la_kept, keep),
-        RecordShape::Graph | RecordShape::AdminCenter => object(&root.level, input, &[], keep),
+        RecordShape::LogAnalytics => top_level(&root.level, input, root.la_kept, keep),
+        RecordShape::Graph | RecordShape::AdminCenter => top_level(&root.level, input, &[], keep),
     };
     let category = known.unwrap_or_else(|| derive_category(&fields));
     (Record { fields, category }, shape)
@@ -194,7 +193,8 @@ pub(crate) fn normalize_admin_center(
     canonical: Map<String, Value>,
     unmapped: Vec<(String, Value)>,
 ) -> Record {
-    let (mut record, _) = normalize_with(canonical, Some(RecordShape::AdminCenter), None, None);
+    let (mut record, _) =
+        normalize_with(canonical.into(), Some(RecordShape::AdminCenter), None, None);
     for (key, value) in unmapped {
         insert_new(&mut record.fields, &key, value);
     }
@@ -202,17 +202,17 @@ pub(crate) fn normalize_admin_center(
 }
 
 /// Inserts under `name`, or under `name (2)`, `name (3)`, ... when taken.
-pub(super) fn insert_new(out: &mut Map<String, Value>, name: &str, value: Value) {
+pub(super) fn insert_new(out: &mut impl ObjectMut, name: &str, value: Value) {
     let mut key = name.to_string();
     let mut n = 2;
-    while out.contains_key(&key) {
+    while out.get_value(&key).is_some() {
         key = format!("{name} ({n})");
         n += 1;
     }
-    out.insert(key, value);
+    out.insert_value(key, value);
 }
 
-fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape {
+fn detect(input: &Fields, counts: Option<KeyCounts>) -> RecordShape {
     let has_properties = input
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v));
@@ -223,7 +223,7 @@ fn detect(input: &Map<String, Value>, counts: Option<KeyCounts>) -> RecordShape 
         return RecordShape::Diagnostic;
     }
     let KeyCounts { total, upper, .. } = counts.unwrap_or_else(|| KeyCounts::of(input.keys()));
-    if LA_MARKERS.iter().any(|k| input.contains_key(*k)) || upper * 2 > total {
+    if LA_MARKERS.iter().any(|k| input.contains_key(k)) || upper * 2 > total {
         RecordShape::LogAnalytics
     } else {
         RecordShape::Graph
@@ -260,11 +260,7 @@ fn into_properties(value: Value) -> Option<Map<String, Value>> {
 /// A diagnostic-settings record: canonical fields from `properties`, and
 /// the envelope keys of [`Root::envelope`] (such as `resultType`,
 /// `callerIpAddress`, `location`) filling in what `properties` lacks.
-fn diagnostic(
-    root: &Root,
-    mut input: Map<String, Value>,
-    keep: Option<&Keep>,
-) -> Map<String, Value> {
+fn diagnostic(root: &Root, mut input: Fields, keep: Option<&Keep>) -> Fields {
     let key = input
         .iter()
         .find(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v))
@@ -292,7 +288,7 @@ fn diagnostic(
             out.entry(key).or_insert(value);
         }
     }
-    out
+    out.into()
 }
 
 /// Where an envelope key of a diagnostic record goes in the canonical
@@ -493,13 +489,48 @@ fn object(
     out
 }
 
+/// [`object`] for a record's top-level fields: in place when it can be.
+fn top_level(level: &Level, mut input: Fields, excluded: &[&str], keep: Option<&Keep>) -> Fields {
+    if in_place(level, &mut input, excluded, keep) {
+        return input;
+    }
+    object(level, input.into_map(), excluded, keep).into()
+}
+
+/// The keys and values of an object to normalize in place: a record's
+/// top-level fields, or an object inside it.
+trait Entries {
+    fn keys_of(&self) -> impl Iterator<Item = &String>;
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
+}
+
+impl Entries for Map<String, Value> {
+    fn keys_of(&self) -> impl Iterator<Item = &String> {
+        self.keys()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.iter_mut()
+    }
+}
+
+impl Entries for Fields {
+    fn keys_of(&self) -> impl Iterator<Item = &String> {
+        self.keys()
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.iter_mut()
+    }
+}
+
 /// [`object`] without building a new map, for the common object whose every
 /// key is either its field's own name or no field's (kept as it is): then
 /// no key moves, so normalizing is coercing the fields' values where they
 /// are. Gives `false`, with `input` untouched, for any other object.
 fn in_place(
     level: &Level,
-    input: &mut Map<String, Value>,
+    input: &mut impl Entries,
     excluded: &[&str],
     keep: Option<&Keep>,
 ) -> bool {
@@ -513,7 +544,7 @@ fn in_place(
     // The fields found by the first pass, for the second (most objects
     // have fewer keys than this).
     let mut found: [Option<&'static Field>; 64] = [None; 64];
-    for (i, key) in input.keys().enumerate() {
+    for (i, key) in input.keys_of().enumerate() {
         match own(key) {
             None => return false,
             Some(field) => {
@@ -523,7 +554,7 @@ fn in_place(
             }
         }
     }
-    for (i, (key, value)) in input.iter_mut().enumerate() {
+    for (i, (key, value)) in input.entries_mut().enumerate() {
         let field = match found.get(i) {
             Some(field) => *field,
             None => own(key).flatten(),
@@ -610,7 +641,7 @@ fn is_blank(value: &Value) -> bool {
 ///    `userPrincipalName`: service principal;
 /// 4. otherwise interactive, as Graph's `/auditLogs/signIns` lists
 ///    interactive sign-ins by default.
-pub(crate) fn derive_category(fields: &Map<String, Value>) -> LogCategory {
+pub(crate) fn derive_category(fields: &Fields) -> LogCategory {
     if let Some(Value::Array(types)) = fields.get(SIGN_IN_EVENT_TYPES) {
         let named = types.iter().filter_map(Value::as_str).find_map(|t| {
             [
@@ -654,7 +685,7 @@ mod tests {
     }
 
     fn fields(v: Value) -> Value {
-        Value::Object(norm(v).0.fields)
+        Value::Object(norm(v).0.fields.into_map())
     }
 
     #[test]
@@ -662,7 +693,7 @@ mod tests {
         let (r, shape) = norm(json!({"isInteractive": true, "status": {"errorCode": 0}}));
         assert_eq!(shape, RecordShape::Graph);
         assert_eq!(
-            Value::Object(r.fields),
+            Value::Object(r.fields.into_map()),
             json!({"isInteractive": true, "status": {"errorCode": 0}})
         );
         assert_eq!(r.category, LogCategory::Interactive);
@@ -706,7 +737,7 @@ mod tests {
         assert_eq!(shape, RecordShape::LogAnalytics);
         assert_eq!(r.category, LogCategory::NonInteractive);
         assert_eq!(
-            Value::Object(r.fields),
+            Value::Object(r.fields.into_map()),
             json!({
                 "TimeGenerated": "2021-04-28T14:09:00Z",
                 "Type": "AADNonInteractiveUserSignInLogs",
@@ -766,7 +797,7 @@ mod tests {
         assert_eq!(shape, RecordShape::Diagnostic);
         assert_eq!(r.category, LogCategory::ServicePrincipal);
         assert_eq!(
-            Value::Object(r.fields),
+            Value::Object(r.fields.into_map()),
             json!({
                 "time": "2025-01-01T00:00:00Z",
                 "operationName": "Sign-in activity",

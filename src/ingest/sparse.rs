@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
+use crate::record::Fields;
 
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
@@ -154,11 +155,11 @@ impl Keep {
 /// exactly when a full parse reads it. A record whose keys may repeat, or
 /// that is not valid UTF-8, is parsed in full instead and comes back with
 /// no counts, as the full parse would give it.
-pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, Option<KeyCounts>)> {
+pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Parsed, Option<KeyCounts>)> {
     // Checking the UTF-8 of the whole record at once is cheaper than
     // string by string.
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return serde_json::from_slice::<Value>(bytes).map(|v| (v, None));
+        return serde_json::from_slice::<Value>(bytes).map(|v| (v.into(), None));
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = Top { keep }.deserialize(&mut de)?;
@@ -167,7 +168,26 @@ pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Value, Opt
         (value, counts, false) => Ok((value, Some(counts))),
         // Repeated keys collapse in a full parse (the last one wins), and
         // detection counts them once: read the record as it does.
-        (_, _, true) => serde_json::from_str::<Value>(text).map(|v| (v, None)),
+        (_, _, true) => serde_json::from_str::<Value>(text).map(|v| (v.into(), None)),
+    }
+}
+
+/// A record as parsed: the fields of an object, or another JSON value
+/// (which is no record).
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// An object's keys and values.
+    Object(Fields),
+    /// Any other value.
+    Other(Value),
+}
+
+impl From<Value> for Parsed {
+    fn from(value: Value) -> Parsed {
+        match value {
+            Value::Object(map) => Parsed::Object(map.into()),
+            other => Parsed::Other(other),
+        }
     }
 }
 
@@ -211,7 +231,7 @@ struct Top<'k> {
 }
 
 impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = (Value, KeyCounts, bool);
+    type Value = (Parsed, KeyCounts, bool);
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -219,7 +239,7 @@ impl<'de> DeserializeSeed<'de> for Top<'_> {
 }
 
 impl<'de> Visitor<'de> for Top<'_> {
-    type Value = (Value, KeyCounts, bool);
+    type Value = (Parsed, KeyCounts, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
@@ -227,37 +247,68 @@ impl<'de> Visitor<'de> for Top<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let mut seen = Seen::new();
-        let (value, counts) = object(map, self.keep, Some(&mut seen))?;
-        Ok((value, counts, seen.maybe_repeated))
+        let (entries, counts): (Vec<(String, Value)>, _) = object(map, self.keep, Some(&mut seen))?;
+        let fields = if seen.maybe_repeated {
+            // Read again in full (see `parse`).
+            Fields::default()
+        } else {
+            Fields::from_unique(entries)
+        };
+        Ok((Parsed::Object(fields), counts, seen.maybe_repeated))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<Checked>()?.is_some() {}
-        Ok((Value::Array(Vec::new()), KeyCounts::default(), false))
+        Ok(other(Value::Array(Vec::new())))
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok((Value::String(String::new()), KeyCounts::default(), false))
+        Ok(other(Value::String(String::new())))
     }
 
     fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok((Value::Bool(b), KeyCounts::default(), false))
+        Ok(other(Value::Bool(b)))
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default(), false))
+        Ok(other(Value::from(n)))
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default(), false))
+        Ok(other(Value::from(n)))
     }
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-        Ok((Value::from(n), KeyCounts::default(), false))
+        Ok(other(Value::from(n)))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok((Value::Null, KeyCounts::default(), false))
+        Ok(other(Value::Null))
+    }
+}
+
+/// What [`Top`] gives for a value other than an object.
+fn other(value: Value) -> (Parsed, KeyCounts, bool) {
+    (Parsed::Other(value), KeyCounts::default(), false)
+}
+
+/// Where [`object`] puts the keys it keeps: a map for an object inside a
+/// record, a list (sorted once, into [`Fields`]) for the record itself.
+trait Collect: Default {
+    fn put(&mut self, key: String, value: Value);
+}
+
+impl Collect for Map<String, Value> {
+    #[inline]
+    fn put(&mut self, key: String, value: Value) {
+        self.insert(key, value);
+    }
+}
+
+impl Collect for Vec<(String, Value)> {
+    #[inline]
+    fn put(&mut self, key: String, value: Value) {
+        self.push((key, value));
     }
 }
 
@@ -312,12 +363,12 @@ impl Seen {
 /// Reads an object, keeping what `keep` wants and counting every key. At
 /// the top of a record (`seen` given), keys are remembered to tell whether
 /// one repeats, and a `properties` value is read as the comment below says.
-fn object<'de, A: MapAccess<'de>>(
+fn object<'de, A: MapAccess<'de>, O: Collect>(
     mut map: A,
     keep: &Keep,
     mut seen: Option<&mut Seen>,
-) -> Result<(Value, KeyCounts), A::Error> {
-    let mut out = Map::new();
+) -> Result<(O, KeyCounts), A::Error> {
+    let mut out = O::default();
     let mut counts = KeyCounts::default();
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
@@ -360,10 +411,10 @@ fn object<'de, A: MapAccess<'de>>(
                 })?,
             }
         };
-        out.insert(key.into_owned(), value);
+        out.put(key.into_owned(), value);
     }
     counts.known = counts.known || properties_known.get();
-    Ok((Value::Object(out), counts))
+    Ok((out, counts))
 }
 
 /// A skipped value, checked as a full parse checks it but never stored:
@@ -452,7 +503,8 @@ impl<'de> Visitor<'de> for Part<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         let Some(known) = self.known else {
-            return Ok(object(map, self.keep, None)?.0);
+            let (out, _): (Map<String, Value>, _) = object(map, self.keep, None)?;
+            return Ok(Value::Object(out));
         };
         // Keys are looked at one by one, as at the top of a record.
         let mut found = false;
@@ -551,6 +603,17 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// [`super::parse`], with the record as a JSON value.
+    fn parse(text: &[u8], keep: &Keep) -> serde_json::Result<(Value, Option<KeyCounts>)> {
+        super::parse(text, keep).map(|(parsed, counts)| {
+            let value = match parsed {
+                Parsed::Object(fields) => Value::Object(fields.into_map()),
+                Parsed::Other(value) => value,
+            };
+            (value, counts)
+        })
+    }
 
     fn paths(paths: &[&[&str]]) -> Vec<Vec<String>> {
         paths

@@ -536,7 +536,7 @@ fn unreadable(items: &[Item]) -> Vec<&Problem> {
 }
 
 /// Each dotted path of `expected` holds its value in `fields`.
-fn assert_fields(fields: &serde_json::Map<String, Value>, expected: &[(&str, Value)]) {
+fn assert_fields(fields: &crate::record::Fields, expected: &[(&str, Value)]) {
     for (path, want) in expected {
         let mut parts = path.split('.');
         let first = parts.next().and_then(|p| fields.get(p));

@@ -7,12 +7,12 @@
 use std::io;
 
 use memchr::memchr;
-use serde_json::{Map, Value};
 
 use super::{Ctx, Frame, Framer, Mark, Shape, Start};
 use crate::ingest::markers::KeyCounts;
 use crate::ingest::source::within;
-use crate::ingest::sparse::{self, Keep};
+use crate::ingest::sparse::{self, Keep, Parsed};
+use crate::record::Fields;
 
 impl Framer {
     /// A top-level record that fills the rest of its line, read without
@@ -115,12 +115,9 @@ impl Framer {
 /// could not announce a container is exactly the record a scan would find,
 /// as no scan of a valid object stops before its last `}`. `None` for
 /// anything else, which the scan must frame.
-pub(in crate::ingest) fn line_object(
-    text: &[u8],
-    keep: &Keep,
-) -> Option<(Map<String, Value>, KeyCounts)> {
+pub(in crate::ingest) fn line_object(text: &[u8], keep: &Keep) -> Option<(Fields, KeyCounts)> {
     match sparse::parse(text, keep) {
-        Ok((Value::Object(fields), Some(counts))) if !counts.container => Some((fields, counts)),
+        Ok((Parsed::Object(fields), Some(counts))) if !counts.container => Some((fields, counts)),
         _ => None,
     }
 }

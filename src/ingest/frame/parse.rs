@@ -2,21 +2,22 @@
 //! and gives its object, or the reason it cannot be read, with its
 //! position in the file.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Start;
 use crate::ingest::error::ReadError;
 use crate::ingest::markers::KeyCounts;
-use crate::ingest::sparse::{self, Keep};
+use crate::ingest::sparse::{self, Keep, Parsed};
+use crate::record::Fields;
 
 /// Parses a record, keeping only the keys `keep` wants when given.
 pub(super) fn parse(
     bytes: &[u8],
     keep: Option<&Keep>,
-) -> serde_json::Result<(Value, Option<KeyCounts>)> {
+) -> serde_json::Result<(Parsed, Option<KeyCounts>)> {
     match keep {
         Some(keep) => sparse::parse(bytes, keep),
-        None => serde_json::from_slice::<Value>(bytes).map(|v| (v, None)),
+        None => serde_json::from_slice::<Value>(bytes).map(|v| (v.into(), None)),
     }
 }
 
@@ -26,10 +27,10 @@ pub(crate) fn parse_record(
     bytes: &[u8],
     start: Start,
     keep: Option<&Keep>,
-) -> Result<(Map<String, Value>, Option<KeyCounts>), ReadError> {
+) -> Result<(Fields, Option<KeyCounts>), ReadError> {
     match parse(bytes, keep) {
-        Ok((Value::Object(fields), counts)) => Ok((fields, counts)),
-        Ok((other, _)) => Err(ReadError::NotAnObject(value_kind(&other))),
+        Ok((Parsed::Object(fields), counts)) => Ok((fields, counts)),
+        Ok((Parsed::Other(other), _)) => Err(ReadError::NotAnObject(value_kind(&other))),
         Err(e) => Err(ReadError::Json(json_error(&e, start))),
     }
 }

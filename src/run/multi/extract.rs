@@ -12,7 +12,7 @@ use crate::check::Piece;
 use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
-use crate::record::{Location, LogCategory, Record};
+use crate::record::{Location, LogCategory, Object, Record};
 use crate::window::{Ticks, TieKey};
 
 /// What the workers precompute once per rule.
@@ -219,7 +219,7 @@ fn record_time(record: &Record) -> Option<Ticks> {
 }
 
 /// The first present, non-blank value at a path, as text.
-pub(super) fn first_text(fields: &Map<String, Value>, path: &FieldPath) -> Option<String> {
+pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Option<String> {
     let mut found = None;
     let (first, rest) = path.segments().split_first()?;
     let value = eval::lookup(fields, first, path.is_raw())?;
@@ -251,10 +251,10 @@ pub(super) fn folded(text: String, case_sensitive: bool) -> Box<str> {
 
 /// The record's own identifier: a sign-in's `id`, a Graph call's
 /// `requestId`.
-pub(super) fn record_id(fields: &Map<String, Value>) -> Option<&str> {
+pub(super) fn record_id<O: Object + ?Sized>(fields: &O) -> Option<&str> {
     ["id", "requestId"].into_iter().find_map(|name| {
         fields
-            .get(name)
+            .get_value(name)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     })

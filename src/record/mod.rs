@@ -8,10 +8,14 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::catalog::FieldPath;
 pub use crate::catalog::LogCategory;
+
+mod fields;
+
+pub(crate) use fields::{Fields, Object, ObjectMut};
 
 /// Where a record was read from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -33,7 +37,7 @@ pub struct Record {
     /// The fields, keyed by canonical name. Private to the crate: how a
     /// record holds its values is free to change (a record that borrows
     /// from the input, say) without breaking library users.
-    pub(crate) fields: Map<String, Value>,
+    pub(crate) fields: Fields,
     /// The log the record belongs to.
     pub(crate) category: LogCategory,
 }
@@ -46,7 +50,7 @@ impl Record {
 
     /// The canonical view as JSON: catalog names, catalog types (a copy).
     pub fn to_json(&self) -> Value {
-        Value::Object(self.fields.clone())
+        Value::Object(self.fields.clone().into_map())
     }
 
     /// The value at a canonical path, if it is present and not null, and no
@@ -120,15 +124,16 @@ pub(crate) fn visit_along(
 }
 
 /// A key of an object, in any case when `any_case` (a `raw.` path).
-pub(crate) fn lookup<'a>(
-    map: &'a Map<String, Value>,
+#[inline]
+pub(crate) fn lookup<'a, O: Object + ?Sized>(
+    map: &'a O,
     key: &str,
     any_case: bool,
 ) -> Option<&'a Value> {
     if any_case {
-        crate::fold::get_any_case(map, key)
+        map.get_any_case(key)
     } else {
-        map.get(key)
+        map.get_value(key)
     }
 }
 
@@ -140,11 +145,11 @@ mod tests {
     fn record(v: Value) -> Record {
         match v {
             Value::Object(fields) => Record {
-                fields,
+                fields: fields.into(),
                 category: LogCategory::Interactive,
             },
             _ => Record {
-                fields: Map::new(),
+                fields: Fields::default(),
                 category: LogCategory::Interactive,
             },
         }
