@@ -123,7 +123,11 @@ pub(crate) fn visit_test(test: &Test, scope: Scope<'_>, f: &mut dyn FnMut(&Value
     if raw && path.segments().is_empty() {
         return match scope {
             Scope::Fields(map) => map.values().any(|v| visit_scalars(v, f)),
-            Scope::Record(fields, _) => fields.values().any(|v| visit_scalars(v, f)),
+            // In key order, so the first value found is the map's first.
+            Scope::Record(fields, _) => fields
+                .sorted()
+                .into_iter()
+                .any(|(_, v)| visit_scalars(v, f)),
             Scope::Value(v) => visit_scalars(v, f),
         };
     }

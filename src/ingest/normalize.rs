@@ -260,7 +260,9 @@ fn into_properties(value: Value) -> Option<Map<String, Value>> {
 /// A diagnostic-settings record: canonical fields from `properties`, and
 /// the envelope keys of [`Root::envelope`] (such as `resultType`,
 /// `callerIpAddress`, `location`) filling in what `properties` lacks.
-fn diagnostic(root: &Root, mut input: Fields, keep: Option<&Keep>) -> Fields {
+fn diagnostic(root: &Root, input: Fields, keep: Option<&Keep>) -> Fields {
+    // In key order, in which the first of several keys counts.
+    let mut input = input.into_map();
     let key = input
         .iter()
         .find(|(k, v)| k.eq_ignore_ascii_case(PROPERTIES) && is_properties(v))

@@ -288,10 +288,12 @@ fn kept_fields<'r, 'p>(
             continue;
         }
         let found = if *raw {
+            // The first in key order, as a map of the fields gives it.
             record
                 .fields
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .min_by(|a, b| a.0.cmp(b.0))
         } else {
             record.fields.get_key_value(name.as_ref())
         };
