@@ -320,7 +320,7 @@ impl Reader {
                     let keep = self.keep.clone();
                     (
                         Raw::Object {
-                            fields: fields.into(),
+                            fields,
                             counts,
                             keep,
                         },

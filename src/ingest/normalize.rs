@@ -443,6 +443,18 @@ fn object(
     if in_place(level, &mut input, excluded, keep) {
         return input;
     }
+    renamed(level, input, excluded, keep)
+}
+
+/// [`object`] for an object with a key to rename, its entries in key
+/// order (which decides between keys that land on one field with the same
+/// rank).
+fn renamed(
+    level: &Level,
+    input: impl IntoIterator<Item = (String, Value)>,
+    excluded: &[&str],
+    keep: Option<&Keep>,
+) -> Map<String, Value> {
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
@@ -496,7 +508,7 @@ fn top_level(level: &Level, mut input: Fields, excluded: &[&str], keep: Option<&
     if in_place(level, &mut input, excluded, keep) {
         return input;
     }
-    object(level, input.into_map(), excluded, keep).into()
+    renamed(level, input.into_sorted(), excluded, keep).into()
 }
 
 /// The keys and values of an object to normalize in place: a record's

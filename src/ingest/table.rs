@@ -41,6 +41,7 @@ use super::markers::{self, KeyCounts};
 use super::normalize::insert_new;
 use super::source::{self, Capped, Source, Steps, human_size, within};
 use super::sparse::{self, Below, Keep};
+use crate::record::Fields;
 use admin_center::admin_center_row;
 
 /// Which export a CSV file comes from.
@@ -60,7 +61,7 @@ pub(crate) enum Row {
     Object {
         /// Column name to cell: every column, or only those the rules'
         /// [`Keep`] wants when `counts` is given.
-        fields: Map<String, Value>,
+        fields: Fields,
         /// The counts of the row's keys, all of them, when `fields` holds
         /// only the kept ones.
         counts: Option<KeyCounts>,
@@ -193,7 +194,7 @@ impl Projection {
 
     /// The row's kept columns and the counts of all its keys; `None` when
     /// two non-empty cells share a name (the row is built whole then).
-    fn row(&self, columns: &[Column], cells: &[&str]) -> Option<(Map<String, Value>, KeyCounts)> {
+    fn row(&self, columns: &[Column], cells: &[&str]) -> Option<(Fields, KeyCounts)> {
         let filled = |i: &&usize| cells.get(**i).is_some_and(|c| !c.is_empty());
         if self
             .shared
@@ -202,7 +203,8 @@ impl Projection {
         {
             return None;
         }
-        let mut out = Map::new();
+        // No name twice among the cells kept (checked above).
+        let mut out = Vec::new();
         let mut counts = KeyCounts::default();
         for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
             if cell.is_empty() {
@@ -216,10 +218,10 @@ impl Projection {
                     Role::Dynamic => dynamic(cell, self.below.get(i).and_then(Option::as_ref)),
                     Role::Plain | Role::Text => Value::String(cell.to_string()),
                 };
-                out.insert(column.name.clone(), value);
+                out.push((column.name.clone(), value));
             }
         }
-        Some((out, counts))
+        Some((Fields::from_unique(out), counts))
     }
 }
 
@@ -463,7 +465,7 @@ impl Table {
                     line,
                 },
                 None => Row::Object {
-                    fields: log_analytics_row(columns, &cells),
+                    fields: log_analytics_row(columns, &cells).into(),
                     counts: None,
                     line,
                 },
@@ -771,7 +773,9 @@ mod tests {
     fn summary(rows: &[Row]) -> Vec<(u64, Value)> {
         rows.iter()
             .map(|r| match r {
-                Row::Object { fields, line, .. } => (*line, Value::Object(fields.clone())),
+                Row::Object { fields, line, .. } => {
+                    (*line, Value::Object(fields.clone().into_map()))
+                }
                 Row::AdminCenter {
                     canonical,
                     unmapped,

@@ -31,6 +31,12 @@ impl Fields {
         Fields(entries)
     }
 
+    /// The keys and values in key order, as a map gives them.
+    pub(crate) fn into_sorted(mut self) -> Vec<(String, Value)> {
+        self.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.0
+    }
+
     /// The fields as a JSON object.
     pub(crate) fn into_map(self) -> Map<String, Value> {
         self.0.into_iter().collect()
@@ -89,6 +95,11 @@ impl Fields {
     /// The keys, in no particular order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
         self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Keeps only the fields `keep` says yes to.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k, v));
     }
 
     /// How many fields there are.
