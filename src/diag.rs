@@ -47,14 +47,23 @@ pub struct SourceFile {
     pub name: String,
     /// The whole text.
     pub text: Arc<str>,
+    /// The byte offset where each line after the first starts, for
+    /// [`Sources::line_col`] (a rule file may hold a thousand rules, each
+    /// with diagnostics and positions).
+    line_starts: Arc<[usize]>,
 }
 
 impl Sources {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceId {
+        let text: Arc<str> = text.into();
+        let line_starts = memchr::memchr_iter(b'\n', text.as_bytes())
+            .map(|i| i + 1)
+            .collect();
         self.files.push(SourceFile {
             name: name.into(),
-            text: text.into(),
+            text,
+            line_starts,
         });
         self.files.len() - 1
     }
@@ -86,11 +95,18 @@ impl Sources {
         };
         let text = &file.text;
         let offset = offset.min(text.len());
-        let before = text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        (line, col)
+        // Lines before the one holding `offset`: those that start at or
+        // before it.
+        let before = file.line_starts.partition_point(|&start| start <= offset);
+        let line_start = match before.checked_sub(1) {
+            Some(i) => file.line_starts.get(i).copied().unwrap_or(0),
+            None => 0,
+        };
+        let col = text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        (before + 1, col)
     }
 }
 
@@ -517,6 +533,24 @@ fn clamp(range: &Range<usize>, text: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_and_column_of_every_offset() {
+        let text = "id: é\n\nmatch:\n  a: «b»\r\nend";
+        let mut sources = Sources::default();
+        let id = sources.add("a.yaml", text);
+        for offset in (0..=text.len() + 2).filter(|o| text.is_char_boundary(*o) || *o > text.len())
+        {
+            // Counted from the start, as a reader would.
+            let before = text.get(..offset.min(text.len())).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = before.get(start..).map_or(0, |s| s.chars().count()) + 1;
+            assert_eq!(sources.line_col(id, offset), (line, col), "offset {offset}");
+        }
+        assert_eq!(sources.line_col(id, 0), (1, 1));
+        assert_eq!(sources.line_col(99, 0), (0, 0));
+    }
 
     #[test]
     fn plain_rendering_names_file_line_column_code_and_help() {
