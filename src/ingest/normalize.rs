@@ -511,40 +511,13 @@ fn top_level(level: &Level, mut input: Fields, excluded: &[&str], keep: Option<&
     renamed(level, input.into_sorted(), excluded, keep).into()
 }
 
-/// The keys and values of an object to normalize in place: a record's
-/// top-level fields, or an object inside it.
-trait Entries {
-    fn keys_of(&self) -> impl Iterator<Item = &String>;
-    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
-}
-
-impl Entries for Map<String, Value> {
-    fn keys_of(&self) -> impl Iterator<Item = &String> {
-        self.keys()
-    }
-
-    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
-        self.iter_mut()
-    }
-}
-
-impl Entries for Fields {
-    fn keys_of(&self) -> impl Iterator<Item = &String> {
-        self.keys()
-    }
-
-    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
-        self.iter_mut()
-    }
-}
-
 /// [`object`] without building a new map, for the common object whose every
 /// key is either its field's own name or no field's (kept as it is): then
 /// no key moves, so normalizing is coercing the fields' values where they
 /// are. Gives `false`, with `input` untouched, for any other object.
 fn in_place(
     level: &Level,
-    input: &mut impl Entries,
+    input: &mut impl ObjectMut,
     excluded: &[&str],
     keep: Option<&Keep>,
 ) -> bool {
@@ -558,7 +531,7 @@ fn in_place(
     // The fields found by the first pass, for the second (most objects
     // have fewer keys than this).
     let mut found: [Option<&'static Field>; 64] = [None; 64];
-    for (i, key) in input.keys_of().enumerate() {
+    for (i, (key, _)) in input.entries().enumerate() {
         match own(key) {
             None => return false,
             Some(field) => {

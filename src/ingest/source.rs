@@ -147,66 +147,58 @@ impl Source {
     /// records taken for other threads, and a block mostly empty would be
     /// held as long as a full one.
     fn fill(&mut self) -> io::Result<()> {
-        if let Some(block) = Arc::get_mut(&mut self.block)
-            && !block.is_empty()
-        {
-            if self.filled == block.len() {
+        let fill_up = match Arc::get_mut(&mut self.block) {
+            Some(block) if !block.is_empty() => {
+                if self.filled == block.len() {
+                    self.pos = 0;
+                    self.filled = 0;
+                }
+                false
+            }
+            _ => {
+                // The first block is read as one held by no record.
+                let shared = !self.block.is_empty();
+                let block = self.spare_block();
+                let old = std::mem::replace(&mut self.block, block);
+                if shared {
+                    self.kept.push_back(old);
+                    if self.kept.len() > KEPT_BLOCKS {
+                        self.kept.pop_front();
+                    }
+                }
                 self.pos = 0;
                 self.filled = 0;
+                shared
             }
-            let n = read_into(
-                &mut *self.inner,
-                block.get_mut(self.filled..).unwrap_or_default(),
-            )
-            .inspect_err(|e| self.failed = Some((e.kind(), e.to_string())))?;
-            self.filled += n;
-            self.pos = self.filled - n;
-            if n == 0 {
-                self.at_end();
-            }
-            return Ok(());
-        }
-        let shared = !self.block.is_empty();
-        let block = self.spare_block();
-        let old = std::mem::replace(&mut self.block, block);
-        if shared {
-            self.kept.push_back(old);
-            if self.kept.len() > KEPT_BLOCKS {
-                self.kept.pop_front();
-            }
-        }
-        self.pos = 0;
-        self.filled = 0;
+        };
         let Some(block) = Arc::get_mut(&mut self.block) else {
             return Ok(());
         };
+        let start = self.filled;
         while self.filled < block.len() {
             match read_into(
                 &mut *self.inner,
                 block.get_mut(self.filled..).unwrap_or_default(),
             ) {
-                Ok(0) => {
-                    if self.filled == 0 {
-                        self.at_end();
-                    }
-                    break;
-                }
+                Ok(0) => break,
                 Ok(n) => {
                     self.filled += n;
-                    if !shared {
-                        // The first block: read as from one held by no
-                        // record.
+                    if !fill_up {
                         break;
                     }
                 }
                 Err(e) => {
                     self.failed = Some((e.kind(), e.to_string()));
-                    if self.filled == 0 {
+                    if self.filled == start {
                         return Err(e);
                     }
                     break;
                 }
             }
+        }
+        self.pos = start;
+        if self.filled == start {
+            self.at_end();
         }
         Ok(())
     }
@@ -230,11 +222,8 @@ impl Source {
     /// source's block when they are in it (copied when they are bytes put
     /// back to read again).
     pub(super) fn share(&self, n: usize) -> Bytes {
-        if let Some(rest) = self
-            .replay
-            .get(self.replay_pos..)
-            .filter(|rest| !rest.is_empty())
-        {
+        if self.replay_pos < self.replay.len() {
+            let rest = self.replay.get(self.replay_pos..).unwrap_or_default();
             return Bytes::owned(rest.get(..n).unwrap_or(rest).to_vec());
         }
         let end = (self.pos + n).min(self.filled);

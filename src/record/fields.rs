@@ -132,15 +132,6 @@ impl From<Map<String, Value>> for Fields {
     }
 }
 
-impl IntoIterator for Fields {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
 impl Serialize for Fields {
     /// As the map of the same entries: in key order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -174,19 +165,27 @@ pub(crate) trait Object {
     #[inline]
     fn get_any_case(&self, key: &str) -> Option<&Value> {
         self.get_value(key)
-            .or_else(|| first_any_case(self.entries(), key))
+            .or_else(|| first_any_case(self.entries(), key).map(|(_, v)| v))
     }
 }
 
-/// An [`Object`] that takes new values.
+/// An [`Object`] whose values change.
 pub(crate) trait ObjectMut: Object {
     /// Puts `value` under `key`, replacing what was there.
     fn insert_value(&mut self, key: String, value: Value);
+
+    /// The keys and values, in the order of [`Object::entries`], the
+    /// values to change.
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
 }
 
 impl ObjectMut for Fields {
     fn insert_value(&mut self, key: String, value: Value) {
         self.insert(key, value);
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.iter_mut()
     }
 }
 
@@ -194,18 +193,21 @@ impl ObjectMut for Map<String, Value> {
     fn insert_value(&mut self, key: String, value: Value) {
         self.insert(key, value);
     }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.iter_mut()
+    }
 }
 
-/// Of `entries`, the value under the first key in key order equal to
-/// `key` ignoring ASCII case, in whatever order they come.
+/// Of `entries`, the first in key order whose key equals `key` ignoring
+/// ASCII case, in whatever order they come.
 pub(crate) fn first_any_case<'a>(
     entries: impl Iterator<Item = (&'a String, &'a Value)>,
     key: &str,
-) -> Option<&'a Value> {
+) -> Option<(&'a String, &'a Value)> {
     entries
         .filter(|(k, _)| k.eq_ignore_ascii_case(key))
         .min_by(|a, b| a.0.cmp(b.0))
-        .map(|(_, v)| v)
 }
 
 impl Object for Fields {

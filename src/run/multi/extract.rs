@@ -12,7 +12,7 @@ use crate::check::Piece;
 use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
-use crate::record::{Location, LogCategory, Object, Record};
+use crate::record::{Location, LogCategory, Object, Record, first_any_case};
 use crate::window::{Ticks, TieKey};
 
 /// What the workers precompute once per rule.
@@ -288,12 +288,7 @@ fn kept_fields<'r, 'p>(
             continue;
         }
         let found = if *raw {
-            // The first in key order, as a map of the fields gives it.
-            record
-                .fields
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                .min_by(|a, b| a.0.cmp(b.0))
+            first_any_case(record.fields.iter(), name)
         } else {
             record.fields.get_key_value(name.as_ref())
         };
