@@ -446,15 +446,16 @@ fn object(
     renamed(level, input, excluded, keep)
 }
 
-/// [`object`] for an object with a key to rename, its entries in key
-/// order (which decides between keys that land on one field with the same
-/// rank).
-fn renamed(
+/// [`object`] for an object with a key to rename, into an empty `O` (a
+/// map, or a record's [`Fields`]). The entries come in any order: which of
+/// several keys landing on one field with the same rank wins is decided by
+/// the keys' order, as in a map.
+fn renamed<O: ObjectMut + Default>(
     level: &Level,
     input: impl IntoIterator<Item = (String, Value)>,
     excluded: &[&str],
     keep: Option<&Keep>,
-) -> Map<String, Value> {
+) -> O {
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
@@ -470,16 +471,22 @@ fn renamed(
             _ => extra.push((key, value)),
         }
     }
-    direct.sort_by_key(|(null, rank, ..)| (*null, *rank));
-    nested.sort_by_key(|(rank, ..)| *rank);
-    let mut out = Map::new();
-    // The fields given a value so far: the first key of each wins.
-    let mut taken: Vec<&'static Field> = Vec::with_capacity(direct.len());
+    // The keys of each field together, the winner first; keys only need
+    // comparing between keys of one field with one rank, which are rare.
+    direct.sort_unstable_by(|a, b| {
+        (std::ptr::from_ref(a.2), a.0, a.1)
+            .cmp(&(std::ptr::from_ref(b.2), b.0, b.1))
+            .then_with(|| a.3.cmp(&b.3))
+    });
+    nested.sort_unstable_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
+    let mut out = O::default();
+    // The field given a value last: the first key of each wins.
+    let mut taken: Option<&'static Field> = None;
     for (_, _, field, key, value) in direct {
-        if taken.iter().any(|f| std::ptr::eq(*f, field)) {
+        if taken.is_some_and(|f| std::ptr::eq(f, field)) {
             extra.push((key, value));
         } else {
-            taken.push(field);
+            taken = Some(field);
             // Reuse the key's string (most keys are spelled like their
             // field, or as long: `UserPrincipalName`).
             let mut name = key;
@@ -487,7 +494,7 @@ fn renamed(
                 name.clear();
                 name.push_str(field.name);
             }
-            out.insert(name, coerce(field, level.child(field), value));
+            out.insert_new_key(name, coerce(field, level.child(field), value));
         }
     }
     for (_, target, key, value) in nested {
@@ -498,7 +505,9 @@ fn renamed(
     for (key, value) in extra {
         // Only a null that lost to a value can meet its own field's name
         // here; dropping it loses nothing.
-        out.entry(key).or_insert(value);
+        if out.get_value(&key).is_none() {
+            out.insert_new_key(key, value);
+        }
     }
     out
 }
@@ -508,7 +517,7 @@ fn top_level(level: &Level, mut input: Fields, excluded: &[&str], keep: Option<&
     if in_place(level, &mut input, excluded, keep) {
         return input;
     }
-    renamed(level, input.into_sorted(), excluded, keep).into()
+    renamed(level, input.into_entries(), excluded, keep)
 }
 
 /// [`object`] without building a new map, for the common object whose every
@@ -575,7 +584,7 @@ fn partly(field: &'static Field, key: &str, value: Value, keep: Option<&Keep>) -
 /// otherwise, and for null or blank values, which carry nothing to fill.
 fn fill(
     level: &Level,
-    out: &mut Map<String, Value>,
+    out: &mut impl ObjectMut,
     target: Target,
     value: Value,
 ) -> Result<(), Value> {
@@ -585,21 +594,18 @@ fn fill(
     let below = level.target_child(target);
     match target {
         Target::Direct(field) => {
-            if out.get(field.name).is_some_and(|v| !v.is_null()) {
+            if out.get_value(field.name).is_some_and(|v| !v.is_null()) {
                 return Err(value);
             }
-            out.insert(field.name.to_string(), coerce(field, below, value));
+            out.insert_value(field.name.to_string(), coerce(field, below, value));
             Ok(())
         }
         Target::Nested(parent, child) => {
-            let slot = out
-                .entry(parent.name)
-                .or_insert_with(|| Value::Object(Map::new()));
-            if slot.is_null() {
-                *slot = Value::Object(Map::new());
+            if out.get_value(parent.name).is_none_or(Value::is_null) {
+                out.insert_value(parent.name.to_string(), Value::Object(Map::new()));
             }
-            match slot {
-                Value::Object(map) if map.get(child.name).is_none_or(Value::is_null) => {
+            match out.get_value_mut(parent.name) {
+                Some(Value::Object(map)) if map.get(child.name).is_none_or(Value::is_null) => {
                     map.insert(child.name.to_string(), coerce(child, below, value));
                     Ok(())
                 }
@@ -764,6 +770,45 @@ mod tests {
         assert_eq!(f, json!({"ipAddress": "1.1.1.1", "IPADDRESS": "2.2.2.2"}));
         let f = fields(json!({"ipAddress": null, "IPAddress": "2.2.2.2"}));
         assert_eq!(f, json!({"ipAddress": "2.2.2.2"}));
+    }
+
+    #[test]
+    fn among_equal_spellings_the_first_in_key_order_wins_however_read() {
+        // Both keys are the field's name in another case (the same rank),
+        // and neither is null: the first in key order wins.
+        let entries = [
+            ("userprincipalname", json!("second@b.c")),
+            ("USERPRINCIPALNAME", json!("first@b.c")),
+            ("IPADDRESS", json!(null)),
+            ("ipaddress", json!("3.3.3.3")),
+            ("Location", json!("GB")),
+            ("location", json!("US")),
+        ];
+        // The losers are kept under their own names; `location` holds no
+        // object for the flat `Location` to fill in.
+        let want = json!({
+            "userPrincipalName": "first@b.c",
+            "userprincipalname": "second@b.c",
+            "ipAddress": "3.3.3.3",
+            "IPADDRESS": null,
+            "location": "US",
+            "Location": "GB",
+        });
+        for reversed in [false, true] {
+            let mut read: Vec<(String, Value)> = entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            if reversed {
+                read.reverse();
+            }
+            let (r, _) = normalize_with(Fields::from_unique(read), None, None, None);
+            assert_eq!(
+                Value::Object(r.fields.into_map()),
+                want,
+                "reversed: {reversed}"
+            );
+        }
     }
 
     #[test]

@@ -31,9 +31,8 @@ impl Fields {
         Fields(entries)
     }
 
-    /// The keys and values in key order, as a map gives them.
-    pub(crate) fn into_sorted(mut self) -> Vec<(String, Value)> {
-        self.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    /// The keys and values, in no particular order.
+    pub(crate) fn into_entries(self) -> Vec<(String, Value)> {
         self.0
     }
 
@@ -174,6 +173,12 @@ pub(crate) trait ObjectMut: Object {
     /// Puts `value` under `key`, replacing what was there.
     fn insert_value(&mut self, key: String, value: Value);
 
+    /// Puts `value` under `key`, which has no value yet.
+    fn insert_new_key(&mut self, key: String, value: Value);
+
+    /// The value under `key`, spelled exactly, to change.
+    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value>;
+
     /// The keys and values, in the order of [`Object::entries`], the
     /// values to change.
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
@@ -184,6 +189,15 @@ impl ObjectMut for Fields {
         self.insert(key, value);
     }
 
+    fn insert_new_key(&mut self, key: String, value: Value) {
+        debug_assert!(!self.contains_key(&key), "{key} twice");
+        self.0.push((key, value));
+    }
+
+    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
         self.iter_mut()
     }
@@ -192,6 +206,14 @@ impl ObjectMut for Fields {
 impl ObjectMut for Map<String, Value> {
     fn insert_value(&mut self, key: String, value: Value) {
         self.insert(key, value);
+    }
+
+    fn insert_new_key(&mut self, key: String, value: Value) {
+        self.insert(key, value);
+    }
+
+    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.get_mut(key)
     }
 
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
