@@ -412,7 +412,12 @@ impl Level {
     }
 
     /// The level below an object field of this level.
+    #[inline]
     fn child(&self, field: &Field) -> Option<&Level> {
+        // Most fields are no object: no name to hash then.
+        if field.children().is_empty() {
+            return None;
+        }
         self.children.get(field.name)
     }
 
