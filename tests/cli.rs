@@ -282,11 +282,56 @@ fn missing_paths_and_usage_errors_exit_2() {
     );
 }
 
+/// Why: findings from a live stream on standard input sat in the output
+/// buffer until it filled or the input ended.
 #[test]
-fn an_empty_directory_is_no_error() {
+fn a_finding_from_standard_input_goes_out_before_the_input_ends() {
+    let examples = std::fs::read_to_string(root().join("examples/logs/graph-signins.jsonl"))
+        .expect("examples");
+    let first = examples.lines().next().expect("a record");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "-", "--format", "jsonl", "--quiet"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    writeln!(stdin, "{first}").expect("write");
+    stdin.flush().expect("flush");
+    // Standard input stays open: the finding must come without its end.
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads to the end, so that the run never writes to a closed pipe.
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let _ = tx.send(line.expect("read"));
+        }
+    });
+    // A guard against a hang, not a measure of speed.
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("no finding before the input ended");
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    reader.join().expect("reader");
+    let finding: serde_json::Value = serde_json::from_str(&line).expect("a finding");
+    assert_eq!(finding["ruleId"], "TG-AUTH-004");
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn an_empty_directory_is_an_error_that_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = tollgate(&["check", dir.path().to_str().unwrap_or_default()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no log files found in"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
 #[test]
@@ -514,9 +559,10 @@ fn garbage_input_never_panics() {
         b"null\n42\n\"x\"\n",
     ];
     for input in inputs {
+        // Exit 2 when no record was a sign-in (nothing was checked).
         let o = with_stdin(&["check", "-", "--format", "json"], input);
         assert!(
-            matches!(o.status.code(), Some(0 | 1)),
+            matches!(o.status.code(), Some(0..=2)),
             "{:?}: {}",
             input,
             stderr(&o)

@@ -48,9 +48,10 @@ fn the_input_format_forces_the_reader() {
     );
     assert_eq!(report["findings"][0]["ruleId"], "TG-LEG-001");
     assert_eq!(summary(&file, "csv").1["summary"], report["summary"]);
-    // Read as JSON, the two lines are junk, reported and counted.
+    // Read as JSON, the two lines are junk, reported and counted, and a
+    // run that checked nothing fails.
     let (code, report) = summary(&file, "jsonl");
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(2));
     assert_eq!(report["summary"]["evaluated"], 0);
     assert!(report["summary"]["unreadable"].as_u64() >= Some(1));
     assert_eq!(summary(&file, "json").1["summary"], report["summary"]);

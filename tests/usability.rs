@@ -198,18 +198,114 @@ fn zero_rules_is_an_error() {
     }
 }
 
-/// Why: an empty input said nothing, so a broken export looked clean.
+/// Why: an empty input said nothing, so a broken export looked clean; then
+/// it was warned about, but still passed (exit 0, "no findings"), as did a
+/// file of broken records and an empty directory: a run that checked
+/// nothing is an error (exit 2), its report still written.
 #[test]
-fn an_empty_input_is_warned_about() {
+fn a_run_that_checked_nothing_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("no-logs")).expect("mkdir");
+    std::fs::write(dir.path().join("no-logs/README.md"), "notes\n").expect("write");
     std::fs::write(dir.path().join("empty.jsonl"), "").expect("write");
-    let o = tollgate_in(dir.path(), &["check", "empty.jsonl"]);
-    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(
+        dir.path().join("broken.jsonl"),
+        "{\"userPrincipalName\": \n{x\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("other.jsonl"),
+        "{\"foo\": 1}\n{\"bar\": 2}\n",
+    )
+    .expect("write");
+    let sign_in = r#"{"userPrincipalName": "a@b.c", "status": {"errorCode": 0}}"#;
+    std::fs::write(dir.path().join("one.jsonl"), format!("{sign_in}\n")).expect("write");
+    for (args, why) in [
+        (
+            &["check", "no-logs"][..],
+            "error: no log files found in no-logs (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
+        ),
+        (
+            &["check", "empty.jsonl"],
+            "error: no records in empty.jsonl: nothing was checked",
+        ),
+        (
+            &["check", "broken.jsonl", "--quiet"],
+            "error: all 2 records are unreadable: nothing was checked",
+        ),
+        (
+            &[
+                "check",
+                "other.jsonl",
+                "--format",
+                "sarif",
+                "--output",
+                "out.sarif",
+            ],
+            "error: none of the 2 records is a sign-in or Graph activity record: nothing was checked",
+        ),
+        (
+            &["check", "broken.jsonl", "other.jsonl"],
+            "error: none of the 4 records is a sign-in or Graph activity record (2 unreadable, 2 something else): nothing was checked",
+        ),
+    ] {
+        let o = tollgate_in(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
+    }
+    // The report of a run that read records is written all the same, and
+    // says the run did not succeed, and why.
+    let sarif = std::fs::read_to_string(dir.path().join("out.sarif")).expect("report");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("json");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["results"], serde_json::json!([]));
+    let invocation = &run["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let first = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(first["level"], "error");
+    assert_eq!(
+        first["message"]["text"],
+        "none of the 2 records is a sign-in or Graph activity record: nothing was checked"
+    );
+    // One sign-in among them is something checked.
+    let o = tollgate_in(
+        dir.path(),
+        &["check", "empty.jsonl", "other.jsonl", "one.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("warning: no records in empty.jsonl: nothing was checked"),
+        !stderr(&o).contains("nothing was checked"),
         "{}",
         stderr(&o)
     );
+}
+
+/// Why: `tollgate test` over rules without a `tests:` case printed
+/// "0 passed, 0 failed" and exited 0, a CI step that tested nothing.
+#[test]
+fn a_test_run_that_tested_nothing_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("rule.yaml"),
+        "id: X-1\ntitle: a rule\nseverity: low\nmatch:\n  userPrincipalName: a@b.c\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["test", "--rules", "rule.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error: no rule loaded has a `tests:` case: nothing was tested"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        dir.path().join("rule.yaml"),
+        "id: X-1\ntitle: a rule\nseverity: low\nmatch:\n  userPrincipalName: a@b.c\n\
+         tests:\n  - name: it matches\n    record: {userPrincipalName: a@b.c}\n    expect: match\n",
+    )
+    .expect("write");
+    let o = tollgate_in(dir.path(), &["test", "--rules", "rule.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("1 passed, 0 failed"), "{}", stdout(&o));
 }
 
 /// Why: adopting tollgate took copying four files by hand; `init` writes

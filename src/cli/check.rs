@@ -18,12 +18,12 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         return Err(Stop::Error(why.to_string()));
     }
     let inputs = Inputs::discover(&args.paths)?;
-    if inputs.is_empty() && !args.quiet {
+    if inputs.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        eprintln!(
-            "warning: no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz)",
+        return Err(Stop::Error(format!(
+            "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
             paths.join(", ")
-        );
+        )));
     }
     let Resolved {
         format,
@@ -59,6 +59,9 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         emitter: emitter.as_mut(),
         progress: Progress::new(!args.quiet && !report_on_terminal, bytes),
         quiet: args.quiet,
+        // Standard input may be a live stream, read record by record:
+        // each finding goes out as it is found.
+        live: inputs.has_stdin(),
     };
     let result = run.run(&inputs, &mut sink)?;
     sink.progress.finish();
@@ -67,10 +70,6 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         baseline: to_baseline,
         unreadable_input,
     } = result;
-    match report::nothing_checked(&summary) {
-        Some(why) if !args.quiet => eprintln!("warning: {why}"),
-        _ => {}
-    }
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
     if let Some(path) = &args.settings.write_baseline {
@@ -91,18 +90,25 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         // what happened, for the person watching the terminal.
         eprintln!("{}", report::summary_line(&summary));
     }
+    // A run that checked nothing is no pass.
+    let nothing_checked = report::nothing_checked(&summary);
+    if let Some(why) = &nothing_checked {
+        eprintln!("error: {why}");
+    }
     let unread = summary.totals.unreadable + summary.totals.not_sign_in;
-    Ok(if unreadable_input || (args.strict && unread > 0) {
-        EXIT_ERROR
-    } else if args.settings.write_baseline.is_some() {
-        // Accepting today's findings is the point of writing a baseline:
-        // it succeeds whatever they are.
-        EXIT_OK
-    } else if summary.fails(fail_on) {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if unreadable_input || nothing_checked.is_some() || (args.strict && unread > 0) {
+            EXIT_ERROR
+        } else if args.settings.write_baseline.is_some() {
+            // Accepting today's findings is the point of writing a baseline:
+            // it succeeds whatever they are.
+            EXIT_OK
+        } else if summary.fails(fail_on) {
+            EXIT_FINDINGS
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 /// Where `check` sends what the run tells: findings to the report,
@@ -112,11 +118,17 @@ struct CheckSink<'a> {
     emitter: &'a mut dyn report::Emitter,
     progress: Progress,
     quiet: bool,
+    /// Whether to flush the report after each finding.
+    live: bool,
 }
 
 impl Sink for CheckSink<'_> {
     fn finding(&mut self, finding: &Finding) -> io::Result<()> {
-        self.emitter.finding(&mut *self.out, finding)
+        self.emitter.finding(&mut *self.out, finding)?;
+        if self.live {
+            self.out.flush()?;
+        }
+        Ok(())
     }
 
     fn notice(&mut self, notice: Notice<'_>) {

@@ -71,6 +71,18 @@ fn command(command: Command) -> CliResult {
             let mut out = io::stdout().lock();
             let failed = report::write_tests(&mut out, &outcomes, rules.infos(), format)
                 .map_err(|e| Stop::Error(format!("cannot write: {e}")))?;
+            // A run that tested nothing is no pass.
+            let ran = outcomes
+                .iter()
+                .filter(|o| !o.not_run && o.skipped.is_none())
+                .count();
+            if ran == 0 {
+                let why = match outcomes.len() {
+                    0 => "no rule loaded has a `tests:` case",
+                    _ => "every `tests:` case was skipped",
+                };
+                return Err(Stop::Error(format!("{why}: nothing was tested")));
+            }
             Ok(if failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
         }
         Command::Rules { rules, format } => {

@@ -85,25 +85,28 @@ pub fn summary_line(summary: &Summary) -> String {
 }
 
 /// Why a run over some files checked nothing, when it did not: the files
-/// held no record, or no record was a sign-in or a Graph call.
+/// held no record, or no record read was a sign-in or a Graph call (each
+/// could not be read, or was something else).
 pub fn nothing_checked(summary: &Summary) -> Option<String> {
     let t = &summary.totals;
-    if summary.files.is_empty() {
+    if summary.files.is_empty() || t.evaluated > 0 {
         return None;
     }
-    if t.records == 0 {
-        let paths: Vec<&str> = summary.files.iter().map(|f| f.path.as_str()).collect();
-        return Some(format!(
-            "no records in {}: nothing was checked",
-            paths.join(", ")
-        ));
-    }
-    (t.evaluated == 0 && t.not_sign_in > 0).then(|| {
-        format!(
-            "none of the {} records read is a sign-in or Graph activity record: nothing was checked",
-            t.records
-        )
-    })
+    let why = match (t.records, t.unreadable, t.not_sign_in) {
+        (0, ..) => {
+            let paths: Vec<&str> = summary.files.iter().map(|f| f.path.as_str()).collect();
+            format!("no records in {}", paths.join(", "))
+        }
+        (1, 1, _) => "the only record is unreadable".to_string(),
+        (1, _, _) => "the only record is not a sign-in or Graph activity record".to_string(),
+        (n, _, 0) => format!("all {n} records are unreadable"),
+        (n, 0, _) => format!("none of the {n} records is a sign-in or Graph activity record"),
+        (n, unreadable, not_sign_in) => format!(
+            "none of the {n} records is a sign-in or Graph activity record \
+             ({unreadable} unreadable, {not_sign_in} something else)"
+        ),
+    };
+    Some(format!("{why}: nothing was checked"))
 }
 
 /// Appends the run's Markdown summary to a GitHub Actions step summary

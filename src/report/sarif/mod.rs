@@ -312,13 +312,17 @@ impl Emitter for SarifEmitter {
                 self.max_gzip_bytes >> 20
             )
         });
-        let notifications = cut_text
+        // A run that checked nothing did not succeed.
+        let nothing_checked = super::nothing_checked(summary);
+        let unlocated = |level, text| Notification {
+            level,
+            message: Message { text },
+            locations: Vec::new(),
+        };
+        let notifications = nothing_checked
             .iter()
-            .map(|text| Notification {
-                level: "warning",
-                message: Message { text },
-                locations: Vec::new(),
-            })
+            .map(|text| unlocated("error", text))
+            .chain(cut_text.iter().map(|text| unlocated("warning", text)))
             .chain(
                 summary
                     .problems
@@ -329,7 +333,7 @@ impl Emitter for SarifEmitter {
             .collect();
         let tail = RunTail {
             invocations: [Invocation {
-                execution_successful: true,
+                execution_successful: nothing_checked.is_none(),
                 command_line: &self.command_line,
                 tool_execution_notifications: notifications,
             }],
