@@ -469,6 +469,18 @@ fn explain_shows_how_far_each_group_of_a_window_got() {
     std::fs::write(&log, lines).expect("write");
     let rules = rule.display().to_string();
     let log = log.display().to_string();
+    // A file of records none of which is a sign-in says so.
+    let other = dir.path().join("other.jsonl");
+    std::fs::write(&other, "{\"foo\": 1}\n{\"bar\": 2}\n").expect("write");
+    let other = other.display().to_string();
+    let o = tollgate(&["explain", "--rule", "MY-SPRAY", "--rules", &rules, &other]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("none of the 2 records in ")
+            && stderr(&o).contains("other.jsonl is a sign-in or Graph activity record"),
+        "{}",
+        stderr(&o)
+    );
     let o = tollgate(&["explain", "--rule", "MY-SPRAY", "--rules", &rules, &log]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));

@@ -85,6 +85,8 @@ pub enum ExplainError {
     },
     /// No record is where it was asked for.
     NoRecord(String, Pick),
+    /// None of the file's records (this many) is a sign-in or Graph call.
+    NoSignIn(String, u64),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
     /// The rule is a window or sequence and a record was named: it reads
@@ -113,6 +115,10 @@ impl std::fmt::Display for ExplainError {
                 write!(f, "{path} has no record {index} (records count from 0)")
             }
             ExplainError::NoRecord(path, Pick::First) => write!(f, "{path} holds no record"),
+            ExplainError::NoSignIn(path, n) => write!(
+                f,
+                "none of the {n} records in {path} is a sign-in or Graph activity record"
+            ),
             ExplainError::UnknownRule(id, Some(near)) => {
                 write!(f, "no rule has id `{id}`; did you mean `{near}`?")
             }
@@ -176,6 +182,7 @@ impl Explanation {
                         line: p.line,
                         reason: p.reason,
                     },
+                    None if not_sign_in > 0 => ExplainError::NoSignIn(name, not_sign_in),
                     None => ExplainError::NoRecord(name, pick),
                 });
             }
