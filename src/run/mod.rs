@@ -281,8 +281,9 @@ pub struct Run<'r> {
     triage: Triage,
     expired: Vec<Exception>,
     /// Fingerprints of the findings seen so far: a sign-in delivered twice
-    /// gives one finding per rule. Grows with findings, not with records.
-    seen: FxHashSet<String>,
+    /// gives one finding per rule. Grows with findings, not with records:
+    /// 16 bytes each ([`Seen`]).
+    seen: Seen,
     /// The window and sequence rules' states.
     multi: multi::MultiRun<'r>,
     result: RunResult,
@@ -309,7 +310,7 @@ impl<'r> Run<'r> {
             options,
             triage,
             expired,
-            seen: FxHashSet::default(),
+            seen: Seen::default(),
             multi,
             result,
         }
@@ -494,16 +495,39 @@ impl<'r> Run<'r> {
 /// Triages one finding and gives it to the sink when it is new, counting it
 /// in the summary (and in `counts`, the file being read, when given; a
 /// finding decided at the end of the run counts in its record's file).
+/// The fingerprints of findings delivered: the 128 bits a fingerprint's
+/// 32 hex digits write, or, for one that is not such (none the engine
+/// makes), the text.
+#[derive(Debug, Default)]
+struct Seen {
+    bits: FxHashSet<u128>,
+    other: FxHashSet<String>,
+}
+
+impl Seen {
+    /// Adds a fingerprint; whether it was new.
+    fn insert(&mut self, fingerprint: &str) -> bool {
+        let hex = fingerprint.len() == 32
+            && fingerprint
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match u128::from_str_radix(fingerprint, 16) {
+            Ok(bits) if hex => self.bits.insert(bits),
+            _ => self.other.insert(fingerprint.to_string()),
+        }
+    }
+}
+
 fn deliver(
     finding: Finding,
     counts: Option<&mut FileCounts>,
-    seen: &mut FxHashSet<String>,
+    seen: &mut Seen,
     triage: &mut Triage,
     options: &RunOptions,
     result: &mut RunResult,
     sink: &mut dyn Sink,
 ) -> Result<(), RunError> {
-    if !seen.insert(finding.fingerprint.clone()) {
+    if !seen.insert(&finding.fingerprint) {
         result.summary.duplicates += 1;
         return Ok(());
     }
@@ -539,4 +563,26 @@ fn deliver(
         Verdict::Excepted(_) => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn fingerprints_are_told_apart_exactly() {
+        let mut seen = Seen::default();
+        let a = "0123456789abcdef0123456789abcdef";
+        let b = "0123456789abcdef0123456789abcdee";
+        assert!(seen.insert(a));
+        assert!(!seen.insert(a));
+        assert!(seen.insert(b));
+        // Not the engine's lower-case hex: kept as text, never taken for
+        // the fingerprint with the same digits.
+        assert!(seen.insert(&a.to_uppercase()));
+        assert!(seen.insert(&format!("+{}", &a[1..])));
+        assert!(seen.insert("short"));
+        assert!(!seen.insert("short"));
+        assert_eq!((seen.bits.len(), seen.other.len()), (2, 3));
+    }
 }
