@@ -301,6 +301,10 @@ pub struct Summary {
     pub files: Vec<FileCounts>,
     /// Files given in a directory that were not read, with why.
     pub skipped: Vec<Problem>,
+    /// Inputs that could not be opened (among `files`, with zeros; the
+    /// reason among `problems`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unopened: u64,
     /// Unreadable records and files, and records that are no sign-in (the
     /// first [`MAX_PROBLEMS_KEPT`]).
     pub problems: Vec<Problem>,

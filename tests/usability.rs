@@ -218,8 +218,14 @@ fn a_run_that_checked_nothing_fails() {
         "{\"foo\": 1}\n{\"bar\": 2}\n",
     )
     .expect("write");
-    let sign_in = r#"{"userPrincipalName": "a@b.c", "status": {"errorCode": 0}}"#;
+    let sign_in =
+        r#"{"userPrincipalName": "a@b.c", "isInteractive": true, "status": {"errorCode": 0}}"#;
     std::fs::write(dir.path().join("one.jsonl"), format!("{sign_in}\n")).expect("write");
+    std::fs::write(
+        dir.path().join("noninteractive.yaml"),
+        "id: X-1\ntitle: a rule\nseverity: low\nlogs: [nonInteractive]\nmatch:\n  userPrincipalName: a@b.c\n",
+    )
+    .expect("write");
     for (args, why) in [
         (
             &["check", "no-logs"][..],
@@ -246,7 +252,25 @@ fn a_run_that_checked_nothing_fails() {
         ),
         (
             &["check", "broken.jsonl", "other.jsonl"],
-            "error: none of the 4 records is a sign-in or Graph activity record (2 unreadable, 2 something else): nothing was checked",
+            "error: none of the 4 records was checked by a rule (2 unreadable, 2 not sign-ins): nothing was checked",
+        ),
+        (
+            &["check", "one.jsonl", "--rules", "noninteractive.yaml"],
+            "error: the only record is of a log no loaded rule reads: nothing was checked",
+        ),
+        (
+            &[
+                "check",
+                "one.jsonl",
+                "one.jsonl",
+                "--rules",
+                "noninteractive.yaml",
+            ],
+            "error: all 2 records are of a log no loaded rule reads: nothing was checked",
+        ),
+        (
+            &["check", "empty.jsonl", "--fail-on", "never"],
+            "error: no records in empty.jsonl: nothing was checked",
         ),
     ] {
         let o = tollgate_in(dir.path(), args);
@@ -267,7 +291,29 @@ fn a_run_that_checked_nothing_fails() {
         first["message"]["text"],
         "none of the 2 records is a sign-in or Graph activity record: nothing was checked"
     );
-    // One sign-in among them is something checked.
+    // A directory with no log still writes the report it was asked for.
+    let o = tollgate_in(
+        dir.path(),
+        &[
+            "check",
+            "no-logs",
+            "--format",
+            "sarif",
+            "--output",
+            "none.sarif",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let sarif = std::fs::read_to_string(dir.path().join("none.sarif")).expect("report");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("json");
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(
+        invocation["toolExecutionNotifications"][0]["message"]["text"],
+        "no log file was read: nothing was checked"
+    );
+    // One sign-in among them is something checked; the empty file is
+    // warned about.
     let o = tollgate_in(
         dir.path(),
         &["check", "empty.jsonl", "other.jsonl", "one.jsonl"],
@@ -278,6 +324,46 @@ fn a_run_that_checked_nothing_fails() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("warning: no records in empty.jsonl"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Why: a run that failed (here: it checked nothing) still wrote
+/// `--write-baseline`, replacing a good baseline with an empty one, so the
+/// next run reported every finding as new.
+#[test]
+fn a_failed_run_leaves_the_baseline_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty.jsonl"), "").expect("write");
+    let good = "{\"fingerprints\": []}\n";
+    let baseline = dir.path().join("baseline.json");
+    std::fs::write(&baseline, good).expect("write");
+    let o = tollgate_in(
+        dir.path(),
+        &["check", "empty.jsonl", "--write-baseline", "baseline.json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error: the run failed, so the baseline baseline.json was not written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&baseline).expect("read"), good);
+    // A path that is not there stops the run before it starts.
+    let o = tollgate_in(
+        dir.path(),
+        &[
+            "check",
+            "missing.jsonl",
+            "--write-baseline",
+            "baseline.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&baseline).expect("read"), good);
 }
 
 /// Why: `tollgate test` over rules without a `tests:` case printed

@@ -18,13 +18,6 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         return Err(Stop::Error(why.to_string()));
     }
     let inputs = Inputs::discover(&args.paths)?;
-    if inputs.is_empty() {
-        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Stop::Error(format!(
-            "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
-            paths.join(", ")
-        )));
-    }
     let Resolved {
         format,
         fail_on,
@@ -72,12 +65,33 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     } = result;
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
-    if let Some(path) = &args.settings.write_baseline {
-        let written = Baseline::write(path, &to_baseline)?;
-        if !args.quiet {
-            let fingerprints = plural(written, "fingerprint", "fingerprints");
-            eprintln!("wrote {written} {fingerprints} to {}", path.display());
+    // A run that checked nothing is no pass.
+    let nothing_checked = if inputs.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        Some(format!(
+            "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
+            paths.join(", ")
+        ))
+    } else {
+        report::nothing_checked(&summary)
+    };
+    let unread = summary.totals.unreadable + summary.totals.not_sign_in;
+    let failed = unreadable_input || nothing_checked.is_some() || (args.strict && unread > 0);
+    match &args.settings.write_baseline {
+        // A failed run's findings are not all there is: written, they
+        // would replace a good baseline.
+        Some(path) if failed => eprintln!(
+            "error: the run failed, so the baseline {} was not written",
+            path.display()
+        ),
+        Some(path) => {
+            let written = Baseline::write(path, &to_baseline)?;
+            if !args.quiet {
+                let fingerprints = plural(written, "fingerprint", "fingerprints");
+                eprintln!("wrote {written} {fingerprints} to {}", path.display());
+            }
         }
+        None => {}
     }
     if format == Format::Github
         && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -90,25 +104,20 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         // what happened, for the person watching the terminal.
         eprintln!("{}", report::summary_line(&summary));
     }
-    // A run that checked nothing is no pass.
-    let nothing_checked = report::nothing_checked(&summary);
     if let Some(why) = &nothing_checked {
         eprintln!("error: {why}");
     }
-    let unread = summary.totals.unreadable + summary.totals.not_sign_in;
-    Ok(
-        if unreadable_input || nothing_checked.is_some() || (args.strict && unread > 0) {
-            EXIT_ERROR
-        } else if args.settings.write_baseline.is_some() {
-            // Accepting today's findings is the point of writing a baseline:
-            // it succeeds whatever they are.
-            EXIT_OK
-        } else if summary.fails(fail_on) {
-            EXIT_FINDINGS
-        } else {
-            EXIT_OK
-        },
-    )
+    Ok(if failed {
+        EXIT_ERROR
+    } else if args.settings.write_baseline.is_some() {
+        // Accepting today's findings is the point of writing a baseline:
+        // it succeeds whatever they are.
+        EXIT_OK
+    } else if summary.fails(fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }
 
 /// Where `check` sends what the run tells: findings to the report,

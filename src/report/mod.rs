@@ -446,6 +446,7 @@ mod testdata {
                 record: None,
                 reason: "not a log file".into(),
             }],
+            unopened: 0,
             problems: vec![],
             accepted: Default::default(),
             duplicates: 0,

@@ -84,27 +84,53 @@ pub fn summary_line(summary: &Summary) -> String {
     )
 }
 
-/// Why a run over some files checked nothing, when it did not: the files
-/// held no record, or no record read was a sign-in or a Graph call (each
-/// could not be read, or was something else).
+/// Why a run checked nothing, when it did not and nothing else failed it
+/// (an input that could not be opened is its own error): no input was
+/// read, the inputs held no record, or no record read was checked by a
+/// rule (each could not be read, was no sign-in or Graph call, or was of
+/// a log no loaded rule reads).
 pub fn nothing_checked(summary: &Summary) -> Option<String> {
     let t = &summary.totals;
-    if summary.files.is_empty() || t.evaluated > 0 {
+    if summary.unopened > 0 || t.evaluated > t.untargeted {
         return None;
     }
-    let why = match (t.records, t.unreadable, t.not_sign_in) {
+    let kinds = [
+        (t.unreadable, "unreadable", "is unreadable"),
+        (
+            t.not_sign_in,
+            "not sign-ins",
+            "is not a sign-in or Graph activity record",
+        ),
+        (
+            t.untargeted,
+            "of a log no loaded rule reads",
+            "is of a log no loaded rule reads",
+        ),
+    ];
+    let mut present = kinds.iter().filter(|(n, ..)| *n > 0);
+    let why = match (t.records, present.next(), present.next()) {
+        _ if summary.files.is_empty() => "no log file was read".to_string(),
         (0, ..) => {
             let paths: Vec<&str> = summary.files.iter().map(|f| f.path.as_str()).collect();
             format!("no records in {}", paths.join(", "))
         }
-        (1, 1, _) => "the only record is unreadable".to_string(),
-        (1, _, _) => "the only record is not a sign-in or Graph activity record".to_string(),
-        (n, _, 0) => format!("all {n} records are unreadable"),
-        (n, 0, _) => format!("none of the {n} records is a sign-in or Graph activity record"),
-        (n, unreadable, not_sign_in) => format!(
-            "none of the {n} records is a sign-in or Graph activity record \
-             ({unreadable} unreadable, {not_sign_in} something else)"
-        ),
+        (1, Some((_, _, one)), _) => format!("the only record {one}"),
+        (n, Some((_, "unreadable", _)), None) => format!("all {n} records are unreadable"),
+        (n, Some((_, "not sign-ins", _)), None) => {
+            format!("none of the {n} records is a sign-in or Graph activity record")
+        }
+        (n, Some(_), None) => format!("all {n} records are of a log no loaded rule reads"),
+        (n, ..) => {
+            let parts: Vec<String> = kinds
+                .iter()
+                .filter(|(k, ..)| *k > 0)
+                .map(|(k, name, _)| format!("{k} {name}"))
+                .collect();
+            format!(
+                "none of the {n} records was checked by a rule ({})",
+                parts.join(", ")
+            )
+        }
     };
     Some(format!("{why}: nothing was checked"))
 }

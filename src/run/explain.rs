@@ -115,6 +115,10 @@ impl std::fmt::Display for ExplainError {
                 write!(f, "{path} has no record {index} (records count from 0)")
             }
             ExplainError::NoRecord(path, Pick::First) => write!(f, "{path} holds no record"),
+            ExplainError::NoSignIn(path, 1) => write!(
+                f,
+                "the only record in {path} is not a sign-in or Graph activity record"
+            ),
             ExplainError::NoSignIn(path, n) => write!(
                 f,
                 "none of the {n} records in {path} is a sign-in or Graph activity record"

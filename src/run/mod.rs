@@ -220,6 +220,9 @@ pub enum Notice<'a> {
     /// A record that holds nothing of a sign-in or a Graph call (counted,
     /// kept among the problems, and not evaluated).
     NotSignIn(&'a Problem),
+    /// An input that held no record (counted among the files, with
+    /// zeros).
+    NoRecords(&'a str),
     /// A record of standard input came later than the watermark of a
     /// window or sequence rule (see [`multi::LATENESS`]): it takes no part
     /// in that rule.
@@ -250,6 +253,7 @@ impl std::fmt::Display for Notice<'_> {
                 write!(f, "{}:{}: unreadable record: {}", p.path, p.line, p.reason)
             }
             Notice::NotSignIn(p) => write!(f, "{}:{}: {}", p.path, p.line, p.reason),
+            Notice::NoRecords(path) => write!(f, "no records in {path}"),
             Notice::Late { rule_id, location } => write!(
                 f,
                 "{}:{}: record came too late for {rule_id} (more than {} minutes behind the newest record): not used",
@@ -388,6 +392,7 @@ impl<'r> Run<'r> {
                 };
                 sink.notice(Notice::UnreadableInput(&problem));
                 self.result.summary.keep_problem(problem);
+                self.result.summary.unopened += 1;
                 self.result.summary.files.push(counts);
                 return Ok(());
             }
@@ -459,6 +464,9 @@ impl<'r> Run<'r> {
             Ok(())
         })?;
         sink.input_done(reader.bytes_read());
+        if counts.records == 0 {
+            sink.notice(Notice::NoRecords(&counts.path));
+        }
         counts.format = reader.format();
         let summary = &mut self.result.summary;
         summary.totals.add(&FileCounts {
@@ -492,9 +500,6 @@ impl<'r> Run<'r> {
     }
 }
 
-/// Triages one finding and gives it to the sink when it is new, counting it
-/// in the summary (and in `counts`, the file being read, when given; a
-/// finding decided at the end of the run counts in its record's file).
 /// The fingerprints of findings delivered: the 128 bits a fingerprint's
 /// 32 hex digits write, or, for one that is not such (none the engine
 /// makes), the text.
@@ -518,6 +523,9 @@ impl Seen {
     }
 }
 
+/// Triages one finding and gives it to the sink when it is new, counting it
+/// in the summary (and in `counts`, the file being read, when given; a
+/// finding decided at the end of the run counts in its record's file).
 fn deliver(
     finding: Finding,
     counts: Option<&mut FileCounts>,

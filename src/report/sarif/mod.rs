@@ -312,7 +312,8 @@ impl Emitter for SarifEmitter {
                 self.max_gzip_bytes >> 20
             )
         });
-        // A run that checked nothing did not succeed.
+        // A run that checked nothing, or could not open an input, did not
+        // succeed.
         let nothing_checked = super::nothing_checked(summary);
         let unlocated = |level, text| Notification {
             level,
@@ -333,7 +334,7 @@ impl Emitter for SarifEmitter {
             .collect();
         let tail = RunTail {
             invocations: [Invocation {
-                execution_successful: nothing_checked.is_none(),
+                execution_successful: nothing_checked.is_none() && summary.unopened == 0,
                 command_line: &self.command_line,
                 tool_execution_notifications: notifications,
             }],
@@ -863,6 +864,47 @@ mod tests {
         assert_eq!(counts["unreadable"], 1);
         assert_eq!(counts["findings"], 3);
         assert_eq!(counts["files"], 3);
+    }
+
+    /// Why: a run that checked nothing, or could not open an input, was
+    /// marked successful.
+    #[test]
+    fn a_failed_run_is_no_successful_execution() {
+        let rules = testdata::rules();
+        let run = testdata::run(&rules, false);
+        let invocation = |summary: &Summary| -> Value {
+            let text =
+                testdata::render_with(&mut SarifEmitter::with_base(BASE), &run, &[], summary);
+            let log: Value = serde_json::from_str(&text).unwrap();
+            log["runs"][0]["invocations"][0].clone()
+        };
+        let mut summary = testdata::summary(&[]);
+        assert_eq!(invocation(&summary)["executionSuccessful"], true);
+        summary.unopened = 1;
+        let inv = invocation(&summary);
+        assert_eq!(inv["executionSuccessful"], false);
+        // The input that could not be opened is its own problem: no
+        // "nothing was checked" beside it.
+        assert!(!inv.to_string().contains("nothing was checked"), "{inv}");
+        summary.unopened = 0;
+        summary.totals.evaluated = summary.totals.untargeted;
+        summary.totals.not_sign_in =
+            summary.totals.records - summary.totals.unreadable - summary.totals.evaluated;
+        let inv = invocation(&summary);
+        assert_eq!(inv["executionSuccessful"], false);
+        let first = &inv["toolExecutionNotifications"][0];
+        assert_eq!(first["level"], "error");
+        assert_eq!(
+            first["message"]["text"],
+            "none of the 6 records was checked by a rule (1 unreadable, 4 not sign-ins, \
+             1 of a log no loaded rule reads): nothing was checked"
+        );
+        check(&testdata::render_with(
+            &mut SarifEmitter::with_base(BASE),
+            &run,
+            &[],
+            &summary,
+        ));
     }
 
     #[test]
