@@ -12,8 +12,8 @@ Exit codes:
   0  no finding at or above --fail-on; all rule tests passed; rules valid
   1  findings at or above --fail-on (new ones only, with a baseline); or a rule test failed
   2  usage error, a rule or config error (no log is read), an input path that cannot be
-     read, a run that checked nothing (no log file, no record, no sign-in among the
-     records; no rule test run), or an unreadable record with --strict";
+     read, a run that checked nothing (no log file, no record, no record a rule
+     reads; no rule test run), or an unreadable record with --strict";
 
 /// Policy as code for Microsoft Entra ID sign-in logs.
 #[derive(Debug, Parser)]
