@@ -321,6 +321,53 @@ fn a_finding_from_standard_input_goes_out_before_the_input_ends() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// Why: a named pipe (or a process substitution, `<(tail -f log)`) given
+/// as a path was read like a file: on several threads, in blocks of 256
+/// KiB, so a live stream's findings waited for the block to fill.
+#[cfg(unix)]
+#[test]
+fn a_finding_from_a_named_pipe_goes_out_before_the_input_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("live.jsonl");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let examples = std::fs::read_to_string(root().join("examples/logs/graph-signins.jsonl"))
+        .expect("examples");
+    let first = examples.lines().next().expect("a record");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "--format", "jsonl", "--quiet", "--threads", "2"])
+        .arg(&fifo)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    // Opening the pipe to write waits for the reader to open it.
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    writeln!(writer, "{first}").expect("write");
+    writer.flush().expect("flush");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let _ = tx.send(line.expect("read"));
+        }
+    });
+    // A guard against a hang, not a measure of speed.
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("no finding before the input ended");
+    drop(writer);
+    let status = child.wait().expect("wait");
+    reader.join().expect("reader");
+    let finding: serde_json::Value = serde_json::from_str(&line).expect("a finding");
+    assert_eq!(finding["ruleId"], "TG-AUTH-004");
+    assert_eq!(status.code(), Some(1));
+}
+
 #[test]
 fn an_empty_directory_is_an_error_that_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -42,7 +42,7 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     emitter.begin(&mut out, &info).map_err(write_err)?;
     // A report on the same terminal would be torn by the bar.
     let report_on_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let bytes = if inputs.has_stdin() {
+    let bytes = if inputs.has_stream() {
         0
     } else {
         inputs.total_bytes()
@@ -52,9 +52,9 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         emitter: emitter.as_mut(),
         progress: Progress::new(!args.quiet && !report_on_terminal, bytes),
         quiet: args.quiet,
-        // Standard input may be a live stream, read record by record:
-        // each finding goes out as it is found.
-        live: inputs.has_stdin(),
+        // Standard input or a named pipe may be a live stream, read record
+        // by record: each finding goes out as it is found.
+        live: inputs.has_stream(),
     };
     let result = run.run(&inputs, &mut sink)?;
     sink.progress.finish();

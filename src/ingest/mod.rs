@@ -126,6 +126,18 @@ pub enum Input {
     File(PathBuf),
 }
 
+impl Input {
+    /// Whether the input may be a live stream, read as it comes: standard
+    /// input, or a path that is no regular file (a named pipe, a process
+    /// substitution such as `<(tail -f log)`, a device).
+    pub fn is_stream(&self) -> bool {
+        match self {
+            Input::Stdin => true,
+            Input::File(path) => std::fs::metadata(path).is_ok_and(|m| !m.is_file()),
+        }
+    }
+}
+
 /// Streams the records of one input, in order.
 ///
 /// Every item carries the 0-based index of the record in the input; indexes

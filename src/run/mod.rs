@@ -134,9 +134,9 @@ impl Inputs {
         self.inputs.is_empty()
     }
 
-    /// Whether standard input is among them.
-    pub fn has_stdin(&self) -> bool {
-        self.inputs.iter().any(|i| matches!(i, Input::Stdin))
+    /// Whether one of them may be a live stream ([`Input::is_stream`]).
+    pub fn has_stream(&self) -> bool {
+        self.inputs.iter().any(Input::is_stream)
     }
 
     /// The size of the files in bytes (standard input counts 0).
@@ -155,7 +155,7 @@ impl Inputs {
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Worker threads that decode and evaluate (1: everything on the
-    /// calling thread; standard input always runs on one).
+    /// calling thread; standard input and named pipes always run on one).
     pub threads: usize,
     /// How to read the logs.
     pub input_format: InputFormat,
@@ -398,12 +398,17 @@ impl<'r> Run<'r> {
             }
         };
         let read = reader.bytes_counter();
-        // Standard input may be a live stream: one thread reports each
-        // record as it comes instead of waiting for a batch to fill.
-        let threads = match input {
-            Input::Stdin => 1,
-            Input::File(_) => self.options.threads,
+        // A live stream (standard input, a named pipe): one thread reports
+        // each record as it comes instead of waiting for a batch to fill.
+        let threads = if input.is_stream() {
+            1
+        } else {
+            self.options.threads
         };
+        // Rules over many records decide as standard input goes (see
+        // `MultiRun::push`); any other input, a pipe included (such as
+        // `<(zcat export.json.gz)`, which may list the newest first), is
+        // sorted by time first.
         let live = matches!(input, Input::Stdin);
         let Run {
             rules,
