@@ -111,8 +111,20 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
     let why = match (t.records, present.next(), present.next()) {
         _ if summary.files.is_empty() => "no log file was read".to_string(),
         (0, ..) => {
-            let paths: Vec<&str> = summary.files.iter().map(|f| f.path.as_str()).collect();
-            format!("no records in {}", paths.join(", "))
+            // The first few files; a thousand empty hourly exports need
+            // not be one line.
+            const NAMED: usize = 3;
+            let paths: Vec<&str> = summary
+                .files
+                .iter()
+                .take(NAMED)
+                .map(|f| f.path.as_str())
+                .collect();
+            match summary.files.len().saturating_sub(NAMED) {
+                0 => format!("no records in {}", paths.join(", ")),
+                1 => format!("no records in {} and 1 other file", paths.join(", ")),
+                more => format!("no records in {} and {more} other files", paths.join(", ")),
+            }
         }
         (1, Some((_, _, one)), _) => format!("the only record {one}"),
         (n, Some((_, "unreadable", _)), None) => format!("all {n} records are unreadable"),
@@ -149,5 +161,56 @@ impl Summary {
     /// Whether a finding is at or above `threshold` (`None`: never).
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
         matches!((threshold, self.max_severity()), (Some(t), Some(max)) if max >= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::FileCounts;
+
+    fn files(n: usize) -> Summary {
+        Summary {
+            files: (1..=n)
+                .map(|i| FileCounts {
+                    path: format!("h{i}.json"),
+                    ..FileCounts::default()
+                })
+                .collect(),
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn empty_inputs_are_named_up_to_three() {
+        let why = |n| nothing_checked(&files(n)).unwrap_or_default();
+        assert_eq!(why(1), "no records in h1.json: nothing was checked");
+        assert_eq!(
+            why(3),
+            "no records in h1.json, h2.json, h3.json: nothing was checked"
+        );
+        assert_eq!(
+            why(4),
+            "no records in h1.json, h2.json, h3.json and 1 other file: nothing was checked"
+        );
+        assert_eq!(
+            why(1000),
+            "no records in h1.json, h2.json, h3.json and 997 other files: nothing was checked"
+        );
+        assert_eq!(why(0), "no log file was read: nothing was checked");
+    }
+
+    #[test]
+    fn a_checked_record_or_an_unopened_input_is_no_such_failure() {
+        let mut summary = files(2);
+        summary.totals.records = 1;
+        summary.totals.evaluated = 1;
+        assert_eq!(nothing_checked(&summary), None);
+        // Read, but of a log no rule reads: not checked.
+        summary.totals.untargeted = 1;
+        assert!(nothing_checked(&summary).is_some());
+        // An input that could not be opened is an error of its own.
+        summary.unopened = 1;
+        assert_eq!(nothing_checked(&summary), None);
     }
 }
