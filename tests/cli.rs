@@ -343,13 +343,23 @@ fn a_finding_from_a_named_pipe_goes_out_before_the_input_ends() {
         .spawn()
         .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
-    // Opening the pipe to write waits for the reader to open it.
-    let mut writer = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&fifo)
-        .expect("open the pipe");
-    writeln!(writer, "{first}").expect("write");
-    writer.flush().expect("flush");
+    // Opening the pipe to write waits for the reader to open it: on a
+    // thread of its own, under the guard below. The pipe stays open until
+    // the finding is read.
+    let (opened, writer) = std::sync::mpsc::channel();
+    let line = first.to_string();
+    std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .expect("open the pipe");
+        writeln!(pipe, "{line}").expect("write");
+        pipe.flush().expect("flush");
+        let _ = opened.send(pipe);
+    });
+    let writer = writer
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the pipe was never opened");
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {

@@ -341,6 +341,39 @@ fn the_json_schemas_validate_real_output() {
     validate_with_schema(&jsonl, "#/$defs/jsonlLine");
 }
 
+/// Why: an input that passed discovery but could not be opened (here a
+/// socket, which no `open` reads) gave a report its own schema rejected
+/// (`unopened` was not in it) and, with `--quiet`, no word of why the run
+/// failed.
+#[cfg(unix)]
+#[test]
+fn an_input_that_cannot_be_opened_is_said_and_fits_the_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("socket.jsonl");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let json = dir.path().join("out.json");
+    let o = tollgate(&[
+        "check",
+        "examples/logs/graph-signins.jsonl",
+        socket.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+        "--output",
+        json.to_str().unwrap_or_default(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: ") && err.contains("socket.jsonl"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    assert_eq!(report["summary"]["unopened"], 1);
+    validate_with_schema(&json, "#");
+}
+
 fn sarif_fingerprints(dir: &Path, log: &str) -> Vec<(String, String)> {
     let out = dir.join(format!("{}.sarif", log.replace('/', "_")));
     let o = tollgate_in(

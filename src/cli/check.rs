@@ -55,9 +55,11 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         // Standard input or a named pipe may be a live stream, read record
         // by record: each finding goes out as it is found.
         live: inputs.has_stream(),
+        empty: Vec::new(),
     };
     let result = run.run(&inputs, &mut sink)?;
     sink.progress.finish();
+    let empty = std::mem::take(&mut sink.empty);
     let RunResult {
         summary,
         baseline: to_baseline,
@@ -75,8 +77,22 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     } else {
         report::nothing_checked(&summary)
     };
+    if nothing_checked.is_none() && !empty.is_empty() && !args.quiet {
+        eprintln!("warning: {}", report::no_records_in(&empty));
+    }
     let unread = summary.totals.unreadable + summary.totals.not_sign_in;
-    let failed = unreadable_input || nothing_checked.is_some() || (args.strict && unread > 0);
+    let strict_failed = args.strict && unread > 0;
+    if strict_failed {
+        eprintln!(
+            "error: {unread} {} unreadable or not a sign-in, and --strict fails the run",
+            if unread == 1 {
+                "record is"
+            } else {
+                "records are"
+            }
+        );
+    }
+    let failed = unreadable_input || nothing_checked.is_some() || strict_failed;
     match &args.settings.write_baseline {
         // A failed run's findings are not all there is: written, they
         // would replace a good baseline.
@@ -129,6 +145,8 @@ struct CheckSink<'a> {
     quiet: bool,
     /// Whether to flush the report after each finding.
     live: bool,
+    /// The inputs that held no record.
+    empty: Vec<String>,
 }
 
 impl Sink for CheckSink<'_> {
@@ -141,7 +159,11 @@ impl Sink for CheckSink<'_> {
     }
 
     fn notice(&mut self, notice: Notice<'_>) {
-        if !self.quiet {
+        if let Notice::NoRecords(path) = notice {
+            // Said at the end, once, and only if the run checked something
+            // (else its error says it).
+            self.empty.push(path.to_string());
+        } else if !self.quiet || notice.level() == "error" {
             let line = format!("{}: {notice}", notice.level());
             self.progress.suspend(|| eprintln!("{line}"));
         }

@@ -64,7 +64,13 @@ fn walk(root: &Path, inputs: &mut Vec<Input>, skipped: &mut Vec<Problem>) {
                     skipped.push(problem(entry.path(), reason));
                 }
             }
-            Ok(_) => {}
+            Ok(entry) if entry.file_type().is_dir() => {}
+            // Reading a pipe found in a directory could wait for ever.
+            Ok(entry) => skipped.push(problem(
+                entry.path(),
+                "not a regular file (a named pipe, socket or device): name it on its own to read it"
+                    .to_string(),
+            )),
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let reason = if let Some(ancestor) = e.loop_ancestor() {

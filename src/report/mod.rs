@@ -32,7 +32,8 @@ pub use junit::write_junit;
 pub use reference::{ListFormat, ParamDoc, params_of, rule_list, rules_markdown, rules_text};
 pub use sarif::SarifEmitter;
 pub use status::{
-    SarifOptions, append_step_summary, emitter_with, expired, nothing_checked, output, summary_line,
+    SarifOptions, append_step_summary, emitter_with, expired, no_records_in, nothing_checked,
+    output, summary_line,
 };
 pub use test_text::{TestFormat, write_tests, write_tests_text};
 pub use text::TextEmitter;

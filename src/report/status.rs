@@ -110,22 +110,7 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
     let mut present = kinds.iter().filter(|(n, ..)| *n > 0);
     let why = match (t.records, present.next(), present.next()) {
         _ if summary.files.is_empty() => "no log file was read".to_string(),
-        (0, ..) => {
-            // The first few files; a thousand empty hourly exports need
-            // not be one line.
-            const NAMED: usize = 3;
-            let paths: Vec<&str> = summary
-                .files
-                .iter()
-                .take(NAMED)
-                .map(|f| f.path.as_str())
-                .collect();
-            match summary.files.len().saturating_sub(NAMED) {
-                0 => format!("no records in {}", paths.join(", ")),
-                1 => format!("no records in {} and 1 other file", paths.join(", ")),
-                more => format!("no records in {} and {more} other files", paths.join(", ")),
-            }
-        }
+        (0, ..) => no_records_in(&summary.files.iter().map(|f| &f.path).collect::<Vec<_>>()),
         (1, Some((_, _, one)), _) => format!("the only record {one}"),
         (n, Some((_, "unreadable", _)), None) => format!("all {n} records are unreadable"),
         (n, Some((_, "not sign-ins", _)), None) => {
@@ -145,6 +130,19 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
         }
     };
     Some(format!("{why}: nothing was checked"))
+}
+
+/// `no records in a, b, c`: the first few inputs, and how many more (a
+/// thousand empty hourly exports need not be one line).
+pub fn no_records_in(paths: &[impl AsRef<str>]) -> String {
+    const NAMED: usize = 3;
+    let named: Vec<&str> = paths.iter().take(NAMED).map(AsRef::as_ref).collect();
+    let named = named.join(", ");
+    match paths.len().saturating_sub(NAMED) {
+        0 => format!("no records in {named}"),
+        1 => format!("no records in {named} and 1 other file"),
+        more => format!("no records in {named} and {more} other files"),
+    }
 }
 
 /// Appends the run's Markdown summary to a GitHub Actions step summary

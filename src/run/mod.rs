@@ -393,6 +393,8 @@ impl<'r> Run<'r> {
                 sink.notice(Notice::UnreadableInput(&problem));
                 self.result.summary.keep_problem(problem);
                 self.result.summary.unopened += 1;
+                // Its format is not known; the schema wants one said.
+                counts.format = "unopened".to_string();
                 self.result.summary.files.push(counts);
                 return Ok(());
             }

@@ -320,8 +320,16 @@ impl Emitter for SarifEmitter {
             message: Message { text },
             locations: Vec::new(),
         };
+        let unopened = match summary.unopened {
+            0 => None,
+            1 => Some("1 input could not be opened (see below): the run failed".to_string()),
+            n => Some(format!(
+                "{n} inputs could not be opened (see below): the run failed"
+            )),
+        };
         let notifications = nothing_checked
             .iter()
+            .chain(&unopened)
             .map(|text| unlocated("error", text))
             .chain(cut_text.iter().map(|text| unlocated("warning", text)))
             .chain(
@@ -880,16 +888,23 @@ mod tests {
         };
         let mut summary = testdata::summary(&[]);
         assert_eq!(invocation(&summary)["executionSuccessful"], true);
-        summary.unopened = 1;
-        let inv = invocation(&summary);
-        assert_eq!(inv["executionSuccessful"], false);
-        // The input that could not be opened is its own problem: no
-        // "nothing was checked" beside it.
-        assert!(!inv.to_string().contains("nothing was checked"), "{inv}");
-        summary.unopened = 0;
+        // Of the six records read, none checked by a rule.
         summary.totals.evaluated = summary.totals.untargeted;
         summary.totals.not_sign_in =
             summary.totals.records - summary.totals.unreadable - summary.totals.evaluated;
+        summary.unopened = 1;
+        let inv = invocation(&summary);
+        assert_eq!(inv["executionSuccessful"], false);
+        // The input that could not be opened is the error: no "nothing
+        // was checked" beside it.
+        assert!(!inv.to_string().contains("nothing was checked"), "{inv}");
+        let first = &inv["toolExecutionNotifications"][0];
+        assert_eq!(first["level"], "error");
+        assert_eq!(
+            first["message"]["text"],
+            "1 input could not be opened (see below): the run failed"
+        );
+        summary.unopened = 0;
         let inv = invocation(&summary);
         assert_eq!(inv["executionSuccessful"], false);
         let first = &inv["toolExecutionNotifications"][0];
