@@ -21,9 +21,10 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     let Resolved {
         format,
         fail_on,
-        sarif,
+        mut sarif,
         options,
     } = project.resolve(&args.settings)?;
+    sarif.strict = args.strict;
     let run = Run::new(&rules, options);
     for e in run.expired_exceptions().iter().filter(|_| !args.quiet) {
         eprintln!("warning: {}", report::expired(e));
@@ -80,18 +81,11 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     if nothing_checked.is_none() && !empty.is_empty() && !args.quiet {
         eprintln!("warning: {}", report::no_records_in(&empty));
     }
-    let unread = summary.totals.unreadable + summary.totals.not_sign_in;
-    let strict_failed = args.strict && unread > 0;
-    if strict_failed {
-        eprintln!(
-            "error: {unread} {} unreadable or not a sign-in, and --strict fails the run",
-            if unread == 1 {
-                "record is"
-            } else {
-                "records are"
-            }
-        );
+    let strict_failure = report::strict_failure(&summary).filter(|_| args.strict);
+    if let Some(why) = &strict_failure {
+        eprintln!("error: {why}");
     }
+    let strict_failed = strict_failure.is_some();
     let failed = unreadable_input || nothing_checked.is_some() || strict_failed;
     match &args.settings.write_baseline {
         // A failed run's findings are not all there is: written, they

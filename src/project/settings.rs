@@ -120,6 +120,7 @@ impl Project {
                 root: given.sarif_root.clone(),
                 category: given.sarif_category.clone(),
                 baseline_state: options.baseline.is_some(),
+                strict: false,
             },
             options,
         })

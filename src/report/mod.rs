@@ -33,7 +33,7 @@ pub use reference::{ListFormat, ParamDoc, params_of, rule_list, rules_markdown, 
 pub use sarif::SarifEmitter;
 pub use status::{
     SarifOptions, append_step_summary, emitter_with, expired, no_records_in, nothing_checked,
-    output, summary_line,
+    output, strict_failure, summary_line,
 };
 pub use test_text::{TestFormat, write_tests, write_tests_text};
 pub use text::TextEmitter;

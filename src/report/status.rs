@@ -21,6 +21,9 @@ pub struct SarifOptions {
     /// Whether each result carries `baselineState` (a run with a
     /// baseline).
     pub baseline_state: bool,
+    /// Whether an unreadable record, or one that is no sign-in, fails the
+    /// run (`--strict`): the SARIF then says it did not succeed.
+    pub strict: bool,
 }
 
 /// The emitter for `format`, with the SARIF options applied; an error only
@@ -38,6 +41,9 @@ pub fn emitter_with(format: Format, sarif: &SarifOptions) -> io::Result<Box<dyn 
     }
     if sarif.baseline_state {
         emitter = emitter.with_baseline_state();
+    }
+    if sarif.strict {
+        emitter = emitter.with_strict();
     }
     Ok(Box::new(emitter))
 }
@@ -130,6 +136,18 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
         }
     };
     Some(format!("{why}: nothing was checked"))
+}
+
+/// Why `--strict` fails a run, when it does: records that could not be
+/// read or are no sign-in.
+pub fn strict_failure(summary: &Summary) -> Option<String> {
+    match summary.totals.unreadable + summary.totals.not_sign_in {
+        0 => None,
+        1 => Some("1 record is unreadable or not a sign-in, and --strict fails the run".into()),
+        n => Some(format!(
+            "{n} records are unreadable or not a sign-in, and --strict fails the run"
+        )),
+    }
 }
 
 /// `no records in a, b, c`: the first few inputs, and how many more (a

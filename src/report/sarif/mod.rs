@@ -50,6 +50,9 @@ pub struct SarifEmitter {
     category: Option<String>,
     /// Mark results `baselineState: new` (a baseline filtered the others).
     baseline_state: bool,
+    /// Whether an unreadable record or one that is no sign-in fails the
+    /// run (`--strict`).
+    strict: bool,
     /// The results kept so far, serialized; at most `max_results`, the
     /// least severe and latest dropped first.
     kept: BinaryHeap<Kept>,
@@ -69,6 +72,7 @@ impl Default for SarifEmitter {
             buf: Vec::new(),
             category: None,
             baseline_state: false,
+            strict: false,
             kept: BinaryHeap::new(),
             seen: 0,
             max_results: MAX_RESULTS,
@@ -130,6 +134,13 @@ impl SarifEmitter {
     /// the unchanged ones.
     pub fn with_baseline_state(mut self) -> Self {
         self.baseline_state = true;
+        self
+    }
+
+    /// Says the run failed when a record could not be read or is no
+    /// sign-in, as `--strict` makes it.
+    pub fn with_strict(mut self) -> Self {
+        self.strict = true;
         self
     }
 
@@ -312,8 +323,8 @@ impl Emitter for SarifEmitter {
                 self.max_gzip_bytes >> 20
             )
         });
-        // A run that checked nothing, or could not open an input, did not
-        // succeed.
+        // A run that checked nothing, could not open an input, or met a
+        // record `--strict` fails it for, did not succeed.
         let nothing_checked = super::nothing_checked(summary);
         let unlocated = |level, text| Notification {
             level,
@@ -327,9 +338,11 @@ impl Emitter for SarifEmitter {
                 "{n} inputs could not be opened (see below): the run failed"
             )),
         };
+        let strict = super::strict_failure(summary).filter(|_| self.strict);
         let notifications = nothing_checked
             .iter()
             .chain(&unopened)
+            .chain(&strict)
             .map(|text| unlocated("error", text))
             .chain(cut_text.iter().map(|text| unlocated("warning", text)))
             .chain(
@@ -342,7 +355,9 @@ impl Emitter for SarifEmitter {
             .collect();
         let tail = RunTail {
             invocations: [Invocation {
-                execution_successful: nothing_checked.is_none() && summary.unopened == 0,
+                execution_successful: nothing_checked.is_none()
+                    && summary.unopened == 0
+                    && strict.is_none(),
                 command_line: &self.command_line,
                 tool_execution_notifications: notifications,
             }],
@@ -888,6 +903,20 @@ mod tests {
         };
         let mut summary = testdata::summary(&[]);
         assert_eq!(invocation(&summary)["executionSuccessful"], true);
+        // Its one unreadable record fails the run with `--strict`.
+        let strict = testdata::render_with(
+            &mut SarifEmitter::with_base(BASE).with_strict(),
+            &run,
+            &[],
+            &summary,
+        );
+        let strict: Value = serde_json::from_str(&strict).unwrap();
+        let inv = &strict["runs"][0]["invocations"][0];
+        assert_eq!(inv["executionSuccessful"], false);
+        assert_eq!(
+            inv["toolExecutionNotifications"][0]["message"]["text"],
+            "1 record is unreadable or not a sign-in, and --strict fails the run"
+        );
         // Of the six records read, none checked by a rule.
         summary.totals.evaluated = summary.totals.untargeted;
         summary.totals.not_sign_in =
