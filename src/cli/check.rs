@@ -68,8 +68,9 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     } = result;
     emitter.finish(&mut out, &summary).map_err(write_err)?;
     out.flush().map_err(write_err)?;
-    // A run that checked nothing is no pass.
-    let nothing_checked = if inputs.is_empty() {
+    // Why the run failed besides an input that could not be opened (said
+    // when it was met): it checked nothing, or `--strict` met a record.
+    let failure = if inputs.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         Some(format!(
             "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
@@ -77,45 +78,43 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         ))
     } else {
         report::nothing_checked(&summary)
-    };
-    if nothing_checked.is_none() && !empty.is_empty() && !args.quiet {
-        eprintln!("warning: {}", report::no_records_in(&empty));
     }
-    let strict_failure = report::strict_failure(&summary).filter(|_| args.strict);
-    if let Some(why) = &strict_failure {
-        eprintln!("error: {why}");
-    }
-    let strict_failed = strict_failure.is_some();
-    let failed = unreadable_input || nothing_checked.is_some() || strict_failed;
-    match &args.settings.write_baseline {
+    .or_else(|| report::strict_failure(&summary).filter(|_| args.strict));
+    let failed = unreadable_input || failure.is_some();
+    let wrote = match &args.settings.write_baseline {
         // A failed run's findings are not all there is: written, they
         // would replace a good baseline.
-        Some(path) if failed => eprintln!(
-            "error: the run failed, so the baseline {} was not written",
-            path.display()
-        ),
-        Some(path) => {
-            let written = Baseline::write(path, &to_baseline)?;
-            if !args.quiet {
-                let fingerprints = plural(written, "fingerprint", "fingerprints");
-                eprintln!("wrote {written} {fingerprints} to {}", path.display());
-            }
-        }
-        None => {}
-    }
+        Some(path) if !failed => Some((Baseline::write(path, &to_baseline)?, path)),
+        _ => None,
+    };
     if format == Format::Github
         && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
         && let Err(e) = report::append_step_summary(path.as_ref(), rules.infos(), &summary)
     {
         eprintln!("warning: cannot write the step summary: {e}");
     }
-    if !args.quiet && (args.output.is_some() || format != Format::Text) {
-        // The report went to a file or a machine format: say in one line
-        // what happened, for the person watching the terminal.
-        eprintln!("{}", report::summary_line(&summary));
+    if !args.quiet {
+        if !empty.is_empty() && report::nothing_checked(&summary).is_none() {
+            eprintln!("warning: {}", report::no_records_in(&empty));
+        }
+        if let Some((written, path)) = wrote {
+            let fingerprints = plural(written, "fingerprint", "fingerprints");
+            eprintln!("wrote {written} {fingerprints} to {}", path.display());
+        }
+        if args.output.is_some() || format != Format::Text {
+            // The report went to a file or a machine format: say in one
+            // line what happened, for the person watching the terminal.
+            eprintln!("{}", report::summary_line(&summary));
+        }
     }
-    if let Some(why) = &nothing_checked {
+    if let Some(why) = &failure {
         eprintln!("error: {why}");
+    }
+    if let (true, Some(path)) = (failed, &args.settings.write_baseline) {
+        eprintln!(
+            "error: the run failed, so the baseline {} was not written",
+            path.display()
+        );
     }
     Ok(if failed {
         EXIT_ERROR
