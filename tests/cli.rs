@@ -282,13 +282,41 @@ fn missing_paths_and_usage_errors_exit_2() {
     );
 }
 
+/// The first record of the bundled Graph sign-ins: TG-AUTH-004 finds it.
+fn first_example_record() -> String {
+    let examples = std::fs::read_to_string(root().join("examples/logs/graph-signins.jsonl"))
+        .expect("examples");
+    examples.lines().next().expect("a record").to_string()
+}
+
+/// Checks that `child`, fed [`first_example_record`] through `input`,
+/// writes its finding while `input` is still open (waits at most a guard
+/// against a hang, not a measure of speed), then closes `input` and checks
+/// the run ends finding it (exit 1).
+fn first_finding_comes_while_open(mut child: std::process::Child, input: impl Send) {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads to the end, so that the run never writes to a closed pipe.
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let _ = tx.send(line.expect("read"));
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("no finding before the input ended");
+    drop(input);
+    let status = child.wait().expect("wait");
+    reader.join().expect("reader");
+    let finding: serde_json::Value = serde_json::from_str(&line).expect("a finding");
+    assert_eq!(finding["ruleId"], "TG-AUTH-004");
+    assert_eq!(status.code(), Some(1));
+}
+
 /// Why: findings from a live stream on standard input sat in the output
 /// buffer until it filled or the input ended.
 #[test]
 fn a_finding_from_standard_input_goes_out_before_the_input_ends() {
-    let examples = std::fs::read_to_string(root().join("examples/logs/graph-signins.jsonl"))
-        .expect("examples");
-    let first = examples.lines().next().expect("a record");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["check", "-", "--format", "jsonl", "--quiet"])
         .current_dir(root())
@@ -298,27 +326,9 @@ fn a_finding_from_standard_input_goes_out_before_the_input_ends() {
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    writeln!(stdin, "{first}").expect("write");
+    writeln!(stdin, "{}", first_example_record()).expect("write");
     stdin.flush().expect("flush");
-    // Standard input stays open: the finding must come without its end.
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reads to the end, so that the run never writes to a closed pipe.
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let _ = tx.send(line.expect("read"));
-        }
-    });
-    // A guard against a hang, not a measure of speed.
-    let line = rx
-        .recv_timeout(std::time::Duration::from_secs(120))
-        .expect("no finding before the input ended");
-    drop(stdin);
-    let status = child.wait().expect("wait");
-    reader.join().expect("reader");
-    let finding: serde_json::Value = serde_json::from_str(&line).expect("a finding");
-    assert_eq!(finding["ruleId"], "TG-AUTH-004");
-    assert_eq!(status.code(), Some(1));
+    first_finding_comes_while_open(child, stdin);
 }
 
 /// Why: a named pipe (or a process substitution, `<(tail -f log)`) given
@@ -331,10 +341,7 @@ fn a_finding_from_a_named_pipe_goes_out_before_the_input_ends() {
     let fifo = dir.path().join("live.jsonl");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
-    let examples = std::fs::read_to_string(root().join("examples/logs/graph-signins.jsonl"))
-        .expect("examples");
-    let first = examples.lines().next().expect("a record");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["check", "--format", "jsonl", "--quiet", "--threads", "2"])
         .arg(&fifo)
         .current_dir(root())
@@ -342,40 +349,23 @@ fn a_finding_from_a_named_pipe_goes_out_before_the_input_ends() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
     // Opening the pipe to write waits for the reader to open it: on a
-    // thread of its own, under the guard below. The pipe stays open until
-    // the finding is read.
+    // thread of its own, under a guard against a hang.
     let (opened, writer) = std::sync::mpsc::channel();
-    let line = first.to_string();
+    let record = first_example_record();
     std::thread::spawn(move || {
         let mut pipe = std::fs::OpenOptions::new()
             .write(true)
             .open(&fifo)
             .expect("open the pipe");
-        writeln!(pipe, "{line}").expect("write");
+        writeln!(pipe, "{record}").expect("write");
         pipe.flush().expect("flush");
         let _ = opened.send(pipe);
     });
-    let writer = writer
+    let pipe = writer
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("the pipe was never opened");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let _ = tx.send(line.expect("read"));
-        }
-    });
-    // A guard against a hang, not a measure of speed.
-    let line = rx
-        .recv_timeout(std::time::Duration::from_secs(120))
-        .expect("no finding before the input ended");
-    drop(writer);
-    let status = child.wait().expect("wait");
-    reader.join().expect("reader");
-    let finding: serde_json::Value = serde_json::from_str(&line).expect("a finding");
-    assert_eq!(finding["ruleId"], "TG-AUTH-004");
-    assert_eq!(status.code(), Some(1));
+    first_finding_comes_while_open(child, pipe);
 }
 
 #[test]

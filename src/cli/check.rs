@@ -43,19 +43,16 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     emitter.begin(&mut out, &info).map_err(write_err)?;
     // A report on the same terminal would be torn by the bar.
     let report_on_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let bytes = if inputs.has_stream() {
-        0
-    } else {
-        inputs.total_bytes()
-    };
+    // Standard input or a named pipe may be a live stream, read record by
+    // record: each finding goes out as it is found, and no size is known.
+    let stream = inputs.has_stream();
+    let bytes = if stream { 0 } else { inputs.total_bytes() };
     let mut sink = CheckSink {
         out: &mut out,
         emitter: emitter.as_mut(),
         progress: Progress::new(!args.quiet && !report_on_terminal, bytes),
         quiet: args.quiet,
-        // Standard input or a named pipe may be a live stream, read record
-        // by record: each finding goes out as it is found.
-        live: inputs.has_stream(),
+        live: stream,
         empty: Vec::new(),
     };
     let result = run.run(&inputs, &mut sink)?;
@@ -70,7 +67,7 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     out.flush().map_err(write_err)?;
     // Why the run failed besides an input that could not be opened (said
     // when it was met): it checked nothing, or `--strict` met a record.
-    let failure = if inputs.is_empty() {
+    let nothing_checked = if inputs.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         Some(format!(
             "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
@@ -78,8 +75,10 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         ))
     } else {
         report::nothing_checked(&summary)
-    }
-    .or_else(|| report::strict_failure(&summary).filter(|_| args.strict));
+    };
+    let checked_something = nothing_checked.is_none();
+    let failure =
+        nothing_checked.or_else(|| report::strict_failure(&summary).filter(|_| args.strict));
     let failed = unreadable_input || failure.is_some();
     let wrote = match &args.settings.write_baseline {
         // A failed run's findings are not all there is: written, they
@@ -94,7 +93,7 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         eprintln!("warning: cannot write the step summary: {e}");
     }
     if !args.quiet {
-        if !empty.is_empty() && report::nothing_checked(&summary).is_none() {
+        if !empty.is_empty() && checked_something {
             eprintln!("warning: {}", report::no_records_in(&empty));
         }
         if let Some((written, path)) = wrote {

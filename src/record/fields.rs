@@ -63,10 +63,16 @@ impl Fields {
         self.find(key).is_some()
     }
 
+    /// The value under `key`, to change.
+    #[inline]
+    fn find_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
     /// Puts `value` under `key`; gives back the value it replaces.
     pub(crate) fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => Some(std::mem::replace(old, value)),
+        match self.find_mut(&key) {
+            Some(old) => Some(std::mem::replace(old, value)),
             None => {
                 self.0.push((key, value));
                 None
@@ -195,7 +201,7 @@ impl ObjectMut for Fields {
     }
 
     fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.find_mut(key)
     }
 
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {

@@ -101,33 +101,35 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
         return None;
     }
     let kinds = [
-        (t.unreadable, "unreadable", "is unreadable"),
-        (
-            t.not_sign_in,
-            "not sign-ins",
-            "is not a sign-in or Graph activity record",
-        ),
-        (
-            t.untargeted,
-            "of a log no loaded rule reads",
-            "is of a log no loaded rule reads",
-        ),
+        Unchecked {
+            count: t.unreadable,
+            part: "unreadable",
+            one: "is unreadable",
+            all: |n| format!("all {n} records are unreadable"),
+        },
+        Unchecked {
+            count: t.not_sign_in,
+            part: "not sign-ins",
+            one: "is not a sign-in or Graph activity record",
+            all: |n| format!("none of the {n} records is a sign-in or Graph activity record"),
+        },
+        Unchecked {
+            count: t.untargeted,
+            part: "of a log no loaded rule reads",
+            one: "is of a log no loaded rule reads",
+            all: |n| format!("all {n} records are of a log no loaded rule reads"),
+        },
     ];
-    let mut present = kinds.iter().filter(|(n, ..)| *n > 0);
-    let why = match (t.records, present.next(), present.next()) {
+    let present: Vec<&Unchecked> = kinds.iter().filter(|k| k.count > 0).collect();
+    let why = match (t.records, present.as_slice()) {
         _ if summary.files.is_empty() => "no log file was read".to_string(),
-        (0, ..) => no_records_in(&summary.files.iter().map(|f| &f.path).collect::<Vec<_>>()),
-        (1, Some((_, _, one)), _) => format!("the only record {one}"),
-        (n, Some((_, "unreadable", _)), None) => format!("all {n} records are unreadable"),
-        (n, Some((_, "not sign-ins", _)), None) => {
-            format!("none of the {n} records is a sign-in or Graph activity record")
-        }
-        (n, Some(_), None) => format!("all {n} records are of a log no loaded rule reads"),
-        (n, ..) => {
-            let parts: Vec<String> = kinds
+        (0, _) => no_records_in(&summary.files.iter().map(|f| &f.path).collect::<Vec<_>>()),
+        (1, [kind, ..]) => format!("the only record {}", kind.one),
+        (n, [kind]) => (kind.all)(n),
+        (n, _) => {
+            let parts: Vec<String> = present
                 .iter()
-                .filter(|(k, ..)| *k > 0)
-                .map(|(k, name, _)| format!("{k} {name}"))
+                .map(|k| format!("{} {}", k.count, k.part))
                 .collect();
             format!(
                 "none of the {n} records was checked by a rule ({})",
@@ -136,6 +138,15 @@ pub fn nothing_checked(summary: &Summary) -> Option<String> {
         }
     };
     Some(format!("{why}: nothing was checked"))
+}
+
+/// Records of one kind no rule checked, and how [`nothing_checked`] names
+/// them: as a part of several kinds, as the only record, as all records.
+struct Unchecked {
+    count: u64,
+    part: &'static str,
+    one: &'static str,
+    all: fn(u64) -> String,
 }
 
 /// Why `--strict` fails a run, when it does: records that could not be
