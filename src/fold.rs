@@ -47,8 +47,7 @@ impl<V> FoldedKeys<V> {
     /// The value under `key`, in any letter case.
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
-        let i = self.find(key)?;
-        self.entries.get(i).map(|(_, v)| v)
+        self.at(self.find(key)?)
     }
 
     /// The value under `key`, in any letter case, to change.
@@ -80,8 +79,16 @@ impl<V> FoldedKeys<V> {
         self.entries.into_iter()
     }
 
+    /// The value of the entry at `index` (as [`FoldedKeys::find`] gives
+    /// it).
     #[inline]
-    fn find(&self, key: &[u8]) -> Option<usize> {
+    pub(crate) fn at(&self, index: usize) -> Option<&V> {
+        self.entries.get(index).map(|(_, v)| v)
+    }
+
+    /// The index of the entry of `key`, in any letter case.
+    #[inline]
+    pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
         if key.len() > self.longest || self.slots.is_empty() {
             return None;
         }

@@ -12,13 +12,17 @@
 //! keys), text that is not UTF-8. `tests/differential.rs` compares both ways
 //! on generated, bundled, real and hand-made broken records.
 
+mod memo;
+
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
-use std::hash::Hasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use self::memo::{Action, Memo, Tally};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
@@ -27,12 +31,34 @@ use crate::record::Fields;
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
 /// object (or of each object of the list) below it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Keep {
     keys: FoldedKeys<Below>,
     /// A rule reads `raw.properties`: a record's `properties` is read
     /// whole.
     raw_properties: bool,
+    /// Tells this keep (and its clones) from any other in the
+    /// [`memo::Memo`] of the last record's keys, which holds indexes
+    /// into `keys`: a keep's keys are only added while it is built.
+    id: u64,
+}
+
+impl Default for Keep {
+    fn default() -> Keep {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Keep {
+            keys: FoldedKeys::default(),
+            raw_properties: false,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl PartialEq for Keep {
+    /// The same keys, kept the same way.
+    fn eq(&self, other: &Keep) -> bool {
+        self.keys == other.keys && self.raw_properties == other.raw_properties
+    }
 }
 
 /// What of a kept key's value is needed.
@@ -143,6 +169,18 @@ impl Keep {
     pub(crate) fn get(&self, key: &str) -> Option<&Below> {
         self.keys.get(key.as_bytes())
     }
+
+    /// The index of a key read from a record among the kept, if kept.
+    #[inline]
+    fn index(&self, key: &str) -> Option<usize> {
+        self.keys.find(key.as_bytes())
+    }
+
+    /// What is kept of the key of this index.
+    #[inline]
+    fn at(&self, index: usize) -> Option<&Below> {
+        self.keys.at(index)
+    }
 }
 
 /// Parses one JSON value: an object keeps only the keys `keep` wants
@@ -246,15 +284,14 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = Seen::new();
-        let (entries, counts): (Vec<(String, Value)>, _) = object(map, self.keep, Some(&mut seen))?;
-        let fields = if seen.maybe_repeated {
+        let (entries, counts, repeated) = Memo::with(|memo| record(map, self.keep, memo))?;
+        let fields = if repeated {
             // Read again in full (see `parse`).
             Fields::default()
         } else {
             Fields::from_unique(entries)
         };
-        Ok((Parsed::Object(fields), counts, seen.maybe_repeated))
+        Ok((Parsed::Object(fields), counts, repeated))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -292,129 +329,107 @@ fn other(value: Value) -> (Parsed, KeyCounts, bool) {
     (Parsed::Other(value), KeyCounts::default(), false)
 }
 
-/// Where [`object`] puts the keys it keeps: a map for an object inside a
-/// record, a list (sorted once, into [`Fields`]) for the record itself.
-trait Collect: Default {
-    fn put(&mut self, key: String, value: Value);
-}
+/// The keys a record keeps and their values, in the order read.
+type Entries = Vec<(String, Value)>;
 
-impl Collect for Map<String, Value> {
-    #[inline]
-    fn put(&mut self, key: String, value: Value) {
-        self.insert(key, value);
-    }
-}
-
-impl Collect for Vec<(String, Value)> {
-    #[inline]
-    fn put(&mut self, key: String, value: Value) {
-        self.push((key, value));
-    }
-}
-
-/// The keys of a record seen so far, as hashes in a small table on the
-/// stack: a hash seen twice (or a record with very many keys) means a key
-/// may repeat.
-struct Seen {
-    slots: [u64; 256],
-    len: usize,
-    maybe_repeated: bool,
-}
-
-impl Seen {
-    fn new() -> Seen {
-        Seen {
-            slots: [0; 256],
-            len: 0,
-            maybe_repeated: false,
-        }
-    }
-
-    fn add(&mut self, key: &str) {
-        if self.maybe_repeated {
-            return;
-        }
-        let mut hasher = rustc_hash::FxHasher::default();
-        hasher.write(key.as_bytes());
-        // Never 0, which marks an empty slot.
-        let hash = hasher.finish() | 1;
-        self.len += 1;
-        if self.len > 192 {
-            self.maybe_repeated = true;
-            return;
-        }
-        let mut i = (hash >> 56) as usize;
-        loop {
-            match self.slots.get_mut(i % 256) {
-                Some(slot) if *slot == 0 => {
-                    *slot = hash;
-                    return;
-                }
-                Some(slot) if *slot == hash => {
-                    self.maybe_repeated = true;
-                    return;
-                }
-                _ => i += 1,
-            }
-        }
-    }
-}
-
-/// Reads an object, keeping what `keep` wants and counting every key. At
-/// the top of a record (`seen` given), keys are remembered to tell whether
-/// one repeats, and a `properties` value is read as the comment below says.
-fn object<'de, A: MapAccess<'de>, O: Collect>(
+/// Reads the object at the top of a record: keeps what `keep` wants and
+/// counts every key; gives also whether a key may repeat. Its keys are
+/// compared with those of the last record (`memo`) while they are the
+/// same, and looked up, tallied and remembered from the first that differs.
+fn record<'de, A: MapAccess<'de>>(
     mut map: A,
     keep: &Keep,
-    mut seen: Option<&mut Seen>,
-) -> Result<(O, KeyCounts), A::Error> {
-    let mut out = O::default();
-    let mut counts = KeyCounts::default();
+    memo: &mut Memo,
+) -> Result<(Entries, KeyCounts, bool), A::Error> {
+    let mut out = Vec::new();
+    let mut tally = Tally::default();
+    // Whether the keys read so far are the memo's first `at`.
+    let mut following = memo.start(keep);
+    let mut at = 0;
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
-    let properties_known = std::cell::Cell::new(false);
+    let properties_known = Cell::new(false);
     while let Some(Key(key)) = map.next_key()? {
-        counts.add(&key);
-        if let Some(seen) = seen.as_deref_mut() {
-            seen.add(&key);
-            counts.known = counts.known || markers::is_record_key(&key);
-            counts.container = counts.container || markers::is_container_key(key.as_bytes());
-        }
-        let value = if seen.is_some() && key.eq_ignore_ascii_case(markers::PROPERTIES) {
+        let action = match memo.get(at) {
+            Some((same, action)) if following && same == key => action,
+            _ => {
+                if following {
+                    following = false;
+                    memo.diverge(at, &mut tally);
+                }
+                tally.add(&key);
+                let action = Action::of(&key, keep);
+                memo.push(&key, action);
+                action
+            }
+        };
+        at += 1;
+        let value = match action {
             // An object holds the fields of a diagnostic record, read with
             // the record's own keep; anything else (JSON text, as some
             // pipelines write it) is read whole, for normalization to look
             // into; so is all of it when a rule reads `raw.properties`.
-            if keep.raw_properties {
-                map.next_value::<Value>()?
-            } else {
-                map.next_value_seed(Part {
-                    keep,
-                    whole_elements: true,
-                    known: Some(&properties_known),
-                })?
-            }
-        } else {
-            // The same read as in `Part::visit_map`, written out in both:
-            // this is the innermost loop of reading, and a shared function
-            // measured a few percent slower (bench/compare.sh, one thread).
-            match keep.get(&key) {
-                None => {
-                    map.next_value::<Checked>()?;
-                    continue;
-                }
+            Action::Properties if keep.raw_properties => map.next_value::<Value>()?,
+            Action::Properties => map.next_value_seed(Part {
+                keep,
+                whole_elements: true,
+                known: Some(&properties_known),
+            })?,
+            // The same read as in `object`, written out in both: this is
+            // the innermost loop of reading, and a shared function measured
+            // a few percent slower (bench/compare.sh, one thread).
+            Action::Kept(index) => match keep.at(index) {
                 Some(Below::Whole) => map.next_value::<Value>()?,
                 Some(Below::Some(keep)) => map.next_value_seed(Part {
                     keep,
                     whole_elements: false,
                     known: None,
                 })?,
+                None => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
+            },
+            Action::Skip => {
+                map.next_value::<Checked>()?;
+                continue;
             }
         };
-        out.put(key.into_owned(), value);
+        out.push((key.into_owned(), value));
     }
+    let mut counts = if following && memo.is_all(at) {
+        memo.counts()
+    } else {
+        if following {
+            // The record ended before the memo's keys did.
+            memo.diverge(at, &mut tally);
+        }
+        memo.finish(&tally);
+        tally.counts
+    };
     counts.known = counts.known || properties_known.get();
-    Ok((out, counts))
+    Ok((out, counts, tally.seen.maybe_repeated))
+}
+
+/// Reads an object inside a record, keeping what `keep` wants.
+fn object<'de, A: MapAccess<'de>>(mut map: A, keep: &Keep) -> Result<Map<String, Value>, A::Error> {
+    let mut out = Map::new();
+    while let Some(Key(key)) = map.next_key()? {
+        let value = match keep.get(&key) {
+            None => {
+                map.next_value::<Checked>()?;
+                continue;
+            }
+            Some(Below::Whole) => map.next_value::<Value>()?,
+            Some(Below::Some(keep)) => map.next_value_seed(Part {
+                keep,
+                whole_elements: false,
+                known: None,
+            })?,
+        };
+        out.insert(key.into_owned(), value);
+    }
+    Ok(out)
 }
 
 /// A skipped value, checked as a full parse checks it but never stored:
@@ -483,7 +498,7 @@ struct Part<'k> {
     whole_elements: bool,
     /// Set when an object read here has a key that names a field
     /// ([`markers::is_record_key`]); only for a diagnostic `properties`.
-    known: Option<&'k std::cell::Cell<bool>>,
+    known: Option<&'k Cell<bool>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Part<'_> {
@@ -503,8 +518,7 @@ impl<'de> Visitor<'de> for Part<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         let Some(known) = self.known else {
-            let (out, _): (Map<String, Value>, _) = object(map, self.keep, None)?;
-            return Ok(Value::Object(out));
+            return object(map, self.keep).map(Value::Object);
         };
         // Keys are looked at one by one, as at the top of a record.
         let mut found = false;
@@ -701,6 +715,85 @@ mod tests {
         let (value, counts) = parse(text, &keep()).expect("parses");
         assert_eq!(counts, None);
         assert_eq!(value, serde_json::from_slice::<Value>(text).expect("json"));
+    }
+
+    /// [`parse`] on a thread of its own, whose memo of the last record's
+    /// keys is empty.
+    fn parse_fresh(text: &[u8], keep: &Keep) -> Result<(Value, Option<KeyCounts>), String> {
+        std::thread::scope(|s| {
+            s.spawn(|| parse(text, keep).map_err(|e| e.to_string()))
+                .join()
+        })
+        .expect("the parse does not panic")
+    }
+
+    #[test]
+    fn records_read_one_after_another_read_as_each_alone() {
+        let k = keep();
+        let other = Keep::new([], ["zed"]);
+        // Each record is read after the one before on this thread, with
+        // the keep its line names: the memo of the last record's keys
+        // must never change what a record reads as.
+        let records: &[(&Keep, &[u8])] = &[
+            (
+                &k,
+                br#"{"status": 1, "a": 2, "Zed": 3, "properties": {"status": 4}}"#,
+            ),
+            // The same keys, other values.
+            (
+                &k,
+                br#"{"status": 5, "a": 6, "Zed": 7, "properties": {"x": 8}}"#,
+            ),
+            // The same keys, then one of them again.
+            (
+                &k,
+                br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}, "a": 9}"#,
+            ),
+            (&k, br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}}"#),
+            // The keys of the two records before, one after the other.
+            (
+                &k,
+                br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}, "a": 9,
+                    "status": 1, "a": 2, "Zed": 3, "properties": {}}"#,
+            ),
+            // A record that repeats a key, twice.
+            (
+                &k,
+                br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}, "a": 9}"#,
+            ),
+            (
+                &k,
+                br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}, "a": 9}"#,
+            ),
+            (&k, br#"{"status": 1, "a": 2, "Zed": 3, "properties": {}}"#),
+            // Fewer keys: a start of the last record's.
+            (&k, br#"{"status": 1, "a": 2}"#),
+            // More keys, one repeating a key of the start.
+            (&k, br#"{"status": 1, "a": 2, "status": 3}"#),
+            // The same names in another case.
+            (&k, br#"{"status": 1, "a": 2}"#),
+            (&k, br#"{"STATUS": 1, "A": 2}"#),
+            (&k, br#"{"STATUS": 1, "A": 2, "zed": {"b": 1}}"#),
+            // Another keep: "zed" is kept, "status" too (always kept).
+            (&other, br#"{"STATUS": 1, "A": 2, "zed": {"b": 1}}"#),
+            (&k, br#"{"STATUS": 1, "A": 2, "zed": {"b": 1}}"#),
+            (&k, br#"{}"#),
+            (&k, br#"{"status": 1, "broken": }"#),
+            (&k, br#"{"status": 1, "a": 2}"#),
+        ];
+        for (keep, text) in records {
+            let here = parse(text, keep).map_err(|e| e.to_string());
+            assert_eq!(
+                here,
+                parse_fresh(text, keep),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        // A key that repeats after the keys of the last record is found.
+        let text = br#"{"status": 1, "a": 2, "status": 3}"#;
+        assert!(parse(br#"{"status": 1, "a": 2}"#, &k).is_ok());
+        assert_eq!(parse(text, &k).map(|(_, counts)| counts).ok(), Some(None));
     }
 
     #[test]

@@ -1,0 +1,197 @@
+//! The keys of the last record read on a thread, in order, with what the
+//! keep said of each. The records of one export repeat their keys in the
+//! same order, so a record's keys are compared with these one by one (one
+//! comparison each) instead of being looked up in the keep, tallied and
+//! checked for repeats: a record whose keys are exactly these, which did
+//! not repeat, has none that repeats and the same counts.
+
+use std::cell::RefCell;
+use std::hash::Hasher;
+
+use super::Keep;
+use crate::ingest::markers::{self, KeyCounts};
+
+/// What the reader does with the value of a key at the top of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Action {
+    /// Checked and dropped: no rule reads it.
+    Skip,
+    /// `properties` (any case): read as [`super::object`] says.
+    Properties,
+    /// Kept, as the keep's entry of this index says.
+    Kept(usize),
+}
+
+impl Action {
+    /// What `keep` says of `key`.
+    pub(super) fn of(key: &str, keep: &Keep) -> Action {
+        if key.eq_ignore_ascii_case(markers::PROPERTIES) {
+            Action::Properties
+        } else {
+            keep.index(key).map_or(Action::Skip, Action::Kept)
+        }
+    }
+}
+
+/// The keys of the last record read with one keep, and what to do with
+/// each.
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    /// The keep's [`Keep::id`]; 0 before any record.
+    keep: u64,
+    /// The keys, one after the other.
+    text: String,
+    /// Where each key ends in `text`, and its action.
+    keys: Vec<(usize, Action)>,
+    /// The counts of all the keys (a `properties` object's keys aside).
+    counts: KeyCounts,
+    /// Whether `keys` are all the keys of the last record and none of them
+    /// repeats; false while a record is being read into it.
+    complete: bool,
+}
+
+thread_local! {
+    static LAST: RefCell<Memo> = RefCell::new(Memo::default());
+}
+
+impl Memo {
+    /// Runs `read` with this thread's memo (a fresh one if it is in use).
+    pub(super) fn with<T>(read: impl FnOnce(&mut Memo) -> T) -> T {
+        LAST.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut memo) => read(&mut memo),
+            Err(_) => read(&mut Memo::default()),
+        })
+    }
+
+    /// Starts a record read with `keep`: whether its keys can be compared
+    /// with the memo's.
+    pub(super) fn start(&mut self, keep: &Keep) -> bool {
+        if self.keep != keep.id || !self.complete {
+            // Another keep's, or a record that was not read to its end
+            // or repeated a key.
+            self.keep = keep.id;
+            self.complete = false;
+            self.keys.clear();
+            self.text.clear();
+        }
+        self.complete
+    }
+
+    /// The key at `at` and its action, if the memo has that many.
+    #[inline]
+    pub(super) fn get(&self, at: usize) -> Option<(&str, Action)> {
+        let start = match at.checked_sub(1) {
+            Some(before) => self.keys.get(before)?.0,
+            None => 0,
+        };
+        let (end, action) = *self.keys.get(at)?;
+        Some((self.text.get(start..end)?, action))
+    }
+
+    /// The memo's keys before `at` become the start of the record being
+    /// read, which goes on differently (or ends) there: the keys are
+    /// tallied in `tally` as if read, and the rest dropped.
+    pub(super) fn diverge(&mut self, at: usize, tally: &mut Tally) {
+        self.complete = false;
+        self.keys.truncate(at);
+        let end = self.keys.last().map_or(0, |&(end, _)| end);
+        self.text.truncate(end);
+        let mut start = 0;
+        for &(end, _) in &self.keys {
+            if let Some(key) = self.text.get(start..end) {
+                tally.add(key);
+            }
+            start = end;
+        }
+    }
+
+    /// Adds the next key of the record being read.
+    pub(super) fn push(&mut self, key: &str, action: Action) {
+        self.text.push_str(key);
+        self.keys.push((self.text.len(), action));
+    }
+
+    /// Whether the record read had exactly the memo's keys, `at` of them.
+    pub(super) fn is_all(&self, at: usize) -> bool {
+        self.complete && at == self.keys.len()
+    }
+
+    /// The counts of the memo's keys.
+    pub(super) fn counts(&self) -> KeyCounts {
+        self.counts
+    }
+
+    /// Ends a record read into the memo, tallied in `tally`.
+    pub(super) fn finish(&mut self, tally: &Tally) {
+        self.counts = tally.counts;
+        self.complete = !tally.seen.maybe_repeated;
+    }
+}
+
+/// The counts of a record's keys and whether one may repeat, key by key.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) counts: KeyCounts,
+    pub(super) seen: Seen,
+}
+
+impl Tally {
+    /// Counts one key read at the top of a record.
+    pub(super) fn add(&mut self, key: &str) {
+        self.counts.add(key);
+        self.seen.add(key);
+        self.counts.known = self.counts.known || markers::is_record_key(key);
+        self.counts.container = self.counts.container || markers::is_container_key(key.as_bytes());
+    }
+}
+
+/// The keys of a record seen so far, as hashes in a small table on the
+/// stack: a hash seen twice (or a record with very many keys) means a key
+/// may repeat.
+#[derive(Debug)]
+pub(super) struct Seen {
+    slots: [u64; 256],
+    len: usize,
+    pub(super) maybe_repeated: bool,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            slots: [0; 256],
+            len: 0,
+            maybe_repeated: false,
+        }
+    }
+}
+
+impl Seen {
+    fn add(&mut self, key: &str) {
+        if self.maybe_repeated {
+            return;
+        }
+        let mut hasher = rustc_hash::FxHasher::default();
+        hasher.write(key.as_bytes());
+        // Never 0, which marks an empty slot.
+        let hash = hasher.finish() | 1;
+        self.len += 1;
+        if self.len > 192 {
+            self.maybe_repeated = true;
+            return;
+        }
+        let mut i = (hash >> 56) as usize;
+        loop {
+            match self.slots.get_mut(i % 256) {
+                Some(slot) if *slot == 0 => {
+                    *slot = hash;
+                    return;
+                }
+                Some(slot) if *slot == hash => {
+                    self.maybe_repeated = true;
+                    return;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+}
