@@ -8,12 +8,16 @@
 # and checks that all three find the same (rule, record) pairs.
 #
 # The parse floor is bench/floor: a Rust program that reads the lines and
-# parses each into serde's IgnoredAny (validation only) or into a
+# parses each into serde's IgnoredAny (validation only), with every check
+# a full parse makes but building nothing (`checked`), or into a
 # serde_json::Value (a tree per record, as any JSON-tree engine needs); it
 # also times two faster parsers building a whole tree per line, sonic-rs
-# and simd-json (see "Against other tools" in the README).
+# and simd-json, and sonic-rs's lazy iterator skipping every value (see
+# "Against other tools" in the README).
 # tollgate is timed on one thread (--threads 1) and on every core (the
-# default), with 12 rules and with 500 generated variants.
+# default), with one rule that matches nothing (bench/rules1.yaml: the
+# least it does for a record), with 12 rules and with 500 generated
+# variants.
 #
 # chainsaw (the Sigma hunting tool) is not compared: it is not on crates.io
 # or in Debian, and nothing else can be fetched offline here.
@@ -60,6 +64,7 @@ FLOOR="$TOOLS/release/tollgate-parse-floor"
 REGORUS="$TOOLS/release/tollgate-regorus-runner"
 
 "$TOLLGATE" validate --rules "$ROOT/bench/rules12.yaml" --deny-warnings >/dev/null
+"$TOLLGATE" validate --rules "$ROOT/bench/rules1.yaml" --deny-warnings >/dev/null
 
 DATA="$TMP/signins.jsonl"
 say "== generating $N sign-ins (seed $SEED)"
@@ -95,9 +100,13 @@ measure() {
 }
 
 measure floor-ignored "$FLOOR" ignored "$DATA"
+measure floor-checked "$FLOOR" checked "$DATA"
 measure floor-value "$FLOOR" value "$DATA"
 measure floor-sonic "$FLOOR" sonic-rs "$DATA"
+measure floor-sonic-lazy "$FLOOR" sonic-rs-lazy "$DATA"
 measure floor-simd "$FLOOR" simd-json "$DATA"
+measure tollgate-1-t1 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules1.yaml" \
+  --format jsonl --output /dev/null --quiet --threads 1
 measure tollgate-12-t1 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
   --format jsonl --output /dev/null --quiet --threads 1
 measure tollgate-12 "$TOLLGATE" check "$DATA" --rules "$ROOT/bench/rules12.yaml" \
@@ -136,7 +145,7 @@ row() {
   awk -v tool="$1" -v s="$(secs "$2")" -v kb="$(rss "$2")" -v f0="$F0" -v f1="$F1" -v bytes="$BYTES" \
     'BEGIN {
        if (s <= 0) s = 0.01
-       printf "| %-38s | %8.2f | %8.0f | %7.1f MiB | %6.1fx | %6.1fx |\n",
+       printf "| %-41s | %8.2f | %8.0f | %7.1f MiB | %6.1fx | %6.1fx |\n",
          tool, s, bytes / s / 1048576, kb / 1024, s / (f0 > 0 ? f0 : 0.01), s / (f1 > 0 ? f1 : 0.01)
      }'
 }
@@ -148,9 +157,12 @@ echo
 echo "| tool | seconds | MiB/s | peak RSS | vs IgnoredAny floor | vs Value floor |"
 echo "|---|---:|---:|---:|---:|---:|"
 row "parse floor: IgnoredAny per line" floor-ignored
+row "parse floor: every check, nothing built" floor-checked
 row "parse floor: serde_json::Value per line" floor-value
 row "parse: sonic-rs tree per line" floor-sonic
+row "parse: sonic-rs lazy keys, values skipped" floor-sonic-lazy
 row "parse: simd-json tape per line" floor-simd
+row "tollgate check, 1 rule, 1 thread" tollgate-1-t1
 row "tollgate check, 12 rules, 1 thread" tollgate-12-t1
 row "tollgate check, 12 rules, $(nproc) cores" tollgate-12
 row "tollgate check, built-in pack, $(nproc) cores" tollgate-pack
