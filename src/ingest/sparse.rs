@@ -39,7 +39,10 @@ pub struct Keep {
     raw_properties: bool,
     /// Tells this keep (and its clones) from any other in the
     /// [`memo::Memo`] of the last record's keys, which holds indexes
-    /// into `keys`: a keep's keys are only added while it is built.
+    /// into `keys`: the keys of a record's keep ([`Keep::new`]) are only
+    /// added while it is built. (A keep below a key may share the id of
+    /// another it was cloned from and merged into; those are never given
+    /// to the memo.)
     id: u64,
 }
 
@@ -359,7 +362,7 @@ fn record<'de, A: MapAccess<'de>>(
                 }
                 tally.add(&key);
                 let action = Action::of(&key, keep);
-                memo.push(&key, action);
+                memo.push(&key, action, &tally);
                 action
             }
         };
@@ -780,6 +783,16 @@ mod tests {
             (&k, br#"{}"#),
             (&k, br#"{"status": 1, "broken": }"#),
             (&k, br#"{"status": 1, "a": 2}"#),
+            // Broken after the keys part from the last record's.
+            (&k, br#"{"status": 1, "a": 2, "Zed": 3}"#),
+            (&k, br#"{"status": 1, "b": }"#),
+            (&k, br#"{"status": 1, "b": 2}"#),
+            // What `properties` holds counts for this record only.
+            (&k, br#"{"zz": 1, "properties": {"status": 1}}"#),
+            (&k, br#"{"zz": 1, "properties": {"x": 1}}"#),
+            // A key of a Graph page or an Event Hub batch.
+            (&k, br#"{"value": 1, "a": 1}"#),
+            (&k, br#"{"value": 1, "b": 1}"#),
         ];
         for (keep, text) in records {
             let here = parse(text, keep).map_err(|e| e.to_string());
@@ -790,6 +803,13 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
+        // The next record with the same keys is compared with them: the
+        // memo is complete and names them.
+        assert!(parse(br#"{"Zed": 1, "status": 2}"#, &k).is_ok());
+        let (first, armed) =
+            Memo::with(|memo| (memo.get(0).map(|(key, _)| key.to_string()), memo.start(&k)));
+        assert_eq!((first.as_deref(), armed), (Some("Zed"), true));
+        assert!(!Memo::with(|memo| memo.start(&other)));
         // A key that repeats after the keys of the last record is found.
         let text = br#"{"status": 1, "a": 2, "status": 3}"#;
         assert!(parse(br#"{"status": 1, "a": 2}"#, &k).is_ok());

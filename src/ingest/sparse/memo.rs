@@ -5,7 +5,7 @@
 //! checked for repeats: a record whose keys are exactly these, which did
 //! not repeat, has none that repeats and the same counts.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::hash::Hasher;
 
 use super::Keep;
@@ -16,7 +16,7 @@ use crate::ingest::markers::{self, KeyCounts};
 pub(super) enum Action {
     /// Checked and dropped: no rule reads it.
     Skip,
-    /// `properties` (any case): read as [`super::object`] says.
+    /// `properties` (any case): read as [`super::record`] says.
     Properties,
     /// Kept, as the keep's entry of this index says.
     Kept(usize),
@@ -51,16 +51,24 @@ pub(super) struct Memo {
 }
 
 thread_local! {
-    static LAST: RefCell<Memo> = RefCell::new(Memo::default());
+    static LAST: Cell<Memo> = Cell::new(Memo::default());
 }
 
+/// Bytes of key text a memo holds on to between records: one odd record
+/// with very long or very many keys does not pin its size for the life of
+/// the thread.
+const KEEP_TEXT: usize = 64 << 10;
+
 impl Memo {
-    /// Runs `read` with this thread's memo (a fresh one if it is in use).
+    /// Runs `read` with this thread's memo: taken out of the thread's cell
+    /// while `read` runs (a reader inside it would find a fresh one) and
+    /// put back after, whatever `read` gave.
     pub(super) fn with<T>(read: impl FnOnce(&mut Memo) -> T) -> T {
-        LAST.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut memo) => read(&mut memo),
-            Err(_) => read(&mut Memo::default()),
-        })
+        // Only while the thread is ending is the cell gone.
+        let mut memo = LAST.try_with(Cell::take).unwrap_or_default();
+        let out = read(&mut memo);
+        let _ = LAST.try_with(|cell| cell.set(memo));
+        out
     }
 
     /// Starts a record read with `keep`: whether its keys can be compared
@@ -68,11 +76,15 @@ impl Memo {
     pub(super) fn start(&mut self, keep: &Keep) -> bool {
         if self.keep != keep.id || !self.complete {
             // Another keep's, or a record that was not read to its end
-            // or repeated a key.
+            // or may repeat a key.
             self.keep = keep.id;
             self.complete = false;
             self.keys.clear();
             self.text.clear();
+            if self.text.capacity() > KEEP_TEXT {
+                self.text.shrink_to(KEEP_TEXT);
+                self.keys.shrink_to(KEEP_TEXT / 8);
+            }
         }
         self.complete
     }
@@ -105,10 +117,13 @@ impl Memo {
         }
     }
 
-    /// Adds the next key of the record being read.
-    pub(super) fn push(&mut self, key: &str, action: Action) {
-        self.text.push_str(key);
-        self.keys.push((self.text.len(), action));
+    /// Adds the next key of the record being read, unless a key of it may
+    /// repeat (`tally`): such a record is never compared with.
+    pub(super) fn push(&mut self, key: &str, action: Action, tally: &Tally) {
+        if !tally.seen.maybe_repeated {
+            self.text.push_str(key);
+            self.keys.push((self.text.len(), action));
+        }
     }
 
     /// Whether the record read had exactly the memo's keys, `at` of them.
