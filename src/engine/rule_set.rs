@@ -232,11 +232,7 @@ impl RuleSet {
             if !rule.logs.contains(&record.category) {
                 continue;
             }
-            if self
-                .index
-                .rest(i, scope, &mut hits)
-                .is_some_and(|rest| eval::matches(rest, scope))
-            {
+            if self.index.holds(i, scope, &mut hits) {
                 emit(finding(rule, record, location));
             }
         }
@@ -267,10 +263,7 @@ impl RuleSet {
             return false;
         }
         match self.first_step.get(m) {
-            Some(first) => self
-                .index
-                .rest(first + s, scope, hits)
-                .is_some_and(|rest| eval::matches(rest, scope)),
+            Some(first) => self.index.holds(first + s, scope, hits),
             // Every step has its entry; without one, the plain way.
             None => step.matcher.matches(record),
         }
