@@ -541,6 +541,37 @@ fn arbitrary_record(rng: &mut Lcg, fields: &[CatalogField]) -> String {
     }
 }
 
+/// Rules testing fields that may hold several values against sets, under
+/// `not` and `any` and with `notIn`.
+const LIST_SETS: &str = "\
+id: T-LIST-OUT
+title: t
+severity: low
+match:
+  signInEventTypes: { notIn: [interactiveUser, nonInteractiveUser] }
+---
+id: T-LIST-NOT
+title: t
+severity: low
+match:
+  not:
+    authenticationMethodsUsed: [Password, Text message]
+---
+id: T-LIST-ANY
+title: t
+severity: low
+match:
+  any:
+    - riskEventTypes_v2: [unfamiliarFeatures, anonymizedIPAddress]
+    - authenticationMethodsUsed: { notIn: [Password] }
+---
+id: T-RAW-OUT
+title: t
+severity: low
+match:
+  raw.unknown1: { notIn: [a, b] }
+";
+
 /// The fast path equals the plain path on records nobody wrote by hand:
 /// catalog fields in any spelling, envelope and type, nested or flat, with
 /// unknown and repeated keys, through the built-in pack, the benchmark
@@ -560,6 +591,9 @@ fn arbitrary_records_read_the_same_both_ways() {
                 "raw.yaml",
                 "id: T-RAW\ntitle: t\nseverity: low\nmatch:\n  raw.unknown1: { exists: true }\n",
             );
+            // Sets over fields that may hold several values: the rule
+            // index answers a value outside a set by itself only for one.
+            l.add_source("lists.yaml", LIST_SETS);
         }),
     ];
     // A rule per catalog field that fires when the field is there, with its

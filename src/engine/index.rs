@@ -26,15 +26,16 @@
 use crate::compile::{Constants, Matcher, Node, Test, ValueSet};
 use crate::eval::{self, Scope};
 
-/// The required sets of a rule set's rules, by field.
+/// The sets of a rule set's rules, by field: those each rule requires and
+/// those in what is left of it.
 #[derive(Debug, Default)]
 pub(super) struct RuleIndex {
-    /// One per field (and way of comparing text) some required set is on.
+    /// One per field (and way of comparing text) some set is on.
     fields: Vec<FieldSets>,
     /// For each rule, in order, its required conditions, and its condition
     /// without them.
     rules: Vec<(Box<[Need]>, Rest)>,
-    /// How many required conditions there are, in all rules.
+    /// How many conditions there are, in all rules.
     conditions: usize,
 }
 
@@ -59,7 +60,7 @@ enum Rest {
     NotIn(Need, Node),
 }
 
-/// The required sets on one field.
+/// The sets on one field.
 #[derive(Debug)]
 struct FieldSets {
     /// The first condition read on the field: where its values are.
@@ -273,11 +274,6 @@ impl Bits {
     }
 }
 
-/// Calls `f` on each test of a record's own fields that must hold for
-/// `node` to hold and that asks for a value in a set (the tests of `node`
-/// itself and of its `all` children, not those under `any` or `not`), and
-/// gives `node` without them: when they hold, it holds exactly when `node`
-/// does.
 /// Whether `node` has a test of a record field against a set outside any
 /// quantifier.
 fn has_set(node: &Node) -> bool {
@@ -291,6 +287,11 @@ fn has_set(node: &Node) -> bool {
     }
 }
 
+/// Calls `f` on each test of a record's own fields that must hold for
+/// `node` to hold and that asks for a value in a set (the tests of `node`
+/// itself and of its `all` children, not those under `any` or `not`), and
+/// gives `node` without them: when they hold, it holds exactly when `node`
+/// does.
 fn split<'a>(node: &'a Node, f: &mut impl FnMut(&'a Test, &'a ValueSet)) -> Node {
     match node {
         Node::All(children) => Node::All(
@@ -420,8 +421,10 @@ match:
     fn a_value_outside_a_set_is_told_on_one_value_and_on_many() {
         let holds = |record: serde_json::Value, id: &str| {
             let found = candidates(record);
-            let (_, rest) = found.into_iter().find(|(i, _)| i == id).unwrap_or_default();
-            rest.starts_with("true")
+            let rest = found.into_iter().find(|(i, _)| i == id).map(|(_, r)| r);
+            // The rule requires nothing: it is always a candidate.
+            assert!(rest.is_some(), "{id} is a candidate");
+            rest.is_some_and(|r| r.starts_with("true"))
         };
         let country = |c: &str| json!({"appDisplayName": "x", "location": {"countryOrRegion": c}});
         assert!(!holds(country("FR"), "T-4"));
