@@ -1,7 +1,7 @@
 //! Eval: compiled conditions × canonical records → outcomes, traces and
 //! evidence.
 //!
-//! Two walks over the same program: [`matches`] short-circuits and builds
+//! Two walks over the same program: [`matches()`] short-circuits and builds
 //! nothing (the hot path); [`explain`] evaluates every node and records what
 //! each saw, for evidence, `tollgate explain` and failing rule tests. They
 //! must agree on every outcome; a test runs both on every built-in rule.
@@ -206,7 +206,7 @@ pub fn compare_across(c: &Compare, scope: Scope<'_>, other: Scope<'_>) -> bool {
 /// Whether a sequence step's `where` holds on its record (`scope`), with
 /// `steps` giving the records each earlier step matched, by step name. A
 /// reference to a step holds when it holds for each of that step's records
-/// (and there is one at least); everything else is as in [`matches`].
+/// (and there is one at least); everything else is as in [`matches()`].
 pub fn matches_with_steps<'a>(
     node: &Node,
     scope: Scope<'a>,

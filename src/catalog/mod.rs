@@ -291,8 +291,11 @@ pub fn resolve(name: &str) -> Result<Resolved, UnknownField> {
     resolve_in(SIGN_IN, name)
 }
 
-/// [`resolve`] below the given fields (used for names inside `any:` / `all:`
-/// / `none:` over a list of objects).
+/// Resolves a dotted name as written in a rule to a canonical path below
+/// `root`: each segment is looked up among the fields of the level above,
+/// and an alias may stand for a nested field (`ResultType` is
+/// `status.errorCode`). `root` is a log's fields, or an object's for names
+/// inside `any:` / `all:` / `none:` over a list of objects.
 pub fn resolve_in(root: &'static [Field], name: &str) -> Result<Resolved, UnknownField> {
     if let Some(rest) = name.strip_prefix(RAW_PREFIX) {
         if rest.is_empty() || rest.split('.').any(str::is_empty) {

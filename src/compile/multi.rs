@@ -16,7 +16,7 @@ pub struct Program {
     pub logs: Vec<LogCategory>,
     /// The condition.
     pub root: Node,
-    /// Its conditions, by [`CondId`].
+    /// Its conditions, by [`CondId`](super::CondId).
     pub conds: Vec<CondInfo>,
 }
 

@@ -1,5 +1,5 @@
 //! [`CheckedRules`]: rules that passed checking, before compiling, and
-//! their compilation into a [`RuleSet`](super::RuleSet).
+//! their compilation into a [`RuleSet`].
 
 use crate::check::{CheckedRule, Shape};
 use crate::compile;

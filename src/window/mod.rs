@@ -17,7 +17,7 @@
 //!   retained (the caller stops the run naming the rule: nothing is ever
 //!   dropped silently). An event whose time is at or before the last
 //!   watermark is *late*: it is not used, it is counted
-//!   ([`late`](WindowState::late)) and `push` answers [`Admission::Late`] so
+//!   ([`late`](Intake::late)) and `push` answers [`Admission::Late`] so
 //!   the caller can report it.
 //! - [`advance(w)`](WindowState::advance) declares that no event with time
 //!   `<= w` will come any more (a watermark, for a live stream: `w` is

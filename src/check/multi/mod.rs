@@ -1,5 +1,5 @@
-//! Multi-record rules: the `window:` and `sequence:` keys → [`Window`] and
-//! [`Sequence`], and the placeholders their messages may use.
+//! Multi-record rules: the `window:` and `sequence:` keys → [`Window`](super::model::Window) and
+//! [`Sequence`](super::model::Sequence), and the placeholders their messages may use.
 //!
 //! Takes the YAML under the key, reads spans of time (`20m`), thresholds
 //! (`{ gte: 10 }`), key fields (resolved in the catalog of the logs they

@@ -81,7 +81,7 @@ impl State {
     }
 
     /// How far behind the watermark a record's details may still be used
-    /// (see [`MultiRun::sweep`]): a span for a window, two for a sequence.
+    /// (see [`MultiRun::sweep`](super::state::MultiRun::sweep)): a span for a window, two for a sequence.
     fn horizon(rule: &MultiRule) -> Ticks {
         match &rule.spec {
             MultiSpec::Window(w) => w.span.ticks,
@@ -275,7 +275,7 @@ impl Lane {
 }
 
 /// Drops the details of `rule`'s records that no episode can use once the
-/// rule decided up to `watermark` (see [`MultiRun::sweep`]).
+/// rule decided up to `watermark` (see [`MultiRun::sweep`](super::state::MultiRun::sweep)).
 fn drop_unusable(rule: &MultiRule, details: &mut FxHashMap<u64, Detail>, watermark: Ticks) {
     let cutoff = watermark.saturating_sub(State::horizon(rule));
     details.retain(|_, d| d.kept.time >= cutoff);

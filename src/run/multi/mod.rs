@@ -1,5 +1,5 @@
 //! Rules over many records in a run: the records that take part become
-//! compact events on the worker threads ([`extract`]), and the calling
+//! compact events on the worker threads (module `extract`), and the calling
 //! thread feeds them to one window or sequence state per rule
 //! ([`MultiRun`]), turning the episodes into findings.
 //!
