@@ -414,10 +414,19 @@ fn record<'de, A: MapAccess<'de>>(
     Ok((out, counts, tally.seen.maybe_repeated))
 }
 
-/// Reads an object inside a record, keeping what `keep` wants.
-fn object<'de, A: MapAccess<'de>>(mut map: A, keep: &Keep) -> Result<Map<String, Value>, A::Error> {
+/// Reads an object inside a record, keeping what `keep` wants; sets
+/// `known` when one of its keys, kept or not, names a field (a diagnostic
+/// record's `properties`).
+fn object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    keep: &Keep,
+    known: Option<&Cell<bool>>,
+) -> Result<Map<String, Value>, A::Error> {
     let mut out = Map::new();
     while let Some(Key(key)) = map.next_key()? {
+        if let Some(known) = known.filter(|k| !k.get()) {
+            known.set(markers::is_record_key(&key));
+        }
         let value = match keep.get(&key) {
             None => {
                 map.next_value::<Checked>()?;
@@ -520,31 +529,7 @@ impl<'de> Visitor<'de> for Part<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        let Some(known) = self.known else {
-            return object(map, self.keep).map(Value::Object);
-        };
-        // Keys are looked at one by one, as at the top of a record.
-        let mut found = false;
-        let mut out = Map::new();
-        let mut map = map;
-        while let Some(Key(key)) = map.next_key()? {
-            found = found || markers::is_record_key(&key);
-            let value = match self.keep.get(&key) {
-                None => {
-                    map.next_value::<Checked>()?;
-                    continue;
-                }
-                Some(Below::Whole) => map.next_value::<Value>()?,
-                Some(Below::Some(keep)) => map.next_value_seed(Part {
-                    keep,
-                    whole_elements: false,
-                    known: None,
-                })?,
-            };
-            out.insert(key.into_owned(), value);
-        }
-        known.set(known.get() || found);
-        Ok(Value::Object(out))
+        object(map, self.keep, self.known).map(Value::Object)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
