@@ -70,8 +70,9 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
     let nothing_checked = if inputs.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         Some(format!(
-            "no log files found in {} (read: .json, .jsonl, .ndjson, .csv, .log, .txt, .gz): nothing was checked",
-            paths.join(", ")
+            "no log files found in {} (read: {}): nothing was checked",
+            paths.join(", "),
+            crate::ingest::log_endings()
         ))
     } else {
         report::nothing_checked(&summary)

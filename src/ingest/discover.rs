@@ -19,6 +19,14 @@ use crate::finding::Problem;
 /// no logs (sources, READMEs) out of a walk.
 const LOG_ENDINGS: &[&str] = &[".json", ".jsonl", ".ndjson", ".csv", ".log", ".txt"];
 
+/// The endings a directory walk reads, for a message: `.json, .jsonl, ...,
+/// .gz`.
+pub fn log_endings() -> String {
+    let mut endings = LOG_ENDINGS.to_vec();
+    endings.push(".gz");
+    endings.join(", ")
+}
+
 /// Expands paths into inputs: `-` is standard input, files are taken as
 /// given, directories are walked in sorted order (hidden entries skipped,
 /// symbolic links followed, loops reported). Returns the inputs and the

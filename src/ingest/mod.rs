@@ -43,7 +43,7 @@ use serde_json::Value;
 use crate::finding::Problem;
 use crate::record::{Fields, Location, LogCategory, Record};
 
-pub use discover::discover;
+pub use discover::{discover, log_endings};
 pub use error::{NormalizeError, UnknownInputFormat};
 pub use sparse::Keep;
 
