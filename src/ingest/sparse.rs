@@ -13,16 +13,15 @@
 //! on generated, bundled, real and hand-made broken records.
 
 mod memo;
+mod scan;
 
-use std::borrow::Cow;
 use std::cell::Cell;
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use self::memo::{Action, Memo, Tally};
+use self::scan::{Scan, Unsure};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
@@ -187,29 +186,29 @@ impl Keep {
 }
 
 /// Parses one JSON value: an object keeps only the keys `keep` wants
-/// (nested `properties` objects too) and gives the counts of all its
-/// keys; any other value is checked and given back as an empty value of
-/// its kind.
+/// (nested `properties` objects too) and gives the counts of all its keys.
 ///
-/// Skipped values are checked as strictly as a full parse checks them
-/// (escapes, number range, nesting depth, UTF-8), so a record is readable
-/// exactly when a full parse reads it. A record whose keys may repeat, or
-/// that is not valid UTF-8, is parsed in full instead and comes back with
-/// no counts, as the full parse would give it.
+/// The object is walked by [`scan::Scan`], which checks skipped values as
+/// strictly as a full parse checks them, so a record is readable exactly
+/// when a full parse reads it; kept values are parsed from their text. A
+/// record the scan cannot vouch for (invalid JSON, an escaped surrogate, a
+/// number with an exponent, deep nesting), whose keys may repeat, that is
+/// not valid UTF-8 or not an object, is parsed in full instead: it comes
+/// back with no counts, as the full parse gives it, or with that parse's
+/// error.
 pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Parsed, Option<KeyCounts>)> {
     // Checking the UTF-8 of the whole record at once is cheaper than
     // string by string.
     let Ok(text) = std::str::from_utf8(bytes) else {
         return serde_json::from_slice::<Value>(bytes).map(|v| (v.into(), None));
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = Top { keep }.deserialize(&mut de)?;
-    de.end()?;
-    match parsed {
-        (value, counts, false) => Ok((value, Some(counts))),
+    match Memo::with(|memo| record(text, keep, memo)) {
+        Ok(Some((entries, counts))) => {
+            Ok((Parsed::Object(Fields::from_unique(entries)), Some(counts)))
+        }
         // Repeated keys collapse in a full parse (the last one wins), and
         // detection counts them once: read the record as it does.
-        (_, _, true) => serde_json::from_str::<Value>(text).map(|v| (v.into(), None)),
+        Ok(None) | Err(Unsure) => serde_json::from_str::<Value>(text).map(|v| (v.into(), None)),
     }
 }
 
@@ -243,107 +242,61 @@ pub(crate) fn json_in_text(text: &str, keep: Option<&Keep>) -> Option<Value> {
     }
     match keep {
         Some(keep) => parse_part(text, keep),
-        None => serde_json::from_str(text),
+        None => serde_json::from_str(text).ok(),
     }
-    .ok()
 }
 
 /// Parses JSON text held in a string (a Log Analytics dynamic column
 /// written as text): of an object, or of each object of a list, only the
-/// keys `keep` wants are built. It reads exactly when a full parse reads
-/// it, and builds the same values where it builds them.
-fn parse_part(text: &str, keep: &Keep) -> serde_json::Result<Value> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = Part {
-        keep,
-        whole_elements: false,
-        known: None,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
-}
-
-/// The seed of a record: its value, the counts of its keys, and whether a
-/// key may repeat.
-#[derive(Clone, Copy)]
-struct Top<'k> {
-    keep: &'k Keep,
-}
-
-impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = (Parsed, KeyCounts, bool);
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+/// keys `keep` wants are built ([`part`]). It reads exactly when a full
+/// parse reads it, and builds the same values where it builds them.
+fn parse_part(text: &str, keep: &Keep) -> Option<Value> {
+    let mut scan = Scan::new(text);
+    scan.start();
+    match part(&mut scan, keep, false, None).and_then(|v| scan.end().map(|()| v)) {
+        Ok(value) => Some(value),
+        Err(Unsure) => serde_json::from_str(text)
+            .ok()
+            .map(|value| pruned(value, keep)),
     }
 }
 
-impl<'de> Visitor<'de> for Top<'_> {
-    type Value = (Parsed, KeyCounts, bool);
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
+/// What [`part`] builds of `value`, from a full parse of the same text.
+fn pruned(value: Value, keep: &Keep) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter_map(|(key, value)| match keep.get(&key)? {
+                    Below::Whole => Some((key, value)),
+                    Below::Some(keep) => Some((key, pruned(value, keep))),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => items.into_iter().map(|v| pruned(v, keep)).collect(),
+        other => other,
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let (entries, counts, repeated) = Memo::with(|memo| record(map, self.keep, memo))?;
-        let fields = if repeated {
-            // Read again in full (see `parse`).
-            Fields::default()
-        } else {
-            Fields::from_unique(entries)
-        };
-        Ok((Parsed::Object(fields), counts, repeated))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(other(Value::Array(Vec::new())))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(other(Value::String(String::new())))
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(other(Value::Bool(b)))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Ok(other(Value::from(n)))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Ok(other(Value::from(n)))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-        Ok(other(Value::from(n)))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(other(Value::Null))
-    }
-}
-
-/// What [`Top`] gives for a value other than an object.
-fn other(value: Value) -> (Parsed, KeyCounts, bool) {
-    (Parsed::Other(value), KeyCounts::default(), false)
 }
 
 /// The keys a record keeps and their values, in the order read.
 type Entries = Vec<(String, Value)>;
 
 /// Reads the object at the top of a record: keeps what `keep` wants and
-/// counts every key; gives also whether a key may repeat. Its keys are
-/// compared with those of the last record (`memo`) while they are the
-/// same, and looked up, tallied and remembered from the first that differs.
-fn record<'de, A: MapAccess<'de>>(
-    mut map: A,
+/// counts every key. `None` for a record that is no object or whose keys
+/// may repeat. Its keys are compared with those of the last record
+/// (`memo`) while they are the same, and looked up, tallied and remembered
+/// from the first that differs.
+fn record(
+    text: &str,
     keep: &Keep,
     memo: &mut Memo,
-) -> Result<(Entries, KeyCounts, bool), A::Error> {
+) -> Result<Option<(Entries, KeyCounts)>, Unsure> {
+    let mut scan = Scan::new(text);
+    scan.start();
+    if scan.peek() != Some(b'{') {
+        return Ok(None);
+    }
+    scan.enter()?;
+    let mut first = true;
     let mut out = Vec::new();
     let mut tally = Tally::default();
     // Whether the keys read so far are the memo's first `at`.
@@ -352,7 +305,7 @@ fn record<'de, A: MapAccess<'de>>(
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
     let properties_known = Cell::new(false);
-    while let Some(Key(key)) = map.next_key()? {
+    while let Some(key) = scan.key(&mut first)? {
         let action = match memo.get(at) {
             Some((same, action)) if following && same == key => action,
             _ => {
@@ -361,6 +314,9 @@ fn record<'de, A: MapAccess<'de>>(
                     memo.diverge(at, &mut tally);
                 }
                 tally.add(&key);
+                if tally.seen.maybe_repeated {
+                    return Ok(None);
+                }
                 let action = Action::of(&key, keep);
                 memo.push(&key, action, &tally);
                 action
@@ -372,34 +328,24 @@ fn record<'de, A: MapAccess<'de>>(
             // the record's own keep; anything else (JSON text, as some
             // pipelines write it) is read whole, for normalization to look
             // into; so is all of it when a rule reads `raw.properties`.
-            Action::Properties if keep.raw_properties => map.next_value::<Value>()?,
-            Action::Properties => map.next_value_seed(Part {
-                keep,
-                whole_elements: true,
-                known: Some(&properties_known),
-            })?,
-            // The same read as in `object`, written out in both: this is
-            // the innermost loop of reading, and a shared function measured
-            // a few percent slower (bench/compare.sh, one thread).
+            Action::Properties if keep.raw_properties => whole(&mut scan)?,
+            Action::Properties => part(&mut scan, keep, true, Some(&properties_known))?,
             Action::Kept(index) => match keep.at(index) {
-                Some(Below::Whole) => map.next_value::<Value>()?,
-                Some(Below::Some(keep)) => map.next_value_seed(Part {
-                    keep,
-                    whole_elements: false,
-                    known: None,
-                })?,
+                Some(Below::Whole) => whole(&mut scan)?,
+                Some(Below::Some(keep)) => part(&mut scan, keep, false, None)?,
                 None => {
-                    map.next_value::<Checked>()?;
+                    scan.skip()?;
                     continue;
                 }
             },
             Action::Skip => {
-                map.next_value::<Checked>()?;
+                scan.skip()?;
                 continue;
             }
         };
         out.push((key.into_owned(), value));
     }
+    scan.end()?;
     let mut counts = if following && memo.is_all(at) {
         memo.counts()
     } else {
@@ -411,193 +357,67 @@ fn record<'de, A: MapAccess<'de>>(
         tally.counts
     };
     counts.known = counts.known || properties_known.get();
-    Ok((out, counts, tally.seen.maybe_repeated))
+    Ok(Some((out, counts)))
 }
 
-/// Reads an object inside a record, keeping what `keep` wants; sets
-/// `known` when one of its keys, kept or not, names a field (a diagnostic
-/// record's `properties`).
-fn object<'de, A: MapAccess<'de>>(
-    mut map: A,
+/// The value that comes next, whole.
+fn whole(scan: &mut Scan<'_>) -> Result<Value, Unsure> {
+    let text = scan.value()?;
+    // Most kept values are strings without escapes: those need no parser.
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        && !inner.contains('\\')
+    {
+        return Ok(Value::String(inner.to_owned()));
+    }
+    serde_json::from_str(text).map_err(|_| Unsure)
+}
+
+/// The value that comes next, of which only some keys are needed: an
+/// object keeps the keys `keep` wants; a list applies this to each
+/// element, or reads its elements whole when `whole_elements`; any other
+/// value is read whole. `known` is set when the object has a key that
+/// names a field ([`markers::is_record_key`]), kept or not: only for a
+/// diagnostic `properties`.
+fn part(
+    scan: &mut Scan<'_>,
     keep: &Keep,
-    known: Option<&Cell<bool>>,
-) -> Result<Map<String, Value>, A::Error> {
-    let mut out = Map::new();
-    while let Some(Key(key)) = map.next_key()? {
-        if let Some(known) = known.filter(|k| !k.get()) {
-            known.set(markers::is_record_key(&key));
-        }
-        let value = match keep.get(&key) {
-            None => {
-                map.next_value::<Checked>()?;
-                continue;
-            }
-            Some(Below::Whole) => map.next_value::<Value>()?,
-            Some(Below::Some(keep)) => map.next_value_seed(Part {
-                keep,
-                whole_elements: false,
-                known: None,
-            })?,
-        };
-        out.insert(key.into_owned(), value);
-    }
-    Ok(out)
-}
-
-/// A skipped value, checked as a full parse checks it but never stored:
-/// serde's `IgnoredAny` skips strings and numbers without checking their
-/// escapes or range, and nested values without the depth limit.
-struct Checked;
-
-impl<'de> de::Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
-        d.deserialize_any(CheckedVisitor)
-    }
-}
-
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<Checked>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-}
-
-/// The seed of a value of which only some keys are needed: an object
-/// keeps those keys; an array applies this to each element, or reads its
-/// elements whole when `whole_elements`; any other value is read whole.
-#[derive(Clone, Copy)]
-struct Part<'k> {
-    keep: &'k Keep,
     whole_elements: bool,
-    /// Set when an object read here has a key that names a field
-    /// ([`markers::is_record_key`]); only for a diagnostic `properties`.
-    known: Option<&'k Cell<bool>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Part<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Part<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        object(map, self.keep, self.known).map(Value::Object)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let item = if self.whole_elements {
-                seq.next_element::<Value>()?
-            } else {
-                seq.next_element_seed(self)?
-            };
-            match item {
-                Some(item) => items.push(item),
-                None => return Ok(Value::Array(items)),
+    known: Option<&Cell<bool>>,
+) -> Result<Value, Unsure> {
+    let mut first = true;
+    match scan.peek() {
+        Some(b'{') => {
+            scan.enter()?;
+            let mut out = Map::new();
+            while let Some(key) = scan.key(&mut first)? {
+                if let Some(known) = known.filter(|k| !k.get()) {
+                    known.set(markers::is_record_key(&key));
+                }
+                let value = match keep.get(&key) {
+                    None => {
+                        scan.skip()?;
+                        continue;
+                    }
+                    Some(Below::Whole) => whole(scan)?,
+                    Some(Below::Some(keep)) => part(scan, keep, false, None)?,
+                };
+                out.insert(key.into_owned(), value);
             }
+            Ok(Value::Object(out))
         }
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
-        Ok(Value::from(n))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-}
-
-/// An object key, borrowed from the input when it holds no escape.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object key")
+        Some(b'[') => {
+            scan.enter()?;
+            let mut items = Vec::new();
+            while scan.element(&mut first)? {
+                items.push(if whole_elements {
+                    whole(scan)?
+                } else {
+                    part(scan, keep, false, None)?
+                });
             }
-
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
+            Ok(Value::Array(items))
         }
-        d.deserialize_str(KeyVisitor)
+        _ => whole(scan),
     }
 }
 
@@ -865,5 +685,132 @@ mod tests {
             Ok((Value::String(_), _))
         ));
         assert!(matches!(parse(b"null", &keep()), Ok((Value::Null, _))));
+    }
+
+    /// What a full parse gives of `text` with only what `keep` wants of
+    /// it: the top-level keys it keeps, and below them what [`part`]
+    /// keeps.
+    fn full_kept(text: &[u8], keep: &Keep) -> serde_json::Result<Value> {
+        serde_json::from_slice::<Value>(text).map(|value| match value {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .filter_map(|(key, value)| {
+                        if key.eq_ignore_ascii_case(markers::PROPERTIES) {
+                            // An object is read with the record's keep; a
+                            // list or JSON text, whole.
+                            return match value {
+                                Value::Object(_) => Some((key, pruned(value, keep))),
+                                other => Some((key, other)),
+                            };
+                        }
+                        match keep.get(&key)? {
+                            Below::Whole => Some((key, value)),
+                            Below::Some(below) => Some((key, pruned(value, below))),
+                        }
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
+    }
+
+    #[test]
+    fn mutated_records_read_as_a_full_parse_reads_them() {
+        let seeds: [&[u8]; 4] = [
+            br#"{"status": {"errorCode": 50126, "failureReason": "x\"y"}, "location": {"city": "K\u00f8ge", "geo": [1.5, -0, 2]}, "junk": [true, false, null, {"a": [[]]}], "MyExtension": "\t"}"#,
+            b"{\n  \"id\" : \"a\\\\b\",\n  \"status\": {\"errorCode\": 0},\n  \"n\": -12.25\n}\n",
+            "{\"location\": [{\"city\": \"Zürich — ✓\"}, {}], \"skip\": \"long text past eight bytes: 0123456789\"}".as_bytes(),
+            br#"{"properties": {"status": {"errorCode": 1}, "other": [1, {"b": "c"}]}, "status": 1}"#,
+        ];
+        let pieces: [&[u8]; 24] = [
+            b"\"",
+            b"\\",
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b",",
+            b":",
+            b"0",
+            b"1",
+            b".",
+            b"e",
+            b"-",
+            b"+",
+            b"t",
+            b"n",
+            b" ",
+            b"\t",
+            b"\n",
+            b"\x01",
+            b"\\u",
+            b"\\ud83d",
+            b"\\u00e9",
+            "é".as_bytes(),
+        ];
+        let keep = keep();
+        // A small deterministic generator (xorshift), so that a failure
+        // reproduces.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut read, mut failed) = (0, 0);
+        for round in 0..20_000 {
+            let seed = seeds[round % seeds.len()];
+            let mut text = seed.to_vec();
+            for _ in 0..1 + next(3) {
+                let at = next(text.len() + 1);
+                match next(3) {
+                    0 => {
+                        text.splice(at..at, pieces[next(pieces.len())].iter().copied());
+                    }
+                    1 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    _ => text.truncate(at.max(1)),
+                }
+            }
+            let full = full_kept(&text, &keep).map_err(|e| e.to_string());
+            let sparse = parse(&text, &keep)
+                .map(|(value, _)| value)
+                .map_err(|e| e.to_string());
+            match (&sparse, &full) {
+                (Ok(sparse), Ok(full)) => {
+                    read += 1;
+                    // A record read in full (repeated keys, or the scan
+                    // unsure) holds more than the keep; compare what the
+                    // keep wants.
+                    let kept = full_kept(sparse.to_string().as_bytes(), &keep).ok();
+                    assert_eq!(
+                        kept.as_ref(),
+                        Some(full),
+                        "{}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+                (Err(_), Err(_)) => {
+                    failed += 1;
+                    assert_eq!(
+                        sparse,
+                        full.map(|_| Value::Null),
+                        "{}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+                _ => panic!(
+                    "sparse {sparse:?}, full {full:?}: {}",
+                    String::from_utf8_lossy(&text)
+                ),
+            }
+        }
+        // Both outcomes are well represented.
+        assert!(
+            read > 2_000 && failed > 2_000,
+            "{read} read, {failed} failed"
+        );
     }
 }
