@@ -297,7 +297,7 @@ fn record(
     }
     scan.enter()?;
     let mut first = true;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(memo.kept());
     let mut tally = Tally::default();
     // Whether the keys read so far are the memo's first `at`.
     let mut following = memo.start(keep);
@@ -357,19 +357,17 @@ fn record(
         tally.counts
     };
     counts.known = counts.known || properties_known.get();
+    memo.set_kept(out.len());
     Ok(Some((out, counts)))
 }
 
 /// The value that comes next, whole.
 fn whole(scan: &mut Scan<'_>) -> Result<Value, Unsure> {
-    let text = scan.value()?;
-    // Most kept values are strings without escapes: those need no parser.
-    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
-        && !inner.contains('\\')
-    {
-        return Ok(Value::String(inner.to_owned()));
+    // Most kept values are strings: those need no parser.
+    if scan.peek() == Some(b'"') {
+        return Ok(Value::String(scan.string()?.into_owned()));
     }
-    serde_json::from_str(text).map_err(|_| Unsure)
+    serde_json::from_str(scan.value()?).map_err(|_| Unsure)
 }
 
 /// The value that comes next, of which only some keys are needed: an

@@ -48,6 +48,9 @@ pub(super) struct Memo {
     /// Whether `keys` are all the keys of the last record and none of them
     /// repeats; false while a record is being read into it.
     complete: bool,
+    /// How many keys the last record read kept: room for as many is made
+    /// for the next.
+    kept: usize,
 }
 
 thread_local! {
@@ -129,6 +132,16 @@ impl Memo {
     /// Whether the record read had exactly the memo's keys, `at` of them.
     pub(super) fn is_all(&self, at: usize) -> bool {
         self.complete && at == self.keys.len()
+    }
+
+    /// How many keys the last record read kept (0 before any).
+    pub(super) fn kept(&self) -> usize {
+        self.kept
+    }
+
+    /// Notes how many keys the record just read kept.
+    pub(super) fn set_kept(&mut self, kept: usize) {
+        self.kept = kept;
     }
 
     /// The counts of the memo's keys.

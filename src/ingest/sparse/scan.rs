@@ -204,6 +204,7 @@ impl<'a> Scan<'a> {
 
     /// Steps past the closing quote of the string this is inside; gives
     /// whether the string holds an escape.
+    #[inline(always)]
     fn string_end(&mut self) -> Scanned<bool> {
         let bytes = self.bytes();
         let mut i = self.pos;
