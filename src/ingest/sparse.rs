@@ -7,10 +7,11 @@
 //! `raw.`, or a key normalization looks at to tell the shape and the log;
 //! below an object field, only the keys the rules' paths go through are
 //! kept. Normalization then maps the same keys it would have mapped from the
-//! whole record. What could still tell the two apart is handled by reading
-//! the record in full: keys that may repeat (detection counts distinct
-//! keys), text that is not UTF-8. `tests/differential.rs` compares both ways
-//! on generated, bundled, real and hand-made broken records.
+//! whole record. The record is walked by [`scan::Scan`]; what could still
+//! tell the two apart is handled by reading the record in full: keys that
+//! may repeat (detection counts distinct keys), text that is not UTF-8,
+//! text the scan leaves to a full parse. `tests/differential.rs` compares
+//! both ways on generated, bundled, real and hand-made broken records.
 
 mod memo;
 mod scan;
