@@ -192,8 +192,8 @@ impl Keep {
 /// The object is walked by [`scan::Scan`], which checks skipped values as
 /// strictly as a full parse checks them, so a record is readable exactly
 /// when a full parse reads it; kept values are parsed from their text. A
-/// record the scan cannot vouch for (invalid JSON, an escaped surrogate, a
-/// number with an exponent, deep nesting), whose keys may repeat, that is
+/// record the scan cannot vouch for (invalid JSON, a number with an
+/// exponent, deep nesting), whose keys may repeat, that is
 /// not valid UTF-8 or not an object, is parsed in full instead: it comes
 /// back with no counts, as the full parse gives it, or with that parse's
 /// error.
@@ -717,11 +717,11 @@ mod tests {
     fn mutated_records_read_as_a_full_parse_reads_them() {
         let seeds: [&[u8]; 4] = [
             br#"{"status": {"errorCode": 50126, "failureReason": "x\"y"}, "location": {"city": "K\u00f8ge", "geo": [1.5, -0, 2]}, "junk": [true, false, null, {"a": [[]]}], "MyExtension": "\t"}"#,
-            b"{\n  \"id\" : \"a\\\\b\",\n  \"status\": {\"errorCode\": 0},\n  \"n\": -12.25\n}\n",
+            b"{\n  \"id\" : \"a\\\\b \\ud83d\\ude00\",\n  \"status\": {\"errorCode\": 0},\n  \"n\": -12.25\n}\n",
             "{\"location\": [{\"city\": \"Zürich — ✓\"}, {}], \"skip\": \"long text past eight bytes: 0123456789\"}".as_bytes(),
             br#"{"properties": {"status": {"errorCode": 1}, "other": [1, {"b": "c"}]}, "status": 1}"#,
         ];
-        let pieces: [&[u8]; 24] = [
+        let pieces: [&[u8]; 25] = [
             b"\"",
             b"\\",
             b"{",
@@ -744,6 +744,7 @@ mod tests {
             b"\x01",
             b"\\u",
             b"\\ud83d",
+            b"\\ude00",
             b"\\u00e9",
             "é".as_bytes(),
         ];

@@ -4,9 +4,9 @@
 //!
 //! The scan is the reader's fast path, so it answers only what it can
 //! answer exactly. Text it cannot vouch for, invalid JSON or JSON whose
-//! reading takes more than a scan (an escaped surrogate, whose pairing a
-//! full parse checks; a number with an exponent or very many digits, whose
-//! range it checks; nesting deeper than [`MAX_DEPTH`]), makes it stop with
+//! reading takes more than a scan (a number with an exponent or very many
+//! digits, whose range a full parse checks; nesting deeper than
+//! [`MAX_DEPTH`]), makes it stop with
 //! [`Unsure`], and the reader parses the record in full instead: that parse
 //! decides whether it reads and, when not, gives the error. What the scan
 //! accepts, a full parse accepts (`tests` in the parent module and
@@ -270,26 +270,32 @@ impl<'a> Scan<'a> {
 }
 
 /// Steps over an escape whose backslash is just before `i`; gives where
-/// the string goes on. An escaped surrogate is left to a full parse, which
-/// checks that it is paired.
+/// the string goes on. A surrogate must be half of a pair (a leading one
+/// escaped right before a trailing one), as a full parse requires; a lone
+/// one is left to the full parse, which gives its error.
 fn escape(bytes: &[u8], i: usize) -> Scanned<usize> {
     match bytes.get(i) {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
-        Some(b'u') => {
-            let hex = bytes.get(i + 1..i + 5).ok_or(Unsure)?;
-            let mut code = 0u32;
-            for &b in hex {
-                let digit = char::from(b).to_digit(16).ok_or(Unsure)?;
-                code = code * 16 + digit;
-            }
-            if (0xD800..=0xDFFF).contains(&code) {
-                Err(Unsure)
-            } else {
-                Ok(i + 5)
-            }
-        }
+        Some(b'u') => match hex(bytes, i + 1)? {
+            0xD800..=0xDBFF => match (bytes.get(i + 5..i + 7), hex(bytes, i + 7)) {
+                (Some(b"\\u"), Ok(0xDC00..=0xDFFF)) => Ok(i + 11),
+                _ => Err(Unsure),
+            },
+            0xDC00..=0xDFFF => Err(Unsure),
+            _ => Ok(i + 5),
+        },
         _ => Err(Unsure),
     }
+}
+
+/// The four hex digits at `i`.
+fn hex(bytes: &[u8], i: usize) -> Scanned<u32> {
+    let digits = bytes.get(i..i + 4).ok_or(Unsure)?;
+    let mut code = 0;
+    for &b in digits {
+        code = code * 16 + char::from(b).to_digit(16).ok_or(Unsure)?;
+    }
+    Ok(code)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -393,6 +399,10 @@ mod tests {
             scan(text),
             Ok(vec!["a".into(), "bé\n".into(), "c".into(), "d".into()])
         );
+        assert_eq!(
+            scan(r#"{"\ud83d\ude00 \uD83D\uDE00": 1}"#),
+            Ok(vec!["😀 😀".into()])
+        );
         assert_eq!(scan("{}"), Ok(vec![]));
         assert_eq!(scan("{\"a\":0}\n"), Ok(vec!["a".into()]));
     }
@@ -441,8 +451,13 @@ mod tests {
             "{\"a\":\"\\x\"}",
             "{\"a\":\"\\u12\"}",
             "{\"a\":\"\\u12g4\"}",
-            "{\"a\":\"\\ud83d\\ude00\"}",
             "{\"a\":\"\\udc00\"}",
+            "{\"a\":\"\\ud83d\"}",
+            "{\"a\":\"\\ud83dx\"}",
+            "{\"a\":\"\\ud83d\\u0041\"}",
+            "{\"a\":\"\\ud83d\\ud83d\"}",
+            "{\"a\":\"\\ud83d\\n\"}",
+            "{\"a\":\"\\ud83d\\ude0\"}",
             "{\"a\":\"unterminated}",
             "{\"a\":[1 2]}",
             "{\"a\":[1,]}",
