@@ -192,8 +192,8 @@ impl Keep {
 /// The object is walked by [`scan::Scan`], which checks skipped values as
 /// strictly as a full parse checks them, so a record is readable exactly
 /// when a full parse reads it; kept values are parsed from their text. A
-/// record the scan cannot vouch for (invalid JSON, a number with an
-/// exponent, deep nesting), whose keys may repeat, that is
+/// record the scan cannot vouch for (invalid JSON, a number that could be
+/// out of a float's range, deep nesting), whose keys may repeat, that is
 /// not valid UTF-8 or not an object, is parsed in full instead: it comes
 /// back with no counts, as the full parse gives it, or with that parse's
 /// error.

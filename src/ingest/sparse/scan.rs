@@ -4,9 +4,9 @@
 //!
 //! The scan is the reader's fast path, so it answers only what it can
 //! answer exactly. Text it cannot vouch for, invalid JSON or JSON whose
-//! reading takes more than a scan (a number with an exponent or very many
-//! digits, whose range a full parse checks; nesting deeper than
-//! [`MAX_DEPTH`]), makes it stop with
+//! reading takes more than a scan (a number that could reach 10^300, by its
+//! digits or its exponent, whose range a full parse checks; nesting deeper
+//! than [`MAX_DEPTH`]), makes it stop with
 //! [`Unsure`], and the reader parses the record in full instead: that parse
 //! decides whether it reads and, when not, gives the error. What the scan
 //! accepts, a full parse accepts (`tests` in the parent module and
@@ -25,8 +25,9 @@ type Scanned<T> = Result<T, Unsure>;
 /// to a full parse (which allows 127 levels).
 const MAX_DEPTH: u32 = 100;
 
-/// Digits in one number the scan accepts: more could be out of the range
-/// of a float, which a full parse rejects.
+/// Digits in one number the scan accepts, and the power of ten it may
+/// reach: more could be out of the range of a float (about 1.8 * 10^308),
+/// which a full parse rejects.
 const MAX_DIGITS: usize = 300;
 
 /// JSON text, walked from its start.
@@ -236,18 +237,27 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)?`; an exponent is left to a full
-    /// parse.
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, of a size a
+    /// float holds: a number that could reach 10^300 (by its digits or its
+    /// exponent) is left to a full parse, which checks its range.
     fn number(&mut self) -> Scanned<()> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.digits(),
+        // Digits before the point, a leading 0 aside.
+        let whole = match self.peek() {
+            Some(b'0') => {
+                self.pos += 1;
+                0
+            }
+            Some(b'1'..=b'9') => {
+                let from = self.pos;
+                self.digits();
+                self.pos - from
+            }
             _ => return Err(Unsure),
-        }
+        };
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
@@ -255,8 +265,31 @@ impl<'a> Scan<'a> {
             }
             self.digits();
         }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            let negative = match self.peek() {
+                Some(b'-') => true,
+                Some(b'+') => false,
+                _ => {
+                    self.pos -= 1;
+                    false
+                }
+            };
+            self.pos += 1;
+            let from = self.pos;
+            self.digits();
+            let exponent = self
+                .text
+                .get(from..self.pos)
+                .filter(|e| (1..=4).contains(&e.len()))
+                .and_then(|e| e.parse::<usize>().ok())
+                .ok_or(Unsure)?;
+            if !negative && whole + exponent > MAX_DIGITS {
+                return Err(Unsure);
+            }
+        }
         match self.peek() {
-            Some(b'e' | b'E' | b'0'..=b'9') => Err(Unsure),
+            Some(b'0'..=b'9') => Err(Unsure),
             _ if self.pos - start > MAX_DIGITS => Err(Unsure),
             _ => Ok(()),
         }
@@ -403,6 +436,9 @@ mod tests {
             scan(r#"{"\ud83d\ude00 \uD83D\uDE00": 1}"#),
             Ok(vec!["😀 😀".into()])
         );
+        let numbers = r#"{"a": [1e5, 1E-5, -0.5e+299, 0e0, 1e298, 123e-9999, 0.25E+0001]}"#;
+        assert_eq!(scan(numbers), Ok(vec!["a".into()]));
+        assert!(serde_json::from_str::<serde_json::Value>(numbers).is_ok());
         assert_eq!(scan("{}"), Ok(vec![]));
         assert_eq!(scan("{\"a\":0}\n"), Ok(vec!["a".into()]));
     }
@@ -442,8 +478,15 @@ mod tests {
             "{\"a\":.5}",
             "{\"a\":-}",
             "{\"a\":+1}",
-            "{\"a\":1e5}",
-            "{\"a\":1E-5}",
+            "{\"a\":1e}",
+            "{\"a\":1e+}",
+            "{\"a\":1e-}",
+            "{\"a\":1.e5}",
+            "{\"a\":1e5.5}",
+            "{\"a\":1e300}",
+            "{\"a\":12e299}",
+            "{\"a\":1e00001}",
+            "{\"a\":1e400}",
             "{\"a\":tru}",
             "{\"a\":nul}",
             "{\"a\":True}",
@@ -474,5 +517,17 @@ mod tests {
         assert_eq!(scan(&deeper), Err(Unsure));
         let long = format!("{{\"a\":{}}}", "9".repeat(MAX_DIGITS + 1));
         assert_eq!(scan(&long), Err(Unsure));
+        // Near the largest float: what the scan accepts reads.
+        for exponent in 280..=320 {
+            for mantissa in ["1", "9.99", "99999", "-9", "0.5", "0"] {
+                let text = format!("{{\"a\":{mantissa}e{exponent}}}");
+                if scan(&text).is_ok() {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                        "{text}"
+                    );
+                }
+            }
+        }
     }
 }
