@@ -141,10 +141,24 @@ fn edge_records_read_the_same_both_ways() {
         "[".repeat(200),
         "]".repeat(200)
     );
+    let allowed = format!(
+        r#"{{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {{"errorCode": 0}}, "junk": {}1{}}}"#,
+        "[".repeat(98),
+        "]".repeat(98)
+    );
     let lines = [
         r#"{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "junk": "\ud800"}"#,
         r#"{"userPrincipalName": "a@b", "clientAppUsed": "IMAP4", "status": {"errorCode": 0}, "junk": 1e400}"#,
         &deep,
+        // What the reader's scan reads itself: escaped surrogate pairs in
+        // kept and skipped text, escaped keys, exponents in kept and
+        // skipped numbers, and nesting it follows; an exponent whose range
+        // only a full parse can check.
+        r#"{"userPrincipalName": "\ud83d\ude00@b", "clientAppUsed": "IMAP\u0034", "status": {"errorCode": 0e5, "failureReason": "\uD83D\uDE00"}, "junk": "\ud83d\ude00"}"#,
+        r#"{"userPrincipal\u004eame": "a@b", "client\u0041ppUsed": "IMAP4", "status": {"error\u0043ode": 0}, "junk": 2.5E-3}"#,
+        r#"{"userPrincipalName": "a@b", "clientAppUsed": "POP3", "status": {"errorCode": 5.0126e4}, "location": {"geoCoordinates": {"latitude": 4.8e1}}, "junk": -1e+299}"#,
+        r#"{"userPrincipalName": "a@b", "clientAppUsed": "POP3", "status": {"errorCode": 0}, "junk": 1e305}"#,
+        &allowed,
         // A multi-line record with a bad escape: recovery re-reads line 2.
         "{\"clientAppUsed\": \"IMAP4\", \"status\": {\"errorCode\": 0}, \"junk\": \"\\ud800\", \"n\":\n{\"id\": \"inner\", \"clientAppUsed\": \"POP3\", \"status\": {\"errorCode\": 0}}}",
         // Repeated keys decide the shape by distinct keys.
