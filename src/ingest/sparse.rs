@@ -621,6 +621,34 @@ mod tests {
     }
 
     #[test]
+    fn nesting_reads_as_deep_as_a_full_parse_reads_it() {
+        // The scan follows 100 levels, a full parse 127: records and JSON
+        // text nested around both limits, in kept, nested-kept and skipped
+        // places, read exactly as a full parse reads them.
+        let keep = keep();
+        for depth in [97, 98, 99, 100, 101, 125, 126, 127, 128, 129] {
+            let nest = |inner: &str| format!("{}{inner}{}", "[".repeat(depth), "]".repeat(depth));
+            for text in [
+                format!(r#"{{"status": {}}}"#, nest("1")),
+                format!(r#"{{"location": {{"city": {}}}}}"#, nest("\"x\"")),
+                format!(r#"{{"junk": {}, "status": 1}}"#, nest("{}")),
+            ] {
+                let full = full_kept(text.as_bytes(), &keep).map_err(|e| e.to_string());
+                let sparse = parse(text.as_bytes(), &keep)
+                    .map(|(value, _)| full_kept(value.to_string().as_bytes(), &keep).ok())
+                    .map_err(|e| e.to_string());
+                assert_eq!(sparse, full.map(Some), "{depth} levels: {text}");
+            }
+            let text = format!(r#"{{"status": {}, "other": 1}}"#, nest("2"));
+            let full = serde_json::from_str::<Value>(&text)
+                .ok()
+                .map(|v| pruned(v, &keep));
+            assert!(full.as_ref().is_none_or(|v| v.get("status").is_some()));
+            assert_eq!(json_in_text(&text, Some(&keep)), full, "{depth} levels");
+        }
+    }
+
+    #[test]
     fn properties_as_text_or_under_raw_are_read_whole() {
         let text = br#"{"category": "SignInLogs", "properties": "{\"a\": 1}"}"#;
         let (value, _) = parse(text, &keep()).expect("parses");
