@@ -534,6 +534,77 @@ mod tests {
         .expect("the parse does not panic")
     }
 
+    /// [`parse`] with a fresh memo, the thread's own left as it was.
+    fn parse_alone(text: &[u8], keep: &Keep) -> Result<(Value, Option<KeyCounts>), String> {
+        let saved = Memo::with(std::mem::take);
+        let alone = parse(text, keep).map_err(|e| e.to_string());
+        Memo::with(|memo| *memo = saved);
+        alone
+    }
+
+    #[test]
+    fn generated_sequences_of_records_read_as_each_alone() {
+        // Records whose keys mostly follow the last record's with an edit
+        // (one key added, dropped, replaced or repeated, or a case
+        // changed), read one after another: each reads, with its counts,
+        // as it reads alone.
+        let (k, other) = (keep(), Keep::new([], ["zed"]));
+        let names = [
+            "status",
+            "a",
+            "Zed",
+            "zed",
+            "properties",
+            "STATUS",
+            "value",
+            "zz",
+            "b",
+            "Location",
+        ];
+        let values = [
+            "1",
+            "\"x\"",
+            "{\"status\": 2}",
+            "{\"b\": [1, {\"c\": 3}]}",
+            "[]",
+            "null",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut keys: Vec<&str> = vec!["status", "a", "Zed"];
+        for round in 0..5_000 {
+            match next(6) {
+                0 => keys.insert(next(keys.len() + 1), names[next(names.len())]),
+                1 if !keys.is_empty() => {
+                    keys.remove(next(keys.len()));
+                }
+                2 if !keys.is_empty() => {
+                    let at = next(keys.len());
+                    keys[at] = names[next(names.len())];
+                }
+                3 if keys.len() > 8 => keys.truncate(3),
+                _ => {}
+            }
+            let body: Vec<String> = keys
+                .iter()
+                .map(|key| format!("\"{key}\": {}", values[next(values.len())]))
+                .collect();
+            let text = format!("{{{}}}", body.join(", "));
+            let keep = if round % 97 == 0 { &other } else { &k };
+            let here = parse(text.as_bytes(), keep).map_err(|e| e.to_string());
+            assert_eq!(
+                here,
+                parse_alone(text.as_bytes(), keep),
+                "record {round}: {text}"
+            );
+        }
+    }
+
     #[test]
     fn records_read_one_after_another_read_as_each_alone() {
         let k = keep();
