@@ -423,6 +423,7 @@ fn part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::tests::Rng;
     use serde_json::json;
 
     /// [`super::parse`], with the record as a JSON value.
@@ -569,30 +570,24 @@ mod tests {
             "[]",
             "null",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut keys: Vec<&str> = vec!["status", "a", "Zed"];
         for round in 0..5_000 {
-            match next(6) {
-                0 => keys.insert(next(keys.len() + 1), names[next(names.len())]),
+            match rng.below(6) {
+                0 => keys.insert(rng.below(keys.len() + 1), names[rng.below(names.len())]),
                 1 if !keys.is_empty() => {
-                    keys.remove(next(keys.len()));
+                    keys.remove(rng.below(keys.len()));
                 }
                 2 if !keys.is_empty() => {
-                    let at = next(keys.len());
-                    keys[at] = names[next(names.len())];
+                    let at = rng.below(keys.len());
+                    keys[at] = names[rng.below(names.len())];
                 }
                 3 if keys.len() > 8 => keys.truncate(3),
                 _ => {}
             }
             let body: Vec<String> = keys
                 .iter()
-                .map(|key| format!("\"{key}\": {}", values[next(values.len())]))
+                .map(|key| format!("\"{key}\": {}", values[rng.below(values.len())]))
                 .collect();
             let text = format!("{{{}}}", body.join(", "));
             let keep = if round % 97 == 0 { &other } else { &k };
@@ -848,24 +843,16 @@ mod tests {
             "é".as_bytes(),
         ];
         let keep = keep();
-        // A small deterministic generator (xorshift), so that a failure
-        // reproduces.
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut read, mut failed) = (0, 0);
         for round in 0..20_000 {
             let seed = seeds[round % seeds.len()];
             let mut text = seed.to_vec();
-            for _ in 0..1 + next(3) {
-                let at = next(text.len() + 1);
-                match next(3) {
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(text.len() + 1);
+                match rng.below(3) {
                     0 => {
-                        text.splice(at..at, pieces[next(pieces.len())].iter().copied());
+                        text.splice(at..at, pieces[rng.below(pieces.len())].iter().copied());
                     }
                     1 if at < text.len() => {
                         text.remove(at);

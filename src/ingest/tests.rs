@@ -683,8 +683,9 @@ fn real_diagnostic_record() {
 // Robustness: arbitrary bytes never panic, always end, and account for
 // every record.
 
-/// A small deterministic pseudo-random generator (xorshift64*).
-struct Rng(u64);
+/// A small deterministic pseudo-random generator (xorshift64*), so that a
+/// failure reproduces; its state is not 0.
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -693,7 +694,8 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: usize) -> usize {
+    /// A number below `n` (0 when `n` is 0).
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 
