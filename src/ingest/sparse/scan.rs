@@ -267,15 +267,10 @@ impl<'a> Scan<'a> {
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.pos += 1;
-            let negative = match self.peek() {
-                Some(b'-') => true,
-                Some(b'+') => false,
-                _ => {
-                    self.pos -= 1;
-                    false
-                }
-            };
-            self.pos += 1;
+            let negative = self.peek() == Some(b'-');
+            if let Some(b'-' | b'+') = self.peek() {
+                self.pos += 1;
+            }
             let from = self.pos;
             self.digits();
             let exponent = self
