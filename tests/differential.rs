@@ -201,6 +201,94 @@ fn edge_records_read_the_same_both_ways() {
     assert!(same(&any, "edge records, T-ANY", &bytes) >= 1);
 }
 
+/// Records that repeat their keys share a layout, and what depends only on
+/// the keys is worked out once for it: records of one layout whose values
+/// send them to another catalog (a Graph call, a sign-in), another log or
+/// another winner among spellings of one field, interleaved with other
+/// layouts, read as each does alone.
+#[test]
+fn records_of_one_layout_read_the_same_both_ways() {
+    let mut rules = String::new();
+    let sign_in = [
+        "location",
+        "location.countryOrRegion",
+        "ipAddress",
+        "userPrincipalName",
+        "status.errorCode",
+        "createdDateTime",
+        "raw.responseStatusCode",
+        "raw.TenantId",
+    ];
+    // Keys typed in one catalog and unknown to the other.
+    let call = [
+        "location",
+        "ipAddress",
+        "requestUri",
+        "responseStatusCode",
+        "raw.createdDateTime",
+        "raw.TenantId",
+    ];
+    for (logs, fields) in [("", &sign_in[..]), ("logs: [graphActivity]\n", &call[..])] {
+        for field in fields {
+            rules.push_str(&format!(
+                "id: T-{n}\ntitle: t\nseverity: low\n{logs}match:\n  {field}: {{ exists: true }}\n---\n",
+                n = rules.len()
+            ));
+        }
+    }
+    let set = load(|l| {
+        l.add_builtin();
+        l.add_source("fields.yaml", &rules);
+    });
+    let graph = |uri: &str, location: &str, ip: &str| {
+        format!(
+            r#"{{"requestUri": {uri}, "requestMethod": "GET", "location": {location}, "ipAddress": {ip}, "userPrincipalName": "a@b", "status": {{"errorCode": 0}}, "createdDateTime": "2025-03-01T11:00:00+01:00", "responseStatusCode": "200"}}"#
+        )
+    };
+    let la = |log: &str| {
+        format!(
+            r#"{{"Type": "{log}", "TenantId": "t", "ResourceId": "/r", "UserPrincipalName": "a@b", "IPAddress": "198.51.100.1", "Location": "FR", "ResultType": "50126", "RequestUri": "https://graph.microsoft.com/v1.0/me", "RequestMethod": "GET"}}"#
+        )
+    };
+    let call = graph(
+        r#""https://graph.microsoft.com/v1.0/me""#,
+        r#""West Europe""#,
+        r#""203.0.113.5""#,
+    );
+    let sign_in = graph("null", r#"{"countryOrRegion": "FR"}"#, r#""203.0.113.5""#);
+    let no_ip = graph("null", r#"{"countryOrRegion": "IE"}"#, "null");
+    // Two spellings of one field: the winner depends on the values.
+    let twice = |ip: &str| {
+        format!(
+            r#"{{"ipAddress": {ip}, "IPAddress": "192.0.2.9", "userPrincipalName": "a@b", "status": {{"errorCode": 0}}}}"#
+        )
+    };
+    let first = twice(r#""203.0.113.5""#);
+    let second = twice("null");
+    let lines = [
+        &call,
+        &call,
+        &sign_in,
+        &no_ip,
+        &call,
+        &la("SigninLogs"),
+        &la("MicrosoftGraphActivityLogs"),
+        &la("NonInteractiveUserSignInLogs"),
+        &la("SigninLogs"),
+        &sign_in,
+        &la("MicrosoftGraphActivityLogs"),
+        &no_ip,
+        &first,
+        &second,
+        &first,
+        &call,
+        &sign_in,
+    ];
+    let bytes = lines.map(String::as_str).join("\n").into_bytes();
+    let found = same(&set, "records of one layout", &bytes);
+    assert!(found >= lines.len(), "{found}");
+}
+
 /// Lines read ahead of without a scan, in batches on several threads: a
 /// line that is not one record, far into the input (batches applied and
 /// forgotten before it, others in flight after it), is read again from

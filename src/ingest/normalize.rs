@@ -22,6 +22,7 @@
 
 mod coerce;
 
+use std::cell::Cell;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -34,7 +35,7 @@ use super::markers::{
 };
 use super::sparse::{Below, Keep};
 use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
-use crate::record::{Fields, LogCategory, Object, ObjectMut, Record};
+use crate::record::{Fields, Layout, LogCategory, Object, ObjectMut, Record};
 use coerce::coerce;
 
 /// The shape a record was read in.
@@ -518,11 +519,93 @@ fn renamed<O: ObjectMut + Default>(
 }
 
 /// [`object`] for a record's top-level fields: in place when it can be.
-fn top_level(level: &Level, mut input: Fields, excluded: &[&str], keep: Option<&Keep>) -> Fields {
-    if in_place(level, &mut input, excluded, keep) {
-        return input;
+/// Whether it can be, and the field of each key, depend only on the keys:
+/// for fields of a known [`Layout`] they are worked out once per layout
+/// (per thread), not once per record.
+fn top_level(
+    level: &'static Level,
+    mut input: Fields,
+    excluded: &'static [&'static str],
+    keep: Option<&Keep>,
+) -> Fields {
+    let layout = input.layout();
+    if !layout.is_known() {
+        if in_place(level, &mut input, excluded, keep) {
+            return input;
+        }
+        return renamed(level, input.into_entries(), excluded, keep);
     }
-    renamed(level, input.into_entries(), excluded, keep)
+    // Taken out while in use and put back after: nothing below reads a
+    // record's top level again, but a fresh plan would do no harm.
+    let mut plan = PLAN.try_with(Cell::take).unwrap_or_default();
+    if !plan.is_for(layout, level, excluded) {
+        plan = Plan {
+            layout,
+            level: Some(level),
+            excluded,
+            fields: input.keys().map(|key| own(level, key, excluded)).collect(),
+        };
+    }
+    let out = match &plan.fields {
+        Some(fields) => {
+            for ((key, value), field) in input.iter_mut().zip(fields) {
+                if let Some(field) = field {
+                    coerce_in_place(level, field, key, value, keep);
+                }
+            }
+            input
+        }
+        None => renamed(level, input.into_entries(), excluded, keep),
+    };
+    let _ = PLAN.try_with(|cell| cell.set(plan));
+    out
+}
+
+/// What [`in_place`] finds of the keys of one [`Layout`] at the top level.
+#[derive(Default)]
+struct Plan {
+    layout: Layout,
+    level: Option<&'static Level>,
+    excluded: &'static [&'static str],
+    /// The field of each key, in order (`None` for a key kept as it
+    /// is); `None` when some key needs renaming.
+    fields: Option<Vec<Option<&'static Field>>>,
+}
+
+impl Plan {
+    fn is_for(&self, layout: Layout, level: &Level, excluded: &[&str]) -> bool {
+        self.layout == layout
+            && self.level.is_some_and(|l| std::ptr::eq(l, level))
+            && std::ptr::eq(self.excluded, excluded)
+    }
+}
+
+thread_local! {
+    /// The plan of the last layout normalized on this thread.
+    static PLAN: Cell<Plan> = Cell::new(Plan::default());
+}
+
+/// For [`in_place`]: `Some(Some(field))` for a key spelled as its field,
+/// `Some(None)` for a key of no field (kept as it is), `None` for a key
+/// that is another spelling of a field (to be renamed).
+fn own(level: &Level, key: &str, excluded: &[&str]) -> Option<Option<&'static Field>> {
+    match level.target(key, excluded) {
+        None => Some(None),
+        Some((Target::Direct(field), _)) if field.name == key => Some(Some(field)),
+        Some(_) => None,
+    }
+}
+
+/// Coerces the value of `key`, which is spelled as its `field`, where it is.
+fn coerce_in_place(
+    level: &Level,
+    field: &'static Field,
+    key: &str,
+    value: &mut Value,
+    keep: Option<&Keep>,
+) {
+    let value_in = partly(field, key, std::mem::take(value), keep);
+    *value = coerce(field, level.child(field), value_in);
 }
 
 /// [`object`] without building a new map, for the common object whose every
@@ -535,18 +618,11 @@ fn in_place(
     excluded: &[&str],
     keep: Option<&Keep>,
 ) -> bool {
-    let own = |key: &str| -> Option<Option<&'static Field>> {
-        match level.target(key, excluded) {
-            None => Some(None),
-            Some((Target::Direct(field), _)) if field.name == key => Some(Some(field)),
-            Some(_) => None,
-        }
-    };
     // The fields found by the first pass, for the second (most objects
     // have fewer keys than this).
     let mut found: [Option<&'static Field>; 64] = [None; 64];
     for (i, (key, _)) in input.entries().enumerate() {
-        match own(key) {
+        match own(level, key, excluded) {
             None => return false,
             Some(field) => {
                 if let Some(slot) = found.get_mut(i) {
@@ -558,11 +634,10 @@ fn in_place(
     for (i, (key, value)) in input.entries_mut().enumerate() {
         let field = match found.get(i) {
             Some(field) => *field,
-            None => own(key).flatten(),
+            None => own(level, key, excluded).flatten(),
         };
         if let Some(field) = field {
-            let value_in = partly(field, key, std::mem::take(value), keep);
-            *value = coerce(field, level.child(field), value_in);
+            coerce_in_place(level, field, key, value, keep);
         }
     }
     true

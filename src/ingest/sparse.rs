@@ -26,7 +26,7 @@ use self::scan::{Scan, Unsure};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
-use crate::record::Fields;
+use crate::record::{Fields, Layout};
 
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
@@ -204,9 +204,10 @@ pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Parsed, Op
         return serde_json::from_slice::<Value>(bytes).map(|v| (v.into(), None));
     };
     match Memo::with(|memo| record(text, keep, memo)) {
-        Ok(Some((entries, counts))) => {
-            Ok((Parsed::Object(Fields::from_unique(entries)), Some(counts)))
-        }
+        Ok(Some((entries, counts, layout))) => Ok((
+            Parsed::Object(Fields::with_layout(entries, layout)),
+            Some(counts),
+        )),
         // Repeated keys collapse in a full parse (the last one wins), and
         // detection counts them once: read the record as it does.
         Ok(None) | Err(Unsure) => serde_json::from_str::<Value>(text).map(|v| (v.into(), None)),
@@ -281,16 +282,17 @@ fn pruned(value: Value, keep: &Keep) -> Value {
 /// The keys a record keeps and their values, in the order read.
 type Entries = Vec<(String, Value)>;
 
-/// Reads the object at the top of a record: keeps what `keep` wants and
-/// counts every key. `None` for a record that is no object or whose keys
-/// may repeat. Its keys are compared with those of the last record
-/// (`memo`) while they are the same, and looked up, tallied and remembered
-/// from the first that differs.
+/// Reads the object at the top of a record: keeps what `keep` wants,
+/// counts every key, and gives the layout of the kept keys. `None` for a
+/// record that is no object or whose keys may repeat. Its keys are
+/// compared with those of the last record (`memo`) while they are the
+/// same, and looked up, tallied and remembered from the first that
+/// differs.
 fn record(
     text: &str,
     keep: &Keep,
     memo: &mut Memo,
-) -> Result<Option<(Entries, KeyCounts)>, Unsure> {
+) -> Result<Option<(Entries, KeyCounts, Layout)>, Unsure> {
     let mut scan = Scan::new(text);
     scan.start();
     if scan.peek() != Some(b'{') {
@@ -359,7 +361,9 @@ fn record(
     };
     counts.known = counts.known || properties_known.get();
     memo.set_kept(out.len());
-    Ok(Some((out, counts)))
+    // The same keys, with the same keep, keep the same keys in the same
+    // order: what a key does depends on the key and the keep alone.
+    Ok(Some((out, counts, memo.layout())))
 }
 
 /// The value that comes next, whole.

@@ -10,17 +10,56 @@
 //! the same entries means: one value per key; whatever shows their order
 //! (serializing, `Debug`, the first of the keys equal ignoring case) shows
 //! the map's, by key.
+//!
+//! The records of one export repeat their keys in one order, and the
+//! reader notices ([`Layout`]): what depends only on the keys (which
+//! catalog field each key is) is then worked out once per layout instead
+//! of once per record.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// A record's top-level fields: unique keys, in no particular order.
 #[derive(Clone, Default)]
-pub struct Fields(Vec<(String, Value)>);
+pub struct Fields {
+    entries: Vec<(String, Value)>,
+    layout: Layout,
+}
+
+/// Names an order of keys: fields with the same layout, other than
+/// [`Layout::UNKNOWN`], have the same keys in the same order. The reader
+/// gives one to records whose keys it knows to be those of another
+/// ([`Layout::new`]); changing a key forgets it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Layout(u64);
+
+impl Layout {
+    /// Says nothing of the keys.
+    pub(crate) const UNKNOWN: Layout = Layout(0);
+
+    /// A layout no fields have had yet.
+    pub(crate) fn new() -> Layout {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Layout(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Whether this names an order of keys.
+    pub(crate) fn is_known(self) -> bool {
+        self != Layout::UNKNOWN
+    }
+}
 
 impl Fields {
     /// The fields of `entries`, no key twice.
     pub(crate) fn from_unique(entries: Vec<(String, Value)>) -> Fields {
+        Fields::with_layout(entries, Layout::UNKNOWN)
+    }
+
+    /// The fields of `entries`, no key twice, whose keys are in `layout`
+    /// (the same keys, in the same order, as any other fields in it).
+    pub(crate) fn with_layout(entries: Vec<(String, Value)>, layout: Layout) -> Fields {
         debug_assert!(
             entries
                 .iter()
@@ -28,23 +67,28 @@ impl Fields {
                 .all(|(i, (k, _))| entries.iter().skip(i + 1).all(|(other, _)| other != k)),
             "a key twice"
         );
-        Fields(entries)
+        Fields { entries, layout }
+    }
+
+    /// The layout of the keys.
+    pub(crate) fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// The keys and values, in no particular order.
     pub(crate) fn into_entries(self) -> Vec<(String, Value)> {
-        self.0
+        self.entries
     }
 
     /// The fields as a JSON object.
     pub(crate) fn into_map(self) -> Map<String, Value> {
-        self.0.into_iter().collect()
+        self.entries.into_iter().collect()
     }
 
     /// The key and value under `key`.
     #[inline]
     fn find(&self, key: &str) -> Option<&(String, Value)> {
-        self.0.iter().find(|(k, _)| k == key)
+        self.entries.iter().find(|(k, _)| k == key)
     }
 
     /// The value under `key`.
@@ -66,7 +110,10 @@ impl Fields {
     /// The value under `key`, to change.
     #[inline]
     fn find_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Puts `value` under `key`; gives back the value it replaces.
@@ -74,20 +121,27 @@ impl Fields {
         match self.find_mut(&key) {
             Some(old) => Some(std::mem::replace(old, value)),
             None => {
-                self.0.push((key, value));
+                self.push(key, value);
                 None
             }
         }
     }
 
-    /// The keys and values, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    /// Adds a key: the fields leave their layout.
+    fn push(&mut self, key: String, value: Value) {
+        self.layout = Layout::UNKNOWN;
+        self.entries.push((key, value));
     }
 
-    /// The keys and values, in no particular order, the values to change.
+    /// The keys and values, in the order they are held.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys and values, in the order they are held, the values to
+    /// change.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
-        self.0.iter_mut().map(|(k, v)| (&*k, v))
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
     /// The keys and values in key order, as a map gives them.
@@ -97,19 +151,23 @@ impl Fields {
         entries
     }
 
-    /// The keys, in no particular order.
+    /// The keys, in the order they are held.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
+        self.entries.iter().map(|(k, _)| k)
     }
 
     /// Keeps only the fields `keep` says yes to.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
-        self.0.retain_mut(|(k, v)| keep(k, v));
+        let before = self.entries.len();
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+        if self.entries.len() != before {
+            self.layout = Layout::UNKNOWN;
+        }
     }
 
     /// How many fields there are.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 }
 
@@ -133,14 +191,14 @@ impl std::ops::Index<&str> for Fields {
 impl From<Map<String, Value>> for Fields {
     /// A map's entries come in key order already.
     fn from(map: Map<String, Value>) -> Fields {
-        Fields(map.into_iter().collect())
+        Fields::from_unique(map.into_iter().collect())
     }
 }
 
 impl Serialize for Fields {
     /// As the map of the same entries: in key order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
+        let mut map = s.serialize_map(Some(self.entries.len()))?;
         for (k, v) in self.sorted() {
             map.serialize_entry(k, v)?;
         }
@@ -197,7 +255,7 @@ impl ObjectMut for Fields {
 
     fn insert_new_key(&mut self, key: String, value: Value) {
         debug_assert!(!self.contains_key(&key), "{key} twice");
-        self.0.push((key, value));
+        self.push(key, value);
     }
 
     fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {

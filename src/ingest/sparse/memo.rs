@@ -10,6 +10,7 @@ use std::hash::Hasher;
 
 use super::Keep;
 use crate::ingest::markers::{self, KeyCounts};
+use crate::record::Layout;
 
 /// What the reader does with the value of a key at the top of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub(super) struct Memo {
     /// How many keys the last record read kept: room for as many is made
     /// for the next.
     kept: usize,
+    /// The layout of the keys a record with exactly these keys keeps,
+    /// while `complete`.
+    layout: Layout,
 }
 
 thread_local! {
@@ -82,6 +86,7 @@ impl Memo {
             // or may repeat a key.
             self.keep = keep.id;
             self.complete = false;
+            self.layout = Layout::UNKNOWN;
             self.keys.clear();
             self.text.clear();
             if self.text.capacity() > KEEP_TEXT {
@@ -108,6 +113,7 @@ impl Memo {
     /// tallied in `tally` as if read, and the rest dropped.
     pub(super) fn diverge(&mut self, at: usize, tally: &mut Tally) {
         self.complete = false;
+        self.layout = Layout::UNKNOWN;
         self.keys.truncate(at);
         let end = self.keys.last().map_or(0, |&(end, _)| end);
         self.text.truncate(end);
@@ -149,10 +155,22 @@ impl Memo {
         self.counts
     }
 
-    /// Ends a record read into the memo, tallied in `tally`.
+    /// The layout of the keys kept by a record whose keys are exactly the
+    /// memo's: known once a record with them was read to its end.
+    pub(super) fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Ends a record read into the memo, tallied in `tally`: its keys,
+    /// unless one may repeat, are a new layout.
     pub(super) fn finish(&mut self, tally: &Tally) {
         self.counts = tally.counts;
         self.complete = !tally.seen.maybe_repeated;
+        self.layout = if self.complete {
+            Layout::new()
+        } else {
+            Layout::UNKNOWN
+        };
     }
 }
 
