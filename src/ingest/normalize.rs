@@ -536,17 +536,28 @@ fn top_level(
         return renamed(level, input.into_entries(), excluded, keep);
     }
     // Taken out while in use and put back after: nothing below reads a
-    // record's top level again, but a fresh plan would do no harm.
-    let mut plan = PLAN.try_with(Cell::take).unwrap_or_default();
-    if !plan.is_for(layout, level, excluded) {
-        plan = Plan {
-            layout,
-            level: Some(level),
-            excluded,
-            fields: input.keys().map(|key| own(level, key, excluded)).collect(),
-        };
+    // record's top level again, but fresh plans would do no harm.
+    let mut plans = PLANS.try_with(Cell::take).unwrap_or_default();
+    match plans.iter().position(|p| p.is_for(layout, level, excluded)) {
+        Some(0) => {}
+        Some(i) => {
+            let plan = plans.remove(i);
+            plans.insert(0, plan);
+        }
+        None => {
+            plans.truncate(PLANS_KEPT - 1);
+            plans.insert(
+                0,
+                Plan {
+                    layout,
+                    level,
+                    excluded,
+                    fields: input.keys().map(|key| own(level, key, excluded)).collect(),
+                },
+            );
+        }
     }
-    let out = match &plan.fields {
+    let out = match plans.first().and_then(|p| p.fields.as_ref()) {
         Some(fields) => {
             for ((key, value), field) in input.iter_mut().zip(fields) {
                 if let Some(field) = field {
@@ -557,15 +568,14 @@ fn top_level(
         }
         None => renamed(level, input.into_entries(), excluded, keep),
     };
-    let _ = PLAN.try_with(|cell| cell.set(plan));
+    let _ = PLANS.try_with(|cell| cell.set(plans));
     out
 }
 
 /// What [`in_place`] finds of the keys of one [`Layout`] at the top level.
-#[derive(Default)]
 struct Plan {
     layout: Layout,
-    level: Option<&'static Level>,
+    level: &'static Level,
     excluded: &'static [&'static str],
     /// The field of each key, in order (`None` for a key kept as it
     /// is); `None` when some key needs renaming.
@@ -575,14 +585,19 @@ struct Plan {
 impl Plan {
     fn is_for(&self, layout: Layout, level: &Level, excluded: &[&str]) -> bool {
         self.layout == layout
-            && self.level.is_some_and(|l| std::ptr::eq(l, level))
+            && std::ptr::eq(self.level, level)
             && std::ptr::eq(self.excluded, excluded)
     }
 }
 
+/// How many plans a thread keeps: as many as the reader keeps key
+/// sequences, for each catalog a record of one may be read against.
+const PLANS_KEPT: usize = 8;
+
 thread_local! {
-    /// The plan of the last layout normalized on this thread.
-    static PLAN: Cell<Plan> = Cell::new(Plan::default());
+    /// The plans of the last layouts normalized on this thread, the last
+    /// used first.
+    static PLANS: Cell<Vec<Plan>> = const { Cell::new(Vec::new()) };
 }
 
 /// For [`in_place`]: `Some(Some(field))` for a key spelled as its field,

@@ -1,9 +1,10 @@
-//! The keys of the last record read on a thread, in order, with what the
+//! The keys of the last records read on a thread, in order, with what the
 //! keep said of each. The records of one export repeat their keys in the
-//! same order, so a record's keys are compared with these one by one (one
-//! comparison each) instead of being looked up in the keep, tallied and
-//! checked for repeats: a record whose keys are exactly these, which did
-//! not repeat, has none that repeats and the same counts.
+//! same order (or in a few orders, one per kind of record), so a record's
+//! keys are compared with these one by one (one comparison each) instead
+//! of being looked up in the keep, tallied and checked for repeats: a
+//! record whose keys are exactly those of one sequence, which did not
+//! repeat, has none that repeats and the same counts.
 
 use std::cell::Cell;
 use std::hash::Hasher;
@@ -34,37 +35,83 @@ impl Action {
     }
 }
 
-/// The keys of the last record read with one keep, and what to do with
-/// each.
+/// The key sequences of the last records read with one keep, and what to
+/// do with each key: the current one (the last record's) first.
 #[derive(Debug, Default)]
 pub(super) struct Memo {
     /// The keep's [`Keep::id`]; 0 before any record.
     keep: u64,
+    /// At most [`SEQUENCES`], the one records are compared with (and
+    /// read into) first, then the others, complete, the last used first.
+    sequences: Vec<Sequence>,
+    /// How many keys the last record read kept: room for as many is made
+    /// for the next.
+    kept: usize,
+}
+
+/// The keys of one record, in order, with what the keep said of each.
+#[derive(Debug, Default)]
+struct Sequence {
     /// The keys, one after the other.
     text: String,
     /// Where each key ends in `text`, and its action.
     keys: Vec<(usize, Action)>,
     /// The counts of all the keys (a `properties` object's keys aside).
     counts: KeyCounts,
-    /// Whether `keys` are all the keys of the last record and none of them
+    /// Whether `keys` are all the keys of a record and none of them
     /// repeats; false while a record is being read into it.
     complete: bool,
-    /// How many keys the last record read kept: room for as many is made
-    /// for the next.
-    kept: usize,
     /// The layout of the keys a record with exactly these keys keeps,
     /// while `complete`.
     layout: Layout,
 }
 
+/// How many key sequences a memo holds: an export that mixes a few kinds
+/// of record (interactive, non-interactive, service principal) goes from
+/// one to another without reading any as new.
+const SEQUENCES: usize = 4;
+
 thread_local! {
     static LAST: Cell<Memo> = Cell::new(Memo::default());
 }
 
-/// Bytes of key text a memo holds on to between records: one odd record
-/// with very long or very many keys does not pin its size for the life of
-/// the thread.
+/// Bytes of key text a sequence holds on to between records: one odd
+/// record with very long or very many keys does not pin its size for the
+/// life of the thread.
 const KEEP_TEXT: usize = 64 << 10;
+
+impl Sequence {
+    /// The key at `at` and its action, if the sequence has that many.
+    #[inline]
+    fn get(&self, at: usize) -> Option<(&str, Action)> {
+        let start = match at.checked_sub(1) {
+            Some(before) => self.keys.get(before)?.0,
+            None => 0,
+        };
+        let (end, action) = *self.keys.get(at)?;
+        Some((self.text.get(start..end)?, action))
+    }
+
+    /// The text of the first `at` keys, and where each ends.
+    fn prefix(&self, at: usize) -> Option<(&str, &[(usize, Action)])> {
+        let keys = self.keys.get(..at)?;
+        let end = keys.last().map_or(0, |&(end, _)| end);
+        Some((self.text.get(..end)?, keys))
+    }
+
+    /// Empties the sequence, keeping its room unless it grew past
+    /// [`KEEP_TEXT`].
+    fn clear(&mut self) {
+        self.complete = false;
+        self.layout = Layout::UNKNOWN;
+        self.keys.clear();
+        self.text.clear();
+        if self.text.capacity() > KEEP_TEXT {
+            self.text.shrink_to(KEEP_TEXT);
+            self.keys.shrink_to(KEEP_TEXT / 8);
+        }
+    }
+}
 
 impl Memo {
     /// Runs `read` with this thread's memo: taken out of the thread's cell
@@ -81,45 +128,96 @@ impl Memo {
     /// Starts a record read with `keep`: whether its keys can be compared
     /// with the memo's.
     pub(super) fn start(&mut self, keep: &Keep) -> bool {
-        if self.keep != keep.id || !self.complete {
-            // Another keep's, or a record that was not read to its end
-            // or may repeat a key.
+        if self.keep != keep.id {
             self.keep = keep.id;
-            self.complete = false;
-            self.layout = Layout::UNKNOWN;
-            self.keys.clear();
-            self.text.clear();
-            if self.text.capacity() > KEEP_TEXT {
-                self.text.shrink_to(KEEP_TEXT);
-                self.keys.shrink_to(KEEP_TEXT / 8);
+            self.sequences.truncate(1);
+            if let Some(only) = self.sequences.first_mut() {
+                only.clear();
             }
         }
-        self.complete
+        // A record that was not read to its end, or may repeat a key,
+        // is not compared with.
+        if self.sequences.first().is_some_and(|s| !s.complete) {
+            let mut dropped = self.sequences.remove(0);
+            if self.sequences.is_empty() {
+                dropped.clear();
+                self.sequences.push(dropped);
+            }
+        }
+        match self.sequences.first() {
+            Some(current) => current.complete,
+            None => {
+                self.sequences.push(Sequence::default());
+                false
+            }
+        }
     }
 
-    /// The key at `at` and its action, if the memo has that many.
+    /// The key at `at` of the current sequence, and its action, if it
+    /// has that many.
     #[inline]
     pub(super) fn get(&self, at: usize) -> Option<(&str, Action)> {
-        let start = match at.checked_sub(1) {
-            Some(before) => self.keys.get(before)?.0,
-            None => 0,
-        };
-        let (end, action) = *self.keys.get(at)?;
-        Some((self.text.get(start..end)?, action))
+        self.sequences.first()?.get(at)
     }
 
-    /// The memo's keys before `at` become the start of the record being
-    /// read, which goes on differently (or ends) there: the keys are
-    /// tallied in `tally` as if read, and the rest dropped.
+    /// The action of `key`, read after the current sequence's first `at`
+    /// keys, when `key` comes next in it, or in another sequence with the
+    /// same first `at` keys, which then becomes the current one.
+    #[inline]
+    pub(super) fn follow(&mut self, at: usize, key: &str) -> Option<Action> {
+        match self.get(at) {
+            Some((same, action)) if same == key => Some(action),
+            _ => self.switch(at, key),
+        }
+    }
+
+    /// [`Memo::follow`], among the other sequences.
+    #[cold]
+    fn switch(&mut self, at: usize, key: &str) -> Option<Action> {
+        let (current, others) = self.sequences.split_first()?;
+        let prefix = current.prefix(at)?;
+        // The others are complete: only the current one is read into.
+        let found = others.iter().position(|other| {
+            other.get(at).is_some_and(|(next, _)| next == key) && other.prefix(at) == Some(prefix)
+        })?;
+        // The one found first, the others in the order they were used.
+        let other = self.sequences.remove(found + 1);
+        self.sequences.insert(0, other);
+        self.get(at).map(|(_, action)| action)
+    }
+
+    /// The current sequence's keys before `at` become the start of the
+    /// record being read, which goes on differently (or ends) there: the
+    /// keys are tallied in `tally` as if read. A complete sequence is
+    /// kept among the others (the least recently used one makes room), the
+    /// record read into a new one.
     pub(super) fn diverge(&mut self, at: usize, tally: &mut Tally) {
-        self.complete = false;
-        self.layout = Layout::UNKNOWN;
-        self.keys.truncate(at);
-        let end = self.keys.last().map_or(0, |&(end, _)| end);
-        self.text.truncate(end);
+        let Some(current) = self.sequences.first() else {
+            return;
+        };
+        if current.complete {
+            let mut fresh = if self.sequences.len() < SEQUENCES {
+                Sequence::default()
+            } else {
+                self.sequences.pop().unwrap_or_default()
+            };
+            fresh.clear();
+            if let Some((text, keys)) = self.sequences.first().and_then(|c| c.prefix(at)) {
+                fresh.text.push_str(text);
+                fresh.keys.extend_from_slice(keys);
+            }
+            self.sequences.insert(0, fresh);
+        } else if let Some(current) = self.sequences.first_mut() {
+            current.keys.truncate(at);
+            let end = current.keys.last().map_or(0, |&(end, _)| end);
+            current.text.truncate(end);
+        }
+        let Some(current) = self.sequences.first() else {
+            return;
+        };
         let mut start = 0;
-        for &(end, _) in &self.keys {
-            if let Some(key) = self.text.get(start..end) {
+        for &(end, _) in &current.keys {
+            if let Some(key) = current.text.get(start..end) {
                 tally.add(key);
             }
             start = end;
@@ -129,15 +227,20 @@ impl Memo {
     /// Adds the next key of the record being read, unless a key of it may
     /// repeat (`tally`): such a record is never compared with.
     pub(super) fn push(&mut self, key: &str, action: Action, tally: &Tally) {
-        if !tally.seen.maybe_repeated {
-            self.text.push_str(key);
-            self.keys.push((self.text.len(), action));
+        if let Some(current) = self.sequences.first_mut()
+            && !tally.seen.maybe_repeated
+        {
+            current.text.push_str(key);
+            current.keys.push((current.text.len(), action));
         }
     }
 
-    /// Whether the record read had exactly the memo's keys, `at` of them.
+    /// Whether the record read had exactly the current sequence's keys,
+    /// `at` of them.
     pub(super) fn is_all(&self, at: usize) -> bool {
-        self.complete && at == self.keys.len()
+        self.sequences
+            .first()
+            .is_some_and(|s| s.complete && at == s.keys.len())
     }
 
     /// How many keys the last record read kept (0 before any).
@@ -150,27 +253,30 @@ impl Memo {
         self.kept = kept;
     }
 
-    /// The counts of the memo's keys.
+    /// The counts of the current sequence's keys.
     pub(super) fn counts(&self) -> KeyCounts {
-        self.counts
+        self.sequences.first().map(|s| s.counts).unwrap_or_default()
     }
 
     /// The layout of the keys kept by a record whose keys are exactly the
-    /// memo's: known once a record with them was read to its end.
+    /// current sequence's: known once a record with them was read to its
+    /// end.
     pub(super) fn layout(&self) -> Layout {
-        self.layout
+        self.sequences.first().map_or(Layout::UNKNOWN, |s| s.layout)
     }
 
-    /// Ends a record read into the memo, tallied in `tally`: its keys,
-    /// unless one may repeat, are a new layout.
+    /// Ends a record read into the current sequence, tallied in `tally`:
+    /// its keys, unless one may repeat, are a new layout.
     pub(super) fn finish(&mut self, tally: &Tally) {
-        self.counts = tally.counts;
-        self.complete = !tally.seen.maybe_repeated;
-        self.layout = if self.complete {
-            Layout::new()
-        } else {
-            Layout::UNKNOWN
-        };
+        if let Some(current) = self.sequences.first_mut() {
+            current.counts = tally.counts;
+            current.complete = !tally.seen.maybe_repeated;
+            current.layout = if current.complete {
+                Layout::new()
+            } else {
+                Layout::UNKNOWN
+            };
+        }
     }
 }
 
