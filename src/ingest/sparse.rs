@@ -17,6 +17,7 @@ mod memo;
 mod scan;
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
@@ -26,7 +27,7 @@ use self::scan::{Scan, Unsure};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
-use crate::record::{Fields, Layout};
+use crate::record::Fields;
 
 /// The keys of a record worth parsing, compared ignoring ASCII case, and
 /// for each, whether its whole value is needed or only some keys of the
@@ -204,10 +205,7 @@ pub(crate) fn parse(bytes: &[u8], keep: &Keep) -> serde_json::Result<(Parsed, Op
         return serde_json::from_slice::<Value>(bytes).map(|v| (v.into(), None));
     };
     match Memo::with(|memo| record(text, keep, memo)) {
-        Ok(Some((entries, counts, layout))) => Ok((
-            Parsed::Object(Fields::with_layout(entries, layout)),
-            Some(counts),
-        )),
+        Ok(Some((fields, counts))) => Ok((Parsed::Object(fields), Some(counts))),
         // Repeated keys collapse in a full parse (the last one wins), and
         // detection counts them once: read the record as it does.
         Ok(None) | Err(Unsure) => serde_json::from_str::<Value>(text).map(|v| (v.into(), None)),
@@ -279,20 +277,14 @@ fn pruned(value: Value, keep: &Keep) -> Value {
     }
 }
 
-/// The keys a record keeps and their values, in the order read.
-type Entries = Vec<(String, Value)>;
-
-/// Reads the object at the top of a record: keeps what `keep` wants,
-/// counts every key, and gives the layout of the kept keys. `None` for a
-/// record that is no object or whose keys may repeat. Its keys are
-/// compared with those of the last records (`memo`) while they are the
-/// same as one's, and looked up, tallied and remembered from the first
-/// that differs from all.
-fn record(
-    text: &str,
-    keep: &Keep,
-    memo: &mut Memo,
-) -> Result<Option<(Entries, KeyCounts, Layout)>, Unsure> {
+/// Reads the object at the top of a record: keeps what `keep` wants and
+/// counts every key. `None` for a record that is no object or whose keys
+/// may repeat. Its keys are compared with those of the last records
+/// (`memo`) while they are the same as one's, and looked up, tallied and
+/// remembered from the first that differs from all. A record with exactly
+/// the keys of one keeps the same keys in the same order: what a key does
+/// depends on the key and the keep alone; its fields share those keys.
+fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, KeyCounts)>, Unsure> {
     let mut scan = Scan::new(text);
     scan.start();
     if scan.peek() != Some(b'{') {
@@ -300,11 +292,14 @@ fn record(
     }
     scan.enter()?;
     let mut first = true;
-    let mut out = Vec::with_capacity(memo.kept());
+    let mut values = Vec::with_capacity(memo.kept());
     let mut tally = Tally::default();
     // Whether the keys read so far are the memo's first `at`.
     let mut following = memo.start(keep);
     let mut at = 0;
+    // The keys kept so far, once the record leaves the memo's keys (until
+    // then, the memo's).
+    let mut keys: Option<Vec<String>> = None;
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
     let properties_known = Cell::new(false);
@@ -319,6 +314,7 @@ fn record(
             None => {
                 if following {
                     following = false;
+                    keys = Some(memo.kept_keys(values.len()));
                     memo.diverge(at, &mut tally);
                 }
                 tally.add(&key);
@@ -351,24 +347,36 @@ fn record(
                 continue;
             }
         };
-        out.push((key.into_owned(), value));
+        if let Some(keys) = &mut keys {
+            keys.push(key.into_owned());
+        } else if !following {
+            keys = Some(vec![key.into_owned()]);
+        }
+        values.push(value);
     }
     scan.end()?;
     let mut counts = if following && memo.is_all(at) {
         memo.counts()
     } else {
+        // The record ended before the memo's keys did, or left them.
+        let kept = keys.unwrap_or_else(|| memo.kept_keys(values.len()));
         if following {
-            // The record ended before the memo's keys did.
             memo.diverge(at, &mut tally);
         }
-        memo.finish(&tally);
+        memo.finish(&tally, kept);
         tally.counts
     };
     counts.known = counts.known || properties_known.get();
-    memo.set_kept(out.len());
-    // The same keys, with the same keep, keep the same keys in the same
-    // order: what a key does depends on the key and the keep alone.
-    Ok(Some((out, counts, memo.layout())))
+    memo.set_kept(values.len());
+    // The record's keys are now the current sequence's.
+    match memo.layout() {
+        Some((layout, keys)) if keys.len() == values.len() => Ok(Some((
+            Fields::shared(Arc::clone(keys), values, layout),
+            counts,
+        ))),
+        // Never: the full parse reads the record then.
+        _ => Err(Unsure),
+    }
 }
 
 /// The value that comes next, whole.
@@ -585,7 +593,7 @@ mod tests {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut keys: Vec<&str> = vec!["status", "a", "Zed"];
         let mut recent: Vec<Vec<&str>> = Vec::new();
-        let mut layouts: Vec<(Layout, Vec<String>)> = Vec::new();
+        let mut layouts: Vec<(crate::record::Layout, Vec<String>)> = Vec::new();
         let mut known = 0;
         for round in 0..5_000 {
             match rng.below(9) {

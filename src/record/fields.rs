@@ -16,6 +16,7 @@
 //! catalog field each key is) is then worked out once per layout instead
 //! of once per record.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -24,8 +25,45 @@ use serde_json::{Map, Value};
 /// A record's top-level fields: unique keys, in no particular order.
 #[derive(Clone, Default)]
 pub struct Fields {
-    entries: Vec<(String, Value)>,
+    keys: Keys,
+    /// The value of each key, in the keys' order.
+    values: Vec<Value>,
     layout: Layout,
+}
+
+/// The keys of [`Fields`]: their own, or those of every record of one
+/// layout, shared.
+#[derive(Clone)]
+enum Keys {
+    Own(Vec<String>),
+    Shared(Arc<[String]>),
+}
+
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys::Own(Vec::new())
+    }
+}
+
+impl Keys {
+    #[inline]
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Keys::Own(keys) => keys,
+            Keys::Shared(keys) => keys,
+        }
+    }
+
+    /// The keys, to change: shared keys are copied first.
+    fn to_mut(&mut self) -> &mut Vec<String> {
+        if let Keys::Shared(shared) = self {
+            *self = Keys::Own(shared.to_vec());
+        }
+        match self {
+            Keys::Own(keys) => keys,
+            Keys::Shared(_) => unreachable!("made own above"),
+        }
+    }
 }
 
 /// Names an order of keys: fields with the same layout, other than
@@ -54,20 +92,31 @@ impl Layout {
 impl Fields {
     /// The fields of `entries`, no key twice.
     pub(crate) fn from_unique(entries: Vec<(String, Value)>) -> Fields {
-        Fields::with_layout(entries, Layout::UNKNOWN)
+        let (keys, values) = entries.into_iter().unzip();
+        Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
     }
 
-    /// The fields of `entries`, no key twice, whose keys are in `layout`
-    /// (the same keys, in the same order, as any other fields in it).
-    pub(crate) fn with_layout(entries: Vec<(String, Value)>, layout: Layout) -> Fields {
+    /// The fields of `values` under the keys of `layout`, shared with
+    /// every record of that layout (one value per key, no key twice).
+    pub(crate) fn shared(keys: Arc<[String]>, values: Vec<Value>, layout: Layout) -> Fields {
+        Fields::with_keys(Keys::Shared(keys), values, layout)
+    }
+
+    fn with_keys(keys: Keys, values: Vec<Value>, layout: Layout) -> Fields {
+        let slice = keys.as_slice();
+        debug_assert_eq!(slice.len(), values.len(), "a value per key");
         debug_assert!(
-            entries
+            slice
                 .iter()
                 .enumerate()
-                .all(|(i, (k, _))| entries.iter().skip(i + 1).all(|(other, _)| other != k)),
+                .all(|(i, k)| slice.iter().skip(i + 1).all(|other| other != k)),
             "a key twice"
         );
-        Fields { entries, layout }
+        Fields {
+            keys,
+            values,
+            layout,
+        }
     }
 
     /// The layout of the keys.
@@ -77,29 +126,33 @@ impl Fields {
 
     /// The keys and values, in no particular order.
     pub(crate) fn into_entries(self) -> Vec<(String, Value)> {
-        self.entries
+        match self.keys {
+            Keys::Own(keys) => keys.into_iter().zip(self.values).collect(),
+            Keys::Shared(keys) => keys.iter().cloned().zip(self.values).collect(),
+        }
     }
 
     /// The fields as a JSON object.
     pub(crate) fn into_map(self) -> Map<String, Value> {
-        self.entries.into_iter().collect()
+        self.into_entries().into_iter().collect()
     }
 
-    /// The key and value under `key`.
+    /// The position of `key`.
     #[inline]
-    fn find(&self, key: &str) -> Option<&(String, Value)> {
-        self.entries.iter().find(|(k, _)| k == key)
+    fn find(&self, key: &str) -> Option<usize> {
+        self.keys.as_slice().iter().position(|k| k == key)
     }
 
     /// The value under `key`.
     #[inline]
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).map(|(_, v)| v)
+        self.values.get(self.find(key)?)
     }
 
     /// The key as stored and the value under `key`.
     pub(crate) fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
-        self.find(key).map(|(k, v)| (k, v))
+        let at = self.find(key)?;
+        Some((self.keys.as_slice().get(at)?, self.values.get(at)?))
     }
 
     /// Whether there is a value under `key`.
@@ -110,10 +163,8 @@ impl Fields {
     /// The value under `key`, to change.
     #[inline]
     fn find_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.entries
-            .iter_mut()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        let at = self.find(key)?;
+        self.values.get_mut(at)
     }
 
     /// Puts `value` under `key`; gives back the value it replaces.
@@ -130,18 +181,19 @@ impl Fields {
     /// Adds a key: the fields leave their layout.
     fn push(&mut self, key: String, value: Value) {
         self.layout = Layout::UNKNOWN;
-        self.entries.push((key, value));
+        self.keys.to_mut().push(key);
+        self.values.push(value);
     }
 
     /// The keys and values, in the order they are held.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.keys.as_slice().iter().zip(&self.values)
     }
 
     /// The keys and values, in the order they are held, the values to
     /// change.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+        self.keys.as_slice().iter().zip(&mut self.values)
     }
 
     /// The keys and values in key order, as a map gives them.
@@ -153,21 +205,25 @@ impl Fields {
 
     /// The keys, in the order they are held.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.iter().map(|(k, _)| k)
+        self.keys.as_slice().iter()
     }
 
     /// Keeps only the fields `keep` says yes to.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
-        let before = self.entries.len();
-        self.entries.retain_mut(|(k, v)| keep(k, v));
-        if self.entries.len() != before {
-            self.layout = Layout::UNKNOWN;
+        let kept: Vec<bool> = self.iter_mut().map(|(k, v)| keep(k, v)).collect();
+        if kept.iter().all(|&k| k) {
+            return;
         }
+        self.layout = Layout::UNKNOWN;
+        let mut flags = kept.iter();
+        self.keys.to_mut().retain(|_| flags.next() == Some(&true));
+        let mut flags = kept.iter();
+        self.values.retain(|_| flags.next() == Some(&true));
     }
 
     /// How many fields there are.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.values.len()
     }
 }
 
@@ -198,7 +254,7 @@ impl From<Map<String, Value>> for Fields {
 impl Serialize for Fields {
     /// As the map of the same entries: in key order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.entries.len()))?;
+        let mut map = s.serialize_map(Some(self.len()))?;
         for (k, v) in self.sorted() {
             map.serialize_entry(k, v)?;
         }

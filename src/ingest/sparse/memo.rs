@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use super::Keep;
 use crate::ingest::markers::{self, KeyCounts};
@@ -62,8 +63,9 @@ struct Sequence {
     /// repeats; false while a record is being read into it.
     complete: bool,
     /// The layout of the keys a record with exactly these keys keeps,
-    /// while `complete`.
+    /// and those keys, while `complete`.
     layout: Layout,
+    kept: Option<Arc<[String]>>,
 }
 
 /// How many key sequences a memo holds: an export that mixes a few kinds
@@ -104,6 +106,7 @@ impl Sequence {
     fn clear(&mut self) {
         self.complete = false;
         self.layout = Layout::UNKNOWN;
+        self.kept = None;
         self.keys.clear();
         self.text.clear();
         if self.text.capacity() > KEEP_TEXT {
@@ -259,22 +262,31 @@ impl Memo {
     }
 
     /// The layout of the keys kept by a record whose keys are exactly the
-    /// current sequence's: known once a record with them was read to its
-    /// end.
-    pub(super) fn layout(&self) -> Layout {
-        self.sequences.first().map_or(Layout::UNKNOWN, |s| s.layout)
+    /// current sequence's, and those keys: known once a record with them
+    /// was read to its end.
+    pub(super) fn layout(&self) -> Option<(Layout, &Arc<[String]>)> {
+        let current = self.sequences.first()?;
+        Some((current.layout, current.kept.as_ref()?))
     }
 
-    /// Ends a record read into the current sequence, tallied in `tally`:
-    /// its keys, unless one may repeat, are a new layout.
-    pub(super) fn finish(&mut self, tally: &Tally) {
+    /// The first `n` keys kept by a record that follows the current
+    /// sequence (as many as it kept so far).
+    pub(super) fn kept_keys(&self, n: usize) -> Vec<String> {
+        let kept = self.sequences.first().and_then(|s| s.kept.as_deref());
+        kept.and_then(|k| k.get(..n)).unwrap_or_default().to_vec()
+    }
+
+    /// Ends a record read into the current sequence, tallied in `tally`,
+    /// that kept `kept`: its keys, unless one may repeat, are a new
+    /// layout.
+    pub(super) fn finish(&mut self, tally: &Tally, kept: Vec<String>) {
         if let Some(current) = self.sequences.first_mut() {
             current.counts = tally.counts;
             current.complete = !tally.seen.maybe_repeated;
-            current.layout = if current.complete {
-                Layout::new()
+            (current.layout, current.kept) = if current.complete {
+                (Layout::new(), Some(kept.into()))
             } else {
-                Layout::UNKNOWN
+                (Layout::UNKNOWN, None)
             };
         }
     }
