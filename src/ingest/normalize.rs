@@ -486,6 +486,7 @@ fn renamed<O: ObjectMut + Default>(
     });
     nested.sort_unstable_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
     let mut out = O::default();
+    out.reserve_keys(direct.len() + nested.len() + extra.len());
     // The field given a value last: the first key of each wins.
     let mut taken: Option<&'static Field> = None;
     for (_, _, field, key, value) in direct {
@@ -897,7 +898,9 @@ mod tests {
             if reversed {
                 read.reverse();
             }
-            let (r, _) = normalize_with(Fields::from_unique(read), None, None, None);
+            let (keys, values) = read.into_iter().unzip();
+            let fields = Fields::from_keys_values(keys, values);
+            let (r, _) = normalize_with(fields, None, None, None);
             assert_eq!(
                 Value::Object(r.fields.into_map()),
                 want,

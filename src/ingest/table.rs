@@ -204,7 +204,8 @@ impl Projection {
             return None;
         }
         // No name twice among the cells kept (checked above).
-        let mut out = Vec::new();
+        let kept = self.kept.iter().filter(|&&k| k).count();
+        let (mut keys, mut values) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
         let mut counts = KeyCounts::default();
         for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
             if cell.is_empty() {
@@ -218,10 +219,11 @@ impl Projection {
                     Role::Dynamic => dynamic(cell, self.below.get(i).and_then(Option::as_ref)),
                     Role::Plain | Role::Text => Value::String(cell.to_string()),
                 };
-                out.push((column.name.clone(), value));
+                keys.push(column.name.clone());
+                values.push(value);
             }
         }
-        Some((Fields::from_unique(out), counts))
+        Some((Fields::from_keys_values(keys, values), counts))
     }
 }
 

@@ -66,6 +66,28 @@ impl Keys {
     }
 }
 
+/// The keys of [`Fields::into_entries`]: moved out, or copied from the
+/// shared ones.
+enum Either {
+    Own(std::vec::IntoIter<String>),
+    Shared(Arc<[String]>, usize),
+}
+
+impl Iterator for Either {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        match self {
+            Either::Own(keys) => keys.next(),
+            Either::Shared(keys, at) => {
+                let key = keys.get(*at)?.clone();
+                *at += 1;
+                Some(key)
+            }
+        }
+    }
+}
+
 /// Names an order of keys: fields with the same layout, other than
 /// [`Layout::UNKNOWN`], have the same keys in the same order. The reader
 /// gives one to records whose keys it knows to be those of another
@@ -90,9 +112,9 @@ impl Layout {
 }
 
 impl Fields {
-    /// The fields of `entries`, no key twice.
-    pub(crate) fn from_unique(entries: Vec<(String, Value)>) -> Fields {
-        let (keys, values) = entries.into_iter().unzip();
+    /// The fields of `values` under `keys`, one value per key, no key
+    /// twice.
+    pub(crate) fn from_keys_values(keys: Vec<String>, values: Vec<Value>) -> Fields {
         Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
     }
 
@@ -125,16 +147,23 @@ impl Fields {
     }
 
     /// The keys and values, in no particular order.
-    pub(crate) fn into_entries(self) -> Vec<(String, Value)> {
-        match self.keys {
-            Keys::Own(keys) => keys.into_iter().zip(self.values).collect(),
-            Keys::Shared(keys) => keys.iter().cloned().zip(self.values).collect(),
-        }
+    pub(crate) fn into_entries(self) -> impl Iterator<Item = (String, Value)> {
+        let keys = match self.keys {
+            Keys::Own(keys) => Either::Own(keys.into_iter()),
+            Keys::Shared(keys) => Either::Shared(keys, 0),
+        };
+        keys.zip(self.values)
     }
 
     /// The fields as a JSON object.
     pub(crate) fn into_map(self) -> Map<String, Value> {
-        self.into_entries().into_iter().collect()
+        self.into_entries().collect()
+    }
+
+    /// Room for `n` more fields.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.keys.to_mut().reserve(n);
+        self.values.reserve(n);
     }
 
     /// The position of `key`.
@@ -247,7 +276,8 @@ impl std::ops::Index<&str> for Fields {
 impl From<Map<String, Value>> for Fields {
     /// A map's entries come in key order already.
     fn from(map: Map<String, Value>) -> Fields {
-        Fields::from_unique(map.into_iter().collect())
+        let (keys, values) = map.into_iter().unzip();
+        Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
     }
 }
 
@@ -302,6 +332,9 @@ pub(crate) trait ObjectMut: Object {
     /// The keys and values, in the order of [`Object::entries`], the
     /// values to change.
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
+
+    /// Room for `n` more keys, where that means anything.
+    fn reserve_keys(&mut self, _n: usize) {}
 }
 
 impl ObjectMut for Fields {
@@ -320,6 +353,10 @@ impl ObjectMut for Fields {
 
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
         self.iter_mut()
+    }
+
+    fn reserve_keys(&mut self, n: usize) {
+        self.reserve(n);
     }
 }
 
@@ -387,12 +424,31 @@ mod tests {
         for (k, v) in entries {
             map.insert(k.to_string(), json!(v));
         }
-        let fields = Fields::from_unique(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect(),
-        );
+        let (keys, values): (Vec<String>, Vec<Value>) = entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .unzip();
+        let fields = Fields::from_keys_values(keys.clone(), values.clone());
+        // Keys shared with other fields of a layout read the same, and are
+        // copied before one changes.
+        let shared: Arc<[String]> = keys.into();
+        let layout = Layout::new();
+        let mut one = Fields::shared(Arc::clone(&shared), values.clone(), layout);
+        let other = Fields::shared(Arc::clone(&shared), values, layout);
+        assert_eq!(one, fields);
+        assert_eq!(format!("{one:?}"), format!("{fields:?}"));
+        assert_eq!(one.clone().into_map(), map);
+        assert_eq!(one.insert("a".into(), json!(0)), Some(json!(4)));
+        assert_eq!(one.layout(), layout);
+        assert_eq!(one.insert("z".into(), json!(0)), None);
+        assert_eq!(one.layout(), Layout::UNKNOWN);
+        assert_eq!((one.len(), other.len(), shared.len()), (7, 6, 6));
+        assert_eq!(other, fields);
+        let mut fewer = other.clone();
+        fewer.retain(|k, _| k != "c");
+        assert_eq!((fewer.len(), fewer.layout()), (5, Layout::UNKNOWN));
+        assert_eq!(fewer.get("c"), None);
+        assert_eq!(fewer.get("dE"), Some(&json!(6)));
         // Where the order shows, it is the map's.
         assert_eq!(fields.get("a"), Some(&json!(4)));
         assert!(fields.sorted().into_iter().eq(map.iter()));
