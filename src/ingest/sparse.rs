@@ -39,7 +39,7 @@ pub struct Keep {
     /// whole.
     raw_properties: bool,
     /// Tells this keep (and its clones) from any other in the
-    /// [`memo::Memo`] of the last record's keys, which holds indexes
+    /// [`memo::Memo`] of the last records' keys, which holds indexes
     /// into `keys`: the keys of a record's keep ([`Keep::new`]) are only
     /// added while it is built. (A keep below a key may share the id of
     /// another it was cloned from and merged into; those are never given

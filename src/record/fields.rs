@@ -2,19 +2,19 @@
 //! values.
 //!
 //! A record has a few dozen top-level keys, read once and looked up a few
-//! times each. Held as one vector, in the order read, they are built
-//! without a tree insertion per key (`serde_json::Map` is a B-tree), found
-//! by a scan of keys told apart mostly by their length (about four times as
-//! fast as a binary search here, and twice as fast as the B-tree), and
-//! dropped as one allocation plus their values. They mean what the map of
-//! the same entries means: one value per key; whatever shows their order
-//! (serializing, `Debug`, the first of the keys equal ignoring case) shows
-//! the map's, by key.
+//! times each. Held as a vector of keys and one of values, in the order
+//! read, they are built without a tree insertion per key
+//! (`serde_json::Map` is a B-tree), found by a scan of keys told apart
+//! mostly by their length (about four times as fast as a binary search
+//! here, and twice as fast as the B-tree), and dropped as two allocations
+//! plus their values. They mean what the map of the same entries means:
+//! one value per key; whatever shows their order (serializing, `Debug`,
+//! the first of the keys equal ignoring case) shows the map's, by key.
 //!
-//! The records of one export repeat their keys in one order, and the
-//! reader notices ([`Layout`]): what depends only on the keys (which
-//! catalog field each key is) is then worked out once per layout instead
-//! of once per record.
+//! The records of one export repeat their keys in one order (or a few),
+//! and the reader notices ([`Layout`]): the records of one layout share
+//! its keys, and what depends only on the keys (which catalog field each
+//! key is) is worked out once per layout instead of once per record.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
