@@ -462,11 +462,27 @@ fn renamed<O: ObjectMut + Default>(
     excluded: &[&str],
     keep: Option<&Keep>,
 ) -> O {
+    renamed_with(level, input, excluded, keep, None)
+}
+
+/// [`renamed`], with the target of each key, in order, when known
+/// already (see [`Plan`]).
+fn renamed_with<O: ObjectMut + Default>(
+    level: &Level,
+    input: impl IntoIterator<Item = (String, Value)>,
+    excluded: &[&str],
+    keep: Option<&Keep>,
+    targets: Option<&[Option<(Target, u8)>]>,
+) -> O {
     let mut direct = Vec::new();
     let mut nested = Vec::new();
     let mut extra = Vec::new();
-    for (key, value) in input {
-        match level.target(&key, excluded) {
+    for (i, (key, value)) in input.into_iter().enumerate() {
+        let target = match targets.and_then(|t| t.get(i)) {
+            Some(target) => *target,
+            None => level.target(&key, excluded),
+        };
+        match target {
             Some((Target::Direct(field), rank)) => {
                 let value = partly(field, &key, value, keep);
                 direct.push((value.is_null(), rank, field, key, value));
@@ -547,19 +563,29 @@ fn top_level(
         }
         None => {
             plans.truncate(PLANS_KEPT - 1);
+            let fields = input.keys().map(|key| own(level, key, excluded)).collect();
+            let placed = match fields {
+                Some(fields) => Placed::InPlace(fields),
+                None => Placed::Renamed(
+                    input
+                        .keys()
+                        .map(|key| level.target(key, excluded))
+                        .collect(),
+                ),
+            };
             plans.insert(
                 0,
                 Plan {
                     layout,
                     level,
                     excluded,
-                    fields: input.keys().map(|key| own(level, key, excluded)).collect(),
+                    placed,
                 },
             );
         }
     }
-    let out = match plans.first().and_then(|p| p.fields.as_ref()) {
-        Some(fields) => {
+    let out = match plans.first().map(|p| &p.placed) {
+        Some(Placed::InPlace(fields)) => {
             for ((key, value), field) in input.iter_mut().zip(fields) {
                 if let Some(field) = field {
                     coerce_in_place(level, field, key, value, keep);
@@ -567,20 +593,31 @@ fn top_level(
             }
             input
         }
+        Some(Placed::Renamed(targets)) => {
+            renamed_with(level, input.into_entries(), excluded, keep, Some(targets))
+        }
         None => renamed(level, input.into_entries(), excluded, keep),
     };
     let _ = PLANS.try_with(|cell| cell.set(plans));
     out
 }
 
-/// What [`in_place`] finds of the keys of one [`Layout`] at the top level.
+/// What normalization finds of the keys of one [`Layout`] at the top
+/// level.
 struct Plan {
     layout: Layout,
     level: &'static Level,
     excluded: &'static [&'static str],
-    /// The field of each key, in order (`None` for a key kept as it
-    /// is); `None` when some key needs renaming.
-    fields: Option<Vec<Option<&'static Field>>>,
+    placed: Placed,
+}
+
+/// Where the keys of a layout go.
+enum Placed {
+    /// Each key is spelled as its field or is no field's: the field of
+    /// each, in order (`None` for a key kept as it is).
+    InPlace(Vec<Option<&'static Field>>),
+    /// Some key needs renaming: the target of each, in order.
+    Renamed(Vec<Option<(Target, u8)>>),
 }
 
 impl Plan {

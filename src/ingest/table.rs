@@ -41,7 +41,7 @@ use super::markers::{self, KeyCounts};
 use super::normalize::insert_new;
 use super::source::{self, Capped, Source, Steps, human_size, within};
 use super::sparse::{self, Below, Keep};
-use crate::record::Fields;
+use crate::record::{Fields, Layout};
 use admin_center::admin_center_row;
 
 /// Which export a CSV file comes from.
@@ -158,7 +158,16 @@ struct Projection {
     /// Columns that share their name with another (`X_dynamic` and
     /// `X_string` are both `X`).
     shared: Vec<Vec<usize>>,
+    /// The kept columns filled in the last rows (a row leaves its empty
+    /// cells out), each with the layout and the keys of rows that fill
+    /// exactly those: the last used first.
+    layouts: Vec<(Vec<usize>, Layout, Arc<[String]>)>,
+    /// The kept columns filled in the row being read.
+    filled: Vec<usize>,
 }
+
+/// How many sets of filled columns a projection remembers.
+const LAYOUTS: usize = 4;
 
 impl Projection {
     fn new(columns: &[Column], keep: &Keep) -> Projection {
@@ -189,12 +198,14 @@ impl Projection {
                 .collect(),
             known: names().map(markers::is_record_key).collect(),
             shared,
+            layouts: Vec::new(),
+            filled: Vec::new(),
         }
     }
 
     /// The row's kept columns and the counts of all its keys; `None` when
     /// two non-empty cells share a name (the row is built whole then).
-    fn row(&self, columns: &[Column], cells: &[&str]) -> Option<(Fields, KeyCounts)> {
+    fn row(&mut self, columns: &[Column], cells: &[&str]) -> Option<(Fields, KeyCounts)> {
         let filled = |i: &&usize| cells.get(**i).is_some_and(|c| !c.is_empty());
         if self
             .shared
@@ -205,7 +216,8 @@ impl Projection {
         }
         // No name twice among the cells kept (checked above).
         let kept = self.kept.iter().filter(|&&k| k).count();
-        let (mut keys, mut values) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
+        let mut values = Vec::with_capacity(kept);
+        self.filled.clear();
         let mut counts = KeyCounts::default();
         for (i, (column, cell)) in columns.iter().zip(cells).enumerate() {
             if cell.is_empty() {
@@ -219,11 +231,28 @@ impl Projection {
                     Role::Dynamic => dynamic(cell, self.below.get(i).and_then(Option::as_ref)),
                     Role::Plain | Role::Text => Value::String(cell.to_string()),
                 };
-                keys.push(column.name.clone());
+                self.filled.push(i);
                 values.push(value);
             }
         }
-        Some((Fields::from_keys_values(keys, values), counts))
+        // Rows that fill the same kept columns keep the same keys, in the
+        // same order: a layout.
+        let at = match self.layouts.iter().position(|(f, ..)| *f == self.filled) {
+            Some(at) => at,
+            None => {
+                let keys: Vec<String> = (self.filled.iter())
+                    .filter_map(|&i| columns.get(i).map(|c| c.name.clone()))
+                    .collect();
+                self.layouts.truncate(LAYOUTS - 1);
+                self.layouts
+                    .insert(0, (self.filled.clone(), Layout::new(), keys.into()));
+                0
+            }
+        };
+        let (filled, layout, keys) = self.layouts.remove(at);
+        let fields = Fields::shared(Arc::clone(&keys), values, layout);
+        self.layouts.insert(0, (filled, layout, keys));
+        Some((fields, counts))
     }
 }
 
@@ -458,7 +487,7 @@ impl Table {
             Some(Dialect::AdminCenter) => admin_center_row(columns, &cells, line),
             _ => match self
                 .projection
-                .as_ref()
+                .as_mut()
                 .and_then(|p| p.row(columns, &cells))
             {
                 Some((fields, counts)) => Row::Object {

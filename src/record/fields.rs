@@ -114,6 +114,7 @@ impl Layout {
 impl Fields {
     /// The fields of `values` under `keys`, one value per key, no key
     /// twice.
+    #[cfg(test)]
     pub(crate) fn from_keys_values(keys: Vec<String>, values: Vec<Value>) -> Fields {
         Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
     }
