@@ -250,9 +250,12 @@ impl Projection {
             }
         };
         let (filled, layout, keys) = self.layouts.remove(at);
-        let fields = Fields::shared(Arc::clone(&keys), values, layout);
+        // Each filled column is a column: a key for each value. Were it
+        // not, the row would be built whole, losing nothing.
+        let fields =
+            (keys.len() == values.len()).then(|| Fields::shared(Arc::clone(&keys), values, layout));
         self.layouts.insert(0, (filled, layout, keys));
-        Some((fields, counts))
+        Some((fields?, counts))
     }
 }
 
