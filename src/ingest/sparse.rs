@@ -299,7 +299,7 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
     let mut at = 0;
     // The keys kept so far, once the record leaves the memo's keys (until
     // then, the memo's).
-    let mut keys: Option<Vec<String>> = None;
+    let mut keys: Option<Vec<String>> = (!following).then(Vec::new);
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
     let properties_known = Cell::new(false);
@@ -349,8 +349,6 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
         };
         if let Some(keys) = &mut keys {
             keys.push(key.into_owned());
-        } else if !following {
-            keys = Some(vec![key.into_owned()]);
         }
         values.push(value);
     }

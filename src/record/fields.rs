@@ -28,15 +28,14 @@ pub struct Fields {
     keys: Keys,
     /// The value of each key, in the keys' order.
     values: Vec<Value>,
-    layout: Layout,
 }
 
 /// The keys of [`Fields`]: their own, or those of every record of one
-/// layout, shared.
+/// layout, shared (and the layout known only then).
 #[derive(Clone)]
 enum Keys {
     Own(Vec<String>),
-    Shared(Arc<[String]>),
+    Shared(Arc<[String]>, Layout),
 }
 
 impl Default for Keys {
@@ -50,18 +49,19 @@ impl Keys {
     fn as_slice(&self) -> &[String] {
         match self {
             Keys::Own(keys) => keys,
-            Keys::Shared(keys) => keys,
+            Keys::Shared(keys, _) => keys,
         }
     }
 
-    /// The keys, to change: shared keys are copied first.
+    /// The keys, to change: shared keys are copied first, and leave
+    /// their layout.
     fn to_mut(&mut self) -> &mut Vec<String> {
-        if let Keys::Shared(shared) = self {
+        if let Keys::Shared(shared, _) = self {
             *self = Keys::Own(shared.to_vec());
         }
         match self {
             Keys::Own(keys) => keys,
-            Keys::Shared(_) => unreachable!("made own above"),
+            Keys::Shared(..) => unreachable!("made own above"),
         }
     }
 }
@@ -116,16 +116,16 @@ impl Fields {
     /// twice.
     #[cfg(test)]
     pub(crate) fn from_keys_values(keys: Vec<String>, values: Vec<Value>) -> Fields {
-        Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
+        Fields::with_keys(Keys::Own(keys), values)
     }
 
     /// The fields of `values` under the keys of `layout`, shared with
     /// every record of that layout (one value per key, no key twice).
     pub(crate) fn shared(keys: Arc<[String]>, values: Vec<Value>, layout: Layout) -> Fields {
-        Fields::with_keys(Keys::Shared(keys), values, layout)
+        Fields::with_keys(Keys::Shared(keys, layout), values)
     }
 
-    fn with_keys(keys: Keys, values: Vec<Value>, layout: Layout) -> Fields {
+    fn with_keys(keys: Keys, values: Vec<Value>) -> Fields {
         let slice = keys.as_slice();
         debug_assert_eq!(slice.len(), values.len(), "a value per key");
         debug_assert!(
@@ -135,23 +135,22 @@ impl Fields {
                 .all(|(i, k)| slice.iter().skip(i + 1).all(|other| other != k)),
             "a key twice"
         );
-        Fields {
-            keys,
-            values,
-            layout,
-        }
+        Fields { keys, values }
     }
 
     /// The layout of the keys.
     pub(crate) fn layout(&self) -> Layout {
-        self.layout
+        match self.keys {
+            Keys::Own(_) => Layout::UNKNOWN,
+            Keys::Shared(_, layout) => layout,
+        }
     }
 
     /// The keys and values, in no particular order.
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (String, Value)> {
         let keys = match self.keys {
             Keys::Own(keys) => Either::Own(keys.into_iter()),
-            Keys::Shared(keys) => Either::Shared(keys, 0),
+            Keys::Shared(keys, _) => Either::Shared(keys, 0),
         };
         keys.zip(self.values)
     }
@@ -210,7 +209,6 @@ impl Fields {
 
     /// Adds a key: the fields leave their layout.
     fn push(&mut self, key: String, value: Value) {
-        self.layout = Layout::UNKNOWN;
         self.keys.to_mut().push(key);
         self.values.push(value);
     }
@@ -244,7 +242,6 @@ impl Fields {
         if kept.iter().all(|&k| k) {
             return;
         }
-        self.layout = Layout::UNKNOWN;
         let mut flags = kept.iter();
         self.keys.to_mut().retain(|_| flags.next() == Some(&true));
         let mut flags = kept.iter();
@@ -278,7 +275,7 @@ impl From<Map<String, Value>> for Fields {
     /// A map's entries come in key order already.
     fn from(map: Map<String, Value>) -> Fields {
         let (keys, values) = map.into_iter().unzip();
-        Fields::with_keys(Keys::Own(keys), values, Layout::UNKNOWN)
+        Fields::with_keys(Keys::Own(keys), values)
     }
 }
 

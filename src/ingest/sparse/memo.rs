@@ -59,13 +59,10 @@ struct Sequence {
     keys: Vec<(usize, Action)>,
     /// The counts of all the keys (a `properties` object's keys aside).
     counts: KeyCounts,
-    /// Whether `keys` are all the keys of a record and none of them
-    /// repeats; false while a record is being read into it.
-    complete: bool,
-    /// The layout of the keys a record with exactly these keys keeps,
-    /// and those keys, while `complete`.
-    layout: Layout,
-    kept: Option<Arc<[String]>>,
+    /// Once `keys` are all the keys of a record and none of them
+    /// repeats (not while a record is being read into it): the layout of
+    /// the keys a record with exactly these keys keeps, and those keys.
+    kept: Option<(Layout, Arc<[String]>)>,
 }
 
 /// How many key sequences a memo holds: an export that mixes a few kinds
@@ -101,11 +98,14 @@ impl Sequence {
         Some((self.text.get(..end)?, keys))
     }
 
+    /// Whether the keys are all the keys of a record, none repeated.
+    fn is_complete(&self) -> bool {
+        self.kept.is_some()
+    }
+
     /// Empties the sequence, keeping its room unless it grew past
     /// [`KEEP_TEXT`].
     fn clear(&mut self) {
-        self.complete = false;
-        self.layout = Layout::UNKNOWN;
         self.kept = None;
         self.keys.clear();
         self.text.clear();
@@ -140,7 +140,7 @@ impl Memo {
         }
         // A record that was not read to its end, or may repeat a key,
         // is not compared with.
-        if self.sequences.first().is_some_and(|s| !s.complete) {
+        if self.sequences.first().is_some_and(|s| !s.is_complete()) {
             let mut dropped = self.sequences.remove(0);
             if self.sequences.is_empty() {
                 dropped.clear();
@@ -148,7 +148,7 @@ impl Memo {
             }
         }
         match self.sequences.first() {
-            Some(current) => current.complete,
+            Some(current) => current.is_complete(),
             None => {
                 self.sequences.push(Sequence::default());
                 false
@@ -198,7 +198,7 @@ impl Memo {
         let Some(current) = self.sequences.first() else {
             return;
         };
-        if current.complete {
+        if current.is_complete() {
             let mut fresh = if self.sequences.len() < SEQUENCES {
                 Sequence::default()
             } else {
@@ -243,7 +243,7 @@ impl Memo {
     pub(super) fn is_all(&self, at: usize) -> bool {
         self.sequences
             .first()
-            .is_some_and(|s| s.complete && at == s.keys.len())
+            .is_some_and(|s| s.is_complete() && at == s.keys.len())
     }
 
     /// How many keys the last record read kept (0 before any).
@@ -265,15 +265,17 @@ impl Memo {
     /// current sequence's, and those keys: known once a record with them
     /// was read to its end.
     pub(super) fn layout(&self) -> Option<(Layout, &Arc<[String]>)> {
-        let current = self.sequences.first()?;
-        Some((current.layout, current.kept.as_ref()?))
+        let (layout, keys) = self.sequences.first()?.kept.as_ref()?;
+        Some((*layout, keys))
     }
 
     /// The first `n` keys kept by a record that follows the current
     /// sequence (as many as it kept so far).
     pub(super) fn kept_keys(&self, n: usize) -> Vec<String> {
-        let kept = self.sequences.first().and_then(|s| s.kept.as_deref());
-        kept.and_then(|k| k.get(..n)).unwrap_or_default().to_vec()
+        let kept = self.sequences.first().and_then(|s| s.kept.as_ref());
+        kept.and_then(|(_, k)| k.get(..n))
+            .unwrap_or_default()
+            .to_vec()
     }
 
     /// Ends a record read into the current sequence, tallied in `tally`,
@@ -282,12 +284,7 @@ impl Memo {
     pub(super) fn finish(&mut self, tally: &Tally, kept: Vec<String>) {
         if let Some(current) = self.sequences.first_mut() {
             current.counts = tally.counts;
-            current.complete = !tally.seen.maybe_repeated;
-            (current.layout, current.kept) = if current.complete {
-                (Layout::new(), Some(kept.into()))
-            } else {
-                (Layout::UNKNOWN, None)
-            };
+            current.kept = (!tally.seen.maybe_repeated).then(|| (Layout::new(), kept.into()));
         }
     }
 }
