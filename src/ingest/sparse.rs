@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Map, Value};
 
 use self::memo::{Action, Memo, Tally};
-use self::scan::{Scan, Unsure};
+use self::scan::{Key, Scan, Unsure};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
 use crate::fold::FoldedKeys;
@@ -293,9 +293,11 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
     scan.enter()?;
     let mut first = true;
     let mut values = Vec::with_capacity(memo.kept());
-    let mut tally = Tally::default();
     // Whether the keys read so far are the memo's first `at`.
     let mut following = memo.start(keep);
+    // The keys read, tallied once the record leaves the memo's keys (the
+    // memo has the counts of its own).
+    let mut tally: Option<Tally> = (!following).then(Tally::default);
     let mut at = 0;
     // The keys kept so far, once the record leaves the memo's keys (until
     // then, the memo's).
@@ -303,28 +305,39 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
     // Whether the `properties` object holds a field, told by the keys
     // read there, kept or not.
     let properties_known = Cell::new(false);
-    while let Some(key) = scan.key(&mut first)? {
-        let followed = if following {
-            memo.follow(at, &key)
-        } else {
-            None
+    loop {
+        let read = match following.then(|| memo.expect(at)).flatten() {
+            Some((expected, action)) => match scan.key_or(&mut first, expected)? {
+                Some(Key::Expected) => Ok(action),
+                Some(Key::Read(key)) => Err(key),
+                None => break,
+            },
+            None => match scan.key(&mut first)? {
+                Some(key) => Err(key),
+                None => break,
+            },
         };
-        let action = match followed {
-            Some(action) => action,
-            None => {
-                if following {
-                    following = false;
-                    keys = Some(memo.kept_keys(values.len()));
-                    memo.diverge(at, &mut tally);
+        // The action, and the key when it had to be read.
+        let (action, key) = match read {
+            Ok(action) => (action, None),
+            Err(key) => match following.then(|| memo.follow(at, &key)).flatten() {
+                Some(action) => (action, Some(key)),
+                None => {
+                    let tally = tally.get_or_insert_with(Tally::default);
+                    if following {
+                        following = false;
+                        keys = Some(memo.kept_keys(values.len()));
+                        memo.diverge(at, tally);
+                    }
+                    tally.add(&key);
+                    if tally.seen.maybe_repeated {
+                        return Ok(None);
+                    }
+                    let action = Action::of(&key, keep);
+                    memo.push(&key, action, tally);
+                    (action, Some(key))
                 }
-                tally.add(&key);
-                if tally.seen.maybe_repeated {
-                    return Ok(None);
-                }
-                let action = Action::of(&key, keep);
-                memo.push(&key, action, &tally);
-                action
-            }
+            },
         };
         at += 1;
         let value = match action {
@@ -348,7 +361,9 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
             }
         };
         if let Some(keys) = &mut keys {
-            keys.push(key.into_owned());
+            // Not following the memo, every key is read (were one not,
+            // the full parse would read the record).
+            keys.push(key.ok_or(Unsure)?.into_owned());
         }
         values.push(value);
     }
@@ -357,11 +372,12 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
         memo.counts()
     } else {
         // The record ended before the memo's keys did, or left them.
+        let tally = tally.get_or_insert_with(Tally::default);
         let kept = keys.unwrap_or_else(|| memo.kept_keys(values.len()));
         if following {
-            memo.diverge(at, &mut tally);
+            memo.diverge(at, tally);
         }
-        memo.finish(&tally, kept);
+        memo.finish(tally, kept);
         tally.counts
     };
     counts.known = counts.known || properties_known.get();
@@ -704,6 +720,20 @@ mod tests {
             // A key of a Graph page or an Event Hub batch.
             (&k, br#"{"value": 1, "a": 1}"#),
             (&k, br#"{"value": 1, "b": 1}"#),
+            // Keys that JSON must escape, then the same keys unescaped,
+            // which is no JSON: a quote ends a key early, a control
+            // character may not stand in a string.
+            (&k, br#"{"a\"b": 1, "status": 2}"#),
+            (&k, br#"{"a"b": 1, "status": 2}"#),
+            (&k, b"{\"a\\nb\": 1, \"status\": 2}"),
+            (&k, b"{\"a\nb\": 1, \"status\": 2}"),
+            // A key escaped where the last record's was not, and a key
+            // that only starts like the last record's.
+            (&k, br#"{"st\u0061tus": 1, "a": 2}"#),
+            (&k, br#"{"status": 1, "a": 2}"#),
+            (&k, br#"{"st\u0061tus": 1, "a": 2}"#),
+            (&k, br#"{"statusx": 1, "a": 2}"#),
+            (&k, br#"{"status": 1, "ab": 2}"#),
         ];
         for (keep, text) in records {
             let here = parse(text, keep).map_err(|e| e.to_string());

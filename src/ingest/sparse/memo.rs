@@ -59,6 +59,9 @@ struct Sequence {
     keys: Vec<(usize, Action)>,
     /// The counts of all the keys (a `properties` object's keys aside).
     counts: KeyCounts,
+    /// Whether a key holds a quote, a backslash or a control character:
+    /// written in JSON, such a key needs an escape.
+    escaped: bool,
     /// Once `keys` are all the keys of a record and none of them
     /// repeats (not while a record is being read into it): the layout of
     /// the keys a record with exactly these keys keeps, and those keys.
@@ -107,6 +110,7 @@ impl Sequence {
     /// [`KEEP_TEXT`].
     fn clear(&mut self) {
         self.kept = None;
+        self.escaped = false;
         self.keys.clear();
         self.text.clear();
         if self.text.capacity() > KEEP_TEXT {
@@ -163,6 +167,18 @@ impl Memo {
         self.sequences.first()?.get(at)
     }
 
+    /// [`Memo::get`], when each key of the current sequence is written in
+    /// JSON as itself between quotes: then text that holds the key so
+    /// written holds exactly that key ([`super::scan::Scan::key_or`]).
+    #[inline]
+    pub(super) fn expect(&self, at: usize) -> Option<(&str, Action)> {
+        let current = self.sequences.first()?;
+        if current.escaped {
+            return None;
+        }
+        current.get(at)
+    }
+
     /// The action of `key`, read after the current sequence's first `at`
     /// keys, when `key` comes next in it, or in another sequence with the
     /// same first `at` keys, which then becomes the current one.
@@ -205,9 +221,12 @@ impl Memo {
                 self.sequences.pop().unwrap_or_default()
             };
             fresh.clear();
-            if let Some((text, keys)) = self.sequences.first().and_then(|c| c.prefix(at)) {
+            if let Some(current) = self.sequences.first()
+                && let Some((text, keys)) = current.prefix(at)
+            {
                 fresh.text.push_str(text);
                 fresh.keys.extend_from_slice(keys);
+                fresh.escaped = current.escaped;
             }
             self.sequences.insert(0, fresh);
         } else if let Some(current) = self.sequences.first_mut() {
@@ -235,6 +254,8 @@ impl Memo {
         {
             current.text.push_str(key);
             current.keys.push((current.text.len(), action));
+            current.escaped =
+                current.escaped || key.bytes().any(|b| matches!(b, b'"' | b'\\' | ..0x20));
         }
     }
 

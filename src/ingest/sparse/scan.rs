@@ -30,6 +30,15 @@ const MAX_DEPTH: u32 = 100;
 /// which a full parse rejects.
 const MAX_DIGITS: usize = 300;
 
+/// A key read by [`Scan::key_or`].
+#[derive(Debug)]
+pub(super) enum Key<'a> {
+    /// The key expected.
+    Expected,
+    /// Another key.
+    Read(Cow<'a, str>),
+}
+
 /// JSON text, walked from its start.
 #[derive(Debug)]
 pub(super) struct Scan<'a> {
@@ -100,6 +109,30 @@ impl<'a> Scan<'a> {
             return Ok(None);
         }
         let key = self.string()?;
+        self.expect(b':')?;
+        self.blank();
+        Ok(Some(key))
+    }
+
+    /// [`Scan::key`], when the key is likely `expected`, which must need no
+    /// escape in JSON: a key written exactly as `expected` between quotes
+    /// is stepped over without being read as a string (it is valid, and
+    /// it is `expected`); any other is read.
+    pub(super) fn key_or(&mut self, first: &mut bool, expected: &str) -> Scanned<Option<Key<'a>>> {
+        if !self.next(first, b'}')? {
+            return Ok(None);
+        }
+        let end = self.pos + 1 + expected.len();
+        let bytes = self.bytes();
+        let key = if bytes.get(self.pos) == Some(&b'"')
+            && bytes.get(self.pos + 1..end) == Some(expected.as_bytes())
+            && bytes.get(end) == Some(&b'"')
+        {
+            self.pos = end + 1;
+            Key::Expected
+        } else {
+            Key::Read(self.string()?)
+        };
         self.expect(b':')?;
         self.blank();
         Ok(Some(key))
