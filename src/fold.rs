@@ -74,6 +74,11 @@ impl<V> FoldedKeys<V> {
         self.entries.iter().map(|(k, _)| k.as_ref())
     }
 
+    /// The values, in the order added.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
     /// The keys (lower-cased) and their values, in the order added.
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (Box<str>, V)> {
         self.entries.into_iter()

@@ -16,13 +16,14 @@
 mod memo;
 mod scan;
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
-use self::memo::{Action, Memo, Tally};
+use self::memo::{Action, Memo, Nest, Tally};
 use self::scan::{Key, Scan, Unsure};
 use super::markers::{self, KeyCounts};
 use crate::catalog::{Field, GRAPH_ACTIVITY, Kind, SIGN_IN};
@@ -45,6 +46,10 @@ pub struct Keep {
     /// another it was cloned from and merged into; those are never given
     /// to the memo.)
     id: u64,
+    /// This keep's number among the keeps of a record's keep, itself 0
+    /// and those below it numbered once it is built ([`Keep::new`]): the
+    /// memo's [`Nest`] is indexed by it.
+    node: u32,
 }
 
 impl Default for Keep {
@@ -54,6 +59,7 @@ impl Default for Keep {
             keys: FoldedKeys::default(),
             raw_properties: false,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
+            node: 0,
         }
     }
 }
@@ -102,7 +108,19 @@ impl Keep {
             }
             keep.add_path(&[SIGN_IN, GRAPH_ACTIVITY], first, rest);
         }
+        keep.number(&mut 0);
         keep
+    }
+
+    /// Numbers this keep and those below it, from `next`.
+    fn number(&mut self, next: &mut u32) {
+        self.node = *next;
+        *next = next.saturating_add(1);
+        for below in self.keys.values_mut() {
+            if let Below::Some(keep) = below {
+                keep.number(next);
+            }
+        }
     }
 
     /// Keeps `name` and its aliases in any of `catalogs` (one per log, or
@@ -253,7 +271,9 @@ pub(crate) fn json_in_text(text: &str, keep: Option<&Keep>) -> Option<Value> {
 fn parse_part(text: &str, keep: &Keep) -> Option<Value> {
     let mut scan = Scan::new(text);
     scan.start();
-    match part(&mut scan, keep, false, None).and_then(|v| scan.end().map(|()| v)) {
+    match part(&mut scan, keep, false, None, &mut Nest::default())
+        .and_then(|v| scan.end().map(|()| v))
+    {
         Ok(value) => Some(value),
         Err(Unsure) => serde_json::from_str(text)
             .ok()
@@ -346,10 +366,16 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
             // pipelines write it) is read whole, for normalization to look
             // into; so is all of it when a rule reads `raw.properties`.
             Action::Properties if keep.raw_properties => whole(&mut scan)?,
-            Action::Properties => part(&mut scan, keep, true, Some(&properties_known))?,
+            Action::Properties => part(
+                &mut scan,
+                keep,
+                true,
+                Some(&properties_known),
+                &mut memo.nest,
+            )?,
             Action::Kept(index) => match keep.at(index) {
                 Some(Below::Whole) => whole(&mut scan)?,
-                Some(Below::Some(keep)) => part(&mut scan, keep, false, None)?,
+                Some(Below::Some(keep)) => part(&mut scan, keep, false, None, &mut memo.nest)?,
                 None => {
                     scan.skip()?;
                     continue;
@@ -413,25 +439,40 @@ fn part(
     keep: &Keep,
     whole_elements: bool,
     known: Option<&Cell<bool>>,
+    nest: &mut Nest,
 ) -> Result<Value, Unsure> {
     let mut first = true;
     match scan.peek() {
         Some(b'{') => {
             scan.enter()?;
             let mut out = Map::new();
-            while let Some(key) = scan.key(&mut first)? {
-                if let Some(known) = known.filter(|k| !k.get()) {
-                    known.set(markers::is_record_key(&key));
-                }
-                let value = match keep.get(&key) {
-                    None => {
-                        scan.skip()?;
-                        continue;
-                    }
-                    Some(Below::Whole) => whole(scan)?,
-                    Some(Below::Some(keep)) => part(scan, keep, false, None)?,
+            let mut at = 0;
+            loop {
+                // The key when kept, and its index among the kept.
+                let (key, index) = match nest.expect(keep.node, at) {
+                    Some((expected, index)) => match scan.key_or(&mut first, expected)? {
+                        Some(Key::Expected) => {
+                            note_known(known, expected);
+                            (index.map(|_| expected.to_owned()), index)
+                        }
+                        Some(Key::Read(key)) => nested_key(keep, nest, at, key, known),
+                        None => break,
+                    },
+                    None => match scan.key(&mut first)? {
+                        Some(key) => nested_key(keep, nest, at, key, known),
+                        None => break,
+                    },
                 };
-                out.insert(key.into_owned(), value);
+                at += 1;
+                let (Some(key), Some(below)) = (key, index.and_then(|i| keep.at(i))) else {
+                    scan.skip()?;
+                    continue;
+                };
+                let value = match below {
+                    Below::Whole => whole(scan)?,
+                    Below::Some(keep) => part(scan, keep, false, None, nest)?,
+                };
+                out.insert(key, value);
             }
             Ok(Value::Object(out))
         }
@@ -442,12 +483,34 @@ fn part(
                 items.push(if whole_elements {
                     whole(scan)?
                 } else {
-                    part(scan, keep, false, None)?
+                    part(scan, keep, false, None, nest)?
                 });
             }
             Ok(Value::Array(items))
         }
         _ => whole(scan),
+    }
+}
+
+/// A key read at `at` in an object [`part`] reads with `keep`: looked up,
+/// and learnt by `nest`. Gives the key when kept, and its index.
+fn nested_key(
+    keep: &Keep,
+    nest: &mut Nest,
+    at: usize,
+    key: Cow<'_, str>,
+    known: Option<&Cell<bool>>,
+) -> (Option<String>, Option<usize>) {
+    note_known(known, &key);
+    let index = keep.index(&key);
+    nest.learn(keep.node, at, &key, index);
+    (index.map(|_| key.into_owned()), index)
+}
+
+/// Sets `known` when `key` names a field ([`markers::is_record_key`]).
+fn note_known(known: Option<&Cell<bool>>, key: &str) {
+    if let Some(known) = known.filter(|k| !k.get()) {
+        known.set(markers::is_record_key(key));
     }
 }
 
@@ -661,6 +724,7 @@ mod tests {
     fn records_read_one_after_another_read_as_each_alone() {
         let k = keep();
         let other = Keep::new([], ["zed"]);
+        let nested = Keep::new([&["status".to_string(), "errorCode".to_string()][..]], []);
         // Each record is read after the one before on this thread, with
         // the keep its line names: the memo of the last record's keys
         // must never change what a record reads as.
@@ -734,6 +798,20 @@ mod tests {
             (&k, br#"{"st\u0061tus": 1, "a": 2}"#),
             (&k, br#"{"statusx": 1, "a": 2}"#),
             (&k, br#"{"status": 1, "ab": 2}"#),
+            // The same, in objects read in part.
+            (&nested, br#"{"status": {"a\"b": 1, "errorCode": 2}}"#),
+            (&nested, br#"{"status": {"a"b": 1, "errorCode": 2}}"#),
+            (&nested, b"{\"status\": {\"a\\nb\": 1, \"errorCode\": 2}}"),
+            (&nested, b"{\"status\": {\"a\nb\": 1, \"errorCode\": 2}}"),
+            (&nested, br#"{"status": {"errorCode": 1, "x": 2}}"#),
+            (&nested, br#"{"status": {"errorC\u006fde": 3, "x": 2}}"#),
+            (&nested, br#"{"status": {"ErrorCode": 4, "x": 2}}"#),
+            (&nested, br#"{"status": {"errorCodeX": 5, "x": 2}}"#),
+            (&nested, br#"{"status": {"x": 2, "errorCode": 6}}"#),
+            (
+                &nested,
+                br#"{"status": [{"errorCode": 1}, {"x": 1, "errorCode": 2}, {"errorCode": 3}]}"#,
+            ),
         ];
         for (keep, text) in records {
             let here = parse(text, keep).map_err(|e| e.to_string());

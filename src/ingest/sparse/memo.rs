@@ -48,6 +48,9 @@ pub(super) struct Memo {
     /// How many keys the last record read kept: room for as many is made
     /// for the next.
     kept: usize,
+    /// The keys of the objects read in part below the top of the last
+    /// records.
+    pub(super) nest: Nest,
 }
 
 /// The keys of one record, in order, with what the keep said of each.
@@ -137,6 +140,7 @@ impl Memo {
     pub(super) fn start(&mut self, keep: &Keep) -> bool {
         if self.keep != keep.id {
             self.keep = keep.id;
+            self.nest = Nest::default();
             self.sequences.truncate(1);
             if let Some(only) = self.sequences.first_mut() {
                 only.clear();
@@ -374,6 +378,74 @@ impl Seen {
                 }
                 _ => i += 1,
             }
+        }
+    }
+}
+
+/// Objects below the top of a record read in part ([`super::part`]):
+/// the keys of the last one read with each keep, numbered by the keep's
+/// `node`, with the index of each among the keep's keys (`None` when not
+/// kept). Like the memo's key sequences, they tell which key comes next,
+/// and are compared with it as written; unlike them they only save a
+/// look-up: what a key does depends on the key and the keep alone.
+#[derive(Debug, Default)]
+pub(crate) struct Nest {
+    objects: Vec<NestedKeys>,
+}
+
+#[derive(Debug, Default)]
+struct NestedKeys {
+    /// The keys, one after the other, none needing an escape in JSON.
+    text: String,
+    /// Where each key ends in `text`, and its index.
+    keys: Vec<(usize, Option<usize>)>,
+}
+
+/// Objects (keeps) and keys in each that a [`Nest`] learns: past these,
+/// keys are looked up as read.
+const NESTED_OBJECTS: usize = 64;
+const NESTED_KEYS: usize = 64;
+
+impl Nest {
+    /// The key expected at `at` in an object read with the keep numbered
+    /// `node`, and its index.
+    #[inline]
+    pub(super) fn expect(&self, node: u32, at: usize) -> Option<(&str, Option<usize>)> {
+        let object = self.objects.get(node as usize)?;
+        let start = match at.checked_sub(1) {
+            Some(before) => object.keys.get(before)?.0,
+            None => 0,
+        };
+        let &(end, index) = object.keys.get(at)?;
+        Some((object.text.get(start..end)?, index))
+    }
+
+    /// Learns that the key at `at` of an object read with the keep
+    /// numbered `node` is `key`, of this `index`. The keys learnt after
+    /// it are forgotten; a key that needs an escape in JSON is not learnt
+    /// (nor any after it).
+    pub(super) fn learn(&mut self, node: u32, at: usize, key: &str, index: Option<usize>) {
+        let node = node as usize;
+        if node >= NESTED_OBJECTS {
+            return;
+        }
+        if self.objects.len() <= node {
+            self.objects.resize_with(node + 1, NestedKeys::default);
+        }
+        let Some(object) = self.objects.get_mut(node) else {
+            return;
+        };
+        if object.keys.len() < at {
+            return;
+        }
+        object.keys.truncate(at);
+        object
+            .text
+            .truncate(object.keys.last().map_or(0, |&(end, _)| end));
+        let escaped = key.bytes().any(|b| matches!(b, b'"' | b'\\' | ..0x20));
+        if at < NESTED_KEYS && !escaped && object.text.len() + key.len() <= KEEP_TEXT {
+            object.text.push_str(key);
+            object.keys.push((object.text.len(), index));
         }
     }
 }
