@@ -657,6 +657,9 @@ fn coerce_in_place(
     value: &mut Value,
     keep: Option<&Keep>,
 ) {
+    if coerce::settled(field, value) {
+        return;
+    }
     let value_in = partly(field, key, std::mem::take(value), keep);
     *value = coerce(field, level.child(field), value_in);
 }
@@ -812,6 +815,63 @@ mod tests {
 
     fn fields(v: Value) -> Value {
         Value::Object(norm(v).0.fields.into_map())
+    }
+
+    #[test]
+    fn settled_values_are_what_coercion_gives_back() {
+        // Every field of both catalogs (children too) and values of every
+        // kind: a value `settled` lets stay where it is must be what reading
+        // JSON text and coercing would have made of it.
+        let values = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(1),
+            json!(2),
+            json!(-3),
+            json!(1.5),
+            json!(2.0),
+            json!(""),
+            json!(" "),
+            json!("0"),
+            json!(" 2 "),
+            json!("7"),
+            json!("true"),
+            json!("success"),
+            json!("2025-03-01T00:00:03.3318132Z"),
+            json!("2025-03-01T00:00:03Z"),
+            json!("[\"a\"]"),
+            json!("{\"a\": 1}"),
+            json!([1]),
+            json!({"a": 1}),
+        ];
+        fn walk(level: &Level, fields: &'static [Field], values: &[Value], checked: &mut usize) {
+            for field in fields {
+                let path = [field.name.to_string(), "x".to_string()];
+                let keep = Keep::new([&path[..]], []);
+                for value in values {
+                    if coerce::settled(field, value) {
+                        *checked += 1;
+                        let read = partly(field, field.name, value.clone(), Some(&keep));
+                        assert_eq!(
+                            &coerce(field, level.child(field), read),
+                            value,
+                            "{}",
+                            field.name
+                        );
+                    }
+                }
+                if let Some(below) = level.child(field) {
+                    walk(below, field.children(), values, checked);
+                }
+            }
+        }
+        let mut checked = 0;
+        for catalog in [SIGN_IN, GRAPH_ACTIVITY] {
+            walk(&Level::new(catalog), catalog, &values, &mut checked);
+        }
+        assert!(checked > 500, "{checked}");
     }
 
     #[test]

@@ -22,6 +22,34 @@ pub(super) fn coerce(field: &'static Field, below: Option<&Level>, value: Value)
     }
 }
 
+/// Whether coercion, and the reading of JSON text before it, would give
+/// `value` back as it is for `field`: a value of the field's type already
+/// (in normal form, for a date-time), or null.
+#[inline]
+pub(super) fn settled(field: &Field, value: &Value) -> bool {
+    if value.is_null() {
+        return true;
+    }
+    if field.list {
+        return false;
+    }
+    match (field.kind, value) {
+        (Kind::String, Value::String(text)) => {
+            field.codes.is_empty()
+                || text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|code| field.code_name(code))
+                    .is_none()
+        }
+        (Kind::Integer, Value::Number(n)) => !n.is_f64(),
+        (Kind::Number, Value::Number(_)) | (Kind::Boolean, Value::Bool(_)) => true,
+        (Kind::DateTime, Value::String(text)) => crate::time::is_normal(text),
+        _ => false,
+    }
+}
+
 fn coerce_list(field: &'static Field, below: Option<&Level>, value: Value) -> Value {
     let items = match value {
         Value::Array(items) => items,
