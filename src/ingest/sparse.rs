@@ -450,14 +450,16 @@ fn part(
             loop {
                 // The key when kept, and its index among the kept.
                 let (key, index) = match nest.expect(keep.node, at) {
-                    Some((expected, index)) => match scan.key_or(&mut first, expected)? {
-                        Some(Key::Expected) => {
-                            note_known(known, expected);
-                            (index.map(|_| expected.to_owned()), index)
+                    Some((expected, index)) => {
+                        match scan.key_or(&mut first, expected.as_bytes())? {
+                            Some(Key::Expected) => {
+                                note_known(known, expected);
+                                (index.map(|_| expected.to_owned()), index)
+                            }
+                            Some(Key::Read(key)) => nested_key(keep, nest, at, key, known),
+                            None => break,
                         }
-                        Some(Key::Read(key)) => nested_key(keep, nest, at, key, known),
-                        None => break,
-                    },
+                    }
                     None => match scan.key(&mut first)? {
                         Some(key) => nested_key(keep, nest, at, key, known),
                         None => break,

@@ -175,12 +175,17 @@ impl Memo {
     /// JSON as itself between quotes: then text that holds the key so
     /// written holds exactly that key ([`super::scan::Scan::key_or`]).
     #[inline]
-    pub(super) fn expect(&self, at: usize) -> Option<(&str, Action)> {
+    pub(super) fn expect(&self, at: usize) -> Option<(&[u8], Action)> {
         let current = self.sequences.first()?;
         if current.escaped {
             return None;
         }
-        current.get(at)
+        let start = match at.checked_sub(1) {
+            Some(before) => current.keys.get(before)?.0,
+            None => 0,
+        };
+        let (end, action) = *current.keys.get(at)?;
+        Some((current.text.as_bytes().get(start..end)?, action))
     }
 
     /// The action of `key`, read after the current sequence's first `at`

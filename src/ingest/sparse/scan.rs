@@ -118,14 +118,15 @@ impl<'a> Scan<'a> {
     /// escape in JSON: a key written exactly as `expected` between quotes
     /// is stepped over without being read as a string (it is valid, and
     /// it is `expected`); any other is read.
-    pub(super) fn key_or(&mut self, first: &mut bool, expected: &str) -> Scanned<Option<Key<'a>>> {
+    #[inline(always)]
+    pub(super) fn key_or(&mut self, first: &mut bool, expected: &[u8]) -> Scanned<Option<Key<'a>>> {
         if !self.next(first, b'}')? {
             return Ok(None);
         }
         let end = self.pos + 1 + expected.len();
         let bytes = self.bytes();
         let key = if bytes.get(self.pos) == Some(&b'"')
-            && bytes.get(self.pos + 1..end) == Some(expected.as_bytes())
+            && bytes.get(self.pos + 1..end) == Some(expected)
             && bytes.get(end) == Some(&b'"')
         {
             self.pos = end + 1;
