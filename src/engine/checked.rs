@@ -200,7 +200,8 @@ impl CheckedRules {
         let plans = crate::run::multi::Plan::for_rules(&multi);
         let steps = multi.iter().flat_map(|m| m.steps.iter());
         let index = super::index::RuleIndex::new(
-            (rules.iter().map(|r| &r.root)).chain(steps.map(|s| &s.matcher.root)),
+            rules.iter().map(|r| (&r.root, &r.logs[..])),
+            steps.map(|s| &s.matcher.root),
         );
         let set = RuleSet {
             index,

@@ -25,6 +25,7 @@
 
 use crate::compile::{Constants, Matcher, Node, Test, ValueSet};
 use crate::eval::{self, Scope};
+use crate::record::LogCategory;
 
 /// The sets of a rule set's rules, by field: those each rule requires and
 /// those in what is left of it.
@@ -37,6 +38,29 @@ pub(super) struct RuleIndex {
     rules: Vec<(Box<[Need]>, Rest)>,
     /// How many conditions there are, in all rules.
     conditions: usize,
+    /// For each condition, the single-record rules whose first required
+    /// condition it is.
+    anchored: Vec<Box<[u32]>>,
+    /// For each log a rule can read ([`log_number`]), the single-record
+    /// rules that read it.
+    by_log: [Anchors; LOGS],
+}
+
+/// The logs rules name ([`LogCategory::RULE_NAMES`]).
+const LOGS: usize = 5;
+
+/// The single-record rules that read one log, and how to tell which of them
+/// a record of it can match.
+#[derive(Debug, Default)]
+struct Anchors {
+    /// The rules that read the log.
+    reads: Vec<u64>,
+    /// Those of them that require nothing: each may match any record.
+    free: Vec<u64>,
+    /// The fields of the first required condition of the others, looked up
+    /// in every record of the log: a rule whose first required condition
+    /// holds is a candidate ([`RuleIndex::candidates`]).
+    fields: Box<[u32]>,
 }
 
 /// A condition of the index: the number of its field, then its own.
@@ -72,6 +96,8 @@ struct FieldSets {
 /// What the index knows of one record: the fields looked up, the
 /// conditions that hold.
 pub(super) struct Hits {
+    /// The single-record rules whose first required condition holds.
+    anchored: Bits,
     fields: Bits,
     /// The fields looked up that have one value, and more than one.
     one: Bits,
@@ -86,18 +112,96 @@ enum Bits {
 }
 
 impl RuleIndex {
-    /// The index of the conditions `roots` (rule `i` of the index is the
-    /// `i`th), whose record-level tests are interned
+    /// The index of the conditions of the single-record rules `rules`
+    /// (with the logs each reads), then of `steps`: rule `i` of the index
+    /// is the `i`th of them all. Their record-level tests are interned
     /// ([`crate::compile::intern_tops`]).
-    pub(super) fn new<'a>(roots: impl IntoIterator<Item = &'a Node>) -> RuleIndex {
+    pub(super) fn new<'a>(
+        rules: impl IntoIterator<Item = (&'a Node, &'a [LogCategory])>,
+        steps: impl IntoIterator<Item = &'a Node>,
+    ) -> RuleIndex {
         let mut index = RuleIndex::default();
-        for root in roots {
-            let mut needs = Vec::new();
-            let rest = split(root, &mut |test, set| needs.push(index.add(test, set)));
-            let rest = index.rest_of(rest);
-            index.rules.push((needs.into_boxed_slice(), rest));
+        let mut logs = Vec::new();
+        for (root, reads) in rules {
+            index.push(root);
+            logs.push(reads);
         }
+        for root in steps {
+            index.push(root);
+        }
+        index.anchored = vec![Box::default(); index.conditions];
+        let mut anchored = vec![Vec::new(); index.conditions];
+        let words = logs.len().div_ceil(64);
+        for (number, anchors) in index.by_log.iter_mut().enumerate() {
+            anchors.reads = vec![0; words];
+            anchors.free = vec![0; words];
+            let mut fields = Vec::new();
+            for (rule, reads) in logs.iter().enumerate() {
+                if !reads.iter().any(|log| log_number(log) == Some(number)) {
+                    continue;
+                }
+                set_bit(&mut anchors.reads, rule);
+                match index.rules.get(rule).and_then(|(needs, _)| needs.first()) {
+                    None => set_bit(&mut anchors.free, rule),
+                    Some(&(field, _)) => {
+                        if !fields.contains(&field) {
+                            fields.push(field);
+                        }
+                    }
+                }
+            }
+            anchors.fields = fields.into_boxed_slice();
+        }
+        for (rule, (needs, _)) in index.rules.iter().enumerate().take(logs.len()) {
+            if let Some(rules) = needs
+                .first()
+                .and_then(|&(_, id)| anchored.get_mut(id as usize))
+            {
+                rules.push(rule as u32);
+            }
+        }
+        index.anchored = anchored.into_iter().map(Vec::into_boxed_slice).collect();
         index
+    }
+
+    /// Adds the next rule (or step) of the index.
+    fn push(&mut self, root: &Node) {
+        let mut needs = Vec::new();
+        let rest = split(root, &mut |test, set| needs.push(self.add(test, set)));
+        let rest = self.rest_of(rest);
+        self.rules.push((needs.into_boxed_slice(), rest));
+    }
+
+    /// Calls `f`, in order, with each single-record rule that reads `log`
+    /// and may hold on the record of `scope`: those that require nothing,
+    /// and those whose first required condition holds (every field of
+    /// such a condition is looked up first). A rule left out does not
+    /// hold; whether one given does is [`RuleIndex::holds`].
+    #[inline]
+    pub(super) fn candidates(
+        &self,
+        log: &LogCategory,
+        scope: Scope<'_>,
+        hits: &mut Hits,
+        f: &mut impl FnMut(usize, &mut Hits),
+    ) {
+        let Some(anchors) = log_number(log).and_then(|n| self.by_log.get(n)) else {
+            return;
+        };
+        for &field in &anchors.fields {
+            self.look_up(field, scope, hits);
+        }
+        // Rules evaluated may look up more fields: those mark only rules
+        // of other logs (the first fields of this log's are looked up).
+        for (w, (&reads, &free)) in anchors.reads.iter().zip(&anchors.free).enumerate() {
+            let anchored = hits.anchored.words().get(w).copied().unwrap_or(0);
+            let mut word = reads & (free | anchored);
+            while word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                f(w * 64 + bit, hits);
+            }
+        }
     }
 
     /// Adds the condition that `test`'s values hold one of `set`.
@@ -154,6 +258,7 @@ impl RuleIndex {
     /// Room for what the index learns of one record.
     pub(super) fn hits(&self) -> Hits {
         Hits {
+            anchored: Bits::new(self.by_log.first().map_or(0, |a| a.reads.len() * 64)),
             fields: Bits::new(self.fields.len()),
             one: Bits::new(self.fields.len()),
             many: Bits::new(self.fields.len()),
@@ -228,6 +333,9 @@ impl RuleIndex {
             values += 1;
             for &id in field.constants.get(v).into_iter().flatten() {
                 hits.conditions.insert(id);
+                for &rule in self.anchored.get(id as usize).into_iter().flatten() {
+                    hits.anchored.insert(rule);
+                }
             }
             false
         });
@@ -271,6 +379,24 @@ impl Bits {
         if let Some(w) = words.get_mut(n as usize / 64) {
             *w |= 1 << (n % 64);
         }
+    }
+}
+
+/// The number of a log rules can read, in [`LogCategory::RULE_NAMES`].
+fn log_number(log: &LogCategory) -> Option<usize> {
+    match log {
+        LogCategory::Interactive => Some(0),
+        LogCategory::NonInteractive => Some(1),
+        LogCategory::ServicePrincipal => Some(2),
+        LogCategory::ManagedIdentity => Some(3),
+        LogCategory::GraphActivity => Some(4),
+        LogCategory::Other(_) => None,
+    }
+}
+
+fn set_bit(words: &mut [u64], n: usize) {
+    if let Some(w) = words.get_mut(n / 64) {
+        *w |= 1 << (n % 64);
     }
 }
 

@@ -228,14 +228,15 @@ impl RuleSet {
         let tops = eval::Tops::new(&self.tops);
         let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = self.index.hits();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !rule.logs.contains(&record.category) {
-                continue;
-            }
-            if self.index.holds(i, scope, &mut hits) {
-                emit(finding(rule, record, location));
-            }
-        }
+        let rules = &self.rules;
+        self.index
+            .candidates(&record.category, scope, &mut hits, &mut |i, hits| {
+                if let Some(rule) = rules.get(i)
+                    && self.index.holds(i, scope, hits)
+                {
+                    emit(finding(rule, record, location));
+                }
+            });
         if !multi || self.multi.is_empty() {
             return crate::run::multi::Parts::default();
         }
