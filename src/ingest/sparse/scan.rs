@@ -126,7 +126,9 @@ impl<'a> Scan<'a> {
         let end = self.pos + 1 + expected.len();
         let bytes = self.bytes();
         let key = if bytes.get(self.pos) == Some(&b'"')
-            && bytes.get(self.pos + 1..end) == Some(expected)
+            && bytes
+                .get(self.pos + 1..end)
+                .is_some_and(|key| same(key, expected))
             && bytes.get(end) == Some(&b'"')
         {
             self.pos = end + 1;
@@ -360,6 +362,33 @@ fn hex(bytes: &[u8], i: usize) -> Scanned<u32> {
     Ok(code)
 }
 
+/// Whether `a` and `b` are the same bytes, for keys: eight bytes at a
+/// time, the last eight overlapping the word before, with no call (most
+/// keys are shorter than a call to `memcmp` is worth).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_ne_bytes)
+    };
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -421,6 +450,21 @@ mod tests {
         }
         scan.end()?;
         Ok(keys)
+    }
+
+    #[test]
+    fn same_is_byte_equality() {
+        // Every length around the word size, a difference at every place.
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same(&a, &a.clone()));
+            assert!(!same(&a, &a[..n.saturating_sub(1)]) || n == 0);
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "{n} {at}");
+            }
+        }
     }
 
     #[test]
