@@ -50,6 +50,8 @@ pub struct Keep {
     /// and those below it numbered once it is built ([`Keep::new`]): the
     /// memo's [`Nest`] is indexed by it.
     node: u32,
+    /// The id of the record's keep this one was numbered in, 0 before.
+    top: u64,
 }
 
 impl Default for Keep {
@@ -60,6 +62,7 @@ impl Default for Keep {
             raw_properties: false,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             node: 0,
+            top: 0,
         }
     }
 }
@@ -108,17 +111,19 @@ impl Keep {
             }
             keep.add_path(&[SIGN_IN, GRAPH_ACTIVITY], first, rest);
         }
-        keep.number(&mut 0);
+        keep.number(keep.id, &mut 0);
         keep
     }
 
-    /// Numbers this keep and those below it, from `next`.
-    fn number(&mut self, next: &mut u32) {
+    /// Numbers this keep and those below it, from `next`, in the record's
+    /// keep of id `top`.
+    fn number(&mut self, top: u64, next: &mut u32) {
         self.node = *next;
+        self.top = top;
         *next = next.saturating_add(1);
         for below in self.keys.values_mut() {
             if let Below::Some(keep) = below {
-                keep.number(next);
+                keep.number(top, next);
             }
         }
     }
@@ -271,9 +276,9 @@ pub(crate) fn json_in_text(text: &str, keep: Option<&Keep>) -> Option<Value> {
 fn parse_part(text: &str, keep: &Keep) -> Option<Value> {
     let mut scan = Scan::new(text);
     scan.start();
-    match part(&mut scan, keep, false, None, &mut Nest::default())
-        .and_then(|v| scan.end().map(|()| v))
-    {
+    // The objects of such text in one column are alike from row to row.
+    let read = Memo::with(|memo| part(&mut scan, keep, false, None, memo.nest.of(keep.top)));
+    match read.and_then(|v| scan.end().map(|()| v)) {
         Ok(value) => Some(value),
         Err(Unsure) => serde_json::from_str(text)
             .ok()
@@ -313,6 +318,7 @@ fn record(text: &str, keep: &Keep, memo: &mut Memo) -> Result<Option<(Fields, Ke
     scan.enter()?;
     let mut first = true;
     let mut values = Vec::with_capacity(memo.kept());
+    memo.nest.of(keep.top);
     // Whether the keys read so far are the memo's first `at`.
     let mut following = memo.start(keep);
     // The keys read, tallied once the record leaves the memo's keys (the

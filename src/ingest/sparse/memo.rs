@@ -140,7 +140,6 @@ impl Memo {
     pub(super) fn start(&mut self, keep: &Keep) -> bool {
         if self.keep != keep.id {
             self.keep = keep.id;
-            self.nest = Nest::default();
             self.sequences.truncate(1);
             if let Some(only) = self.sequences.first_mut() {
                 only.clear();
@@ -395,6 +394,8 @@ impl Seen {
 /// look-up: what a key does depends on the key and the keep alone.
 #[derive(Debug, Default)]
 pub(crate) struct Nest {
+    /// The id of the record's keep the keeps are numbered in.
+    top: u64,
     objects: Vec<NestedKeys>,
 }
 
@@ -412,6 +413,16 @@ const NESTED_OBJECTS: usize = 64;
 const NESTED_KEYS: usize = 64;
 
 impl Nest {
+    /// This nest, for the keeps numbered in the record's keep of id `top`:
+    /// emptied when it held another's, or for keeps not numbered (0).
+    pub(super) fn of(&mut self, top: u64) -> &mut Nest {
+        if self.top != top || top == 0 {
+            self.top = top;
+            self.objects.clear();
+        }
+        self
+    }
+
     /// The key expected at `at` in an object read with the keep numbered
     /// `node`, and its index.
     #[inline]
