@@ -129,7 +129,6 @@ impl RuleIndex {
         for root in steps {
             index.push(root);
         }
-        index.anchored = vec![Box::default(); index.conditions];
         let mut anchored = vec![Vec::new(); index.conditions];
         let words = logs.len().div_ceil(64);
         for (number, anchors) in index.by_log.iter_mut().enumerate() {
