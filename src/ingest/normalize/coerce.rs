@@ -34,15 +34,7 @@ pub(super) fn settled(field: &Field, value: &Value) -> bool {
         return false;
     }
     match (field.kind, value) {
-        (Kind::String, Value::String(text)) => {
-            field.codes.is_empty()
-                || text
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|code| field.code_name(code))
-                    .is_none()
-        }
+        (Kind::String, Value::String(_)) => code_name(field, value).is_none(),
         (Kind::Integer, Value::Number(n)) => !n.is_f64(),
         (Kind::Number, Value::Number(_)) | (Kind::Boolean, Value::Bool(_)) => true,
         (Kind::DateTime, Value::String(text)) => crate::time::is_normal(text),
@@ -243,19 +235,26 @@ fn to_date_time(value: Value) -> Value {
     }
 }
 
+/// The name of the enum code `value` holds, as a number or as text, for
+/// a field with codes.
+fn code_name(field: &Field, value: &Value) -> Option<&'static str> {
+    if field.codes.is_empty() {
+        return None;
+    }
+    let code = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    code.and_then(|c| field.code_name(c))
+}
+
 /// A string for a string field: an integer code of an enum becomes its
 /// name (`conditionalAccessStatus: 2` is `notApplied`); numbers and
 /// booleans become their JSON text; other values are kept.
 fn to_text(field: &Field, value: Value) -> Value {
-    if !field.codes.is_empty() {
-        let code = match &value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        };
-        if let Some(name) = code.and_then(|c| field.code_name(c)) {
-            return Value::String(name.to_string());
-        }
+    if let Some(name) = code_name(field, &value) {
+        return Value::String(name.to_string());
     }
     match value {
         Value::Number(n) => Value::String(n.to_string()),

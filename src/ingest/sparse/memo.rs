@@ -8,9 +8,11 @@
 
 use std::cell::Cell;
 use std::hash::Hasher;
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::Keep;
+use super::scan::needs_escape;
 use crate::ingest::markers::{self, KeyCounts};
 use crate::record::Layout;
 
@@ -85,16 +87,24 @@ thread_local! {
 /// life of the thread.
 const KEEP_TEXT: usize = 64 << 10;
 
+/// Where key number `at` lies in the text of keys written one after
+/// another that end where `keys` say, and what goes with it.
+#[inline(always)]
+fn span<T: Copy>(keys: &[(usize, T)], at: usize) -> Option<(Range<usize>, T)> {
+    let start = match at.checked_sub(1) {
+        Some(before) => keys.get(before)?.0,
+        None => 0,
+    };
+    let &(end, with) = keys.get(at)?;
+    Some((start..end, with))
+}
+
 impl Sequence {
     /// The key at `at` and its action, if the sequence has that many.
     #[inline]
     fn get(&self, at: usize) -> Option<(&str, Action)> {
-        let start = match at.checked_sub(1) {
-            Some(before) => self.keys.get(before)?.0,
-            None => 0,
-        };
-        let (end, action) = *self.keys.get(at)?;
-        Some((self.text.get(start..end)?, action))
+        let (range, action) = span(&self.keys, at)?;
+        Some((self.text.get(range)?, action))
     }
 
     /// The text of the first `at` keys, and where each ends.
@@ -179,12 +189,8 @@ impl Memo {
         if current.escaped {
             return None;
         }
-        let start = match at.checked_sub(1) {
-            Some(before) => current.keys.get(before)?.0,
-            None => 0,
-        };
-        let (end, action) = *current.keys.get(at)?;
-        Some((current.text.as_bytes().get(start..end)?, action))
+        let (range, action) = span(&current.keys, at)?;
+        Some((current.text.as_bytes().get(range)?, action))
     }
 
     /// The action of `key`, read after the current sequence's first `at`
@@ -262,8 +268,7 @@ impl Memo {
         {
             current.text.push_str(key);
             current.keys.push((current.text.len(), action));
-            current.escaped =
-                current.escaped || key.bytes().any(|b| matches!(b, b'"' | b'\\' | ..0x20));
+            current.escaped = current.escaped || needs_escape(key);
         }
     }
 
@@ -428,12 +433,8 @@ impl Nest {
     #[inline]
     pub(super) fn expect(&self, node: u32, at: usize) -> Option<(&str, Option<usize>)> {
         let object = self.objects.get(node as usize)?;
-        let start = match at.checked_sub(1) {
-            Some(before) => object.keys.get(before)?.0,
-            None => 0,
-        };
-        let &(end, index) = object.keys.get(at)?;
-        Some((object.text.get(start..end)?, index))
+        let (range, index) = span(&object.keys, at)?;
+        Some((object.text.get(range)?, index))
     }
 
     /// Learns that the key at `at` of an object read with the keep
@@ -458,8 +459,7 @@ impl Nest {
         object
             .text
             .truncate(object.keys.last().map_or(0, |&(end, _)| end));
-        let escaped = key.bytes().any(|b| matches!(b, b'"' | b'\\' | ..0x20));
-        if at < NESTED_KEYS && !escaped && object.text.len() + key.len() <= KEEP_TEXT {
+        if at < NESTED_KEYS && !needs_escape(key) && object.text.len() + key.len() <= KEEP_TEXT {
             object.text.push_str(key);
             object.keys.push((object.text.len(), index));
         }

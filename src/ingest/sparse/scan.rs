@@ -362,6 +362,12 @@ fn hex(bytes: &[u8], i: usize) -> Scanned<u32> {
     Ok(code)
 }
 
+/// Whether `key` holds a quote, a backslash or a control character: in
+/// JSON, such a key is written with an escape.
+pub(super) fn needs_escape(key: &str) -> bool {
+    special_from(key.as_bytes(), 0) < key.len()
+}
+
 /// Whether `a` and `b` are the same bytes, for keys: eight bytes at a
 /// time, the last eight overlapping the word before, with no call (most
 /// keys are shorter than a call to `memcmp` is worth).
