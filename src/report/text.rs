@@ -101,16 +101,23 @@ struct Clean<'a>(&'a str);
 
 impl fmt::Display for Clean<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
+        // The text between characters to escape is written as one piece.
+        let mut rest = self.0;
+        while let Some((at, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| c.is_control() || is_bidi_control(c))
+        {
+            let (clean, tail) = rest.split_at(at);
+            f.write_str(clean)?;
             match c {
                 '\n' => f.write_str("\\n")?,
                 '\r' => f.write_str("\\r")?,
                 '\t' => f.write_str("\\t")?,
-                c if c.is_control() || is_bidi_control(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
-                c => f.write_char(c)?,
+                c => write!(f, "\\u{{{:x}}}", c as u32)?,
             }
+            rest = tail.get(c.len_utf8()..).unwrap_or_default();
         }
-        Ok(())
+        f.write_str(rest)
     }
 }
 
@@ -465,6 +472,35 @@ skipped
         assert!(out.contains("at logs/we\"ird\\nname.jsonl:3"));
         // The block keeps its shape: the five lines and the blank one.
         assert_eq!(out.lines().count(), 7, "{out}");
+    }
+
+    #[test]
+    fn clean_text_escapes_each_character_as_alone() {
+        // Each character escaped on its own, one at a time: what `Clean`
+        // must write, however the text around it is cut.
+        fn one_by_one(text: &str) -> String {
+            text.chars()
+                .map(|c| match c {
+                    '\n' => "\\n".to_string(),
+                    '\r' => "\\r".to_string(),
+                    '\t' => "\\t".to_string(),
+                    c if c.is_control() || is_bidi_control(c) => format!("\\u{{{:x}}}", c as u32),
+                    c => c.to_string(),
+                })
+                .collect()
+        }
+        let pieces = [
+            "", "a", "é", "日", "🚀", "\n", "\r", "\t", "\u{0}", "\u{1b}", "\u{7f}", "\u{85}",
+            "\u{202e}", "\u{2066}", "\u{200f}",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(Clean(&text).to_string(), one_by_one(&text), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]
