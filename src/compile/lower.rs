@@ -116,7 +116,10 @@ fn lower_pred(pred: &Pred, conds: &mut Vec<CondInfo>) -> Result<Test, CompileErr
         (Op::Eq | Op::In, _) => Matcher::In(ValueSet::new(&pred.values, pred.case_sensitive)),
         (Op::Ne | Op::NotIn, _) => Matcher::NotIn(ValueSet::new(&pred.values, pred.case_sensitive)),
         (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches, Prepared::Regex(built)) => {
-            Matcher::Regex(built.clone().map_err(|e| error(e.message))?)
+            Matcher::Regex {
+                regex: built.clone().map_err(|e| error(e.message))?,
+                case_sensitive: pred.case_sensitive,
+            }
         }
         (Op::Cidr, Prepared::Nets(nets)) => Matcher::Cidr(nets.clone().into()),
         (Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches | Op::Cidr, _) => {

@@ -38,7 +38,9 @@ pub fn values_equal(a: &Value, b: &Value, case_sensitive: bool) -> bool {
     }
 }
 
-pub(super) fn text(v: &Value) -> Option<Cow<'_, str>> {
+/// A value as text patterns read it: text as it is, a number as written
+/// by `serde_json`, a boolean as `true` or `false`; nothing else is text.
+pub(crate) fn text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
@@ -57,7 +59,12 @@ pub enum Matcher {
     NotIn(ValueSet),
     /// Text that the regex matches (`contains`, `startsWith`, `endsWith`,
     /// `matches`, all as one regex of alternatives).
-    Regex(Regex),
+    Regex {
+        /// The regex, built with the case rule below.
+        regex: Regex,
+        /// Whether it was built to match letter case.
+        case_sensitive: bool,
+    },
     /// A number compared with a constant.
     Num(Cmp, f64),
     /// A normalized date-time compared with a constant (the normal form
@@ -303,12 +310,7 @@ impl Matcher {
             Matcher::Exists(_) => true,
             Matcher::In(set) => set.contains(v),
             Matcher::NotIn(set) => !set.contains(v),
-            Matcher::Regex(re) => match v {
-                Value::String(s) => re.is_match(s),
-                Value::Number(n) => re.is_match(&n.to_string()),
-                Value::Bool(b) => re.is_match(if *b { "true" } else { "false" }),
-                _ => false,
-            },
+            Matcher::Regex { regex, .. } => text(v).is_some_and(|t| regex.is_match(&t)),
             Matcher::Num(cmp, c) => {
                 number(v).is_some_and(|n| n.partial_cmp(c).is_some_and(|o| cmp.holds(o)))
             }

@@ -17,6 +17,7 @@ pub use lower::CompileError;
 pub(crate) use matcher::Constants;
 pub use matcher::Matcher;
 pub use matcher::ValueSet;
+pub(crate) use matcher::text;
 pub use multi::{MultiRule, MultiSpec, StepProgram, compile_multi};
 pub(crate) use node::visit_paths;
 pub use node::{Compare, CondId, CondInfo, Node, RefOp, Test, intern_tops};

@@ -20,10 +20,17 @@
 //! that its other tests of a record field against a set (under `any` or
 //! `not`: `not: { crossTenantAccessType: [passthrough, ...] }`) are
 //! conditions of the index too, answered by the same lookup of the field's
-//! values instead of one lookup per rule. `tests/differential.rs` compares
+//! values instead of one lookup per rule. So are the text patterns in what
+//! is left (`contains`, `startsWith`, `endsWith`, `matches`, each one
+//! regex): those of all rules on one field run as one [`RegexSet`] over
+//! each of the field's values, the first time a rule asks, which tells
+//! every pattern that matches in one pass. `tests/differential.rs` compares
 //! the two on every record it reads.
 
-use crate::compile::{Constants, Matcher, Node, Test, ValueSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use crate::check::pattern::REGEX_SIZE_LIMIT;
+use crate::compile::{Constants, Matcher, Node, Test, ValueSet, text};
 use crate::eval::{self, Scope};
 use crate::record::LogCategory;
 
@@ -33,6 +40,8 @@ use crate::record::LogCategory;
 pub(super) struct RuleIndex {
     /// One per field (and way of comparing text) some set is on.
     fields: Vec<FieldSets>,
+    /// One per field some text pattern is on.
+    patterns: Vec<FieldPatterns>,
     /// For each rule, in order, its required conditions, and its condition
     /// without them.
     rules: Vec<(Box<[Need]>, Rest)>,
@@ -82,6 +91,9 @@ enum Rest {
     /// A test that a record field has a value outside a set: the
     /// condition of the index that a value is in it, and the test.
     NotIn(Need, Node),
+    /// A test of a record field against a text pattern: a condition of the
+    /// index, its field numbered among the fields of patterns.
+    Pattern(Need),
 }
 
 /// The sets on one field.
@@ -93,6 +105,20 @@ struct FieldSets {
     constants: Constants<Vec<u32>>,
 }
 
+/// The text patterns on one field.
+#[derive(Debug)]
+struct FieldPatterns {
+    /// The first test read on the field: where its values are.
+    test: Test,
+    /// Each pattern, with its condition.
+    regexes: Vec<(Regex, u32)>,
+    /// Each pattern as the set holds it, with its case rule written in.
+    written: Vec<String>,
+    /// All of them at once: built when there are two or more and their
+    /// union is within the size limit (else each runs alone).
+    set: Option<RegexSet>,
+}
+
 /// What the index knows of one record: the fields looked up, the
 /// conditions that hold.
 pub(super) struct Hits {
@@ -102,6 +128,8 @@ pub(super) struct Hits {
     /// The fields looked up that have one value, and more than one.
     one: Bits,
     many: Bits,
+    /// The fields of patterns whose values were run through their set.
+    patterns: Bits,
     conditions: Bits,
 }
 
@@ -160,6 +188,9 @@ impl RuleIndex {
             }
         }
         index.anchored = anchored.into_iter().map(Vec::into_boxed_slice).collect();
+        for field in &mut index.patterns {
+            field.set = pattern_set(&field.written);
+        }
         index
     }
 
@@ -228,10 +259,38 @@ impl RuleIndex {
         (at as u32, id)
     }
 
-    /// `node` with its tests of a record field against a set (those not
-    /// inside a quantifier) made conditions of the index.
+    /// Adds the condition that a value of `test`'s field matches `regex`.
+    fn add_pattern(&mut self, test: &Test, regex: &Regex, case_sensitive: bool) -> Need {
+        let id = self.conditions as u32;
+        self.conditions += 1;
+        let patterns = &mut self.patterns;
+        let at = patterns
+            .iter()
+            .position(|f| f.test.path == test.path && f.test.as_text == test.as_text);
+        let at = at.unwrap_or_else(|| {
+            patterns.push(FieldPatterns {
+                test: test.clone(),
+                regexes: Vec::new(),
+                written: Vec::new(),
+                set: None,
+            });
+            patterns.len() - 1
+        });
+        if let Some(field) = patterns.get_mut(at) {
+            field.regexes.push((regex.clone(), id));
+            // The regex was built with its case rule as a setting; in the
+            // set, that rule is a flag of a group around it.
+            let flag = if case_sensitive { "-i" } else { "i" };
+            field.written.push(format!("(?{flag}:{})", regex.as_str()));
+        }
+        (at as u32, id)
+    }
+
+    /// `node` with its tests of a record field against a set or a text
+    /// pattern (those not inside a quantifier) made conditions of the
+    /// index.
     fn rest_of(&mut self, node: Node) -> Rest {
-        if !has_set(&node) {
+        if !has_index_test(&node) {
             return Rest::Node(node);
         }
         match node {
@@ -244,6 +303,12 @@ impl RuleIndex {
             Node::Not(child) => Rest::Not(Box::new(self.rest_of(*child))),
             Node::Test(test) => match &test.matcher {
                 Matcher::In(set) if test.top.is_some() => Rest::Set(self.add(&test, set)),
+                Matcher::Regex {
+                    regex,
+                    case_sensitive,
+                } if test.top.is_some() => {
+                    Rest::Pattern(self.add_pattern(&test, regex, *case_sensitive))
+                }
                 Matcher::NotIn(set) if test.top.is_some() => {
                     let need = self.add(&test, set);
                     Rest::NotIn(need, Node::Test(test))
@@ -261,6 +326,7 @@ impl RuleIndex {
             fields: Bits::new(self.fields.len()),
             one: Bits::new(self.fields.len()),
             many: Bits::new(self.fields.len()),
+            patterns: Bits::new(self.patterns.len()),
             conditions: Bits::new(self.conditions),
         }
     }
@@ -319,7 +385,39 @@ impl RuleIndex {
                     hits.one.contains(*field) && !hits.conditions.contains(*id)
                 }
             }
+            Rest::Pattern(need) => self.pattern_hit(*need, scope, hits),
         }
+    }
+
+    /// Whether a value of a field matches the pattern of condition `id`:
+    /// told by running the field's set over its values, once a record,
+    /// or by that pattern alone where the field has no set.
+    fn pattern_hit(&self, (number, id): Need, scope: Scope<'_>, hits: &mut Hits) -> bool {
+        let Some(field) = self.patterns.get(number as usize) else {
+            return false;
+        };
+        let Some(set) = &field.set else {
+            let regex = field.regexes.iter().find(|(_, c)| *c == id);
+            return regex.is_some_and(|(regex, _)| {
+                eval::visit_test(&field.test, scope, &mut |v| {
+                    text(v).is_some_and(|t| regex.is_match(&t))
+                })
+            });
+        };
+        if !hits.patterns.contains(number) {
+            hits.patterns.insert(number);
+            eval::visit_test(&field.test, scope, &mut |v| {
+                if let Some(t) = text(v) {
+                    for i in set.matches(&t).iter() {
+                        if let Some(&(_, c)) = field.regexes.get(i) {
+                            hits.conditions.insert(c);
+                        }
+                    }
+                }
+                false
+            });
+        }
+        hits.conditions.contains(id)
     }
 
     /// Marks the conditions on field number `field` that hold on a record.
@@ -399,14 +497,31 @@ fn set_bit(words: &mut [u64], n: usize) {
     }
 }
 
-/// Whether `node` has a test of a record field against a set outside any
-/// quantifier.
-fn has_set(node: &Node) -> bool {
+/// The set of `patterns` (each written with its case rule), with the size
+/// limit of one rule's pattern; `None` for fewer than two, or a union over
+/// the limit.
+fn pattern_set(patterns: &[String]) -> Option<RegexSet> {
+    if patterns.len() < 2 {
+        return None;
+    }
+    RegexSetBuilder::new(patterns)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .ok()
+}
+
+/// Whether `node` has a test of a record field against a set or a text
+/// pattern outside any quantifier.
+fn has_index_test(node: &Node) -> bool {
     match node {
-        Node::All(children) | Node::Any(children) => children.iter().any(has_set),
-        Node::Not(child) => has_set(child),
+        Node::All(children) | Node::Any(children) => children.iter().any(has_index_test),
+        Node::Not(child) => has_index_test(child),
         Node::Test(test) => {
-            matches!(test.matcher, Matcher::In(_) | Matcher::NotIn(_)) && test.top.is_some()
+            matches!(
+                test.matcher,
+                Matcher::In(_) | Matcher::NotIn(_) | Matcher::Regex { .. }
+            ) && test.top.is_some()
         }
         Node::Compare(_) | Node::Quant { .. } => false,
     }
@@ -540,6 +655,90 @@ match:
             ids(&candidates(json!({"appDisplayName": "My Apps"}))),
             ["T-2", "T-4", "T-5"]
         );
+    }
+
+    #[test]
+    fn patterns_on_one_field_run_together_as_each_alone() {
+        // Text patterns on three fields, with and without case, on text and
+        // on a list; each rule as the index tells it and as its own
+        // condition does.
+        let rules = r#"
+id: P-1
+title: contains, ignoring case
+severity: low
+match:
+  userAgent: { contains: [python, "CURL/"] }
+---
+id: P-2
+title: contains, with case
+severity: low
+match:
+  userAgent: { contains: Python, caseSensitive: true }
+---
+id: P-3
+title: a regex, with case
+severity: low
+match:
+  userAgent: { matches: "^Mozilla/[0-9]", caseSensitive: true }
+---
+id: P-4
+title: ends with, under not
+severity: low
+match:
+  not:
+    userAgent: { endsWith: "(KHTML)" }
+---
+id: P-5
+title: one pattern alone on its field
+severity: low
+match:
+  appDisplayName: { startsWith: "azure " }
+---
+id: P-6
+title: patterns on a list
+severity: low
+match:
+  any:
+    - signInEventTypes: { startsWith: nonInteractive }
+    - signInEventTypes: { endsWith: "User", caseSensitive: true }
+"#;
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", rules);
+        let set = loader
+            .load()
+            .unwrap_or_else(|_| unreachable!("the rules load"));
+        assert_eq!(set.index.patterns.len(), 3);
+        assert!(
+            set.index
+                .patterns
+                .iter()
+                .filter(|f| f.set.is_some())
+                .count()
+                == 2
+        );
+        let records = [
+            json!({"userAgent": "python-requests/2.31", "signInEventTypes": ["interactiveUser"]}),
+            json!({"userAgent": "Python-urllib/3.11", "appDisplayName": "Azure Portal"}),
+            json!({"userAgent": "Mozilla/5.0 (KHTML)", "signInEventTypes": ["NONINTERACTIVEUSER"]}),
+            json!({"userAgent": "mozilla/5.0 (khtml)", "signInEventTypes": ["x", "nonInteractiveuser"]}),
+            json!({"userAgent": "curl/8.1", "appDisplayName": "azure"}),
+            json!({"appDisplayName": "AZURE CLI", "signInEventTypes": []}),
+        ];
+        let mut held = 0;
+        for record in records {
+            let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
+            let tops = eval::Tops::new(&set.tops);
+            let scope = Scope::Record(&record.fields, Some(&tops));
+            let mut hits = set.index.hits();
+            for (i, rule) in set.rules.iter().enumerate() {
+                let indexed = set.index.holds(i, scope, &mut hits);
+                let alone = eval::matches(&rule.root, Scope::Record(&record.fields, None));
+                assert_eq!(indexed, alone, "{} on {:?}", rule.info.id, record.fields);
+                held += usize::from(indexed);
+            }
+        }
+        // Neither always nor never.
+        assert!((8..30).contains(&held), "{held}");
     }
 
     #[test]
