@@ -27,7 +27,12 @@
 //! every pattern that matches in one pass. `tests/differential.rs` compares
 //! the two on every record it reads.
 
+use std::borrow::Cow;
+
 use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use crate::catalog::FieldPath;
+use crate::check::Quantifier;
 
 use crate::check::pattern::REGEX_SIZE_LIMIT;
 use crate::compile::{Constants, Matcher, Node, Test, ValueSet, text};
@@ -197,7 +202,7 @@ impl RuleIndex {
     /// Adds the next rule (or step) of the index.
     fn push(&mut self, root: &Node) {
         let mut needs = Vec::new();
-        let rest = split(root, &mut |test, set| needs.push(self.add(test, set)));
+        let rest = split(root, &mut |test, set| needs.push(self.add(&test, set)));
         let rest = self.rest_of(rest);
         self.rules.push((needs.into_boxed_slice(), rest));
     }
@@ -531,8 +536,9 @@ fn has_index_test(node: &Node) -> bool {
 /// `node` to hold and that asks for a value in a set (the tests of `node`
 /// itself and of its `all` children, not those under `any` or `not`), and
 /// gives `node` without them: when they hold, it holds exactly when `node`
-/// does.
-fn split<'a>(node: &'a Node, f: &mut impl FnMut(&'a Test, &'a ValueSet)) -> Node {
+/// does. An `any` quantifier among them stays in `node`, and gives `f`
+/// the tests it requires of every element it holds on ([`hoist`]).
+fn split<'a>(node: &'a Node, f: &mut impl FnMut(Cow<'a, Test>, &'a ValueSet)) -> Node {
     match node {
         Node::All(children) => Node::All(
             children
@@ -543,13 +549,65 @@ fn split<'a>(node: &'a Node, f: &mut impl FnMut(&'a Test, &'a ValueSet)) -> Node
         ),
         Node::Test(test) => match (&test.matcher, test.top) {
             (Matcher::In(set), Some(_)) => {
-                f(test, set);
+                f(Cow::Borrowed(test), set);
                 // `all` of nothing holds.
                 Node::All(Box::new([]))
             }
             _ => node.clone(),
         },
+        Node::Quant {
+            quantifier: Quantifier::Any,
+            path,
+            inner,
+            ..
+        } => {
+            hoist(path, inner, f);
+            node.clone()
+        }
         other => other.clone(),
+    }
+}
+
+/// Calls `f` with tests of the record that hold whenever some element of
+/// the list at `list` holds `inner`: for each test of a field of the
+/// element that `inner` requires (itself, its `all` children, the same
+/// within an `any` quantifier of the element) and that asks for a value in
+/// a set, the same test of the path through the list. That path reads the
+/// field in every element (and in every list the walk meets, where the
+/// quantifier reads only the list at its own path), so it sees every value
+/// the element's test sees, and more: when it fails, no element holds.
+/// Paths of `raw.` keys and tests of values as JSON text are left out.
+fn hoist<'a>(list: &FieldPath, inner: &'a Node, f: &mut impl FnMut(Cow<'a, Test>, &'a ValueSet)) {
+    let through = |path: &FieldPath| {
+        FieldPath::new(
+            list.segments().iter().chain(path.segments()).cloned(),
+            false,
+        )
+    };
+    match inner {
+        _ if list.is_raw() => {}
+        Node::All(children) => children.iter().for_each(|c| hoist(list, c, f)),
+        Node::Test(test) if test.path.is_raw() || test.as_text => {}
+        Node::Test(test) => {
+            if let Matcher::In(set) = &test.matcher {
+                let path = through(&test.path);
+                f(
+                    Cow::Owned(Test {
+                        path,
+                        top: None,
+                        ..Test::clone(test)
+                    }),
+                    set,
+                );
+            }
+        }
+        Node::Quant {
+            quantifier: Quantifier::Any,
+            path,
+            inner,
+            ..
+        } if !path.is_raw() && !path.segments().is_empty() => hoist(&through(path), inner, f),
+        _ => {}
     }
 }
 
@@ -558,7 +616,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::engine::Loader;
+    use crate::engine::{Loader, RuleSet};
 
     const RULES: &str = r#"
 id: T-1
@@ -702,11 +760,7 @@ match:
     - signInEventTypes: { startsWith: nonInteractive }
     - signInEventTypes: { endsWith: "User", caseSensitive: true }
 "#;
-        let mut loader = Loader::new();
-        loader.add_source("rules.yaml", rules);
-        let set = loader
-            .load()
-            .unwrap_or_else(|_| unreachable!("the rules load"));
+        let set = load(rules);
         assert_eq!(set.index.patterns.len(), 3);
         assert!(
             set.index
@@ -724,6 +778,94 @@ match:
             json!({"userAgent": "curl/8.1", "appDisplayName": "azure"}),
             json!({"appDisplayName": "AZURE CLI", "signInEventTypes": []}),
         ];
+        // Neither always nor never.
+        let held = held_as_alone(&set, records);
+        assert!((8..30).contains(&held), "{held}");
+    }
+
+    #[test]
+    fn what_an_element_requires_rules_out_a_record_where_no_element_has_it() {
+        let rules = r#"
+id: Q-1
+title: an element with two fields
+severity: low
+match:
+  appliedConditionalAccessPolicies:
+    any:
+      displayName: [Block legacy, Require MFA]
+      result: failure
+---
+id: Q-2
+title: an element with one field or another
+severity: low
+match:
+  appliedConditionalAccessPolicies:
+    any:
+      any:
+        - displayName: Block legacy
+        - result: failure
+---
+id: Q-3
+title: every element, none of them
+severity: low
+match:
+  all:
+    - appliedConditionalAccessPolicies: { all: { result: success } }
+    - authenticationDetails: { none: { succeeded: false } }
+---
+id: Q-4
+title: an element of an element
+severity: low
+match:
+  appliedConditionalAccessPolicies:
+    any:
+      enforcedGrantControls: { any: { in: [Mfa] } }
+---
+id: Q-5
+title: scalars of a list
+severity: low
+match:
+  signInEventTypes: { any: { in: [interactiveUser] } }
+"#;
+        let set = load(rules);
+        // Q-1, Q-4 and Q-5 are told by the index, Q-2 and Q-3 not.
+        let required: Vec<bool> = (set.index.rules.iter())
+            .map(|(needs, _)| !needs.is_empty())
+            .collect();
+        assert_eq!(required, [true, false, false, true, true]);
+        let policy = |name: &str, result: &str, grants: serde_json::Value| json!({"displayName": name, "result": result, "enforcedGrantControls": grants});
+        let records = [
+            json!({"appliedConditionalAccessPolicies": [
+                policy("Block legacy", "success", json!(["Block"])),
+                policy("Other", "failure", json!("Mfa")),
+            ], "signInEventTypes": "interactiveUser"}),
+            json!({"appliedConditionalAccessPolicies": [
+                policy("require mfa", "FAILURE", json!(["mfa"])),
+            ], "authenticationDetails": [{"succeeded": true}]}),
+            json!({"appliedConditionalAccessPolicies": policy("Block legacy", "failure", json!([])),
+                "signInEventTypes": ["x", "interactiveUser"]}),
+            json!({"appliedConditionalAccessPolicies": [],
+                "authenticationDetails": [{"succeeded": false}]}),
+            json!({"appliedConditionalAccessPolicies":
+                [[policy("Require MFA", "failure", json!(null))]]}),
+            json!({"appliedConditionalAccessPolicies": "Block legacy"}),
+            json!({}),
+        ];
+        let held = held_as_alone(&set, records);
+        assert!((6..30).contains(&held), "{held}");
+    }
+
+    fn load(rules: &str) -> RuleSet {
+        let mut loader = Loader::new();
+        loader.add_source("rules.yaml", rules);
+        loader
+            .load()
+            .unwrap_or_else(|_| unreachable!("the rules load"))
+    }
+
+    /// How many times a rule of `set` holds on one of `records`, each as
+    /// the index tells it and as its own condition does, which must agree.
+    fn held_as_alone(set: &RuleSet, records: impl IntoIterator<Item = serde_json::Value>) -> usize {
         let mut held = 0;
         for record in records {
             let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
@@ -737,8 +879,7 @@ match:
                 held += usize::from(indexed);
             }
         }
-        // Neither always nor never.
-        assert!((8..30).contains(&held), "{held}");
+        held
     }
 
     #[test]
