@@ -24,8 +24,11 @@
 //! is left (`contains`, `startsWith`, `endsWith`, `matches`, each one
 //! regex): those of all rules on one field run as one [`RegexSet`] over
 //! each of the field's values, the first time a rule asks, which tells
-//! every pattern that matches in one pass. `tests/differential.rs` compares
-//! the two on every record it reads.
+//! every pattern that matches in one pass. And an `any` quantifier over a
+//! list requires of the record the sets its element requires, read along
+//! the path through the list ([`hoist`]), so a rule made of one is not
+//! evaluated on a record where no element can hold. `tests/differential.rs`
+//! compares the two on every record it reads.
 
 use std::borrow::Cow;
 
@@ -33,7 +36,6 @@ use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::catalog::FieldPath;
 use crate::check::Quantifier;
-
 use crate::check::pattern::REGEX_SIZE_LIMIT;
 use crate::compile::{Constants, Matcher, Node, Test, ValueSet, text};
 use crate::eval::{self, Scope};
