@@ -421,45 +421,39 @@ pub fn explain(node: &Node, scope: Scope<'_>) -> Trace {
 /// The conditions that decided a trace's outcome, with the values seen:
 /// for a true `all`, every child; for a true `any`, the children that held;
 /// for a false `all`, those that failed; under `not`, the child's deciders.
-pub fn evidence(trace: &Trace, conds: &[CondInfo]) -> Vec<Evidence> {
+pub fn evidence(trace: Trace, conds: &[CondInfo]) -> Vec<Evidence> {
     let mut out = Vec::new();
     collect(trace, conds, "", &mut out);
     out
 }
 
-fn collect(trace: &Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Evidence>) {
-    match &trace.kind {
+/// [`evidence`], taking the values seen out of the trace.
+fn collect(trace: Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Evidence>) {
+    let outcome = trace.outcome;
+    match trace.kind {
         TraceKind::All | TraceKind::Any => {
             let all = matches!(trace.kind, TraceKind::All);
             // The children whose outcome equals the node's decided it, except
             // for a false `any` and a true `all`, where all of them did.
-            let deciding = trace
-                .children
-                .iter()
-                .filter(|c| (all == trace.outcome) || c.outcome == trace.outcome);
+            let deciding =
+                (trace.children.into_iter()).filter(|c| (all == outcome) || c.outcome == outcome);
             for child in deciding {
                 collect(child, conds, prefix, out);
             }
         }
         TraceKind::Not => {
-            for child in &trace.children {
+            for child in trace.children {
                 collect(child, conds, prefix, out);
             }
         }
         TraceKind::Test { id, seen } => {
-            if let Some(info) = conds.get(*id) {
-                out.push(item(
-                    info,
-                    prefix,
-                    &info.field,
-                    seen_value(seen),
-                    trace.outcome,
-                ));
+            if let Some(info) = conds.get(id) {
+                out.push(item(info, prefix, seen_value(seen), outcome));
             }
         }
         TraceKind::Compare { id, seen, other } => {
-            if let Some(info) = conds.get(*id) {
-                let mut evidence = item(info, prefix, &info.field, seen_value(seen), trace.outcome);
+            if let Some(info) = conds.get(id) {
+                let mut evidence = item(info, prefix, seen_value(seen), outcome);
                 evidence.expected = serde_json::json!({
                     "field": info.expected.get("field").cloned().unwrap_or(Value::Null),
                     "value": seen_value(other),
@@ -468,20 +462,18 @@ fn collect(trace: &Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Eviden
             }
         }
         TraceKind::Quant { id, elements } => {
-            let Some(info) = conds.get(*id) else {
+            let Some(info) = conds.get(id) else {
                 return;
             };
             // One element decided an `any` that held, or an `all`/`none`
             // that failed: show that element's conditions.
-            let want = match (trace.outcome, info.op) {
+            let want = match (outcome, info.op) {
                 (true, "any") | (false, "none") => Some(true),
                 (false, "all") => Some(false),
                 _ => None,
             };
             let single = want.and_then(|w| {
-                trace
-                    .children
-                    .iter()
+                (trace.children.into_iter())
                     .enumerate()
                     .find(|(_, c)| c.outcome == w)
             });
@@ -492,30 +484,37 @@ fn collect(trace: &Trace, conds: &[CondInfo], prefix: &str, out: &mut Vec<Eviden
                 }
                 None => {
                     let actual = elements.map_or(Value::Null, |n| Value::from(n as u64));
-                    out.push(item(info, prefix, &info.field, actual, trace.outcome));
+                    out.push(item(info, prefix, actual, outcome));
                 }
             }
         }
     }
 }
 
-fn seen_value(seen: &[Value]) -> Value {
-    match seen {
-        [] => Value::Null,
-        [one] => one.clone(),
-        many => Value::Array(many.to_vec()),
+fn seen_value(mut seen: Vec<Value>) -> Value {
+    match seen.len() {
+        0 => Value::Null,
+        1 => seen.pop().unwrap_or(Value::Null),
+        _ => Value::Array(seen),
     }
 }
 
-fn item(info: &CondInfo, prefix: &str, field: &str, actual: Value, outcome: bool) -> Evidence {
-    let field = if field == "element" && !prefix.is_empty() {
-        prefix.trim_end_matches('.').to_string()
+/// The evidence of condition `info`, inside the list elements `prefix`
+/// names (none when empty).
+fn item(info: &CondInfo, prefix: &str, actual: Value, outcome: bool) -> Evidence {
+    let (field, condition) = if prefix.is_empty() {
+        (info.field.clone(), info.text.clone())
     } else {
-        format!("{prefix}{field}")
-    };
-    let condition = match info.text.strip_prefix(info.field.as_str()) {
-        Some(rest) => format!("{field}{rest}"),
-        None => info.text.clone(),
+        let field = if info.field == "element" {
+            prefix.trim_end_matches('.').to_string()
+        } else {
+            format!("{prefix}{}", info.field)
+        };
+        let condition = match info.text.strip_prefix(info.field.as_str()) {
+            Some(rest) => format!("{field}{rest}"),
+            None => info.text.clone(),
+        };
+        (field, condition)
     };
     Evidence {
         condition,

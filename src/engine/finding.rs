@@ -35,7 +35,7 @@ pub(super) fn finding(rule: &CompiledRule, record: &Record, location: &Location)
             app_display_name: text("appDisplayName"),
             correlation_id: text("correlationId"),
         },
-        evidence: eval::evidence(&trace, &rule.conds),
+        evidence: eval::evidence(trace, &rule.conds),
         fingerprint: fingerprint(&rule.info.id, record),
         episode: None,
     }
