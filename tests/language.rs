@@ -407,6 +407,17 @@ fn message_templates_fill_fields_and_dash_for_absent() {
         json!({"status": {"errorCode": 0}, "userPrincipalName": "a@b.c", "location": {"countryOrRegion": "US"}}),
     );
     assert_eq!(f[0].message, "a@b.c from - in US {literal}");
+    // A field of many values: those not empty, joined; numbers as written.
+    let set = rules(
+        "id: T-1\ntitle: t\nseverity: low\nmatch: { status.errorCode: 0 }\nmessage: \"{appliedConditionalAccessPolicies.displayName} / {signInEventTypes} / {status.errorCode}\"\n",
+    );
+    let policies = json!([{"displayName": "A"}, {"displayName": ""}, {"displayName": "B"}, {}]);
+    let f = findings(
+        &set,
+        json!({"status": {"errorCode": 0}, "appliedConditionalAccessPolicies": policies,
+            "signInEventTypes": [""]}),
+    );
+    assert_eq!(f[0].message, "A, B / - / 0");
 }
 
 #[test]
@@ -487,6 +498,9 @@ fn fingerprints_are_stable_and_depend_on_rule_and_sign_in() {
     assert_ne!(a[0].fingerprint, a[1].fingerprint);
     assert_ne!(a[0].fingerprint, c[0].fingerprint);
     assert_eq!(a[0].fingerprint.len(), 32);
+    // Fingerprints stay what they were: code scanning matches alerts by
+    // them across runs and versions.
+    assert_eq!(a[0].fingerprint, "32149ccc05c8a54426c6beee716c6a6f");
 }
 
 #[test]

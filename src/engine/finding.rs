@@ -1,7 +1,7 @@
 //! Building a [`Finding`] from a rule that matched a record: its message
 //! and its fingerprint.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -55,19 +55,24 @@ pub fn render_message(pieces: &[Piece], record: &Record) -> String {
             | Piece::Key { .. }
             | Piece::Travel(_) => out.push('-'),
             Piece::Field(field) => {
-                let mut parts: Vec<String> = Vec::new();
+                // The values that are not empty, joined with `, `.
+                let mut none = true;
                 record.visit(&field.path, &mut |v| {
-                    parts.push(match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    });
+                    let text = match v {
+                        Value::String(s) => Cow::Borrowed(s.as_str()),
+                        other => Cow::Owned(other.to_string()),
+                    };
+                    if !text.is_empty() {
+                        if !none {
+                            out.push_str(", ");
+                        }
+                        out.push_str(&text);
+                        none = false;
+                    }
                     false
                 });
-                parts.retain(|p| !p.is_empty());
-                if parts.is_empty() {
+                if none {
                     out.push('-');
-                } else {
-                    out.push_str(&parts.join(", "));
                 }
             }
         }
@@ -130,7 +135,9 @@ pub fn fingerprint(rule_id: &str, record: &Record) -> String {
     let digest = hasher.finalize();
     let mut hex = String::with_capacity(32);
     for byte in digest.iter().take(16) {
-        let _ = write!(hex, "{byte:02x}");
+        for digit in [byte >> 4, byte & 0xf] {
+            hex.extend(char::from_digit(u32::from(digit), 16));
+        }
     }
     hex
 }
