@@ -117,13 +117,21 @@ struct FieldSets {
 struct FieldPatterns {
     /// The first test read on the field: where its values are.
     test: Test,
-    /// Each pattern, with its condition.
-    regexes: Vec<(Regex, u32)>,
-    /// Each pattern as the set holds it, with its case rule written in.
-    written: Vec<String>,
+    /// Each pattern, in the order of their conditions.
+    patterns: Vec<Pattern>,
     /// All of them at once: built when there are two or more and their
     /// union is within the size limit (else each runs alone).
     set: Option<RegexSet>,
+}
+
+/// A text pattern of the index.
+#[derive(Debug)]
+struct Pattern {
+    /// The regex, built with the case rule below.
+    regex: Regex,
+    case_sensitive: bool,
+    /// Its condition.
+    condition: u32,
 }
 
 /// What the index knows of one record: the fields looked up, the
@@ -196,7 +204,7 @@ impl RuleIndex {
         }
         index.anchored = anchored.into_iter().map(Vec::into_boxed_slice).collect();
         for field in &mut index.patterns {
-            field.set = pattern_set(&field.written);
+            field.set = pattern_set(&field.patterns);
         }
         index
     }
@@ -241,56 +249,49 @@ impl RuleIndex {
         }
     }
 
-    /// Adds the condition that `test`'s values hold one of `set`.
-    fn add(&mut self, test: &Test, set: &ValueSet) -> Need {
+    /// A new condition's number.
+    fn condition(&mut self) -> u32 {
         let id = self.conditions as u32;
         self.conditions += 1;
-        let fields = &mut self.fields;
-        let at = fields.iter().position(|f| {
-            f.test.path == test.path
-                && f.test.as_text == test.as_text
-                && f.constants.case_sensitive() == set.case_sensitive()
-        });
-        let at = at.unwrap_or_else(|| {
-            fields.push(FieldSets {
+        id
+    }
+
+    /// Adds the condition that `test`'s values hold one of `set`.
+    fn add(&mut self, test: &Test, set: &ValueSet) -> Need {
+        let id = self.condition();
+        let case_sensitive = set.case_sensitive();
+        let (at, field) = entry(
+            &mut self.fields,
+            |f| reads_alike(&f.test, test) && f.constants.case_sensitive() == case_sensitive,
+            || FieldSets {
                 test: test.clone(),
-                constants: Constants::new(set.case_sensitive()),
-            });
-            fields.len() - 1
-        });
-        if let Some(field) = fields.get_mut(at) {
-            for c in set.constants() {
-                field.constants.entry(c, Vec::new).push(id);
-            }
+                constants: Constants::new(case_sensitive),
+            },
+        );
+        for c in set.constants() {
+            field.constants.entry(c, Vec::new).push(id);
         }
-        (at as u32, id)
+        (at, id)
     }
 
     /// Adds the condition that a value of `test`'s field matches `regex`.
     fn add_pattern(&mut self, test: &Test, regex: &Regex, case_sensitive: bool) -> Need {
-        let id = self.conditions as u32;
-        self.conditions += 1;
-        let patterns = &mut self.patterns;
-        let at = patterns
-            .iter()
-            .position(|f| f.test.path == test.path && f.test.as_text == test.as_text);
-        let at = at.unwrap_or_else(|| {
-            patterns.push(FieldPatterns {
+        let condition = self.condition();
+        let (at, field) = entry(
+            &mut self.patterns,
+            |f| reads_alike(&f.test, test),
+            || FieldPatterns {
                 test: test.clone(),
-                regexes: Vec::new(),
-                written: Vec::new(),
+                patterns: Vec::new(),
                 set: None,
-            });
-            patterns.len() - 1
+            },
+        );
+        field.patterns.push(Pattern {
+            regex: regex.clone(),
+            case_sensitive,
+            condition,
         });
-        if let Some(field) = patterns.get_mut(at) {
-            field.regexes.push((regex.clone(), id));
-            // The regex was built with its case rule as a setting; in the
-            // set, that rule is a flag of a group around it.
-            let flag = if case_sensitive { "-i" } else { "i" };
-            field.written.push(format!("(?{flag}:{})", regex.as_str()));
-        }
-        (at as u32, id)
+        (at, condition)
     }
 
     /// `node` with its tests of a record field against a set or a text
@@ -404,20 +405,23 @@ impl RuleIndex {
             return false;
         };
         let Some(set) = &field.set else {
-            let regex = field.regexes.iter().find(|(_, c)| *c == id);
-            return regex.is_some_and(|(regex, _)| {
-                eval::visit_test(&field.test, scope, &mut |v| {
-                    text(v).is_some_and(|t| regex.is_match(&t))
-                })
-            });
+            let at = (field.patterns).binary_search_by_key(&id, |p| p.condition);
+            return at
+                .ok()
+                .and_then(|at| field.patterns.get(at))
+                .is_some_and(|p| {
+                    eval::visit_test(&field.test, scope, &mut |v| {
+                        text(v).is_some_and(|t| p.regex.is_match(&t))
+                    })
+                });
         };
         if !hits.patterns.contains(number) {
             hits.patterns.insert(number);
             eval::visit_test(&field.test, scope, &mut |v| {
                 if let Some(t) = text(v) {
                     for i in set.matches(&t).iter() {
-                        if let Some(&(_, c)) = field.regexes.get(i) {
-                            hits.conditions.insert(c);
+                        if let Some(p) = field.patterns.get(i) {
+                            hits.conditions.insert(p.condition);
                         }
                     }
                 }
@@ -504,14 +508,45 @@ fn set_bit(words: &mut [u64], n: usize) {
     }
 }
 
-/// The set of `patterns` (each written with its case rule), with the size
-/// limit of one rule's pattern; `None` for fewer than two, or a union over
-/// the limit.
-fn pattern_set(patterns: &[String]) -> Option<RegexSet> {
+/// The entry of `entries` that is `alike`, or a `new` one added last, and
+/// its number.
+fn entry<T>(
+    entries: &mut Vec<T>,
+    alike: impl Fn(&T) -> bool,
+    new: impl FnOnce() -> T,
+) -> (u32, &mut T) {
+    let at = match entries.iter().position(alike) {
+        Some(at) => at,
+        None => {
+            entries.push(new());
+            entries.len() - 1
+        }
+    };
+    match entries.get_mut(at) {
+        Some(entry) => (at as u32, entry),
+        None => unreachable!("found or added above"),
+    }
+}
+
+/// Whether two tests read the same values of a record: the same path, read
+/// the same way.
+fn reads_alike(a: &Test, b: &Test) -> bool {
+    a.path == b.path && a.as_text == b.as_text
+}
+
+/// The set of `patterns`, with the size limit of one rule's pattern;
+/// `None` for fewer than two, or a union over the limit. Each regex was
+/// built with its case rule as a setting; in the set, that rule is a flag
+/// of a group around it.
+fn pattern_set(patterns: &[Pattern]) -> Option<RegexSet> {
     if patterns.len() < 2 {
         return None;
     }
-    RegexSetBuilder::new(patterns)
+    let written = patterns.iter().map(|p| {
+        let flag = if p.case_sensitive { "-i" } else { "i" };
+        format!("(?{flag}:{})", p.regex.as_str())
+    });
+    RegexSetBuilder::new(written)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
