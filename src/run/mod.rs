@@ -344,7 +344,7 @@ impl<'r> Run<'r> {
         for (rule_id, location) in &pushed.late {
             sink.notice(Notice::Late { rule_id, location });
         }
-        for finding in pushed.findings {
+        for finding in &pushed.findings {
             deliver(
                 finding,
                 None,
@@ -421,7 +421,9 @@ impl<'r> Run<'r> {
             result,
             ..
         } = self;
-        scan::scan::<RunError>(&mut reader, rules, threads, &mut |outcome| {
+        // The outcome is read in place: its findings are dropped by the
+        // thread that made them (see `scan_in_place`).
+        scan::scan_in_place::<RunError>(&mut reader, rules, threads, &mut |outcome| {
             counts.records += 1;
             match outcome {
                 Outcome::Record {
@@ -431,18 +433,19 @@ impl<'r> Run<'r> {
                 } => {
                     let before = counts.findings;
                     counts.evaluated += 1;
-                    if !targeted {
+                    if !*targeted {
                         counts.untargeted += 1;
                     }
                     let mut decided = Vec::new();
                     if !parts.is_empty() {
+                        let parts = std::mem::take(parts);
                         let pushed = multi.push(parts, live).map_err(RunError::from)?;
                         for (rule_id, location) in &pushed.late {
                             sink.notice(Notice::Late { rule_id, location });
                         }
                         decided = pushed.findings;
                     }
-                    for finding in findings.into_iter().chain(decided) {
+                    for finding in findings.iter().chain(&decided) {
                         deliver(
                             finding,
                             Some(&mut counts),
@@ -455,17 +458,23 @@ impl<'r> Run<'r> {
                     }
                     sink.record(counts.findings - before, &|| read.get());
                 }
-                Outcome::Unreadable(problem) => {
-                    counts.unreadable += 1;
-                    sink.record(0, &|| read.get());
-                    sink.notice(Notice::UnreadableRecord(&problem));
-                    result.summary.keep_problem(problem);
-                }
-                Outcome::NotSignIn(problem) => {
-                    counts.not_sign_in += 1;
-                    sink.record(0, &|| read.get());
-                    sink.notice(Notice::NotSignIn(&problem));
-                    result.summary.keep_problem(problem);
+                // Nothing of these goes back to a worker: taken whole.
+                Outcome::Unreadable(_) | Outcome::NotSignIn(_) => {
+                    match std::mem::replace(outcome, Outcome::SPENT) {
+                        Outcome::Unreadable(problem) => {
+                            counts.unreadable += 1;
+                            sink.record(0, &|| read.get());
+                            sink.notice(Notice::UnreadableRecord(&problem));
+                            result.summary.keep_problem(problem);
+                        }
+                        Outcome::NotSignIn(problem) => {
+                            counts.not_sign_in += 1;
+                            sink.record(0, &|| read.get());
+                            sink.notice(Notice::NotSignIn(&problem));
+                            result.summary.keep_problem(problem);
+                        }
+                        Outcome::Record { .. } => {}
+                    }
                 }
             }
             Ok(())
@@ -534,7 +543,7 @@ impl Seen {
 /// in the summary (and in `counts`, the file being read, when given; a
 /// finding decided at the end of the run counts in its record's file).
 fn deliver(
-    finding: Finding,
+    finding: &Finding,
     counts: Option<&mut FileCounts>,
     seen: &mut Seen,
     triage: &mut Triage,
@@ -546,7 +555,7 @@ fn deliver(
         result.summary.duplicates += 1;
         return Ok(());
     }
-    let verdict = triage.classify(&finding);
+    let verdict = triage.classify(finding);
     if options.collect_baseline && !matches!(verdict, Verdict::Excepted(_)) {
         result.baseline.push(BaselineEntry {
             fingerprint: finding.fingerprint.clone(),
@@ -571,8 +580,8 @@ fn deliver(
                     }
                 }
             }
-            result.summary.count_finding(&finding);
-            sink.finding(&finding).map_err(RunError::Sink)?;
+            result.summary.count_finding(finding);
+            sink.finding(finding).map_err(RunError::Sink)?;
         }
         Verdict::Baselined => result.summary.accepted.baseline += 1,
         Verdict::Excepted(_) => {}

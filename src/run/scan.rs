@@ -9,6 +9,11 @@
 //! (see [`Reader`]'s `speculate`), so the outcomes are those of framing
 //! every record first.
 //!
+//! What a worker built and the sink leaves in an outcome (its findings)
+//! goes back to that worker to be dropped: freed on another thread, its
+//! memory would come back to the worker's allocator cold, and reading the
+//! next records into it would cost more (see [`scan_in_place`]).
+//!
 //! Memory stays bounded: at most `IN_FLIGHT_PER_THREAD` (4) batches per worker
 //! are out at once, each at most `BATCH` (256) records and, past its first
 //! record, `BATCH_BYTES` (4 MiB) of input; the reader keeps the input bytes
@@ -69,11 +74,29 @@ pub fn scan<E>(
     threads: usize,
     sink: &mut dyn FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
+    scan_in_place(reader, rules, threads, &mut |outcome| {
+        sink(std::mem::replace(outcome, Outcome::SPENT))
+    })
+}
+
+/// [`scan`], with `sink` reading each outcome in place. What it leaves in
+/// the outcome is dropped by the worker that made it, once the sink is
+/// done with the batch: a finding's many small values, freed on the
+/// calling thread, would go back to the worker's allocator from another
+/// core, and the worker writing its next records into them would wait for
+/// each cache line (twelve rules on two cores, 200,000 records: 0.94x the
+/// time and 5 % less CPU time than when the calling thread dropped them).
+pub(crate) fn scan_in_place<E>(
+    reader: &mut Reader,
+    rules: &RuleSet,
+    threads: usize,
+    sink: &mut dyn FnMut(&mut Outcome) -> Result<(), E>,
+) -> Result<(), E> {
     if threads <= 1 {
         while let Some(pending) = reader.next_pending() {
             let (item, seen) = pending.decode();
             reader.note(seen);
-            sink(outcome(item, rules))?;
+            sink(&mut outcome(item, rules))?;
         }
         return Ok(());
     }
@@ -81,13 +104,16 @@ pub fn scan<E>(
         let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads * IN_FLIGHT_PER_THREAD);
         let (done_tx, done_rx) = mpsc::channel::<Done>();
         let work_rx = Arc::new(Mutex::new(work_rx));
-        for _ in 0..threads {
+        let mut spent = Vec::with_capacity(threads);
+        for worker in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || work(&work_rx, &done_tx, rules));
+            let (spent_tx, spent_rx) = mpsc::channel::<Results>();
+            spent.push(spent_tx);
+            scope.spawn(move || work(worker, &work_rx, &done_tx, &spent_rx, rules));
         }
         drop(done_tx);
-        let result = drive(reader, threads, work_tx, &done_rx, sink);
+        let result = drive(reader, threads, work_tx, &done_rx, &spent, sink);
         reader.speculate(false);
         // Dropping the work channel (in `drive`) stops the workers; results
         // still on their way are dropped with `done_rx`.
@@ -95,17 +121,30 @@ pub fn scan<E>(
     })
 }
 
+impl Outcome {
+    /// What [`scan`] leaves in place of an outcome it hands on.
+    pub(crate) const SPENT: Outcome = Outcome::Record {
+        targeted: false,
+        findings: Vec::new(),
+        parts: Parts::EMPTY,
+    };
+}
+
 /// A batch of records to decode, with its sequence number.
 type Job = (u64, Vec<Pending>);
 
-/// A decoded batch, or the panic of the worker that decoded it.
-type Done = (u64, std::thread::Result<Decoded>);
+/// A decoded batch with the worker that decoded it, or that worker's
+/// panic.
+type Done = (u64, usize, std::thread::Result<Decoded>);
+
+/// For each record of a batch, what [`Reader::note`] needs and its outcome.
+type Results = Vec<(Seen, Outcome)>;
 
 /// A decoded batch: for each record, what [`Reader::note`] needs and its
 /// outcome, up to a line the reader took for a record and must read again
 /// (see [`Reader::speculate`]).
 struct Decoded {
-    results: Vec<(Seen, Outcome)>,
+    results: Results,
     rewind: Option<Mark>,
 }
 
@@ -121,7 +160,8 @@ fn drive<E>(
     threads: usize,
     work_tx: SyncSender<Job>,
     done_rx: &Receiver<Done>,
-    sink: &mut dyn FnMut(Outcome) -> Result<(), E>,
+    spent: &[Sender<Results>],
+    sink: &mut dyn FnMut(&mut Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
     // The workers parse: the framer only frames (see
     // `Reader::parse_lines`).
@@ -130,7 +170,7 @@ fn drive<E>(
     let limit = threads * IN_FLIGHT_PER_THREAD;
     let mut sent = 0u64;
     let mut applied = 0u64;
-    let mut early: BTreeMap<u64, std::thread::Result<Decoded>> = BTreeMap::new();
+    let mut early: BTreeMap<u64, (usize, std::thread::Result<Decoded>)> = BTreeMap::new();
     // Where each batch not applied yet starts: once the one before is
     // applied, no rewind goes back past it.
     let mut starts: VecDeque<Option<Mark>> = VecDeque::new();
@@ -166,22 +206,27 @@ fn drive<E>(
         if applied == sent {
             return Ok(());
         }
-        let Ok((seq, results)) = done_rx.recv() else {
+        let Ok((seq, worker, results)) = done_rx.recv() else {
             return Ok(());
         };
         if seq < applied {
             // Read past a line read again since: dropped.
             continue;
         }
-        early.insert(seq, results);
-        while let Some(results) = early.remove(&applied) {
+        early.insert(seq, (worker, results));
+        while let Some((worker, results)) = early.remove(&applied) {
             applied += 1;
             // Dropping the work channel on the way out stops the other
             // workers, so the scope can end and pass the panic on.
-            let decoded = results.unwrap_or_else(|payload| panic::resume_unwind(payload));
-            for (seen, outcome) in decoded.results {
-                reader.note(seen);
+            let mut decoded = results.unwrap_or_else(|payload| panic::resume_unwind(payload));
+            for (seen, outcome) in &mut decoded.results {
+                reader.note(*seen);
                 sink(outcome)?;
+            }
+            // A worker gone (on its way out) cannot take them back: then
+            // they are dropped here.
+            if let Some(to) = spent.get(worker) {
+                let _ = to.send(decoded.results);
             }
             if let Some(mark) = decoded.rewind {
                 reader.rewind(&mark);
@@ -199,9 +244,17 @@ fn drive<E>(
     }
 }
 
-/// A worker: decodes and evaluates batches until the work channel closes.
-fn work(work_rx: &Mutex<Receiver<Job>>, done_tx: &Sender<Done>, rules: &RuleSet) {
+/// A worker: decodes and evaluates batches until the work channel closes,
+/// and drops what the sink is done with of the batches it decoded.
+fn work(
+    worker: usize,
+    work_rx: &Mutex<Receiver<Job>>,
+    done_tx: &Sender<Done>,
+    spent_rx: &Receiver<Results>,
+    rules: &RuleSet,
+) {
     loop {
+        spent_rx.try_iter().for_each(drop);
         let job = match work_rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
@@ -225,7 +278,7 @@ fn work(work_rx: &Mutex<Receiver<Job>>, done_tx: &Sender<Done>, rules: &RuleSet)
                 rewind: None,
             }
         }));
-        if done_tx.send((seq, results)).is_err() {
+        if done_tx.send((seq, worker, results)).is_err() {
             return;
         }
     }

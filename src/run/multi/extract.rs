@@ -200,6 +200,12 @@ pub struct Parts {
 }
 
 impl Parts {
+    /// No parts (what `Default` gives, in a constant).
+    pub const EMPTY: Parts = Parts {
+        parts: Vec::new(),
+        untimed: false,
+    };
+
     /// Whether the record takes part in nothing.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty() && !self.untimed
