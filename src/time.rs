@@ -109,8 +109,47 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     None
 }
 
-/// Writes an instant in the normal form.
+/// Writes an instant in the normal form: digit by digit for the years
+/// 0000 to 9999 (the ones normal forms are made of; a run writes one for
+/// every record a rule over many records keeps), by jiff's `strftime`
+/// for the others.
 pub fn format(ts: Timestamp) -> String {
+    let nanos = ts.as_nanosecond();
+    let (Ok(seconds), Ok(subsec)) = (
+        i64::try_from(nanos.div_euclid(1_000_000_000)),
+        u32::try_from(nanos.rem_euclid(1_000_000_000)),
+    ) else {
+        return by_strftime(ts);
+    };
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let Ok(year) = u32::try_from(year) else {
+        return by_strftime(ts);
+    };
+    if year > 9999 {
+        return by_strftime(ts);
+    }
+    // In 0..86,400, so the casts are exact.
+    let of_day = seconds.rem_euclid(86_400) as u32;
+    let mut out = String::with_capacity(28);
+    let mut put = |n: u32, width: u32, then: Option<char>| {
+        for place in (0..width).rev() {
+            let digit = n / 10u32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.extend(then);
+    };
+    put(year, 4, Some('-'));
+    put(month, 2, Some('-'));
+    put(day, 2, Some('T'));
+    put(of_day / 3600, 2, Some(':'));
+    put(of_day / 60 % 60, 2, Some(':'));
+    put(of_day % 60, 2, Some('.'));
+    put(subsec / 100, 7, Some('Z'));
+    out
+}
+
+/// [`format`] by jiff, for any instant.
+fn by_strftime(ts: Timestamp) -> String {
     let z = ts.to_zoned_datetime(TimeZone::UTC);
     format!(
         "{}.{:07}Z",
@@ -119,9 +158,76 @@ pub fn format(ts: Timestamp) -> String {
     )
 }
 
+/// The proleptic Gregorian (year, month, day) of a day counted from
+/// 1970-01-01, by eras of 400 years (146,097 days each).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let of_era = z.rem_euclid(146_097);
+    let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // March-based month, 0..12.
+    let m = (5 * of_year + 2) / 153;
+    let day = (of_year - (153 * m + 2) / 5 + 1) as u32;
+    let month = if m < 10 { m + 3 } else { m - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize;
+    use jiff::civil::DateTime;
+    use jiff::tz::TimeZone;
+
+    #[test]
+    fn instants_are_written_as_jiff_writes_them() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 11
+        };
+        let at = |y: i16, m: i8, d: i8, h: i8, nanos: i32| {
+            let dt = DateTime::new(y, m, d, h, 59, 59, nanos).unwrap();
+            TimeZone::UTC.to_timestamp(dt).unwrap()
+        };
+        let mut instants = vec![
+            at(1970, 1, 1, 0, 0),
+            at(1969, 12, 31, 23, 999_999_999),
+            at(0, 1, 1, 0, 0),
+            at(0, 2, 29, 12, 0),
+            at(-1, 12, 31, 23, 999_999_900),
+            at(1900, 2, 28, 23, 0),
+            at(1900, 3, 1, 0, 0),
+            at(2000, 2, 29, 0, 100),
+            at(2100, 3, 1, 0, 0),
+            at(9999, 12, 30, 21, 999_999_900),
+            jiff::Timestamp::MIN,
+            jiff::Timestamp::MAX,
+        ];
+        // Years -9999 to 9999, at any nanosecond.
+        let span = jiff::Timestamp::MAX.as_nanosecond() - jiff::Timestamp::MIN.as_nanosecond();
+        for _ in 0..100_000 {
+            let wide = (i128::from(next()) << 64 | i128::from(next())) % span;
+            let nanos = jiff::Timestamp::MIN.as_nanosecond() + wide.abs();
+            instants.push(jiff::Timestamp::from_nanosecond(nanos).unwrap());
+        }
+        // Years 1900 to 2100, near the ones logs hold.
+        for _ in 0..100_000 {
+            let seconds = -2_208_988_800 + (next() % 6_311_433_600) as i64;
+            let nanos = (next() % 1_000_000_000) as i32;
+            instants.push(jiff::Timestamp::new(seconds, nanos).unwrap());
+        }
+        let mut fast = 0;
+        for ts in instants {
+            let written = super::format(ts);
+            assert_eq!(written, super::by_strftime(ts), "{ts:?}");
+            fast += usize::from(!written.starts_with('-'));
+        }
+        assert!(fast > 150_000, "only {fast} written digit by digit");
+    }
 
     #[test]
     fn the_short_way_reads_as_the_general_parser() {

@@ -247,8 +247,12 @@ pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Op
 
 /// A key or distinct value as compared: lower case unless the rule
 /// compares with case.
-pub(super) fn folded(text: String, case_sensitive: bool) -> Box<str> {
+pub(super) fn folded(mut text: String, case_sensitive: bool) -> Box<str> {
     if case_sensitive {
+        text.into()
+    } else if text.is_ascii() {
+        // The same as `to_lowercase` for ASCII, without a second string.
+        text.make_ascii_lowercase();
         text.into()
     } else {
         text.to_lowercase().into()
