@@ -253,42 +253,32 @@ pub(super) fn take_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
 /// spelling that reads back the same.
 fn guid_bytes(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
-    if b.len() != 36 {
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b.get(i) != Some(&b'-')) {
         return None;
     }
+    // The 32 digits between the hyphens; a fifth hyphen leaves 31.
+    let mut digits = b.iter().filter(|&&c| c != b'-').map(|&c| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    });
     let mut out = [0u8; 16];
-    let mut n = 0;
-    let mut high = None;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        match high.take() {
-            None => high = Some(v),
-            Some(h) => {
-                *out.get_mut(n)? = h << 4 | v;
-                n += 1;
-            }
-        }
+    for byte in &mut out {
+        *byte = digits.next()?? << 4 | digits.next()??;
     }
     Some(out)
 }
 
 fn guid_text(g: &[u8; 16]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, byte) in g.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push_str(&format!("{byte:02x}"));
+        for nibble in [byte >> 4, byte & 0xf] {
+            s.extend(DIGITS.get(usize::from(nibble)).map(|&d| char::from(d)));
+        }
     }
     s
 }
@@ -418,5 +408,41 @@ mod tests {
         assert!(guid_bytes("{977fbf6-1623-4915-8182-7273c9e961d0").is_none());
         let g = guid_bytes("00000003-0000-0000-c000-000000000000").unwrap_or_default();
         assert_eq!(guid_text(&g), "00000003-0000-0000-c000-000000000000");
+        // A hyphen for a digit, a digit for a hyphen, one digit short, one
+        // too many.
+        for other in [
+            "e977fbf6-1623-4915-8182-7273c9e961d-",
+            "e977fbf6-1623-4915-8182-7273c9e96-d0",
+            "e977fbf6-1623-4915-818207273c9e961d0",
+            "e977fbf6-1623-4915-8182-7273c9e961d",
+            "e977fbf6-1623-4915-8182-7273c9e961d00",
+            "e977fbf6-1623-4915-8182-7273c9e961dg",
+        ] {
+            assert!(guid_bytes(other).is_none(), "{other}");
+        }
+        // Every byte value reads back through its text.
+        for n in 0..=255u8 {
+            let g = [
+                n,
+                !n,
+                n ^ 0x5a,
+                n.rotate_left(3),
+                0,
+                0xff,
+                n,
+                n,
+                1,
+                2,
+                3,
+                4,
+                5,
+                6,
+                7,
+                n,
+            ];
+            let text = guid_text(&g);
+            assert_eq!(guid_bytes(&text), Some(g), "{text}");
+            assert_eq!(text.len(), 36);
+        }
     }
 }
