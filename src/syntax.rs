@@ -238,21 +238,38 @@ fn split_documents(text: &str) -> Vec<Range<usize>> {
 struct Offsets<'a> {
     chunk: &'a str,
     base: usize,
-    ascii: bool,
+    /// For each character of more than one byte: the index of the
+    /// character after it, and the bytes beyond one per character up to
+    /// there (empty for ASCII text, where characters are bytes).
+    wide: Vec<(usize, usize)>,
 }
 
-impl Offsets<'_> {
+impl<'a> Offsets<'a> {
+    fn new(chunk: &'a str, base: usize) -> Offsets<'a> {
+        let mut wide = Vec::new();
+        let mut extra = 0;
+        for (i, c) in chunk.chars().enumerate() {
+            if c.len_utf8() > 1 {
+                extra += c.len_utf8() - 1;
+                wide.push((i + 1, extra));
+            }
+        }
+        Offsets { chunk, base, wide }
+    }
+
+    /// The byte offset of a marker's character (markers count characters).
     fn byte(&self, marker: &Marker) -> usize {
-        let chars = marker.character();
-        let inner = if self.ascii {
-            chars.min(self.chunk.len())
-        } else {
-            self.chunk
-                .char_indices()
-                .nth(chars)
-                .map_or(self.chunk.len(), |(i, _)| i)
-        };
-        self.base + inner
+        self.byte_of(marker.character())
+    }
+
+    /// The byte offset of the character at index `chars` of the chunk.
+    fn byte_of(&self, chars: usize) -> usize {
+        let before = self.wide.partition_point(|&(after, _)| after <= chars);
+        let extra = before
+            .checked_sub(1)
+            .and_then(|i| self.wide.get(i))
+            .map_or(0, |&(_, extra)| extra);
+        self.base + (chars + extra).min(self.chunk.len())
     }
 
     /// The span of a scalar that starts at `start` (marked-yaml records only
@@ -298,11 +315,7 @@ fn closing_quote(line: &str, quote: u8) -> usize {
 }
 
 fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Box<Diagnostic>> {
-    let offsets = Offsets {
-        chunk,
-        base,
-        ascii: chunk.is_ascii(),
-    };
+    let offsets = Offsets::new(chunk, base);
     if let Some(at) = too_deep(chunk) {
         return Err(Box::new(
             Code::TooDeep
@@ -481,6 +494,28 @@ mod tests {
 
     fn span_text<'a>(text: &'a str, node: &Node) -> &'a str {
         text.get(node.span.range.clone()).unwrap_or("<bad span>")
+    }
+
+    #[test]
+    fn character_indices_give_the_bytes_of_their_characters() {
+        for text in [
+            "",
+            "plain ascii",
+            "é",
+            "aé€😀b",
+            "€€ x 😀\n ü",
+            "ünïcödé — ok",
+        ] {
+            for base in [0, 7] {
+                let offsets = Offsets::new(text, base);
+                let mut expected: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+                expected.push(text.len());
+                expected.push(text.len());
+                for (chars, byte) in expected.into_iter().enumerate() {
+                    assert_eq!(offsets.byte_of(chars), base + byte, "{text:?} at {chars}");
+                }
+            }
+        }
     }
 
     #[test]

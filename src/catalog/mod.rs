@@ -390,9 +390,23 @@ pub fn suggest(fields: &'static [Field], name: &str) -> Option<String> {
 /// The candidate nearest to `word` by normalized Damerau-Levenshtein
 /// similarity, ignoring case, if similar enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    const NEAR: f64 = 0.6;
     let lower = word.to_lowercase();
+    let lower_len = lower.chars().count();
     candidates
         .into_iter()
+        // The distance is at least the difference in length: a candidate
+        // whose length alone keeps it under `NEAR` is not compared (most
+        // are not, and comparing is quadratic).
+        .filter(|c| {
+            let len = if c.is_ascii() {
+                c.len()
+            } else {
+                c.to_lowercase().chars().count()
+            };
+            let (short, long) = (len.min(lower_len), len.max(lower_len));
+            long == 0 || 1.0 - (long - short) as f64 / long as f64 >= NEAR
+        })
         .map(|c| {
             // Letter case breaks ties: `ipAdress` is closer to `ipAddress`
             // than to its Log Analytics alias `IPAddress`.
@@ -400,7 +414,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             let cased = strsim::normalized_damerau_levenshtein(word, c);
             (score, cased, c)
         })
-        .filter(|(score, _, _)| *score >= 0.6)
+        .filter(|(score, _, _)| *score >= NEAR)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
         .map(|(_, _, c)| c.to_string())
 }

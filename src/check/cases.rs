@@ -21,7 +21,8 @@ impl RuleCx<'_> {
         };
         for (key, value) in entries {
             let name = key_name(key);
-            if fields == self.root && name.eq_ignore_ascii_case("properties") {
+            // The name first: comparing catalogs compares every field.
+            if name.eq_ignore_ascii_case("properties") && fields == self.root {
                 // A diagnostic-settings record: its fields are in `properties`.
                 self.record_keys(value, self.root);
                 continue;
