@@ -12,7 +12,7 @@
 //! What a worker built and the sink leaves in an outcome (its findings)
 //! goes back to that worker to be dropped: freed on another thread, its
 //! memory would come back to the worker's allocator cold, and reading the
-//! next records into it would cost more (see [`scan_in_place`]).
+//! next records into it would cost more (see `scan_in_place`).
 //!
 //! Memory stays bounded: at most `IN_FLIGHT_PER_THREAD` (4) batches per worker
 //! are out at once, each at most `BATCH` (256) records and, past its first
