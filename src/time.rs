@@ -148,7 +148,7 @@ pub fn format(ts: Timestamp) -> String {
     out
 }
 
-/// [`format`] by jiff, for any instant.
+/// [`format()`] by jiff, for any instant.
 fn by_strftime(ts: Timestamp) -> String {
     let z = ts.to_zoned_datetime(TimeZone::UTC);
     format!(
