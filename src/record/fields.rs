@@ -178,9 +178,26 @@ impl Fields {
         self.values.get(self.find(key)?)
     }
 
-    /// The key as stored and the value under `key`.
-    pub(crate) fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
-        let at = self.find(key)?;
+    /// Where `key` is held, for [`Fields::entry`].
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.find(key)
+    }
+
+    /// Where the first key in key order equal to `key` ignoring ASCII case
+    /// is held ([`first_any_case`]), for [`Fields::entry`].
+    pub(crate) fn position_any_case(&self, key: &str) -> Option<usize> {
+        self.keys
+            .as_slice()
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.eq_ignore_ascii_case(key))
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(at, _)| at)
+    }
+
+    /// The key and value held at `at`. Fields of one layout hold their
+    /// keys at the same places.
+    pub(crate) fn entry(&self, at: usize) -> Option<(&String, &Value)> {
         Some((self.keys.as_slice().get(at)?, self.values.get(at)?))
     }
 

@@ -15,7 +15,7 @@ pub use crate::catalog::LogCategory;
 
 mod fields;
 
-pub(crate) use fields::{Fields, Layout, Object, ObjectMut, first_any_case};
+pub(crate) use fields::{Fields, Layout, Object, ObjectMut};
 
 /// Where a record was read from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

@@ -1,7 +1,9 @@
 //! On the worker threads: a record → the compact events of the rules
 //! that read it ([`extract`]), each with the [`Detail`] a finding needs.
 
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -12,7 +14,7 @@ use crate::check::Piece;
 use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
-use crate::record::{Location, LogCategory, Object, Record, first_any_case};
+use crate::record::{Fields, Layout, Location, LogCategory, Object, Record};
 use crate::window::{Ticks, TieKey};
 
 /// What the workers precompute once per rule.
@@ -29,6 +31,9 @@ pub struct Plan {
     /// each of their fields up once.
     fields: Arc<[(Box<str>, bool)]>,
     wants: Box<[u64]>,
+    /// Names the plans of one run, for the places of their fields in a
+    /// layout ([`kept_fields`]); the same for every plan of the run.
+    run: u64,
     /// Whether a step of the rule travels: its records keep their
     /// coordinates.
     travels: bool,
@@ -67,7 +72,10 @@ impl Plan {
             }
         }
         let fields: Arc<[(Box<str>, bool)]> = fields.into();
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
         for plan in &mut plans {
+            plan.run = run;
             plan.keys = Arc::clone(&keys);
             let mut wants = vec![0u64; fields.len().div_ceil(64)];
             for (i, field) in fields.iter().enumerate() {
@@ -128,6 +136,7 @@ impl Plan {
             keys: Arc::from([]),
             fields: Arc::from([]),
             wants: Box::new([]),
+            run: 0,
             travels: rule.steps.iter().any(|s| s.travel.is_some()),
         }
     }
@@ -283,7 +292,7 @@ fn kept_fields<'r, 'p>(
     record: &'r Record,
 ) -> Vec<(&'r str, &'r Value)> {
     let mut plans = plans.peekable();
-    let Some(fields) = plans.peek().map(|p| Arc::clone(&p.fields)) else {
+    let Some((fields, run)) = plans.peek().map(|p| (Arc::clone(&p.fields), p.run)) else {
         return Vec::new();
     };
     let mut wanted = vec![0u64; fields.len().div_ceil(64)];
@@ -292,23 +301,71 @@ fn kept_fields<'r, 'p>(
             *w |= p;
         }
     }
-    let mut out: Vec<(&str, &Value)> = Vec::new();
+    let layout = record.fields.layout();
+    let places = if layout.is_known() {
+        KEPT_PLACES.with_borrow_mut(|kept| {
+            let key = (run, layout);
+            match kept
+                .iter()
+                .position(|(k, w, _)| *k == key && **w == *wanted)
+            {
+                Some(at) => {
+                    let found = kept.remove(at);
+                    let places = found.2.clone();
+                    kept.insert(0, found);
+                    places
+                }
+                None => {
+                    let places = places(&fields, &wanted, &record.fields);
+                    kept.truncate(KEPT_PLACES_KEPT - 1);
+                    kept.insert(0, (key, wanted.into(), places.clone()));
+                    places
+                }
+            }
+        })
+    } else {
+        places(&fields, &wanted, &record.fields)
+    };
+    places
+        .into_iter()
+        .filter_map(|at| record.fields.entry(at))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect()
+}
+
+/// Where `record` holds each of the `wanted` `fields`, in their order,
+/// each place once: a raw field (any case) at the first key equal to its
+/// name ignoring case, in key order.
+fn places(fields: &[(Box<str>, bool)], wanted: &[u64], record: &Fields) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
     for (i, (name, raw)) in fields.iter().enumerate() {
         if wanted.get(i / 64).is_none_or(|w| w & 1 << (i % 64) == 0) {
             continue;
         }
         let found = if *raw {
-            first_any_case(record.fields.iter(), name)
+            record.position_any_case(name)
         } else {
-            record.fields.get_key_value(name.as_ref())
+            record.position(name)
         };
-        if let Some((k, v)) = found
-            && !out.iter().any(|(taken, _)| *taken == k.as_str())
+        if let Some(at) = found
+            && !out.contains(&at)
         {
-            out.push((k.as_str(), v));
+            out.push(at);
         }
     }
     out
+}
+
+/// Records of one layout hold their keys at the same places: the places of
+/// the kept fields are worked out once per (run, layout, fields wanted) and
+/// kept for the next records, the last used first.
+type KeptPlaces = Vec<((u64, Layout), Box<[u64]>, Vec<usize>)>;
+
+/// How many [`KeptPlaces`] a thread keeps.
+const KEPT_PLACES_KEPT: usize = 16;
+
+thread_local! {
+    static KEPT_PLACES: RefCell<KeptPlaces> = const { RefCell::new(Vec::new()) };
 }
 
 /// The events of one record for every multi-record rule (with its plan)
@@ -470,4 +527,136 @@ fn placeholder() -> Arc<Kept> {
             keys: Arc::from([]),
         })
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans(text: &str) -> (crate::engine::RuleSet, Vec<Plan>) {
+        let mut loader = crate::engine::Loader::new();
+        loader.add_source("rules.yaml", text);
+        let set = loader.load().unwrap_or_else(|e| panic!("{e:?}"));
+        let plans = Plan::for_rules(set.multi());
+        (set, plans)
+    }
+
+    /// The kept fields as found by name, record by record.
+    fn by_name<'r>(plans: &[&Plan], record: &'r Record) -> Vec<(&'r str, &'r Value)> {
+        let mut out: Vec<(&str, &Value)> = Vec::new();
+        let Some(first) = plans.first() else {
+            return out;
+        };
+        for (i, (name, raw)) in first.fields.iter().enumerate() {
+            let wanted = plans
+                .iter()
+                .any(|p| p.wants.get(i / 64).is_some_and(|w| w & 1 << (i % 64) != 0));
+            if !wanted {
+                continue;
+            }
+            // A raw field: the first key in key order equal to its name
+            // ignoring case.
+            let found = if *raw {
+                record
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .min_by(|a, b| a.0.cmp(b.0))
+            } else {
+                record
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k.as_str() == name.as_ref())
+            };
+            if let Some((k, v)) = found
+                && !out.iter().any(|(taken, _)| *taken == k.as_str())
+            {
+                out.push((k.as_str(), v));
+            }
+        }
+        out
+    }
+
+    /// Records of one layout, of another, and of none, through two runs of
+    /// different rules (the first rule of one keeping as many fields as the
+    /// other run's rule) and through subsets of one run's rules: the places
+    /// kept per layout give what looking each field up by name gives.
+    #[test]
+    fn kept_fields_by_layout_are_those_found_by_name() {
+        let (_one, one) = plans(
+            r#"
+id: KEEP-A
+title: a
+severity: low
+match: { status.errorCode: 50126 }
+window: { groupBy: [raw.customKey], span: 20m, count: { gte: 100 } }
+---
+id: KEEP-B
+title: b
+severity: low
+match: { status.errorCode: 0 }
+window: { groupBy: [appId], span: 20m, distinct: { userAgent: { gte: 100 } } }
+"#,
+        );
+        let (_other, other) = plans(
+            r#"
+id: KEEP-C
+title: c
+severity: low
+match: { status.errorCode: 0 }
+window: { groupBy: [deviceDetail.deviceId], span: 20m, count: { gte: 100 } }
+"#,
+        );
+        let keys = |names: &[&str]| -> Arc<[String]> {
+            names
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .into()
+        };
+        // Two spellings of a raw field, the one first in key order second.
+        let first = keys(&[
+            "userAgent",
+            "customKey",
+            "id",
+            "ipAddress",
+            "CUSTOMKEY",
+            "deviceDetail",
+            "appId",
+            "createdDateTime",
+        ]);
+        let second = keys(&["customkey", "ipAddress", "userPrincipalName", "id"]);
+        let (a, b) = (Layout::new(), Layout::new());
+        let record = |keys: &Arc<[String]>, layout: Option<Layout>, n: usize| {
+            let values: Vec<Value> = (0..keys.len())
+                .map(|i| Value::String(format!("value {n} {i}")))
+                .collect();
+            let fields = match layout {
+                Some(layout) => Fields::shared(Arc::clone(keys), values, layout),
+                None => Fields::from_keys_values(keys.to_vec(), values),
+            };
+            Record {
+                fields,
+                category: LogCategory::Interactive,
+            }
+        };
+        let mut checked = 0;
+        for n in 0..3 {
+            for (keys, layout) in [(&first, Some(a)), (&second, Some(b)), (&first, None)] {
+                let r = record(keys, layout, n);
+                let subsets: Vec<Vec<&Plan>> = vec![
+                    one.iter().collect(),
+                    one.iter().take(1).collect(),
+                    one.iter().skip(1).collect(),
+                    other.iter().collect(),
+                ];
+                for plans in subsets {
+                    let kept = kept_fields(plans.iter().copied(), &r);
+                    assert_eq!(kept, by_name(&plans, &r), "{keys:?} {layout:?}");
+                    checked += usize::from(!kept.is_empty());
+                }
+            }
+        }
+        assert_eq!(checked, 36);
+    }
 }
