@@ -27,9 +27,12 @@ fn by_parser(text: &str) -> Option<String> {
 }
 
 /// Whether `text` is in the normal form already: a date-time
-/// [`normalize`] gives back unchanged.
+/// [`normalize`] gives back unchanged (of the years 1900 on; for an
+/// earlier one `false`, and normalizing gives it back).
 pub fn is_normal(text: &str) -> bool {
-    text.len() == 28 && utc_seconds(text).is_some_and(|normal| normal == text)
+    // 28 bytes of the short form can only be 19, a point, 7 digits and
+    // `Z`: the normal form itself.
+    text.len() == 28 && utc_fraction(text).is_some()
 }
 
 /// The normal form of the form most logs write, `YYYY-MM-DDTHH:MM:SSZ` with
@@ -37,6 +40,20 @@ pub fn is_normal(text: &str) -> bool {
 /// are padded, once the date is known to exist and the time to be in
 /// range. `None` for any other text (the general parser decides it).
 fn utc_seconds(text: &str) -> Option<String> {
+    let fraction = utc_fraction(text)?;
+    let mut out = String::with_capacity(28);
+    out.push_str(text.get(..19)?);
+    out.push('.');
+    for i in 0..7 {
+        out.push(fraction.get(i).map_or('0', |&c| char::from(c)));
+    }
+    out.push('Z');
+    Some(out)
+}
+
+/// The fraction digits (0 to 7) of a text in the form [`utc_seconds`]
+/// reads, once the whole text is known to be of that form.
+fn utc_fraction(text: &str) -> Option<&[u8]> {
     let b = text.as_bytes();
     let digits = |from: usize, to: usize| -> Option<u32> {
         b.get(from..to)?.iter().try_fold(0u32, |n, &c| {
@@ -70,14 +87,7 @@ fn utc_seconds(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    let mut out = String::with_capacity(28);
-    out.push_str(text.get(..19)?);
-    out.push('.');
-    for i in 0..7 {
-        out.push(fraction.get(i).map_or('0', |&c| char::from(c)));
-    }
-    out.push('Z');
-    Some(out)
+    Some(fraction)
 }
 
 /// Reads a date-time in any supported form (see [`normalize`]).
@@ -261,6 +271,11 @@ mod tests {
                 ["Z", "z", "+00:00", ""][next(4) as usize],
             );
             assert_eq!(normalize(&text), general(&text), "{text}");
+            // What is normal is what normalizing gives back unchanged
+            // (from 1900 on: earlier years are left to normalizing).
+            let unchanged = normalize(&text).as_deref() == Some(text.as_str());
+            let modern = text.get(..4).is_some_and(|y| y >= "1900");
+            assert_eq!(super::is_normal(&text), unchanged && modern, "{text}");
             if super::utc_seconds(&text).is_some() {
                 checked += 1;
                 assert_eq!(super::is_normal(&text), text.len() == 28, "{text}");
