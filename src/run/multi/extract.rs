@@ -301,36 +301,34 @@ fn kept_fields<'r, 'p>(
             *w |= p;
         }
     }
-    let layout = record.fields.layout();
-    let places = if layout.is_known() {
-        KEPT_PLACES.with_borrow_mut(|kept| {
-            let key = (run, layout);
-            match kept
-                .iter()
-                .position(|(k, w, _)| *k == key && **w == *wanted)
-            {
-                Some(at) => {
-                    let found = kept.remove(at);
-                    let places = found.2.clone();
-                    kept.insert(0, found);
-                    places
-                }
-                None => {
-                    let places = places(&fields, &wanted, &record.fields);
-                    kept.truncate(KEPT_PLACES_KEPT - 1);
-                    kept.insert(0, (key, wanted.into(), places.clone()));
-                    places
-                }
-            }
-        })
-    } else {
-        places(&fields, &wanted, &record.fields)
+    let entries = |places: &[usize]| -> Vec<(&'r str, &'r Value)> {
+        places
+            .iter()
+            .filter_map(|&at| record.fields.entry(at))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect()
     };
-    places
-        .into_iter()
-        .filter_map(|at| record.fields.entry(at))
-        .map(|(k, v)| (k.as_str(), v))
-        .collect()
+    let layout = record.fields.layout();
+    if !layout.is_known() {
+        return entries(&places(&fields, &wanted, &record.fields));
+    }
+    KEPT_PLACES.with_borrow_mut(|kept| {
+        let key = (run, layout);
+        let found = kept
+            .iter()
+            .position(|(k, w, _)| *k == key && **w == *wanted);
+        let entry = match found {
+            Some(at) => kept.remove(at),
+            None => {
+                kept.truncate(KEPT_PLACES_KEPT - 1);
+                let places = places(&fields, &wanted, &record.fields);
+                (key, wanted.into(), places)
+            }
+        };
+        let out = entries(&entry.2);
+        kept.insert(0, entry);
+        out
+    })
 }
 
 /// Where `record` holds each of the `wanted` `fields`, in their order,
