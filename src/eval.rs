@@ -14,7 +14,7 @@ use crate::check::Quantifier;
 use crate::compile::{Compare, CondId, CondInfo, Matcher, Node, RefOp, Test};
 use crate::finding::Evidence;
 pub(crate) use crate::record::lookup;
-use crate::record::{Fields, visit_along, visit_value};
+use crate::record::{Fields, Names, Places, visit_along, visit_value};
 
 /// What a condition is evaluated against: a record's fields, or one element
 /// of a list inside `any`/`all`/`none`.
@@ -30,33 +30,48 @@ pub enum Scope<'a> {
     Value(&'a Value),
 }
 
-/// A record's values of a rule set's interned top-level fields, each
-/// looked up the first time a test reads it: with the rule index, most
-/// rules, and so most fields, are never read for most records.
+/// A record's values of a rule set's interned top-level fields: found at
+/// the places its layout holds them ([`Names::places`]), or, for a record
+/// of no known layout, each looked up the first time a test reads it (with
+/// the rule index, most rules, and so most fields, are never read for most
+/// records).
 #[derive(Debug)]
 pub struct Tops<'a> {
-    names: &'a [(Box<str>, bool)],
-    /// `None` until looked up.
+    names: &'a Names,
+    /// Where the record holds each name, when its layout tells.
+    places: Option<Places>,
+    /// Without places: `None` until looked up.
     values: Vec<Cell<Option<Option<&'a Value>>>>,
 }
 
 impl<'a> Tops<'a> {
-    /// The interned fields `names` (name, whether a `raw.` key), none
-    /// looked up yet.
-    pub fn new(names: &'a [(Box<str>, bool)]) -> Tops<'a> {
+    /// The interned fields `names` (name, whether a `raw.` key) of
+    /// `fields`, none read yet.
+    pub(crate) fn new(names: &'a Names, fields: &Fields) -> Tops<'a> {
+        let places = names.places(fields);
+        let values = match places {
+            Some(_) => Vec::new(),
+            None => vec![Cell::new(None); names.as_slice().len()],
+        };
         Tops {
             names,
-            values: vec![Cell::new(None); names.len()],
+            places,
+            values,
         }
     }
 
-    /// The value of interned field `i` in `fields`.
+    /// The value of interned field `i` in `fields`, the fields this was
+    /// made for.
     fn get(&self, fields: &'a Fields, i: usize) -> Option<&'a Value> {
+        if let Some(places) = &self.places {
+            let at = (*places.get(i)?)?;
+            return fields.entry(at as usize).map(|(_, value)| value);
+        }
         let cell = self.values.get(i)?;
         if let Some(value) = cell.get() {
             return value;
         }
-        let (name, raw) = self.names.get(i)?;
+        let (name, raw) = self.names.as_slice().get(i)?;
         let value = lookup(fields, name, *raw);
         cell.set(Some(value));
         value
@@ -631,10 +646,11 @@ mod tests {
         let mut tops = vec![("z".into(), false)];
         crate::compile::intern_tops(&mut t, &mut tops);
         assert_eq!(tops, [("z".into(), false), ("a".into(), false)]);
+        let names = Names::new(tops);
         for record in [json!({}), json!({"a": {"b": 1}}), json!({"a": {"c": 1}})] {
             let f = fields(record);
             let top = Fields::from(f.clone());
-            let looked_up = Tops::new(&tops);
+            let looked_up = Tops::new(&names, &top);
             assert_eq!(
                 matches(&t, Scope::Record(&top, Some(&looked_up))),
                 matches(&t, Scope::Fields(&f))
@@ -643,6 +659,49 @@ mod tests {
                 matches(&t, Scope::Record(&top, None)),
                 matches(&t, Scope::Fields(&f))
             );
+        }
+    }
+
+    #[test]
+    fn interned_fields_are_found_at_the_places_of_their_layout() {
+        use crate::record::Layout;
+        use std::sync::Arc;
+        // Raw names: spelled exactly when a key is, else the first key in
+        // key order equal ignoring case.
+        let names = Names::new(vec![
+            ("b".into(), false),
+            ("B".into(), false),
+            ("dE".into(), true),
+            ("de".into(), true),
+            ("x".into(), true),
+            ("a".into(), false),
+        ]);
+        let other = Names::new(vec![("a".into(), false), ("B".into(), false)]);
+        let keys: [&[&str]; 3] = [
+            &["a", "b", "De", "dE", "B"],
+            &["B", "DE", "dE", "b"],
+            &["De", "x", "DE", "X"],
+        ];
+        for keys in keys {
+            let keys: Arc<[String]> = keys.iter().map(|k| k.to_string()).collect();
+            let layout = Layout::new();
+            for round in 0..3 {
+                let values = (0..keys.len()).map(|i| json!(i + 10 * round)).collect();
+                let fields = Fields::shared(Arc::clone(&keys), values, layout);
+                let map = fields.clone().into_map();
+                // Two sets of names, one after the other, in one layout.
+                for names in [&names, &other] {
+                    let tops = Tops::new(names, &fields);
+                    assert!(tops.places.is_some());
+                    for (i, (name, raw)) in names.as_slice().iter().enumerate() {
+                        assert_eq!(
+                            tops.get(&fields, i),
+                            lookup(&map, name, *raw),
+                            "{name} in {keys:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 

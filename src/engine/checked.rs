@@ -209,7 +209,7 @@ impl CheckedRules {
             rules,
             multi,
             plans,
-            tops,
+            tops: crate::record::Names::new(tops),
             infos,
             sources,
             warnings: Vec::new(),

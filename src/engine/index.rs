@@ -701,7 +701,7 @@ match:
             .load()
             .unwrap_or_else(|_| unreachable!("the rules load"));
         let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
-        let tops = eval::Tops::new(&set.tops);
+        let tops = eval::Tops::new(&set.tops, &record.fields);
         let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = set.index.hits();
         (set.rules.iter().enumerate())
@@ -906,7 +906,7 @@ match:
         let mut held = 0;
         for record in records {
             let record = crate::ingest::normalize(record).unwrap_or_else(|_| unreachable!());
-            let tops = eval::Tops::new(&set.tops);
+            let tops = eval::Tops::new(&set.tops, &record.fields);
             let scope = Scope::Record(&record.fields, Some(&tops));
             let mut hits = set.index.hits();
             for (i, rule) in set.rules.iter().enumerate() {

@@ -21,7 +21,7 @@ pub struct RuleSet {
     pub(super) plans: Vec<crate::run::multi::Plan>,
     /// The top-level fields record-level tests read (see
     /// [`compile::intern_tops`]).
-    pub(super) tops: Vec<(Box<str>, bool)>,
+    pub(super) tops: crate::record::Names,
     /// Which of `rules`, and of the steps of `multi`, a record can match,
     /// told by the sets they require: rule `i` is entry `i`, the steps of
     /// multi-record rule `m` are the entries from `first_step[m]` on.
@@ -206,7 +206,7 @@ impl RuleSet {
     /// a window's `match` is step 0) a record is of, as a run finds them:
     /// through the index of required sets the single-record rules share.
     pub fn steps_of(&self, record: &Record) -> Vec<u64> {
-        let tops = eval::Tops::new(&self.tops);
+        let tops = eval::Tops::new(&self.tops, &record.fields);
         let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = self.index.hits();
         (self.multi.iter().enumerate())
@@ -225,7 +225,7 @@ impl RuleSet {
         emit: &mut dyn FnMut(Finding),
         multi: bool,
     ) -> crate::run::multi::Parts {
-        let tops = eval::Tops::new(&self.tops);
+        let tops = eval::Tops::new(&self.tops, &record.fields);
         let scope = Scope::Record(&record.fields, Some(&tops));
         let mut hits = self.index.hits();
         let rules = &self.rules;

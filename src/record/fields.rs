@@ -16,6 +16,8 @@
 //! its keys, and what depends only on the keys (which catalog field each
 //! key is) is worked out once per layout instead of once per record.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -178,11 +180,6 @@ impl Fields {
         self.values.get(self.find(key)?)
     }
 
-    /// Where `key` is held, for [`Fields::entry`].
-    pub(crate) fn position(&self, key: &str) -> Option<usize> {
-        self.find(key)
-    }
-
     /// Where the first key in key order equal to `key` ignoring ASCII case
     /// is held ([`first_any_case`]), for [`Fields::entry`].
     pub(crate) fn position_any_case(&self, key: &str) -> Option<usize> {
@@ -193,6 +190,16 @@ impl Fields {
             .filter(|(_, k)| k.eq_ignore_ascii_case(key))
             .min_by(|a, b| a.1.cmp(b.1))
             .map(|(at, _)| at)
+    }
+
+    /// Where the value [`Object::get_any_case`] (with `any_case`) or
+    /// [`Fields::get`] gives for `key` is held, for [`Fields::entry`].
+    pub(crate) fn position_of(&self, key: &str, any_case: bool) -> Option<usize> {
+        let exact = self.find(key);
+        match any_case {
+            true => exact.or_else(|| self.position_any_case(key)),
+            false => exact,
+        }
     }
 
     /// The key and value held at `at`. Fields of one layout hold their
@@ -268,6 +275,80 @@ impl Fields {
     /// How many fields there are.
     pub(crate) fn len(&self) -> usize {
         self.values.len()
+    }
+}
+
+/// Top-level names looked up together in record after record (the fields
+/// a rule set's tests read, the fields its rules over many records keep),
+/// each with whether it is found in any case (a `raw.` key). Records of one
+/// layout hold their keys at the same places, so where each name is held
+/// ([`Names::places`]) is worked out once per layout, not per record.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    names: Arc<[(Box<str>, bool)]>,
+    /// Tells these names (and their clones) from any others in the cache
+    /// of places.
+    id: u64,
+}
+
+/// Where fields hold each of some [`Names`]: the place of its key, if any.
+pub(crate) type Places = Rc<[Option<u32>]>;
+
+/// How many (names, layout) pairs a thread keeps the places of.
+const PLACES_KEPT: usize = 16;
+
+thread_local! {
+    /// The places of names in the layouts last seen, the newest first.
+    static PLACES: RefCell<Vec<((u64, Layout), Places)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Names {
+    pub(crate) fn new(names: impl Into<Arc<[(Box<str>, bool)]>>) -> Names {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Names {
+            names: names.into(),
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The names, each with whether it is found in any case.
+    pub(crate) fn as_slice(&self) -> &[(Box<str>, bool)] {
+        &self.names
+    }
+
+    /// Where `fields` holds each name, in their order: a name found in any
+    /// case at the first key equal to it ignoring case, in key order, as
+    /// [`Object::get_any_case`] finds it when no key is spelled as it is.
+    /// `None` for fields of no known layout (look each name up instead).
+    pub(crate) fn places(&self, fields: &Fields) -> Option<Places> {
+        let layout = fields.layout();
+        if !layout.is_known() {
+            return None;
+        }
+        let key = (self.id, layout);
+        PLACES.with_borrow_mut(|kept| {
+            if let Some((_, places)) = kept.iter().find(|(k, _)| *k == key) {
+                return Some(Rc::clone(places));
+            }
+            let places: Places = self
+                .names
+                .iter()
+                .map(|(name, any_case)| {
+                    let at = fields.position_of(name, *any_case);
+                    at.and_then(|at| u32::try_from(at).ok())
+                })
+                .collect();
+            kept.insert(0, (key, Rc::clone(&places)));
+            kept.truncate(PLACES_KEPT);
+            Some(places)
+        })
+    }
+}
+
+impl PartialEq for Names {
+    /// The same names, in the same order.
+    fn eq(&self, other: &Names) -> bool {
+        self.names == other.names
     }
 }
 

@@ -15,7 +15,7 @@ pub use crate::catalog::LogCategory;
 
 mod fields;
 
-pub(crate) use fields::{Fields, Layout, Object, ObjectMut};
+pub(crate) use fields::{Fields, Layout, Names, Object, ObjectMut, Places};
 
 /// Where a record was read from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

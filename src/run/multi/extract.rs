@@ -1,9 +1,7 @@
 //! On the worker threads: a record → the compact events of the rules
 //! that read it ([`extract`]), each with the [`Detail`] a finding needs.
 
-use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -14,7 +12,7 @@ use crate::check::Piece;
 use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
-use crate::record::{Fields, Layout, Location, LogCategory, Object, Record};
+use crate::record::{Location, LogCategory, Names, Object, Record};
 use crate::window::{Ticks, TieKey};
 
 /// What the workers precompute once per rule.
@@ -28,12 +26,10 @@ pub struct Plan {
     /// Every `(name, any case)` some plan of the run keeps, each once, and
     /// which of them this plan keeps (a bit each); set by
     /// [`Plan::for_rules`]. A record taking part in several rules looks
-    /// each of their fields up once.
-    fields: Arc<[(Box<str>, bool)]>,
+    /// each of their fields up once, and the records of one layout find
+    /// them at the same places.
+    fields: Names,
     wants: Box<[u64]>,
-    /// Names the plans of one run, for the places of their fields in a
-    /// layout ([`kept_fields`]); the same for every plan of the run.
-    run: u64,
     /// Whether a step of the rule travels: its records keep their
     /// coordinates.
     travels: bool,
@@ -71,14 +67,11 @@ impl Plan {
                 fields.push(field.clone());
             }
         }
-        let fields: Arc<[(Box<str>, bool)]> = fields.into();
-        static RUNS: AtomicU64 = AtomicU64::new(0);
-        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let fields = Names::new(fields);
         for plan in &mut plans {
-            plan.run = run;
             plan.keys = Arc::clone(&keys);
-            let mut wants = vec![0u64; fields.len().div_ceil(64)];
-            for (i, field) in fields.iter().enumerate() {
+            let mut wants = vec![0u64; fields.as_slice().len().div_ceil(64)];
+            for (i, field) in fields.as_slice().iter().enumerate() {
                 if plan.keep.contains(field)
                     && let Some(word) = wants.get_mut(i / 64)
                 {
@@ -86,7 +79,7 @@ impl Plan {
                 }
             }
             plan.wants = wants.into();
-            plan.fields = Arc::clone(&fields);
+            plan.fields = fields.clone();
         }
         plans
     }
@@ -134,9 +127,8 @@ impl Plan {
         Plan {
             keep,
             keys: Arc::from([]),
-            fields: Arc::from([]),
+            fields: Names::new([]),
             wants: Box::new([]),
-            run: 0,
             travels: rule.steps.iter().any(|s| s.travel.is_some()),
         }
     }
@@ -286,84 +278,41 @@ pub(super) fn fnv64(bytes: &[u8]) -> u64 {
 }
 
 /// The fields of a record that the plans of the rules it takes part in
-/// keep, each looked up once.
+/// keep, each looked up once (a raw field as a condition reads it:
+/// [`Names::places`]), each key once.
 fn kept_fields<'r, 'p>(
     plans: impl Iterator<Item = &'p Plan>,
     record: &'r Record,
 ) -> Vec<(&'r str, &'r Value)> {
     let mut plans = plans.peekable();
-    let Some((fields, run)) = plans.peek().map(|p| (Arc::clone(&p.fields), p.run)) else {
+    let Some(names) = plans.peek().map(|p| &p.fields) else {
         return Vec::new();
     };
-    let mut wanted = vec![0u64; fields.len().div_ceil(64)];
+    let mut wanted = vec![0u64; names.as_slice().len().div_ceil(64)];
     for plan in plans {
         for (w, p) in wanted.iter_mut().zip(plan.wants.iter()) {
             *w |= p;
         }
     }
-    let entries = |places: &[usize]| -> Vec<(&'r str, &'r Value)> {
-        places
-            .iter()
-            .filter_map(|&at| record.fields.entry(at))
-            .map(|(k, v)| (k.as_str(), v))
-            .collect()
-    };
-    let layout = record.fields.layout();
-    if !layout.is_known() {
-        return entries(&places(&fields, &wanted, &record.fields));
-    }
-    KEPT_PLACES.with_borrow_mut(|kept| {
-        let key = (run, layout);
-        let found = kept
-            .iter()
-            .position(|(k, w, _)| *k == key && **w == *wanted);
-        let entry = match found {
-            Some(at) => kept.remove(at),
-            None => {
-                kept.truncate(KEPT_PLACES_KEPT - 1);
-                let places = places(&fields, &wanted, &record.fields);
-                (key, wanted.into(), places)
-            }
-        };
-        let out = entries(&entry.2);
-        kept.insert(0, entry);
-        out
-    })
-}
-
-/// Where `record` holds each of the `wanted` `fields`, in their order,
-/// each place once: a raw field (any case) at the first key equal to its
-/// name ignoring case, in key order.
-fn places(fields: &[(Box<str>, bool)], wanted: &[u64], record: &Fields) -> Vec<usize> {
-    let mut out: Vec<usize> = Vec::new();
-    for (i, (name, raw)) in fields.iter().enumerate() {
+    let fields = &record.fields;
+    let places = names.places(fields);
+    let mut kept: Vec<(&str, &Value)> = Vec::new();
+    for (i, (name, raw)) in names.as_slice().iter().enumerate() {
         if wanted.get(i / 64).is_none_or(|w| w & 1 << (i % 64) == 0) {
             continue;
         }
-        let found = if *raw {
-            record.position_any_case(name)
-        } else {
-            record.position(name)
+        let at = match &places {
+            Some(places) => places.get(i).copied().flatten().map(|at| at as usize),
+            None => fields.position_of(name, *raw),
         };
-        if let Some(at) = found
-            && !out.contains(&at)
+        // Two names (a raw one and another) may find one key.
+        if let Some((key, value)) = at.and_then(|at| fields.entry(at))
+            && !kept.iter().any(|(k, _)| std::ptr::eq(*k, key.as_str()))
         {
-            out.push(at);
+            kept.push((key.as_str(), value));
         }
     }
-    out
-}
-
-/// Records of one layout hold their keys at the same places: the places of
-/// the kept fields are worked out once per (run, layout, fields wanted) and
-/// kept for the next records, the last used first.
-type KeptPlaces = Vec<((u64, Layout), Box<[u64]>, Vec<usize>)>;
-
-/// How many [`KeptPlaces`] a thread keeps.
-const KEPT_PLACES_KEPT: usize = 16;
-
-thread_local! {
-    static KEPT_PLACES: RefCell<KeptPlaces> = const { RefCell::new(Vec::new()) };
+    kept
 }
 
 /// The events of one record for every multi-record rule (with its plan)
@@ -530,6 +479,7 @@ fn placeholder() -> Arc<Kept> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Fields, Layout};
 
     fn plans(text: &str) -> (crate::engine::RuleSet, Vec<Plan>) {
         let mut loader = crate::engine::Loader::new();
@@ -545,26 +495,29 @@ mod tests {
         let Some(first) = plans.first() else {
             return out;
         };
-        for (i, (name, raw)) in first.fields.iter().enumerate() {
+        for (i, (name, raw)) in first.fields.as_slice().iter().enumerate() {
             let wanted = plans
                 .iter()
                 .any(|p| p.wants.get(i / 64).is_some_and(|w| w & 1 << (i % 64) != 0));
             if !wanted {
                 continue;
             }
-            // A raw field: the first key in key order equal to its name
-            // ignoring case.
+            // A raw field: the key spelled as its name, else the first in
+            // key order equal to it ignoring case, as a condition reads it.
+            let exact = record
+                .fields
+                .iter()
+                .find(|(k, _)| k.as_str() == name.as_ref());
             let found = if *raw {
-                record
-                    .fields
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .min_by(|a, b| a.0.cmp(b.0))
+                exact.or_else(|| {
+                    record
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .min_by(|a, b| a.0.cmp(b.0))
+                })
             } else {
-                record
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k.as_str() == name.as_ref())
+                exact
             };
             if let Some((k, v)) = found
                 && !out.iter().any(|(taken, _)| *taken == k.as_str())
