@@ -474,10 +474,13 @@ fn renamed_with<O: ObjectMut + Default>(
     keep: Option<&Keep>,
     targets: Option<&[Option<(Target, u8)>]>,
 ) -> O {
-    let mut direct = Vec::new();
+    let input = input.into_iter();
+    // Most keys land on a field of their own: room for them all at once.
+    let keys = targets.map_or(input.size_hint().0, <[_]>::len);
+    let mut direct = Vec::with_capacity(keys);
     let mut nested = Vec::new();
     let mut extra = Vec::new();
-    for (i, (key, value)) in input.into_iter().enumerate() {
+    for (i, (key, value)) in input.enumerate() {
         let target = match targets.and_then(|t| t.get(i)) {
             Some(target) => *target,
             None => level.target(&key, excluded),

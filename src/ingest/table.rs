@@ -687,15 +687,13 @@ impl<'a> Cells<'a> {
     /// The cells are checked at once, as one text cut where they end.
     pub(crate) fn texts(&self) -> Option<Vec<&'a str>> {
         let text = std::str::from_utf8(self.out).ok()?;
+        let mut cells = Vec::with_capacity(self.ends.len());
         let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let cell = text.get(start..end);
-                start = end;
-                cell
-            })
-            .collect()
+        for &end in self.ends {
+            cells.push(text.get(start..end)?);
+            start = end;
+        }
+        Some(cells)
     }
 
     /// Each cell's bytes, in order.
