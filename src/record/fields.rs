@@ -298,11 +298,13 @@ pub(crate) type Places = Rc<[Option<u32>]>;
 const PLACES_KEPT: usize = 16;
 
 thread_local! {
-    /// The places of names in the layouts last seen, the newest first.
+    /// The places of names in the layouts met last, in the order they were
+    /// worked out, the latest first.
     static PLACES: RefCell<Vec<((u64, Layout), Places)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Names {
+    /// The names `names`, each with whether it is found in any case.
     pub(crate) fn new(names: impl Into<Arc<[(Box<str>, bool)]>>) -> Names {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         Names {
@@ -342,13 +344,6 @@ impl Names {
             kept.truncate(PLACES_KEPT);
             Some(places)
         })
-    }
-}
-
-impl PartialEq for Names {
-    /// The same names, in the same order.
-    fn eq(&self, other: &Names) -> bool {
-        self.names == other.names
     }
 }
 
