@@ -474,13 +474,12 @@ fn renamed_with<O: ObjectMut + Default>(
     keep: Option<&Keep>,
     targets: Option<&[Option<(Target, u8)>]>,
 ) -> O {
-    let input = input.into_iter();
-    // Most keys land on a field of their own: room for them all at once.
-    let keys = targets.map_or(input.size_hint().0, <[_]>::len);
-    let mut direct = Vec::with_capacity(keys);
+    // A record's keys of a known layout mostly land on a field of their
+    // own: room for them all at once.
+    let mut direct = Vec::with_capacity(targets.map_or(0, <[_]>::len));
     let mut nested = Vec::new();
     let mut extra = Vec::new();
-    for (i, (key, value)) in input.enumerate() {
+    for (i, (key, value)) in input.into_iter().enumerate() {
         let target = match targets.and_then(|t| t.get(i)) {
             Some(target) => *target,
             None => level.target(&key, excluded),

@@ -89,29 +89,32 @@ impl JsonlEmitter {
     }
 }
 
-/// A finding with the version of the contract it follows, so that each
-/// line stands alone.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Line<'a> {
-    schema_version: &'static str,
-    #[serde(flatten)]
-    finding: &'a Finding,
-}
-
 impl Emitter for JsonlEmitter {
     fn begin(&mut self, _out: &mut dyn Write, _run: &RunInfo<'_>) -> io::Result<()> {
         Ok(())
     }
 
     fn finding(&mut self, out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
-        to_buf(
-            &mut self.buf,
-            &Line {
-                schema_version: SCHEMA_VERSION,
-                finding,
-            },
-        )?;
+        // The line is the finding's object with `schemaVersion` first: the
+        // finding written after that member, its opening brace dropped
+        // (what `#[serde(flatten)]` writes, without its map of entries).
+        self.buf.clear();
+        self.buf.extend_from_slice(b"{\"schemaVersion\":");
+        serde_json::to_writer(&mut self.buf, SCHEMA_VERSION).map_err(io::Error::other)?;
+        let at = self.buf.len();
+        serde_json::to_writer(&mut self.buf, finding).map_err(io::Error::other)?;
+        match self.buf.get(at..at + 2) {
+            Some([b'{', b'}']) => {
+                self.buf.truncate(at);
+                self.buf.push(b'}');
+            }
+            Some([b'{', _]) => {
+                if let Some(brace) = self.buf.get_mut(at) {
+                    *brace = b',';
+                }
+            }
+            _ => return Err(io::Error::other("a finding did not serialize as an object")),
+        }
         // serde_json escapes newlines inside strings, so this is the only
         // newline on the line.
         self.buf.push(b'\n');
@@ -187,6 +190,15 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 3);
+        // Each line is the finding with `schemaVersion` first.
+        for (text, finding) in text.lines().zip(testdata::findings()) {
+            assert!(text.starts_with(r#"{"schemaVersion":"#), "{text}");
+            let mut line: Value = serde_json::from_str(text).unwrap();
+            if let Some(members) = line.as_object_mut() {
+                members.remove("schemaVersion");
+            }
+            assert_eq!(line, serde_json::to_value(&finding).unwrap());
+        }
         for (line, finding) in lines.iter().zip(testdata::findings()) {
             assert_eq!(line["schemaVersion"], SCHEMA_VERSION);
             assert_eq!(line["ruleId"], &*finding.rule_id);
