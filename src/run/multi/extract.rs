@@ -246,6 +246,22 @@ pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Op
     found
 }
 
+/// The key a record gives at the key fields `paths` (each its first
+/// present value, as compared), or `None` when one is missing.
+fn key_of<'p, O: Object + ?Sized>(
+    fields: &O,
+    paths: impl ExactSizeIterator<Item = &'p FieldPath>,
+    case_sensitive: bool,
+) -> Option<Box<[Box<str>]>> {
+    // Sized at once: collecting into an `Option` would grow the vector from
+    // four and shrink it back.
+    let mut key = Vec::with_capacity(paths.len());
+    for path in paths {
+        key.push(folded(first_text(fields, path)?, case_sensitive));
+    }
+    Some(key.into_boxed_slice())
+}
+
 /// A key or distinct value as compared: lower case unless the rule
 /// compares with case.
 pub(super) fn folded(mut text: String, case_sensitive: bool) -> Box<str> {
@@ -373,14 +389,10 @@ pub(crate) fn extract_with(
         };
         match &rule.spec {
             MultiSpec::Window(w) => {
-                let key: Option<Vec<Box<str>>> = w
-                    .group_by
-                    .iter()
-                    .map(|k| {
-                        first_text(&record.fields, &k.path).map(|t| folded(t, w.case_sensitive))
-                    })
-                    .collect();
-                let Some(key) = key else { continue };
+                let fields = w.group_by.iter().map(|k| &k.path);
+                let Some(key) = key_of(&record.fields, fields, w.case_sensitive) else {
+                    continue;
+                };
                 let distinct = w
                     .distinct
                     .iter()
@@ -392,26 +404,22 @@ pub(crate) fn extract_with(
                     rule: r as u32,
                     time,
                     tie,
-                    key: key.into(),
+                    key,
                     distinct,
                     detail: detail(1),
                 });
             }
             MultiSpec::Sequence(s) => {
                 // Steps whose keys give the same values share one event.
-                let mut by_key: Vec<(Vec<Box<str>>, u64)> = Vec::new();
+                let mut by_key: Vec<(Box<[Box<str>]>, u64)> = Vec::new();
                 for (i, step) in s.steps.iter().enumerate() {
                     if steps >> i & 1 == 0 {
                         continue;
                     }
-                    let key: Option<Vec<Box<str>>> = step
-                        .key
-                        .iter()
-                        .map(|k| {
-                            first_text(&record.fields, &k.path).map(|t| folded(t, s.case_sensitive))
-                        })
-                        .collect();
-                    let Some(key) = key else { continue };
+                    let fields = step.key.iter().map(|k| &k.path);
+                    let Some(key) = key_of(&record.fields, fields, s.case_sensitive) else {
+                        continue;
+                    };
                     match by_key.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, bits)) => *bits |= 1 << i,
                         None => by_key.push((key, 1 << i)),
@@ -422,7 +430,7 @@ pub(crate) fn extract_with(
                         rule: r as u32,
                         time,
                         tie,
-                        key: key.into(),
+                        key,
                         distinct: Box::new([]),
                         detail: detail(bits),
                     });
