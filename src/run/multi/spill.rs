@@ -458,6 +458,21 @@ fn take_text(bytes: &mut &[u8]) -> io::Result<Box<str>> {
 }
 
 /// The parts [`Spill::push`] encoded.
+/// `n` values, each read by `take_one`, in a slice of their number: sized
+/// at once (as far as a damaged count allows), where collecting into a
+/// `Result` would grow a vector from four and shrink it back.
+fn take_each<T>(
+    b: &mut &[u8],
+    n: usize,
+    mut take_one: impl FnMut(&mut &[u8]) -> io::Result<T>,
+) -> io::Result<Box<[T]>> {
+    let mut out = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        out.push(take_one(b)?);
+    }
+    Ok(out.into_boxed_slice())
+}
+
 fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<Parts> {
     let b = &mut bytes;
     let time = Ticks::from_le_bytes(take(b)?);
@@ -489,16 +504,12 @@ fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<P
         let rule = u32::from_le_bytes(take(b)?);
         let steps = u64::from_le_bytes(take(b)?);
         let k = take_len(b).ok_or_else(damaged)?;
-        let key = (0..k)
-            .map(|_| take_text(b))
-            .collect::<io::Result<Box<[Box<str>]>>>()?;
+        let key = take_each(b, k, take_text)?;
         let d = take_len(b).ok_or_else(damaged)?;
-        let distinct = (0..d)
-            .map(|_| match take::<1>(b)? {
-                [0] => Ok(None),
-                _ => take_text(b).map(Some),
-            })
-            .collect::<io::Result<Box<[Option<Box<str>>]>>>()?;
+        let distinct = take_each(b, d, |b| match take::<1>(b)? {
+            [0] => Ok(None),
+            _ => take_text(b).map(Some),
+        })?;
         parts.push(Part {
             rule,
             time,
