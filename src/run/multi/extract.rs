@@ -312,7 +312,7 @@ fn kept_fields<'r, 'p>(
     }
     let fields = &record.fields;
     let places = names.places(fields);
-    let mut kept: Vec<(&str, &Value)> = Vec::new();
+    let mut kept: Vec<(&str, &Value)> = Vec::with_capacity(names.as_slice().len());
     for (i, (name, raw)) in names.as_slice().iter().enumerate() {
         if wanted.get(i / 64).is_none_or(|w| w & 1 << (i % 64) == 0) {
             continue;
@@ -356,6 +356,8 @@ pub(crate) fn extract_with(
     // known, so it packs their fields only; the parts hold this until then.
     let pending = placeholder();
     let no_keys: KeyTable = Arc::from([]);
+    // For each sequence in turn: its steps' keys, and the steps of each.
+    let mut by_key: Vec<(Box<[Box<str>]>, u64)> = Vec::new();
     let keys = plans.first().map_or(&no_keys, |p| &p.keys);
     for (r, rule) in rules.iter().enumerate() {
         if !rule.logs.contains(&record.category) {
@@ -411,7 +413,7 @@ pub(crate) fn extract_with(
             }
             MultiSpec::Sequence(s) => {
                 // Steps whose keys give the same values share one event.
-                let mut by_key: Vec<(Box<[Box<str>]>, u64)> = Vec::new();
+                by_key.clear();
                 for (i, step) in s.steps.iter().enumerate() {
                     if steps >> i & 1 == 0 {
                         continue;
@@ -425,7 +427,7 @@ pub(crate) fn extract_with(
                         None => by_key.push((key, 1 << i)),
                     }
                 }
-                for (key, bits) in by_key {
+                for (key, bits) in by_key.drain(..) {
                     out.parts.push(Part {
                         rule: r as u32,
                         time,
