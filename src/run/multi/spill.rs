@@ -457,7 +457,6 @@ fn take_text(bytes: &mut &[u8]) -> io::Result<Box<str>> {
         .map_err(|_| damaged())
 }
 
-/// The parts [`Spill::push`] encoded.
 /// `n` values, each read by `take_one`, in a slice of their number: sized
 /// at once (as far as a damaged count allows), where collecting into a
 /// `Result` would grow a vector from four and shrink it back.
@@ -473,6 +472,7 @@ fn take_each<T>(
     Ok(out.into_boxed_slice())
 }
 
+/// The parts [`Spill::push`] encoded.
 fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<Parts> {
     let b = &mut bytes;
     let time = Ticks::from_le_bytes(take(b)?);
