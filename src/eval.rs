@@ -24,7 +24,8 @@ pub enum Scope<'a> {
     Fields(&'a Map<String, Value>),
     /// A record's top-level fields, with, when given, the values of the
     /// rule set's interned top-level fields (see
-    /// [`crate::compile::intern_tops`]), each looked up once.
+    /// [`crate::compile::intern_tops`]), each found at the place its
+    /// record's layout holds it, or looked up once.
     Record(&'a Fields, Option<&'a Tops<'a>>),
     /// A value (a scalar list element).
     Value(&'a Value),

@@ -299,7 +299,8 @@ const PLACES_KEPT: usize = 16;
 
 thread_local! {
     /// The places of names in the layouts met last, in the order they were
-    /// worked out, the latest first.
+    /// worked out, the latest first (a layout in use is worked out again
+    /// once 16 others came after it).
     static PLACES: RefCell<Vec<((u64, Layout), Places)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -328,7 +329,10 @@ impl Names {
             return None;
         }
         let key = (self.id, layout);
-        PLACES.with_borrow_mut(|kept| {
+        // Without the thread's cache (as the thread ends), names are looked
+        // up one by one.
+        let cached = PLACES.try_with(|cell| {
+            let mut kept = cell.try_borrow_mut().ok()?;
             if let Some((_, places)) = kept.iter().find(|(k, _)| *k == key) {
                 return Some(Rc::clone(places));
             }
@@ -336,14 +340,15 @@ impl Names {
                 .names
                 .iter()
                 .map(|(name, any_case)| {
-                    let at = fields.position_of(name, *any_case);
-                    at.and_then(|at| u32::try_from(at).ok())
+                    let at = fields.position_of(name, *any_case)?;
+                    u32::try_from(at).ok()
                 })
                 .collect();
             kept.insert(0, (key, Rc::clone(&places)));
             kept.truncate(PLACES_KEPT);
             Some(places)
-        })
+        });
+        cached.ok().flatten()
     }
 }
 

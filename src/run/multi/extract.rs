@@ -321,7 +321,9 @@ fn kept_fields<'r, 'p>(
             Some(places) => places.get(i).copied().flatten().map(|at| at as usize),
             None => fields.position_of(name, *raw),
         };
-        // Two names (a raw one and another) may find one key.
+        // Two names (a raw one and another) may find one key. The keys of
+        // one record are distinct strings, so one key is one address
+        // (and at most one of them is empty).
         if let Some((key, value)) = at.and_then(|at| fields.entry(at))
             && !kept.iter().any(|(k, _)| std::ptr::eq(*k, key.as_str()))
         {

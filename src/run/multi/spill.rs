@@ -457,9 +457,9 @@ fn take_text(bytes: &mut &[u8]) -> io::Result<Box<str>> {
         .map_err(|_| damaged())
 }
 
-/// `n` values, each read by `take_one`, in a slice of their number: sized
-/// at once (as far as a damaged count allows), where collecting into a
-/// `Result` would grow a vector from four and shrink it back.
+/// `n` values, each read by `take_one`, in a slice of their number: room
+/// for up to 64 taken at once (the count may be damaged), where collecting
+/// into a `Result` would grow a vector from four and shrink it back.
 fn take_each<T>(
     b: &mut &[u8],
     n: usize,
