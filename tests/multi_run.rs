@@ -179,6 +179,52 @@ fn brute_force_then_success_from_the_same_address() {
     assert_eq!(findings(&report).len(), 0, "{report:#}");
 }
 
+/// A step's `where` reads a raw field of an earlier step's record as a
+/// condition on that record alone reads it: the key spelled as the name
+/// when there is one, though another spelling comes first in key order.
+#[test]
+fn a_raw_field_of_an_earlier_step_reads_as_on_its_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        r#"
+id: RAW-STEP
+title: The same custom key twice
+severity: low
+sequence:
+  groupBy: [userPrincipalName]
+  span: 1h
+  steps:
+    - name: here
+      match: { raw.customKey: { exists: true } }
+    - name: there
+      match: { status.errorCode: 0 }
+      where:
+        raw.customKey: { eq: { field: here.raw.customKey } }
+"#,
+    )
+    .expect("write rules");
+    let mut first = sign_in(1, 0, "ann@contoso.com", "192.0.2.1", 50126);
+    // `CUSTOMKEY` sorts before `customKey`; a condition on this record
+    // reads `customKey`.
+    first["customKey"] = json!("blue");
+    first["CUSTOMKEY"] = json!("red");
+    let mut second = sign_in(2, 1, "ann@contoso.com", "192.0.2.1", 0);
+    second["customKey"] = json!("blue");
+    let log = dir.path().join("log.jsonl");
+    write_jsonl(&log, &[first.clone(), second.clone()]);
+    let report = check(&rules, &[&log], &[]);
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0]["ruleId"], "RAW-STEP");
+    // The other spelling's value matches nothing.
+    second["customKey"] = json!("red");
+    write_jsonl(&log, &[first, second]);
+    let report = check(&rules, &[&log], &[]);
+    assert_eq!(findings(&report).len(), 0, "{report:#}");
+}
+
 fn graph_call(n: u64, token: &str) -> Value {
     json!({
         "requestId": guid(n),
