@@ -196,6 +196,8 @@ fn feed(
     send: &mut dyn FnMut(usize, Vec<Step>),
 ) -> std::io::Result<u64> {
     let mut batches: Vec<Vec<Step>> = (0..groups).map(|_| Vec::new()).collect();
+    // Each replay's parts of the record at hand (taken whole into its step).
+    let mut mine: Vec<Vec<(Position, u64, Part)>> = (0..groups).map(|_| Vec::new()).collect();
     let mut payload = first;
     let mut since = 0usize;
     let mut decides = 0usize;
@@ -227,16 +229,15 @@ fn feed(
             flush(&mut batches, true);
         }
         since += 1;
-        let mut mine: Vec<Vec<(Position, u64, Part)>> = (0..groups).map(|_| Vec::new()).collect();
         for (i, part) in parts.parts.into_iter().enumerate() {
             if let Some(to) = share.get(part.rule as usize).and_then(|g| mine.get_mut(*g)) {
                 to.push(((record, i), payload, part));
                 payload += 1;
             }
         }
-        for (batch, parts) in batches.iter_mut().zip(mine) {
+        for (batch, parts) in batches.iter_mut().zip(&mut mine) {
             if !parts.is_empty() {
-                batch.push(Step::Take(parts));
+                batch.push(Step::Take(std::mem::take(parts)));
             }
         }
         flush(&mut batches, false);
