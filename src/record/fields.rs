@@ -181,8 +181,8 @@ impl Fields {
     }
 
     /// Where the first key in key order equal to `key` ignoring ASCII case
-    /// is held ([`first_any_case`]), for [`Fields::entry`].
-    pub(crate) fn position_any_case(&self, key: &str) -> Option<usize> {
+    /// is held ([`first_any_case`]), for [`Fields::position_of`].
+    fn position_any_case(&self, key: &str) -> Option<usize> {
         self.keys
             .as_slice()
             .iter()
@@ -476,7 +476,7 @@ impl ObjectMut for Map<String, Value> {
 
 /// Of `entries`, the first in key order whose key equals `key` ignoring
 /// ASCII case, in whatever order they come.
-pub(crate) fn first_any_case<'a>(
+fn first_any_case<'a>(
     entries: impl Iterator<Item = (&'a String, &'a Value)>,
     key: &str,
 ) -> Option<(&'a String, &'a Value)> {
