@@ -21,6 +21,7 @@
 //! `resourceId`), which would otherwise pass for that field.
 
 mod coerce;
+mod rename;
 
 use std::cell::Cell;
 use std::sync::LazyLock;
@@ -37,6 +38,7 @@ use super::sparse::{Below, Keep};
 use crate::catalog::{Field, GRAPH_ACTIVITY, SIGN_IN};
 use crate::record::{Fields, Layout, LogCategory, Object, ObjectMut, Record};
 use coerce::coerce;
+use rename::{Order, Renaming, Slots};
 
 /// The shape a record was read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -431,15 +433,9 @@ impl Level {
     }
 }
 
-/// Normalizes one object level against `level`. `excluded` names keys
-/// (matched ignoring case, unless spelled exactly like their field) that
-/// are kept as they are instead of being mapped.
-///
-/// When several keys land on one field, a non-null value beats a null and
-/// then the lower rank ([`Level`]) wins; the others are kept under their own
-/// names. Flat aliases into an object (`Location`, `ResultType`) only fill
-/// in what the object itself lacks. `keep`, when given, is what of the
-/// object rules read (see [`partly`]).
+/// Normalizes one object level against `level` ([`rename`]). `excluded`
+/// names keys (matched ignoring case, unless spelled exactly like their
+/// field) that are kept as they are instead of being mapped.
 fn object(
     level: &Level,
     mut input: Map<String, Value>,
@@ -449,92 +445,9 @@ fn object(
     if in_place(level, &mut input, excluded, keep) {
         return input;
     }
-    renamed(level, input, excluded, keep)
-}
-
-/// [`object`] for an object with a key to rename, into an empty `O` (a
-/// map, or a record's [`Fields`]). The entries come in any order: which of
-/// several keys landing on one field with the same rank wins is decided by
-/// the keys' order, as in a map.
-fn renamed<O: ObjectMut + Default>(
-    level: &Level,
-    input: impl IntoIterator<Item = (String, Value)>,
-    excluded: &[&str],
-    keep: Option<&Keep>,
-) -> O {
-    renamed_with(level, input, excluded, keep, None)
-}
-
-/// [`renamed`], with the target of each key, in order, when known
-/// already (see [`Plan`]).
-fn renamed_with<O: ObjectMut + Default>(
-    level: &Level,
-    input: impl IntoIterator<Item = (String, Value)>,
-    excluded: &[&str],
-    keep: Option<&Keep>,
-    targets: Option<&[Option<(Target, u8)>]>,
-) -> O {
-    // A record's keys of a known layout mostly land on a field of their
-    // own: room for them all at once.
-    let mut direct = Vec::with_capacity(targets.map_or(0, <[_]>::len));
-    let mut nested = Vec::new();
-    let mut extra = Vec::new();
-    for (i, (key, value)) in input.into_iter().enumerate() {
-        let target = match targets.and_then(|t| t.get(i)) {
-            Some(target) => *target,
-            None => level.target(&key, excluded),
-        };
-        match target {
-            Some((Target::Direct(field), rank)) => {
-                let value = partly(field, &key, value, keep);
-                direct.push((value.is_null(), rank, field, key, value));
-            }
-            Some((target @ Target::Nested(..), rank)) => {
-                nested.push((rank, target, key, value));
-            }
-            _ => extra.push((key, value)),
-        }
-    }
-    // The keys of each field together, the winner first; keys only need
-    // comparing between keys of one field with one rank, which are rare.
-    direct.sort_unstable_by(|a, b| {
-        (std::ptr::from_ref(a.2), a.0, a.1)
-            .cmp(&(std::ptr::from_ref(b.2), b.0, b.1))
-            .then_with(|| a.3.cmp(&b.3))
-    });
-    nested.sort_unstable_by(|a, b| (a.0, &a.2).cmp(&(b.0, &b.2)));
-    let mut out = O::default();
-    out.reserve_keys(direct.len() + nested.len() + extra.len());
-    // The field given a value last: the first key of each wins.
-    let mut taken: Option<&'static Field> = None;
-    for (_, _, field, key, value) in direct {
-        if taken.is_some_and(|f| std::ptr::eq(f, field)) {
-            extra.push((key, value));
-        } else {
-            taken = Some(field);
-            // Reuse the key's string (most keys are spelled like their
-            // field, or as long: `UserPrincipalName`).
-            let mut name = key;
-            if name != field.name {
-                name.clear();
-                name.push_str(field.name);
-            }
-            out.insert_new_key(name, coerce(field, level.child(field), value));
-        }
-    }
-    for (_, target, key, value) in nested {
-        if let Err(value) = fill(level, &mut out, target, value) {
-            extra.push((key, value));
-        }
-    }
-    for (key, value) in extra {
-        // Only a null that lost to a value can meet its own field's name
-        // here; dropping it loses nothing.
-        if out.get_value(&key).is_none() {
-            out.insert_new_key(key, value);
-        }
-    }
-    out
+    let (keys, values): (Vec<String>, Vec<Value>) = input.into_iter().unzip();
+    let order = Order::new(level, &keys, excluded);
+    rename::renamed(level, keys, values, &order, keep)
 }
 
 /// [`object`] for a record's top-level fields: in place when it can be.
@@ -552,7 +465,7 @@ fn top_level(
         if in_place(level, &mut input, excluded, keep) {
             return input;
         }
-        return renamed(level, input.into_entries(), excluded, keep);
+        return renamed_own(level, input, excluded, keep);
     }
     // Taken out while in use and put back after: nothing below reads a
     // record's top level again, but fresh plans would do no harm.
@@ -568,12 +481,10 @@ fn top_level(
             let fields = input.keys().map(|key| own(level, key, excluded)).collect();
             let placed = match fields {
                 Some(fields) => Placed::InPlace(fields),
-                None => Placed::Renamed(
-                    input
-                        .keys()
-                        .map(|key| level.target(key, excluded))
-                        .collect(),
-                ),
+                None => {
+                    let keys: Vec<String> = input.keys().cloned().collect();
+                    Placed::Renamed(Renaming::new(Order::new(level, &keys, excluded)))
+                }
             };
             plans.insert(
                 0,
@@ -586,22 +497,30 @@ fn top_level(
             );
         }
     }
-    let out = match plans.first().map(|p| &p.placed) {
+    let out = match plans.first_mut().map(|p| &mut p.placed) {
         Some(Placed::InPlace(fields)) => {
-            for ((key, value), field) in input.iter_mut().zip(fields) {
+            for ((key, value), field) in input.iter_mut().zip(fields.iter()) {
                 if let Some(field) = field {
                     coerce_in_place(level, field, key, value, keep);
                 }
             }
             input
         }
-        Some(Placed::Renamed(targets)) => {
-            renamed_with(level, input.into_entries(), excluded, keep, Some(targets))
-        }
-        None => renamed(level, input.into_entries(), excluded, keep),
+        Some(Placed::Renamed(renaming)) => match input.into_shared() {
+            Ok((keys, values)) => renaming.apply(level, &keys, values, keep),
+            Err(input) => renamed_own(level, input, excluded, keep),
+        },
+        None => renamed_own(level, input, excluded, keep),
     };
     let _ = PLANS.try_with(|cell| cell.set(plans));
     out
+}
+
+/// A record's top-level fields renamed into fields with keys of their own.
+fn renamed_own(level: &Level, input: Fields, excluded: &[&str], keep: Option<&Keep>) -> Fields {
+    let (keys, values) = input.into_keys_values();
+    let order = Order::new(level, &keys, excluded);
+    rename::renamed(level, keys, values, &order, keep)
 }
 
 /// What normalization finds of the keys of one [`Layout`] at the top
@@ -618,8 +537,8 @@ enum Placed {
     /// Each key is spelled as its field or is no field's: the field of
     /// each, in order (`None` for a key kept as it is).
     InPlace(Vec<Option<&'static Field>>),
-    /// Some key needs renaming: the target of each, in order.
-    Renamed(Vec<Option<(Target, u8)>>),
+    /// Some key needs renaming.
+    Renamed(Renaming),
 }
 
 impl Plan {
@@ -720,29 +639,30 @@ fn partly(field: &'static Field, key: &str, value: Value, keep: Option<&Keep>) -
 
 /// Puts `value` at `target` if nothing is there yet; gives it back
 /// otherwise, and for null or blank values, which carry nothing to fill.
-fn fill(
-    level: &Level,
-    out: &mut impl ObjectMut,
-    target: Target,
-    value: Value,
-) -> Result<(), Value> {
+fn fill(level: &Level, out: &mut impl Slots, target: Target, value: Value) -> Result<(), Value> {
     if is_blank(&value) {
         return Err(value);
     }
     let below = level.target_child(target);
     match target {
-        Target::Direct(field) => {
-            if out.get_value(field.name).is_some_and(|v| !v.is_null()) {
-                return Err(value);
+        Target::Direct(field) => match out.slot(field) {
+            Some(there) if !there.is_null() => Err(value),
+            Some(there) => {
+                *there = coerce(field, below, value);
+                Ok(())
             }
-            out.insert_value(field.name.to_string(), coerce(field, below, value));
-            Ok(())
-        }
+            None => {
+                out.add(field, coerce(field, below, value));
+                Ok(())
+            }
+        },
         Target::Nested(parent, child) => {
-            if out.get_value(parent.name).is_none_or(Value::is_null) {
-                out.insert_value(parent.name.to_string(), Value::Object(Map::new()));
+            match out.slot(parent) {
+                Some(there) if there.is_null() => *there = Value::Object(Map::new()),
+                Some(_) => {}
+                None => out.add(parent, Value::Object(Map::new())),
             }
-            match out.get_value_mut(parent.name) {
+            match out.slot(parent) {
                 Some(Value::Object(map)) if map.get(child.name).is_none_or(Value::is_null) => {
                     map.insert(child.name.to_string(), coerce(child, below, value));
                     Ok(())
@@ -1006,6 +926,104 @@ mod tests {
                 "reversed: {reversed}"
             );
         }
+    }
+
+    #[test]
+    fn rows_of_one_layout_renamed_alike_share_their_keys() {
+        // A Log Analytics layout: two spellings of one field, flat aliases
+        // into `status` and `location`, a key of no field.
+        let keys: Vec<String> = [
+            "UserPrincipalName",
+            "userprincipalname",
+            "ResultType",
+            "ResultDescription",
+            "Status",
+            "Location",
+            "LocationDetails",
+            "Extra",
+        ]
+        .map(String::from)
+        .into();
+        let shared: std::sync::Arc<[String]> = keys.clone().into();
+        let layout = Layout::new();
+        // Each choice changes how a row is renamed: which spelling wins
+        // (null or not), and whether each flat alias fills in (blank or
+        // not); twice each, with other values.
+        let row = |choice: u32, n: u32| -> Vec<Value> {
+            let on = |bit: u32| choice & (1 << bit) != 0;
+            vec![
+                if on(0) {
+                    json!(null)
+                } else {
+                    json!(format!("a{n}@b.c"))
+                },
+                json!(format!("z{n}@b.c")),
+                if on(1) {
+                    json!(" ")
+                } else {
+                    json!(n.to_string())
+                },
+                if on(2) {
+                    json!("")
+                } else {
+                    json!(format!("failed {n}"))
+                },
+                json!(format!("{{\"additionalDetails\": \"d{n}\"}}")),
+                if on(3) { json!(null) } else { json!("GB") },
+                json!(format!("{{\"city\": \"c{n}\"}}")),
+                json!(n),
+            ]
+        };
+        let mut made: Vec<(u32, Layout)> = Vec::new();
+        for n in 0..2 {
+            for choice in 0..16 {
+                let values = row(choice, n);
+                let own = Fields::from_keys_values(keys.clone(), values.clone());
+                let read = Fields::shared(std::sync::Arc::clone(&shared), values, layout);
+                let shape = Some(RecordShape::LogAnalytics);
+                let (want, _) = normalize_with(own, shape, None, None);
+                let (got, _) = normalize_with(read, shape, None, None);
+                assert!(!want.fields.layout().is_known());
+                let entries = |r: &Record| -> Vec<(String, Value)> {
+                    r.fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
+                assert_eq!(entries(&got), entries(&want), "choice {choice}, row {n}");
+                let got_layout = got.fields.layout();
+                match made.iter().find(|(c, _)| *c == choice) {
+                    // Renamed as before: the same layout.
+                    Some((_, before)) => assert_eq!(got_layout, *before, "choice {choice}"),
+                    // The first eight ways get a layout each; the others
+                    // keys of their own.
+                    None if made.len() < 8 => {
+                        assert!(got_layout.is_known(), "choice {choice}");
+                        assert!(made.iter().all(|(_, l)| *l != got_layout));
+                        made.push((choice, got_layout));
+                    }
+                    None => assert!(!got_layout.is_known(), "choice {choice}"),
+                }
+            }
+        }
+        assert_eq!(made.len(), 8);
+        // Choice 0: everything fills in, the null-free first spelling wins.
+        let (r, _) = normalize_with(
+            Fields::shared(shared, row(0, 7), layout),
+            Some(RecordShape::LogAnalytics),
+            None,
+            None,
+        );
+        assert_eq!(
+            Value::Object(r.fields.into_map()),
+            json!({
+                "userPrincipalName": "a7@b.c",
+                "userprincipalname": "z7@b.c",
+                "status": {"additionalDetails": "d7", "errorCode": 7, "failureReason": "failed 7"},
+                "location": {"city": "c7", "countryOrRegion": "GB"},
+                "Extra": 7,
+            })
+        );
     }
 
     #[test]

@@ -68,28 +68,6 @@ impl Keys {
     }
 }
 
-/// The keys of [`Fields::into_entries`]: moved out, or copied from the
-/// shared ones.
-enum Either {
-    Own(std::vec::IntoIter<String>),
-    Shared(Arc<[String]>, usize),
-}
-
-impl Iterator for Either {
-    type Item = String;
-
-    fn next(&mut self) -> Option<String> {
-        match self {
-            Either::Own(keys) => keys.next(),
-            Either::Shared(keys, at) => {
-                let key = keys.get(*at)?.clone();
-                *at += 1;
-                Some(key)
-            }
-        }
-    }
-}
-
 /// Names an order of keys: fields with the same layout, other than
 /// [`Layout::UNKNOWN`], have the same keys in the same order. The reader
 /// gives one to records whose keys it knows to be those of another
@@ -116,7 +94,6 @@ impl Layout {
 impl Fields {
     /// The fields of `values` under `keys`, one value per key, no key
     /// twice.
-    #[cfg(test)]
     pub(crate) fn from_keys_values(keys: Vec<String>, values: Vec<Value>) -> Fields {
         Fields::with_keys(Keys::Own(keys), values)
     }
@@ -148,18 +125,28 @@ impl Fields {
         }
     }
 
-    /// The keys and values, in no particular order.
-    pub(crate) fn into_entries(self) -> impl Iterator<Item = (String, Value)> {
+    /// The keys and the values (the keys copied when shared).
+    pub(crate) fn into_keys_values(self) -> (Vec<String>, Vec<Value>) {
         let keys = match self.keys {
-            Keys::Own(keys) => Either::Own(keys.into_iter()),
-            Keys::Shared(keys, _) => Either::Shared(keys, 0),
+            Keys::Own(keys) => keys,
+            Keys::Shared(keys, _) => keys.to_vec(),
         };
-        keys.zip(self.values)
+        (keys, self.values)
+    }
+
+    /// The keys shared by the fields of their layout, and the values; the
+    /// fields as they are when their keys are their own.
+    pub(crate) fn into_shared(self) -> Result<(Arc<[String]>, Vec<Value>), Fields> {
+        match self.keys {
+            Keys::Shared(keys, _) => Ok((keys, self.values)),
+            Keys::Own(_) => Err(self),
+        }
     }
 
     /// The fields as a JSON object.
     pub(crate) fn into_map(self) -> Map<String, Value> {
-        self.into_entries().collect()
+        let (keys, values) = self.into_keys_values();
+        keys.into_iter().zip(values).collect()
     }
 
     /// Room for `n` more fields.
@@ -422,9 +409,6 @@ pub(crate) trait ObjectMut: Object {
     /// Puts `value` under `key`, which has no value yet.
     fn insert_new_key(&mut self, key: String, value: Value);
 
-    /// The value under `key`, spelled exactly, to change.
-    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value>;
-
     /// The keys and values, in the order of [`Object::entries`], the
     /// values to change.
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)>;
@@ -443,10 +427,6 @@ impl ObjectMut for Fields {
         self.push(key, value);
     }
 
-    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.find_mut(key)
-    }
-
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
         self.iter_mut()
     }
@@ -463,10 +443,6 @@ impl ObjectMut for Map<String, Value> {
 
     fn insert_new_key(&mut self, key: String, value: Value) {
         self.insert(key, value);
-    }
-
-    fn get_value_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.get_mut(key)
     }
 
     fn entries_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
