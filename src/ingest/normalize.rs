@@ -1027,6 +1027,60 @@ mod tests {
     }
 
     #[test]
+    fn renamed_keys_come_in_a_fixed_order() {
+        // Three spellings of one field (the winner neither first nor
+        // last), two of another all null, a flat alias with no object to
+        // fill (one is made), one whose object is null, one blank, the
+        // Log Analytics keys kept as they are, keys of no field.
+        let entries = [
+            ("Zeta", json!(1)),
+            ("ipaddress", json!("1.1.1.1")),
+            ("IPAddress", json!(null)),
+            ("IPADDRESS", json!("3.3.3.3")),
+            ("UserPrincipalName", json!(null)),
+            ("userPrincipalName", json!(null)),
+            ("ResultType", json!("50126")),
+            ("ResultDescription", json!("  ")),
+            ("Location", json!("FR")),
+            ("LocationDetails", json!(null)),
+            ("ResourceId", json!("/r")),
+            ("TenantId", json!("t")),
+            ("alpha", json!(2)),
+        ];
+        // Fields in catalog order (the winners: the first non-null in
+        // order of rank, then key; the first when all are null; `location`
+        // null, made an object for `Location`), then `status`, made for
+        // `ResultType`, then the keys of no field in their order, the
+        // losers (values before nulls) and the flat alias that filled
+        // nothing.
+        let want = [
+            ("userPrincipalName", json!(null)),
+            ("ipAddress", json!("3.3.3.3")),
+            ("location", json!({"countryOrRegion": "FR"})),
+            ("status", json!({"errorCode": 50126})),
+            ("Zeta", json!(1)),
+            ("ResourceId", json!("/r")),
+            ("TenantId", json!("t")),
+            ("alpha", json!(2)),
+            ("UserPrincipalName", json!(null)),
+            ("ipaddress", json!("1.1.1.1")),
+            ("IPAddress", json!(null)),
+            ("ResultDescription", json!("  ")),
+        ];
+        let (keys, values): (Vec<String>, Vec<Value>) =
+            entries.into_iter().map(|(k, v)| (k.to_string(), v)).unzip();
+        let shape = Some(RecordShape::LogAnalytics);
+        let own = Fields::from_keys_values(keys.clone(), values.clone());
+        let shared = Fields::shared(keys.into(), values, Layout::new());
+        for (read, fields) in [("own", own), ("shared", shared)] {
+            let (r, _) = normalize_with(fields, shape, None, None);
+            let got: Vec<(&str, &Value)> = r.fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            let want: Vec<(&str, &Value)> = want.iter().map(|(k, v)| (*k, v)).collect();
+            assert_eq!(got, want, "{read} keys");
+        }
+    }
+
+    #[test]
     fn diagnostic_envelope_only_fills_in() {
         let (r, shape) = norm(json!({
             "time": "2025-01-01T00:00:00Z",

@@ -15,6 +15,8 @@
 //! and the reader notices ([`Layout`]): the records of one layout share
 //! its keys, and what depends only on the keys (which catalog field each
 //! key is) is worked out once per layout instead of once per record.
+//! Normalization gives the records it renames alike a layout of their own
+//! in the same way.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -70,8 +72,9 @@ impl Keys {
 
 /// Names an order of keys: fields with the same layout, other than
 /// [`Layout::UNKNOWN`], have the same keys in the same order. The reader
-/// gives one to records whose keys it knows to be those of another
-/// ([`Layout::new`]); changing a key forgets it.
+/// gives one to records whose keys it knows to be those of another, and
+/// normalization to records it renamed alike ([`Layout::new`]); changing
+/// a key forgets it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Layout(u64);
 

@@ -157,7 +157,9 @@ impl Slots for Map<String, Value> {
 
 /// Renames the object of `keys` and `values` (in order, as `order` was
 /// worked out for): fields in catalog order, then the objects made for
-/// flat aliases, then the keys kept as they are.
+/// flat aliases, then the keys kept under their own names: those of no
+/// field in input order, then the keys that lost to another of their
+/// field, then the flat aliases that could not fill in their object.
 ///
 /// When several keys land on one field, a non-null value beats a null and
 /// then the lower rank ([`Level`]) wins; the others are kept under their
@@ -270,7 +272,8 @@ pub(super) fn renamed<O: ObjectMut + Default>(
 }
 
 /// How many ways of renaming one layout's keys a [`Renaming`] keeps a
-/// layout for; a record renamed yet another way gets keys of its own.
+/// layout for, the first met; a record renamed yet another way gets keys
+/// of its own.
 const MADE_KEPT: usize = 8;
 
 /// The renaming of a layout's keys at a record's top level: its
@@ -304,16 +307,15 @@ impl Renaming {
         let (layout, shared) = match found {
             Some((_, layout, keys)) => (*layout, Arc::clone(keys)),
             None => {
-                let made: Arc<[String]> = renamed
+                let keys: Vec<String> = renamed
                     .names
                     .iter()
                     .map(|n| renamed.key(*n).to_string())
                     .collect();
                 if self.made.len() >= MADE_KEPT {
-                    let keys = made.to_vec();
                     return Fields::from_keys_values(keys, renamed.values);
                 }
-                let layout = Layout::new();
+                let (layout, made): (_, Arc<[String]>) = (Layout::new(), keys.into());
                 self.made.push((renamed.names, layout, Arc::clone(&made)));
                 (layout, made)
             }
