@@ -324,7 +324,7 @@ impl Reader {
                     // The table kept only those already when it could.
                     let counts = counts.or_else(|| {
                         self.keep.as_deref().map(|keep| {
-                            let counts = markers::KeyCounts::of(fields.keys());
+                            let counts = markers::KeyCounts::of(fields.keys().iter());
                             fields.retain(|key, _| keep.wants(key));
                             counts
                         })

@@ -711,7 +711,7 @@ mod tests {
                 && fields.layout().is_known()
             {
                 known += 1;
-                let kept: Vec<String> = fields.keys().cloned().collect();
+                let kept: Vec<String> = fields.keys().to_vec();
                 match layouts.iter().find(|(l, _)| *l == fields.layout()) {
                     Some((_, before)) => assert_eq!(before, &kept, "record {round}: {text}"),
                     None => layouts.push((fields.layout(), kept)),

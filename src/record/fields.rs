@@ -246,8 +246,8 @@ impl Fields {
     }
 
     /// The keys, in the order they are held.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.keys.as_slice().iter()
+    pub(crate) fn keys(&self) -> &[String] {
+        self.keys.as_slice()
     }
 
     /// Keeps only the fields `keep` says yes to.

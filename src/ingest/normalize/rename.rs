@@ -43,29 +43,25 @@ impl Order {
 
     /// [`Order::new`], with the target of each key known already.
     pub(super) fn with_targets(keys: &[String], targets: Vec<Option<(Target, u8)>>) -> Order {
-        let (mut direct, mut nested, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, target) in (0u32..).zip(&targets) {
+        // Each key with what it is ordered by: its field (in catalog
+        // order) or none, its rank, its text.
+        let mut by: Vec<(*const Field, u8, &str, u32)> = Vec::with_capacity(keys.len());
+        let mut kept = Vec::new();
+        for ((i, target), key) in (0u32..).zip(&targets).zip(keys) {
             match target {
-                Some((Target::Direct(_), _)) => direct.push(i),
-                Some((Target::Nested(..), _)) => nested.push(i),
+                Some((Target::Direct(field), rank)) => by.push((*field, *rank, key, i)),
+                Some((Target::Nested(..), rank)) => by.push((std::ptr::null(), *rank, key, i)),
                 None => kept.push(i),
             }
         }
-        let key = |i: u32| keys.get(i as usize).map_or("", String::as_str);
-        let rank = |i: u32| match targets.get(i as usize) {
-            Some(Some((_, rank))) => *rank,
-            _ => u8::MAX,
-        };
-        let field = |i: u32| match targets.get(i as usize) {
-            Some(Some((Target::Direct(field), _))) => std::ptr::from_ref(*field),
-            _ => std::ptr::null(),
-        };
-        direct.sort_unstable_by_key(|i| (field(*i), rank(*i), key(*i)));
-        nested.sort_unstable_by_key(|i| (rank(*i), key(*i)));
+        by.sort_unstable();
+        // The flat aliases (no field of this level) come first.
+        let nested = by.iter().take_while(|b| b.0.is_null()).count();
+        let (nested, direct) = by.split_at(nested);
         Order {
+            direct: direct.iter().map(|b| b.3).collect(),
+            nested: nested.iter().map(|b| b.3).collect(),
             targets,
-            direct,
-            nested,
             kept,
         }
     }
@@ -272,8 +268,8 @@ pub(super) fn renamed<O: ObjectMut + Default>(
 }
 
 /// How many ways of renaming one layout's keys a [`Renaming`] keeps a
-/// layout for, the first met; a record renamed yet another way gets keys
-/// of its own.
+/// layout for, the first met after its first record; a record renamed yet
+/// another way gets keys of its own.
 const MADE_KEPT: usize = 8;
 
 /// The renaming of a layout's keys at a record's top level: its
@@ -282,6 +278,10 @@ const MADE_KEPT: usize = 8;
 pub(super) struct Renaming {
     order: Order,
     made: Vec<(Vec<Name>, Layout, Arc<[String]>)>,
+    /// Whether a record was renamed already: the first gets keys of its
+    /// own (a layout met once, as when many rows each leave out other
+    /// cells, is not worth working out places for).
+    used: bool,
 }
 
 impl Renaming {
@@ -289,6 +289,7 @@ impl Renaming {
         Renaming {
             order,
             made: Vec::new(),
+            used: false,
         }
     }
 
@@ -312,7 +313,7 @@ impl Renaming {
                     .iter()
                     .map(|n| renamed.key(*n).to_string())
                     .collect();
-                if self.made.len() >= MADE_KEPT {
+                if !std::mem::replace(&mut self.used, true) || self.made.len() >= MADE_KEPT {
                     return Fields::from_keys_values(keys, renamed.values);
                 }
                 let (layout, made): (_, Arc<[String]>) = (Layout::new(), keys.into());
