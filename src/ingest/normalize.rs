@@ -447,8 +447,7 @@ fn object(
         return input;
     }
     let (keys, values): (Vec<String>, Vec<Value>) = input.into_iter().unzip();
-    let order = Order::new(level, &keys, excluded);
-    rename::renamed(level, keys, values, &order, keep)
+    rename::renamed(level, keys, values, excluded, keep)
 }
 
 /// [`object`] for a record's top-level fields: in place when it can be.
@@ -521,8 +520,7 @@ fn top_level(
 /// A record's top-level fields renamed into fields with keys of their own.
 fn renamed_own(level: &Level, input: Fields, excluded: &[&str], keep: Option<&Keep>) -> Fields {
     let (keys, values) = input.into_keys_values();
-    let order = Order::new(level, &keys, excluded);
-    rename::renamed(level, keys, values, &order, keep)
+    rename::renamed(level, keys, values, excluded, keep)
 }
 
 /// What normalization finds of the keys of one [`Layout`] at the top

@@ -38,11 +38,6 @@ impl Order {
     /// (see [`Level::target`]).
     pub(super) fn new(level: &Level, keys: &[String], excluded: &[&str]) -> Order {
         let targets: Vec<_> = keys.iter().map(|k| level.target(k, excluded)).collect();
-        Order::with_targets(keys, targets)
-    }
-
-    /// [`Order::new`], with the target of each key known already.
-    pub(super) fn with_targets(keys: &[String], targets: Vec<Option<(Target, u8)>>) -> Order {
         // Each key with what it is ordered by: its field (in catalog
         // order) or none, its rank, its text.
         let mut by: Vec<(*const Field, u8, &str, u32)> = Vec::with_capacity(keys.len());
@@ -188,9 +183,8 @@ fn rename<'k>(
         let (keys_of_field, tail) = rest.split_at(len);
         rest = tail;
         for &i in keys_of_field {
-            let value = take(&mut values, i);
             if let Some(slot) = values.get_mut(i as usize) {
-                *slot = partly(field, key(i), value, keep);
+                *slot = partly(field, key(i), std::mem::take(slot), keep);
             }
         }
         let winner = keys_of_field
@@ -236,15 +230,17 @@ fn take(values: &mut [Value], i: u32) -> Value {
 }
 
 /// [`rename`] into an object with keys of its own (an input key's string
-/// serves its field's name when it can).
+/// serves its field's name when it can), the `excluded` keys kept as they
+/// are (see [`Order::new`]).
 pub(super) fn renamed<O: ObjectMut + Default>(
     level: &Level,
     mut keys: Vec<String>,
     values: Vec<Value>,
-    order: &Order,
+    excluded: &[&str],
     keep: Option<&Keep>,
 ) -> O {
-    let Renamed { names, values, .. } = rename(level, &keys, values, order, keep);
+    let order = Order::new(level, &keys, excluded);
+    let Renamed { names, values, .. } = rename(level, &keys, values, &order, keep);
     let mut out = O::default();
     out.reserve_keys(names.len());
     for (name, value) in names.into_iter().zip(values) {
