@@ -96,30 +96,127 @@ impl Interner {
     }
 }
 
-/// One text for a group key: each part length-prefixed, so no separator can
-/// be confused with a value.
-pub(super) fn key_text(parts: &[&str]) -> String {
-    let mut text = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
-    for part in parts {
-        text.push_str(&part.len().to_string());
-        text.push(':');
-        text.push_str(part);
+/// A group key: the values of its fields (already case-folded when the
+/// rule ignores case), each written after its length in decimal and a colon
+/// (`3:abc`), in one text, so no value can be confused with a separator.
+/// It is made once, where the record is read, and is the text a state
+/// interns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Key(Box<str>);
+
+impl Key {
+    /// The key of these values, in order (a run makes its keys value by
+    /// value, with [`Key::push`]).
+    #[cfg(test)]
+    pub fn new<'s>(values: impl IntoIterator<Item = &'s str>) -> Key {
+        let mut text = String::new();
+        for value in values {
+            Key::push(&mut text, value);
+        }
+        Key::from(text)
     }
-    text
+
+    /// Adds one value to the text of a key being made ([`Key::from`] makes
+    /// the key).
+    pub fn push(text: &mut String, value: &str) {
+        // The length written by hand: `write!` would go through the
+        // formatting machinery for every value of every record.
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = value.len();
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || at == 0 {
+                break;
+            }
+        }
+        let digits = std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default();
+        // Room for exactly this value: a key of one value, the most common,
+        // is then made without growing or shrinking its text.
+        text.reserve_exact(digits.len() + 1 + value.len());
+        text.push_str(digits);
+        text.push(':');
+        text.push_str(value);
+    }
+
+    /// A key read back from its text, if the text is one.
+    pub fn from_text(text: Box<str>) -> Option<Key> {
+        let mut rest: &str = &text;
+        while !rest.is_empty() {
+            (_, rest) = next_value(rest)?;
+        }
+        Some(Key(text))
+    }
+
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its values, in order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        let mut rest: &str = &self.0;
+        std::iter::from_fn(move || {
+            let (value, after) = next_value(rest)?;
+            rest = after;
+            Some(value)
+        })
+    }
 }
 
-/// The parts of a text made by [`key_text`].
-pub(super) fn key_parts(mut text: &str) -> Box<[Box<str>]> {
+impl From<String> for Key {
+    /// The key of a text made by [`Key::push`].
+    fn from(text: String) -> Key {
+        Key(text.into_boxed_str())
+    }
+}
+
+/// The first value of a key's text and the text after it, or `None` at
+/// its end or where the text is not a key's.
+fn next_value(text: &str) -> Option<(&str, &str)> {
+    let mut len = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?,
+            b':' if i > 0 => return text.get(i + 1..)?.split_at_checked(len),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The values of a key's text, as an episode gives them.
+pub(super) fn key_parts(text: &str) -> Box<[Box<str>]> {
+    let mut rest = text;
     let mut parts = Vec::new();
-    while let Some((len, rest)) = text.split_once(':') {
-        let Ok(len) = len.parse::<usize>() else {
-            break;
-        };
-        let Some((part, after)) = rest.split_at_checked(len) else {
-            break;
-        };
-        parts.push(Box::from(part));
-        text = after;
+    while let Some((value, after)) = next_value(rest) {
+        parts.push(Box::from(value));
+        rest = after;
     }
     parts.into_boxed_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_every_value_apart() {
+        let values = ["", "1:2", "ab", "10:x", "é"];
+        let key = Key::new(values);
+        assert_eq!(key.as_str(), "0:3:1:22:ab4:10:x2:é");
+        assert_eq!(key.values().collect::<Vec<_>>(), values);
+        assert_eq!(&*key_parts(key.as_str()), values.map(Box::from).as_slice());
+        assert_ne!(Key::new(["a", "b"]), Key::new(["ab"]));
+        assert_eq!(Key::new(["x".repeat(1234).as_str()]).values().count(), 1);
+        assert_eq!(Key::from_text(key.as_str().into()), Some(key));
+        assert_eq!(Key::from_text("".into()), Some(Key::new([])));
+        for damaged in ["3:ab", "x:a", ":a", "1a", "1:é", "3:é"] {
+            assert_eq!(Key::from_text(damaged.into()), None, "{damaged}");
+        }
+    }
 }

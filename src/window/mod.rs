@@ -90,7 +90,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 
-use intern::{Interner, key_text};
+use intern::Interner;
+pub use intern::Key;
 
 pub use sequence::{SequenceSpec, SequenceState, StepSpec};
 pub use sliding::{WindowSpec, WindowState};
@@ -217,10 +218,10 @@ pub struct Event<'a> {
     /// `take_repeats`. Until the events are put in order, each copy is held
     /// and counts against [`Limits::max_retained`].
     pub tie: TieKey,
-    /// The group key values, already case-folded when the rule ignores case.
-    /// In a sequence with per-step `by` fields, the key computed from the
-    /// fields of the steps this event is pushed for.
-    pub key: &'a [&'a str],
+    /// The group key, its values already case-folded when the rule ignores
+    /// case. In a sequence with per-step `by` fields, the key computed from
+    /// the fields of the steps this event is pushed for.
+    pub key: &'a Key,
     /// Windows only: one value per distinct field of the [`WindowSpec`], in
     /// its order, already case-folded; `None` when the record lacks it.
     pub distinct: &'a [Option<&'a str>],
@@ -233,7 +234,7 @@ pub struct Event<'a> {
 
 impl<'a> Event<'a> {
     /// An event with no distinct values and no steps.
-    pub fn new(time: Ticks, tie: TieKey, key: &'a [&'a str], payload: u64) -> Self {
+    pub fn new(time: Ticks, tie: TieKey, key: &'a Key, payload: u64) -> Self {
         Self {
             time,
             tie,
@@ -427,7 +428,7 @@ impl Intake {
             time: event.time,
             tie: event.tie,
             payload: event.payload,
-            group: self.keys.intern(&key_text(event.key)),
+            group: self.keys.intern(event.key.as_str()),
             slot: 0,
         };
         self.buffer.push(pending, attrs());
@@ -609,7 +610,7 @@ mod example {
     #[test]
     fn the_module_example_runs() -> Result<(), super::LimitError> {
         use super::{
-            Event, Limits, SequenceSpec, SequenceState, StepSpec, TICKS_PER_SECOND, Threshold,
+            Event, Key, Limits, SequenceSpec, SequenceState, StepSpec, TICKS_PER_SECOND, Threshold,
             TieKey, WindowSpec, WindowState,
         };
 
@@ -621,9 +622,9 @@ mod example {
             distinct: vec![Threshold::gte(5)],
         };
         let mut spray = WindowState::new(spec, Limits::default());
+        let key = Key::new(["203.0.113.7"]);
         for i in 0..12u64 {
             let account = format!("user{i}@contoso.com");
-            let key = ["203.0.113.7"];
             let values = [Some(account.as_str())];
             let event =
                 Event::new(i as i64 * MIN, TieKey::from_hash(i), &key, i).with_distinct(&values);
@@ -641,7 +642,7 @@ mod example {
             steps: vec![StepSpec::at_least(1), StepSpec::absent()],
         };
         let mut calls = SequenceState::new(spec, Limits::default());
-        let token = ["token-1"];
+        let token = Key::new(["token-1"]);
         calls.push(Event::new(0, TieKey::from_hash(1), &token, 1).with_steps(0b01))?;
         assert!(calls.advance(59 * MIN, &|_, _, _, _| true).is_empty());
         let episodes = calls.advance(60 * MIN, &|_, _, _, _| true);

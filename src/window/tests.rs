@@ -73,7 +73,7 @@ trait State {
     fn finish_all(&mut self) -> Vec<Episode>;
 
     fn push_ev(&mut self, ev: &Ev) -> Result<Admission, LimitError> {
-        let key: Vec<&str> = ev.key.iter().map(String::as_str).collect();
+        let key = Key::new(ev.key.iter().map(String::as_str));
         let distinct: Vec<Option<&str>> = ev.distinct.iter().map(|v| v.as_deref()).collect();
         let event = Event::new(ev.time, ev.tie, &key, ev.payload)
             .with_distinct(&distinct)
@@ -572,11 +572,11 @@ fn the_retained_limit_is_an_error_never_a_drop() {
     );
     for i in 0..3 {
         let ev = Ev::new(i, "k", i as u64).steps(1);
-        let key: Vec<&str> = ev.key.iter().map(String::as_str).collect();
+        let key = Key::new(ev.key.iter().map(String::as_str));
         let event = Event::new(ev.time, ev.tie, &key, ev.payload).with_steps(ev.steps);
         assert_eq!(seq.push(event), Ok(Admission::Accepted));
     }
-    let key = ["k"];
+    let key = Key::new(["k"]);
     let event = Event::new(3, TieKey::default(), &key, 3).with_steps(1);
     assert!(seq.push(event).is_err());
 }
@@ -643,8 +643,8 @@ fn memory_per_retained_event() {
     for i in 0..n {
         let key = format!("10.0.{}.{}", i % 1000 / 250, i % 250);
         let ev = Ev::new(i as Ticks, &key, i).steps(1);
-        let parts = [ev.key[0].as_str()];
-        let event = Event::new(ev.time, ev.tie, &parts, ev.payload).with_steps(ev.steps);
+        let key = Key::new([ev.key[0].as_str()]);
+        let event = Event::new(ev.time, ev.tie, &key, ev.payload).with_steps(ev.steps);
         state.push(event).unwrap();
     }
     let buffered = state.retained_bytes() as f64 / n as f64;
@@ -662,7 +662,7 @@ fn a_hot_group_that_never_completes_stays_cheap() {
     // after them: no search runs, since a failure cannot complete the
     // ordered sequence and the only success came first.
     let mut state = SequenceState::new(brute_force_spec(), Limits::default());
-    let key = ["frank"];
+    let key = Key::new(["frank"]);
     let success = Event::new(0, TieKey::from_hash(0), &key, 0).with_steps(0b10);
     state.push(success).unwrap();
     for i in 1..200_000u64 {

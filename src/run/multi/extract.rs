@@ -13,7 +13,7 @@ use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
 use crate::record::{Location, LogCategory, Names, Object, Record};
-use crate::window::{Ticks, TieKey};
+use crate::window::{Key, Ticks, TieKey};
 
 /// What the workers precompute once per rule.
 #[derive(Debug, Clone)]
@@ -185,7 +185,7 @@ pub struct Part {
     pub(super) rule: u32,
     pub(super) time: Ticks,
     pub(super) tie: TieKey,
-    pub(super) key: Box<[Box<str>]>,
+    pub(super) key: Key,
     pub(super) distinct: Box<[Option<Box<str>>]>,
     pub(super) detail: Detail,
 }
@@ -227,20 +227,40 @@ fn record_time(record: &Record) -> Option<Ticks> {
 
 /// The first present, non-blank value at a path, as text.
 pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Option<String> {
+    first_value(fields, path, &mut |text| text.to_string())
+}
+
+/// `give` of the first present, non-blank value at a path, as text
+/// (trimmed; a number or a boolean as JSON writes it).
+fn first_value<O: Object + ?Sized, T>(
+    fields: &O,
+    path: &FieldPath,
+    give: &mut dyn FnMut(&str) -> T,
+) -> Option<T> {
     let mut found = None;
     let (first, rest) = path.segments().split_first()?;
     let value = eval::lookup(fields, first, path.is_raw())?;
     crate::record::visit_value(value, rest, path.is_raw(), &mut |v| {
+        let number;
         let text = match v {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
+            Value::String(s) => s.trim(),
+            Value::Number(n) => {
+                number = n.to_string();
+                &number
+            }
+            Value::Bool(b) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
             _ => return false,
         };
         if text.is_empty() {
             return false;
         }
-        found = Some(text);
+        found = Some(give(text));
         true
     });
     found
@@ -250,27 +270,45 @@ pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Op
 /// present value, as compared), or `None` when one is missing.
 fn key_of<'p, O: Object + ?Sized>(
     fields: &O,
-    paths: impl ExactSizeIterator<Item = &'p FieldPath>,
+    paths: impl Iterator<Item = &'p FieldPath>,
     case_sensitive: bool,
-) -> Option<Box<[Box<str>]>> {
-    // Sized at once: collecting into an `Option` would grow the vector from
-    // four and shrink it back.
-    let mut key = Vec::with_capacity(paths.len());
+) -> Option<Key> {
+    let mut key = String::new();
     for path in paths {
-        key.push(folded(first_text(fields, path)?, case_sensitive));
+        first_value(fields, path, &mut |text| {
+            push_folded(&mut key, text, case_sensitive);
+        })?;
     }
-    Some(key.into_boxed_slice())
+    Some(Key::from(key))
 }
 
-/// A key or distinct value as compared: lower case unless the rule
-/// compares with case.
-pub(super) fn folded(mut text: String, case_sensitive: bool) -> Box<str> {
+/// Adds a key or distinct value as compared to the text of a key: lower
+/// case unless the rule compares with case.
+fn push_folded(key: &mut String, text: &str, case_sensitive: bool) {
+    if case_sensitive {
+        Key::push(key, text);
+    } else if text.is_ascii() {
+        // Lower case in place: ASCII keeps its length.
+        Key::push(key, text);
+        let start = key.len() - text.len();
+        if let Some(added) = key.get_mut(start..) {
+            added.make_ascii_lowercase();
+        }
+    } else {
+        Key::push(key, &text.to_lowercase());
+    }
+}
+
+/// A distinct value as compared: lower case unless the rule compares with
+/// case.
+pub(super) fn fold(text: &str, case_sensitive: bool) -> Box<str> {
     if case_sensitive {
         text.into()
     } else if text.is_ascii() {
         // The same as `to_lowercase` for ASCII, without a second string.
+        let mut text: Box<str> = text.into();
         text.make_ascii_lowercase();
-        text.into()
+        text
     } else {
         text.to_lowercase().into()
     }
@@ -359,7 +397,7 @@ pub(crate) fn extract_with(
     let pending = placeholder();
     let no_keys: KeyTable = Arc::from([]);
     // For each sequence in turn: its steps' keys, and the steps of each.
-    let mut by_key: Vec<(Box<[Box<str>]>, u64)> = Vec::new();
+    let mut by_key: Vec<(Key, u64)> = Vec::new();
     let keys = plans.first().map_or(&no_keys, |p| &p.keys);
     for (r, rule) in rules.iter().enumerate() {
         if !rule.logs.contains(&record.category) {
@@ -401,7 +439,7 @@ pub(crate) fn extract_with(
                     .distinct
                     .iter()
                     .map(|(f, _)| {
-                        first_text(&record.fields, &f.path).map(|t| folded(t, w.case_sensitive))
+                        first_value(&record.fields, &f.path, &mut |t| fold(t, w.case_sensitive))
                     })
                     .collect();
                 out.parts.push(Part {

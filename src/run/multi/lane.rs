@@ -170,17 +170,23 @@ impl Lane {
         decided: Option<Ticks>,
     ) -> Result<Took, Overflow> {
         if live {
-            let key_hash = part.key.iter().fold(0u64, |h, k| {
-                fnv64(k.as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x0000_0100_0000_01b3)
-            });
+            let key_hash = fnv64(part.key.as_str().as_bytes());
             if !self.recent.insert((part.time, part.tie, key_hash)) {
                 return Ok(Took::Repeated);
             }
         }
-        let key: Vec<&str> = part.key.iter().map(AsRef::as_ref).collect();
-        let distinct: Vec<Option<&str>> = part.distinct.iter().map(|d| d.as_deref()).collect();
-        let event = Event::new(part.time, part.tie, &key, payload)
-            .with_distinct(&distinct)
+        // A window's few distinct values borrowed on the stack, not in a
+        // vector of their own.
+        let (small, large): ([Option<&str>; 4], Vec<Option<&str>>);
+        let distinct: &[Option<&str>] = if part.distinct.len() <= 4 {
+            small = std::array::from_fn(|i| part.distinct.get(i).and_then(|d| d.as_deref()));
+            small.get(..part.distinct.len()).unwrap_or_default()
+        } else {
+            large = part.distinct.iter().map(|d| d.as_deref()).collect();
+            &large
+        };
+        let event = Event::new(part.time, part.tie, &part.key, payload)
+            .with_distinct(distinct)
             .with_steps(part.detail.steps);
         let admitted = match &mut self.state {
             State::Window(s) => s.push(event),

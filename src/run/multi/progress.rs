@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::episode::whole;
-use super::extract::{Part, Plan, extract, folded};
+use super::extract::{Part, Plan, extract, fold};
 use super::ticks::format_ticks;
 use super::{MultiError, run_records};
 use crate::check::{Sequence, Threshold, Window};
@@ -73,6 +73,7 @@ pub fn explain_groups(
                 repeated += 1;
                 continue;
             }
+            let key: Box<[Box<str>]> = key.values().map(Box::from).collect();
             let group = groups.entry(key).or_insert_with(|| Group {
                 per_step: vec![0; steps],
                 ..Group::default()
@@ -117,7 +118,7 @@ pub fn explain_groups(
         for order in &orders {
             let values: Option<Box<[Box<str>]>> = order
                 .iter()
-                .map(|name| group.get(name).map(|v| folded(v.clone(), case_sensitive)))
+                .map(|name| group.get(name).map(|v| fold(v, case_sensitive)))
                 .collect();
             if let Some(values) = values.filter(|v| v.len() == group.len()) {
                 fired.insert(values);

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use super::extract::{Detail, Kept, Part, Parts};
 use super::kept::{KeyTable, put_bytes, put_len, take_bytes, take_len};
 use crate::record::{Location, LogCategory};
-use crate::window::{Ticks, TieKey};
+use crate::window::{Key, Ticks, TieKey};
 
 /// Bytes of the sort buffer by default: past this, sorted records go to a
 /// temporary file. The buffer is most of a run's peak memory. When it is
@@ -153,10 +153,7 @@ impl Spill {
         for part in &parts.parts {
             out.extend_from_slice(&part.rule.to_le_bytes());
             out.extend_from_slice(&part.detail.steps.to_le_bytes());
-            put_len(out, part.key.len());
-            for k in &part.key {
-                put_bytes(out, k.as_bytes());
-            }
+            put_bytes(out, part.key.as_str().as_bytes());
             put_len(out, part.distinct.len());
             for d in &part.distinct {
                 match d {
@@ -503,8 +500,7 @@ fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<P
     for _ in 0..n {
         let rule = u32::from_le_bytes(take(b)?);
         let steps = u64::from_le_bytes(take(b)?);
-        let k = take_len(b).ok_or_else(damaged)?;
-        let key = take_each(b, k, take_text)?;
+        let key = Key::from_text(take_text(b)?).ok_or_else(damaged)?;
         let d = take_len(b).ok_or_else(damaged)?;
         let distinct = take_each(b, d, |b| match take::<1>(b)? {
             [0] => Ok(None),
@@ -555,7 +551,7 @@ mod tests {
             rule,
             time,
             tie: TieKey::from_bits(u128::from(n) << 70 | u128::from(n)),
-            key: vec![Box::from(format!("203.0.113.{}", n % 5)), Box::from("é")].into(),
+            key: Key::new([format!("203.0.113.{}", n % 5).as_str(), "é"]),
             distinct: vec![Some(Box::from(format!("user{n}"))), None].into(),
             detail: Detail {
                 kept: Arc::clone(&kept),
