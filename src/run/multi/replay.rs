@@ -28,7 +28,7 @@ const SWEEP_EVERY: usize = 8;
 #[cfg(test)]
 const SWEEP_EVERY: usize = 2;
 
-/// Steps sent to a replay at once, at most; a decision sends what is
+/// Parts sent to a replay at once, at most; a decision sends what is
 /// gathered sooner. (Sending the calling thread's replay each record as it
 /// is read, and the others 128 steps at a time through a channel of two,
 /// together with the busiest rule on another thread, measured 1.18x the
@@ -44,8 +44,8 @@ pub(super) type Position = (u64, usize);
 
 /// One step of the end-of-input replay, for the rules of one [`Replay`].
 enum Step {
-    /// A record's parts for these rules, each with its position and its
-    /// event number.
+    /// Records' parts for these rules, in order, each with its position
+    /// and its event number.
     Take(Vec<(Position, u64, Part)>),
     /// Decide up to the watermark.
     Decide(Ticks),
@@ -180,6 +180,29 @@ impl<'a> Replay<'a> {
     }
 }
 
+/// The steps gathered for one replay, and the parts among them.
+#[derive(Default)]
+struct Batch {
+    steps: Vec<Step>,
+    parts: usize,
+}
+
+impl Batch {
+    /// Adds a part to the parts taken since the last decision: the records
+    /// between two decisions are one step.
+    fn take(&mut self, part: (Position, u64, Part)) {
+        self.parts += 1;
+        match self.steps.last_mut() {
+            Some(Step::Take(parts)) => parts.push(part),
+            _ => {
+                let mut parts = Vec::with_capacity(256);
+                parts.push(part);
+                self.steps.push(Step::Take(parts));
+            }
+        }
+    }
+}
+
 /// Replays the sorted records, in time order, as steps for the replays
 /// (rule `r` in replay `share[r]`): their parts with event numbers from
 /// `first`, a decision every [`DECIDE_EVERY`] records (up to just before
@@ -195,17 +218,16 @@ fn feed(
     stop: &AtomicBool,
     send: &mut dyn FnMut(usize, Vec<Step>),
 ) -> std::io::Result<u64> {
-    let mut batches: Vec<Vec<Step>> = (0..groups).map(|_| Vec::new()).collect();
-    // Each replay's parts of the record at hand (taken whole into its step).
-    let mut mine: Vec<Vec<(Position, u64, Part)>> = (0..groups).map(|_| Vec::new()).collect();
+    let mut batches: Vec<Batch> = (0..groups).map(|_| Batch::default()).collect();
     let mut payload = first;
     let mut since = 0usize;
     let mut decides = 0usize;
     let mut record = 0u64;
-    let mut flush = |batches: &mut Vec<Vec<Step>>, all: bool| {
+    let mut flush = |batches: &mut Vec<Batch>, all: bool| {
         for (g, batch) in batches.iter_mut().enumerate() {
-            if !batch.is_empty() && (all || batch.len() >= BATCH) {
-                send(g, std::mem::take(batch));
+            if all && !batch.steps.is_empty() || batch.parts >= BATCH {
+                batch.parts = 0;
+                send(g, std::mem::take(&mut batch.steps));
             }
         }
     };
@@ -221,23 +243,21 @@ fn feed(
             let w = time.saturating_sub(1);
             decides += 1;
             for batch in &mut batches {
-                batch.push(Step::Decide(w));
+                batch.steps.push(Step::Decide(w));
                 if decides.is_multiple_of(SWEEP_EVERY) {
-                    batch.push(Step::Sweep(w));
+                    batch.steps.push(Step::Sweep(w));
                 }
             }
             flush(&mut batches, true);
         }
         since += 1;
         for (i, part) in parts.parts.into_iter().enumerate() {
-            if let Some(to) = share.get(part.rule as usize).and_then(|g| mine.get_mut(*g)) {
-                to.push(((record, i), payload, part));
+            if let Some(batch) = share
+                .get(part.rule as usize)
+                .and_then(|g| batches.get_mut(*g))
+            {
+                batch.take(((record, i), payload, part));
                 payload += 1;
-            }
-        }
-        for (batch, parts) in batches.iter_mut().zip(&mut mine) {
-            if !parts.is_empty() {
-                batch.push(Step::Take(std::mem::take(parts)));
             }
         }
         flush(&mut batches, false);
