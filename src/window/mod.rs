@@ -595,6 +595,57 @@ impl Ready {
     }
 }
 
+/// A group of a state's events that can be emptied and used again.
+trait Reuse {
+    /// Empties it, keeping what it allocated.
+    fn clear(&mut self);
+    /// Events it has room for.
+    fn room(&self) -> usize;
+    /// Bytes it allocated, approximately.
+    fn bytes(&self) -> usize;
+}
+
+/// Groups kept for reuse, at most.
+const SPARE_GROUPS: usize = 256;
+
+/// A group with room for more events than this is freed, not kept.
+const SPARE_ROOM: usize = 8;
+
+/// Emptied groups of a state, kept for its next new groups: most keys of a
+/// stream have a few events within a span, and a group made for each
+/// would allocate its vectors each time (four allocations a record for
+/// the built-in pack's sequences).
+#[derive(Debug)]
+struct Spare<G> {
+    groups: Vec<G>,
+}
+
+impl<G> Default for Spare<G> {
+    fn default() -> Self {
+        Self { groups: Vec::new() }
+    }
+}
+
+impl<G: Reuse> Spare<G> {
+    /// An emptied group, or a new one from `new`.
+    fn take(&mut self, new: impl FnOnce() -> G) -> G {
+        self.groups.pop().unwrap_or_else(new)
+    }
+
+    /// Keeps `group` for reuse, emptied, unless enough are kept or it is
+    /// large.
+    fn keep(&mut self, mut group: G) {
+        if self.groups.len() < SPARE_GROUPS && group.room() <= SPARE_ROOM {
+            group.clear();
+            self.groups.push(group);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.groups.capacity() * size_of::<G>() + self.groups.iter().map(G::bytes).sum::<usize>()
+    }
+}
+
 /// Gives memory back when a heap uses under a quarter of it.
 fn shrink<T: Ord>(heap: &mut BinaryHeap<T>) {
     if heap.len() < heap.capacity() / 4 {

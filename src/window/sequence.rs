@@ -9,8 +9,8 @@ use rustc_hash::FxHashMap;
 use super::intern::key_parts;
 use super::sliding::EXPIRE_EVERY;
 use super::{
-    Admission, Episode, Event, Intake, LimitError, Limits, Pending, Ready, Ticks, TieKey, capped,
-    shrink, sort_episodes,
+    Admission, Episode, Event, Intake, LimitError, Limits, Pending, Ready, Reuse, Spare, Ticks,
+    TieKey, capped, shrink, sort_episodes,
 };
 
 /// One step of a sequence.
@@ -71,6 +71,24 @@ struct SeqGroup {
     free: Vec<u32>,
     /// Candidates of this group waiting for their absent steps.
     candidates: Vec<u64>,
+}
+
+impl Reuse for SeqGroup {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.free.clear();
+        self.candidates.clear();
+    }
+
+    fn room(&self) -> usize {
+        self.events.capacity().max(self.candidates.capacity())
+    }
+
+    fn bytes(&self) -> usize {
+        self.events.capacity() * size_of::<SeqEvent>()
+            + self.free.capacity() * size_of::<u32>()
+            + self.candidates.capacity() * size_of::<u64>()
+    }
 }
 
 impl SeqGroup {
@@ -170,6 +188,7 @@ pub struct SequenceState {
     present: u64,
     absent: u64,
     groups: FxHashMap<u32, SeqGroup>,
+    spare: Spare<SeqGroup>,
     /// `(time, group)`, at most the time of the group's oldest event (see
     /// [`WindowState`](super::WindowState)).
     expiry: BinaryHeap<Reverse<(Ticks, u32)>>,
@@ -200,6 +219,7 @@ impl SequenceState {
             absent,
             intake: Intake::new(limits, 2),
             groups: FxHashMap::default(),
+            spare: Spare::default(),
             expiry: BinaryHeap::new(),
             candidates: FxHashMap::default(),
             decisions: VecDeque::new(),
@@ -271,14 +291,8 @@ impl SequenceState {
             .sum();
         self.intake.buffer.bytes()
             + self.groups.capacity() * (size_of::<(u32, SeqGroup)>() + 1)
-            + self
-                .groups
-                .values()
-                .map(|g| {
-                    g.events.capacity() * size_of::<SeqEvent>()
-                        + g.candidates.capacity() * size_of::<u64>()
-                })
-                .sum::<usize>()
+            + self.groups.values().map(SeqGroup::bytes).sum::<usize>()
+            + self.spare.bytes()
             + self.expiry.capacity() * size_of::<(Ticks, u32)>()
             + self.candidates.capacity() * (size_of::<(u64, Candidate)>() + 1)
             + candidates
@@ -314,7 +328,10 @@ impl SequenceState {
                 [lo, hi] => u64::from(*lo) | (u64::from(*hi) << 32),
                 _ => 0,
             };
-            let mut group = self.groups.remove(&p.group).unwrap_or_default();
+            let mut group = match self.groups.remove(&p.group) {
+                Some(group) => group,
+                None => self.spare.take(SeqGroup::default),
+            };
             self.intake.retained -= self.drop_front(&mut group, p.group, Some(p.time));
             if steps & self.absent != 0 {
                 for id in &group.candidates {
@@ -344,6 +361,8 @@ impl SequenceState {
             }
             if !group.events.is_empty() || !group.candidates.is_empty() {
                 self.groups.insert(p.group, group);
+            } else {
+                self.spare.keep(group);
             }
         }
         episodes
@@ -583,8 +602,11 @@ impl SequenceState {
             };
             if let Some(group) = self.groups.get_mut(&candidate.group) {
                 group.candidates.retain(|&c| c != id);
-                if group.events.is_empty() && group.candidates.is_empty() {
-                    self.groups.remove(&candidate.group);
+                if group.events.is_empty()
+                    && group.candidates.is_empty()
+                    && let Some(group) = self.groups.remove(&candidate.group)
+                {
+                    self.spare.keep(group);
                 }
             }
             if candidate.blocked {
@@ -634,6 +656,8 @@ impl SequenceState {
                 }
                 if !group.events.is_empty() || !group.candidates.is_empty() {
                     self.groups.insert(gid, group);
+                } else {
+                    self.spare.keep(group);
                 }
             }
         }

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use super::intern::{Interner, key_parts};
 use super::{
     Admission, DistinctSummary, Episode, Event, Intake, LimitError, Limits, NONE, Pending, Ready,
-    Threshold, Ticks, capped, shrink, sort_episodes,
+    Reuse, Spare, Threshold, Ticks, capped, shrink, sort_episodes,
 };
 
 /// What a `window` asks of each group.
@@ -67,6 +67,18 @@ impl Group {
             counts: (0..width).map(|_| FxHashMap::default()).collect(),
         }
     }
+}
+
+impl Reuse for Group {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.values.clear();
+        self.counts.iter_mut().for_each(FxHashMap::clear);
+    }
+
+    fn room(&self) -> usize {
+        self.events.capacity()
+    }
 
     fn bytes(&self) -> usize {
         self.events.capacity() * size_of::<Active>()
@@ -87,6 +99,7 @@ pub struct WindowState {
     pub(super) intake: Intake,
     pub(super) values: Interner,
     groups: FxHashMap<u32, Group>,
+    spare: Spare<Group>,
     /// `(time, group)`, at most the time of the group's oldest event: finds
     /// the groups whose oldest events have left every future window. One
     /// entry per group, plus stale ones for groups since consumed.
@@ -103,6 +116,7 @@ impl WindowState {
             values: Interner::default(),
             intake: Intake::new(limits, width),
             groups: FxHashMap::default(),
+            spare: Spare::default(),
             expiry: BinaryHeap::new(),
         }
     }
@@ -181,6 +195,7 @@ impl WindowState {
         self.intake.buffer.bytes()
             + self.groups.capacity() * (size_of::<(u32, Group)>() + 1)
             + self.groups.values().map(Group::bytes).sum::<usize>()
+            + self.spare.bytes()
             + self.expiry.capacity() * size_of::<(Ticks, u32)>()
             + self.intake.keys.bytes()
             + self.values.bytes()
@@ -197,10 +212,10 @@ impl WindowState {
                 // rather than every group of the input at the end.
                 self.expire(p.time.saturating_sub(self.spec.span));
             }
-            let mut group = self
-                .groups
-                .remove(&p.group)
-                .unwrap_or_else(|| Group::new(width));
+            let mut group = match self.groups.remove(&p.group) {
+                Some(group) => group,
+                None => self.spare.take(|| Group::new(width)),
+            };
             let cutoff = p.time.saturating_sub(self.spec.span);
             self.intake.retained -= drop_front(
                 &mut group,
@@ -233,6 +248,7 @@ impl WindowState {
                     &mut self.values,
                     p.group,
                 );
+                self.spare.keep(group);
             } else {
                 self.groups.insert(p.group, group);
             }
@@ -302,7 +318,9 @@ impl WindowState {
                 match group.events.front() {
                     Some(oldest) => self.expiry.push(Reverse((oldest.time, gid))),
                     None => {
-                        self.groups.remove(&gid);
+                        if let Some(group) = self.groups.remove(&gid) {
+                            self.spare.keep(group);
+                        }
                     }
                 }
             }

@@ -185,6 +185,8 @@ impl<'a> Replay<'a> {
 struct Batch {
     steps: Vec<Step>,
     parts: usize,
+    /// Parts in the last step that takes them, so far.
+    taking: usize,
 }
 
 impl Batch {
@@ -195,11 +197,15 @@ impl Batch {
         match self.steps.last_mut() {
             Some(Step::Take(parts)) => parts.push(part),
             _ => {
-                let mut parts = Vec::with_capacity(256);
+                // Room for as many as the last such step took: the
+                // decisions come every so many records.
+                let mut parts = Vec::with_capacity(self.taking.clamp(16, BATCH));
                 parts.push(part);
                 self.steps.push(Step::Take(parts));
+                self.taking = 0;
             }
         }
+        self.taking += 1;
     }
 }
 
