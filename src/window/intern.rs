@@ -181,7 +181,10 @@ fn next_value(text: &str) -> Option<(&str, &str)> {
     let mut len = 0usize;
     for (i, b) in text.bytes().enumerate() {
         match b {
-            b'0'..=b'9' => len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?,
+            // A length is written without leading zeros.
+            b'0'..=b'9' if i == 0 || len > 0 => {
+                len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+            }
             b':' if i > 0 => return text.get(i + 1..)?.split_at_checked(len),
             _ => return None,
         }
@@ -215,7 +218,10 @@ mod tests {
         assert_eq!(Key::new(["x".repeat(1234).as_str()]).values().count(), 1);
         assert_eq!(Key::from_text(key.as_str().into()), Some(key));
         assert_eq!(Key::from_text("".into()), Some(Key::new([])));
-        for damaged in ["3:ab", "x:a", ":a", "1a", "1:é", "3:é"] {
+        let too_long = format!("{}0:", usize::MAX);
+        for damaged in [
+            "3:ab", "x:a", ":a", "1a", "1:é", "3:é", "01:a", "00:", &too_long,
+        ] {
             assert_eq!(Key::from_text(damaged.into()), None, "{damaged}");
         }
     }

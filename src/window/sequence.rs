@@ -275,8 +275,9 @@ impl SequenceState {
         std::mem::take(&mut self.intake.repeats)
     }
 
-    /// Bytes allocated for the retained events, their groups, pending
-    /// candidates and interned keys, approximately.
+    /// Bytes allocated for the retained events, their groups (and the
+    /// emptied ones kept for reuse), pending candidates and interned keys,
+    /// approximately.
     pub fn retained_bytes(&self) -> usize {
         let candidates: usize = self
             .candidates

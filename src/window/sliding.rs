@@ -189,8 +189,9 @@ impl WindowState {
         std::mem::take(&mut self.intake.repeats)
     }
 
-    /// Bytes allocated for the retained events, their groups and interned
-    /// text, approximately (hash tables counted by capacity).
+    /// Bytes allocated for the retained events, their groups (and the
+    /// emptied ones kept for reuse) and interned text, approximately (hash
+    /// tables counted by capacity).
     pub fn retained_bytes(&self) -> usize {
         self.intake.buffer.bytes()
             + self.groups.capacity() * (size_of::<(u32, Group)>() + 1)

@@ -227,12 +227,12 @@ fn record_time(record: &Record) -> Option<Ticks> {
 
 /// The first present, non-blank value at a path, as text.
 pub(super) fn first_text<O: Object + ?Sized>(fields: &O, path: &FieldPath) -> Option<String> {
-    first_value(fields, path, &mut |text| text.to_string())
+    with_first_value(fields, path, &mut |text| text.to_string())
 }
 
 /// `give` of the first present, non-blank value at a path, as text
 /// (trimmed; a number or a boolean as JSON writes it).
-fn first_value<O: Object + ?Sized, T>(
+fn with_first_value<O: Object + ?Sized, T>(
     fields: &O,
     path: &FieldPath,
     give: &mut dyn FnMut(&str) -> T,
@@ -275,22 +275,23 @@ fn key_of<'p, O: Object + ?Sized>(
 ) -> Option<Key> {
     let mut key = String::new();
     for path in paths {
-        first_value(fields, path, &mut |text| {
+        with_first_value(fields, path, &mut |text| {
             push_folded(&mut key, text, case_sensitive);
         })?;
     }
     Some(Key::from(key))
 }
 
-/// Adds a key or distinct value as compared to the text of a key: lower
-/// case unless the rule compares with case.
+/// Adds a key's value as compared to the text of the key: lower case
+/// unless the rule compares with case.
 fn push_folded(key: &mut String, text: &str, case_sensitive: bool) {
     if case_sensitive {
         Key::push(key, text);
     } else if text.is_ascii() {
-        // Lower case in place: ASCII keeps its length.
+        // Lower case in place (ASCII keeps its length; the length written
+        // before the value is digits and a colon, which stay as they are).
+        let start = key.len();
         Key::push(key, text);
-        let start = key.len() - text.len();
         if let Some(added) = key.get_mut(start..) {
             added.make_ascii_lowercase();
         }
@@ -299,8 +300,8 @@ fn push_folded(key: &mut String, text: &str, case_sensitive: bool) {
     }
 }
 
-/// A distinct value as compared: lower case unless the rule compares with
-/// case.
+/// A distinct value (or, explaining a rule, a key's value) as compared:
+/// lower case unless the rule compares with case.
 pub(super) fn fold(text: &str, case_sensitive: bool) -> Box<str> {
     if case_sensitive {
         text.into()
@@ -439,7 +440,9 @@ pub(crate) fn extract_with(
                     .distinct
                     .iter()
                     .map(|(f, _)| {
-                        first_value(&record.fields, &f.path, &mut |t| fold(t, w.case_sensitive))
+                        with_first_value(&record.fields, &f.path, &mut |t| {
+                            fold(t, w.case_sensitive)
+                        })
                     })
                     .collect();
                 out.parts.push(Part {
@@ -537,6 +540,70 @@ mod tests {
         let set = loader.load().unwrap_or_else(|e| panic!("{e:?}"));
         let plans = Plan::for_rules(set.multi());
         (set, plans)
+    }
+
+    /// The keys of records under a rule that ignores case and one that
+    /// does not: every value trimmed, folded as compared (non-ASCII too,
+    /// where lower case may be longer), each after its length; a number as
+    /// JSON writes it; no key when a value is missing or blank.
+    #[test]
+    fn keys_are_the_values_as_compared() {
+        let rule = |id: &str, case: bool| {
+            format!(
+                "id: {id}\ntitle: k\nseverity: low\nmatch: {{ status.errorCode: 50126 }}\n\
+                 window: {{ groupBy: [userPrincipalName, status.errorCode, raw.Tag], span: 20m, \
+                 count: {{ gte: 100 }}, caseSensitive: {case} }}\n"
+            )
+        };
+        let (set, plans) = plans(&format!(
+            "{}---\n{}",
+            rule("KEY-I", false),
+            rule("KEY-C", true)
+        ));
+        let key_of = |upn: &str, tag: &str| -> Vec<Option<String>> {
+            let fields = serde_json::json!({
+                "createdDateTime": "2025-03-01T10:00:00Z",
+                "userPrincipalName": upn,
+                "status": { "errorCode": 50126 },
+                "Tag": tag,
+            });
+            let Value::Object(map) = fields else {
+                return Vec::new();
+            };
+            let record = Record {
+                fields: Fields::from(map),
+                category: LogCategory::Interactive,
+            };
+            let at = Location {
+                path: Arc::from("a.json"),
+                line: 1,
+                record: 0,
+            };
+            let parts = extract(set.multi(), &plans, &record, &at);
+            (0..2u32)
+                .map(|r| {
+                    let part = parts.parts.iter().find(|p| p.rule == r);
+                    part.map(|p| p.key.as_str().to_string())
+                })
+                .collect()
+        };
+        let both = |key: &str| vec![Some(key.to_string()); 2];
+        assert_eq!(key_of("bob@x.io", "a:1"), both("8:bob@x.io5:501263:a:1"));
+        assert_eq!(
+            key_of("  ÉMILE@x.io ", "İ"),
+            [
+                Some("11:émile@x.io5:501263:i\u{307}".to_string()),
+                Some("11:ÉMILE@x.io5:501262:İ".to_string()),
+            ]
+        );
+        assert_eq!(
+            key_of("Bob@X.io", "TAG"),
+            [
+                Some("8:bob@x.io5:501263:tag".to_string()),
+                Some("8:Bob@X.io5:501263:TAG".to_string()),
+            ]
+        );
+        assert_eq!(key_of("bob@x.io", "  "), [None, None]);
     }
 
     /// The kept fields as found by name, record by record.

@@ -28,12 +28,17 @@ const SWEEP_EVERY: usize = 8;
 #[cfg(test)]
 const SWEEP_EVERY: usize = 2;
 
-/// Parts sent to a replay at once, at most; a decision sends what is
-/// gathered sooner. (Sending the calling thread's replay each record as it
-/// is read, and the others 128 steps at a time through a channel of two,
-/// together with the busiest rule on another thread, measured 1.18x the
-/// time with no less memory.)
+/// Parts gathered for a replay before they are sent (the record at hand
+/// whole, so a batch may pass this by a record's parts); a decision sends
+/// what is gathered sooner. (Sending the calling thread's replay each
+/// record as it is read, and the others 128 records at a time through a
+/// channel of two, together with the busiest rule on another thread,
+/// measured 1.18x the time with no less memory.) The tests send every few
+/// parts, between decisions too.
+#[cfg(not(test))]
 const BATCH: usize = 4096;
+#[cfg(test)]
+const BATCH: usize = 4;
 
 /// Batches waiting for a replay on another thread, at most.
 const IN_FLIGHT: usize = 4;
@@ -190,16 +195,17 @@ struct Batch {
 }
 
 impl Batch {
-    /// Adds a part to the parts taken since the last decision: the records
-    /// between two decisions are one step.
+    /// Adds a part to the step taking the parts gathered since the last
+    /// decision or send: one step for many records, not one each.
     fn take(&mut self, part: (Position, u64, Part)) {
         self.parts += 1;
         match self.steps.last_mut() {
             Some(Step::Take(parts)) => parts.push(part),
             _ => {
-                // Room for as many as the last such step took: the
-                // decisions come every so many records.
-                let mut parts = Vec::with_capacity(self.taking.clamp(16, BATCH));
+                // Room for as many as the last such step took (the
+                // decisions come every so many records): at most a batch,
+                // about half a megabyte.
+                let mut parts = Vec::with_capacity(self.taking.clamp(BATCH.min(16), BATCH));
                 parts.push(part);
                 self.steps.push(Step::Take(parts));
                 self.taking = 0;
@@ -231,7 +237,7 @@ fn feed(
     let mut record = 0u64;
     let mut flush = |batches: &mut Vec<Batch>, all: bool| {
         for (g, batch) in batches.iter_mut().enumerate() {
-            if all && !batch.steps.is_empty() || batch.parts >= BATCH {
+            if (all && !batch.steps.is_empty()) || batch.parts >= BATCH {
                 batch.parts = 0;
                 send(g, std::mem::take(&mut batch.steps));
             }

@@ -712,5 +712,16 @@ mod tests {
         }
         assert!(decode(&whole, &keys, &spill.paths).is_ok());
         assert!(decode(&whole, &keys, &[]).is_err());
+        // A key whose text is not a key's: its first length, `11:`, made
+        // `91:`, longer than the rest of the key.
+        let key = b"11:203.0.113.1";
+        let at = whole
+            .windows(key.len())
+            .position(|w| w == key)
+            .unwrap_or_else(|| panic!("no key in the entry"));
+        let mut damaged = whole.clone();
+        damaged[at] = b'9';
+        let error = decode(&damaged, &keys, &spill.paths).err();
+        assert_eq!(error.map(|e| e.kind()), Some(io::ErrorKind::InvalidData));
     }
 }
