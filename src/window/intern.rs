@@ -65,9 +65,8 @@ impl Interner {
         };
         slot.refs = slot.refs.saturating_sub(1);
         if slot.refs == 0 {
-            let text = Arc::clone(&slot.text);
+            self.ids.remove(&*slot.text);
             *entry = None;
-            self.ids.remove(&text);
             self.free.push(id);
         }
     }
