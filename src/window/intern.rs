@@ -1,50 +1,66 @@
 //! A reference-counted interner: each text is stored once, and only while
 //! some retained event uses it.
 
-use std::sync::Arc;
+use std::hash::BuildHasher;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 #[derive(Debug)]
 struct Slot {
-    text: Arc<str>,
+    text: Box<str>,
+    /// The text's hash, so the table finds the id without reading the text.
+    hash: u64,
     refs: u32,
 }
 
 /// Texts to `u32` ids; an id is freed (and reused) when its last reference
-/// is released.
+/// is released. Each text is held once, in its slot: the table holds ids,
+/// found by their slot's text.
 #[derive(Debug, Default)]
 pub(super) struct Interner {
-    ids: FxHashMap<Arc<str>, u32>,
+    ids: HashTable<u32>,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
+}
+
+/// The slot of `id`, if in use.
+fn slot(slots: &[Option<Slot>], id: u32) -> Option<&Slot> {
+    slots.get(id as usize).and_then(Option::as_ref)
 }
 
 impl Interner {
     /// The id of `text`, taking one reference to it.
     pub(super) fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+        let hash = FxBuildHasher.hash_one(text);
+        let slots = &self.slots;
+        let found = self.ids.find(hash, |&id| {
+            slot(slots, id).is_some_and(|s| *s.text == *text)
+        });
+        if let Some(&id) = found {
             self.retain(id);
             return id;
         }
-        let text: Arc<str> = Arc::from(text);
-        let slot = Some(Slot {
-            text: Arc::clone(&text),
+        let new = Some(Slot {
+            text: text.into(),
+            hash,
             refs: 1,
         });
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(s) = self.slots.get_mut(id as usize) {
-                    *s = slot;
+                    *s = new;
                 }
                 id
             }
             None => {
-                self.slots.push(slot);
+                self.slots.push(new);
                 (self.slots.len() - 1) as u32
             }
         };
-        self.ids.insert(text, id);
+        let slots = &self.slots;
+        self.ids
+            .insert_unique(hash, id, |&id| slot(slots, id).map_or(0, |s| s.hash));
         id
     }
 
@@ -65,7 +81,9 @@ impl Interner {
         };
         slot.refs = slot.refs.saturating_sub(1);
         if slot.refs == 0 {
-            self.ids.remove(&*slot.text);
+            if let Ok(found) = self.ids.find_entry(slot.hash, |&i| i == id) {
+                found.remove();
+            }
             *entry = None;
             self.free.push(id);
         }
@@ -73,10 +91,7 @@ impl Interner {
 
     /// The text of `id` (empty when it is not in use).
     pub(super) fn get(&self, id: u32) -> &str {
-        match self.slots.get(id as usize) {
-            Some(Some(slot)) => &slot.text,
-            _ => "",
-        }
+        slot(&self.slots, id).map_or("", |s| &s.text)
     }
 
     /// How many texts are in use.
@@ -87,8 +102,8 @@ impl Interner {
 
     /// Bytes allocated, approximately (table, slots and text).
     pub(super) fn bytes(&self) -> usize {
-        let text: usize = self.ids.keys().map(|t| t.len() + 16).sum();
-        self.ids.capacity() * (size_of::<Arc<str>>() + size_of::<u32>() + 1)
+        let text: usize = self.slots.iter().flatten().map(|s| s.text.len()).sum();
+        self.ids.capacity() * (size_of::<u32>() + 1)
             + self.slots.capacity() * size_of::<Option<Slot>>()
             + self.free.capacity() * size_of::<u32>()
             + text
