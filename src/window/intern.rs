@@ -133,26 +133,12 @@ impl Key {
     /// Adds one value to the text of a key being made ([`Key::from`] makes
     /// the key).
     pub fn push(text: &mut String, value: &str) {
-        // The length written by hand: `write!` would go through the
-        // formatting machinery for every value of every record.
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = value.len();
-        loop {
-            at -= 1;
-            if let Some(d) = digits.get_mut(at) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || at == 0 {
-                break;
-            }
-        }
-        let digits = std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default();
+        let mut digits = itoa::Buffer::new();
+        let len = digits.format(value.len());
         // Room for exactly this value: a key of one value, the most common,
         // is then made without growing or shrinking its text.
-        text.reserve_exact(digits.len() + 1 + value.len());
-        text.push_str(digits);
+        text.reserve_exact(len.len() + 1 + value.len());
+        text.push_str(len);
         text.push(':');
         text.push_str(value);
     }
@@ -173,12 +159,7 @@ impl Key {
 
     /// Its values, in order.
     pub fn values(&self) -> impl Iterator<Item = &str> {
-        let mut rest: &str = &self.0;
-        std::iter::from_fn(move || {
-            let (value, after) = next_value(rest)?;
-            rest = after;
-            Some(value)
-        })
+        values(&self.0)
     }
 }
 
@@ -206,15 +187,20 @@ fn next_value(text: &str) -> Option<(&str, &str)> {
     None
 }
 
+/// The values of a key's text, up to its end or to where it is not a
+/// key's.
+fn values(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let (value, after) = next_value(rest)?;
+        rest = after;
+        Some(value)
+    })
+}
+
 /// The values of a key's text, as an episode gives them.
 pub(super) fn key_parts(text: &str) -> Box<[Box<str>]> {
-    let mut rest = text;
-    let mut parts = Vec::new();
-    while let Some((value, after)) = next_value(rest) {
-        parts.push(Box::from(value));
-        rest = after;
-    }
-    parts.into_boxed_slice()
+    values(text).map(Box::from).collect()
 }
 
 #[cfg(test)]
