@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::episode::episode_finding;
-use super::extract::{Detail, Part, fnv64};
+use super::extract::{Detail, Part};
 use crate::check::CountCmp;
 use crate::compile::travel::Place;
 use crate::compile::{MultiRule, MultiSpec, Node};
@@ -14,8 +14,8 @@ use crate::eval::{self, Scope};
 use crate::finding::Finding;
 use crate::record::Location;
 use crate::window::{
-    Admission, Event, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold, Ticks,
-    TieKey, WindowSpec, WindowState,
+    Admission, Event, Key, LimitError, Limits, SequenceSpec, SequenceState, StepSpec, Threshold,
+    Ticks, TieKey, WindowSpec, WindowState,
 };
 
 /// The state of one multi-record rule.
@@ -105,11 +105,13 @@ pub struct Overflow {
 pub(super) struct Lane {
     state: State,
     details: FxHashMap<u64, Detail>,
-    /// A live stream only: `(time, tie, key hash)` of the events taken in
-    /// the last three spans. The engine drops a repeat it holds beside the
+    /// A live stream only: `(time, tie, key)` of the events taken in the
+    /// last three spans. The engine drops a repeat it holds beside the
     /// first copy; one that comes after the watermark passed the first
-    /// copy is recognised here, as a repeat and not as late.
-    recent: rustc_hash::FxHashSet<(Ticks, TieKey, u64)>,
+    /// copy is recognised here, as a repeat and not as late. The key is
+    /// held, not a hash of it: two parts of one record (one per value of a
+    /// list it is grouped by) are never taken for each other.
+    recent: rustc_hash::FxHashSet<(Ticks, TieKey, Key)>,
     /// Events waiting in the sort buffer: how the replay shares out the
     /// rules.
     pub(super) waiting: u64,
@@ -149,7 +151,12 @@ impl Lane {
         };
         engine
             + self.details.capacity() * (size_of::<u64>() + size_of::<Detail>() + 1)
-            + self.recent.capacity() * (size_of::<(Ticks, TieKey, u64)>() + 1)
+            + self.recent.capacity() * (size_of::<(Ticks, TieKey, Key)>() + 1)
+            + self
+                .recent
+                .iter()
+                .map(|(_, _, k)| k.as_str().len())
+                .sum::<usize>()
     }
 
     /// Forgets every record: the end of the input.
@@ -169,11 +176,8 @@ impl Lane {
         limits: Limits,
         decided: Option<Ticks>,
     ) -> Result<Took, Overflow> {
-        if live {
-            let key_hash = fnv64(part.key.as_str().as_bytes());
-            if !self.recent.insert((part.time, part.tie, key_hash)) {
-                return Ok(Took::Repeated);
-            }
+        if live && !self.recent.insert((part.time, part.tie, part.key.clone())) {
+            return Ok(Took::Repeated);
         }
         // A window's few distinct values borrowed on the stack, not in a
         // vector of their own.
