@@ -120,27 +120,14 @@ pub struct Key(Box<str>);
 
 impl Key {
     /// The key of these values, in order (a run makes its keys value by
-    /// value, with [`Key::push`]).
+    /// value, with a [`KeyBuilder`]).
     #[cfg(test)]
     pub fn new<'s>(values: impl IntoIterator<Item = &'s str>) -> Key {
-        let mut text = String::new();
+        let mut key = KeyBuilder::default();
         for value in values {
-            Key::push(&mut text, value);
+            key.push(value);
         }
-        Key::from(text)
-    }
-
-    /// Adds one value to the text of a key being made ([`Key::from`] makes
-    /// the key).
-    pub fn push(text: &mut String, value: &str) {
-        let mut digits = itoa::Buffer::new();
-        let len = digits.format(value.len());
-        // Room for exactly this value: a key of one value, the most common,
-        // is then made without growing or shrinking its text.
-        text.reserve_exact(len.len() + 1 + value.len());
-        text.push_str(len);
-        text.push(':');
-        text.push_str(value);
+        key.finish()
     }
 
     /// A key read back from its text, if the text is one.
@@ -163,10 +150,31 @@ impl Key {
     }
 }
 
-impl From<String> for Key {
-    /// The key of a text made by [`Key::push`].
-    fn from(text: String) -> Key {
-        Key(text.into_boxed_str())
+/// A [`Key`] being made, value by value: its text is a key's text at
+/// every step, whatever is pushed.
+#[derive(Debug, Default)]
+pub struct KeyBuilder(String);
+
+impl KeyBuilder {
+    /// Adds a value, and gives it back as written, to change in place
+    /// (a change to a `str` in place keeps its length, which is written
+    /// before it).
+    pub fn push(&mut self, value: &str) -> &mut str {
+        let mut digits = itoa::Buffer::new();
+        let len = digits.format(value.len());
+        // Room for exactly this value: a key of one value, the most common,
+        // is then made without growing or shrinking its text.
+        self.0.reserve_exact(len.len() + 1 + value.len());
+        self.0.push_str(len);
+        self.0.push(':');
+        let start = self.0.len();
+        self.0.push_str(value);
+        self.0.get_mut(start..).unwrap_or_default()
+    }
+
+    /// The key of the values pushed.
+    pub fn finish(self) -> Key {
+        Key(self.0.into_boxed_str())
     }
 }
 

@@ -93,7 +93,7 @@ use std::collections::BinaryHeap;
 use std::fmt;
 
 use intern::Interner;
-pub use intern::Key;
+pub use intern::{Key, KeyBuilder};
 
 pub use sequence::{SequenceSpec, SequenceState, StepSpec};
 pub use sliding::{WindowSpec, WindowState};

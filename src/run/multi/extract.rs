@@ -13,7 +13,7 @@ use crate::compile::travel::{self, Point};
 use crate::compile::{MultiRule, MultiSpec, StepProgram};
 use crate::eval;
 use crate::record::{Location, LogCategory, Names, Object, Record};
-use crate::window::{Key, Ticks, TieKey};
+use crate::window::{Key, KeyBuilder, Ticks, TieKey};
 
 /// What the workers precompute once per rule.
 #[derive(Debug, Clone)]
@@ -273,30 +273,25 @@ fn key_of<'p, O: Object + ?Sized>(
     paths: impl Iterator<Item = &'p FieldPath>,
     case_sensitive: bool,
 ) -> Option<Key> {
-    let mut key = String::new();
+    let mut key = KeyBuilder::default();
     for path in paths {
         with_first_value(fields, path, &mut |text| {
             push_folded(&mut key, text, case_sensitive);
         })?;
     }
-    Some(Key::from(key))
+    Some(key.finish())
 }
 
 /// Adds a key's value as compared to the text of the key: lower case
 /// unless the rule compares with case.
-fn push_folded(key: &mut String, text: &str, case_sensitive: bool) {
+fn push_folded(key: &mut KeyBuilder, text: &str, case_sensitive: bool) {
     if case_sensitive {
-        Key::push(key, text);
+        key.push(text);
     } else if text.is_ascii() {
-        // Lower case in place (ASCII keeps its length; the length written
-        // before the value is digits and a colon, which stay as they are).
-        let start = key.len();
-        Key::push(key, text);
-        if let Some(added) = key.get_mut(start..) {
-            added.make_ascii_lowercase();
-        }
+        // Lower case in place: ASCII keeps its length.
+        key.push(text).make_ascii_lowercase();
     } else {
-        Key::push(key, &text.to_lowercase());
+        key.push(&text.to_lowercase());
     }
 }
 
