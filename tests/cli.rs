@@ -687,3 +687,59 @@ fn junit_output_is_well_formed_xml_with_the_trace() {
         "{text}"
     );
 }
+
+/// A report or a baseline written over a log the run reads would destroy
+/// it: the run refuses before it writes anything, under any name of the
+/// file, and the log is as it was.
+#[test]
+fn a_report_is_never_written_over_a_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("a.jsonl");
+    let original =
+        std::fs::read(root().join("examples/logs/graph-signins.jsonl")).expect("example log");
+    std::fs::write(&log, &original).expect("write log");
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, b"{}\n").expect("write report");
+    let link = dir.path().join("other-name");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&log, &link).expect("symlink");
+    let log_arg = log.to_str().expect("utf-8 path");
+    let dir_arg = dir.path().to_str().expect("utf-8 path");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["check", log_arg, "--output", log_arg],
+        vec!["check", log_arg, "--write-baseline", log_arg],
+        // A report left among the logs by an earlier run is read as one.
+        vec![
+            "check",
+            dir_arg,
+            "--output",
+            report.to_str().expect("utf-8"),
+        ],
+        #[cfg(unix)]
+        vec!["check", log_arg, "--output", link.to_str().expect("utf-8")],
+    ];
+    for args in cases {
+        let o = tollgate(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is also a log this run reads"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read(&log).expect("log"), original, "{args:?}");
+        assert_eq!(std::fs::read(&report).expect("report"), b"{}\n");
+    }
+    // Elsewhere, the report is written.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = elsewhere.path().join("report.jsonl");
+    let o = tollgate(&[
+        "check",
+        log_arg,
+        "--format",
+        "jsonl",
+        "--output",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert!(!std::fs::read(&out).expect("report").is_empty());
+}

@@ -18,6 +18,21 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         return Err(Stop::Error(why.to_string()));
     }
     let inputs = Inputs::discover(&args.paths)?;
+    // A file this run writes that is also a log it reads would be emptied
+    // (the report) or replaced (the baseline): refused before either.
+    let writes = [
+        ("--output", args.output.as_deref()),
+        ("--write-baseline", args.settings.write_baseline.as_deref()),
+    ];
+    for (flag, path) in writes {
+        if let Some(path) = path.filter(|p| inputs.reads(p)) {
+            return Err(Stop::Error(format!(
+                "{flag} {} is also a log this run reads: writing there would destroy it; \
+                 write to a file outside the logs",
+                path.display()
+            )));
+        }
+    }
     let Resolved {
         format,
         fail_on,

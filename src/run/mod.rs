@@ -139,6 +139,19 @@ impl Inputs {
         self.inputs.iter().any(Input::is_stream)
     }
 
+    /// Whether `path` names a regular file among the inputs (under any
+    /// name: a link, another spelling of the path): what a run writes
+    /// there would destroy a log it reads.
+    pub fn reads(&self, path: &std::path::Path) -> bool {
+        let Some(target) = file_id(path) else {
+            return false;
+        };
+        self.inputs.iter().any(|input| match input {
+            Input::File(p) => file_id(p) == Some(target),
+            Input::Stdin => false,
+        })
+    }
+
     /// The size of the files in bytes (standard input counts 0).
     pub fn total_bytes(&self) -> u64 {
         self.inputs
@@ -149,6 +162,23 @@ impl Inputs {
             })
             .sum()
     }
+}
+
+/// What tells a regular file from any other: its device and inode, where
+/// there are such; else its canonical path.
+#[cfg(unix)]
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &std::path::Path) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file()
+        .then(|| std::fs::canonicalize(path).ok())
+        .flatten()
 }
 
 /// How a run reads and triages.
