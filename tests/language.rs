@@ -625,6 +625,72 @@ fn field_reference_evidence_shows_both_values() {
     assert!(set.projection().wants("resourceTenantId"));
 }
 
+/// Numbers compare as 64-bit floats, here as in KQL and Spark: a whole
+/// number past 2^53 would equal its neighbours, so it is refused where it
+/// would be compared as a number, and stays text where it is text.
+#[test]
+fn whole_numbers_past_2_pow_53_are_refused_as_numbers() {
+    let errors = |condition: &str| -> Vec<String> {
+        let mut loader = Loader::new();
+        loader.add_source(
+            "t.yaml",
+            &format!("id: T-1\ntitle: t\nseverity: low\nmatch:\n  {condition}\n"),
+        );
+        loader
+            .validate()
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == tollgate::diag::Level::Error)
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect()
+    };
+    for refused in [
+        "processingTimeInMilliseconds: 9007199254740993",
+        "processingTimeInMilliseconds: -9007199254740993",
+        "status.errorCode: { in: [0, 9007199254740993] }",
+        "status.errorCode: { gt: '9007199254740993' }",
+        "raw.size: { lte: 9007199254740993 }",
+        "raw.size: 18014398509481984",
+    ] {
+        let e = errors(refused);
+        assert!(
+            e.len() == 1 && e[0].contains("type-mismatch") && e[0].contains("9007199254740992"),
+            "{refused}: {e:?}"
+        );
+    }
+    for fine in [
+        "processingTimeInMilliseconds: 9007199254740992",
+        "status.errorCode: { gt: -9007199254740992 }",
+        "userPrincipalName: '9007199254740993'",
+        "raw.size: '9007199254740993'",
+    ] {
+        assert!(errors(fine).is_empty(), "{fine}: {:?}", errors(fine));
+    }
+    // As text, such a value equals its own spelling only.
+    let text = cond("raw.size: '9007199254740993'");
+    assert!(
+        !findings(
+            &text,
+            json!({"size": "9007199254740993", "userPrincipalName": "a"})
+        )
+        .is_empty()
+    );
+    assert!(
+        findings(
+            &text,
+            json!({"size": 9007199254740992u64, "userPrincipalName": "a"})
+        )
+        .is_empty()
+    );
+    assert!(
+        findings(
+            &text,
+            json!({"size": "9007199254740992", "userPrincipalName": "a"})
+        )
+        .is_empty()
+    );
+}
+
 #[test]
 fn field_references_are_checked_like_constants() {
     let errors = |condition: &str| -> Vec<String> {

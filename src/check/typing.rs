@@ -24,6 +24,27 @@ impl RuleCx<'_> {
         let type_error = |cx: &mut Self, expected: &str, help: String| {
             cx.type_error(field, op, &lit_text, at, expected, help)
         };
+        if beyond_exact(&lit, kind, op) {
+            self.err(
+                Code::TypeMismatch
+                    .error(
+                        at.clone(),
+                        format!(
+                            "`{}` on `{}` compares numbers, and {lit_text} is past the whole \
+                             numbers they hold exactly (±9007199254740992)",
+                            op.name(),
+                            field.path
+                        ),
+                    )
+                    .label("past 2^53")
+                    .help(
+                        "numbers compare as 64-bit floats (here, in KQL and in Spark): past 2^53 \
+                         a number would equal its neighbours; compare such a value as text, on a \
+                         text field",
+                    ),
+            );
+            return None;
+        }
         match op {
             Op::Exists => match lit {
                 Lit::Bool(b) => Some(Const::Bool(b)),
@@ -283,6 +304,25 @@ impl RuleCx<'_> {
                 }
             }
         }
+    }
+}
+
+/// Whether `lit` is a whole number a 64-bit float cannot hold, where it
+/// would be compared as a number: by an order operator, or on a field of
+/// numbers (or of any type, for a number written as one).
+fn beyond_exact(lit: &Lit, kind: Kind, op: Op) -> bool {
+    const EXACT: u64 = 1 << 53;
+    let ordered = matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte);
+    match lit {
+        Lit::Int(i) => {
+            i.unsigned_abs() > EXACT
+                && (ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic))
+        }
+        Lit::Str(s) if ordered || matches!(kind, Kind::Integer | Kind::Number) => s
+            .trim()
+            .parse::<i128>()
+            .is_ok_and(|i| i.unsigned_abs() > u128::from(EXACT)),
+        _ => false,
     }
 }
 

@@ -123,7 +123,16 @@ impl ValueSet {
         };
         match v {
             Const::Str(s) => {
-                if let Ok(n) = s.trim().parse::<f64>() {
+                // Text that reads as a number equals that number, unless
+                // it is a whole number a float cannot hold (it would equal
+                // its neighbours too): then it is only text.
+                let beyond_exact = s
+                    .trim()
+                    .parse::<i128>()
+                    .is_ok_and(|i| i.unsigned_abs() > 1 << 53);
+                if let Ok(n) = s.trim().parse::<f64>()
+                    && !beyond_exact
+                {
                     enter(Constant::Number(n));
                 }
                 match s.to_ascii_lowercase().as_str() {
