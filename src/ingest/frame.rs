@@ -252,10 +252,10 @@ impl Framer {
                 self.pos.line_start = 3;
             }
         }
-        // After a record that broke mid-way, its rest is junk: skip to the
-        // next line that starts a record at its column or left of it.
-        if let Some(max_col) = self.resync.take() {
-            self.skip_lines(|b, col| b == b'{' && col <= max_col)?;
+        // After a record that broke mid-way (when its frame was not given
+        // out by `Steps::step`, which skips at once).
+        if self.resync.is_some() {
+            self.resync_now()?;
             return Ok(None);
         }
         // Commas separate records and members; only between a member's key
@@ -352,6 +352,25 @@ impl Framer {
                 return Ok(next);
             }
         }
+    }
+
+    /// After a record that broke mid-way, its rest is junk: skips to the
+    /// next line that starts a record at its column or left of it. Gives the
+    /// last line passed over, if any.
+    fn resync_now(&mut self) -> io::Result<Option<u64>> {
+        let Some(max_col) = self.resync.take() else {
+            return Ok(None);
+        };
+        let lines = self.skip_lines(|b, col| b == b'{' && col <= max_col)?;
+        // Stopped at a record's first byte: the line before it was the
+        // last passed over; at the end, the line read last.
+        let at_end = self.src.chunk()?.is_empty();
+        let last = if at_end && self.pos.offset > self.pos.line_start {
+            self.pos.line
+        } else {
+            self.pos.line - 1
+        };
+        Ok((lines > 0 || at_end).then_some(last))
     }
 
     /// Skips to the next line whose first non-blank byte satisfies `stop`
@@ -752,7 +771,17 @@ impl Steps for Framer {
     type Item = Frame;
 
     fn step(&mut self) -> io::Result<Option<Frame>> {
-        Framer::step(self)
+        let mut frame = Framer::step(self)?;
+        // A broken record's rest is skipped before it is reported, so the
+        // report names every line passed over with it.
+        if let Some(Frame::Bad { line, reason }) = &mut frame
+            && self.resync.is_some()
+            && let Some(last) = self.resync_now()?
+            && last > *line
+        {
+            reason.push_str(&format!(" (lines {line} to {last} skipped)"));
+        }
+        Ok(frame)
     }
 
     fn finished(&mut self) -> &mut bool {

@@ -144,7 +144,7 @@ fn layouts_are_read_and_named() {
             "a broken element in a pretty array resyncs inside the array",
             b"[\n  {\n    \"id\": \"a\",\n    \"x\": \"cut\n  },\n  {\n    \"id\": \"b\",\n    \"n\": {\n      \"k\": 1\n    }\n  }\n]\n{\"id\":\"c\"}\n",
             &[
-                "2:0 ! line 4 ends inside a string (cut line?)",
+                "2:0 ! line 4 ends inside a string (cut line?) (lines 2 to 5 skipped)",
                 "6:1 b",
                 "13:2 c",
             ],
@@ -243,6 +243,24 @@ fn damaged_input_is_reported_and_reading_goes_on() {
             ],
         ),
         (
+            // The junk line after the cut one is named with it, not lost.
+            "JSON lines cut inside a string, then a line that is no record",
+            b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"abc\nmore junk\n{\"id\":\"c\"}\n",
+            &[
+                "1:0 a",
+                "2:1 ! the line ends inside a string (cut line?) (lines 2 to 3 skipped)",
+                "4:2 c",
+            ],
+        ),
+        (
+            "JSON lines cut inside a string, then junk to the end",
+            b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"abc\nmore\njunk",
+            &[
+                "1:0 a",
+                "2:1 ! the line ends inside a string (cut line?) (lines 2 to 4 skipped)",
+            ],
+        ),
+        (
             // The next line is taken as that value at first, then scanned
             // again as a record of its own.
             "JSON lines cut where a value was due",
@@ -257,7 +275,10 @@ fn damaged_input_is_reported_and_reading_goes_on() {
         (
             "a cut line inside a pretty record skips to the next record",
             b"{\n  \"a\": \"x\n  y\",\n  \"b\": {\n  }\n}\n{\"id\":\"c\"}\n",
-            &["1:0 ! line 2 ends inside a string (cut line?)", "7:1 c"],
+            &[
+                "1:0 ! line 2 ends inside a string (cut line?) (lines 1 to 6 skipped)",
+                "7:1 c",
+            ],
         ),
         (
             "an invalid element with balanced brackets is skipped alone",
