@@ -791,9 +791,40 @@ fn sentinel_rules_are_well_formed() {
             map.get_sequence("relevantTechniques").is_some(),
             "{rule}: techniques"
         );
-        let entities = map.get_sequence("entityMappings").expect("entityMappings");
-        assert_eq!(entities.len(), 2, "{rule}");
-        assert!(get("query").contains("project ruleId"), "{rule}");
+        let query = get("query");
+        assert!(query.contains("project ruleId"), "{rule}");
+        // Entities only on columns the query returns.
+        let returned = query
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with("| project "))
+            .unwrap_or_default();
+        let mut columns: Vec<String> = Vec::new();
+        for entity in map
+            .get_sequence("entityMappings")
+            .iter()
+            .flat_map(|s| s.iter())
+        {
+            let fields = entity
+                .as_mapping()
+                .and_then(|m| m.get_sequence("fieldMappings"));
+            for field in fields.iter().flat_map(|s| s.iter()) {
+                if let Some(c) = field.as_mapping().and_then(|m| m.get_scalar("columnName")) {
+                    columns.push(c.as_str().to_string());
+                }
+            }
+        }
+        for column in &columns {
+            assert!(
+                returned.contains(&format!(" {column} = "))
+                    || returned.contains(&format!("['{column}'] = ")),
+                "{rule}: {column} not in {returned}"
+            );
+        }
+        // A rule over single records returns both.
+        if !query.contains("materialize(") {
+            assert_eq!(columns, ["userPrincipalName", "ipAddress"], "{rule}");
+        }
     }
     // The GUID follows the rule id, not its title: the same id always
     // gives the same GUID.

@@ -18,6 +18,7 @@
 mod compiled;
 pub mod kql;
 pub(crate) mod plan;
+pub(crate) mod regex;
 pub mod sentinel;
 pub mod spark;
 

@@ -172,15 +172,25 @@ pub fn rule(rule: &CheckedRule) -> Result<String, Unsupported> {
     for line in query.lines() {
         let _ = writeln!(out, "  {line}");
     }
-    let _ = writeln!(out, "entityMappings:");
-    let _ = writeln!(out, "  - entityType: Account");
-    let _ = writeln!(out, "    fieldMappings:");
-    let _ = writeln!(out, "      - identifier: FullName");
-    let _ = writeln!(out, "        columnName: userPrincipalName");
-    let _ = writeln!(out, "  - entityType: IP");
-    let _ = writeln!(out, "    fieldMappings:");
-    let _ = writeln!(out, "      - identifier: Address");
-    let _ = writeln!(out, "        columnName: ipAddress");
+    // Entities on the columns the query returns, if it returns them (a
+    // rule over many records returns its group's key fields).
+    let columns = kql::columns(rule)?;
+    let entities: Vec<(&str, &str, &str)> = [
+        ("Account", "FullName", "userPrincipalName"),
+        ("IP", "Address", "ipAddress"),
+    ]
+    .into_iter()
+    .filter(|(_, _, column)| columns.iter().any(|c| c == column))
+    .collect();
+    if !entities.is_empty() {
+        let _ = writeln!(out, "entityMappings:");
+    }
+    for (entity, identifier, column) in entities {
+        let _ = writeln!(out, "  - entityType: {entity}");
+        let _ = writeln!(out, "    fieldMappings:");
+        let _ = writeln!(out, "      - identifier: {identifier}");
+        let _ = writeln!(out, "        columnName: {column}");
+    }
     let _ = writeln!(out, "version: 1.0.0");
     let _ = writeln!(out, "kind: Scheduled");
     Ok(out)

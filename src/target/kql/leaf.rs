@@ -3,10 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::{Emit, Scope, string_literal};
+use super::{Emit, Scope, string_literal, trimmed};
 use crate::catalog::{Field, Kind};
 use crate::check::{CheckedRule, Const, Op, Pred, Prepared};
 use crate::target::plan::{Leaves, any_of, in_list, set_literals};
+use crate::target::regex::{self, Dialect};
 use crate::target::{Unsupported, const_number, const_text, double_literal};
 
 impl Leaves for Emit<'_> {
@@ -172,15 +173,12 @@ impl Emit<'_> {
             }
             Op::Matches => {
                 let text = format!("tostring({value})");
-                let parts: Vec<String> = pred
-                    .values
-                    .iter()
-                    .filter_map(const_text)
-                    .map(|p| {
-                        let p = if cs { p } else { format!("(?i){p}") };
-                        format!("{text} matches regex {}", string_literal(&p))
-                    })
-                    .collect();
+                let mut parts = Vec::new();
+                for pattern in pred.values.iter().filter_map(const_text) {
+                    let pattern = regex::translate(&pattern, cs, Dialect::Re2)
+                        .map_err(|c| self.no(c, &pred.span))?;
+                    parts.push(format!("{text} matches regex {}", string_literal(&pattern)));
+                }
                 any_of(&parts, " or ")
             }
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
@@ -255,7 +253,8 @@ pub(super) fn typed(expr: &str, field: Option<&'static Field>) -> String {
             for (code, name) in field.codes {
                 let _ = write!(
                     out,
-                    "tolong(trim(@\"\\s+\", tostring({expr}))) == {code}, {}, ",
+                    "tolong({}) == {code}, {}, ",
+                    trimmed(&format!("tostring({expr})")),
                     string_literal(name)
                 );
             }
@@ -275,7 +274,7 @@ pub(super) fn typed(expr: &str, field: Option<&'static Field>) -> String {
 pub(super) fn present(expr: &str, field: Option<&'static Field>) -> String {
     match field.map(|f| f.kind) {
         Some(Kind::String | Kind::Dynamic) | None => {
-            format!("isnotempty(trim(@\"\\s+\", tostring({expr})))")
+            format!("isnotempty({})", trimmed(&format!("tostring({expr})")))
         }
         Some(Kind::Object(_)) => format!("isnotnull({expr})"),
         Some(_) => format!("isnotnull({})", typed(expr, field)),

@@ -113,6 +113,23 @@ pub fn query(rule: &CheckedRule) -> Result<String, Unsupported> {
     Ok(union(&parts))
 }
 
+/// The columns of the rows [`query`] gives for `rule`.
+pub(crate) fn columns(rule: &CheckedRule) -> Result<Vec<String>, Unsupported> {
+    match &rule.shape {
+        Shape::Single => Ok([
+            "ruleId",
+            "id",
+            "time",
+            "userPrincipalName",
+            "ipAddress",
+            "category",
+        ]
+        .map(String::from)
+        .into()),
+        Shape::Window(_) | Shape::Sequence(_) => multi::columns(rule),
+    }
+}
+
 /// The declared table of a log.
 fn table_for(rule: &CheckedRule, log: &LogCategory) -> Result<&'static Table, Unsupported> {
     let Some(name) = table_of(log) else {
@@ -227,6 +244,16 @@ impl Emit<'_> {
             _ => format!("strcat({})", parts.join(", ")),
         })
     }
+}
+
+/// One or more white-space characters as the native engine trims them
+/// (`str::trim`: Unicode `White_Space`), in RE2: its `\s` is ASCII only.
+const WHITE_SPACE: &str = r"[\x{9}-\x{D}\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+";
+
+/// `text` (a KQL string) without white space at either end, as the native
+/// engine trims it.
+pub(crate) fn trimmed(text: &str) -> String {
+    format!("trim(@\"{WHITE_SPACE}\", {text})")
 }
 
 /// A KQL string literal.
@@ -554,5 +581,32 @@ impl CondWriter for Emit<'_> {
             Quantifier::All => format!("({present} and {count} == {total})"),
             Quantifier::None => format!("({present} and {count} == 0)"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WHITE_SPACE;
+    use regex_syntax::hir::{Class, HirKind};
+
+    /// The class holds exactly the characters `str::trim` removes.
+    #[test]
+    fn the_white_space_class_is_rusts() {
+        let hir = regex_syntax::parse(WHITE_SPACE).expect("parses");
+        let HirKind::Repetition(rep) = hir.kind() else {
+            panic!("one class, repeated: {hir:?}");
+        };
+        let HirKind::Class(Class::Unicode(class)) = rep.sub.kind() else {
+            panic!("one class, repeated: {hir:?}");
+        };
+        let in_class = |c: char| {
+            class
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= c && c <= r.end())
+        };
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(in_class(c), c.is_whitespace(), "U+{:04X}", u32::from(c));
+        }
     }
 }

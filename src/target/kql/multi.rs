@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use super::leaf::pair_test;
-use super::{Emit, Scope, string_literal, table_for, union};
+use super::{Emit, Scope, string_literal, table_for, trimmed, union};
 use crate::catalog::{Kind, Resolved};
-use crate::check::{CheckedRule, Cond, Pred};
+use crate::check::{CheckedRule, Cond, Pred, Shape};
 use crate::record::LogCategory;
 use crate::target::plan::{
     CondWriter as _, Events, RowSyntax, SeqShape, all_of, group_names, group_row, seq_shape,
@@ -48,7 +48,7 @@ fn events(ev: &Events<'_>) -> Result<String, Unsupported> {
         let (keys, distinct) =
             ev.key_columns(|f| emit.scalar_text(f), |t| format!("tolower({t})"))?;
         for (name, _) in &keys {
-            present.push(format!("isnotempty(trim(@\"\\s+\", {name}))"));
+            present.push(format!("isnotempty({})", trimmed(name)));
         }
         for (name, expr) in keys.iter().chain(&distinct) {
             columns.push(format!("{name} = {expr}"));
@@ -100,6 +100,23 @@ fn first_per_group(rule: &CheckedRule, names: &[String], hits: &str) -> String {
     let by = row.keys_between(" by ", "");
     let columns = row.columns.join(", ");
     format!("{hits}\n| summarize arg_min(_order, *){by}\n| project {columns}")
+}
+
+/// The columns of a multi-record rule's rows: its id, its group's key
+/// fields, and where its window starts and ends.
+pub(super) fn columns(rule: &CheckedRule) -> Result<Vec<String>, Unsupported> {
+    let names = match &rule.shape {
+        Shape::Single => Vec::new(),
+        Shape::Window(w) => w.group_by.iter().map(key_column).collect(),
+        Shape::Sequence(seq) => match seq_shape(rule, seq)? {
+            SeqShape::Then(_, second, _) => group_names(seq, second),
+            SeqShape::Unless(present, _) => group_names(seq, present),
+        },
+    };
+    let mut columns = vec!["ruleId".to_string()];
+    columns.extend(names);
+    columns.extend(["windowStart".to_string(), "windowEnd".to_string()]);
+    Ok(columns)
 }
 
 /// A `window` rule, as in Spark SQL: a group has a finding when some
@@ -223,7 +240,9 @@ pub(super) fn sequence_query(
             (&format!("_aw{i}"), kind(other)),
         );
         tests.push(format!(
-            "(isnotempty(trim(@\"\\s+\", tostring(_w{i}))) and isnotempty(trim(@\"\\s+\", tostring(_aw{i}))) and {test})"
+            "(isnotempty({}) and isnotempty({}) and {test})",
+            trimmed(&format!("tostring(_w{i})")),
+            trimmed(&format!("tostring(_aw{i})"))
         ));
     }
     let on = if keys.is_empty() {

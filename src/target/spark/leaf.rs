@@ -7,6 +7,7 @@ use super::{Emit, Leaf, Scope, string_literal};
 use crate::catalog::{Field, Kind};
 use crate::check::{CheckedRule, Const, Op, Pred};
 use crate::target::plan::{Leaves, any_of, in_list, set_literals};
+use crate::target::regex::{self, Dialect};
 use crate::target::{Unsupported, const_number, const_text, double_literal};
 
 impl Leaves for Emit<'_> {
@@ -198,7 +199,7 @@ impl Emit<'_> {
                     let Some(pattern) = const_text(v) else {
                         continue;
                     };
-                    let pattern = java_regex(&pattern, pred.case_sensitive)
+                    let pattern = regex::translate(&pattern, pred.case_sensitive, Dialect::Java)
                         .map_err(|c| self.no(c, &pred.span))?;
                     parts.push(format!("({text} RLIKE {})", string_literal(&pattern)));
                 }
@@ -378,29 +379,4 @@ pub(super) fn ipv6_in(ip: &str, ranges: &[(String, String)]) -> Option<String> {
         "({t} RLIKE '^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$' AND {parsed} RLIKE '^/[0-9a-f:]+$' AND ({}))",
         tests.join(" OR ")
     ))
-}
-
-/// A rule pattern (Rust regex syntax) as a Java pattern that matches the
-/// same texts: Unicode classes and case folding as Rust has them. Syntax
-/// the two read differently is refused.
-pub(crate) fn java_regex(pattern: &str, case_sensitive: bool) -> Result<String, String> {
-    for (syntax, what) in [
-        ("(?P<", "named groups written `(?P<name>...)`"),
-        ("[[:", "POSIX classes such as `[[:alpha:]]`"),
-        ("(?R", "`(?R` flags"),
-        ("\\z", "`\\z`"),
-        ("\\A", "`\\A`"),
-        ("&&", "class intersection `&&`"),
-        ("--", "class difference `--`"),
-        ("~~", "class symmetric difference `~~`"),
-        ("(?x", "the `x` flag"),
-        ("\\pN", "`\\pN`"),
-        ("\\pL", "`\\pL`"),
-    ] {
-        if pattern.contains(syntax) {
-            return Err(format!("the pattern `{pattern}` uses {what}"));
-        }
-    }
-    let flags = if case_sensitive { "(?U)" } else { "(?iU)" };
-    Ok(format!("{flags}{pattern}"))
 }
