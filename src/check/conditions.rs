@@ -504,10 +504,29 @@ pub fn text_pattern(op: Op, values: &[Const]) -> Option<String> {
         Op::StartsWith => Some(literal(r"\A", "")),
         Op::EndsWith => Some(literal("", r"\z")),
         Op::Matches => {
-            let patterns: Vec<String> = strings().map(|p| format!("(?:{p})")).collect();
+            let patterns: Vec<String> = strings()
+                .map(|p| format!("(?:{})", without_comments(p)))
+                .collect();
             Some(patterns.join("|"))
         }
         _ => None,
+    }
+}
+
+/// A pattern as the regex parser reads it, with the comments and spacing
+/// of the `x` flag left out, so a group around it closes where it is
+/// written (a `#` comment would run over it); a pattern that does not
+/// parse as it is, for the build to report.
+fn without_comments(pattern: &str) -> std::borrow::Cow<'_, str> {
+    match regex_syntax::ast::parse::Parser::new().parse(pattern) {
+        Ok(ast) => {
+            let mut out = String::with_capacity(pattern.len());
+            match regex_syntax::ast::print::Printer::new().print(&ast, &mut out) {
+                Ok(()) => out.into(),
+                Err(_) => pattern.into(),
+            }
+        }
+        Err(_) => pattern.into(),
     }
 }
 
@@ -527,5 +546,19 @@ mod tests {
             Some("(?:a.b)|(?:c)")
         );
         assert_eq!(text_pattern(Op::Eq, &values), None);
+        // A comment of the `x` flag ends with its pattern.
+        let commented = [
+            Const::Str("(?x) py thon # tool".into()),
+            Const::Str("c".into()),
+        ];
+        let joined = text_pattern(Op::Matches, &commented).unwrap_or_default();
+        let regex = crate::check::pattern::build_regex(&joined, true);
+        assert!(
+            regex
+                .as_ref()
+                .is_ok_and(|r| r.is_match("python") && r.is_match("c")),
+            "{joined}"
+        );
+        assert!(regex.is_ok_and(|r| !r.is_match("py thon")));
     }
 }
