@@ -18,6 +18,7 @@ use crate::finding::Severity;
 use crate::record::LogCategory;
 
 pub use crate::target::Unsupported;
+use crate::target::regex::{Dialect, translate};
 use crate::target::unsupported;
 
 /// The Sigma service of a log.
@@ -406,7 +407,13 @@ impl Writer<'_> {
                         &p.span,
                     ));
                 }
-                let present = self.add(vec![(format!("{field}|exists"), vec!["true".into()])]);
+                // With a field reference, both fields must be present.
+                let mut present = vec![(format!("{field}|exists"), vec!["true".into()])];
+                if let Some(r) = p.field_ref().filter(|r| r.step.is_none()) {
+                    let other = log_analytics_name(&r.field.path, self.root);
+                    present.push((format!("{other}|exists"), vec!["true".into()]));
+                }
+                let present = self.add(present);
                 let entry = self.entry(&eq)?;
                 let equal = self.add(vec![entry]);
                 wrap(format!("{present} and not {equal}"))
@@ -532,6 +539,11 @@ impl Writer<'_> {
                 mods.push("cased");
             }
         };
+        if p.values.is_empty() {
+            // `in: []` matches nothing; a Sigma field with no value is
+            // null, which matches an absent field.
+            return Err(self.unsupported(&format!("`{}` with an empty list", p.op.name()), &p.span));
+        }
         let mut mods: Vec<&str> = Vec::new();
         let values: Vec<String> = match p.op {
             Op::Eq | Op::In | Op::Ne | Op::NotIn => {
@@ -558,15 +570,16 @@ impl Writer<'_> {
                 p.values.iter().map(value).collect::<Result<_, _>>()?
             }
             Op::Matches => {
+                // Written out as RE2 and Rust read it alike, its case rule
+                // in its classes (no `|i`).
                 mods.push("re");
-                if !p.case_sensitive {
-                    mods.push("i");
-                }
                 p.values
                     .iter()
                     .map(|v| match v {
                         // A regex is not a Sigma string: no escaping.
-                        Const::Str(s) => Ok(quote(s)),
+                        Const::Str(s) => translate(s, p.case_sensitive, Dialect::Sigma)
+                            .map(|t| quote(&t))
+                            .map_err(|what| self.unsupported(&what, &p.span)),
                         other => value(other),
                     })
                     .collect::<Result<_, _>>()?
@@ -701,5 +714,36 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.construct.contains("date-time"), "{err}");
+        // `in: []` matches nothing; a Sigma field without a value is null,
+        // which matches an absent field.
+        for empty in ["in: []", "notIn: []"] {
+            let err = export(&format!(
+                "id: EX-005\ntitle: t\nseverity: low\nmatch:\n  clientAppUsed: {{ {empty} }}\n"
+            ))
+            .err()
+            .unwrap_or_else(|| panic!("{empty} exported"));
+            assert!(err.construct.contains("an empty list"), "{err}");
+        }
+        // Sigma's RE2 and tollgate's reader read `\b` differently.
+        let err = export(
+            "id: EX-006\ntitle: t\nseverity: low\nmatch:\n  userAgent: { matches: '(?-u:\\b)curl' }\n",
+        )
+        .err()
+        .unwrap();
+        assert!(err.construct.contains("word boundary"), "{err}");
+    }
+
+    /// `ne` with a field reference holds when both fields are present;
+    /// patterns are written with their case rule in them.
+    #[test]
+    fn comparisons_keep_their_meaning() {
+        let out = export(
+            "id: EX-007\ntitle: t\nseverity: low\nlogs: [interactive]\nmatch:\n  homeTenantId: { ne: { field: resourceTenantId } }\n  userAgent: { matches: '^k\\d' }\n",
+        )
+        .unwrap();
+        assert!(out.contains("\"HomeTenantId|exists\": true"), "{out}");
+        assert!(out.contains("\"ResourceTenantId|exists\": true"), "{out}");
+        assert!(out.contains("\"HomeTenantId|fieldref\": \"ResourceTenantId\""), "{out}");
+        assert!(out.contains("\"UserAgent|re\": \"\\\\A[Kk\\\\x{212A}][0-9"), "{out}");
     }
 }

@@ -41,9 +41,11 @@ impl Compiled {
                             ),
                         )
                         .label(format!("{} cannot express this exactly", target.name()))
-                        .help(
-                            "run this rule with `tollgate check`, or leave it out with `--rules`",
-                        ),
+                        .help(format!(
+                            "run this rule with `tollgate check`, or leave it out with \
+                             `--disable {}`",
+                            e.rule
+                        )),
                 ),
             }
         }
