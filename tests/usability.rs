@@ -183,15 +183,23 @@ fn zero_rules_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
     std::fs::write(dir.path().join("s.jsonl"), "{\"id\": \"a\"}\n").expect("write");
-    for args in [
-        &["check", "s.jsonl", "--rules", "rules"][..],
-        &["validate", "--rules", "rules"][..],
-        &["test", "--rules", "rules"][..],
+    // A rule file with no rule in it checks nothing either.
+    std::fs::write(dir.path().join("empty.yaml"), "# only a comment\n---\n").expect("write");
+    for (args, path) in [
+        (&["check", "s.jsonl", "--rules", "rules"][..], "rules"),
+        (&["validate", "--rules", "rules"][..], "rules"),
+        (&["test", "--rules", "rules"][..], "rules"),
+        (
+            &["check", "s.jsonl", "--rules", "empty.yaml"][..],
+            "empty.yaml",
+        ),
+        (&["validate", "--rules", "empty.yaml"][..], "empty.yaml"),
+        (&["test", "--rules", "empty.yaml"][..], "empty.yaml"),
     ] {
         let o = tollgate_in(dir.path(), args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(
-            stderr(&o).contains("no rules to run: rules holds no rule file"),
+            stderr(&o).contains(&format!("no rules to run: {path} holds no rule")),
             "{args:?}: {}",
             stderr(&o)
         );
@@ -833,4 +841,25 @@ fn explain_says_what_a_waiting_rule_waits_for() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Why: a rule file named `RULE.YAML` in a rules directory was passed over
+/// without a word.
+#[test]
+fn rule_files_are_found_whatever_the_case_of_their_extension() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
+    for (name, id) in [("a.yml", "T-A"), ("B.YAML", "T-B"), ("c.Yml", "T-C")] {
+        std::fs::write(
+            dir.path().join("rules").join(name),
+            format!("id: {id}\ntitle: t\nseverity: low\nmatch:\n  clientAppUsed: IMAP4\n"),
+        )
+        .expect("write");
+    }
+    std::fs::write(dir.path().join("rules/notes.txt"), "not a rule\n").expect("write");
+    let o = tollgate_in(dir.path(), &["rules", "--rules", "rules"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for id in ["T-A", "T-B", "T-C"] {
+        assert!(stdout(&o).contains(id), "{id}: {}", stdout(&o));
+    }
 }

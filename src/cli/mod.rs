@@ -220,7 +220,7 @@ fn validate(args: &RuleSettings, deny_warnings: bool, require_tests: bool) -> Cl
         RULE_FILES,
         consequence,
     );
-    if errors == 0 && found.sources.is_empty() {
+    if errors == 0 && found.rules == 0 {
         return Err(Stop::Error(args.nothing_to_run()));
     }
     if require_tests && errors == 0 && !found.untested.is_empty() {

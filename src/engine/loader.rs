@@ -146,8 +146,8 @@ impl Loader {
         self
     }
 
-    /// Adds a rule file, or every `.yaml` / `.yml` file below a directory in
-    /// sorted order. Files that are not UTF-8 become diagnostics; a path
+    /// Adds a rule file, or every `.yaml` / `.yml` file (in any case) below
+    /// a directory in sorted order. Files that are not UTF-8 become diagnostics; a path
     /// that cannot be read is an error.
     pub fn add_path(&mut self, path: &Path) -> std::io::Result<&mut Loader> {
         let meta = std::fs::metadata(path)?;
@@ -159,7 +159,9 @@ impl Loader {
             {
                 let entry = entry.map_err(std::io::Error::other)?;
                 let name = entry.file_name().to_string_lossy();
-                let is_rule = name.ends_with(".yaml") || name.ends_with(".yml");
+                // `RULE.YAML` is a rule file too: the extension in any case.
+                let lower = name.to_ascii_lowercase();
+                let is_rule = lower.ends_with(".yaml") || lower.ends_with(".yml");
                 if entry.file_type().is_file() && is_rule && !name.starts_with('.') {
                     files.push(entry.into_path());
                 }
@@ -258,6 +260,7 @@ impl Loader {
         diagnostics.extend(rules.test_diagnostics());
         crate::diag::sort(&mut diagnostics, &rules.sources);
         Validation {
+            rules: rules.infos().len() + rules.waiting().len(),
             diagnostics,
             sources: rules.sources,
             untested,
@@ -280,6 +283,9 @@ pub struct Validation {
     /// Each Sigma `logsource.service` the rules name (its first spelling),
     /// the log it reads, and how many rules name it.
     pub sigma_logs: Vec<(String, LogCategory, usize)>,
+    /// How many rules the files hold that would run or wait for a param
+    /// (none: there is nothing to run, however clean the files).
+    pub rules: usize,
 }
 
 impl Validation {

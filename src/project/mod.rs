@@ -69,7 +69,7 @@ impl RuleSettings {
         }
         let paths: Vec<String> = self.rules.iter().map(|p| p.display().to_string()).collect();
         format!(
-            "no rules to run: {} {} no rule file (.yaml or .yml)",
+            "no rules to run: {} {} no rule (rules are YAML documents with an `id`, in .yaml or .yml files)",
             paths.join(", "),
             plural(paths.len(), "holds", "hold")
         )

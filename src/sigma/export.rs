@@ -743,7 +743,13 @@ mod tests {
         .unwrap();
         assert!(out.contains("\"HomeTenantId|exists\": true"), "{out}");
         assert!(out.contains("\"ResourceTenantId|exists\": true"), "{out}");
-        assert!(out.contains("\"HomeTenantId|fieldref\": \"ResourceTenantId\""), "{out}");
-        assert!(out.contains("\"UserAgent|re\": \"\\\\A[Kk\\\\x{212A}][0-9"), "{out}");
+        assert!(
+            out.contains("\"HomeTenantId|fieldref\": \"ResourceTenantId\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"UserAgent|re\": \"\\\\A[Kk\\\\x{212A}][0-9"),
+            "{out}"
+        );
     }
 }

@@ -534,11 +534,19 @@ pub(crate) fn path_under(path: &str, base: &Path) -> String {
         Ok(rest) if rest.components().next().is_some() => rest.to_path_buf(),
         _ => normalize(given),
     };
-    shown
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    // Joined with `/`; the root of an absolute path is its leading `/`,
+    // not a part of its own (which gave `//work/...`).
+    let mut out = String::new();
+    for part in shown.components() {
+        if !out.is_empty() && !out.ends_with('/') {
+            out.push('/');
+        }
+        match part {
+            std::path::Component::RootDir => out.push('/'),
+            other => out.push_str(&other.as_os_str().to_string_lossy()),
+        }
+    }
+    out
 }
 
 /// Where a log path points, as SARIF wants it.
@@ -692,6 +700,21 @@ mod tests {
     /// Fails the test unless code scanning would accept `sarif`.
     fn check(sarif: &str) {
         super::sarif_check::assert_accepted(sarif);
+    }
+
+    /// A path under the base is relative to it; one elsewhere keeps its
+    /// own form, with one leading `/` when absolute.
+    #[cfg(unix)]
+    #[test]
+    fn paths_are_shown_under_the_base() {
+        let base = Path::new("/repo");
+        assert_eq!(path_under("/repo/logs/a.json", base), "logs/a.json");
+        assert_eq!(path_under("logs/./a.json", base), "logs/a.json");
+        assert_eq!(
+            path_under("/work/shared/x.json", base),
+            "/work/shared/x.json"
+        );
+        assert_eq!(path_under("/", base), "/");
     }
 
     #[test]
