@@ -232,16 +232,11 @@ impl Cx<'_> {
         entries
             .iter()
             .map(|(k, v)| {
-                let values = self
-                    .strings(v, "params")
-                    .into_iter()
-                    .map(|(s, _)| s)
-                    .collect();
-                (
-                    k.text().unwrap_or_default().to_string(),
-                    values,
-                    k.span.clone(),
-                )
+                let name = k.text().unwrap_or_default().to_string();
+                // Its mistakes name the param, not `params`.
+                let what = format!("params.{name}");
+                let values = self.strings(v, &what).into_iter().map(|(s, _)| s).collect();
+                (name, values, k.span.clone())
             })
             .collect()
     }
