@@ -561,10 +561,24 @@ fn a_param_value_of_the_wrong_type_is_an_error_from_both_sources() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("value `many` given for param `code` is not an int"),
+        stderr(&o).contains(
+            "value `many` given for param `code` (with `--param` or in the config) is not an int"
+        ),
         "{}",
         stderr(&o)
     );
+    // A count given through a param says so, not that the rule is wrong.
+    let pack = tollgate_in(dir.path(), &["validate", "--param", "min_failures=2.5"]);
+    assert_eq!(pack.status.code(), Some(2), "{}", stderr(&pack));
+    assert!(
+        stderr(&pack).contains("the param's value is `2.5`")
+            && stderr(&pack).contains("with `--param` or in the config"),
+        "{}",
+        stderr(&pack)
+    );
+    // One mistake: the param's use is no second one.
+    assert!(!stderr(&o).contains("has no value"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 mistake"), "{}", stderr(&o));
     std::fs::write(
         dir.path().join("tollgate.yaml"),
         "rules: [rule.yaml]\nparams:\n  code: many\n",
@@ -573,7 +587,9 @@ fn a_param_value_of_the_wrong_type_is_an_error_from_both_sources() {
     let o = tollgate_in(dir.path(), &["validate"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("value `many` given for param `code` is not an int"),
+        stderr(&o).contains(
+            "value `many` given for param `code` (with `--param` or in the config) is not an int"
+        ),
         "{}",
         stderr(&o)
     );

@@ -19,6 +19,9 @@ pub(super) struct ParamDef {
     /// Declared `required: true`: no default, and until a value is given
     /// the rule waits instead of running.
     pub(super) required: bool,
+    /// Its value (given, or its default) was refused, and said so: its
+    /// uses are not mistakes of their own.
+    pub(super) refused: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -110,9 +113,20 @@ impl RuleCx<'_> {
                 }
             };
             let is_list = ty_name == "list";
-            let value = match self.given.get(&name) {
-                Some(given) => self.param_from_text(&name, &ty_name, given, &key.span),
-                None => default.and_then(|d| self.param_from_node(&name, &ty_name, d)),
+            let (value, refused) = match self.given.get(&name) {
+                Some(given) => {
+                    let value = self.param_from_text(&name, &ty_name, given, &key.span);
+                    let refused = value.is_none();
+                    (value, refused)
+                }
+                None => match default {
+                    Some(d) => {
+                        let value = self.param_from_node(&name, &ty_name, d);
+                        let refused = value.is_none();
+                        (value, refused)
+                    }
+                    None => (None, false),
+                },
             };
             self.params.insert(
                 name,
@@ -122,6 +136,7 @@ impl RuleCx<'_> {
                     used: false,
                     is_list,
                     required,
+                    refused,
                 },
             );
         }
@@ -220,12 +235,16 @@ impl RuleCx<'_> {
                     .error(
                         at.clone(),
                         format!(
-                            "value `{text}` given for param `{name}` is not {}",
+                            "the value `{text}` given for param `{name}` (with `--param` or in \
+                             the config) is not {}",
                             with_article(ty)
                         ),
                     )
                     .label(format!("declared as {ty} here"))
-                    .help(format!("pass a {ty} value: `--param {name}=...`")),
+                    .help(format!(
+                        "pass {} value: `--param {name}=...`",
+                        with_article(ty)
+                    )),
             );
         }
         lit.map(ParamValue::One)
@@ -246,6 +265,8 @@ impl RuleCx<'_> {
                 def.used = true;
                 match def.value.clone() {
                     Some(v) => Some(Ok(v)),
+                    // The value was refused where it was given.
+                    None if def.refused => Some(Err(())),
                     // The rule waits for the value: not a mistake, and the
                     // condition is not built (the rule does not run).
                     None if def.required => {

@@ -313,13 +313,20 @@ impl Compared<'_> {
         what: &str,
         label: &str,
     ) -> crate::diag::Diagnostic {
-        Code::BadThreshold
-            .error(
-                self.value.span.clone(),
-                format!("`{}` of `{key}` must be {what}, zero or more", self.op),
-            )
-            .label(label.to_string())
-            .help(self.help.clone())
+        let error = Code::BadThreshold.error(
+            self.value.span.clone(),
+            format!("`{}` of `{key}` must be {what}, zero or more", self.op),
+        );
+        match (&self.lit, self.param) {
+            // The value is a param's, given on the command line or in the
+            // config: say which, and where to fix it.
+            (Some(lit), true) => error
+                .label(format!("the param's value is `{}`", lit_text(lit)))
+                .help(format!(
+                    "give the param {what}, zero or more (with `--param` or in the config)"
+                )),
+            _ => error.label(label.to_string()).help(self.help.clone()),
+        }
     }
 }
 
