@@ -74,7 +74,9 @@ fn events(ev: &Events<'_>) -> Result<String, Unsupported> {
         );
         parts.push(out);
     }
-    Ok(union(&parts))
+    // A record delivered twice (the same id, time and key, in one log or
+    // two) is one event, as natively.
+    Ok(format!("{}\n| distinct *", union(&parts)))
 }
 
 /// A time in ticks as ISO 8601 UTC text.

@@ -54,8 +54,13 @@ fn events(ev: &Events<'_>, options: &Options) -> Result<String, Unsupported> {
     } else {
         &options.table
     };
+    // A record delivered twice (the same id, time, key and distinct
+    // values) is one event, as natively: the first row of each.
+    let mut copies = vec!["_ticks".to_string(), "_tie".to_string()];
+    copies.extend(keys.iter().chain(&distinct).map(|(name, _)| name.clone()));
     Ok(format!(
-        "SELECT * FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}",
+        "SELECT * FROM (\n    SELECT *, row_number() OVER (PARTITION BY {} ORDER BY _time) AS _copy FROM (\n    SELECT *, {}\n    FROM {}\n    WHERE {}\n      AND {cond}\n  ) WHERE {}\n  ) WHERE _copy = 1",
+        copies.join(", "),
         columns.join(", "),
         quote_ident(view),
         log_filter(ev.logs),
