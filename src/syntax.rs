@@ -193,7 +193,10 @@ pub fn parse(source: SourceId, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
             continue;
         }
         match parse_document(source, chunk, range.start) {
-            Ok(root) => docs.push(Document { root }),
+            Ok((root, duplicate)) => {
+                diags.extend(duplicate);
+                docs.push(Document { root });
+            }
             Err(d) => diags.push(*d),
         }
     }
@@ -314,7 +317,14 @@ fn closing_quote(line: &str, quote: u8) -> usize {
     line.len()
 }
 
-fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Box<Diagnostic>> {
+/// One document's tree; with the mistake of a key written twice, if there
+/// is one (the tree then holds one of the two values, so the rest of the
+/// document is still checked and every other mistake reported with it).
+fn parse_document(
+    source: SourceId,
+    chunk: &str,
+    base: usize,
+) -> Result<(Node, Option<Diagnostic>), Box<Diagnostic>> {
     let offsets = Offsets::new(chunk, base);
     if let Some(at) = too_deep(chunk) {
         return Err(Box::new(
@@ -327,13 +337,16 @@ fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Bo
                 .help("no rule needs this much nesting; flatten the condition"),
         ));
     }
-    let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
-        .prevent_coercion(true);
-    // marked-yaml asserts on states it believes unreachable; a rule file is
-    // untrusted, so a panic in it becomes a diagnostic instead of a crash.
-    let parsed =
-        std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, chunk, options));
+    let parse = |duplicates_are_errors: bool| {
+        let options = LoaderOptions::default()
+            .error_on_duplicate_keys(duplicates_are_errors)
+            .prevent_coercion(true);
+        // marked-yaml asserts on states it believes unreachable; a rule
+        // file is untrusted, so a panic in it becomes a diagnostic instead
+        // of a crash.
+        std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, chunk, options))
+    };
+    let parsed = parse(true);
     let parsed = match parsed {
         Ok(result) => result,
         Err(_) => {
@@ -348,7 +361,14 @@ fn parse_document(source: SourceId, chunk: &str, base: usize) -> Result<Node, Bo
         }
     };
     match parsed {
-        Ok(node) => Ok(convert(source, &node, &offsets)),
+        Ok(node) => Ok((convert(source, &node, &offsets), None)),
+        Err(e @ LoadError::DuplicateKey(_)) => {
+            let duplicate = load_error(source, &e, &offsets);
+            match parse(false) {
+                Ok(Ok(node)) => Ok((convert(source, &node, &offsets), Some(duplicate))),
+                _ => Err(Box::new(duplicate)),
+            }
+        }
         Err(e) => Err(Box::new(load_error(source, &e, &offsets))),
     }
 }
@@ -569,11 +589,21 @@ mod tests {
     #[test]
     fn duplicate_keys_point_at_both() {
         let text = "id: A\ntitle: x\nid: B\n";
-        let (_, diags) = parse(0, text);
+        let (docs, diags) = parse(0, text);
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].kind(), Some(Code::DuplicateKey));
         assert_eq!(diags[0].span.range, 15..17);
         assert_eq!(diags[0].related[0].span.range, 0..2);
+        // The document is still given, for its other mistakes.
+        assert_eq!(docs.len(), 1);
+        let keys: Vec<&str> = docs[0]
+            .root
+            .map()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| k.text())
+            .collect();
+        assert!(keys.contains(&"title"), "{keys:?}");
     }
 
     #[test]
