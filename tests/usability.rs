@@ -433,6 +433,14 @@ fn init_scaffolds_a_project_that_works() {
     let o = tollgate_in(&project, &["init", "."]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not overwriting"), "{}", stderr(&o));
+    // A file is no project directory.
+    let o = tollgate_in(&project, &["init", "tollgate.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("it is a file; name the project's directory"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Why: a team that requires every rule to carry tests needs the build to

@@ -28,6 +28,13 @@ const FILES: [(&str, &str); 4] = [
 /// gives their paths. Refuses to overwrite a file unless `force`, and then
 /// names every file in the way.
 pub(super) fn init(dir: &Path, force: bool) -> Result<Vec<PathBuf>, ProjectError> {
+    // `init p/tollgate.yaml`: a project is a directory.
+    if dir.exists() && !dir.is_dir() {
+        return Err(ProjectError::Write(
+            dir.to_path_buf(),
+            std::io::Error::other("it is a file; name the project's directory"),
+        ));
+    }
     let targets: Vec<(PathBuf, &str)> = FILES
         .iter()
         .map(|(path, text)| (dir.join(path), *text))
