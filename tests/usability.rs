@@ -883,6 +883,13 @@ fn rule_files_are_found_whatever_the_case_of_their_extension() {
     std::fs::write(dir.path().join("rules/notes.txt"), "not a rule\n").expect("write");
     let o = tollgate_in(dir.path(), &["rules", "--rules", "rules"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A file named again (itself, after its directory) is read once, not
+    // reported as its own rule ids written twice.
+    let again = tollgate_in(
+        dir.path(),
+        &["validate", "--rules", "rules", "--rules", "rules/a.yml"],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     for id in ["T-A", "T-B", "T-C"] {
         assert!(stdout(&o).contains(id), "{id}: {}", stdout(&o));
     }

@@ -26,6 +26,9 @@ pub struct Loader {
     params: ParamValues,
     disabled: Vec<String>,
     severities: Vec<(String, Severity)>,
+    /// The files added, by canonical path: a file named twice (a
+    /// directory and a file in it) is read once.
+    files: std::collections::HashSet<std::path::PathBuf>,
 }
 
 /// What the rule files of a [`Loader`] declare (see [`Loader::declared`]).
@@ -176,6 +179,10 @@ impl Loader {
     }
 
     fn add_file(&mut self, path: &Path) -> std::io::Result<()> {
+        let canonical = std::fs::canonicalize(path)?;
+        if !self.files.insert(canonical) {
+            return Ok(());
+        }
         let name = path.display().to_string();
         let len = std::fs::metadata(path)?.len();
         if len > syntax::MAX_FILE_BYTES as u64 {
@@ -224,6 +231,7 @@ impl Loader {
             params,
             disabled,
             severities,
+            files: _,
         } = self;
         let (rules, mut check_diags) = check::check(&docs, &sources, &params);
         diags.append(&mut check_diags);
