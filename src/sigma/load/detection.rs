@@ -19,6 +19,21 @@ impl Cx<'_> {
         head: &Head,
         bases: &mut Vec<Base>,
     ) -> Option<CheckedRule> {
+        // A Sigma filter (a `filter:` that excludes from other rules) has
+        // no detection of its own; say what it is rather than what it lacks.
+        if let (Some(filter), None) = (find(entries, "filter"), find(entries, "detection")) {
+            self.err(
+                Code::SigmaUnsupported
+                    .error(filter.span.clone(), "Sigma filters are not supported")
+                    .label("a filter rule")
+                    .help(
+                        "tollgate reads detection and correlation rules; write the exclusion \
+                         in the rule it applies to (`condition: selection and not filter`), \
+                         or as an exception in tollgate.yaml",
+                    ),
+            );
+            return None;
+        }
         let help = "add `logsource: { product: azure, service: signinlogs }`";
         let logs = self
             .required(entries, "logsource", &head.at, help)
