@@ -320,6 +320,9 @@ pub struct Summary {
     /// `timeGenerated`): they take no part.
     #[serde(skip_serializing_if = "is_zero")]
     pub untimed: u64,
+    /// Where the first of the `untimed` records was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_untimed: Option<crate::record::Location>,
     /// Records of standard input that came later than a window or sequence
     /// rule's watermark (the newest time seen minus 10 minutes): counted
     /// once per rule they would have taken part in, and not used by it.

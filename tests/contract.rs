@@ -198,6 +198,8 @@ struct Summary {
     #[serde(default)]
     untimed: u64,
     #[serde(default)]
+    first_untimed: Option<serde_json::Value>,
+    #[serde(default)]
     late: u64,
     #[serde(default)]
     repeated: u64,

@@ -314,6 +314,15 @@ fn a_record_with_no_time_is_counted() {
     let report = check(Path::new(FIXTURE), &[&logs], &[]);
     assert_eq!(report["summary"]["untimed"], 1, "{report:#}");
     assert_eq!(report["summary"]["evaluated"], 13);
+    // And located: the file and line of the first such record.
+    let first = &report["summary"]["firstUntimed"];
+    assert_eq!(first["line"], 13, "{report:#}");
+    assert!(
+        first["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("logs.jsonl")),
+        "{report:#}"
+    );
 }
 
 /// Bad input for a window: 100,000 addresses that each fail once (a group

@@ -452,6 +452,7 @@ mod testdata {
             accepted: Default::default(),
             duplicates: 0,
             untimed: 0,
+            first_untimed: None,
             late: 0,
             repeated: 0,
         };

@@ -327,9 +327,17 @@ fn render_summary(out: &mut String, style: Style, s: &Summary) -> fmt::Result {
     }
 
     if s.untimed > 0 {
+        let first = match &s.first_untimed {
+            Some(at) => format!(
+                " (the first at {}:{})",
+                Clean(display_path(&at.path)),
+                at.line
+            ),
+            None => String::new(),
+        };
         writeln!(
             out,
-            "{:LABEL_WIDTH$}{} with no readable time: no part in window or sequence rules",
+            "{:LABEL_WIDTH$}{} with no readable time{first}: no part in window or sequence rules",
             "untimed", s.untimed
         )?;
     }

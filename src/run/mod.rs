@@ -526,6 +526,7 @@ impl<'r> Run<'r> {
     /// Closes the run: counts what each exception accepted.
     fn finish(mut self) -> RunResult {
         self.result.summary.untimed = self.multi.untimed;
+        self.result.summary.first_untimed = self.multi.first_untimed.take();
         self.result.summary.late = self.multi.late;
         self.result.summary.repeated = self.multi.repeated;
         let triage = &self.triage;

@@ -195,21 +195,21 @@ pub struct Part {
 #[derive(Debug, Clone, Default)]
 pub struct Parts {
     pub(super) parts: Vec<Part>,
-    /// Whether the record would have taken part in some rule but has no
-    /// readable time.
-    pub(super) untimed: bool,
+    /// Where the record was read, when it would have taken part in some
+    /// rule but has no readable time.
+    pub(super) untimed: Option<Location>,
 }
 
 impl Parts {
     /// No parts (what `Default` gives, in a constant).
     pub const EMPTY: Parts = Parts {
         parts: Vec::new(),
-        untimed: false,
+        untimed: None,
     };
 
     /// Whether the record takes part in nothing.
     pub fn is_empty(&self) -> bool {
-        self.parts.is_empty() && !self.untimed
+        self.parts.is_empty() && self.untimed.is_none()
     }
 }
 
@@ -411,7 +411,7 @@ pub(crate) fn extract_with(
             continue;
         }
         let Some(time) = *timed.get_or_insert_with(|| record_time(record)) else {
-            out.untimed = true;
+            out.untimed = Some(location.clone());
             continue;
         };
         let tie = *tie.get_or_insert_with(|| match record_id(&record.fields) {

@@ -53,7 +53,7 @@ pub fn explain_groups(
     let travels = rule.steps.iter().any(|s| s.travel.is_some());
     for (record, location) in records {
         let parts = extract(rules, &plans, &record, &location);
-        if parts.untimed {
+        if parts.untimed.is_some() {
             untimed += 1;
         }
         if parts.parts.is_empty() {

@@ -523,7 +523,7 @@ fn decode(mut bytes: &[u8], keys: &KeyTable, paths: &[Arc<str>]) -> io::Result<P
     }
     Ok(Parts {
         parts,
-        untimed: false,
+        untimed: None,
     })
 }
 
@@ -560,7 +560,7 @@ mod tests {
         };
         Parts {
             parts: vec![part(0), part(3)],
-            untimed: false,
+            untimed: None,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct MultiRun<'r> {
     threads: usize,
     /// Records that would have taken part but had no readable time.
     pub untimed: u64,
+    /// Where the first of them was read.
+    pub first_untimed: Option<Location>,
     /// Events that came behind the watermark.
     pub late: u64,
     /// Events of a record delivered again, used once.
@@ -93,6 +95,7 @@ impl<'r> MultiRun<'r> {
             limits,
             threads: 1,
             untimed: 0,
+            first_untimed: None,
             late: 0,
             repeated: 0,
         }
@@ -105,8 +108,9 @@ impl<'r> MultiRun<'r> {
     /// [`finish`](MultiRun::finish).
     pub fn push(&mut self, parts: Parts, live: bool) -> Result<Pushed, MultiError> {
         let mut pushed = Pushed::default();
-        if parts.untimed {
+        if let Some(location) = &parts.untimed {
             self.untimed += 1;
+            self.first_untimed.get_or_insert_with(|| location.clone());
         }
         if !live {
             for part in &parts.parts {
