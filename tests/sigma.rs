@@ -936,3 +936,46 @@ fn the_command_line_lists_the_services_and_reports_sigma_findings() {
     assert_eq!(results.len(), 3, "repeated records are reported once");
     assert_eq!(results[0]["level"], "note", "informational is info");
 }
+
+/// A Sigma pattern's `|re|m` and `|re|s` flags are part of what is
+/// compiled: `s` lets `.` match a newline in KQL too, and `m`'s line
+/// anchors, which RE2 and Java read otherwise, are refused, not dropped.
+#[test]
+fn regex_flags_reach_the_compiled_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |id: &str, modifiers: &str, pattern: &str| {
+        format!(
+            "title: t\nid: {id}\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  sel:\n    UserAgent|{modifiers}: \"{pattern}\"\n  condition: sel\nlevel: low\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("s.yml"),
+        rule("0c0c0c0c-0000-4000-8000-0000000000aa", "re|s", "a.b"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("m.yml"),
+        rule("0c0c0c0c-0000-4000-8000-0000000000ab", "re|m", "^curl"),
+    )
+    .expect("write");
+    let o = common::tollgate_in(
+        dir.path(),
+        &["compile", "--target", "kql", "--rules", "s.yml"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert!(
+        common::stdout(&o).contains(r"a[\\\\x{0}-\\\\x{10FFFF}]b"),
+        "{}",
+        common::stdout(&o)
+    );
+    let o = common::tollgate_in(
+        dir.path(),
+        &["compile", "--target", "kql", "--rules", "m.yml"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("a line anchor of the"),
+        "{}",
+        common::stderr(&o)
+    );
+}

@@ -65,7 +65,7 @@ pub(crate) fn translate(
         .parse(pattern)
         .map_err(|e| format!("the pattern `{pattern}`, which does not parse ({e})"))?;
     let mut out = String::with_capacity(pattern.len() * 2);
-    write(&hir, dialect, &mut out).map_err(|what| {
+    write(&hir, dialect, RE2_MAX_REPEAT, &mut out).map_err(|what| {
         format!(
             "{what} in the pattern `{pattern}`, which {} cannot say exactly",
             dialect.name()
@@ -74,7 +74,10 @@ pub(crate) fn translate(
     Ok(out)
 }
 
-fn write(hir: &Hir, dialect: Dialect, out: &mut String) -> Result<(), String> {
+/// Writes `hir`; `room` is what RE2 still allows a counted repetition
+/// inside it: RE2 divides 1,000 by the count of each counted repetition
+/// around (`x{40}` inside `(...){30}` is refused, as 1000 / 30 / 40 is 0).
+fn write(hir: &Hir, dialect: Dialect, room: u32, out: &mut String) -> Result<(), String> {
     match hir.kind() {
         HirKind::Empty => out.push_str("(?:)"),
         HirKind::Literal(literal) => {
@@ -105,18 +108,25 @@ fn write(hir: &Hir, dialect: Dialect, out: &mut String) -> Result<(), String> {
         }
         HirKind::Look(look) => write_look(*look, dialect, out)?,
         HirKind::Repetition(rep) => {
-            if dialect != Dialect::Java
-                && (rep.min > RE2_MAX_REPEAT || rep.max.is_some_and(|m| m > RE2_MAX_REPEAT))
-            {
+            // `*`, `+` and `?` are no counted repetition to RE2.
+            let counted = !matches!((rep.min, rep.max), (0 | 1, None) | (0, Some(1)));
+            let count = rep.max.unwrap_or(rep.min);
+            let room = if counted && count > 0 {
+                room / count
+            } else {
+                room
+            };
+            if dialect != Dialect::Java && room == 0 {
                 return Err(format!(
-                    "a repetition past {RE2_MAX_REPEAT} (RE2's largest count)"
+                    "repetitions counting past {RE2_MAX_REPEAT} (RE2's limit, for nested \
+                     counts their product)"
                 ));
             }
             if is_atom(&rep.sub) {
-                write(&rep.sub, dialect, out)?;
+                write(&rep.sub, dialect, room, out)?;
             } else {
                 out.push_str("(?:");
-                write(&rep.sub, dialect, out)?;
+                write(&rep.sub, dialect, room, out)?;
                 out.push(')');
             }
             match (rep.min, rep.max) {
@@ -132,10 +142,10 @@ fn write(hir: &Hir, dialect: Dialect, out: &mut String) -> Result<(), String> {
             }
         }
         // Matching needs no capture; a repetition groups what it repeats.
-        HirKind::Capture(capture) => write(&capture.sub, dialect, out)?,
+        HirKind::Capture(capture) => write(&capture.sub, dialect, room, out)?,
         HirKind::Concat(items) => {
             for item in items {
-                write(item, dialect, out)?;
+                write(item, dialect, room, out)?;
             }
         }
         HirKind::Alternation(items) => {
@@ -144,7 +154,7 @@ fn write(hir: &Hir, dialect: Dialect, out: &mut String) -> Result<(), String> {
                 if i > 0 {
                     out.push('|');
                 }
-                write(item, dialect, out)?;
+                write(item, dialect, room, out)?;
             }
             out.push(')');
         }
@@ -339,5 +349,12 @@ mod tests {
         assert!(java(r"(?-u:\<)x(?-u:\b{end-half})", true).is_ok());
         assert!(re2("a{1001}", true).is_err());
         assert!(java("a{1001}", true).is_ok());
+        // RE2 divides 1,000 by nested counts.
+        assert!(re2("(?:x{40}){30}", true).is_err());
+        assert!(re2("(ab{40}){30}", true).is_err());
+        assert!(re2("(?:x{40}){25}", true).is_ok());
+        assert!(re2("(?:x*){1000}", true).is_ok());
+        assert!(translate("(?:x{40}){30}", true, Dialect::Sigma).is_err());
+        assert!(java("(?:x{40}){30}", true).is_ok());
     }
 }

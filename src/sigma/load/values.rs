@@ -313,17 +313,20 @@ impl Cx<'_> {
                     flags.push(f);
                 }
             }
-            let pattern = if flags.is_empty() {
-                format!("(?:{text})")
+            // The value holds the flags too: the targets and the Sigma
+            // export compile the value, not the regex built here.
+            let value = if flags.is_empty() {
+                text
             } else {
-                format!("(?:(?{flags}){text})")
+                format!("(?{flags}){text}")
             };
+            let pattern = format!("(?:{value})");
             // Sigma regexes match with case unless `|i`.
             let case_sensitive = !m.re_i;
             return match build_regex(&pattern, case_sensitive) {
                 Ok(re) => Some(pred(
                     Op::Matches,
-                    vec![Const::Str(text)],
+                    vec![Const::Str(value)],
                     case_sensitive,
                     Prepared::Regex(Ok(re)),
                     true,
