@@ -625,25 +625,27 @@ fn field_reference_evidence_shows_both_values() {
     assert!(set.projection().wants("resourceTenantId"));
 }
 
+/// The errors (code and message) of validating a one-condition rule.
+fn errors(condition: &str) -> Vec<String> {
+    let mut loader = Loader::new();
+    loader.add_source(
+        "t.yaml",
+        &format!("id: T-1\ntitle: t\nseverity: low\nmatch:\n  {condition}\n"),
+    );
+    loader
+        .validate()
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == tollgate::diag::Level::Error)
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect()
+}
+
 /// Numbers compare as 64-bit floats, here as in KQL and Spark: a whole
 /// number past 2^53 would equal its neighbours, so it is refused where it
 /// would be compared as a number, and stays text where it is text.
 #[test]
 fn whole_numbers_past_2_pow_53_are_refused_as_numbers() {
-    let errors = |condition: &str| -> Vec<String> {
-        let mut loader = Loader::new();
-        loader.add_source(
-            "t.yaml",
-            &format!("id: T-1\ntitle: t\nseverity: low\nmatch:\n  {condition}\n"),
-        );
-        loader
-            .validate()
-            .diagnostics
-            .iter()
-            .filter(|d| d.level == tollgate::diag::Level::Error)
-            .map(|d| format!("{} {}", d.code, d.message))
-            .collect()
-    };
     for refused in [
         "processingTimeInMilliseconds: 9007199254740993",
         "processingTimeInMilliseconds: -9007199254740993",
@@ -663,11 +665,21 @@ fn whole_numbers_past_2_pow_53_are_refused_as_numbers() {
         "status.errorCode: { gt: -9007199254740992 }",
         "userPrincipalName: '9007199254740993'",
         "raw.size: '9007199254740993'",
+        "raw.size: { contains: 9007199254740993 }",
+        "userAgent: { startsWith: 9007199254740993 }",
     ] {
         assert!(errors(fine).is_empty(), "{fine}: {:?}", errors(fine));
     }
-    // As text, such a value equals its own spelling only.
+    // As text, such a value equals its own spelling only: a number's
+    // exact text too, as the query targets compare it (`tostring`).
     let text = cond("raw.size: '9007199254740993'");
+    assert!(
+        !findings(
+            &text,
+            json!({"size": 9007199254740993u64, "userPrincipalName": "a"})
+        )
+        .is_empty()
+    );
     assert!(
         !findings(
             &text,
@@ -693,20 +705,6 @@ fn whole_numbers_past_2_pow_53_are_refused_as_numbers() {
 
 #[test]
 fn field_references_are_checked_like_constants() {
-    let errors = |condition: &str| -> Vec<String> {
-        let mut loader = Loader::new();
-        loader.add_source(
-            "t.yaml",
-            &format!("id: T-1\ntitle: t\nseverity: low\nmatch:\n  {condition}\n"),
-        );
-        loader
-            .validate()
-            .diagnostics
-            .iter()
-            .filter(|d| d.level == tollgate::diag::Level::Error)
-            .map(|d| format!("{} {}", d.code, d.message))
-            .collect()
-    };
     let e = errors("homeTenantId: { ne: { field: resourceTenantI } }");
     assert!(
         e[0].contains("unknown-field") && e[0].contains("resourceTenantI"),

@@ -313,6 +313,10 @@ impl RuleCx<'_> {
 fn beyond_exact(lit: &Lit, kind: Kind, op: Op) -> bool {
     const EXACT: u64 = 1 << 53;
     let ordered = matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte);
+    // Text operators read a number as its text; `exists` reads no value.
+    if !ordered && !matches!(op, Op::Eq | Op::Ne | Op::In | Op::NotIn) {
+        return false;
+    }
     match lit {
         Lit::Int(i) => {
             i.unsigned_abs() > EXACT

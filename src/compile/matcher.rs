@@ -126,12 +126,8 @@ impl ValueSet {
                 // Text that reads as a number equals that number, unless
                 // it is a whole number a float cannot hold (it would equal
                 // its neighbours too): then it is only text.
-                let beyond_exact = s
-                    .trim()
-                    .parse::<i128>()
-                    .is_ok_and(|i| i.unsigned_abs() > 1 << 53);
                 if let Ok(n) = s.trim().parse::<f64>()
-                    && !beyond_exact
+                    && !beyond_exact(s)
                 {
                     enter(Constant::Number(n));
                 }
@@ -207,6 +203,17 @@ pub(crate) struct Constants<V> {
     on_true: Option<V>,
     on_false: Option<V>,
     case_sensitive: bool,
+    /// Some text spells a whole number past 2^53, which is only text (a
+    /// float cannot hold it): a record's number is then also looked up by
+    /// its exact text, as the query targets compare it (`tostring`).
+    whole_texts: bool,
+}
+
+/// Whether `text` spells a whole number a 64-bit float cannot hold.
+fn beyond_exact(text: &str) -> bool {
+    text.trim()
+        .parse::<i128>()
+        .is_ok_and(|i| i.unsigned_abs() > 1 << 53)
 }
 
 impl<V> Constants<V> {
@@ -218,6 +225,7 @@ impl<V> Constants<V> {
             on_true: None,
             on_false: None,
             case_sensitive,
+            whole_texts: false,
         }
     }
 
@@ -228,6 +236,11 @@ impl<V> Constants<V> {
 
     /// The value of a constant, entered with `make` when new.
     pub(crate) fn entry(&mut self, c: Constant<'_>, make: impl FnOnce() -> V) -> &mut V {
+        if let Constant::Text(text) = c
+            && beyond_exact(text)
+        {
+            self.whole_texts = true;
+        }
         match c {
             Constant::Text(text) if self.case_sensitive => {
                 self.strings.entry(text.into()).or_insert_with(make)
@@ -277,20 +290,38 @@ impl<V> Constants<V> {
     pub(crate) fn get(&self, v: &Value) -> Option<&V> {
         match v {
             // This runs for every record and every set on its field.
-            Value::String(s) if self.case_sensitive => self.strings.get(s.as_str()),
-            // ASCII text equals a folded string ignoring ASCII case exactly
-            // when its lower case equals it; other text is folded first
-            // (Unicode lower case), then equal ignoring ASCII case means
-            // equal.
-            Value::String(s) if s.is_ascii() => self.folded.get(s.as_bytes()),
-            Value::String(s) => self.folded.get(fold(s, false).as_bytes()),
+            Value::String(s) => self.text(s),
             Value::Number(n) => {
-                let n = n.as_f64()?;
-                self.numbers.iter().find(|(m, _)| *m == n).map(|(_, v)| v)
+                let by_value = n
+                    .as_f64()
+                    .and_then(|f| self.numbers.iter().find(|(m, _)| *m == f))
+                    .map(|(_, v)| v);
+                match by_value {
+                    None if self.whole_texts => self.text(&n.to_string()),
+                    found => found,
+                }
             }
             Value::Bool(true) => self.on_true.as_ref(),
             Value::Bool(false) => self.on_false.as_ref(),
             _ => None,
+        }
+    }
+}
+
+impl<V> Constants<V> {
+    /// The value of the text constant `s` equals, if any.
+    #[inline]
+    fn text(&self, s: &str) -> Option<&V> {
+        if self.case_sensitive {
+            self.strings.get(s)
+        } else if s.is_ascii() {
+            // ASCII text equals a folded string ignoring ASCII case exactly
+            // when its lower case equals it; other text is folded first
+            // (Unicode lower case), then equal ignoring ASCII case means
+            // equal.
+            self.folded.get(s.as_bytes())
+        } else {
+            self.folded.get(fold(s, false).as_bytes())
         }
     }
 }
