@@ -729,6 +729,33 @@ fn a_report_is_never_written_over_a_log() {
         assert_eq!(std::fs::read(&log).expect("log"), original, "{args:?}");
         assert_eq!(std::fs::read(&report).expect("report"), b"{}\n");
     }
+    // Standard input redirected from the log is the log too.
+    #[cfg(unix)]
+    {
+        let o = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["check", "-", "--output", log_arg])
+            .stdin(Stdio::from(std::fs::File::open(&log).expect("open log")))
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is also a log this run reads"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read(&log).expect("log"), original);
+    }
+    // The report and the baseline in one file: one would replace the other.
+    let o = tollgate(&[
+        "check",
+        log_arg,
+        "--output",
+        "/tmp/tollgate-same-file.json",
+        "--write-baseline",
+        "/tmp/../tmp/tollgate-same-file.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("both name"), "{}", stderr(&o));
     // Elsewhere, the report is written.
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let out = elsewhere.path().join("report.jsonl");

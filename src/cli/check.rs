@@ -24,6 +24,16 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         ("--output", args.output.as_deref()),
         ("--write-baseline", args.settings.write_baseline.as_deref()),
     ];
+    if let (Some(report), Some(baseline)) = (&args.output, &args.settings.write_baseline)
+        && place(report).is_some()
+        && place(report) == place(baseline)
+    {
+        return Err(Stop::Error(format!(
+            "--output and --write-baseline both name {}: the baseline would replace the \
+             report; give them different files",
+            report.display()
+        )));
+    }
     for (flag, path) in writes {
         if let Some(path) = path.filter(|p| inputs.reads(p)) {
             return Err(Stop::Error(format!(
@@ -184,4 +194,15 @@ impl Sink for CheckSink<'_> {
     fn input_done(&mut self, bytes: u64) {
         self.progress.input_done(bytes);
     }
+}
+
+/// Where a file to be written would be: its folder's canonical path and
+/// its name (`None` when the folder cannot be found).
+fn place(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => std::path::Path::new("."),
+    };
+    Some(std::fs::canonicalize(folder).ok()?.join(name))
 }

@@ -148,7 +148,10 @@ impl Inputs {
         };
         self.inputs.iter().any(|input| match input {
             Input::File(p) => file_id(p) == Some(target),
-            Input::Stdin => false,
+            // Standard input redirected from a file (`< signins.jsonl`).
+            Input::Stdin => {
+                cfg!(unix) && file_id(std::path::Path::new("/dev/stdin")) == Some(target)
+            }
         })
     }
 
