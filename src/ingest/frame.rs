@@ -175,6 +175,9 @@ pub(crate) struct Framer {
     ctx: Ctx,
     /// Skip lines until one starts with `{` at or left of this column.
     resync: Option<u64>,
+    /// A read that failed while skipping after a broken record, said on
+    /// the next step (after the record's report).
+    deferred: Option<io::Error>,
     /// The bytes of the record being scanned, up to the size limit.
     buf: Capped,
     shapes: Vec<Shape>,
@@ -205,6 +208,7 @@ impl Framer {
             },
             ctx: Ctx::Top,
             resync: None,
+            deferred: None,
             buf: Capped::new(limit),
             shapes: Vec::new(),
             started: false,
@@ -771,15 +775,23 @@ impl Steps for Framer {
     type Item = Frame;
 
     fn step(&mut self) -> io::Result<Option<Frame>> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         let mut frame = Framer::step(self)?;
         // A broken record's rest is skipped before it is reported, so the
-        // report names every line passed over with it.
+        // report names every line passed over with it. A read that fails
+        // meanwhile is said after the report.
         if let Some(Frame::Bad { line, reason }) = &mut frame
             && self.resync.is_some()
-            && let Some(last) = self.resync_now()?
-            && last > *line
         {
-            reason.push_str(&format!(" (lines {line} to {last} skipped)"));
+            match self.resync_now() {
+                Ok(Some(last)) if last > *line => {
+                    reason.push_str(&format!(" (lines {line} to {last} skipped)"));
+                }
+                Ok(_) => {}
+                Err(e) => self.deferred = Some(e),
+            }
         }
         Ok(frame)
     }

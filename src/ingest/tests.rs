@@ -493,6 +493,36 @@ fn corrupt_gzip_stops_the_file_with_a_problem() {
     );
 }
 
+/// A read that fails while the lines after a broken record are skipped
+/// comes after that record's report, which is not lost.
+#[test]
+fn a_failed_read_after_a_broken_record_keeps_its_report() {
+    let mut text = b"{\"id\":\"a\"}\n{\"id\":\"b\",\"x\":\"cut\n".to_vec();
+    for i in 0..20_000u32 {
+        text.extend(format!("junk {}\n", i.wrapping_mul(2_654_435_761)).into_bytes());
+    }
+    let mut data = gzip(&text);
+    data.truncate(data.len() / 2);
+    let (items, _) = read(&data);
+    let lines = outline(&items);
+    assert_eq!(
+        lines.first().map(String::as_str),
+        Some("1:0 a"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.get(1).map(String::as_str),
+        Some("2:1 ! the line ends inside a string (cut line?)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("! cannot read the rest of the input: ")),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn open_reads_files_and_gzip_whatever_the_name() {
     let dir = tempfile::tempdir().ok();

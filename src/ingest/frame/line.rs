@@ -73,6 +73,7 @@ impl Framer {
         self.shapes.truncate(mark.shapes);
         self.ctx = Ctx::Top;
         self.resync = None;
+        self.deferred = None;
         self.buf.clear();
         self.finished = false;
         self.current = None;
