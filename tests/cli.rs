@@ -746,18 +746,45 @@ fn a_report_is_never_written_over_a_log() {
         assert_eq!(std::fs::read(&log).expect("log"), original);
     }
     // The report and the baseline in one file: one would replace the other.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let report_path = elsewhere.path().join("same.json");
+    let again = elsewhere.path().join(".").join("same.json");
     let o = tollgate(&[
         "check",
         log_arg,
         "--output",
-        "/tmp/tollgate-same-file.json",
+        report_path.to_str().expect("utf-8"),
         "--write-baseline",
-        "/tmp/../tmp/tollgate-same-file.json",
+        again.to_str().expect("utf-8"),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("both name"), "{}", stderr(&o));
+    // Nor over the baseline the run reads.
+    let baseline = elsewhere.path().join("baseline.json");
+    let o = tollgate(&[
+        "check",
+        log_arg,
+        "--write-baseline",
+        baseline.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read(&baseline).expect("baseline");
+    let o = tollgate(&[
+        "check",
+        log_arg,
+        "--baseline",
+        baseline.to_str().expect("utf-8"),
+        "--output",
+        baseline.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is the baseline this run reads"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&baseline).expect("baseline"), written);
     // Elsewhere, the report is written.
-    let elsewhere = tempfile::tempdir().expect("tempdir");
     let out = elsewhere.path().join("report.jsonl");
     let o = tollgate(&[
         "check",

@@ -39,8 +39,8 @@ impl RuleCx<'_> {
                     .label("past 2^53")
                     .help(
                         "numbers compare as 64-bit floats (here, in KQL and in Spark): past 2^53 \
-                         a number would equal its neighbours; compare such a value as text, on a \
-                         text field",
+                         a number would equal its neighbours; to compare the text, write \
+                         `matches: '^…$'`",
                     ),
             );
             return None;
@@ -322,7 +322,9 @@ fn beyond_exact(lit: &Lit, kind: Kind, op: Op) -> bool {
             i.unsigned_abs() > EXACT
                 && (ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic))
         }
-        Lit::Str(s) if ordered || matches!(kind, Kind::Integer | Kind::Number) => s
+        // Text on a field of any type is compared as a number too, when the
+        // record holds one.
+        Lit::Str(s) if ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic) => s
             .trim()
             .parse::<i128>()
             .is_ok_and(|i| i.unsigned_abs() > u128::from(EXACT)),

@@ -9,7 +9,7 @@ use crate::progress::Progress;
 use crate::project::Resolved;
 use crate::report::{self, Format, RunInfo};
 use crate::run::triage::Baseline;
-use crate::run::{Inputs, Notice, Run, RunResult, Sink};
+use crate::run::{Inputs, Notice, Run, RunResult, Sink, same_file};
 
 pub(super) fn check(args: CheckArgs) -> CliResult {
     let (rules, project) = load(&args.rules, !args.quiet)?;
@@ -25,8 +25,8 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
         ("--write-baseline", args.settings.write_baseline.as_deref()),
     ];
     if let (Some(report), Some(baseline)) = (&args.output, &args.settings.write_baseline)
-        && place(report).is_some()
-        && place(report) == place(baseline)
+        && (same_file(report, baseline)
+            || place(report).is_some_and(|r| place(baseline) == Some(r)))
     {
         return Err(Stop::Error(format!(
             "--output and --write-baseline both name {}: the baseline would replace the \
@@ -34,12 +34,29 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
             report.display()
         )));
     }
+    // The baseline in force is read before the report is written.
+    let read_baseline = args
+        .settings
+        .baseline
+        .as_ref()
+        .or(project.config.baseline.as_ref());
     for (flag, path) in writes {
-        if let Some(path) = path.filter(|p| inputs.reads(p)) {
+        let Some(path) = path else { continue };
+        if inputs.reads(path) {
             return Err(Stop::Error(format!(
                 "{flag} {} is also a log this run reads: writing there would destroy it; \
                  write to a file outside the logs",
                 path.display()
+            )));
+        }
+        if flag == "--output"
+            && let Some(baseline) = read_baseline.filter(|b| same_file(path, b))
+        {
+            return Err(Stop::Error(format!(
+                "--output {} is the baseline this run reads ({}): writing there would destroy \
+                 it; write the report elsewhere",
+                path.display(),
+                baseline.display()
             )));
         }
     }

@@ -203,13 +203,11 @@ pub(crate) struct Constants<V> {
     on_true: Option<V>,
     on_false: Option<V>,
     case_sensitive: bool,
-    /// Some text spells a whole number past 2^53, which is only text (a
-    /// float cannot hold it): a record's number is then also looked up by
-    /// its exact text, as the query targets compare it (`tostring`).
-    whole_texts: bool,
 }
 
-/// Whether `text` spells a whole number a 64-bit float cannot hold.
+/// Whether `text` spells a whole number a 64-bit float cannot hold (check
+/// refuses it where it would be compared as a number; on a text field it
+/// is text only).
 fn beyond_exact(text: &str) -> bool {
     text.trim()
         .parse::<i128>()
@@ -225,7 +223,6 @@ impl<V> Constants<V> {
             on_true: None,
             on_false: None,
             case_sensitive,
-            whole_texts: false,
         }
     }
 
@@ -236,11 +233,6 @@ impl<V> Constants<V> {
 
     /// The value of a constant, entered with `make` when new.
     pub(crate) fn entry(&mut self, c: Constant<'_>, make: impl FnOnce() -> V) -> &mut V {
-        if let Constant::Text(text) = c
-            && beyond_exact(text)
-        {
-            self.whole_texts = true;
-        }
         match c {
             Constant::Text(text) if self.case_sensitive => {
                 self.strings.entry(text.into()).or_insert_with(make)
@@ -292,14 +284,8 @@ impl<V> Constants<V> {
             // This runs for every record and every set on its field.
             Value::String(s) => self.text(s),
             Value::Number(n) => {
-                let by_value = n
-                    .as_f64()
-                    .and_then(|f| self.numbers.iter().find(|(m, _)| *m == f))
-                    .map(|(_, v)| v);
-                match by_value {
-                    None if self.whole_texts => self.text(&n.to_string()),
-                    found => found,
-                }
+                let n = n.as_f64()?;
+                self.numbers.iter().find(|(m, _)| *m == n).map(|(_, v)| v)
             }
             Value::Bool(true) => self.on_true.as_ref(),
             Value::Bool(false) => self.on_false.as_ref(),

@@ -147,10 +147,10 @@ impl Inputs {
             return false;
         };
         self.inputs.iter().any(|input| match input {
-            Input::File(p) => file_id(p) == Some(target),
+            Input::File(p) => file_id(p).as_ref() == Some(&target),
             // Standard input redirected from a file (`< signins.jsonl`).
             Input::Stdin => {
-                cfg!(unix) && file_id(std::path::Path::new("/dev/stdin")) == Some(target)
+                cfg!(unix) && file_id(std::path::Path::new("/dev/stdin")).as_ref() == Some(&target)
             }
         })
     }
@@ -165,6 +165,11 @@ impl Inputs {
             })
             .sum()
     }
+}
+
+/// Whether `a` and `b` name one regular file (under any names).
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    file_id(a).is_some_and(|id| file_id(b).as_ref() == Some(&id))
 }
 
 /// What tells a regular file from any other: its device and inode, where
