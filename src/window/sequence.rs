@@ -354,12 +354,13 @@ impl SequenceState {
             });
             group.free.resize(self.spec.steps.len(), 0);
             group.count(steps, true);
-            if steps & self.present != 0
+            // An assignment an absent event before it blocks retires the
+            // events it blocks for good; another may then be found.
+            while steps & self.present != 0
                 && self.worth_searching(&group, steps)
                 && let Some(chosen) = self.assign(&group, p.time, holds)
-            {
-                self.complete(&mut group, p, &chosen, &mut episodes);
-            }
+                && self.complete(&mut group, p, &chosen, &mut episodes)
+            {}
             if !group.events.is_empty() || !group.candidates.is_empty() {
                 self.groups.insert(p.group, group);
             } else {
@@ -532,25 +533,57 @@ impl SequenceState {
 
     /// Consumes an assignment: an episode at once, or a candidate waiting
     /// for its absent steps; nothing when an absent event came before it.
+    /// Then the assigned events that such an event blocks in any episode
+    /// are retired, and whether any was is returned: the caller searches
+    /// again without them.
+    ///
+    /// An event of an absent step only (no present one, so never assigned)
+    /// at or after `t - span` blocks every episode holding an event at `t`:
+    /// such an episode's first event is at or before `t`. Left free, the
+    /// blocked event would be assigned again and again (the greedy search
+    /// takes the oldest), hiding a later event that no absent one blocks.
     fn complete(
         &mut self,
         group: &mut SeqGroup,
         p: &Pending,
         chosen: &[Vec<usize>],
         episodes: &mut Vec<Episode>,
-    ) {
+    ) -> bool {
         let all = || chosen.iter().flatten().copied();
         let time_at = |i: usize| group.events.get(i).map_or(p.time, |e| e.time);
         let first = all().map(time_at).min().unwrap_or(p.time);
         if self.absent != 0 {
-            let from = first.saturating_sub(self.spec.span);
+            let span = self.spec.span;
+            let from = first.saturating_sub(span);
             let mut mine: Vec<usize> = all().collect();
             mine.sort_unstable();
             let seen_absent = group.events.iter().enumerate().any(|(i, e)| {
                 e.steps & self.absent != 0 && e.time >= from && mine.binary_search(&i).is_err()
             });
             if seen_absent {
-                return;
+                // The latest event of an absent step only, not assigned.
+                let (absent, present) = (self.absent, self.present);
+                let latest_absent = group
+                    .events
+                    .iter()
+                    .filter(|e| e.steps & absent != 0 && e.steps & present == 0)
+                    .map(|e| e.time)
+                    .max();
+                let mut retired = false;
+                if let Some(a) = latest_absent {
+                    for &i in &mine {
+                        if let Some(e) = group.events.get_mut(i)
+                            && a >= e.time.saturating_sub(span)
+                            && e.steps & USED == 0
+                        {
+                            let steps = e.steps;
+                            e.steps |= USED;
+                            group.count(steps, false);
+                            retired = true;
+                        }
+                    }
+                }
+                return retired;
             }
         }
         for i in all() {
@@ -588,6 +621,7 @@ impl SequenceState {
             group.candidates.push(id);
             self.candidates.insert(id, candidate);
         }
+        false
     }
 
     /// Decides the candidates whose absent window ends at or before `upto`

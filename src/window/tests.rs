@@ -866,6 +866,76 @@ fn generate_sequences(rng: &mut Lcg, steps: usize) -> Vec<Ev> {
     events
 }
 
+/// One present step and one absent step: each present record fires
+/// exactly when no absent record of its key lies within the span before
+/// or after it (what the query targets compile), however many present
+/// records an earlier absent one blocked.
+#[test]
+fn each_present_record_is_judged_alone_against_absent_ones() {
+    let call = |t, key: &str, p| Ev::new(t, key, p).steps(0b01);
+    let sign_in = |t, key: &str, p| Ev::new(t, key, p).steps(0b10);
+    // A sign-in, a call it covers (5 minutes later), a call 14 minutes
+    // after it that nothing covers.
+    let events = vec![
+        sign_in(0, "u", 1),
+        call(5 * MIN, "u", 2),
+        call(14 * MIN, "u", 3),
+    ];
+    let spec = SequenceSpec {
+        span: 10 * MIN,
+        ordered: false,
+        steps: vec![StepSpec::at_least(1), StepSpec::absent()],
+    };
+    let mut state = Seq {
+        state: SequenceState::new(spec.clone(), Limits::default()),
+        holds: &always,
+    };
+    let fired: BTreeSet<u64> = run_once(&mut state, &events)
+        .iter()
+        .map(|e| e.completed_by)
+        .collect();
+    assert_eq!(fired, BTreeSet::from([3]));
+
+    for seed in 0..300 {
+        let mut rng = Lcg(seed);
+        let span = [0, 10, 20, 40][rng.below(4) as usize];
+        let spec = SequenceSpec {
+            span,
+            ..spec.clone()
+        };
+        let events: Vec<Ev> = (0..rng.below(40))
+            .map(|p| {
+                let key = ["a", "b", "c"][rng.below(3) as usize];
+                let ev = Ev::new(rng.below(200) as Ticks, key, p + 1);
+                if rng.below(3) == 0 {
+                    ev.steps(0b10)
+                } else {
+                    ev.steps(0b01)
+                }
+            })
+            .collect();
+        let expected: BTreeSet<u64> = events
+            .iter()
+            .filter(|e| e.steps == 0b01)
+            .filter(|e| {
+                !events
+                    .iter()
+                    .any(|a| a.steps == 0b10 && a.key == e.key && (a.time - e.time).abs() <= span)
+            })
+            .map(|e| e.payload)
+            .collect();
+        let mut state = Seq {
+            state: SequenceState::new(spec, Limits::default()),
+            holds: &always,
+        };
+        let fired: BTreeSet<u64> = run_once(&mut state, &events)
+            .iter()
+            .map(|e| e.completed_by)
+            .collect();
+        assert_eq!(fired, expected, "seed {seed}");
+    }
+}
+
 fn random_sequence_spec(rng: &mut Lcg) -> SequenceSpec {
     let n = 1 + rng.below(3) as usize;
     let mut steps: Vec<StepSpec> = (0..n)
