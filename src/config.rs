@@ -314,8 +314,12 @@ impl Cx<'_> {
                     "reason" => e.reason = self.string(v, key).unwrap_or_default(),
                     "expires" => {
                         let text = self.string(v, key).unwrap_or_default();
-                        if jiff::civil::Date::strptime("%Y-%m-%d", &text).is_ok() {
-                            e.expires = Some(text);
+                        // Held in its normal form (`2026-2-1` as `2026-02-01`):
+                        // expiry compares it with today's as text.
+                        if let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", &text)
+                            && (1..=9999).contains(&day.year())
+                        {
+                            e.expires = Some(day.to_string());
                         } else {
                             self.diags.push(
                                 Code::Config.error(v.span.clone(),
@@ -400,6 +404,12 @@ mod tests {
         assert_eq!(c.baseline, Some(PathBuf::from("conf/base.json")));
         assert_eq!(c.exceptions[0].users, vec!["a@b.c".to_string()]);
         assert_eq!(c.exceptions[0].expires.as_deref(), Some("2026-12-31"));
+        // A day written without its zeros is read as the same day.
+        let (c, d) = parsed(
+            "exceptions:\n  - rule: X\n    users: [a@b.c]\n    reason: r\n    expires: 2026-2-1\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.exceptions[0].expires.as_deref(), Some("2026-02-01"));
     }
 
     #[test]
