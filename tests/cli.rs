@@ -759,8 +759,9 @@ fn a_report_is_never_written_over_a_log() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("both name"), "{}", stderr(&o));
-    // Nor over the baseline the run reads.
-    let baseline = elsewhere.path().join("baseline.json");
+    // Nor over the baseline the run reads. (Written into a folder that
+    // does not exist yet, as `.tollgate/baseline.json` in a new project.)
+    let baseline = elsewhere.path().join(".tollgate").join("baseline.json");
     let o = tollgate(&[
         "check",
         log_arg,

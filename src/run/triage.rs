@@ -105,6 +105,11 @@ impl Baseline {
             reason = "a struct of strings always serializes: no map keys, no floats"
         )]
         let text = serde_json::to_string_pretty(&file).expect("a baseline serializes") + "\n";
+        // `.tollgate/baseline.json` in a new project: its folder too.
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| BaselineError::Write(path.to_path_buf(), e))?;
+        }
         std::fs::write(path, text).map_err(|e| BaselineError::Write(path.to_path_buf(), e))?;
         Ok(file.findings.len())
     }
