@@ -894,3 +894,53 @@ fn rule_files_are_found_whatever_the_case_of_their_extension() {
         assert!(stdout(&o).contains(id), "{id}: {}", stdout(&o));
     }
 }
+
+/// Why: with every rule disabled, the error said the rule file held no
+/// rule; explaining a disabled rule said no rule had its id.
+#[test]
+fn a_disabled_rule_is_said_to_be_disabled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
+    for (name, id, app) in [("a.yaml", "T-A", "IMAP4"), ("b.yaml", "T-B", "POP3")] {
+        std::fs::write(
+            dir.path().join("rules").join(name),
+            format!("id: {id}\ntitle: t\nseverity: low\nmatch:\n  clientAppUsed: {app}\n"),
+        )
+        .expect("write");
+    }
+    std::fs::write(
+        dir.path().join("s.jsonl"),
+        "{\"id\":\"x\",\"createdDateTime\":\"2025-03-01T10:00:00Z\",\"clientAppUsed\":\"IMAP4\"}\n",
+    )
+    .expect("write");
+    let all = ["--rules", "rules", "--disable", "T-A", "--disable", "T-B"];
+    for command in [&["check", "s.jsonl"][..], &["validate"], &["test"]] {
+        let args: Vec<&str> = command.iter().chain(&all).copied().collect();
+        let o = tollgate_in(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("every rule loaded is disabled") && stderr(&o).contains("T-A, T-B"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let o = tollgate_in(
+        dir.path(),
+        &[
+            "explain",
+            "--rule",
+            "T-A",
+            "--rules",
+            "rules",
+            "--disable",
+            "T-A",
+            "s.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("rule `T-A` is disabled"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -114,6 +114,11 @@ impl CheckedRules {
             .filter(|id| !ids.contains(&id.as_str()))
             .cloned()
             .collect();
+        let left_out: Vec<String> = disabled
+            .iter()
+            .filter(|id| ids.contains(&id.as_str()))
+            .cloned()
+            .collect();
         let mut rules = Vec::new();
         let mut multi = Vec::new();
         let mut infos = Vec::new();
@@ -214,6 +219,7 @@ impl CheckedRules {
             sources,
             warnings: Vec::new(),
             unknown_ids,
+            disabled: left_out,
             waiting,
         };
         (set, diagnostics)

@@ -269,6 +269,7 @@ impl Loader {
         crate::diag::sort(&mut diagnostics, &rules.sources);
         Validation {
             rules: rules.infos().len() + rules.waiting().len(),
+            disabled: rules.disabled().to_vec(),
             diagnostics,
             sources: rules.sources,
             untested,
@@ -294,6 +295,8 @@ pub struct Validation {
     /// How many rules the files hold that would run or wait for a param
     /// (none: there is nothing to run, however clean the files).
     pub rules: usize,
+    /// The rules left out by [`Loader::disable`].
+    pub disabled: Vec<String>,
 }
 
 impl Validation {

@@ -31,6 +31,8 @@ pub struct RuleSet {
     pub(super) sources: Sources,
     pub(super) warnings: Vec<Diagnostic>,
     pub(super) unknown_ids: Vec<String>,
+    /// The ids of the rules left out by [`Loader::disable`](crate::Loader::disable).
+    pub(super) disabled: Vec<String>,
     pub(super) waiting: Vec<Waiting>,
 }
 
@@ -89,6 +91,13 @@ impl RuleSet {
     /// no rule (likely typos in a config file).
     pub fn unknown_ids(&self) -> &[String] {
         &self.unknown_ids
+    }
+
+    /// The ids of the rules that were loaded and then left out by
+    /// [`Loader::disable`](crate::Loader::disable) (or a config's
+    /// `disable:`).
+    pub fn disabled(&self) -> &[String] {
+        &self.disabled
     }
 
     /// Warnings found while loading.

@@ -89,6 +89,8 @@ pub enum ExplainError {
     NoSignIn(String, u64),
     /// No rule has the id, with the closest one.
     UnknownRule(String, Option<String>),
+    /// The rule is loaded but disabled.
+    Disabled(String),
     /// The rule is a window or sequence and a record was named: it reads
     /// every record of the file.
     MultiRecord(String),
@@ -127,6 +129,11 @@ impl std::fmt::Display for ExplainError {
                 write!(f, "no rule has id `{id}`; did you mean `{near}`?")
             }
             ExplainError::UnknownRule(id, None) => write!(f, "no rule has id `{id}`"),
+            ExplainError::Disabled(id) => write!(
+                f,
+                "rule `{id}` is disabled (by --disable or the config's `disable:`): \
+                 explain it without that"
+            ),
             ExplainError::MultiRecord(id) => write!(
                 f,
                 "rule `{id}` is a window or sequence over many records: explain it on a whole file (no :LINE or --record), which shows how far each group got"
@@ -241,6 +248,9 @@ impl Explanation {
         let Some((rule, trace)) = rules.explain(rule_id, &record) else {
             if rules.multi().iter().any(|r| r.info.id.as_ref() == rule_id) {
                 return Err(ExplainError::MultiRecord(rule_id.to_string()));
+            }
+            if rules.disabled().iter().any(|d| d == rule_id) {
+                return Err(ExplainError::Disabled(rule_id.to_string()));
             }
             let ids: Vec<&str> = rules.infos().iter().map(|r| r.id.as_ref()).collect();
             let near = catalog::closest(rule_id, ids);
