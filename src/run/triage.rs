@@ -212,10 +212,15 @@ fn covers(e: &Exception, f: &Finding) -> bool {
             .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| e.ips.iter().any(|net| net.contains(&ip)))
     };
-    any(&e.sign_ins, &f.sign_in.id)
-        || any(&e.users, &f.sign_in.user_principal_name)
-        || any(&e.apps, &f.sign_in.app_display_name)
-        || in_ranges()
+    // Every list given holds (one of its entries matches): `users` with
+    // `ips` is that user from those addresses. An exception names at least
+    // one (config refuses one that names none).
+    let holds =
+        |patterns: &[String], value: &Option<String>| patterns.is_empty() || any(patterns, value);
+    holds(&e.sign_ins, &f.sign_in.id)
+        && holds(&e.users, &f.sign_in.user_principal_name)
+        && holds(&e.apps, &f.sign_in.app_display_name)
+        && (e.ips.is_empty() || in_ranges())
 }
 
 /// Whether `text` matches `pattern`, ignoring case: `*` stands for any run
@@ -337,6 +342,31 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert_eq!(
             t.classify(&finding("R-1", "break@contoso.com", "f")),
+            Verdict::New
+        );
+    }
+
+    /// Every list an exception gives must hold: a user from a range.
+    #[test]
+    fn an_exceptions_lists_all_hold() {
+        let mut e = exception(None);
+        e.ips = vec!["10.0.0.0/8".parse().expect("a range")];
+        let (mut t, _) = Triage::new(None, &[e], "2026-06-01");
+        let from = |user: &str, ip: &str| {
+            let mut f = finding("R-1", user, "f");
+            f.sign_in.ip_address = Some(ip.into());
+            f
+        };
+        assert_eq!(
+            t.classify(&from("break@contoso.com", "10.1.1.1")),
+            Verdict::Excepted(0)
+        );
+        assert_eq!(
+            t.classify(&from("break@contoso.com", "192.0.2.1")),
+            Verdict::New
+        );
+        assert_eq!(
+            t.classify(&from("alice@contoso.com", "10.1.1.1")),
             Verdict::New
         );
     }
