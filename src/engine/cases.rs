@@ -39,9 +39,27 @@ pub struct TestOutcome {
     pub skipped: Option<String>,
     /// Where the case is written.
     pub span: Span,
+    /// For a case that expects a number of findings (`findings: N`): the
+    /// number expected and the number found.
+    pub counted: Option<(u64, u64)>,
 }
 
 impl TestOutcome {
+    /// What a failed case expected and got, for people: `expected a match,
+    /// got no match`, `expected 1 finding, got 2`.
+    pub fn verdict(&self) -> String {
+        let findings = |n: u64| format!("{n} {}", if n == 1 { "finding" } else { "findings" });
+        if let Some((want, got)) = self.counted {
+            return format!("expected {}, got {}", findings(want), findings(got));
+        }
+        let said = |m: bool| if m { "a match" } else { "no match" };
+        format!(
+            "expected {}, got {}",
+            said(self.expect_match),
+            said(self.matched)
+        )
+    }
+
     /// Whether the case passed; a skipped case did not fail.
     pub fn passed(&self) -> bool {
         !self.not_run
@@ -185,6 +203,7 @@ impl RuleSet {
             note: None,
             skipped: None,
             span: case.span.clone(),
+            counted: None,
         }
     }
 
@@ -302,14 +321,15 @@ impl RuleSet {
             let _ = write!(trace, "\n  {}", f.message);
         }
         trace.push('\n');
-        let (matched, expect_match) = match case.expect {
-            check::Expect::Findings(want) => (n == want, true),
-            other => (n > 0, other.wants_match()),
+        let (matched, expect_match, counted) = match case.expect {
+            check::Expect::Findings(want) => (n == want, true, Some((want, n))),
+            other => (n > 0, other.wants_match(), None),
         };
         TestOutcome {
             matched,
             expect_match,
             trace,
+            counted,
             ..base
         }
     }

@@ -50,15 +50,7 @@ pub fn write_junit(out: &mut dyn Write, outcomes: &[TestOutcome]) -> io::Result<
             }
             let message = match &o.note {
                 Some(note) => note.clone(),
-                None => format!(
-                    "expected {}, got {}",
-                    if o.expect_match {
-                        "a match"
-                    } else {
-                        "no match"
-                    },
-                    if o.matched { "a match" } else { "no match" }
-                ),
+                None => o.verdict(),
             };
             writeln!(out, ">")?;
             writeln!(
@@ -111,6 +103,7 @@ mod tests {
             note: None,
             skipped: None,
             span: crate::diag::Span::new(0, 0..0),
+            counted: None,
         }
     }
 

@@ -68,11 +68,9 @@ pub fn write_tests_text(
         }
         if !o.passed() {
             failed += 1;
-            let want = if o.expect_match { "match" } else { "no match" };
-            let got = if o.matched { "a match" } else { "no match" };
             match &o.note {
                 Some(note) => writeln!(out, "      {note}")?,
-                None => writeln!(out, "      expected {want}, got {got}:")?,
+                None => writeln!(out, "      {}:", o.verdict())?,
             }
             for line in o.trace.lines() {
                 writeln!(out, "      {line}")?;
