@@ -108,6 +108,19 @@ mod tests {
     }
 
     #[test]
+    fn a_count_expected_is_said_as_counts() {
+        let counted = TestOutcome {
+            counted: Some((1, 2)),
+            ..outcome("counts", false)
+        };
+        assert_eq!(counted.verdict(), "expected 1 finding, got 2 findings");
+        assert_eq!(
+            outcome("plain", false).verdict(),
+            "expected a match, got no match"
+        );
+    }
+
+    #[test]
     fn junit_has_a_suite_per_file_and_the_trace_in_failures() {
         let mut buf = Vec::new();
         let written = write_junit(
