@@ -314,6 +314,19 @@ fn a_record_with_no_time_is_counted() {
     let report = check(Path::new(FIXTURE), &[&logs], &[]);
     assert_eq!(report["summary"]["untimed"], 1, "{report:#}");
     assert_eq!(report["summary"]["evaluated"], 13);
+    // With --strict, a record a rule could not use fails the run.
+    let strict = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "--strict", "--quiet", "--rules"])
+        .arg(FIXTURE)
+        .arg(&logs)
+        .output()
+        .expect("run tollgate");
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&strict.stderr).contains("1 record has no readable time"),
+        "{}",
+        String::from_utf8_lossy(&strict.stderr)
+    );
     // And located: the file and line of the first such record.
     let first = &report["summary"]["firstUntimed"];
     assert_eq!(first["line"], 13, "{report:#}");

@@ -13,7 +13,8 @@ Exit codes:
   1  findings at or above --fail-on (new ones only, with a baseline); or a rule test failed
   2  usage error, a rule or config error (no log is read), an input path that cannot be
      read, a run that checked nothing (no log file, no record, no record a rule
-     reads; no rule test run), or an unreadable record with --strict";
+     reads; no rule test run), or with --strict a record unreadable, not a sign-in,
+     or with no readable time for a rule over many records";
 
 /// Policy as code for Microsoft Entra ID sign-in logs.
 #[derive(Debug, Parser)]
@@ -138,7 +139,8 @@ pub(super) struct CheckArgs {
     /// Write the report to a file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub(super) output: Option<PathBuf>,
-    /// Exit 2 when any record cannot be read.
+    /// Exit 2 when any record cannot be read, is not a sign-in, or has no
+    /// readable time for a rule over many records.
     #[arg(long)]
     pub(super) strict: bool,
     /// Print nothing on standard error but errors.

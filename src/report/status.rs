@@ -152,13 +152,22 @@ struct Unchecked {
 /// Why `--strict` fails a run, when it does: records that could not be
 /// read or are no sign-in.
 pub fn strict_failure(summary: &Summary) -> Option<String> {
-    match summary.totals.unreadable + summary.totals.not_sign_in {
+    let unread = match summary.totals.unreadable + summary.totals.not_sign_in {
         0 => None,
-        1 => Some("1 record is unreadable or not a sign-in, and --strict fails the run".into()),
+        1 => Some("1 record is unreadable or not a sign-in".to_string()),
+        n => Some(format!("{n} records are unreadable or not a sign-in")),
+    };
+    // A record a rule over many records could not place in time was read
+    // but not used: as unusable as an unreadable one.
+    let untimed = match summary.untimed {
+        0 => None,
+        1 => Some("1 record has no readable time for the rules over many records".to_string()),
         n => Some(format!(
-            "{n} records are unreadable or not a sign-in, and --strict fails the run"
+            "{n} records have no readable time for the rules over many records"
         )),
-    }
+    };
+    let why: Vec<String> = unread.into_iter().chain(untimed).collect();
+    (!why.is_empty()).then(|| format!("{}, and --strict fails the run", why.join("; ")))
 }
 
 /// `no records in a, b, c`: the first few inputs, and how many more (a
