@@ -287,8 +287,13 @@ impl Cx<'_> {
                 expires: None,
                 span: item.span.clone(),
             };
+            // A list of identities refused (and said so, such as an address
+            // that is not one) is not followed by "names nothing".
+            let mut refused = false;
             for (k, v) in entries {
                 let key = k.text().unwrap_or_default();
+                let said = self.diags.len();
+                let identity = matches!(key, "signIns" | "users" | "apps" | "ips");
                 let list = |cx: &mut Self| cx.strings(v, key).into_iter().map(|(s, _)| s).collect();
                 match key {
                     "rule" => {
@@ -342,6 +347,7 @@ impl Cx<'_> {
                             ),
                     ),
                 }
+                refused |= identity && self.diags.len() > said;
             }
             let head = entries
                 .first()
@@ -364,8 +370,8 @@ impl Cx<'_> {
                         ),
                 );
             }
-            if e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() && e.ips.is_empty()
-            {
+            let none = e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty();
+            if none && e.ips.is_empty() && !refused {
                 self.diags.push(
                     Code::Config.error(head, "exception names no sign-in, user, app or IP address")
                         .label("this exception")
@@ -431,5 +437,10 @@ mod tests {
         assert_eq!(found[2], ("user", "did you mean `users`?"));
         // The exception also lacks a reason and names nobody.
         assert_eq!(d.len(), 5);
+        // A refused address is the one mistake; an empty list names nobody.
+        let (_, d) = parsed("exceptions:\n  - rule: X\n    ips: ['203.0.113.*']\n    reason: r\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        let (_, d) = parsed("exceptions:\n  - rule: X\n    users: []\n    reason: r\n");
+        assert!(d.len() == 1 && d[0].message.contains("names no"), "{d:?}");
     }
 }

@@ -213,11 +213,14 @@ fn covers(e: &Exception, f: &Finding) -> bool {
             .is_some_and(|ip| e.ips.iter().any(|net| net.contains(&ip)))
     };
     // Every list given holds (one of its entries matches): `users` with
-    // `ips` is that user from those addresses. An exception names at least
-    // one (config refuses one that names none).
+    // `ips` is that user from those addresses. One that names nothing
+    // (config refuses it; a library caller may build one) accepts nothing.
     let holds =
         |patterns: &[String], value: &Option<String>| patterns.is_empty() || any(patterns, value);
-    holds(&e.sign_ins, &f.sign_in.id)
+    let names_nothing =
+        e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() && e.ips.is_empty();
+    !names_nothing
+        && holds(&e.sign_ins, &f.sign_in.id)
         && holds(&e.users, &f.sign_in.user_principal_name)
         && holds(&e.apps, &f.sign_in.app_display_name)
         && (e.ips.is_empty() || in_ranges())
