@@ -169,6 +169,13 @@ impl Explanation {
             return Err(ExplainError::Waiting(rule_id.to_string(), w.params.clone()));
         }
         let name = path.display().to_string();
+        if name == "-" {
+            // A record is picked by its line or index in a file read again.
+            return Err(ExplainError::Open(
+                name,
+                "explain reads a file, not standard input: save the records to a file".into(),
+            ));
+        }
         let display: Arc<str> = name.as_str().into();
         let reader = ingest::open(path, display)
             .map_err(|e| ExplainError::Open(name.clone(), e.to_string()))?;
