@@ -314,6 +314,26 @@ fn a_record_with_no_time_is_counted() {
     let report = check(Path::new(FIXTURE), &[&logs], &[]);
     assert_eq!(report["summary"]["untimed"], 1, "{report:#}");
     assert_eq!(report["summary"]["evaluated"], 13);
+    // When no record at all could be placed in time, and every rule is
+    // over many records, nothing was checked: exit 2 even without --strict.
+    let only_untimed = dir.path().join("untimed.jsonl");
+    let mut none = sign_in(999, 0, "z@contoso.com", "203.0.113.7", 50126);
+    if let Some(o) = none.as_object_mut() {
+        o.insert("createdDateTime".into(), "yesterday".into());
+    }
+    write_jsonl(&only_untimed, &[none]);
+    let o = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "--quiet", "--rules"])
+        .arg(FIXTURE)
+        .arg(&only_untimed)
+        .output()
+        .expect("run tollgate");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing was checked"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // With --strict, a record a rule could not use fails the run.
     let strict = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["check", "--strict", "--quiet", "--rules"])

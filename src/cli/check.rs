@@ -117,7 +117,7 @@ pub(super) fn check(args: CheckArgs) -> CliResult {
             crate::ingest::log_endings()
         ))
     } else {
-        report::nothing_checked(&summary)
+        report::nothing_checked(&summary).or_else(|| none_placed(&rules, &summary))
     };
     let checked_something = nothing_checked.is_none();
     let failure =
@@ -222,4 +222,24 @@ fn place(path: &std::path::Path) -> Option<std::path::PathBuf> {
         _ => std::path::Path::new("."),
     };
     Some(std::fs::canonicalize(folder).ok()?.join(name))
+}
+
+/// Why a run checked nothing when every rule is over many records and
+/// every record they read had no readable time: no rule could use one.
+fn none_placed(
+    rules: &crate::engine::RuleSet,
+    summary: &crate::finding::Summary,
+) -> Option<String> {
+    let t = &summary.totals;
+    let offered = t.evaluated.saturating_sub(t.untargeted);
+    let only_multi = rules.infos().len() == rules.multi().len();
+    (only_multi && summary.untimed > 0 && summary.untimed == offered).then(|| {
+        format!(
+            "no record could be used: {} {} no readable time (`createdDateTime`, or \
+             `timeGenerated` for Graph activity), and every rule is over many records: nothing \
+             was checked",
+            summary.untimed,
+            plural(summary.untimed, "record has", "records have")
+        )
+    })
 }
