@@ -914,7 +914,12 @@ fn a_disabled_rule_is_said_to_be_disabled() {
     )
     .expect("write");
     let all = ["--rules", "rules", "--disable", "T-A", "--disable", "T-B"];
-    for command in [&["check", "s.jsonl"][..], &["validate"], &["test"]] {
+    for command in [
+        &["check", "s.jsonl"][..],
+        &["validate"],
+        &["test"],
+        &["compile", "--target", "kql"],
+    ] {
         let args: Vec<&str> = command.iter().chain(&all).copied().collect();
         let o = tollgate_in(dir.path(), &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

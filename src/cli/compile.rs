@@ -21,7 +21,7 @@ pub(super) fn compile(args: CompileArgs) -> CliResult {
     }
     let (rules, waiting) = checked.selected();
     if rules.is_empty() && waiting.is_empty() {
-        return Err(Stop::Error(args.rules.nothing_to_run()));
+        return Err(Stop::Error(args.rules.nothing_to_run(&checked.disabled())));
     }
     for (id, params) in &waiting {
         eprintln!("note: {}; not compiled", waits_for(id, params));

@@ -203,21 +203,9 @@ fn load(args: &RuleSettings, notes: bool) -> Result<(RuleSet, Project), Stop> {
     }
     if rules.infos().is_empty() && rules.waiting().is_empty() {
         // A run that checks nothing must not pass as clean.
-        return Err(Stop::Error(nothing_to_run(args, rules.disabled())));
+        return Err(Stop::Error(args.nothing_to_run(rules.disabled())));
     }
     Ok((rules, project))
-}
-
-/// Why no rule runs: every rule is disabled, or the paths hold none.
-fn nothing_to_run(args: &RuleSettings, disabled: &[String]) -> String {
-    if disabled.is_empty() {
-        return args.nothing_to_run();
-    }
-    format!(
-        "no rules to run: every rule loaded is disabled (by --disable or the config's \
-         `disable:`): {}",
-        disabled.join(", ")
-    )
 }
 
 fn validate(args: &RuleSettings, deny_warnings: bool, require_tests: bool) -> CliResult {
@@ -233,7 +221,7 @@ fn validate(args: &RuleSettings, deny_warnings: bool, require_tests: bool) -> Cl
         consequence,
     );
     if errors == 0 && found.rules == 0 {
-        return Err(Stop::Error(nothing_to_run(args, &found.disabled)));
+        return Err(Stop::Error(args.nothing_to_run(&found.disabled)));
     }
     if require_tests && errors == 0 && !found.untested.is_empty() {
         let n = found.untested.len();

@@ -47,6 +47,15 @@ impl CheckedRules {
         &self.sources
     }
 
+    /// The ids given to disable that name a rule here: the rules left out.
+    pub fn disabled(&self) -> Vec<String> {
+        self.disabled
+            .iter()
+            .filter(|id| self.rules.iter().any(|r| r.info.id.as_ref() == id.as_str()))
+            .cloned()
+            .collect()
+    }
+
     /// The rules a run would evaluate, as checked: disabled ones left out,
     /// severity overrides applied; and apart, those waiting for a required
     /// param, with the params they wait for.
@@ -100,6 +109,7 @@ impl CheckedRules {
 
     /// The rules that compile, and every diagnostic, sorted.
     pub(super) fn build(self) -> (RuleSet, Vec<Diagnostic>) {
+        let left_out = self.disabled();
         let CheckedRules {
             rules: checked,
             mut diagnostics,
@@ -112,11 +122,6 @@ impl CheckedRules {
             .iter()
             .chain(severities.iter().map(|(id, _)| id))
             .filter(|id| !ids.contains(&id.as_str()))
-            .cloned()
-            .collect();
-        let left_out: Vec<String> = disabled
-            .iter()
-            .filter(|id| ids.contains(&id.as_str()))
             .cloned()
             .collect();
         let mut rules = Vec::new();

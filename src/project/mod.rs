@@ -60,9 +60,16 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 }
 
 impl RuleSettings {
-    /// Why there is nothing to run when no rule loads: the rule paths
-    /// given hold no rule file, or every rule is disabled.
-    pub fn nothing_to_run(&self) -> String {
+    /// Why there is nothing to run when no rule loads: every rule loaded
+    /// is `disabled` (those ids), or the rule paths given hold none.
+    pub fn nothing_to_run(&self, disabled: &[String]) -> String {
+        if !disabled.is_empty() {
+            return format!(
+                "no rules to run: every rule loaded is disabled (by --disable or the config's \
+                 `disable:`): {}",
+                disabled.join(", ")
+            );
+        }
         if self.rules.is_empty() {
             return "no rules to run: the configured rule paths hold no rule file, or every rule is disabled"
                 .to_string();
