@@ -27,6 +27,8 @@ mod refs;
 mod template;
 mod typing;
 
+pub(crate) use typing::past_float;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::catalog::{self, Field, SIGN_IN};

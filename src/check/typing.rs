@@ -307,11 +307,20 @@ impl RuleCx<'_> {
     }
 }
 
+/// The largest whole number a 64-bit float holds with all its neighbours.
+const FLOAT_EXACT: u64 = 1 << 53;
+
+/// Whether `text` spells a whole number a 64-bit float cannot hold.
+pub(crate) fn past_float(text: &str) -> bool {
+    text.trim()
+        .parse::<i128>()
+        .is_ok_and(|i| i.unsigned_abs() > u128::from(FLOAT_EXACT))
+}
+
 /// Whether `lit` is a whole number a 64-bit float cannot hold, where it
 /// would be compared as a number: by an order operator, or on a field of
 /// numbers (or of any type, for a number written as one).
 fn beyond_exact(lit: &Lit, kind: Kind, op: Op) -> bool {
-    const EXACT: u64 = 1 << 53;
     let ordered = matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte);
     // Text operators read a number as its text; `exists` reads no value.
     if !ordered && !matches!(op, Op::Eq | Op::Ne | Op::In | Op::NotIn) {
@@ -319,15 +328,14 @@ fn beyond_exact(lit: &Lit, kind: Kind, op: Op) -> bool {
     }
     match lit {
         Lit::Int(i) => {
-            i.unsigned_abs() > EXACT
+            i.unsigned_abs() > FLOAT_EXACT
                 && (ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic))
         }
         // Text on a field of any type is compared as a number too, when the
         // record holds one.
-        Lit::Str(s) if ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic) => s
-            .trim()
-            .parse::<i128>()
-            .is_ok_and(|i| i.unsigned_abs() > u128::from(EXACT)),
+        Lit::Str(s) if ordered || matches!(kind, Kind::Integer | Kind::Number | Kind::Dynamic) => {
+            past_float(s)
+        }
         _ => false,
     }
 }

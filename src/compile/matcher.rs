@@ -10,7 +10,7 @@ use regex::Regex;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-use crate::check::Const;
+use crate::check::{Const, past_float};
 use crate::fold::FoldedKeys;
 
 /// Whether two record values are equal as conditions compare them: text
@@ -125,9 +125,10 @@ impl ValueSet {
             Const::Str(s) => {
                 // Text that reads as a number equals that number, unless
                 // it is a whole number a float cannot hold (it would equal
-                // its neighbours too): then it is only text.
+                // its neighbours too; check refuses it where it would be
+                // compared as a number): then it is only text.
                 if let Ok(n) = s.trim().parse::<f64>()
-                    && !beyond_exact(s)
+                    && !past_float(s)
                 {
                     enter(Constant::Number(n));
                 }
@@ -205,15 +206,6 @@ pub(crate) struct Constants<V> {
     case_sensitive: bool,
 }
 
-/// Whether `text` spells a whole number a 64-bit float cannot hold (check
-/// refuses it where it would be compared as a number; on a text field it
-/// is text only).
-fn beyond_exact(text: &str) -> bool {
-    text.trim()
-        .parse::<i128>()
-        .is_ok_and(|i| i.unsigned_abs() > 1 << 53)
-}
-
 impl<V> Constants<V> {
     pub(crate) fn new(case_sensitive: bool) -> Constants<V> {
         Constants {
@@ -282,7 +274,13 @@ impl<V> Constants<V> {
     pub(crate) fn get(&self, v: &Value) -> Option<&V> {
         match v {
             // This runs for every record and every set on its field.
-            Value::String(s) => self.text(s),
+            Value::String(s) if self.case_sensitive => self.strings.get(s.as_str()),
+            // ASCII text equals a folded string ignoring ASCII case exactly
+            // when its lower case equals it; other text is folded first
+            // (Unicode lower case), then equal ignoring ASCII case means
+            // equal.
+            Value::String(s) if s.is_ascii() => self.folded.get(s.as_bytes()),
+            Value::String(s) => self.folded.get(fold(s, false).as_bytes()),
             Value::Number(n) => {
                 let n = n.as_f64()?;
                 self.numbers.iter().find(|(m, _)| *m == n).map(|(_, v)| v)
@@ -290,25 +288,6 @@ impl<V> Constants<V> {
             Value::Bool(true) => self.on_true.as_ref(),
             Value::Bool(false) => self.on_false.as_ref(),
             _ => None,
-        }
-    }
-}
-
-impl<V> Constants<V> {
-    /// The value of the text constant `s` equals, if any. (Always inlined:
-    /// it runs for every record and every set on its field.)
-    #[inline(always)]
-    fn text(&self, s: &str) -> Option<&V> {
-        if self.case_sensitive {
-            self.strings.get(s)
-        } else if s.is_ascii() {
-            // ASCII text equals a folded string ignoring ASCII case exactly
-            // when its lower case equals it; other text is folded first
-            // (Unicode lower case), then equal ignoring ASCII case means
-            // equal.
-            self.folded.get(s.as_bytes())
-        } else {
-            self.folded.get(fold(s, false).as_bytes())
         }
     }
 }
