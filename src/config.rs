@@ -91,6 +91,17 @@ pub struct Exception {
     pub span: Span,
 }
 
+impl Exception {
+    /// Whether it names no sign-in, user, app or address: config refuses
+    /// such an exception, and one built so accepts nothing.
+    pub fn names_nothing(&self) -> bool {
+        self.sign_ins.is_empty()
+            && self.users.is_empty()
+            && self.apps.is_empty()
+            && self.ips.is_empty()
+    }
+}
+
 /// Reads a config file into `sources` and parses it.
 pub fn load(
     path: &Path,
@@ -370,8 +381,7 @@ impl Cx<'_> {
                         ),
                 );
             }
-            let none = e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty();
-            if none && e.ips.is_empty() && !refused {
+            if e.names_nothing() && !refused {
                 self.diags.push(
                     Code::Config.error(head, "exception names no sign-in, user, app or IP address")
                         .label("this exception")

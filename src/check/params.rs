@@ -113,21 +113,14 @@ impl RuleCx<'_> {
                 }
             };
             let is_list = ty_name == "list";
-            let (value, refused) = match self.given.get(&name) {
-                Some(given) => {
-                    let value = self.param_from_text(&name, &ty_name, given, &key.span);
-                    let refused = value.is_none();
-                    (value, refused)
-                }
-                None => match default {
-                    Some(d) => {
-                        let value = self.param_from_node(&name, &ty_name, d);
-                        let refused = value.is_none();
-                        (value, refused)
-                    }
-                    None => (None, false),
-                },
+            // `Some(None)`: a value was given (or a default written) and
+            // refused.
+            let read = match self.given.get(&name) {
+                Some(given) => Some(self.param_from_text(&name, &ty_name, given, &key.span)),
+                None => default.map(|d| self.param_from_node(&name, &ty_name, d)),
             };
+            let refused = matches!(read, Some(None));
+            let value = read.flatten();
             self.params.insert(
                 name,
                 ParamDef {

@@ -217,9 +217,7 @@ fn covers(e: &Exception, f: &Finding) -> bool {
     // (config refuses it; a library caller may build one) accepts nothing.
     let holds =
         |patterns: &[String], value: &Option<String>| patterns.is_empty() || any(patterns, value);
-    let names_nothing =
-        e.sign_ins.is_empty() && e.users.is_empty() && e.apps.is_empty() && e.ips.is_empty();
-    !names_nothing
+    !e.names_nothing()
         && holds(&e.sign_ins, &f.sign_in.id)
         && holds(&e.users, &f.sign_in.user_principal_name)
         && holds(&e.apps, &f.sign_in.app_display_name)
