@@ -27,6 +27,7 @@ mod refs;
 mod template;
 mod typing;
 
+pub(crate) use conditions::text_pattern;
 pub(crate) use typing::past_float;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -4,7 +4,7 @@
 use super::cx::Cx;
 use crate::catalog::{self, FieldPath, Resolved};
 use crate::check::pattern::{build_regex, parse_net};
-use crate::check::{Cond, Const, FieldRef, Op, Pred, Prepared};
+use crate::check::{Cond, Const, FieldRef, Op, Pred, Prepared, text_pattern};
 use crate::diag::{Code, Span};
 use crate::sigma::value::{self, Pattern};
 use crate::syntax::{Lit, Node, NodeKind};
@@ -320,13 +320,14 @@ impl Cx<'_> {
             } else {
                 format!("(?{flags}){text}")
             };
-            let pattern = format!("(?:{value})");
+            let values = vec![Const::Str(value)];
+            let pattern = text_pattern(Op::Matches, &values)?;
             // Sigma regexes match with case unless `|i`.
             let case_sensitive = !m.re_i;
             return match build_regex(&pattern, case_sensitive) {
                 Ok(re) => Some(pred(
                     Op::Matches,
-                    vec![Const::Str(value)],
+                    values,
                     case_sensitive,
                     Prepared::Regex(Ok(re)),
                     true,
@@ -427,15 +428,13 @@ impl Cx<'_> {
         pred: &dyn Fn(Op, Vec<Const>, bool, Prepared, bool) -> Cond,
     ) -> Option<Cond> {
         use value::Part;
+        // The regex check builds for the same condition in a rule.
         let literal = |op: Op, text: &str| -> Option<Cond> {
-            let re = match op {
-                Op::Contains => format!("(?:{})", regex::escape(text)),
-                Op::StartsWith => format!(r"\A(?:{})", regex::escape(text)),
-                _ => format!(r"(?:{})\z", regex::escape(text)),
-            };
+            let values = vec![Const::Str(text.to_string())];
+            let re = text_pattern(op, &values)?;
             Some(pred(
                 op,
-                vec![Const::Str(text.to_string())],
+                values,
                 cased,
                 Prepared::Regex(build_regex(&re, cased)),
                 true,
@@ -469,11 +468,11 @@ impl Cx<'_> {
             [Part::Text(t), Part::Star] => literal(Op::StartsWith, t),
             [Part::Star, Part::Text(t)] => literal(Op::EndsWith, t),
             _ => {
-                let re = p.to_regex();
-                match build_regex(&format!("(?:{re})"), cased) {
+                let values = vec![Const::Str(p.to_regex())];
+                match build_regex(&text_pattern(Op::Matches, &values)?, cased) {
                     Ok(built) => Some(pred(
                         Op::Matches,
-                        vec![Const::Str(re)],
+                        values,
                         cased,
                         Prepared::Regex(Ok(built)),
                         true,
