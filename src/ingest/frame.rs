@@ -256,12 +256,6 @@ impl Framer {
                 self.pos.line_start = 3;
             }
         }
-        // After a record that broke mid-way (when its frame was not given
-        // out by `Steps::step`, which skips at once).
-        if self.resync.is_some() {
-            self.resync_now()?;
-            return Ok(None);
-        }
         // Commas separate records and members; only between a member's key
         // and its value is a comma an error, for `envelope` to report.
         let commas = !matches!(self.ctx, Ctx::Envelope(Member::Colon(_) | Member::Value(_)));
@@ -779,19 +773,19 @@ impl Steps for Framer {
             return Err(e);
         }
         let mut frame = Framer::step(self)?;
-        // A broken record's rest is skipped before it is reported, so the
-        // report names every line passed over with it. A read that fails
-        // meanwhile is said after the report.
-        if let Some(Frame::Bad { line, reason }) = &mut frame
-            && self.resync.is_some()
-        {
-            match self.resync_now() {
-                Ok(Some(last)) if last > *line => {
+        // After a record that broke mid-way, its rest is skipped at once,
+        // before it is reported, so the report names every line passed
+        // over with it. A read that fails meanwhile is said after it.
+        match self.resync_now() {
+            Ok(Some(last)) => {
+                if let Some(Frame::Bad { line, reason }) = &mut frame
+                    && last > *line
+                {
                     reason.push_str(&format!(" (lines {line} to {last} skipped)"));
                 }
-                Ok(_) => {}
-                Err(e) => self.deferred = Some(e),
             }
+            Ok(None) => {}
+            Err(e) => self.deferred = Some(e),
         }
         Ok(frame)
     }
