@@ -322,31 +322,26 @@ fn a_record_with_no_time_is_counted() {
         o.insert("createdDateTime".into(), "yesterday".into());
     }
     write_jsonl(&only_untimed, &[none]);
-    let o = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["check", "--quiet", "--rules"])
-        .arg(FIXTURE)
-        .arg(&only_untimed)
-        .output()
-        .expect("run tollgate");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("nothing was checked"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    // Exit code and standard error of `check` with `flags` over `log`.
+    let failed = |flags: &[&str], log: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["check", "--quiet", "--rules", FIXTURE])
+            .args(flags)
+            .arg(log)
+            .output()
+            .expect("run tollgate");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = failed(&[], &only_untimed);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nothing was checked"), "{err}");
     // With --strict, a record a rule could not use fails the run.
-    let strict = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["check", "--strict", "--quiet", "--rules"])
-        .arg(FIXTURE)
-        .arg(&logs)
-        .output()
-        .expect("run tollgate");
-    assert_eq!(strict.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&strict.stderr).contains("1 record has no readable time"),
-        "{}",
-        String::from_utf8_lossy(&strict.stderr)
-    );
+    let (code, err) = failed(&["--strict"], &logs);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("1 record has no readable time"), "{err}");
     // And located: the file and line of the first such record.
     let first = &report["summary"]["firstUntimed"];
     assert_eq!(first["line"], 13, "{report:#}");
